@@ -1,0 +1,16 @@
+# The two commands in the README. Both install what is missing first, so they work on a
+# fresh Debian/Ubuntu machine and are quick when everything is already there.
+
+.PHONY: run test bench
+
+## Build and open the app.
+run:
+	@scripts/setup.sh run
+	@echo "==> Building and starting Campaign Safe"
+	cargo run --locked
+
+## Run every test: unit, integration (mock runtime) and end-to-end (real window under Xvfb).
+test:
+	@scripts/setup.sh test
+	@echo "==> Running all tests (screenshots go to target/e2e/)"
+	env -u DISPLAY -u WAYLAND_DISPLAY cargo test --locked --all-targets -- --test-threads=2

@@ -1,0 +1,25 @@
+//! Declares the app's own commands so Tauri checks them against the capabilities in
+//! `src-tauri/capabilities/`: without an app manifest every command would be open to every window.
+
+/// Every command the front end may be granted. Keep in step with `commands::handler()`.
+const COMMANDS: &[&str] = &[
+    "app_status",
+    "advice_list",
+    "advice_section",
+    "advice_set_tick",
+];
+
+fn main() {
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
+    // Content is embedded with include_dir!, which cargo does not track by itself.
+    println!("cargo:rerun-if-changed=content");
+    println!("cargo:rerun-if-changed=src-tauri/migrations");
+    println!("cargo:rerun-if-changed=ui");
+
+    let attributes = tauri_build::Attributes::new()
+        .capabilities_path_pattern("./src-tauri/capabilities/**/*")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    if let Err(error) = tauri_build::try_build(attributes) {
+        panic!("tauri-build failed: {error:#}");
+    }
+}

@@ -1,0 +1,39 @@
+use tauri::State;
+
+use crate::advice::{self, SectionSummary, SectionView, Ticks};
+use crate::error::IpcError;
+use crate::state::AppState;
+
+/// The user's ticks, or none if the database could not be opened: the advice itself still
+/// reads fine, and the start-up banner says why progress is missing.
+fn ticks_or_none(state: &AppState) -> Result<Ticks, IpcError> {
+    match state.database() {
+        Ok(database) => Ok(Ticks::load(&database.conn())?),
+        Err(_) => Ok(Ticks::default()),
+    }
+}
+
+#[tauri::command(async)]
+pub fn advice_list(state: State<'_, AppState>) -> Result<Vec<SectionSummary>, IpcError> {
+    let library = state.advice()?;
+    Ok(advice::summaries(library, &ticks_or_none(&state)?))
+}
+
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn advice_section(state: State<'_, AppState>, section_id: String) -> Result<SectionView, IpcError> {
+    let section = state.advice()?.section(&section_id)?;
+    Ok(advice::view(section, &ticks_or_none(&state)?))
+}
+
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn advice_set_tick(
+    state: State<'_, AppState>,
+    section_id: String,
+    item_id: String,
+    done: bool,
+) -> Result<SectionView, IpcError> {
+    let library = state.advice()?;
+    let database = state.database()?;
+    let now = state.clock.now();
+    Ok(advice::set_tick(library, &database.conn(), &section_id, &item_id, done, now)?)
+}

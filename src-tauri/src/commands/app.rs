@@ -1,0 +1,27 @@
+use serde::Serialize;
+use tauri::State;
+
+use crate::error::IpcError;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppStatus {
+    version: &'static str,
+    data_dir: String,
+    /// Why saved data cannot be used right now, if it cannot.
+    storage_problem: Option<String>,
+    /// Why the built-in advice could not be loaded, if it could not.
+    content_problem: Option<String>,
+}
+
+/// Start-up health, so the UI can say plainly what is not working.
+#[tauri::command(async)]
+pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcError> {
+    Ok(AppStatus {
+        version: env!("CARGO_PKG_VERSION"),
+        data_dir: state.data_dir.display().to_string(),
+        storage_problem: state.database_problem(),
+        content_problem: state.advice().err().map(|error| error.to_string()),
+    })
+}

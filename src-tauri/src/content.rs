@@ -1,0 +1,246 @@
+//! Guides and advice live as JSON data in `content/`, embedded at build time so the app works
+//! anywhere, and validated when loaded: the Rust types are the schema (unknown fields are
+//! rejected), and [`Checker`] adds the rules serde cannot express.
+
+use chrono::NaiveDate;
+use include_dir::{include_dir, Dir};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorCode;
+
+static CONTENT: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/content");
+
+/// Official sites that advice may cite. A host matches itself and its subdomains, so
+/// `gov.uk` covers ncsc.gov.uk, npsa.gov.uk and local.gov.uk, and `police.uk` covers
+/// protectuk.police.uk and the forces' own sites.
+pub const OFFICIAL_ADVICE_DOMAINS: &[&str] = &["gov.uk", "police.uk", "electoralcommission.org.uk"];
+
+/// A problem in a content file, naming the file and the field so an editor can fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Content file {file}, {field}: {message}")]
+pub struct ContentError {
+    pub file: String,
+    pub field: String,
+    pub message: String,
+}
+
+impl ErrorCode for ContentError {
+    fn code(&self) -> &'static str {
+        "content"
+    }
+    fn is_fault(&self) -> bool {
+        true
+    }
+}
+
+/// A page an item of content is based on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub title: String,
+    pub url: String,
+}
+
+/// The `.json` files directly inside `content/<folder>/`, as (path, text), in path order.
+pub fn embedded_json_files(folder: &str) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = CONTENT
+        .get_dir(folder)
+        .into_iter()
+        .flat_map(|dir| dir.files())
+        .filter(|file| file.path().extension().is_some_and(|ext| ext == "json"))
+        .map(|file| {
+            let path = format!("content/{}", file.path().display());
+            // Non-UTF-8 bytes become U+FFFD and then fail the text checks with a clear message.
+            let text = String::from_utf8_lossy(file.contents()).into_owned();
+            (path, text)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Parses one file, naming the exact field path on failure (e.g. `items[2].text`).
+pub fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ContentError> {
+    let deserializer = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        ContentError {
+            file: file.to_owned(),
+            field: if path == "." { "(file)".to_owned() } else { path },
+            message: format!("{inner} (line {}, column {})", inner.line(), inner.column()),
+        }
+    })
+}
+
+/// Checks the rules serde cannot: non-empty text within limits, ids, official links, dates.
+pub struct Checker<'a> {
+    file: &'a str,
+    today: NaiveDate,
+}
+
+impl<'a> Checker<'a> {
+    pub fn new(file: &'a str, today: NaiveDate) -> Self {
+        Self { file, today }
+    }
+
+    pub fn error(&self, field: impl Into<String>, message: impl Into<String>) -> ContentError {
+        ContentError { file: self.file.to_owned(), field: field.into(), message: message.into() }
+    }
+
+    /// Text a person reads: not blank, no stray spaces or control characters, not too long.
+    pub fn text(&self, field: &str, value: &str, max_chars: usize) -> Result<(), ContentError> {
+        if value.trim().is_empty() {
+            return Err(self.error(field, "is empty"));
+        }
+        if value.trim() != value {
+            return Err(self.error(field, "starts or ends with spaces"));
+        }
+        if value.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(self.error(field, "contains a control character"));
+        }
+        if value.contains('\u{FFFD}') {
+            return Err(self.error(field, "is not valid UTF-8"));
+        }
+        let length = value.chars().count();
+        if length > max_chars {
+            return Err(self.error(field, format!("is {length} characters; the limit is {max_chars}")));
+        }
+        Ok(())
+    }
+
+    /// Ids are stored with the user's ticks, so they are short, lowercase and stable.
+    pub fn id(&self, field: &str, value: &str) -> Result<(), ContentError> {
+        let well_formed = !value.is_empty()
+            && value.len() <= 64
+            && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !value.starts_with('-')
+            && !value.ends_with('-');
+        if well_formed {
+            Ok(())
+        } else {
+            Err(self.error(field, format!("“{value}” is not an id (lowercase letters, digits and hyphens, at most 64)")))
+        }
+    }
+
+    /// At least one source, each an https page on one of `allowed` (or a subdomain of one).
+    pub fn sources(&self, field: &str, sources: &[Source], allowed: &[&str]) -> Result<(), ContentError> {
+        if sources.is_empty() {
+            return Err(self.error(field, "lists no sources; every item must cite an official page"));
+        }
+        for (index, source) in sources.iter().enumerate() {
+            self.text(&format!("{field}[{index}].title"), &source.title, 160)?;
+            self.official_url(&format!("{field}[{index}].url"), &source.url, allowed)?;
+        }
+        Ok(())
+    }
+
+    pub fn official_url(&self, field: &str, value: &str, allowed: &[&str]) -> Result<(), ContentError> {
+        let url = url::Url::parse(value)
+            .map_err(|error| self.error(field, format!("“{value}” is not a web address ({error})")))?;
+        if url.scheme() != "https" {
+            return Err(self.error(field, format!("“{value}” must use https")));
+        }
+        let host = url.host_str().unwrap_or_default();
+        let official = allowed
+            .iter()
+            .any(|domain| host == *domain || host.ends_with(&format!(".{domain}")));
+        if !official || url.username() != "" || url.password().is_some() || url.port().is_some() {
+            return Err(self.error(
+                field,
+                format!("“{value}” is not on an official site ({})", allowed.join(", ")),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A review date must be real and not in the future.
+    pub fn reviewed(&self, field: &str, reviewed: NaiveDate) -> Result<(), ContentError> {
+        if reviewed > self.today {
+            return Err(self.error(field, format!("{reviewed} is in the future")));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn checker() -> Checker<'static> {
+        Checker::new("content/x.json", NaiveDate::from_ymd_opt(2026, 11, 25).unwrap())
+    }
+
+    #[test]
+    fn accepts_official_sites_and_their_subdomains() {
+        for url in [
+            "https://www.gov.uk/government/collections/candidate-security-guidance-collection",
+            "https://www.ncsc.gov.uk/cyberaware/home",
+            "https://www.npsa.gov.uk/defending-democracy",
+            "https://www.protectuk.police.uk/advice-and-guidance",
+            "https://www.local.gov.uk/publications/seven-principles",
+            "https://www.electoralcommission.org.uk/candidates-and-agents",
+        ] {
+            checker().official_url("url", url, OFFICIAL_ADVICE_DOMAINS).unwrap();
+        }
+    }
+
+    #[test]
+    fn rejects_unofficial_lookalike_and_insecure_links() {
+        for url in [
+            "https://example.com/gov.uk",
+            "https://notgov.uk/page",
+            "https://gov.uk.evil.example/page",
+            "http://www.gov.uk/page",
+            "https://user@www.gov.uk/page",
+            "javascript:alert(1)",
+            "www.gov.uk/page",
+        ] {
+            let error = checker().official_url("sources[0].url", url, OFFICIAL_ADVICE_DOMAINS);
+            assert!(error.is_err(), "{url} should be rejected");
+        }
+    }
+
+    #[test]
+    fn rejects_empty_padded_and_oversize_text() {
+        assert!(checker().text("title", "", 10).is_err());
+        assert!(checker().text("title", "   ", 10).is_err());
+        assert!(checker().text("title", " padded", 10).is_err());
+        assert!(checker().text("title", "bell\u{7}", 10).is_err());
+        let error = checker().text("title", "eleven char", 10).unwrap_err();
+        assert_eq!(error.field, "title");
+        assert!(error.message.contains("limit is 10"));
+        checker().text("title", "fine", 10).unwrap();
+    }
+
+    #[test]
+    fn rejects_future_review_dates() {
+        let tomorrow = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
+        assert!(checker().reviewed("reviewed", tomorrow).is_err());
+        checker().reviewed("reviewed", NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn parse_names_the_field_path_of_an_unknown_field() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Doc {
+            items: Vec<Source>,
+        }
+        let error = parse::<Doc>(
+            "content/x.json",
+            r#"{"items": [{"title": "t", "url": "u", "colour": "red"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(error.field, "items[0].colour");
+        assert!(error.message.contains("unknown field `colour`"), "{}", error.message);
+    }
+
+    #[test]
+    fn parse_reports_malformed_json_with_its_position() {
+        let error = parse::<Source>("content/x.json", "{\"title\": ").unwrap_err();
+        assert!(error.message.contains("line 1"), "{}", error.message);
+    }
+}

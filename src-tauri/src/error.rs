@@ -1,0 +1,99 @@
+//! The one error shape every command returns: `{ code, message, field? }`.
+//!
+//! Each domain has its own `thiserror` enum and implements [`ErrorCode`]; the `?` operator
+//! turns it into an [`IpcError`] here, in one place, so the UI can always show `message`
+//! next to `field`.
+
+use serde::Serialize;
+
+/// What crosses IPC when a command fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IpcError {
+    /// Stable, machine-readable kind, e.g. `validation`, `not_found`, `storage`.
+    pub code: &'static str,
+    /// A sentence a stressed person can act on.
+    pub message: String,
+    /// The input field the message is about, named as the UI names it (camelCase).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl IpcError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), field: None }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+}
+
+impl std::fmt::Display for IpcError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Implemented by every domain error so it can cross IPC.
+pub trait ErrorCode: std::error::Error {
+    fn code(&self) -> &'static str;
+
+    fn field(&self) -> Option<&str> {
+        None
+    }
+
+    /// Faults of the machine (disk, database) rather than of the user's input are logged
+    /// with their full cause when they are reported to the UI.
+    fn is_fault(&self) -> bool {
+        false
+    }
+}
+
+impl<E: ErrorCode> From<E> for IpcError {
+    fn from(error: E) -> Self {
+        if error.is_fault() {
+            tracing::error!(code = error.code(), "{error}");
+        }
+        IpcError {
+            code: error.code(),
+            message: error.to_string(),
+            field: error.field().map(str::to_owned),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Sample {
+        #[error("Write what happened.")]
+        Missing,
+    }
+
+    impl ErrorCode for Sample {
+        fn code(&self) -> &'static str {
+            "validation"
+        }
+        fn field(&self) -> Option<&str> {
+            Some("whatHappened")
+        }
+    }
+
+    #[test]
+    fn serialises_code_message_and_field() {
+        let json = serde_json::to_value(IpcError::from(Sample::Missing)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "validation", "message": "Write what happened.", "field": "whatHappened"})
+        );
+    }
+
+    #[test]
+    fn omits_field_when_there_is_none() {
+        let json = serde_json::to_string(&IpcError::new("storage", "Disk full.")).unwrap();
+        assert_eq!(json, r#"{"code":"storage","message":"Disk full."}"#);
+    }
+}

@@ -1,0 +1,106 @@
+//! Campaign Safe: an offline safety companion for UK election candidates and canvass teams.
+//!
+//! Domain modules (`advice`, `storage`, `content`, `time`) are plain Rust and know nothing of
+//! Tauri; `commands` adapts them to IPC; this file wires the app together.
+
+pub mod advice;
+mod commands;
+pub mod content;
+pub mod error;
+mod logging;
+pub mod state;
+pub mod storage;
+pub mod time;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tauri::{Manager, Runtime};
+
+use crate::state::AppState;
+use crate::storage::DATA_DIR_ENV;
+use crate::time::{Clock, SystemClock};
+
+/// The label of the app's one window; capabilities are granted to it by this name.
+pub const MAIN_WINDOW: &str = "main";
+
+/// How an app instance is set up. Tests build their own; `run()` reads the environment.
+pub struct Options {
+    /// Where all data goes. `None` means the platform's app data folder.
+    pub data_dir: Option<PathBuf>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Options {
+    pub fn from_env() -> Self {
+        let data_dir = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+        Self { data_dir, clock: Arc::new(SystemClock) }
+    }
+}
+
+/// The app's configuration from `tauri.conf.json`, for any runtime (tests use the mock one,
+/// so they run with the real capabilities).
+pub fn context<R: Runtime>() -> tauri::Context<R> {
+    tauri::generate_context!()
+}
+
+/// Adds the commands, state and main window to a builder. Shared by `run()` and the tests.
+pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri::Builder<R> {
+    builder.invoke_handler(commands::handler()).setup(move |app| {
+        let (data_dir, log_dir) = match options.data_dir {
+            Some(dir) => (dir.clone(), dir.join("logs")),
+            None => (app.path().app_data_dir()?, app.path().app_log_dir()?),
+        };
+        logging::init(&log_dir);
+        tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %data_dir.display(), "starting");
+
+        let webview_dir = data_dir.join("webview");
+        app.manage(AppState::start(data_dir, options.clock));
+        open_main_window(app.handle(), webview_dir)?;
+        Ok(())
+    })
+}
+
+fn open_main_window<R: Runtime>(app: &tauri::AppHandle<R>, webview_dir: PathBuf) -> tauri::Result<()> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|window| window.label == MAIN_WINDOW)
+        .cloned()
+        .unwrap_or_default();
+    tauri::WebviewWindowBuilder::from_config(app, &config)?
+        // Keep the webview's own storage with the rest of the app's data.
+        .data_directory(webview_dir)
+        // The app is offline and self-contained: never navigate the window away from it.
+        .on_navigation(|url| is_app_url(url))
+        .build()?;
+    Ok(())
+}
+
+fn is_app_url(url: &tauri::Url) -> bool {
+    matches!(url.scheme(), "tauri" | "asset") || url.host_str() == Some("tauri.localhost")
+}
+
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    #[allow(unused_mut)]
+    let mut builder = tauri::Builder::default();
+    #[cfg(desktop)]
+    {
+        // First, so a second launch hands over before anything else starts. Without a D-Bus
+        // session bus the plugin logs a warning and the app starts normally.
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }));
+    }
+    if let Err(error) = setup(builder, Options::from_env()).run(context()) {
+        eprintln!("Campaign Safe could not start: {error}");
+        std::process::exit(1);
+    }
+}

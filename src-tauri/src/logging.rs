@@ -1,0 +1,45 @@
+//! Logs go to daily files in the app's log folder (kept for 14 days) and to stderr.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use tracing_subscriber::prelude::*;
+use tracing_subscriber::EnvFilter;
+
+/// Keeps the background log writer alive for the life of the process.
+static FILE_WRITER: OnceLock<WorkerGuard> = OnceLock::new();
+
+/// Starts logging once per process. A log folder that cannot be created is reported on
+/// stderr and the app carries on: logs are never a reason not to start.
+pub fn init(log_dir: &Path) {
+    if FILE_WRITER.get().is_some() {
+        return;
+    }
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let stderr_layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter());
+
+    let file_appender = std::fs::create_dir_all(log_dir).map_err(|e| e.to_string()).and_then(|()| {
+        RollingFileAppender::builder()
+            .rotation(Rotation::DAILY)
+            .filename_prefix("campaign-safe")
+            .filename_suffix("log")
+            .max_log_files(14)
+            .build(log_dir)
+            .map_err(|e| e.to_string())
+    });
+    match file_appender {
+        Ok(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let file_layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer).with_filter(filter());
+            if tracing_subscriber::registry().with(stderr_layer).with(file_layer).try_init().is_ok() {
+                let _ = FILE_WRITER.set(guard);
+            }
+        }
+        Err(error) => {
+            let _ = tracing_subscriber::registry().with(stderr_layer).try_init();
+            tracing::warn!(dir = %log_dir.display(), "cannot write log files: {error}");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! What the app holds while it runs. Start-up problems are kept, not fatal: the window still
+//! opens, shows what went wrong, and the parts that need no database (advice text, the
+//! Emergency screen) keep working.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::advice::AdviceLibrary;
+use crate::content::ContentError;
+use crate::storage::{Database, StorageError};
+use crate::time::{Clock, DISPLAY_ZONE};
+
+pub struct AppState {
+    pub data_dir: PathBuf,
+    pub clock: Arc<dyn Clock>,
+    database: Result<Database, StorageError>,
+    advice: Result<AdviceLibrary, ContentError>,
+}
+
+impl AppState {
+    pub fn start(data_dir: PathBuf, clock: Arc<dyn Clock>) -> Self {
+        let database = Database::open_in(&data_dir);
+        if let Err(error) = &database {
+            tracing::error!("{error}");
+        }
+        let today = clock.now().with_timezone(&DISPLAY_ZONE).date_naive();
+        let advice = AdviceLibrary::load_embedded(today);
+        if let Err(error) = &advice {
+            tracing::error!("{error}");
+        }
+        Self { data_dir, clock, database, advice }
+    }
+
+    pub fn database(&self) -> Result<&Database, StorageError> {
+        self.database.as_ref().map_err(|error| StorageError::Unavailable(error.to_string()))
+    }
+
+    pub fn database_problem(&self) -> Option<String> {
+        self.database.as_ref().err().map(ToString::to_string)
+    }
+
+    pub fn advice(&self) -> Result<&AdviceLibrary, ContentError> {
+        self.advice.as_ref().map_err(Clone::clone)
+    }
+}

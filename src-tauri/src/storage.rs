@@ -1,0 +1,240 @@
+//! The one place that opens the database.
+//!
+//! Opening never damages what is there: a file that is not a Campaign Safe database, or one
+//! written by a newer version, is refused with a clear message before anything is written.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::Connection;
+use rusqlite_migration::{Migrations, M};
+
+use crate::error::ErrorCode;
+
+/// Set this to keep all data (database, logs, webview storage) in another folder.
+/// Every test sets it so none ever touches a real user's data.
+pub const DATA_DIR_ENV: &str = "CAMPAIGN_SAFE_DATA_DIR";
+
+pub const DB_FILE_NAME: &str = "campaign-safe.sqlite3";
+
+/// Schema changes, in order. Append only: a released migration is never edited.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_advice_ticks.sql")];
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+}
+
+/// The schema version this build writes.
+pub fn latest_schema_version() -> usize {
+    MIGRATIONS.len()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("Campaign Safe cannot use its data folder {path}: {source}.")]
+    DataDir { path: PathBuf, source: std::io::Error },
+
+    #[error(
+        "Campaign Safe cannot open its database {path}: {source}. The file may be damaged or \
+         not a Campaign Safe database. It has been left exactly as it was."
+    )]
+    Open { path: PathBuf, source: rusqlite::Error },
+
+    #[error(
+        "The database {path} was saved by a newer version of Campaign Safe (data version \
+         {found}; this version understands up to {supported}). Install the newer version to \
+         use it. It has been left exactly as it was."
+    )]
+    NewerSchema { path: PathBuf, found: usize, supported: usize },
+
+    #[error("Campaign Safe could not update its database {path}: {detail}. Nothing was changed.")]
+    Migration { path: PathBuf, detail: String },
+
+    #[error("Campaign Safe could not read or save its data: {0}.")]
+    Sqlite(#[from] rusqlite::Error),
+
+    #[error("Campaign Safe's database is not available: {0}")]
+    Unavailable(String),
+}
+
+impl ErrorCode for StorageError {
+    fn code(&self) -> &'static str {
+        match self {
+            StorageError::NewerSchema { .. } => "newer_database",
+            StorageError::Unavailable(_) => "storage_unavailable",
+            _ => "storage",
+        }
+    }
+
+    fn is_fault(&self) -> bool {
+        true
+    }
+}
+
+/// The open database. One connection behind a mutex: every query here is sub-millisecond and
+/// SQLite serialises writers anyway.
+pub struct Database {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database in `data_dir` and brings its schema up to date.
+    pub fn open_in(data_dir: &Path) -> Result<Self, StorageError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| StorageError::DataDir { path: data_dir.to_owned(), source })?;
+        Self::open(&data_dir.join(DB_FILE_NAME))
+    }
+
+    pub fn open(path: &Path) -> Result<Self, StorageError> {
+        let open_error = |source| StorageError::Open { path: path.to_owned(), source };
+        let mut conn = Connection::open(path).map_err(open_error)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(open_error)?;
+
+        // Read before writing anything: this is where a damaged file or a foreign one fails.
+        let found: usize = conn
+            .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
+            .map_err(open_error)?
+            .try_into()
+            .unwrap_or(usize::MAX);
+        let supported = latest_schema_version();
+        if found > supported {
+            return Err(StorageError::NewerSchema { path: path.to_owned(), found, supported });
+        }
+
+        // WAL keeps readers and the writer apart; NORMAL is durable in WAL mode except for the
+        // last commit on power loss, which is acceptable for ticks and log entries.
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_error)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_error)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_error)?;
+
+        migrations().to_latest(&mut conn).map_err(|error| StorageError::Migration {
+            path: path.to_owned(),
+            detail: error.to_string(),
+        })?;
+        tracing::info!(path = %path.display(), schema = supported, "database open");
+        Ok(Self { path: path.to_owned(), conn: Mutex::new(conn) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, for one unit of work. A panic while holding it (a bug) must not lock
+    /// the user out of their data for the rest of the session, so poisoning is ignored:
+    /// SQLite's own transactions keep the file consistent.
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn migration_list_is_valid() {
+        migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn creates_folder_and_database_with_latest_schema_and_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("nested").join("data");
+        let db = Database::open_in(&data_dir).unwrap();
+        assert!(data_dir.join(DB_FILE_NAME).is_file());
+        let conn = db.conn();
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version as usize, latest_schema_version());
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn reopening_keeps_data_and_does_not_migrate_again() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Database::open_in(dir.path()).unwrap();
+            db.conn()
+                .execute("INSERT INTO advice_tick VALUES ('s', 'i', 1)", [])
+                .unwrap();
+        }
+        let db = Database::open_in(dir.path()).unwrap();
+        let n: i64 = db.conn().query_row("SELECT count(*) FROM advice_tick", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn a_failing_migration_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        let mut conn = Connection::open(&path).unwrap();
+        let before = schema_of(&conn);
+        // The second step fails, so the first must be rolled back with it: one transaction.
+        let broken = Migrations::new(vec![
+            M::up("CREATE TABLE first_step (x INTEGER);"),
+            M::up("CREATE TABLE oops (x INTEGER; -- syntax error"),
+        ]);
+        assert!(broken.to_latest(&mut conn).is_err());
+        assert_eq!(schema_of(&conn), before);
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version, 0);
+    }
+
+    #[test]
+    fn refuses_a_database_from_a_newer_version_without_touching_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;").unwrap();
+        }
+        let bytes_before = std::fs::read(&path).unwrap();
+        let error = Database::open(&path).err().expect("must refuse");
+        assert!(matches!(error, StorageError::NewerSchema { found: 99, .. }), "{error:?}");
+        assert!(error.to_string().contains("newer version of Campaign Safe"));
+        assert_eq!(error.code(), "newer_database");
+        assert_eq!(std::fs::read(&path).unwrap(), bytes_before);
+        assert!(!dir.path().join(format!("{DB_FILE_NAME}-wal")).exists());
+    }
+
+    #[test]
+    fn refuses_a_damaged_file_without_touching_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&path, &garbage).unwrap();
+        let error = Database::open(&path).err().expect("must refuse");
+        assert!(matches!(error, StorageError::Open { .. }), "{error:?}");
+        assert!(error.to_string().contains("left exactly as it was"));
+        assert_eq!(std::fs::read(&path).unwrap(), garbage);
+    }
+
+    #[test]
+    fn reports_a_data_folder_that_cannot_be_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let not_a_folder = dir.path().join("file");
+        std::fs::write(&not_a_folder, b"x").unwrap();
+        let error = Database::open_in(&not_a_folder.join("data")).err().expect("must fail");
+        assert!(matches!(error, StorageError::DataDir { .. }), "{error:?}");
+        assert!(error.to_string().contains("cannot use its data folder"));
+    }
+
+    #[test]
+    fn reports_a_database_path_that_is_a_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join(DB_FILE_NAME)).unwrap();
+        let error = Database::open_in(dir.path()).err().expect("must fail");
+        assert!(matches!(error, StorageError::Open { .. }), "{error:?}");
+    }
+}

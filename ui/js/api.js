@@ -1,0 +1,36 @@
+// Every call to the backend goes through here. Failures always become an ApiError with
+// { code, message, field }, the shape every command returns.
+
+export class ApiError extends Error {
+  constructor({ code = 'internal', message = 'Something went wrong.', field = null } = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.field = field;
+  }
+}
+
+async function call(command, args = {}) {
+  const invoke = window.__TAURI__?.core?.invoke;
+  if (typeof invoke !== 'function') {
+    throw new ApiError({
+      code: 'no_backend',
+      message: 'Campaign Safe’s background service is not available. Close the app and open it again.',
+    });
+  }
+  try {
+    return await invoke(command, args);
+  } catch (error) {
+    if (error && typeof error === 'object' && typeof error.message === 'string') {
+      throw new ApiError(error);
+    }
+    throw new ApiError({ message: String(error) });
+  }
+}
+
+export const appStatus = () => call('app_status');
+
+export const adviceList = () => call('advice_list');
+export const adviceSection = (sectionId) => call('advice_section', { sectionId });
+export const adviceSetTick = (sectionId, itemId, done) =>
+  call('advice_set_tick', { sectionId, itemId, done });

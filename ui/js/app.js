@@ -1,0 +1,115 @@
+// The shell: routing between screens, the always-visible Emergency button, the display
+// setting, and the start-up problems banner.
+
+import * as api from './api.js';
+import { h } from './dom.js';
+import { applyDisplay, savedDisplay } from './display.js';
+import * as today from './screens/today.js';
+import * as checkins from './screens/checkins.js';
+import * as incidents from './screens/incidents.js';
+import * as sos from './screens/sos.js';
+import * as advice from './screens/advice.js';
+import * as emergency from './screens/emergency.js';
+
+const screens = { today, checkins, incidents, sos, advice, emergency };
+
+const main = document.getElementById('main');
+let renderCount = 0;
+let firstRender = true;
+
+function parseHash() {
+  const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const [name = 'today', ...params] = parts;
+  return { name, params };
+}
+
+async function route() {
+  const { name, params } = parseHash();
+  const screen = screens[name] ?? today;
+  const thisRender = ++renderCount;
+  markCurrent(screens[name] ? name : 'today');
+
+  let view;
+  try {
+    view = await screen.render(params);
+  } catch (error) {
+    view = {
+      title: 'Something went wrong',
+      node: h('section', {},
+        h('h1', { tabindex: '-1' }, 'Something went wrong'),
+        h('p', { class: 'problem', role: 'alert' }, error.message ?? String(error)),
+        h('p', {}, h('a', { href: '#/today' }, 'Back to Today'))),
+    };
+  }
+  // A slower, older render must not replace the screen the user has since moved to.
+  if (thisRender !== renderCount) return;
+
+  main.replaceChildren(view.node);
+  document.title = `${view.title} – Campaign Safe`;
+  main.dataset.screen = screens[name] ? name : 'today';
+  // After the first screen, move focus to the new heading so keyboard and screen-reader
+  // users start at the top of what changed. On launch, leave focus alone so the first Tab
+  // lands on Emergency.
+  if (!firstRender) {
+    (main.querySelector('h1') ?? main).focus();
+  }
+  firstRender = false;
+}
+
+function markCurrent(name) {
+  for (const link of document.querySelectorAll('.mainnav a')) {
+    if (link.dataset.screen === name) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  const emergencyButton = document.getElementById('emergency-button');
+  if (name === 'emergency') emergencyButton.setAttribute('aria-current', 'page');
+  else emergencyButton.removeAttribute('aria-current');
+}
+
+function goToEmergency() {
+  if (location.hash === '#/emergency') {
+    main.querySelector('h1')?.focus();
+  } else {
+    location.hash = '#/emergency';
+  }
+}
+
+// Alt+E opens Emergency from anywhere, even while typing in a form.
+document.addEventListener('keydown', (event) => {
+  if (event.altKey && !event.ctrlKey && !event.metaKey && (event.key === 'e' || event.key === 'E' || event.code === 'KeyE')) {
+    event.preventDefault();
+    goToEmergency();
+  }
+});
+
+document.getElementById('skip-link').addEventListener('click', (event) => {
+  event.preventDefault();
+  (main.querySelector('h1') ?? main).focus();
+});
+
+async function showStartupProblems() {
+  const box = document.getElementById('problems');
+  let problems = [];
+  try {
+    const status = await api.appStatus();
+    if (status.storageProblem) {
+      problems.push(h('div', { class: 'banner banner-problem', role: 'alert' },
+        h('strong', {}, 'Your saved data cannot be used right now. '),
+        status.storageProblem,
+        ' Advice and the Emergency screen still work, but nothing new can be saved. ',
+        'Data folder: ', h('code', {}, status.dataDir)));
+    }
+    if (status.contentProblem) {
+      problems.push(h('div', { class: 'banner banner-problem', role: 'alert' },
+        h('strong', {}, 'Some built-in guidance could not be loaded. '), status.contentProblem));
+    }
+  } catch (error) {
+    problems = [h('div', { class: 'banner banner-problem', role: 'alert' }, error.message)];
+  }
+  box.replaceChildren(...problems);
+}
+
+applyDisplay(savedDisplay());
+window.addEventListener('hashchange', route);
+showStartupProblems();
+route();

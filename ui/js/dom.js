@@ -1,0 +1,85 @@
+// Building the page. Text is only ever added as text nodes, never parsed as HTML, so user
+// and content text cannot become markup or script. (No innerHTML anywhere in ui/: a test
+// checks.)
+
+/**
+ * Creates an element. `attrs` values: strings set attributes, `true` sets an empty one,
+ * null/false/undefined skip it, functions under `on<event>` become listeners.
+ * Children may be nodes, strings, numbers, arrays, or null (skipped).
+ */
+export function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  setAttributes(element, attrs);
+  append(element, children);
+  return element;
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** Same as h(), for SVG diagrams. */
+export function s(tag, attrs = {}, ...children) {
+  const element = document.createElementNS(SVG_NS, tag);
+  setAttributes(element, attrs);
+  append(element, children);
+  return element;
+}
+
+function setAttributes(element, attrs) {
+  for (const [name, value] of Object.entries(attrs ?? {})) {
+    if (value == null || value === false) continue;
+    if (name.startsWith('on') && typeof value === 'function') {
+      element.addEventListener(name.slice(2), value);
+    } else if (value === true) {
+      element.setAttribute(name, '');
+    } else {
+      element.setAttribute(name, String(value));
+    }
+  }
+}
+
+function append(element, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child == null || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** A slot where an error about `field` is shown, next to that field. */
+export function errorSlot(field) {
+  return h('p', { class: 'field-error', 'data-error-for': field, id: `error-${field}`, hidden: true });
+}
+
+/**
+ * Shows an API error next to its field inside `container`, or in the container's general
+ * slot (`data-error-for="general"`) when it names no field we display.
+ */
+export function showError(container, error) {
+  clearErrors(container);
+  const slot =
+    (error.field && container.querySelector(`[data-error-for="${CSS.escape(error.field)}"]`)) ||
+    container.querySelector('[data-error-for="general"]');
+  if (!slot) {
+    announce(error.message);
+    return;
+  }
+  slot.textContent = error.message;
+  slot.hidden = false;
+  slot.setAttribute('role', 'alert');
+}
+
+export function clearErrors(container) {
+  for (const slot of container.querySelectorAll('.field-error')) {
+    slot.textContent = '';
+    slot.hidden = true;
+    slot.removeAttribute('role');
+  }
+}
+
+/** Says something to screen readers without moving focus. */
+export function announce(message) {
+  const announcer = document.getElementById('announcer');
+  if (!announcer) return;
+  announcer.textContent = '';
+  // A fresh text node after clearing makes screen readers repeat identical messages.
+  window.setTimeout(() => { announcer.textContent = message; }, 50);
+}

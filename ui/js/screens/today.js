@@ -1,0 +1,48 @@
+// Today: the three messages, progress so far, and the display setting.
+
+import * as api from '../api.js';
+import { h } from '../dom.js';
+import { DISPLAY_CHOICES, savedDisplay, saveDisplay } from '../display.js';
+
+export async function render() {
+  let adviceCard;
+  try {
+    const sections = await api.adviceList();
+    const done = sections.reduce((sum, section) => sum + section.done, 0);
+    const total = sections.reduce((sum, section) => sum + section.total, 0);
+    const next = sections.find((section) => section.done < section.total);
+    adviceCard = h('li', { class: 'card' },
+      h('h2', { class: 'card-title' }, 'Advice checklists'),
+      h('p', { class: 'card-text' }, `${done} of ${total} done across ${sections.length} sections.`),
+      next
+        ? h('a', { class: 'button', href: `#/advice/${encodeURIComponent(next.id)}` }, `Continue: ${next.title}`)
+        : h('a', { class: 'button', href: '#/advice' }, 'All done – review the advice'));
+  } catch (error) {
+    adviceCard = h('li', { class: 'card' },
+      h('h2', { class: 'card-title' }, 'Advice checklists'),
+      h('p', { class: 'problem' }, error.message));
+  }
+
+  const node = h('section', { class: 'today' },
+    h('h1', { tabindex: '-1' }, 'Today'),
+    h('ul', { class: 'three-messages', 'aria-label': 'The three safety messages' },
+      h('li', {}, 'Be alert'), h('li', {}, 'Plan ahead'), h('li', {}, 'Know what to do')),
+    h('ul', { class: 'cards' },
+      adviceCard,
+      h('li', { class: 'card' },
+        h('h2', { class: 'card-title' }, 'Going out?'),
+        h('p', { class: 'card-text' },
+          'Canvass in pairs or groups, and tell someone when you leave and when you expect to be back.'),
+        h('a', { class: 'button button-secondary', href: '#/advice/safer-canvassing' }, 'Safer canvassing checklist'))),
+    displaySetting());
+  return { title: 'Today', node };
+}
+
+function displaySetting() {
+  const select = h('select', { id: 'display-choice' },
+    DISPLAY_CHOICES.map(([value, label]) => h('option', { value, selected: value === savedDisplay() }, label)));
+  select.addEventListener('change', () => saveDisplay(select.value));
+  return h('div', { class: 'setting' },
+    h('label', { for: 'display-choice' }, 'Display'),
+    select);
+}
