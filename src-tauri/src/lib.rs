@@ -70,12 +70,16 @@ fn open_main_window<R: Runtime>(app: &tauri::AppHandle<R>, webview_dir: PathBuf)
         .find(|window| window.label == MAIN_WINDOW)
         .cloned()
         .unwrap_or_default();
-    tauri::WebviewWindowBuilder::from_config(app, &config)?
-        // Keep the webview's own storage with the rest of the app's data.
-        .data_directory(webview_dir)
+    let mut window = tauri::WebviewWindowBuilder::from_config(app, &config)?
         // The app is offline and self-contained: never navigate the window away from it.
-        .on_navigation(|url| is_app_url(url))
-        .build()?;
+        .on_navigation(|url| is_app_url(url));
+    // Keep the webview's own storage with the rest of the app's data. If that folder is
+    // unusable the start-up banner says so; the window must still open.
+    match std::fs::create_dir_all(&webview_dir) {
+        Ok(()) => window = window.data_directory(webview_dir),
+        Err(error) => tracing::warn!(dir = %webview_dir.display(), "webview storage falls back to the default: {error}"),
+    }
+    window.build()?;
     Ok(())
 }
 

@@ -1,0 +1,201 @@
+//! Commands called through Tauri's mock runtime with the app's real handler list, real
+//! capabilities (from tauri.conf.json and src-tauri/capabilities/) and a real SQLite file.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{json, Value};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{App, Manager, WebviewUrl, WebviewWindowBuilder};
+
+use campaign_safe_lib::storage::DB_FILE_NAME;
+use campaign_safe_lib::time::Clock;
+use campaign_safe_lib::{context, setup, Options, MAIN_WINDOW};
+
+struct FixedClock(DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+fn noon() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+fn start_app(data_dir: &Path) -> App<MockRuntime> {
+    let options = Options { data_dir: Some(data_dir.to_owned()), clock: Arc::new(FixedClock(noon())) };
+    let mut app = setup(mock_builder(), options).build(context()).expect("app builds");
+    // Tauri runs the app's setup (state, main window) on the first event-loop turn.
+    #[allow(deprecated)]
+    app.run_iteration(|_, _| {});
+    app
+}
+
+fn invoke_from(app: &App<MockRuntime>, window: &str, cmd: &str, args: Value) -> Result<Value, Value> {
+    let webview = app.get_webview_window(window).expect("window exists");
+    get_ipc_response(
+        &webview,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            // The Linux/macOS origin of the app's own pages.
+            url: "tauri://localhost".parse().unwrap(),
+            body: args.into(),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().expect("JSON response"))
+}
+
+fn invoke(app: &App<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    invoke_from(app, MAIN_WINDOW, cmd, args)
+}
+
+#[test]
+fn advice_is_served_with_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let sections = invoke(&app, "advice_list", json!({})).unwrap();
+    let sections = sections.as_array().unwrap();
+    assert_eq!(sections.len(), 7);
+    assert_eq!(sections[0]["id"], "cyber-hygiene");
+    assert_eq!(sections[0]["done"], 0);
+    assert!(sections[0]["total"].as_u64().unwrap() >= 3);
+
+    let section = invoke(&app, "advice_section", json!({"sectionId": "safer-canvassing"})).unwrap();
+    assert_eq!(section["items"].as_array().unwrap().len(), 7);
+    assert!(section["sources"][0]["url"].as_str().unwrap().starts_with("https://www.local.gov.uk/"));
+    assert_eq!(section["reviewed"], "2026-11-25");
+}
+
+#[test]
+fn a_tick_is_stored_with_its_time_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let app = start_app(dir.path());
+        let section = invoke(
+            &app,
+            "advice_set_tick",
+            json!({"sectionId": "routine", "itemId": "vary-route-and-times", "done": true}),
+        )
+        .unwrap();
+        assert_eq!(section["done"], 1);
+        let item = &section["items"][1];
+        assert_eq!(item["id"], "vary-route-and-times");
+        assert_eq!(item["tickedAt"], "2026-11-25T12:00:00Z");
+        assert_eq!(item["tickedAtLocal"], "25 Nov 2026, 12:00");
+    }
+    let app = start_app(dir.path());
+    let list = invoke(&app, "advice_list", json!({})).unwrap();
+    let routine = list.as_array().unwrap().iter().find(|s| s["id"] == "routine").unwrap();
+    assert_eq!(routine["done"], 1);
+}
+
+#[test]
+fn bad_input_gets_the_error_shape_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let error = invoke(&app, "advice_set_tick", json!({"sectionId": "routine", "itemId": "nope", "done": true}))
+        .unwrap_err();
+    assert_eq!(error["code"], "not_found");
+    assert_eq!(error["field"], "itemId");
+    assert!(error["message"].as_str().unwrap().contains("no item “nope”"));
+
+    let error = invoke(&app, "advice_section", json!({"sectionId": "<script>alert(1)</script>"})).unwrap_err();
+    assert_eq!(error["code"], "not_found");
+    assert_eq!(error["field"], "sectionId");
+}
+
+#[test]
+fn commands_are_refused_outside_the_main_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    WebviewWindowBuilder::new(&app, "other", WebviewUrl::default()).build().unwrap();
+    let error = invoke_from(&app, "other", "advice_list", json!({})).unwrap_err();
+    let message = error.as_str().unwrap_or_default();
+    assert!(message.contains("not allowed"), "{error}");
+}
+
+#[test]
+fn commands_the_ui_is_not_granted_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    // Core window control is not granted to the UI, and no shell or fs plugin exists.
+    for (cmd, args) in [
+        ("plugin:window|close", json!({"label": "main"})),
+        ("plugin:shell|execute", json!({"program": "sh", "args": ["-c", "true"]})),
+        ("plugin:fs|read_text_file", json!({"path": "/etc/passwd"})),
+        ("no_such_command", json!({})),
+    ] {
+        let error = invoke(&app, cmd, args).expect_err(cmd);
+        let message = error.as_str().unwrap_or_default().to_owned();
+        assert!(message.contains("not allowed") || message.contains("not found"), "{cmd}: {error}");
+    }
+    // And the app is still fine afterwards.
+    assert!(invoke(&app, "advice_list", json!({})).is_ok());
+}
+
+#[test]
+fn a_damaged_database_is_reported_left_alone_and_advice_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage: Vec<u8> = (0..4096u32).map(|i| (i * 13 % 256) as u8).collect();
+    std::fs::write(dir.path().join(DB_FILE_NAME), &garbage).unwrap();
+
+    let app = start_app(dir.path());
+    let status = invoke(&app, "app_status", json!({})).unwrap();
+    let problem = status["storageProblem"].as_str().expect("a storage problem is reported");
+    assert!(problem.contains("left exactly as it was"), "{problem}");
+
+    // Reading advice needs no database.
+    assert_eq!(invoke(&app, "advice_list", json!({})).unwrap().as_array().unwrap().len(), 7);
+    // Saving says plainly why it cannot.
+    let error = invoke(&app, "advice_set_tick", json!({"sectionId": "routine", "itemId": "stay-alert", "done": true}))
+        .unwrap_err();
+    assert_eq!(error["code"], "storage_unavailable");
+    assert!(error["message"].as_str().unwrap().contains("cannot open its database"), "{error}");
+
+    assert_eq!(std::fs::read(dir.path().join(DB_FILE_NAME)).unwrap(), garbage);
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE_NAME);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE from_the_future (x); PRAGMA user_version = 1000;").unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let app = start_app(dir.path());
+    let status = invoke(&app, "app_status", json!({})).unwrap();
+    assert!(status["storageProblem"].as_str().unwrap().contains("newer version"), "{status}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn an_unusable_data_folder_is_reported_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-folder");
+    std::fs::write(&file, b"x").unwrap();
+    let app = start_app(&file);
+    let status = invoke(&app, "app_status", json!({})).unwrap();
+    assert!(status["storageProblem"].as_str().unwrap().contains("data folder"), "{status}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+}
+
+#[test]
+fn app_status_reports_the_data_folder_when_healthy() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let status = invoke(&app, "app_status", json!({})).unwrap();
+    assert_eq!(status["storageProblem"], Value::Null);
+    assert_eq!(status["contentProblem"], Value::Null);
+    assert_eq!(status["dataDir"], dir.path().display().to_string());
+    assert!(dir.path().join(DB_FILE_NAME).is_file());
+}
