@@ -199,3 +199,53 @@ fn app_status_reports_the_data_folder_when_healthy() {
     assert_eq!(status["dataDir"], dir.path().display().to_string());
     assert!(dir.path().join(DB_FILE_NAME).is_file());
 }
+
+/// The front end builds the page from text nodes only, so user and content text can never
+/// become markup; and nothing runs that the CSP would have to allow inline.
+#[test]
+fn the_ui_never_parses_strings_as_html_or_code() {
+    let mut checked = 0;
+    let mut stack = vec![std::path::PathBuf::from("ui")];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|entry| entry.unwrap().path()));
+            continue;
+        }
+        // The SVG namespace is a name, not an address anything is loaded from.
+        let text = std::fs::read_to_string(&path).unwrap().replace("http://www.w3.org/2000/svg", "");
+        let name = path.display().to_string();
+        if name.ends_with(".js") {
+            checked += 1;
+            for banned in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "setTimeout('", "http://", "https://"] {
+                assert!(!text.contains(banned), "{name} uses {banned}");
+            }
+        }
+        if name.ends_with(".html") {
+            for banned in ["<script>", "style=", " onclick", " onload", " onerror", "http://", "https://"] {
+                assert!(!text.contains(banned), "{name} contains {banned}");
+            }
+        }
+        if name.ends_with(".css") {
+            assert!(!text.contains("@import") && !text.contains("url(http"), "{name} loads something remote");
+        }
+    }
+    assert!(checked >= 8, "found the UI's modules");
+}
+
+#[test]
+fn the_content_security_policy_is_strict() {
+    let config: Value = serde_json::from_str(&std::fs::read_to_string("tauri.conf.json").unwrap()).unwrap();
+    let security = &config["app"]["security"];
+    for key in ["csp", "devCsp"] {
+        let csp = security[key].as_object().unwrap_or_else(|| panic!("{key} is set"));
+        assert_eq!(csp["default-src"], "'self'");
+        assert_eq!(csp["script-src"], "'self'");
+        assert_eq!(csp["object-src"], "'none'");
+        for (directive, value) in csp {
+            let value = value.as_str().unwrap();
+            assert!(!value.contains("unsafe-inline") && !value.contains("unsafe-eval"), "{key} {directive}: {value}");
+            assert!(!value.contains("https:") && !value.contains('*'), "{key} {directive} allows remote origins: {value}");
+        }
+    }
+    assert!(security.get("dangerousDisableAssetCspModification").is_none());
+}

@@ -1,6 +1,6 @@
 // Building the page. Text is only ever added as text nodes, never parsed as HTML, so user
-// and content text cannot become markup or script. (No innerHTML anywhere in ui/: a test
-// checks.)
+// and content text cannot become markup or script. (A test checks that nothing in ui/
+// parses strings as HTML.)
 
 /**
  * Creates an element. `attrs` values: strings set attributes, `true` sets an empty one,
@@ -50,14 +50,15 @@ export function errorSlot(field) {
 }
 
 /**
- * Shows an API error next to its field inside `container`, or in the container's general
- * slot (`data-error-for="general"`) when it names no field we display.
+ * Shows an API error next to its field inside `container`; when it names no field shown
+ * there, in the container's general slot, or else its first error slot.
  */
 export function showError(container, error) {
   clearErrors(container);
   const slot =
     (error.field && container.querySelector(`[data-error-for="${CSS.escape(error.field)}"]`)) ||
-    container.querySelector('[data-error-for="general"]');
+    container.querySelector('[data-error-for="general"]') ||
+    container.querySelector('.field-error');
   if (!slot) {
     announce(error.message);
     return;

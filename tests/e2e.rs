@@ -1,0 +1,221 @@
+//! End-to-end: the real app binary in a real window under Xvfb, driven over WebDriver.
+//! Screenshots (1280×800 and 360×740) are saved under target/e2e/.
+
+mod support;
+
+use std::time::Duration;
+
+use fantoccini::key::Key;
+use support::{serial, spawn_app, stop, wait_for_log, App, Desktop, Driver};
+
+const SCREENS: &[(&str, &str)] = &[
+    ("#/today", "Today"),
+    ("#/checkins", "Check-ins"),
+    ("#/incidents", "Incidents"),
+    ("#/sos", "SOS guides"),
+    ("#/advice", "Advice"),
+    ("#/advice/routine", "Your routine"),
+    ("#/emergency", "Emergency"),
+];
+
+#[tokio::test]
+async fn an_advice_tick_survives_quitting_and_relaunching() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let driver = Driver::start(&desktop, data.path());
+
+    let app = App::launch(&driver).await;
+    assert_eq!(app.heading().await, "Today");
+    app.wait_for_text(".cards", "0 of 36 done").await;
+    app.screenshots("today").await;
+
+    // Keyboard only: open Advice from the navigation, then the first section.
+    app.find("nav a[data-screen='advice']").await.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
+    app.wait_for_text("main h1", "Advice").await;
+    app.wait_for_text("a[href='#/advice/cyber-hygiene'] .progress-label", "0 of 5 done").await;
+    app.screenshots("advice-list").await;
+
+    app.find("a[href='#/advice/cyber-hygiene']").await.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
+    app.wait_for_text("main h1", "Be cyber aware").await;
+    assert_eq!(app.active_element_id().await, "H1", "focus moves to the new screen's heading");
+
+    // Tick with the space bar.
+    app.find("#item-two-step-verification").await.send_keys(" ").await.unwrap();
+    app.wait_for_text(".section-progress", "1 of 5 done").await;
+    let when = app.wait_for_text("#item-two-step-verification-when", "Done ").await;
+    assert!(when.contains(" 20"), "shows when it was ticked: {when}");
+    app.screenshots("advice-section-ticked").await;
+    app.quit(&driver).await;
+
+    // Relaunch with the same data folder: the tick is still there, with its time.
+    let app = App::launch(&driver).await;
+    app.go("#/advice").await;
+    app.wait_for_text("a[href='#/advice/cyber-hygiene'] .progress-label", "1 of 5 done").await;
+    app.go("#/advice/cyber-hygiene").await;
+    app.wait_for_text("main h1", "Be cyber aware").await;
+    let checked = app.js("return document.querySelector('#item-two-step-verification').checked").await;
+    assert_eq!(checked, true);
+    assert_eq!(app.text("#item-two-step-verification-when").await, when);
+    let others = app.js("return [...document.querySelectorAll('.checklist input:checked')].length").await;
+    assert_eq!(others, 1);
+
+    // Untick: progress goes back and the time disappears.
+    app.find("#item-two-step-verification").await.send_keys(" ").await.unwrap();
+    app.wait_for_text(".section-progress", "0 of 5 done").await;
+    app.quit(&driver).await;
+}
+
+#[tokio::test]
+async fn emergency_is_reachable_by_keyboard_from_every_screen() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let driver = Driver::start(&desktop, data.path());
+    let app = App::launch(&driver).await;
+
+    // On launch, the first Tab lands on Emergency, and Enter opens it.
+    app.press(Key::Tab).await;
+    assert_eq!(app.active_element_id().await, "emergency-button");
+    app.press(Key::Enter).await;
+    app.wait_for_text("main h1", "Emergency").await;
+
+    for (hash, heading) in SCREENS {
+        app.go(hash).await;
+        app.wait_for_text("main h1", heading).await;
+        let name = hash.trim_start_matches("#/").replace('/', "-");
+        app.screenshots(&format!("screen-{name}")).await;
+
+        // The button is on screen at phone width too.
+        app.client.set_window_size(360, 740).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let visible = app
+            .js("const r = document.getElementById('emergency-button').getBoundingClientRect();
+                 return r.top >= 0 && r.left >= 0 && r.right <= innerWidth && r.bottom <= innerHeight && r.height >= 44;")
+            .await;
+        assert_eq!(visible, true, "Emergency button visible at 360 px on {hash}");
+        app.client.set_window_size(1280, 800).await.unwrap();
+
+        app.press_alt_e().await;
+        app.wait_for_text("main h1", "Emergency").await;
+        assert_eq!(app.active_element_id().await, "H1", "Alt+E from {hash} focuses the Emergency heading");
+    }
+
+    let call = app.find("a.call-button").await;
+    assert_eq!(call.attr("href").await.unwrap().as_deref(), Some("tel:999"));
+    app.screenshots("emergency").await;
+    app.quit(&driver).await;
+}
+
+#[tokio::test]
+async fn dark_and_high_contrast_displays_apply_and_are_kept() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let driver = Driver::start(&desktop, data.path());
+    let app = App::launch(&driver).await;
+
+    for (choice, name) in [("dark", "dark"), ("contrast", "high-contrast")] {
+        app.go("#/today").await;
+        app.wait_for_text("main h1", "Today").await;
+        app.find(&format!("#display-choice option[value='{choice}']")).await.click().await.unwrap();
+        let theme = app.js("return document.documentElement.dataset.theme").await;
+        assert_eq!(theme, choice);
+        app.screenshots(&format!("today-{name}")).await;
+        app.go("#/advice/being-followed").await;
+        app.wait_for_text("main h1", "If you think you are being followed").await;
+        app.screenshots(&format!("advice-section-{name}")).await;
+        app.go("#/emergency").await;
+        app.wait_for_text("main h1", "Emergency").await;
+        app.screenshots(&format!("emergency-{name}")).await;
+    }
+    app.quit(&driver).await;
+
+    // The last choice is remembered on this device.
+    let app = App::launch(&driver).await;
+    let theme = app.js("return document.documentElement.dataset.theme").await;
+    assert_eq!(theme, "contrast");
+    app.quit(&driver).await;
+}
+
+#[tokio::test]
+async fn a_damaged_database_is_explained_and_left_untouched() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let db_path = data.path().join("campaign-safe.sqlite3");
+    let garbage: Vec<u8> = (0..4096u32).map(|i| (i * 31 % 256) as u8).collect();
+    std::fs::write(&db_path, &garbage).unwrap();
+
+    let desktop = Desktop::start();
+    let driver = Driver::start(&desktop, data.path());
+    let app = App::launch(&driver).await;
+    app.wait_for_text(".banner-problem", "Your saved data cannot be used right now").await;
+    app.wait_for_text(".banner-problem", "left exactly as it was").await;
+
+    // Advice still reads; ticking says why it cannot be saved, next to the item.
+    app.go("#/advice/routine").await;
+    app.wait_for_text("main h1", "Your routine").await;
+    app.find("#item-stay-alert").await.send_keys(" ").await.unwrap();
+    app.wait_for_text("li:first-child .field-error", "database is not available").await;
+    let checked = app.js("return document.querySelector('#item-stay-alert').checked").await;
+    assert_eq!(checked, false, "a tick that was not saved is not shown as saved");
+    app.screenshots("damaged-database").await;
+    app.quit(&driver).await;
+
+    assert_eq!(std::fs::read(&db_path).unwrap(), garbage);
+}
+
+#[tokio::test]
+async fn markup_in_a_link_is_shown_as_text() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let driver = Driver::start(&desktop, data.path());
+    let app = App::launch(&driver).await;
+
+    app.go("#/advice/<img src=x onerror=\"document.title='pwned'\">").await;
+    app.wait_for_text("main .problem", "<img src=x").await;
+    let images = app.js("return document.querySelectorAll('main img').length").await;
+    assert_eq!(images, 0);
+    assert_ne!(app.js("return document.title").await, "pwned");
+    app.quit(&driver).await;
+}
+
+#[tokio::test]
+async fn a_second_launch_hands_over_and_no_dbus_is_not_fatal() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+
+    let mut first = spawn_app(desktop.app_env(data.path()));
+    wait_for_log(data.path(), "database open");
+
+    // A second launch with the same session finds the first, asks it to come forward and exits.
+    let mut second = spawn_app(desktop.app_env(data.path()));
+    let status = wait_with_timeout(&mut second, Duration::from_secs(20)).expect("second instance exits");
+    assert!(status.success(), "second instance exited with {status}");
+    assert!(first.try_wait().unwrap().is_none(), "the first instance keeps running");
+    stop(&mut first);
+
+    // With no usable D-Bus session, the app starts normally instead of panicking.
+    let lonely = tempfile::tempdir().unwrap();
+    let mut env = desktop.app_env(lonely.path());
+    env.retain(|(key, _)| key != "DBUS_SESSION_BUS_ADDRESS");
+    env.push(("DBUS_SESSION_BUS_ADDRESS".into(), "unix:path=/nonexistent/bus".into()));
+    let mut alone = spawn_app(env);
+    wait_for_log(lonely.path(), "database open");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(alone.try_wait().unwrap().is_none(), "the app runs without D-Bus");
+    stop(&mut alone);
+}
+
+fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}

@@ -1,0 +1,359 @@
+//! The real app in a real window: Xvfb, a private D-Bus session bus, tauri-driver with
+//! WebKitWebDriver, and the debug binary cargo built for this test run. `make test` installs
+//! all of them.
+
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::elements::Element;
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+pub const APP_BINARY: &str = env!("CARGO_BIN_EXE_campaign-safe");
+const DATA_DIR_ENV: &str = "CAMPAIGN_SAFE_DATA_DIR";
+const WAIT: Duration = Duration::from_secs(15);
+
+/// One window at a time: two WebKit instances on a 2-core machine make timing flaky.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Where screenshots go: target/e2e/.
+pub fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("e2e");
+    std::fs::create_dir_all(&dir).expect("create target/e2e");
+    dir
+}
+
+/// An X display and a D-Bus session bus of our own, so nothing leaks to or from the host.
+pub struct Desktop {
+    xvfb: Child,
+    dbus: Child,
+    _pipes: Vec<BufReader<ChildStdout>>,
+    pub display: String,
+    pub bus: String,
+}
+
+fn first_line(child: &mut Child, what: &str) -> (String, BufReader<ChildStdout>) {
+    let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap_or_else(|e| panic!("reading {what}: {e}"));
+    assert!(!line.trim().is_empty(), "{what} printed nothing; is it installed? (make test installs it)");
+    (line.trim().to_owned(), reader)
+}
+
+impl Desktop {
+    pub fn start() -> Self {
+        let mut xvfb = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb must be installed: run `make test`, which installs it");
+        let (display, xvfb_pipe) = first_line(&mut xvfb, "Xvfb");
+        let mut dbus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon must be installed: run `make test`");
+        let (bus, dbus_pipe) = first_line(&mut dbus, "dbus-daemon");
+        Self { xvfb, dbus, _pipes: vec![xvfb_pipe, dbus_pipe], display: format!(":{display}"), bus }
+    }
+
+    /// The environment the app runs in: this display and bus, and its own data folder.
+    pub fn app_env(&self, data_dir: &Path) -> Vec<(String, String)> {
+        vec![
+            ("DISPLAY".into(), self.display.clone()),
+            ("DBUS_SESSION_BUS_ADDRESS".into(), self.bus.clone()),
+            (DATA_DIR_ENV.into(), data_dir.display().to_string()),
+            // Cheap insurance against blank windows with software GL (tauri#15936).
+            ("WEBKIT_DISABLE_COMPOSITING_MODE".into(), "1".into()),
+            ("NO_AT_BRIDGE".into(), "1".into()),
+        ]
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        for child in [&mut self.dbus, &mut self.xvfb] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
+}
+
+fn terminate(child: &mut Child) {
+    // SIGTERM, not SIGKILL: tauri-driver then stops WebKitWebDriver and frees its port.
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// tauri-driver on free ports, launching the app with the desktop's environment.
+pub struct Driver {
+    child: Child,
+    port: u16,
+    data_dir: PathBuf,
+    display: String,
+}
+
+pub fn tauri_driver_path() -> PathBuf {
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cargo"));
+    let installed = cargo_home.join("bin").join("tauri-driver");
+    if installed.exists() {
+        installed
+    } else {
+        PathBuf::from("tauri-driver")
+    }
+}
+
+impl Driver {
+    pub fn start(desktop: &Desktop, data_dir: &Path) -> Self {
+        let (port, native_port) = (free_port(), free_port());
+        let log = std::fs::File::create(screenshot_dir().join(format!("tauri-driver-{port}.log"))).expect("log file");
+        let child = Command::new(tauri_driver_path())
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .envs(desktop.app_env(data_dir))
+            .env_remove("WAYLAND_DISPLAY")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("tauri-driver must be installed: run `make test`, which installs it");
+        let deadline = Instant::now() + WAIT;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not start listening on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self { child, port, data_dir: data_dir.to_owned(), display: desktop.display.clone() }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        terminate(&mut self.child);
+        // A test that already failed must report its own failure, not a second panic here.
+        if !std::thread::panicking() {
+            wait_for_app_exit(&self.data_dir);
+        }
+    }
+}
+
+/// Processes of this app binary that use `data_dir`.
+pub fn app_pids(data_dir: &Path) -> Vec<u32> {
+    let marker = format!("{DATA_DIR_ENV}={}", data_dir.display());
+    let Ok(entries) = std::fs::read_dir("/proc") else { return vec![] };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            exe.is_some_and(|exe| exe == Path::new(APP_BINARY))
+                && environ.split(|b| *b == 0).any(|var| var == marker.as_bytes())
+        })
+        .collect()
+}
+
+pub fn wait_for_app_exit(data_dir: &Path) {
+    let deadline = Instant::now() + WAIT;
+    while !app_pids(data_dir).is_empty() {
+        assert!(Instant::now() < deadline, "the app did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The app running in its window, driven over WebDriver.
+pub struct App {
+    pub client: Client,
+    display: String,
+}
+
+impl App {
+    pub async fn launch(driver: &Driver) -> Self {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("wry"));
+        capabilities.insert("tauri:options".into(), json!({ "application": APP_BINARY }));
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+            .expect("WebDriver session with the app");
+        let app = Self { client, display: driver.display.clone() };
+        app.wait_for("main h1").await;
+        app
+    }
+
+    /// Ends the session; tauri-driver closes the app.
+    pub async fn quit(self, driver: &Driver) {
+        // WebKitWebDriver occasionally never answers the close; the app is then ended here
+        // so the next launch starts clean.
+        if tokio::time::timeout(Duration::from_secs(10), self.client.close()).await.is_err() {
+            eprintln!("WebDriver did not close the session in 10 s; ending the app directly");
+            for pid in app_pids(&driver.data_dir) {
+                let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+            }
+        }
+        wait_for_app_exit(&driver.data_dir);
+    }
+
+    pub async fn wait_for(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
+    }
+
+    pub async fn find(&self, css: &str) -> Element {
+        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("finding {css}: {e}"))
+    }
+
+    pub async fn js(&self, script: &str) -> Value {
+        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("running {script}: {e}"))
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.unwrap_or_default()
+    }
+
+    /// Waits until the element's text contains `expected`.
+    pub async fn wait_for_text(&self, css: &str, expected: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if text.contains(expected) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "{css} never contained “{expected}”; last text: “{text}”");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn heading(&self) -> String {
+        self.text("main h1").await
+    }
+
+    pub async fn active_element_id(&self) -> String {
+        self.js("return document.activeElement && document.activeElement.id || document.activeElement.tagName")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    pub async fn go(&self, hash: &str) {
+        self.js(&format!("location.hash = {}", json!(hash))).await;
+    }
+
+    pub async fn press(&self, key: Key) {
+        let element = self.client.active_element().await.expect("active element");
+        element.send_keys(&char::from(key).to_string()).await.expect("send key");
+    }
+
+    /// Alt+E, the Emergency shortcut.
+    pub async fn press_alt_e(&self) {
+        let keys = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: Key::Alt.into() })
+            .then(KeyAction::Down { value: 'e' })
+            .then(KeyAction::Up { value: 'e' })
+            .then(KeyAction::Up { value: Key::Alt.into() });
+        self.client.perform_actions(keys).await.expect("Alt+E");
+        self.client.release_actions().await.expect("release keys");
+    }
+
+    /// Saves `name-1280x800.png` and `name-360x740.png` under target/e2e/, captured from the
+    /// X server (the real window as drawn), and checks that neither is blank.
+    ///
+    /// WebDriver's own screenshot command can wait forever on an idle page with
+    /// WebKitWebDriver under Xvfb, so the X server is asked instead.
+    pub async fn screenshots(&self, name: &str) {
+        for (width, height) in [(1280, 800), (360, 740)] {
+            self.client.set_window_size(width, height).await.expect("resize window");
+            // Let layout and painting settle at the new size.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let (x, y, w, h) = self.client.get_window_rect().await.expect("window rect");
+            let path = screenshot_dir().join(format!("{name}-{width}x{height}.png"));
+            let status = Command::new("import")
+                .args(["-display", &self.display, "-window", "root"])
+                .args(["-crop", &format!("{}x{}+{}+{}", w as u32, h as u32, x.max(0) as u32, y.max(0) as u32)])
+                .args(["+repage", &format!("png:{}", path.display())])
+                .status()
+                .expect("ImageMagick's import must be installed: run `make test`");
+            assert!(status.success(), "capturing {name}");
+            assert_not_blank(&std::fs::read(&path).expect("read screenshot"), name);
+        }
+        self.client.set_window_size(1280, 800).await.expect("resize window");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A blank (single-colour) capture means the window did not render.
+fn assert_not_blank(png_bytes: &[u8], name: &str) {
+    let decoder = png::Decoder::new(png_bytes);
+    let mut reader = decoder.read_info().expect("PNG header");
+    let mut buffer = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buffer).expect("PNG data");
+    let pixels = &buffer[..info.buffer_size()];
+    let step = info.color_type.samples();
+    let first = &pixels[..step];
+    let differing = pixels.chunks(step).filter(|pixel| *pixel != first).count();
+    assert!(differing > 1000, "screenshot {name} is blank");
+}
+
+/// Runs the real binary directly (no WebDriver), for start-up behaviour.
+pub fn spawn_app(envs: Vec<(String, String)>) -> Child {
+    Command::new(APP_BINARY)
+        .envs(envs)
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start app")
+}
+
+pub fn stop(child: &mut Child) {
+    terminate(child);
+}
+
+/// Waits until the app's log says it has started.
+pub fn wait_for_log(data_dir: &Path, needle: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let found = std::fs::read_dir(data_dir.join("logs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default().contains(needle));
+        if found {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the log never said “{needle}”");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
