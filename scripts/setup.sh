@@ -40,8 +40,8 @@ else
 fi
 
 if [ "$mode" = test ]; then
-  driver="${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver"
-  if [ -x "$driver" ] && "$driver" --version 2>/dev/null | grep -q "$TAURI_DRIVER_VERSION"; then
+  # tauri-driver has no --version flag; cargo's own record says what is installed.
+  if cargo install --list 2>/dev/null | grep -q "^tauri-driver v$TAURI_DRIVER_VERSION:"; then
     say "tauri-driver $TAURI_DRIVER_VERSION is already installed"
   else
     say "Installing tauri-driver $TAURI_DRIVER_VERSION (cargo install, about a minute)"

@@ -1,6 +1,10 @@
 //! End-to-end: the real app binary in a real window under Xvfb, driven over WebDriver.
 //! Screenshots (1280×800 and 360×740) are saved under target/e2e/.
 
+// Each test holds the serial lock for its whole run on purpose: it owns a display, a driver
+// and an app, and runs on its own single-threaded runtime.
+#![allow(clippy::await_holding_lock)]
+
 mod support;
 
 use std::time::Duration;

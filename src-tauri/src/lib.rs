@@ -72,7 +72,7 @@ fn open_main_window<R: Runtime>(app: &tauri::AppHandle<R>, webview_dir: PathBuf)
         .unwrap_or_default();
     let mut window = tauri::WebviewWindowBuilder::from_config(app, &config)?
         // The app is offline and self-contained: never navigate the window away from it.
-        .on_navigation(|url| is_app_url(url));
+        .on_navigation(is_app_url);
     // Keep the webview's own storage with the rest of the app's data. If that folder is
     // unusable the start-up banner says so; the window must still open.
     match std::fs::create_dir_all(&webview_dir) {

@@ -301,7 +301,7 @@ impl App {
             let path = screenshot_dir().join(format!("{name}-{width}x{height}.png"));
             let status = Command::new("import")
                 .args(["-display", &self.display, "-window", "root"])
-                .args(["-crop", &format!("{}x{}+{}+{}", w as u32, h as u32, x.max(0) as u32, y.max(0) as u32)])
+                .args(["-crop", &format!("{}x{}+{}+{}", w as u32, h as u32, x as u32, y as u32)])
                 .args(["+repage", &format!("png:{}", path.display())])
                 .status()
                 .expect("ImageMagick's import must be installed: run `make test`");
