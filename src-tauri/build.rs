@@ -7,6 +7,16 @@ const COMMANDS: &[&str] = &[
     "advice_list",
     "advice_section",
     "advice_set_tick",
+    "sos_guides",
+    "sos_resolve",
+    "sos_guide",
+    "sos_set_tick",
+    "sos_devices",
+    "sos_add_device",
+    "sos_remove_device",
+    "contacts_list",
+    "contacts_save",
+    "contacts_clear",
 ];
 
 fn main() {

@@ -249,3 +249,50 @@ fn the_content_security_policy_is_strict() {
     }
     assert!(security.get("dangerousDisableAssetCspModification").is_none());
 }
+
+#[test]
+fn sos_guides_resolve_models_and_keep_ticks_devices_and_contacts() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let app = start_app(dir.path());
+        assert_eq!(invoke(&app, "sos_guides", json!({})).unwrap().as_array().unwrap().len(), 8);
+
+        let found = invoke(&app, "sos_resolve", json!({"model": "galaxy s23"})).unwrap();
+        assert_eq!(found["guideId"], "samsung-galaxy");
+        assert_eq!(found["model"], "Galaxy S23");
+        assert_eq!(found["matchKind"], "model");
+        assert_eq!(found["guideName"], "Samsung Galaxy");
+
+        let guide = invoke(&app, "sos_set_tick", json!({"guideId": "samsung-galaxy", "itemId": "number-checked", "done": true})).unwrap();
+        assert_eq!(guide["done"], 1);
+        assert_eq!(guide["diagram"]["buttons"][0]["label"], "Side key");
+        invoke(&app, "sos_add_device", json!({"model": "Galaxy S23"})).unwrap();
+        invoke(&app, "contacts_save", json!({"role": "force-election-contact", "name": "PC Jo", "phone": "+44 7700 900123", "notes": ""}))
+            .unwrap();
+    }
+    let app = start_app(dir.path());
+    let guide = invoke(&app, "sos_guide", json!({"guideId": "samsung-galaxy"})).unwrap();
+    assert_eq!(guide["ticks"][0]["itemId"], "number-checked");
+    let devices = invoke(&app, "sos_devices", json!({})).unwrap();
+    assert_eq!(devices[0]["guideId"], "samsung-galaxy");
+    let cards = invoke(&app, "contacts_list", json!({})).unwrap();
+    assert_eq!(cards[0]["phone"], "07700900123");
+}
+
+#[test]
+fn sos_and_contact_input_errors_name_their_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let error = invoke(&app, "sos_resolve", json!({"model": "  "})).unwrap_err();
+    assert_eq!((error["code"].as_str(), error["field"].as_str()), (Some("validation"), Some("model")));
+    let error = invoke(&app, "sos_resolve", json!({"model": "x".repeat(500)})).unwrap_err();
+    assert_eq!(error["field"], "model");
+    let error = invoke(&app, "sos_guide", json!({"guideId": "nope"})).unwrap_err();
+    assert_eq!(error["field"], "guideId");
+    let error = invoke(&app, "contacts_save", json!({"role": "party-safety-contact", "name": "Sam", "phone": "+1 202 555 0100", "notes": ""}))
+        .unwrap_err();
+    assert_eq!(error["field"], "phone");
+    assert!(error["message"].as_str().unwrap().starts_with("Phone: "));
+    let cards = invoke(&app, "contacts_list", json!({})).unwrap();
+    assert!(cards.as_array().unwrap().iter().all(|card| card["name"] == ""), "nothing stored");
+}

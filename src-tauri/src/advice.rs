@@ -3,9 +3,11 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+pub use crate::checklist::Ticks;
+use crate::checklist;
 use crate::content::{self, Checker, ContentError, Source, OFFICIAL_ADVICE_DOMAINS};
 use crate::error::ErrorCode;
 use crate::storage::StorageError;
@@ -159,29 +161,6 @@ fn validate_section(check: &Checker, file: &str, section: &AdviceSection) -> Res
     check.reviewed("reviewed", section.reviewed)
 }
 
-/// When each item was ticked, by section then item.
-#[derive(Debug, Default)]
-pub struct Ticks(HashMap<String, HashMap<String, DateTime<Utc>>>);
-
-impl Ticks {
-    pub fn load(conn: &Connection) -> Result<Self, AdviceError> {
-        let mut stmt = conn.prepare_cached("SELECT section_id, item_id, ticked_at FROM advice_tick")?;
-        let mut ticks = Ticks::default();
-        let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?)))?;
-        for row in rows {
-            let (section, item, millis) = row?;
-            if let Some(at) = time::from_millis(millis) {
-                ticks.0.entry(section).or_default().insert(item, at);
-            }
-        }
-        Ok(ticks)
-    }
-
-    fn at(&self, section: &str, item: &str) -> Option<DateTime<Utc>> {
-        self.0.get(section).and_then(|items| items.get(item)).copied()
-    }
-}
-
 /// A section in the list, with its progress.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -271,28 +250,8 @@ pub fn set_tick(
     if !section.items.iter().any(|item| item.id == item_id) {
         return Err(AdviceError::UnknownItem { section: section_id.to_owned(), item: item_id.to_owned() });
     }
-    if done {
-        conn.execute(
-            "INSERT INTO advice_tick (section_id, item_id, ticked_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (section_id, item_id) DO NOTHING",
-            params![section_id, item_id, time::to_millis(now)],
-        )?;
-    } else {
-        conn.execute("DELETE FROM advice_tick WHERE section_id = ?1 AND item_id = ?2", params![section_id, item_id])?;
-    }
+    checklist::set(conn, section_id, item_id, done, now)?;
     Ok(view(section, &Ticks::load(conn)?))
-}
-
-/// When the item was ticked, if it is.
-pub fn ticked_at(conn: &Connection, section_id: &str, item_id: &str) -> Result<Option<DateTime<Utc>>, AdviceError> {
-    let millis: Option<i64> = conn
-        .query_row(
-            "SELECT ticked_at FROM advice_tick WHERE section_id = ?1 AND item_id = ?2",
-            params![section_id, item_id],
-            |row| row.get(0),
-        )
-        .optional()?;
-    Ok(millis.and_then(time::from_millis))
 }
 
 #[cfg(test)]

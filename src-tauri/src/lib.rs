@@ -4,9 +4,12 @@
 //! Tauri; `commands` adapts them to IPC; this file wires the app together.
 
 pub mod advice;
+pub mod checklist;
 mod commands;
+pub mod contacts;
 pub mod content;
 pub mod error;
+pub mod guides;
 mod logging;
 pub mod state;
 pub mod storage;

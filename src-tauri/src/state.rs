@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::advice::AdviceLibrary;
 use crate::content::ContentError;
+use crate::guides::GuideLibrary;
 use crate::storage::{Database, StorageError};
 use crate::time::{Clock, DISPLAY_ZONE};
 
@@ -15,6 +16,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     database: Result<Database, StorageError>,
     advice: Result<AdviceLibrary, ContentError>,
+    guides: Result<GuideLibrary, ContentError>,
 }
 
 impl AppState {
@@ -25,10 +27,11 @@ impl AppState {
         }
         let today = clock.now().with_timezone(&DISPLAY_ZONE).date_naive();
         let advice = AdviceLibrary::load_embedded(today);
-        if let Err(error) = &advice {
+        let guides = GuideLibrary::load_embedded(today);
+        for error in [advice.as_ref().err(), guides.as_ref().err()].into_iter().flatten() {
             tracing::error!("{error}");
         }
-        Self { data_dir, clock, database, advice }
+        Self { data_dir, clock, database, advice, guides }
     }
 
     pub fn database(&self) -> Result<&Database, StorageError> {
@@ -41,5 +44,16 @@ impl AppState {
 
     pub fn advice(&self) -> Result<&AdviceLibrary, ContentError> {
         self.advice.as_ref().map_err(Clone::clone)
+    }
+
+    pub fn guides(&self) -> Result<&GuideLibrary, ContentError> {
+        self.guides.as_ref().map_err(Clone::clone)
+    }
+
+    /// Every built-in content problem, for the start-up banner.
+    pub fn content_problems(&self) -> Option<String> {
+        let problems: Vec<String> =
+            [self.advice.as_ref().err(), self.guides.as_ref().err()].into_iter().flatten().map(ToString::to_string).collect();
+        (!problems.is_empty()).then(|| problems.join(" "))
     }
 }

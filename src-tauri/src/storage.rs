@@ -19,7 +19,10 @@ pub const DATA_DIR_ENV: &str = "CAMPAIGN_SAFE_DATA_DIR";
 pub const DB_FILE_NAME: &str = "campaign-safe.sqlite3";
 
 /// Schema changes, in order. Append only: a released migration is never edited.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_advice_ticks.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_advice_ticks.sql"),
+    include_str!("../migrations/0002_checklists_devices_contacts.sql"),
+];
 
 fn migrations() -> Migrations<'static> {
     Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
@@ -161,16 +164,33 @@ mod tests {
     }
 
     #[test]
+    fn ticks_saved_before_migration_2_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::new(vec![M::up(MIGRATIONS[0])]).to_latest(&mut conn).unwrap();
+            conn.execute("INSERT INTO advice_tick VALUES ('routine', 'stay-alert', 42)", []).unwrap();
+        }
+        let db = Database::open(&path).unwrap();
+        let row: (String, String, i64) = db
+            .conn()
+            .query_row("SELECT list_id, item_id, ticked_at FROM checklist_tick", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap();
+        assert_eq!(row, ("routine".into(), "stay-alert".into(), 42));
+    }
+
+    #[test]
     fn reopening_keeps_data_and_does_not_migrate_again() {
         let dir = tempfile::tempdir().unwrap();
         {
             let db = Database::open_in(dir.path()).unwrap();
             db.conn()
-                .execute("INSERT INTO advice_tick VALUES ('s', 'i', 1)", [])
+                .execute("INSERT INTO checklist_tick VALUES ('s', 'i', 1)", [])
                 .unwrap();
         }
         let db = Database::open_in(dir.path()).unwrap();
-        let n: i64 = db.conn().query_row("SELECT count(*) FROM advice_tick", [], |r| r.get(0)).unwrap();
+        let n: i64 = db.conn().query_row("SELECT count(*) FROM checklist_tick", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 1);
     }
 

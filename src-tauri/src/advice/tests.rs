@@ -142,7 +142,7 @@ fn ticking_stores_the_time_and_keeps_the_first_one() {
 
     let view = set_tick(&library, &db.conn(), "routine", "vary-route", false, later).unwrap();
     assert_eq!((view.done, view.total), (0, 2));
-    assert_eq!(ticked_at(&db.conn(), "routine", "vary-route").unwrap(), None);
+    assert_eq!(Ticks::load(&db.conn()).unwrap().at("routine", "vary-route"), None);
 }
 
 #[test]
@@ -158,7 +158,7 @@ fn ticks_survive_reopening_the_database() {
     let ticks = Ticks::load(&db.conn()).unwrap();
     let summary = &summaries(&library, &ticks)[0];
     assert_eq!((summary.done, summary.total), (1, 2));
-    assert_eq!(ticked_at(&db.conn(), "routine", "tell-someone").unwrap(), Some(at));
+    assert_eq!(ticks.at("routine", "tell-someone"), Some(at));
 }
 
 #[test]
@@ -174,7 +174,7 @@ fn unknown_section_or_item_is_refused_naming_the_field_and_stores_nothing() {
     assert_eq!((error.code(), error.field()), ("not_found", Some("itemId")));
     assert!(error.to_string().contains("no item “nope”"));
 
-    let count: i64 = db.conn().query_row("SELECT count(*) FROM advice_tick", [], |r| r.get(0)).unwrap();
+    let count: i64 = db.conn().query_row("SELECT count(*) FROM checklist_tick", [], |r| r.get(0)).unwrap();
     assert_eq!(count, 0);
 }
 
@@ -182,7 +182,7 @@ fn unknown_section_or_item_is_refused_naming_the_field_and_stores_nothing() {
 fn ticks_for_items_no_longer_in_the_content_are_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open_in(dir.path()).unwrap();
-    db.conn().execute("INSERT INTO advice_tick VALUES ('routine', 'retired-item', 1)", []).unwrap();
+    db.conn().execute("INSERT INTO checklist_tick VALUES ('routine', 'retired-item', 1)", []).unwrap();
     let ticks = Ticks::load(&db.conn()).unwrap();
     let summary = &summaries(&library(), &ticks)[0];
     assert_eq!((summary.done, summary.total), (0, 2));

@@ -1,17 +1,9 @@
 use tauri::State;
 
-use crate::advice::{self, SectionSummary, SectionView, Ticks};
+use super::ticks_or_none;
+use crate::advice::{self, SectionSummary, SectionView};
 use crate::error::IpcError;
 use crate::state::AppState;
-
-/// The user's ticks, or none if the database could not be opened: the advice itself still
-/// reads fine, and the start-up banner says why progress is missing.
-fn ticks_or_none(state: &AppState) -> Result<Ticks, IpcError> {
-    match state.database() {
-        Ok(database) => Ok(Ticks::load(&database.conn())?),
-        Err(_) => Ok(Ticks::default()),
-    }
-}
 
 #[tauri::command(async)]
 pub fn advice_list(state: State<'_, AppState>) -> Result<Vec<SectionSummary>, IpcError> {

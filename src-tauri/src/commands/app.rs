@@ -22,6 +22,6 @@ pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcError> {
         version: env!("CARGO_PKG_VERSION"),
         data_dir: state.data_dir.display().to_string(),
         storage_problem: state.database_problem(),
-        content_problem: state.advice().err().map(|error| error.to_string()),
+        content_problem: state.content_problems(),
     })
 }

@@ -5,9 +5,25 @@
 
 mod advice;
 mod app;
+mod contacts;
+mod sos;
 
 use tauri::ipc::Invoke;
 use tauri::Runtime;
+
+use crate::checklist::Ticks;
+use crate::error::IpcError;
+use crate::state::AppState;
+use crate::storage::StorageError;
+
+/// The user's ticks, or none if the database could not be opened: the content itself still
+/// reads fine, and the start-up banner says why progress is missing.
+fn ticks_or_none(state: &AppState) -> Result<Ticks, IpcError> {
+    match state.database() {
+        Ok(database) => Ok(Ticks::load(&database.conn()).map_err(StorageError::from)?),
+        Err(_) => Ok(Ticks::default()),
+    }
+}
 
 pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
@@ -15,5 +31,15 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         advice::advice_list,
         advice::advice_section,
         advice::advice_set_tick,
+        sos::sos_guides,
+        sos::sos_resolve,
+        sos::sos_guide,
+        sos::sos_set_tick,
+        sos::sos_devices,
+        sos::sos_add_device,
+        sos::sos_remove_device,
+        contacts::contacts_list,
+        contacts::contacts_save,
+        contacts::contacts_clear,
     ]
 }

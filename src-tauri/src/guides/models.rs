@@ -1,0 +1,116 @@
+//! Which guide fits a device: `content/sos/models.json` lists known models and, for models
+//! not listed, product-line rules. Typing is forgiving: case, spaces, punctuation and a
+//! leading maker name do not matter ("iphone13" finds iPhone 13).
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ModelTable {
+    pub reviewed: NaiveDate,
+    pub models: Vec<ModelEntry>,
+    /// Tried in order when no model matches.
+    pub lines: Vec<LineRule>,
+    /// The guide for input nothing matches.
+    pub fallback: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ModelEntry {
+    pub name: String,
+    pub guide: String,
+    /// An OS or model caveat shown with the guide, e.g. an old iPhone stuck on iOS 15.
+    #[serde(default)]
+    pub caveat: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LineRule {
+    /// Matched against the start of the normalised input, e.g. "iphone", "galaxy".
+    pub prefix: String,
+    /// If set, the number right after the prefix must be at least this.
+    #[serde(default)]
+    pub min_number: Option<u32>,
+    pub guide: String,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum MatchKind {
+    /// A model in the table.
+    Model,
+    /// Not listed, but its product line is known.
+    Line,
+    /// Nothing known: the closest general guide.
+    Unknown,
+}
+
+/// What a typed model resolved to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resolution {
+    pub guide_id: String,
+    /// The listed model's proper name, when one matched.
+    pub model: Option<String>,
+    pub match_kind: MatchKind,
+    /// A caveat or a "check your own Settings" note.
+    pub note: Option<String>,
+}
+
+/// Maker names that add nothing to a model name.
+const REDUNDANT_MAKERS: &[&str] = &["apple", "samsung", "google"];
+
+/// Lowercase letters and digits only (with "+" read as "plus"), without a leading
+/// redundant maker name.
+pub fn normalise(input: &str) -> String {
+    // "Galaxy S23+" is a different phone from "Galaxy S23".
+    let lower = input.to_lowercase().replace('+', " plus ");
+    let mut words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    if words.len() > 1 && REDUNDANT_MAKERS.contains(&words[0]) {
+        words.remove(0);
+    }
+    words.concat()
+}
+
+/// The number at the start of `rest`, if any ("15promax" gives 15).
+fn leading_number(rest: &str) -> Option<u32> {
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+pub const UNKNOWN_NOTE: &str = "We don’t know this model, so this is the closest general guide. \
+    Check your own phone’s Settings for “Emergency SOS” or “Safety and emergency” before you rely on it.";
+
+impl ModelTable {
+    /// `key` must already be normalised and non-empty.
+    pub fn resolve_key(&self, key: &str) -> Resolution {
+        if let Some(entry) = self.models.iter().find(|entry| normalise(&entry.name) == key) {
+            return Resolution {
+                guide_id: entry.guide.clone(),
+                model: Some(entry.name.clone()),
+                match_kind: MatchKind::Model,
+                note: entry.caveat.clone(),
+            };
+        }
+        for rule in &self.lines {
+            let Some(rest) = key.strip_prefix(rule.prefix.as_str()) else { continue };
+            if let Some(min) = rule.min_number {
+                match leading_number(rest) {
+                    Some(number) if number >= min => {}
+                    _ => continue,
+                }
+            }
+            return Resolution {
+                guide_id: rule.guide.clone(),
+                model: None,
+                match_kind: MatchKind::Line,
+                note: Some(rule.note.clone()),
+            };
+        }
+        Resolution { guide_id: self.fallback.clone(), model: None, match_kind: MatchKind::Unknown, note: Some(UNKNOWN_NOTE.to_owned()) }
+    }
+}

@@ -1,0 +1,207 @@
+use chrono::TimeZone;
+
+use super::*;
+use crate::storage::Database;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+}
+
+fn library() -> GuideLibrary {
+    GuideLibrary::load_embedded(today()).unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn guide_for(model: &str) -> Resolution {
+    library().resolve(model).unwrap_or_else(|error| panic!("{model}: {error}"))
+}
+
+#[test]
+fn every_embedded_guide_and_the_model_table_are_valid() {
+    let library = library();
+    let ids: Vec<&str> = library.guides().iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["iphone-8-and-later", "iphone-7-and-earlier", "apple-watch", "google-android", "samsung-galaxy", "other-android", "huawei", "basic-phone"]
+    );
+}
+
+#[test]
+fn resolves_the_examples_from_the_issue() {
+    for (model, guide, listed) in [
+        ("iPhone 13", "iphone-8-and-later", "iPhone 13"),
+        ("Galaxy S21", "samsung-galaxy", "Galaxy S21"),
+        ("Galaxy S23", "samsung-galaxy", "Galaxy S23"),
+        ("Pixel 7", "google-android", "Pixel 7"),
+        ("Apple Watch Series 6", "apple-watch", "Apple Watch Series 6"),
+        ("Redmi Note 12", "other-android", "Redmi Note 12"),
+    ] {
+        let found = guide_for(model);
+        assert_eq!(found.guide_id, guide, "{model}");
+        assert_eq!(found.model.as_deref(), Some(listed), "{model}");
+        assert_eq!(found.match_kind, MatchKind::Model);
+    }
+}
+
+#[test]
+fn forgives_case_spacing_punctuation_and_maker_names() {
+    for typed in ["iphone13", "IPHONE 13", "  iPhone-13!! ", "Apple iPhone 13", "i phone 13"] {
+        assert_eq!(guide_for(typed).model.as_deref(), Some("iPhone 13"), "{typed}");
+    }
+    assert_eq!(guide_for("samsung galaxy s23").model.as_deref(), Some("Galaxy S23"));
+    assert_eq!(guide_for("Galaxy S23+").model.as_deref(), Some("Galaxy S23+"));
+    assert_eq!(guide_for("google pixel 7").model.as_deref(), Some("Pixel 7"));
+}
+
+#[test]
+fn old_models_carry_their_os_caveat() {
+    let found = guide_for("iPhone 6s");
+    assert_eq!(found.guide_id, "iphone-7-and-earlier");
+    assert!(found.note.unwrap().contains("iOS 15"));
+    assert!(guide_for("Apple Watch Ultra 2").note.unwrap().contains("siren"));
+}
+
+#[test]
+fn unlisted_models_of_known_lines_get_their_line_and_a_note() {
+    let found = guide_for("iPhone 25 Pro");
+    assert_eq!((found.guide_id.as_str(), found.match_kind), ("iphone-8-and-later", MatchKind::Line));
+    assert!(found.note.is_some());
+    assert_eq!(guide_for("Galaxy S99 Ultra").guide_id, "samsung-galaxy");
+    assert_eq!(guide_for("Galaxy Watch 6").guide_id, "samsung-galaxy");
+    assert_eq!(guide_for("Moto G100").guide_id, "other-android");
+    assert_eq!(guide_for("Pixel 42").guide_id, "google-android");
+}
+
+#[test]
+fn unknown_models_get_the_closest_guide_and_a_check_your_menu_note() {
+    for typed in ["Frobnicator 3000", "x", "12345", "<script>alert(1)</script>", "手机"] {
+        let found = guide_for(typed);
+        assert_eq!(found.match_kind, MatchKind::Unknown, "{typed}");
+        assert_eq!(found.guide_id, "other-android");
+        assert!(found.note.unwrap().contains("Check your own phone’s Settings"));
+    }
+}
+
+#[test]
+fn empty_and_overlong_input_are_refused_naming_the_field() {
+    for typed in ["", "   ", "!!!", "-()"] {
+        let error = library().resolve(typed).unwrap_err();
+        assert_eq!((error.code(), error.field()), ("validation", Some("model")), "{typed:?}");
+    }
+    let error = library().resolve(&"a".repeat(81)).unwrap_err();
+    assert_eq!(error.field(), Some("model"));
+    assert!(error.to_string().contains("80"));
+}
+
+// ---- Content that must be rejected ----
+
+fn load_with(guide_edit: impl Fn(&str) -> String, models_edit: impl Fn(&str) -> String) -> Result<GuideLibrary, ContentError> {
+    let files = content::embedded_json_files("sos");
+    let models = files.iter().find(|(p, _)| p == MODELS_FILE).unwrap().1.clone();
+    let guides: Vec<(String, String)> = files
+        .into_iter()
+        .filter(|(p, _)| p != MODELS_FILE)
+        .map(|(p, t)| if p.ends_with("/huawei.json") { (p, guide_edit(&t)) } else { (p, t) })
+        .collect();
+    GuideLibrary::from_files(guides.iter().map(|(p, t)| (p.as_str(), t.as_str())), &models_edit(&models), today())
+}
+
+fn same(text: &str) -> String {
+    text.to_owned()
+}
+
+#[test]
+fn rejects_a_guide_without_steps() {
+    let error = load_with(
+        |t| {
+            let start = t.find("\"triggers\"").unwrap();
+            let end = t.find("\"whatHappens\"").unwrap();
+            format!("{}\"triggers\": [],\n  {}", &t[..start], &t[end..])
+        },
+        same,
+    )
+    .unwrap_err();
+    assert_eq!((error.file.as_str(), error.field.as_str()), ("content/sos/huawei.json", "triggers"));
+    let error = load_with(|t| t.replace("\"Press the power button quickly five times.\",\n        \"The phone sends an SOS message with your location to your emergency contacts.\"", ""), same).unwrap_err();
+    assert_eq!(error.field, "triggers[0].steps");
+}
+
+#[test]
+fn rejects_empty_text_and_unknown_fields() {
+    let error = load_with(|t| t.replace("\"Emergency contacts added\"", "\"\""), same).unwrap_err();
+    assert_eq!(error.field, "checklist[1].text");
+    let error = load_with(|t| t.replace("\"order\": 7,", "\"order\": 7, \"colour\": \"red\","), same).unwrap_err();
+    assert_eq!(error.field, "colour");
+}
+
+#[test]
+fn rejects_sources_off_the_official_allow_list_and_mirrors() {
+    for bad in ["https://www.example.com/sos", "https://consumer.huawei.com.mirror.example/jp", "http://consumer.huawei.com/jp"] {
+        let error = load_with(|t| t.replace("https://consumer.huawei.com/jp/support/content/ja-jp15850035", bad), same).unwrap_err();
+        assert_eq!(error.field, "sources[0].url", "{bad}");
+    }
+}
+
+#[test]
+fn rejects_a_missing_or_future_review_date() {
+    let error = load_with(|t| t.replace("\"reviewed\": \"2026-11-25\"", "\"reviewed\": \"2027-01-01\""), same).unwrap_err();
+    assert_eq!(error.field, "reviewed");
+    let error = load_with(|t| t.replace(",\n  \"reviewed\": \"2026-11-25\"", ""), same).unwrap_err();
+    assert!(error.message.contains("missing field `reviewed`"), "{error}");
+}
+
+#[test]
+fn rejects_a_model_listed_under_two_guides() {
+    let error = load_with(same, |t| {
+        t.replacen("\"models\": [", "\"models\": [\n    {\"name\": \"iphone 13\", \"guide\": \"iphone-7-and-earlier\"},", 1)
+    })
+    .unwrap_err();
+    assert!(error.message.contains("listed twice"), "{error}");
+}
+
+#[test]
+fn rejects_a_model_or_rule_pointing_at_no_guide() {
+    let error = load_with(same, |t| t.replacen("\"guide\": \"huawei\"", "\"guide\": \"blackberry\"", 1)).unwrap_err();
+    assert!(error.message.contains("not a guide"), "{error}");
+}
+
+// ---- Stored state ----
+
+#[test]
+fn set_up_ticks_are_stored_with_their_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_in(dir.path()).unwrap();
+    let library = library();
+    let at = Utc.with_ymd_and_hms(2026, 7, 1, 9, 0, 0).unwrap();
+    let view = set_tick(&library, &db.conn(), "samsung-galaxy", "number-checked", true, at).unwrap();
+    assert_eq!((view.done, view.total), (1, 3));
+    assert_eq!(view.ticks[0].ticked_at_local, "1 Jul 2026, 10:00");
+    // Advice ticks with the same item id are separate.
+    assert_eq!(Ticks::load(&db.conn()).unwrap().at("samsung-galaxy", "number-checked"), None);
+
+    let error = set_tick(&library, &db.conn(), "samsung-galaxy", "nope", true, at).unwrap_err();
+    assert_eq!(error.field(), Some("itemId"));
+    let error = set_tick(&library, &db.conn(), "nokia-brick", "x", true, at).unwrap_err();
+    assert_eq!(error.field(), Some("guideId"));
+}
+
+#[test]
+fn my_devices_are_saved_once_and_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_in(dir.path()).unwrap();
+    let library = library();
+    let now = Utc::now();
+    add_device(&library, &db.conn(), "galaxy s23", now).unwrap();
+    let devices = add_device(&library, &db.conn(), "Galaxy S23", now).unwrap();
+    assert_eq!(devices.len(), 1, "the same model is saved once");
+    assert_eq!((devices[0].model.as_str(), devices[0].guide_id.as_str()), ("Galaxy S23", "samsung-galaxy"));
+    let devices = add_device(&library, &db.conn(), "My odd phone", now).unwrap();
+    assert_eq!(devices[1].model, "My odd phone");
+    assert_eq!(devices[1].guide_id, "other-android");
+
+    let error = add_device(&library, &db.conn(), "   ", now).unwrap_err();
+    assert_eq!(error.field(), Some("model"));
+    let devices = remove_device(&library, &db.conn(), devices[0].id).unwrap();
+    assert_eq!(devices.len(), 1);
+    let error = remove_device(&library, &db.conn(), 9999).unwrap_err();
+    assert_eq!(error.field(), Some("deviceId"));
+}
