@@ -223,3 +223,84 @@ fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option
     }
     None
 }
+
+#[tokio::test]
+async fn find_a_galaxy_s23_guide_tick_it_and_find_it_after_relaunch() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let driver = Driver::start(&desktop, data.path());
+    let app = App::launch(&driver).await;
+
+    app.find("nav a[data-screen='sos']").await.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
+    app.wait_for_text("main h1", "SOS guides").await;
+
+    // Odd input gets a clear message next to the field.
+    app.find("#model").await.send_keys("   \u{E007}").await.unwrap();
+    app.wait_for_text("#error-model", "Type your phone or watch model").await;
+
+    app.find("#model").await.send_keys("Galaxy S23\u{E007}").await.unwrap();
+    app.wait_for_text(".result-card", "Galaxy S23: Samsung Galaxy").await;
+    app.find(".result-card button").await.click().await.unwrap();
+    app.wait_for_text(".my-devices", "Galaxy S23").await;
+    app.screenshots("sos-model-search").await;
+
+    app.find(".result-card a.button").await.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
+    app.wait_for_text("main h1", "Samsung Galaxy").await;
+    app.wait_for("svg.device-diagram").await;
+    assert_eq!(app.text(".diagram-legend").await, "Side key: Press 5×");
+    app.find("#setup-number-checked").await.send_keys(" ").await.unwrap();
+    app.wait_for_text(".section-progress", "1 of 3 done").await;
+    app.screenshots("sos-guide-samsung").await;
+    app.go("#/sos/iphone-8-and-later").await;
+    app.wait_for_text("main h1", "iPhone 8 and later").await;
+    app.screenshots("sos-guide-iphone").await;
+    app.go("#/sos/apple-watch").await;
+    app.wait_for_text("main h1", "Apple Watch").await;
+    app.screenshots("sos-guide-apple-watch").await;
+    app.quit(&driver).await;
+
+    let app = App::launch(&driver).await;
+    app.go("#/sos/samsung-galaxy").await;
+    app.wait_for_text("main h1", "Samsung Galaxy").await;
+    assert_eq!(app.js("return document.querySelector('#setup-number-checked').checked").await, true);
+    assert!(app.text("#setup-number-checked-when").await.starts_with("Done "));
+
+    // The saved device is one tap away on the Emergency screen.
+    app.press_alt_e().await;
+    app.wait_for_text("main", "Galaxy S23: how to call for help").await;
+    app.quit(&driver).await;
+}
+
+#[tokio::test]
+async fn contact_cards_validate_phone_numbers_and_show_on_the_emergency_screen() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let driver = Driver::start(&desktop, data.path());
+    let app = App::launch(&driver).await;
+
+    app.go("#/contacts").await;
+    app.wait_for_text("main h1", "Your contacts").await;
+    let form = "form[aria-labelledby='force-election-contact-title']";
+    app.find("#force-election-contact-name").await.send_keys("PC Jo <b>Bloggs</b>").await.unwrap();
+    app.find("#force-election-contact-phone").await.send_keys("+1 202 555 0100").await.unwrap();
+    app.find(&format!("{form} button[type='submit']")).await.click().await.unwrap();
+    app.wait_for_text("#force-election-contact-phone-error", "only UK numbers").await;
+    // What was typed is still there to correct.
+    assert_eq!(app.js("return document.querySelector('#force-election-contact-name').value").await, "PC Jo <b>Bloggs</b>");
+    app.screenshots("contacts-phone-error").await;
+
+    app.js("document.querySelector('#force-election-contact-phone').value = ''").await;
+    app.find("#force-election-contact-phone").await.send_keys("07700 900 123").await.unwrap();
+    app.find(&format!("{form} button[type='submit']")).await.click().await.unwrap();
+    app.wait_for_text(&format!("{form} .saved"), "Saved.").await;
+
+    app.press_alt_e().await;
+    app.wait_for_text(".contact-list", "PC Jo <b>Bloggs</b>").await;
+    let href = app.find(".contact-phone").await.attr("href").await.unwrap();
+    assert_eq!(href.as_deref(), Some("tel:07700900123"));
+    assert_eq!(app.js("return document.querySelectorAll('.contact-list b').length").await, 0);
+    app.screenshots("emergency-with-contacts").await;
+    app.quit(&driver).await;
+}

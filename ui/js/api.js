@@ -34,3 +34,15 @@ export const adviceList = () => call('advice_list');
 export const adviceSection = (sectionId) => call('advice_section', { sectionId });
 export const adviceSetTick = (sectionId, itemId, done) =>
   call('advice_set_tick', { sectionId, itemId, done });
+
+export const sosGuides = () => call('sos_guides');
+export const sosResolve = (model) => call('sos_resolve', { model });
+export const sosGuide = (guideId) => call('sos_guide', { guideId });
+export const sosSetTick = (guideId, itemId, done) => call('sos_set_tick', { guideId, itemId, done });
+export const sosDevices = () => call('sos_devices');
+export const sosAddDevice = (model) => call('sos_add_device', { model });
+export const sosRemoveDevice = (deviceId) => call('sos_remove_device', { deviceId });
+
+export const contactsList = () => call('contacts_list');
+export const contactsSave = (role, name, phone, notes) => call('contacts_save', { role, name, phone, notes });
+export const contactsClear = (role) => call('contacts_clear', { role });

@@ -10,8 +10,11 @@ import * as incidents from './screens/incidents.js';
 import * as sos from './screens/sos.js';
 import * as advice from './screens/advice.js';
 import * as emergency from './screens/emergency.js';
+import * as contacts from './screens/contacts.js';
 
-const screens = { today, checkins, incidents, sos, advice, emergency };
+const screens = { today, checkins, incidents, sos, advice, emergency, contacts };
+// Screens reached from another one, and the navigation entry they belong under.
+const parentScreen = { contacts: 'emergency' };
 
 const main = document.getElementById('main');
 let renderCount = 0;
@@ -27,7 +30,7 @@ async function route() {
   const { name, params } = parseHash();
   const screen = screens[name] ?? today;
   const thisRender = ++renderCount;
-  markCurrent(screens[name] ? name : 'today');
+  markCurrent(screens[name] ? (parentScreen[name] ?? name) : 'today');
 
   let view;
   try {

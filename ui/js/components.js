@@ -1,0 +1,66 @@
+// Pieces shared by several screens.
+
+import { h, errorSlot, showError, clearErrors, announce } from './dom.js';
+
+/**
+ * A checklist whose items can be ticked. `items` are { id, text, detail?, tickedAtLocal? }.
+ * `save(itemId, done)` stores the change and resolves to the updated { items, done, total }.
+ * Returns { node, progressNode }.
+ */
+export function checklist({ idPrefix, items, done, total, save }) {
+  const progressBox = h('div', { class: 'section-progress' }, progress(done, total, `${idPrefix}-progress`));
+  const list = h('ul', { class: 'checklist' }, items.map((item) => checklistItem(idPrefix, item)));
+
+  list.addEventListener('change', async (event) => {
+    const box = event.target;
+    if (!(box instanceof HTMLInputElement) || box.type !== 'checkbox') return;
+    const row = box.closest('li');
+    clearErrors(list);
+    box.disabled = true;
+    try {
+      const updated = await save(box.dataset.itemId, box.checked);
+      const item = updated.items.find((candidate) => candidate.id === box.dataset.itemId);
+      box.checked = Boolean(item?.tickedAtLocal);
+      row.querySelector('.ticked-at').textContent = item?.tickedAtLocal ? `Done ${item.tickedAtLocal}` : '';
+      progressBox.replaceChildren(progress(updated.done, updated.total, `${idPrefix}-progress`));
+      announce(`${box.checked ? 'Ticked' : 'Unticked'}. ${updated.done} of ${updated.total} done.`);
+    } catch (error) {
+      box.checked = !box.checked;
+      showError(row, error);
+    } finally {
+      box.disabled = false;
+      box.focus();
+    }
+  });
+  return { progressNode: progressBox, node: list };
+}
+
+function checklistItem(idPrefix, item) {
+  const id = `${idPrefix}-${item.id}`;
+  return h('li', { class: 'check-item' },
+    h('input', { type: 'checkbox', id, 'data-item-id': item.id, checked: Boolean(item.tickedAtLocal),
+      'aria-describedby': `${id}-detail ${id}-when` }),
+    h('label', { for: id }, h('span', { class: 'item-text' }, item.text)),
+    h('p', { class: 'item-detail', id: `${id}-detail` }, item.detail ?? ''),
+    h('p', { class: 'ticked-at', id: `${id}-when` }, item.tickedAtLocal ? `Done ${item.tickedAtLocal}` : ''),
+    errorSlot('itemId'));
+}
+
+export function progress(done, total, id) {
+  return h('span', { class: 'progress' },
+    h('progress', { max: total, value: done, 'aria-labelledby': id }),
+    h('span', { class: 'progress-label', id }, `${done} of ${total} done`));
+}
+
+/** Where content comes from, and when it was last checked against those pages. */
+export function sourcesBlock(sources, reviewedIsoDate) {
+  const reviewed = new Date(`${reviewedIsoDate}T12:00:00Z`).toLocaleDateString('en-GB', {
+    day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London',
+  });
+  return h('footer', { class: 'sources' },
+    h('h2', {}, 'Where this comes from'),
+    h('ul', {}, sources.map((source) => h('li', {},
+      h('span', { class: 'source-title' }, source.title), ' ',
+      h('span', { class: 'source-url' }, source.url)))),
+    h('p', { class: 'reviewed' }, `Checked against these pages on ${reviewed}.`));
+}
