@@ -4,6 +4,7 @@
 /// Every command the front end may be granted. Keep in step with `commands::handler()`.
 const COMMANDS: &[&str] = &[
     "app_status",
+    "emergency_info",
     "advice_list",
     "advice_section",
     "advice_set_tick",

@@ -19,6 +19,8 @@ const SCREENS: &[(&str, &str)] = &[
     ("#/sos", "SOS guides"),
     ("#/advice", "Advice"),
     ("#/advice/routine", "Your routine"),
+    ("#/sos/apple-watch", "Apple Watch"),
+    ("#/contacts", "Your contacts"),
     ("#/emergency", "Emergency"),
 ];
 
@@ -107,6 +109,10 @@ async fn emergency_is_reachable_by_keyboard_from_every_screen() {
 
     let call = app.find("a.call-button").await;
     assert_eq!(call.attr("href").await.unwrap().as_deref(), Some("tel:999"));
+    app.wait_for_text("#emergency-cant-speak + ol", "Press 55").await;
+    app.wait_for_text("main .sources", "Checked against these pages").await;
+    let call_101 = app.find("a[href='tel:101']").await;
+    assert_eq!(call_101.text().await.unwrap(), "Call 101");
     app.screenshots("emergency").await;
     app.quit(&driver).await;
 }

@@ -296,3 +296,12 @@ fn sos_and_contact_input_errors_name_their_fields() {
     let cards = invoke(&app, "contacts_list", json!({})).unwrap();
     assert!(cards.as_array().unwrap().iter().all(|card| card["name"] == ""), "nothing stored");
 }
+
+#[test]
+fn emergency_guidance_is_served_with_its_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let info = invoke(&app, "emergency_info", json!({})).unwrap();
+    assert_eq!(info["sections"][0]["id"], "cant-speak");
+    assert!(info["sources"].as_array().unwrap().len() >= 2);
+}

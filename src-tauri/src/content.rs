@@ -60,6 +60,12 @@ pub fn embedded_json_files(folder: &str) -> Vec<(String, String)> {
     files
 }
 
+/// One embedded file's text, by its path from the repository root (`content/...`).
+pub fn embedded_file(path: &str) -> Option<String> {
+    let inside = path.strip_prefix("content/")?;
+    CONTENT.get_file(inside).map(|file| String::from_utf8_lossy(file.contents()).into_owned())
+}
+
 /// Parses one file, naming the exact field path on failure (e.g. `items[2].text`).
 pub fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ContentError> {
     let deserializer = &mut serde_json::Deserializer::from_str(text);

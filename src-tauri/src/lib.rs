@@ -8,6 +8,7 @@ pub mod checklist;
 mod commands;
 pub mod contacts;
 pub mod content;
+pub mod emergency;
 pub mod error;
 pub mod guides;
 mod logging;

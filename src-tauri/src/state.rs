@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::advice::AdviceLibrary;
 use crate::content::ContentError;
+use crate::emergency::EmergencyInfo;
 use crate::guides::GuideLibrary;
 use crate::storage::{Database, StorageError};
 use crate::time::{Clock, DISPLAY_ZONE};
@@ -17,6 +18,7 @@ pub struct AppState {
     database: Result<Database, StorageError>,
     advice: Result<AdviceLibrary, ContentError>,
     guides: Result<GuideLibrary, ContentError>,
+    emergency: Result<EmergencyInfo, ContentError>,
 }
 
 impl AppState {
@@ -28,10 +30,12 @@ impl AppState {
         let today = clock.now().with_timezone(&DISPLAY_ZONE).date_naive();
         let advice = AdviceLibrary::load_embedded(today);
         let guides = GuideLibrary::load_embedded(today);
-        for error in [advice.as_ref().err(), guides.as_ref().err()].into_iter().flatten() {
-            tracing::error!("{error}");
+        let emergency = EmergencyInfo::load_embedded(today);
+        let state = Self { data_dir, clock, database, advice, guides, emergency };
+        if let Some(problems) = state.content_problems() {
+            tracing::error!("{problems}");
         }
-        Self { data_dir, clock, database, advice, guides }
+        state
     }
 
     pub fn database(&self) -> Result<&Database, StorageError> {
@@ -50,10 +54,17 @@ impl AppState {
         self.guides.as_ref().map_err(Clone::clone)
     }
 
+    pub fn emergency(&self) -> Result<&EmergencyInfo, ContentError> {
+        self.emergency.as_ref().map_err(Clone::clone)
+    }
+
     /// Every built-in content problem, for the start-up banner.
     pub fn content_problems(&self) -> Option<String> {
-        let problems: Vec<String> =
-            [self.advice.as_ref().err(), self.guides.as_ref().err()].into_iter().flatten().map(ToString::to_string).collect();
+        let problems: Vec<String> = [self.advice.as_ref().err(), self.guides.as_ref().err(), self.emergency.as_ref().err()]
+            .into_iter()
+            .flatten()
+            .map(ToString::to_string)
+            .collect();
         (!problems.is_empty()).then(|| problems.join(" "))
     }
 }

@@ -46,3 +46,5 @@ export const sosRemoveDevice = (deviceId) => call('sos_remove_device', { deviceI
 export const contactsList = () => call('contacts_list');
 export const contactsSave = (role, name, phone, notes) => call('contacts_save', { role, name, phone, notes });
 export const contactsClear = (role) => call('contacts_clear', { role });
+
+export const emergencyInfo = () => call('emergency_info');

@@ -1,6 +1,7 @@
 use serde::Serialize;
 use tauri::State;
 
+use crate::emergency::EmergencyInfo;
 use crate::error::IpcError;
 use crate::state::AppState;
 
@@ -24,4 +25,10 @@ pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcError> {
         storage_problem: state.database_problem(),
         content_problem: state.content_problems(),
     })
+}
+
+/// What the Emergency screen says beyond its built-in "Call 999" panel.
+#[tauri::command(async)]
+pub fn emergency_info(state: State<'_, AppState>) -> Result<EmergencyInfo, IpcError> {
+    Ok(state.emergency()?.clone())
 }

@@ -28,6 +28,7 @@ fn ticks_or_none(state: &AppState) -> Result<Ticks, IpcError> {
 pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         app::app_status,
+        app::emergency_info,
         advice::advice_list,
         advice::advice_section,
         advice::advice_set_tick,
