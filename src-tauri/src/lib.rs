@@ -12,6 +12,7 @@ pub mod emergency;
 pub mod error;
 pub mod guides;
 mod logging;
+pub mod notify;
 pub mod state;
 pub mod storage;
 pub mod time;
