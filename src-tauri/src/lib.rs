@@ -4,6 +4,7 @@
 //! Tauri; `commands` adapts them to IPC; this file wires the app together.
 
 pub mod advice;
+pub mod checkins;
 pub mod checklist;
 mod commands;
 pub mod contacts;

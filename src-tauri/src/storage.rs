@@ -22,6 +22,7 @@ pub const DB_FILE_NAME: &str = "campaign-safe.sqlite3";
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_advice_ticks.sql"),
     include_str!("../migrations/0002_checklists_devices_contacts.sql"),
+    include_str!("../migrations/0003_checkins.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

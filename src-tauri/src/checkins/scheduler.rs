@@ -1,0 +1,182 @@
+//! What to send, and when to look again, decided from the due times stored in SQLite and
+//! the clock it is given: never from timers in memory, which stop during suspend.
+//!
+//! Each alert is recorded against the due time it was for, in the same transaction that
+//! decides it, so a restart, a suspend or the clock going backwards never sends one twice;
+//! after a long gap each session gets one consolidated "missed since" alert, not a burst.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection};
+
+use super::Mode;
+use crate::notify::{Notice, NoticeAction, Urgency};
+use crate::time::{format_local, from_millis, to_millis};
+
+/// A missed alert repeats this often until someone acknowledges it.
+pub const MISSED_REPEAT_MINUTES: i64 = 5;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertKind {
+    /// A check-in is coming up (or a snoozed reminder is back).
+    Reminder { due_at: DateTime<Utc> },
+    /// A check-in was missed; `repeat` is false the first time.
+    Missed { since: DateTime<Utc>, last_check_in: Option<DateTime<Utc>>, repeat: bool },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub session_id: i64,
+    pub title: String,
+    pub participants: Vec<String>,
+    pub mode: Mode,
+    pub kind: AlertKind,
+}
+
+struct Row {
+    id: i64,
+    title: String,
+    participants: Vec<String>,
+    mode: Mode,
+    due: i64,
+    reminder_at: i64,
+    missed_at: i64,
+    reminded_for: Option<i64>,
+    snoozed_until: Option<i64>,
+    missed_for: Option<i64>,
+    last_alert_at: Option<i64>,
+    acknowledged: bool,
+    last_check_in: Option<i64>,
+}
+
+const MINUTE_MS: i64 = 60_000;
+
+fn active_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, title, participants, mode, next_due_at, reminder_lead_min, grace_min, reminded_for,
+                snoozed_until, missed_for, last_alert_at, acknowledged_at, last_check_in_at
+         FROM checkin_session WHERE ended_at IS NULL",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let due: i64 = r.get(4)?;
+        let mode: String = r.get(3)?;
+        Ok(Row {
+            id: r.get(0)?,
+            title: r.get(1)?,
+            participants: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
+            mode: if mode == "watching" { Mode::Watching } else { Mode::Me },
+            due,
+            reminder_at: due - r.get::<_, i64>(5)? * MINUTE_MS,
+            missed_at: due + r.get::<_, i64>(6)? * MINUTE_MS,
+            reminded_for: r.get(7)?,
+            snoozed_until: r.get(8)?,
+            missed_for: r.get(9)?,
+            last_alert_at: r.get(10)?,
+            acknowledged: r.get::<_, Option<i64>>(11)?.is_some(),
+            last_check_in: r.get(12)?,
+        })
+    })?;
+    rows.collect()
+}
+
+impl Row {
+    /// The next moment this session needs looking at, if any.
+    fn next_wake(&self, now: i64) -> Option<i64> {
+        if self.missed_for == Some(self.due) {
+            return (!self.acknowledged).then(|| self.last_alert_at.unwrap_or(now) + MISSED_REPEAT_MINUTES * MINUTE_MS);
+        }
+        let reminder = if self.reminded_for != Some(self.due) { Some(self.reminder_at) } else { self.snoozed_until };
+        Some(reminder.map_or(self.missed_at, |at| at.min(self.missed_at)))
+    }
+}
+
+/// Decides and records what is due at `now`. The caller sends the alerts.
+pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<Alert>> {
+    let now_ms = to_millis(now);
+    let tx = conn.transaction()?;
+    let mut alerts = Vec::new();
+    for row in active_rows(&tx)? {
+        let alert = |kind| Alert { session_id: row.id, title: row.title.clone(), participants: row.participants.clone(), mode: row.mode, kind };
+        let at = |ms: i64| from_millis(ms).unwrap_or_default();
+        if now_ms >= row.missed_at {
+            if row.missed_for != Some(row.due) {
+                tx.execute(
+                    "UPDATE checkin_session SET missed_for = ?2, last_alert_at = ?3, snoozed_until = NULL WHERE id = ?1",
+                    params![row.id, row.due, now_ms],
+                )?;
+                record(&tx, row.id, now_ms, "missed", &format!("due {}", format_local(at(row.due))))?;
+                alerts.push(alert(AlertKind::Missed { since: at(row.due), last_check_in: row.last_check_in.map(at), repeat: false }));
+            } else if !row.acknowledged && row.last_alert_at.is_none_or(|last| now_ms - last >= MISSED_REPEAT_MINUTES * MINUTE_MS) {
+                tx.execute("UPDATE checkin_session SET last_alert_at = ?2 WHERE id = ?1", params![row.id, now_ms])?;
+                record(&tx, row.id, now_ms, "missed_alert_repeated", "")?;
+                alerts.push(alert(AlertKind::Missed { since: at(row.due), last_check_in: row.last_check_in.map(at), repeat: true }));
+            }
+        } else if row.reminded_for != Some(row.due) && now_ms >= row.reminder_at {
+            tx.execute("UPDATE checkin_session SET reminded_for = ?2 WHERE id = ?1", params![row.id, row.due])?;
+            record(&tx, row.id, now_ms, "reminder_sent", "")?;
+            alerts.push(alert(AlertKind::Reminder { due_at: at(row.due) }));
+        } else if row.snoozed_until.is_some_and(|until| now_ms >= until) {
+            tx.execute("UPDATE checkin_session SET snoozed_until = NULL WHERE id = ?1", params![row.id])?;
+            record(&tx, row.id, now_ms, "reminder_sent", "after snooze")?;
+            alerts.push(alert(AlertKind::Reminder { due_at: at(row.due) }));
+        }
+    }
+    tx.commit()?;
+    Ok(alerts)
+}
+
+fn record(conn: &Connection, session: i64, at: i64, kind: &str, detail: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO checkin_event (session_id, at, kind, by_whom, detail) VALUES (?1, ?2, ?3, 'scheduler', ?4)",
+        params![session, at, kind, detail],
+    )?;
+    Ok(())
+}
+
+/// When the scheduler next needs to look, or `None` when nothing is scheduled (then it
+/// sleeps until a session changes, with no periodic wake-ups).
+pub fn next_wake(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let now_ms = to_millis(now);
+    Ok(active_rows(conn)?.iter().filter_map(|row| row.next_wake(now_ms)).min().and_then(from_millis))
+}
+
+/// Action keys on reminder notices; the scheduler's owner maps them back to commands.
+pub const ACTION_CHECK_IN: &str = "check-in";
+pub const ACTION_SNOOZE: &str = "snooze-5";
+pub const ACTION_ACKNOWLEDGE: &str = "acknowledge";
+
+/// The notification for an alert, worded for the person out ("me") or the office watching.
+pub fn notice(alert: &Alert) -> Notice {
+    let people = alert.participants.join(" and ");
+    let time = |at: DateTime<Utc>| format_local(at).rsplit(", ").next().unwrap_or_default().to_owned();
+    let action = |key: &str, label: &str| NoticeAction { key: key.into(), label: label.into() };
+    match (&alert.kind, alert.mode) {
+        (AlertKind::Reminder { due_at }, Mode::Me) => Notice {
+            summary: format!("Check in: {}", alert.title),
+            body: format!("Due at {}. Let your team know you are OK.", time(*due_at)),
+            urgency: Urgency::Normal,
+            actions: vec![action(ACTION_CHECK_IN, "I’m OK — check in"), action(ACTION_SNOOZE, "Snooze 5 min")],
+        },
+        (AlertKind::Reminder { due_at }, Mode::Watching) => Notice {
+            summary: format!("{} due to check in", if people.is_empty() { &alert.title } else { &people }),
+            body: format!("{}: due at {}.", alert.title, time(*due_at)),
+            urgency: Urgency::Normal,
+            actions: vec![action(ACTION_CHECK_IN, "They checked in")],
+        },
+        (AlertKind::Missed { since, .. }, Mode::Me) => Notice {
+            summary: format!("Missed check-in: {}", alert.title),
+            body: format!("Due at {}. Check in now if you are OK.", time(*since)),
+            urgency: Urgency::Critical,
+            actions: vec![action(ACTION_CHECK_IN, "I’m OK — check in")],
+        },
+        (AlertKind::Missed { since, .. }, Mode::Watching) => Notice {
+            summary: format!("{} missed a check-in", if people.is_empty() { &alert.title } else { &people }),
+            body: format!(
+                "{}: overdue since {}. Try to reach them. If you can’t and you are worried, call 999.",
+                alert.title,
+                time(*since)
+            ),
+            urgency: Urgency::Critical,
+            actions: vec![action(ACTION_ACKNOWLEDGE, "I’m dealing with it"), action(ACTION_CHECK_IN, "They checked in")],
+        },
+    }
+}
