@@ -18,6 +18,13 @@ const COMMANDS: &[&str] = &[
     "contacts_list",
     "contacts_save",
     "contacts_clear",
+    "checkins_active",
+    "checkins_detail",
+    "checkins_start",
+    "checkins_check_in",
+    "checkins_extend",
+    "checkins_end",
+    "checkins_acknowledge",
 ];
 
 fn main() {

@@ -10,6 +10,7 @@ use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{App, Manager, WebviewUrl, WebviewWindowBuilder};
 
+use campaign_safe_lib::notify::{Notice, Notifier, NotifyError, OnResponse};
 use campaign_safe_lib::storage::DB_FILE_NAME;
 use campaign_safe_lib::time::Clock;
 use campaign_safe_lib::{context, setup, Options, MAIN_WINDOW};
@@ -22,12 +23,21 @@ impl Clock for FixedClock {
     }
 }
 
+/// Notifications are tested over a real D-Bus in tests/notifications.rs; here they go nowhere.
+struct Silent;
+
+impl Notifier for Silent {
+    fn notify(&self, _: &Notice, _: OnResponse) -> Result<(), NotifyError> {
+        Ok(())
+    }
+}
+
 fn noon() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
 }
 
 fn start_app(data_dir: &Path) -> App<MockRuntime> {
-    let options = Options { data_dir: Some(data_dir.to_owned()), clock: Arc::new(FixedClock(noon())) };
+    let options = Options { data_dir: Some(data_dir.to_owned()), clock: Arc::new(FixedClock(noon())), notifier: Arc::new(Silent) };
     let mut app = setup(mock_builder(), options).build(context()).expect("app builds");
     // Tauri runs the app's setup (state, main window) on the first event-loop turn.
     #[allow(deprecated)]
@@ -304,4 +314,34 @@ fn emergency_guidance_is_served_with_its_sources() {
     let info = invoke(&app, "emergency_info", json!({})).unwrap();
     assert_eq!(info["sections"][0]["id"], "cant-speak");
     assert!(info["sources"].as_array().unwrap().len() >= 2);
+}
+
+fn session_args(interval: Option<u32>, ends_at: &str) -> Value {
+    json!({"session": {
+        "kind": "canvass", "mode": "me", "title": "Ward 3", "participants": ["Asha", "Ben"], "place": "", "notes": "",
+        "escalation": [{"name": "Office", "phone": "01632 960123", "relationship": "Agent"}],
+        "endsAt": ends_at, "intervalMinutes": interval, "reminderLeadMinutes": 5, "graceMinutes": 10
+    }})
+}
+
+#[test]
+fn check_in_sessions_start_check_in_and_end_through_ipc() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let error = invoke(&app, "checkins_start", session_args(Some(2), "2026-11-25T18:00:00Z")).unwrap_err();
+    assert_eq!((error["code"].as_str(), error["field"].as_str()), (Some("validation"), Some("intervalMinutes")));
+    let error = invoke(&app, "checkins_start", session_args(Some(30), "2026-11-25T11:00:00Z")).unwrap_err();
+    assert_eq!(error["field"], "endsAt");
+
+    let session = invoke(&app, "checkins_start", session_args(Some(30), "2026-11-25T18:00:00Z")).unwrap();
+    assert_eq!(session["status"], "ok");
+    assert_eq!(session["nextDueAt"], "2026-11-25T12:30:00Z");
+    let id = session["id"].as_i64().unwrap();
+    let session = invoke(&app, "checkins_check_in", json!({"sessionId": id})).unwrap();
+    assert_eq!(session["timeline"][1]["kind"], "checked_in");
+    assert_eq!(invoke(&app, "checkins_active", json!({})).unwrap().as_array().unwrap().len(), 1);
+    invoke(&app, "checkins_end", json!({"sessionId": id})).unwrap();
+    assert!(invoke(&app, "checkins_active", json!({})).unwrap().as_array().unwrap().is_empty());
+    let error = invoke(&app, "checkins_check_in", json!({"sessionId": id})).unwrap_err();
+    assert_eq!(error["code"], "conflict");
 }

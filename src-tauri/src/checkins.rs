@@ -2,7 +2,9 @@
 //! escalation when one is missed. This module keeps the sessions and their timelines;
 //! `scheduler` decides, from the stored due times and the clock, what to send.
 
+pub mod runner;
 pub mod scheduler;
+pub mod views;
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -53,7 +55,7 @@ pub struct NewSession {
     pub notes: String,
     pub escalation: Vec<EscalationContact>,
     /// Planned end, or expected arrival for a journey.
-    pub ends_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
     /// `None`: no periodic check-ins, only the end or arrival time.
     pub interval_minutes: Option<u32>,
     pub reminder_lead_minutes: u32,
@@ -66,6 +68,8 @@ pub enum CheckinError {
     Interval,
     #[error("Expected arrival: that time has already passed.")]
     EtaInPast,
+    #[error("Ends: choose when this finishes (for a journey, when you expect to arrive).")]
+    NoEnd,
     #[error("Ends: the end must be after the start.")]
     EndBeforeStart,
     #[error("People: a canvass needs at least one name, and better two: canvass in pairs.")]
@@ -102,7 +106,7 @@ impl ErrorCode for CheckinError {
     fn field(&self) -> Option<&str> {
         match self {
             CheckinError::Interval => Some("intervalMinutes"),
-            CheckinError::EtaInPast | CheckinError::EndBeforeStart => Some("endsAt"),
+            CheckinError::EtaInPast | CheckinError::EndBeforeStart | CheckinError::NoEnd => Some("endsAt"),
             CheckinError::NoParticipants | CheckinError::Duplicate(_) => Some("participants"),
             CheckinError::Invalid { field, .. } => Some(field),
             CheckinError::Extend => Some("minutes"),
@@ -177,12 +181,13 @@ pub fn start(conn: &mut Connection, new: &NewSession, now: DateTime<Utc>, by: &s
     if new.grace_minutes > 120 {
         return Err(invalid("graceMinutes", "Grace period: at most 120 minutes."));
     }
-    if new.ends_at <= now {
+    let ends_at = new.ends_at.ok_or(CheckinError::NoEnd)?;
+    if ends_at <= now {
         return Err(if new.kind == Kind::Journey { CheckinError::EtaInPast } else { CheckinError::EndBeforeStart });
     }
     let next_due = match new.interval_minutes {
-        Some(minutes) => (now + Duration::minutes(minutes.into())).min(new.ends_at),
-        None => new.ends_at,
+        Some(minutes) => (now + Duration::minutes(minutes.into())).min(ends_at),
+        None => ends_at,
     };
 
     let tx = conn.transaction()?;
@@ -207,7 +212,7 @@ pub fn start(conn: &mut Connection, new: &NewSession, now: DateTime<Utc>, by: &s
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         params![
             enum_text(&new.kind), enum_text(&new.mode), title, to_json(&participants), key, place, notes, to_json(&escalation),
-            to_millis(now), to_millis(new.ends_at), new.interval_minutes, new.reminder_lead_minutes, new.grace_minutes,
+            to_millis(now), to_millis(ends_at), new.interval_minutes, new.reminder_lead_minutes, new.grace_minutes,
             to_millis(next_due),
         ],
     )?;

@@ -23,6 +23,8 @@ use std::sync::Arc;
 
 use tauri::{Manager, Runtime};
 
+use crate::checkins::runner::Runner;
+use crate::notify::Notifier;
 use crate::state::AppState;
 use crate::storage::DATA_DIR_ENV;
 use crate::time::{Clock, SystemClock};
@@ -35,13 +37,31 @@ pub struct Options {
     /// Where all data goes. `None` means the platform's app data folder.
     pub data_dir: Option<PathBuf>,
     pub clock: Arc<dyn Clock>,
+    pub notifier: Arc<dyn Notifier>,
 }
 
 impl Options {
     pub fn from_env() -> Self {
         let data_dir = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
-        Self { data_dir, clock: Arc::new(SystemClock) }
+        Self { data_dir, clock: Arc::new(SystemClock), notifier: default_notifier() }
     }
+}
+
+#[cfg(not(any(target_os = "android", target_os = "ios")))]
+fn default_notifier() -> Arc<dyn Notifier> {
+    Arc::new(notify::DesktopNotifier::new("Campaign Safe"))
+}
+
+/// On phones the in-app alarm is used until OS-scheduled notifications are added.
+#[cfg(any(target_os = "android", target_os = "ios"))]
+fn default_notifier() -> Arc<dyn Notifier> {
+    struct InAppOnly;
+    impl Notifier for InAppOnly {
+        fn notify(&self, _: &notify::Notice, _: notify::OnResponse) -> Result<(), notify::NotifyError> {
+            Err(notify::NotifyError::Unavailable("not on this platform yet".into()))
+        }
+    }
+    Arc::new(InAppOnly)
 }
 
 /// The app's configuration from `tauri.conf.json`, for any runtime (tests use the mock one,
@@ -61,7 +81,20 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
         tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %data_dir.display(), "starting");
 
         let webview_dir = data_dir.join("webview");
-        app.manage(AppState::start(data_dir, options.clock));
+        let state = AppState::start(data_dir, options.clock);
+        if let Ok(database) = state.database() {
+            let runner = Runner {
+                database: database.clone(),
+                clock: state.clock.clone(),
+                notifier: options.notifier,
+                sink: Arc::new(commands::WindowAlerts(app.handle().clone())),
+                handle: state.scheduler.clone(),
+            };
+            if let Err(error) = runner.spawn() {
+                tracing::error!("the check-in scheduler could not start: {error}");
+            }
+        }
+        app.manage(state);
         open_main_window(app.handle(), webview_dir)?;
         Ok(())
     })

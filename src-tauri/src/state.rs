@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::advice::AdviceLibrary;
+use crate::checkins::runner::SchedulerHandle;
 use crate::content::ContentError;
 use crate::emergency::EmergencyInfo;
 use crate::guides::GuideLibrary;
@@ -15,7 +16,9 @@ use crate::time::{Clock, DISPLAY_ZONE};
 pub struct AppState {
     pub data_dir: PathBuf,
     pub clock: Arc<dyn Clock>,
-    database: Result<Database, StorageError>,
+    /// Wakes the check-in scheduler when sessions change.
+    pub scheduler: SchedulerHandle,
+    database: Result<Arc<Database>, StorageError>,
     advice: Result<AdviceLibrary, ContentError>,
     guides: Result<GuideLibrary, ContentError>,
     emergency: Result<EmergencyInfo, ContentError>,
@@ -23,7 +26,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn start(data_dir: PathBuf, clock: Arc<dyn Clock>) -> Self {
-        let database = Database::open_in(&data_dir);
+        let database = Database::open_in(&data_dir).map(Arc::new);
         if let Err(error) = &database {
             tracing::error!("{error}");
         }
@@ -31,14 +34,14 @@ impl AppState {
         let advice = AdviceLibrary::load_embedded(today);
         let guides = GuideLibrary::load_embedded(today);
         let emergency = EmergencyInfo::load_embedded(today);
-        let state = Self { data_dir, clock, database, advice, guides, emergency };
+        let state = Self { data_dir, clock, scheduler: SchedulerHandle::default(), database, advice, guides, emergency };
         if let Some(problems) = state.content_problems() {
             tracing::error!("{problems}");
         }
         state
     }
 
-    pub fn database(&self) -> Result<&Database, StorageError> {
+    pub fn database(&self) -> Result<&Arc<Database>, StorageError> {
         self.database.as_ref().map_err(|error| StorageError::Unavailable(error.to_string()))
     }
 

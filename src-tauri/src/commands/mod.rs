@@ -5,9 +5,11 @@
 
 mod advice;
 mod app;
+mod checkins;
 mod contacts;
 mod sos;
 
+pub use self::checkins::WindowAlerts;
 use tauri::ipc::Invoke;
 use tauri::Runtime;
 
@@ -42,5 +44,12 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         contacts::contacts_list,
         contacts::contacts_save,
         contacts::contacts_clear,
+        checkins::checkins_active,
+        checkins::checkins_detail,
+        checkins::checkins_start,
+        checkins::checkins_check_in,
+        checkins::checkins_extend,
+        checkins::checkins_end,
+        checkins::checkins_acknowledge,
     ]
 }

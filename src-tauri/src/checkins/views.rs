@@ -1,0 +1,113 @@
+//! Sessions as the UI shows them: times in UTC for countdowns, and in UK time for reading.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use super::{timeline, CheckinError, EscalationContact, Event, Kind, Mode};
+use crate::time::{format_local, from_millis};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    Ok,
+    /// The reminder has been sent.
+    Due,
+    Missed,
+    /// Missed, and someone is dealing with it.
+    Acknowledged,
+    Ended,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionView {
+    pub id: i64,
+    pub kind: Kind,
+    pub mode: Mode,
+    pub title: String,
+    pub participants: Vec<String>,
+    pub place: String,
+    pub notes: String,
+    pub escalation: Vec<EscalationContact>,
+    pub interval_minutes: Option<u32>,
+    pub status: Status,
+    pub started_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub ends_at_local: String,
+    pub next_due_at: DateTime<Utc>,
+    pub next_due_local: String,
+    pub last_check_in_local: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    #[serde(flatten)]
+    pub event: Event,
+    pub at_local: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionDetail {
+    #[serde(flatten)]
+    pub session: SessionView,
+    pub timeline: Vec<EventView>,
+}
+
+const COLUMNS: &str = "id, kind, mode, title, participants, place, notes, escalation, interval_min, started_at,
+    ends_at, next_due_at, last_check_in_at, reminded_for, missed_for, acknowledged_at, ended_at";
+
+fn view(row: &Row) -> rusqlite::Result<SessionView> {
+    let at = |ms: i64| from_millis(ms).unwrap_or_default();
+    let due: i64 = row.get(11)?;
+    let (reminded_for, missed_for): (Option<i64>, Option<i64>) = (row.get(13)?, row.get(14)?);
+    let status = if row.get::<_, Option<i64>>(16)?.is_some() {
+        Status::Ended
+    } else if missed_for == Some(due) {
+        if row.get::<_, Option<i64>>(15)?.is_some() { Status::Acknowledged } else { Status::Missed }
+    } else if reminded_for == Some(due) {
+        Status::Due
+    } else {
+        Status::Ok
+    };
+    let json_list = |index| row.get::<_, String>(index).map(|text| serde_json::from_str(&text).unwrap_or_default());
+    Ok(SessionView {
+        id: row.get(0)?,
+        kind: serde_json::from_value(serde_json::Value::String(row.get(1)?)).unwrap_or(Kind::Canvass),
+        mode: if row.get::<_, String>(2)? == "watching" { Mode::Watching } else { Mode::Me },
+        title: row.get(3)?,
+        participants: json_list(4)?,
+        place: row.get(5)?,
+        notes: row.get(6)?,
+        escalation: row.get::<_, String>(7).map(|text| serde_json::from_str(&text).unwrap_or_default())?,
+        interval_minutes: row.get(8)?,
+        status,
+        started_at: at(row.get(9)?),
+        ends_at: at(row.get(10)?),
+        ends_at_local: format_local(at(row.get(10)?)),
+        next_due_at: at(due),
+        next_due_local: format_local(at(due)),
+        last_check_in_local: row.get::<_, Option<i64>>(12)?.map(|ms| format_local(at(ms))),
+    })
+}
+
+/// Sessions still running, the most urgent (earliest due) first.
+pub fn active(conn: &Connection) -> Result<Vec<SessionView>, CheckinError> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM checkin_session WHERE ended_at IS NULL ORDER BY next_due_at"))?;
+    let sessions = stmt.query_map([], view)?.collect::<Result<_, _>>()?;
+    Ok(sessions)
+}
+
+pub fn detail(conn: &Connection, id: i64) -> Result<SessionDetail, CheckinError> {
+    let session = conn
+        .query_row(&format!("SELECT {COLUMNS} FROM checkin_session WHERE id = ?1"), [id], view)
+        .optional()?
+        .ok_or(CheckinError::UnknownSession(id))?;
+    let timeline = timeline(conn, id)?
+        .into_iter()
+        .map(|event| EventView { at_local: format_local(event.at), event })
+        .collect();
+    Ok(SessionDetail { session, timeline })
+}
