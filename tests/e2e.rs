@@ -310,3 +310,40 @@ async fn contact_cards_validate_phone_numbers_and_show_on_the_emergency_screen()
     app.screenshots("emergency-with-contacts").await;
     app.quit(&driver).await;
 }
+
+#[tokio::test]
+async fn start_a_canvass_check_in_and_see_the_timeline() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let driver = Driver::start(&desktop, data.path());
+    let app = App::launch(&driver).await;
+
+    app.go("#/checkins/new").await;
+    app.wait_for_text("main h1", "New check-in session").await;
+    // A bad phone number is refused next to its field, and what was typed stays.
+    app.find("#f-participants").await.send_keys("Asha, Ben").await.unwrap();
+    app.find("[id='f-escalation[0].name']").await.send_keys("Office").await.unwrap();
+    app.find("[id='f-escalation[0].phone']").await.send_keys("12345").await.unwrap();
+    app.find(".session-form button[type='submit']").await.click().await.unwrap();
+    app.wait_for_text("[id='error-escalation[0].phone']", "UK number").await;
+    assert_eq!(app.js("return document.querySelector('#f-participants').value").await, "Asha, Ben");
+    app.screenshots("checkin-form").await;
+
+    app.js("document.querySelector(\"[id='f-escalation[0].phone']\").value = ''").await;
+    app.find("[id='f-escalation[0].phone']").await.send_keys("01632 960 123").await.unwrap();
+    app.find(".session-form button[type='submit']").await.click().await.unwrap();
+    app.wait_for_text(".timeline", "started").await;
+
+    app.go("#/today").await;
+    app.wait_for_text(".session-list", "On schedule").await;
+    app.wait_for_text(".session-list .countdown", "in 29 min").await;
+    app.screenshots("today-with-session").await;
+    app.find(".session-list button[data-act='check-in']").await.click().await.unwrap();
+    app.wait_for_text("main h1", "Today").await;
+
+    app.find(".session-list .card-title a").await.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
+    app.wait_for_text(".timeline", "checked in").await;
+    app.screenshots("checkin-timeline").await;
+    app.quit(&driver).await;
+}

@@ -48,3 +48,18 @@ export const contactsSave = (role, name, phone, notes) => call('contacts_save', 
 export const contactsClear = (role) => call('contacts_clear', { role });
 
 export const emergencyInfo = () => call('emergency_info');
+
+export const checkinsActive = () => call('checkins_active');
+export const checkinsDetail = (sessionId) => call('checkins_detail', { sessionId });
+export const checkinsStart = (session) => call('checkins_start', { session });
+export const checkinsCheckIn = (sessionId) => call('checkins_check_in', { sessionId });
+export const checkinsExtend = (sessionId, minutes) => call('checkins_extend', { sessionId, minutes });
+export const checkinsEnd = (sessionId) => call('checkins_end', { sessionId });
+export const checkinsAcknowledge = (sessionId) => call('checkins_acknowledge', { sessionId });
+
+/** Listens for an event from the backend; resolves to a function that stops listening. */
+export async function listen(event, handler) {
+  const listenFn = window.__TAURI__?.event?.listen;
+  if (typeof listenFn !== 'function') return () => {};
+  return listenFn(event, (message) => handler(message.payload));
+}

@@ -3,6 +3,7 @@
 import * as api from '../api.js';
 import { h } from '../dom.js';
 import { DISPLAY_CHOICES, savedDisplay, saveDisplay } from '../display.js';
+import { sessionList, rerender } from './checkins.js';
 
 export async function render() {
   let adviceCard;
@@ -23,10 +24,20 @@ export async function render() {
       h('p', { class: 'problem' }, error.message));
   }
 
+  let sessions;
+  try {
+    sessions = sessionList(await api.checkinsActive(), rerender);
+  } catch (error) {
+    sessions = h('p', { class: 'problem' }, error.message);
+  }
+
   const node = h('section', { class: 'today' },
     h('h1', { tabindex: '-1' }, 'Today'),
     h('ul', { class: 'three-messages', 'aria-label': 'The three safety messages' },
       h('li', {}, 'Be alert'), h('li', {}, 'Plan ahead'), h('li', {}, 'Know what to do')),
+    h('h2', {}, 'Out now'),
+    sessions,
+    h('a', { class: 'button', href: '#/checkins/new' }, 'Start a check-in session'),
     h('ul', { class: 'cards' },
       adviceCard,
       h('li', { class: 'card' },

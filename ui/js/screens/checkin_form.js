@@ -1,0 +1,100 @@
+// The form that starts a check-in session, with presets for the usual cases.
+
+import * as api from '../api.js';
+import { h, errorSlot, showError, clearErrors } from '../dom.js';
+
+const PRESETS = {
+  pair: { label: 'Canvass in a pair, check in every 30 min', kind: 'canvass', interval: '30', hours: 3, title: 'Canvass' },
+  journey: { label: 'Journey: tell someone your arrival time', kind: 'journey', interval: '', hours: 1, title: 'Journey' },
+  surgery: { label: 'Surgery or meeting, check in every 45 min', kind: 'meeting', interval: '45', hours: 2, title: 'Surgery' },
+};
+
+function field(name, label, control, hint) {
+  control.id = `f-${name}`;
+  control.name = name;
+  control.setAttribute('aria-describedby', `error-${name}${hint ? ` hint-${name}` : ''}`);
+  return h('div', { class: 'field' },
+    h('label', { for: control.id }, label),
+    hint ? h('p', { class: 'hint', id: `hint-${name}` }, hint) : null,
+    control, errorSlot(name));
+}
+
+function select(options) {
+  return h('select', {}, options.map(([value, label]) => h('option', { value }, label)));
+}
+
+/** A value for <input type="datetime-local"> that many hours from now, in the device's zone. */
+function localInputValue(hoursFromNow) {
+  const at = new Date(Date.now() + hoursFromNow * 3600_000);
+  at.setSeconds(0, 0);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
+}
+
+export function newSessionForm() {
+  const intervals = [['', 'No periodic check-ins (arrival time only)'], ...[5, 10, 15, 20, 30, 45, 60, 90, 120, 240].map((m) => [String(m), `Every ${m} minutes`])];
+  const form = h('form', { class: 'session-form', novalidate: true },
+    h('p', { class: 'back' }, h('a', { href: '#/checkins' }, '← Check-ins')),
+    h('h1', { tabindex: '-1' }, 'New check-in session'),
+    h('fieldset', { class: 'presets' }, h('legend', {}, 'Start from'),
+      Object.entries(PRESETS).map(([key, preset]) => h('button', { type: 'button', class: 'button button-secondary', 'data-preset': key }, preset.label))),
+    field('kind', 'What is it?', select([['canvass', 'Canvass'], ['journey', 'Journey'], ['meeting', 'Meeting or surgery']])),
+    field('mode', 'Who is this for?', select([['me', 'Me: remind me to check in'], ['watching', 'Watching: I am tracking a team from here']])),
+    field('title', 'Name', h('input', { type: 'text', maxlength: '500' }), 'For example “Ward 3, Elm Road”.'),
+    field('participants', 'People', h('input', { type: 'text', maxlength: '500' }), 'Names, separated by commas. Canvass in pairs.'),
+    field('place', 'Where', h('input', { type: 'text', maxlength: '500' }), 'Area, route, destination or meeting place.'),
+    field('endsAt', 'Ends (or expected arrival)', h('input', { type: 'datetime-local' })),
+    field('intervalMinutes', 'Check in', select(intervals)),
+    field('reminderLeadMinutes', 'Remind me', select([['5', '5 minutes before'], ['0', 'When it is due'], ['10', '10 minutes before']])),
+    field('graceMinutes', 'Raise the alarm', select([['10', '10 minutes after a missed check-in'], ['5', '5 minutes after'], ['15', '15 minutes after'], ['30', '30 minutes after']])),
+    field('notes', 'Notes for responders', h('textarea', { rows: '2', maxlength: '500' }), 'What you are wearing, vehicle, low battery, places with poor signal.'),
+    h('fieldset', { class: 'escalation' }, h('legend', {}, 'Who to call if a check-in is missed'),
+      field('escalation[0].name', 'Name', h('input', { type: 'text', maxlength: '500' })),
+      field('escalation[0].phone', 'Phone', h('input', { type: 'tel', inputmode: 'tel', maxlength: '40' })),
+      field('escalation[0].relationship', 'Relationship', h('input', { type: 'text', maxlength: '500' }))),
+    errorSlot('general'),
+    h('button', { type: 'submit', class: 'button button-big' }, 'Start session'));
+
+  const el = (name) => form.elements[name];
+  const applyPreset = (preset) => {
+    el('kind').value = preset.kind;
+    el('intervalMinutes').value = preset.interval;
+    el('endsAt').value = localInputValue(preset.hours);
+    if (!el('title').value) el('title').value = preset.title;
+  };
+  applyPreset(PRESETS.pair);
+  form.addEventListener('click', (event) => {
+    const button = event.target.closest('button[data-preset]');
+    if (button) applyPreset(PRESETS[button.dataset.preset]);
+  });
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const ends = el('endsAt').value ? new Date(el('endsAt').value) : null;
+    const contact = { name: el('escalation[0].name').value, phone: el('escalation[0].phone').value, relationship: el('escalation[0].relationship').value };
+    const session = {
+      kind: el('kind').value,
+      mode: el('mode').value,
+      title: el('title').value,
+      participants: el('participants').value.split(',').map((name) => name.trim()).filter(Boolean),
+      place: el('place').value,
+      notes: el('notes').value,
+      escalation: contact.name || contact.phone ? [contact] : [],
+      endsAt: ends && !Number.isNaN(ends.getTime()) ? ends.toISOString() : null,
+      intervalMinutes: el('intervalMinutes').value ? Number(el('intervalMinutes').value) : null,
+      reminderLeadMinutes: Number(el('reminderLeadMinutes').value),
+      graceMinutes: Number(el('graceMinutes').value),
+    };
+    try {
+      const started = await api.checkinsStart(session);
+      location.hash = `#/checkins/${started.id}`;
+    } catch (error) {
+      // What was typed stays in the form; the message goes next to its field.
+      const field = error.field?.startsWith('participants[') ? 'participants' : error.field;
+      showError(form, { ...error, message: error.message, field });
+      form.querySelector(`[name="${CSS.escape(field ?? '')}"]`)?.focus();
+    }
+  });
+  return form;
+}
