@@ -347,3 +347,57 @@ async fn start_a_canvass_check_in_and_see_the_timeline() {
     app.screenshots("checkin-timeline").await;
     app.quit(&driver).await;
 }
+
+/// Counts the session's "missed" events in its timeline as the app shows it.
+async fn missed_events(app: &App, session_path: &str) -> usize {
+    app.go(session_path).await;
+    app.wait_for(".timeline").await;
+    app.js("return [...document.querySelectorAll('.timeline-kind')].filter(e => e.textContent === 'missed').length")
+        .await
+        .as_u64()
+        .unwrap() as usize
+}
+
+#[tokio::test]
+async fn after_a_restart_past_the_due_time_exactly_one_missed_alert_is_raised() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+
+    let session_path = {
+        let driver = Driver::start(&desktop, data.path());
+        let app = App::launch(&driver).await;
+        app.go("#/checkins/new").await;
+        app.wait_for_text("main h1", "New check-in session").await;
+        app.find("#f-title").await.send_keys(" – Ward 3").await.unwrap();
+        app.find("#f-participants").await.send_keys("Asha, Ben").await.unwrap();
+        app.find("#f-notes").await.send_keys("Asha: red coat. Ben: phone battery low.").await.unwrap();
+        app.find("[id='f-escalation[0].name']").await.send_keys("Campaign office").await.unwrap();
+        app.find("[id='f-escalation[0].phone']").await.send_keys("01632 960 123").await.unwrap();
+        app.find(".session-form button[type='submit']").await.click().await.unwrap();
+        app.wait_for_text(".timeline", "started").await;
+        let url = app.client.current_url().await.unwrap();
+        let path = format!("#{}", url.fragment().unwrap());
+        app.quit(&driver).await;
+        path
+    };
+
+    // Start again 45 minutes later: due at +30, grace 10 minutes, so it was missed.
+    for offset in ["45", "47"] {
+        let driver = Driver::start_with(&desktop, data.path(), &[("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES", offset)]);
+        let app = App::launch(&driver).await;
+        app.wait_for_text("#alarm", "Missed check-in: Canvass – Ward 3").await;
+        if offset == "45" {
+            app.screenshots("missed-alarm").await;
+            app.find("#alarm a").await.click().await.unwrap();
+            app.wait_for_text(".missed-panel", "Asha and Ben – overdue since").await;
+            let message = app.text(".prepared-message").await;
+            assert!(message.ends_with("Notes: Asha: red coat. Ben: phone battery low."), "{message}");
+            let tel = app.find(".missed-panel a[href^='tel:']").await.attr("href").await.unwrap();
+            assert_eq!(tel.as_deref(), Some("tel:01632960123"));
+            app.screenshots("missed-check-in").await;
+        }
+        assert_eq!(missed_events(&app, &session_path).await, 1, "one missed alert, also after another restart");
+        app.quit(&driver).await;
+    }
+}

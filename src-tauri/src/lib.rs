@@ -43,8 +43,22 @@ pub struct Options {
 impl Options {
     pub fn from_env() -> Self {
         let data_dir = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
-        Self { data_dir, clock: Arc::new(SystemClock), notifier: default_notifier() }
+        Self { data_dir, clock: test_clock().unwrap_or_else(|| Arc::new(SystemClock)), notifier: default_notifier() }
     }
+}
+
+/// Debug builds only: `CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES` starts the app that many
+/// minutes in the future, so end-to-end tests can check what happens after a due time.
+#[cfg(debug_assertions)]
+fn test_clock() -> Option<Arc<dyn Clock>> {
+    let minutes: i64 = std::env::var("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES").ok()?.parse().ok()?;
+    tracing::warn!(minutes, "test clock offset in use");
+    Some(Arc::new(time::OffsetClock(chrono::Duration::minutes(minutes))))
+}
+
+#[cfg(not(debug_assertions))]
+fn test_clock() -> Option<Arc<dyn Clock>> {
+    None
 }
 
 #[cfg(not(any(target_os = "android", target_os = "ios")))]

@@ -22,6 +22,17 @@ impl Clock for SystemClock {
     }
 }
 
+/// The wall clock moved by a fixed amount. Debug builds use it when end-to-end tests need
+/// the app to start "later" (for example after a missed check-in).
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetClock(pub chrono::Duration);
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + self.0
+    }
+}
+
 /// A UTC instant as it is stored: milliseconds since the Unix epoch.
 pub fn to_millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()

@@ -131,11 +131,17 @@ pub fn tauri_driver_path() -> PathBuf {
 
 impl Driver {
     pub fn start(desktop: &Desktop, data_dir: &Path) -> Self {
+        Self::start_with(desktop, data_dir, &[])
+    }
+
+    /// With extra environment for the app, e.g. a debug-build clock offset.
+    pub fn start_with(desktop: &Desktop, data_dir: &Path, extra_env: &[(&str, &str)]) -> Self {
         let (port, native_port) = (free_port(), free_port());
         let log = std::fs::File::create(screenshot_dir().join(format!("tauri-driver-{port}.log"))).expect("log file");
         let child = Command::new(tauri_driver_path())
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .envs(desktop.app_env(data_dir))
+            .envs(extra_env.iter().copied())
             .env_remove("WAYLAND_DISPLAY")
             .stdout(Stdio::null())
             .stderr(log)
@@ -195,11 +201,24 @@ impl App {
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("wry"));
         capabilities.insert("tauri:options".into(), json!({ "application": APP_BINARY }));
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&format!("http://127.0.0.1:{}", driver.port))
-            .await
-            .expect("WebDriver session with the app");
+        // The native driver behind tauri-driver can refuse the very first session while it
+        // starts up; a few tries with a pause cover that without hiding a real failure.
+        let mut attempt = 0;
+        let client = loop {
+            attempt += 1;
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{}", driver.port))
+                .await
+            {
+                Ok(client) => break client,
+                Err(error) if attempt < 4 => {
+                    eprintln!("WebDriver session attempt {attempt} failed: {error}; trying again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(error) => panic!("no WebDriver session with the app after {attempt} tries: {error}"),
+            }
+        };
         let app = Self { client, display: driver.display.clone() };
         app.wait_for("main h1").await;
         app

@@ -75,9 +75,10 @@ async function renderDetail(id) {
   const session = await api.checkinsDetail(id);
   const missed = session.status === 'missed' || session.status === 'acknowledged';
   const people = session.participants.join(' and ') || session.title;
+  const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
   const message = `${people} (${session.title}) missed a check-in due at ${session.nextDueLocal}.`
     + (session.lastCheckInLocal ? ` Last check-in: ${session.lastCheckInLocal}.` : '')
-    + (session.place ? ` Where: ${session.place}.` : '') + (session.notes ? ` Notes: ${session.notes}.` : '');
+    + (session.place ? ` Where: ${sentence(session.place)}` : '') + (session.notes ? ` Notes: ${sentence(session.notes)}` : '');
   const node = h('section', { class: 'checkin-detail' },
     h('p', { class: 'back' }, h('a', { href: '#/checkins' }, '← All check-ins')),
     h('h1', { tabindex: '-1' }, missed ? `Missed check-in: ${session.title}` : session.title),
