@@ -12,7 +12,13 @@ use std::time::{Duration, Instant};
 use zbus::object_server::SignalEmitter;
 use zbus::zvariant::OwnedValue;
 
+use campaign_safe_lib::checkins::runner::{AlertSink, Runner, SchedulerHandle};
+use campaign_safe_lib::checkins::scheduler::Alert;
+use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSession};
 use campaign_safe_lib::notify::{DesktopNotifier, Notice, NoticeAction, Notifier, Response, Urgency};
+use campaign_safe_lib::storage::Database;
+use campaign_safe_lib::time::Clock;
+use chrono::{DateTime, TimeZone, Utc};
 
 #[derive(Debug, Clone)]
 struct Sent {
@@ -153,6 +159,10 @@ fn notices_reach_a_real_notification_server_and_its_responses_come_back() {
     zbus::block_on(Recorder::notification_closed(iface.signal_emitter(), second.id, 2)).unwrap();
     assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), Response::Closed);
 
+    // Through the scheduler: the reminder it sends carries the actions, and pressing
+    // "I'm OK" on it records the check-in in the database.
+    scheduler_reminder_answered_over_dbus(&sent, &iface);
+
     // With no notification service on the bus, showing fails with an error, not a panic.
     drop(server);
     let (mut empty_daemon, empty_address) = start_bus();
@@ -163,5 +173,71 @@ fn notices_reach_a_real_notification_server_and_its_responses_come_back() {
     for child in [&mut daemon, &mut empty_daemon] {
         let _ = child.kill();
         let _ = child.wait();
+    }
+}
+
+struct TestClock(Mutex<DateTime<Utc>>);
+
+impl Clock for TestClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().unwrap()
+    }
+}
+
+struct NoWindow;
+
+impl AlertSink for NoWindow {
+    fn alert(&self, _: &Alert, _: bool) {}
+    fn open_session(&self, _: i64) {}
+}
+
+fn scheduler_reminder_answered_over_dbus(sent: &Arc<Mutex<Vec<Sent>>>, iface: &zbus::blocking::object_server::InterfaceRef<Recorder>) {
+    let dir = tempfile::tempdir().unwrap();
+    let database = Arc::new(Database::open_in(dir.path()).unwrap());
+    let start = Utc.with_ymd_and_hms(2026, 11, 25, 14, 0, 0).unwrap();
+    let clock = Arc::new(TestClock(Mutex::new(start)));
+    let session = NewSession {
+        kind: Kind::Canvass,
+        mode: Mode::Me,
+        title: "Ward 3".into(),
+        participants: vec!["Asha".into(), "Ben".into()],
+        place: String::new(),
+        notes: String::new(),
+        escalation: vec![EscalationContact { name: "Office".into(), phone: "101".into(), relationship: String::new() }],
+        ends_at: Some(start + chrono::Duration::hours(3)),
+        interval_minutes: Some(30),
+        reminder_lead_minutes: 5,
+        grace_minutes: 10,
+    };
+    let id = checkins::start(&mut database.conn(), &session, start, "Asha").unwrap();
+    let runner = Runner {
+        database: database.clone(),
+        clock: clock.clone(),
+        notifier: Arc::new(DesktopNotifier::new("Campaign Safe")),
+        sink: Arc::new(NoWindow),
+        handle: SchedulerHandle::default(),
+    };
+
+    *clock.0.lock().unwrap() = start + chrono::Duration::minutes(25);
+    runner.tick();
+    let before = sent.lock().unwrap().len();
+    let reminder = wait_for_count(sent, before.max(1))[before.max(1) - 1].clone();
+    assert_eq!(reminder.summary, "Check in: Ward 3");
+    assert_eq!(reminder.body, "Due at 14:30. Let your team know you are OK.");
+    assert_eq!(reminder.actions, ["check-in", "I’m OK — check in", "snooze-5", "Snooze 5 min"]);
+    assert_eq!(reminder.urgency, Some(1));
+
+    std::thread::sleep(Duration::from_millis(200));
+    *clock.0.lock().unwrap() = start + chrono::Duration::minutes(27);
+    zbus::block_on(Recorder::action_invoked(iface.signal_emitter(), reminder.id, "check-in")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let timeline = checkins::timeline(&database.conn(), id).unwrap();
+        if let Some(event) = timeline.iter().find(|e| e.kind == "checked_in") {
+            assert_eq!(event.by_whom, "notification");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the check-in from the notification was not recorded");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
