@@ -13,4 +13,4 @@ run:
 test:
 	@scripts/setup.sh test
 	@echo "==> Running all tests (screenshots go to target/e2e/)"
-	env -u DISPLAY -u WAYLAND_DISPLAY cargo test --locked --all-targets -- --test-threads=2
+	env -u DISPLAY -u WAYLAND_DISPLAY cargo test --locked --lib --bins --tests -- --test-threads=2
