@@ -10,7 +10,7 @@ mod support;
 use std::time::Duration;
 
 use fantoccini::key::Key;
-use support::{serial, spawn_app, stop, wait_for_log, App, Desktop, Driver};
+use support::{serial, spawn_app, stop, wait_for_log, App, Desktop, Driver, Harness};
 
 const SCREENS: &[(&str, &str)] = &[
     ("#/today", "Today"),
@@ -27,11 +27,10 @@ const SCREENS: &[(&str, &str)] = &[
 #[tokio::test]
 async fn an_advice_tick_survives_quitting_and_relaunching() {
     let _one = serial();
-    let data = tempfile::tempdir().unwrap();
-    let desktop = Desktop::start();
-    let driver = Driver::start(&desktop, data.path());
+    let harness = Harness::start();
+    let driver = &harness.driver;
 
-    let app = App::launch(&driver).await;
+    let app = App::launch(driver).await;
     assert_eq!(app.heading().await, "Today");
     app.wait_for_text(".cards", "0 of 36 done").await;
     app.screenshots("today").await;
@@ -52,10 +51,10 @@ async fn an_advice_tick_survives_quitting_and_relaunching() {
     let when = app.wait_for_text("#item-two-step-verification-when", "Done ").await;
     assert!(when.contains(" 20"), "shows when it was ticked: {when}");
     app.screenshots("advice-section-ticked").await;
-    app.quit(&driver).await;
+    app.quit(driver).await;
 
     // Relaunch with the same data folder: the tick is still there, with its time.
-    let app = App::launch(&driver).await;
+    let app = App::launch(driver).await;
     app.go("#/advice").await;
     app.wait_for_text("a[href='#/advice/cyber-hygiene'] .progress-label", "1 of 5 done").await;
     app.go("#/advice/cyber-hygiene").await;
@@ -69,16 +68,15 @@ async fn an_advice_tick_survives_quitting_and_relaunching() {
     // Untick: progress goes back and the time disappears.
     app.find("#item-two-step-verification").await.send_keys(" ").await.unwrap();
     app.wait_for_text(".section-progress", "0 of 5 done").await;
-    app.quit(&driver).await;
+    app.quit(driver).await;
 }
 
 #[tokio::test]
 async fn emergency_is_reachable_by_keyboard_from_every_screen() {
     let _one = serial();
-    let data = tempfile::tempdir().unwrap();
-    let desktop = Desktop::start();
-    let driver = Driver::start(&desktop, data.path());
-    let app = App::launch(&driver).await;
+    let harness = Harness::start();
+    let driver = &harness.driver;
+    let app = App::launch(driver).await;
 
     // On launch, the first Tab lands on Emergency, and Enter opens it.
     app.press(Key::Tab).await;
@@ -114,16 +112,15 @@ async fn emergency_is_reachable_by_keyboard_from_every_screen() {
     let call_101 = app.find("a[href='tel:101']").await;
     assert_eq!(call_101.text().await.unwrap(), "Call 101");
     app.screenshots("emergency").await;
-    app.quit(&driver).await;
+    app.quit(driver).await;
 }
 
 #[tokio::test]
 async fn dark_and_high_contrast_displays_apply_and_are_kept() {
     let _one = serial();
-    let data = tempfile::tempdir().unwrap();
-    let desktop = Desktop::start();
-    let driver = Driver::start(&desktop, data.path());
-    let app = App::launch(&driver).await;
+    let harness = Harness::start();
+    let driver = &harness.driver;
+    let app = App::launch(driver).await;
 
     for (choice, name) in [("dark", "dark"), ("contrast", "high-contrast")] {
         app.go("#/today").await;
@@ -139,13 +136,13 @@ async fn dark_and_high_contrast_displays_apply_and_are_kept() {
         app.wait_for_text("main h1", "Emergency").await;
         app.screenshots(&format!("emergency-{name}")).await;
     }
-    app.quit(&driver).await;
+    app.quit(driver).await;
 
     // The last choice is remembered on this device.
-    let app = App::launch(&driver).await;
+    let app = App::launch(driver).await;
     let theme = app.js("return document.documentElement.dataset.theme").await;
     assert_eq!(theme, "contrast");
-    app.quit(&driver).await;
+    app.quit(driver).await;
 }
 
 #[tokio::test]
@@ -157,8 +154,8 @@ async fn a_damaged_database_is_explained_and_left_untouched() {
     std::fs::write(&db_path, &garbage).unwrap();
 
     let desktop = Desktop::start();
-    let driver = Driver::start(&desktop, data.path());
-    let app = App::launch(&driver).await;
+    let driver = &Driver::start(&desktop, data.path());
+    let app = App::launch(driver).await;
     app.wait_for_text(".banner-problem", "Your saved data cannot be used right now").await;
     app.wait_for_text(".banner-problem", "left exactly as it was").await;
 
@@ -170,7 +167,7 @@ async fn a_damaged_database_is_explained_and_left_untouched() {
     let checked = app.js("return document.querySelector('#item-stay-alert').checked").await;
     assert_eq!(checked, false, "a tick that was not saved is not shown as saved");
     app.screenshots("damaged-database").await;
-    app.quit(&driver).await;
+    app.quit(driver).await;
 
     assert_eq!(std::fs::read(&db_path).unwrap(), garbage);
 }
@@ -178,17 +175,16 @@ async fn a_damaged_database_is_explained_and_left_untouched() {
 #[tokio::test]
 async fn markup_in_a_link_is_shown_as_text() {
     let _one = serial();
-    let data = tempfile::tempdir().unwrap();
-    let desktop = Desktop::start();
-    let driver = Driver::start(&desktop, data.path());
-    let app = App::launch(&driver).await;
+    let harness = Harness::start();
+    let driver = &harness.driver;
+    let app = App::launch(driver).await;
 
     app.go("#/advice/<img src=x onerror=\"document.title='pwned'\">").await;
     app.wait_for_text("main .problem", "<img src=x").await;
     let images = app.js("return document.querySelectorAll('main img').length").await;
     assert_eq!(images, 0);
     assert_ne!(app.js("return document.title").await, "pwned");
-    app.quit(&driver).await;
+    app.quit(driver).await;
 }
 
 #[tokio::test]
@@ -233,10 +229,9 @@ fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option
 #[tokio::test]
 async fn find_a_galaxy_s23_guide_tick_it_and_find_it_after_relaunch() {
     let _one = serial();
-    let data = tempfile::tempdir().unwrap();
-    let desktop = Desktop::start();
-    let driver = Driver::start(&desktop, data.path());
-    let app = App::launch(&driver).await;
+    let harness = Harness::start();
+    let driver = &harness.driver;
+    let app = App::launch(driver).await;
 
     app.find("nav a[data-screen='sos']").await.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
     app.wait_for_text("main h1", "SOS guides").await;
@@ -264,9 +259,9 @@ async fn find_a_galaxy_s23_guide_tick_it_and_find_it_after_relaunch() {
     app.go("#/sos/apple-watch").await;
     app.wait_for_text("main h1", "Apple Watch").await;
     app.screenshots("sos-guide-apple-watch").await;
-    app.quit(&driver).await;
+    app.quit(driver).await;
 
-    let app = App::launch(&driver).await;
+    let app = App::launch(driver).await;
     app.go("#/sos/samsung-galaxy").await;
     app.wait_for_text("main h1", "Samsung Galaxy").await;
     assert_eq!(app.js("return document.querySelector('#setup-number-checked').checked").await, true);
@@ -275,16 +270,15 @@ async fn find_a_galaxy_s23_guide_tick_it_and_find_it_after_relaunch() {
     // The saved device is one tap away on the Emergency screen.
     app.press_alt_e().await;
     app.wait_for_text("main", "Galaxy S23: how to call for help").await;
-    app.quit(&driver).await;
+    app.quit(driver).await;
 }
 
 #[tokio::test]
 async fn contact_cards_validate_phone_numbers_and_show_on_the_emergency_screen() {
     let _one = serial();
-    let data = tempfile::tempdir().unwrap();
-    let desktop = Desktop::start();
-    let driver = Driver::start(&desktop, data.path());
-    let app = App::launch(&driver).await;
+    let harness = Harness::start();
+    let driver = &harness.driver;
+    let app = App::launch(driver).await;
 
     app.go("#/contacts").await;
     app.wait_for_text("main h1", "Your contacts").await;
@@ -308,16 +302,15 @@ async fn contact_cards_validate_phone_numbers_and_show_on_the_emergency_screen()
     assert_eq!(href.as_deref(), Some("tel:07700900123"));
     assert_eq!(app.js("return document.querySelectorAll('.contact-list b').length").await, 0);
     app.screenshots("emergency-with-contacts").await;
-    app.quit(&driver).await;
+    app.quit(driver).await;
 }
 
 #[tokio::test]
 async fn start_a_canvass_check_in_and_see_the_timeline() {
     let _one = serial();
-    let data = tempfile::tempdir().unwrap();
-    let desktop = Desktop::start();
-    let driver = Driver::start(&desktop, data.path());
-    let app = App::launch(&driver).await;
+    let harness = Harness::start();
+    let driver = &harness.driver;
+    let app = App::launch(driver).await;
 
     app.go("#/checkins/new").await;
     app.wait_for_text("main h1", "New check-in session").await;
@@ -345,7 +338,7 @@ async fn start_a_canvass_check_in_and_see_the_timeline() {
     app.find(".session-list .card-title a").await.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
     app.wait_for_text(".timeline", "checked in").await;
     app.screenshots("checkin-timeline").await;
-    app.quit(&driver).await;
+    app.quit(driver).await;
 }
 
 /// Counts the session's "missed" events in its timeline as the app shows it.
@@ -365,8 +358,8 @@ async fn after_a_restart_past_the_due_time_exactly_one_missed_alert_is_raised() 
     let desktop = Desktop::start();
 
     let session_path = {
-        let driver = Driver::start(&desktop, data.path());
-        let app = App::launch(&driver).await;
+        let driver = &Driver::start(&desktop, data.path());
+        let app = App::launch(driver).await;
         app.go("#/checkins/new").await;
         app.wait_for_text("main h1", "New check-in session").await;
         app.find("#f-title").await.send_keys(" – Ward 3").await.unwrap();
@@ -378,14 +371,14 @@ async fn after_a_restart_past_the_due_time_exactly_one_missed_alert_is_raised() 
         app.wait_for_text(".timeline", "started").await;
         let url = app.client.current_url().await.unwrap();
         let path = format!("#{}", url.fragment().unwrap());
-        app.quit(&driver).await;
+        app.quit(driver).await;
         path
     };
 
     // Start again 45 minutes later: due at +30, grace 10 minutes, so it was missed.
     for offset in ["45", "47"] {
-        let driver = Driver::start_with(&desktop, data.path(), &[("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES", offset)]);
-        let app = App::launch(&driver).await;
+        let driver = &Driver::start_with(&desktop, data.path(), &[("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES", offset)]);
+        let app = App::launch(driver).await;
         app.wait_for_text("#alarm", "Missed check-in: Canvass – Ward 3").await;
         if offset == "45" {
             app.screenshots("missed-alarm").await;
@@ -398,6 +391,6 @@ async fn after_a_restart_past_the_due_time_exactly_one_missed_alert_is_raised() 
             app.screenshots("missed-check-in").await;
         }
         assert_eq!(missed_events(&app, &session_path).await, 1, "one missed alert, also after another restart");
-        app.quit(&driver).await;
+        app.quit(driver).await;
     }
 }

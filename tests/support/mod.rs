@@ -166,6 +166,24 @@ impl Drop for Driver {
     }
 }
 
+/// A fresh data folder, display, bus and driver for one test. Fields drop in this order:
+/// the driver (closing the app), then the display and bus, then the data folder.
+pub struct Harness {
+    pub driver: Driver,
+    // Held only so they outlive the app the driver closes.
+    _desktop: Desktop,
+    _data: tempfile::TempDir,
+}
+
+impl Harness {
+    pub fn start() -> Self {
+        let data = tempfile::tempdir().expect("temporary data folder");
+        let desktop = Desktop::start();
+        let driver = Driver::start(&desktop, data.path());
+        Self { driver, _desktop: desktop, _data: data }
+    }
+}
+
 /// Processes of this app binary that use `data_dir`.
 pub fn app_pids(data_dir: &Path) -> Vec<u32> {
     let marker = format!("{DATA_DIR_ENV}={}", data_dir.display());
