@@ -38,7 +38,10 @@ impl AlertSink for DueTimes {
         if let AlertKind::Reminder { due_at } = alert.kind {
             // Reminders are set 5 minutes ahead of a due time 5 minutes after the start:
             // the reminder time is the due time less 5 minutes.
-            self.0.lock().unwrap().push(due_at - chrono::Duration::minutes(5));
+            self.0
+                .lock()
+                .unwrap()
+                .push(due_at - chrono::Duration::minutes(5));
         }
     }
     fn open_session(&self, _: i64) {}
@@ -62,7 +65,11 @@ fn session(person: usize, ends_at: DateTime<Utc>) -> NewSession {
         participants: vec![format!("Person {person}")],
         place: String::new(),
         notes: String::new(),
-        escalation: vec![EscalationContact { name: "Office".into(), phone: "101".into(), relationship: String::new() }],
+        escalation: vec![EscalationContact {
+            name: "Office".into(),
+            phone: "101".into(),
+            relationship: String::new(),
+        }],
         ends_at: Some(ends_at),
         interval_minutes: Some(5),
         reminder_lead_minutes: 5,
@@ -83,8 +90,15 @@ fn reminder_latency() {
         let mut conn = database.conn();
         for i in 0..SESSIONS {
             // Start times (and so reminder times) spread over 20 s from now.
-            let start = base + chrono::Duration::milliseconds((i as i64) * 20_000 / SESSIONS as i64);
-            checkins::start(&mut conn, &session(i, start + chrono::Duration::hours(2)), start, "bench").unwrap();
+            let start =
+                base + chrono::Duration::milliseconds((i as i64) * 20_000 / SESSIONS as i64);
+            checkins::start(
+                &mut conn,
+                &session(i, start + chrono::Duration::hours(2)),
+                start,
+                "bench",
+            )
+            .unwrap();
         }
     }
     let stopwatch = Arc::new(Stopwatch::default());
@@ -103,7 +117,11 @@ fn reminder_latency() {
     let sent = stopwatch.0.lock().unwrap().clone();
     let due = due.0.lock().unwrap().clone();
     assert_eq!(sent.len(), SESSIONS, "every reminder was delivered once");
-    let mut late: Vec<f64> = sent.iter().zip(&due).map(|(s, d)| (*s - *d).num_microseconds().unwrap() as f64 / 1000.0).collect();
+    let mut late: Vec<f64> = sent
+        .iter()
+        .zip(&due)
+        .map(|(s, d)| (*s - *d).num_microseconds().unwrap() as f64 / 1000.0)
+        .collect();
     late.sort_by(f64::total_cmp);
     println!(
         "reminder delivery, {SESSIONS} reminders over 20 s, real timers: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms late (target p99 < 1000 ms)",
@@ -117,9 +135,15 @@ fn idle_wakeups() {
     let dir = tempfile::tempdir().unwrap();
     let database = Arc::new(Database::open_in(dir.path()).unwrap());
     let clock = Arc::new(CountingClock(AtomicUsize::new(0)));
-    Runner { database, clock: clock.clone(), notifier: Arc::new(Stopwatch::default()), sink: Arc::new(DueTimes::default()), handle: SchedulerHandle::default() }
-        .spawn()
-        .unwrap();
+    Runner {
+        database,
+        clock: clock.clone(),
+        notifier: Arc::new(Stopwatch::default()),
+        sink: Arc::new(DueTimes::default()),
+        handle: SchedulerHandle::default(),
+    }
+    .spawn()
+    .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let after_start = clock.0.load(Ordering::SeqCst);
     std::thread::sleep(Duration::from_secs(10));
@@ -134,13 +158,23 @@ fn catch_up() {
     let start = Utc::now();
     let mut conn = database.conn();
     for i in 0..SESSIONS {
-        checkins::start(&mut conn, &session(i, start + chrono::Duration::hours(8)), start, "bench").unwrap();
+        checkins::start(
+            &mut conn,
+            &session(i, start + chrono::Duration::hours(8)),
+            start,
+            "bench",
+        )
+        .unwrap();
     }
     let began = Instant::now();
     let alerts = evaluate(&mut conn, start + chrono::Duration::hours(3)).unwrap();
     let took = began.elapsed();
     assert_eq!(alerts.len(), SESSIONS, "one consolidated alert per session");
-    println!("catch-up after a 3 h suspend: {SESSIONS} sessions, {} alerts in {:.1} ms", alerts.len(), took.as_secs_f64() * 1000.0);
+    println!(
+        "catch-up after a 3 h suspend: {SESSIONS} sessions, {} alerts in {:.1} ms",
+        alerts.len(),
+        took.as_secs_f64() * 1000.0
+    );
 }
 
 fn main() {

@@ -36,19 +36,41 @@ async fn an_advice_tick_survives_quitting_and_relaunching() {
     app.screenshots("today").await;
 
     // Keyboard only: open Advice from the navigation, then the first section.
-    app.find("nav a[data-screen='advice']").await.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
+    app.find("nav a[data-screen='advice']")
+        .await
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
     app.wait_for_text("main h1", "Advice").await;
-    app.wait_for_text("a[href='#/advice/cyber-hygiene'] .progress-label", "0 of 5 done").await;
+    app.wait_for_text(
+        "a[href='#/advice/cyber-hygiene'] .progress-label",
+        "0 of 5 done",
+    )
+    .await;
     app.screenshots("advice-list").await;
 
-    app.find("a[href='#/advice/cyber-hygiene']").await.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
+    app.find("a[href='#/advice/cyber-hygiene']")
+        .await
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
     app.wait_for_text("main h1", "Be cyber aware").await;
-    assert_eq!(app.active_element_id().await, "H1", "focus moves to the new screen's heading");
+    assert_eq!(
+        app.active_element_id().await,
+        "H1",
+        "focus moves to the new screen's heading"
+    );
 
     // Tick with the space bar.
-    app.find("#item-two-step-verification").await.send_keys(" ").await.unwrap();
+    app.find("#item-two-step-verification")
+        .await
+        .send_keys(" ")
+        .await
+        .unwrap();
     app.wait_for_text(".section-progress", "1 of 5 done").await;
-    let when = app.wait_for_text("#item-two-step-verification-when", "Done ").await;
+    let when = app
+        .wait_for_text("#item-two-step-verification-when", "Done ")
+        .await;
     assert!(when.contains(" 20"), "shows when it was ticked: {when}");
     app.screenshots("advice-section-ticked").await;
     app.quit(driver).await;
@@ -56,17 +78,29 @@ async fn an_advice_tick_survives_quitting_and_relaunching() {
     // Relaunch with the same data folder: the tick is still there, with its time.
     let app = App::launch(driver).await;
     app.go("#/advice").await;
-    app.wait_for_text("a[href='#/advice/cyber-hygiene'] .progress-label", "1 of 5 done").await;
+    app.wait_for_text(
+        "a[href='#/advice/cyber-hygiene'] .progress-label",
+        "1 of 5 done",
+    )
+    .await;
     app.go("#/advice/cyber-hygiene").await;
     app.wait_for_text("main h1", "Be cyber aware").await;
-    let checked = app.js("return document.querySelector('#item-two-step-verification').checked").await;
+    let checked = app
+        .js("return document.querySelector('#item-two-step-verification').checked")
+        .await;
     assert_eq!(checked, true);
     assert_eq!(app.text("#item-two-step-verification-when").await, when);
-    let others = app.js("return [...document.querySelectorAll('.checklist input:checked')].length").await;
+    let others = app
+        .js("return [...document.querySelectorAll('.checklist input:checked')].length")
+        .await;
     assert_eq!(others, 1);
 
     // Untick: progress goes back and the time disappears.
-    app.find("#item-two-step-verification").await.send_keys(" ").await.unwrap();
+    app.find("#item-two-step-verification")
+        .await
+        .send_keys(" ")
+        .await
+        .unwrap();
     app.wait_for_text(".section-progress", "0 of 5 done").await;
     app.quit(driver).await;
 }
@@ -97,18 +131,27 @@ async fn emergency_is_reachable_by_keyboard_from_every_screen() {
             .js("const r = document.getElementById('emergency-button').getBoundingClientRect();
                  return r.top >= 0 && r.left >= 0 && r.right <= innerWidth && r.bottom <= innerHeight && r.height >= 44;")
             .await;
-        assert_eq!(visible, true, "Emergency button visible at 360 px on {hash}");
+        assert_eq!(
+            visible, true,
+            "Emergency button visible at 360 px on {hash}"
+        );
         app.client.set_window_size(1280, 800).await.unwrap();
 
         app.press_alt_e().await;
         app.wait_for_text("main h1", "Emergency").await;
-        assert_eq!(app.active_element_id().await, "H1", "Alt+E from {hash} focuses the Emergency heading");
+        assert_eq!(
+            app.active_element_id().await,
+            "H1",
+            "Alt+E from {hash} focuses the Emergency heading"
+        );
     }
 
     let call = app.find("a.call-button").await;
     assert_eq!(call.attr("href").await.unwrap().as_deref(), Some("tel:999"));
-    app.wait_for_text("#emergency-cant-speak + ol", "Press 55").await;
-    app.wait_for_text("main .sources", "Checked against these pages").await;
+    app.wait_for_text("#emergency-cant-speak + ol", "Press 55")
+        .await;
+    app.wait_for_text("main .sources", "Checked against these pages")
+        .await;
     let call_101 = app.find("a[href='tel:101']").await;
     assert_eq!(call_101.text().await.unwrap(), "Call 101");
     app.screenshots("emergency").await;
@@ -125,12 +168,19 @@ async fn dark_and_high_contrast_displays_apply_and_are_kept() {
     for (choice, name) in [("dark", "dark"), ("contrast", "high-contrast")] {
         app.go("#/today").await;
         app.wait_for_text("main h1", "Today").await;
-        app.find(&format!("#display-choice option[value='{choice}']")).await.click().await.unwrap();
-        let theme = app.js("return document.documentElement.dataset.theme").await;
+        app.find(&format!("#display-choice option[value='{choice}']"))
+            .await
+            .click()
+            .await
+            .unwrap();
+        let theme = app
+            .js("return document.documentElement.dataset.theme")
+            .await;
         assert_eq!(theme, choice);
         app.screenshots(&format!("today-{name}")).await;
         app.go("#/advice/being-followed").await;
-        app.wait_for_text("main h1", "If you think you are being followed").await;
+        app.wait_for_text("main h1", "If you think you are being followed")
+            .await;
         app.screenshots(&format!("advice-section-{name}")).await;
         app.go("#/emergency").await;
         app.wait_for_text("main h1", "Emergency").await;
@@ -140,7 +190,9 @@ async fn dark_and_high_contrast_displays_apply_and_are_kept() {
 
     // The last choice is remembered on this device.
     let app = App::launch(driver).await;
-    let theme = app.js("return document.documentElement.dataset.theme").await;
+    let theme = app
+        .js("return document.documentElement.dataset.theme")
+        .await;
     assert_eq!(theme, "contrast");
     app.quit(driver).await;
 }
@@ -156,16 +208,31 @@ async fn a_damaged_database_is_explained_and_left_untouched() {
     let desktop = Desktop::start();
     let driver = &Driver::start(&desktop, data.path());
     let app = App::launch(driver).await;
-    app.wait_for_text(".banner-problem", "Your saved data cannot be used right now").await;
-    app.wait_for_text(".banner-problem", "left exactly as it was").await;
+    app.wait_for_text(
+        ".banner-problem",
+        "Your saved data cannot be used right now",
+    )
+    .await;
+    app.wait_for_text(".banner-problem", "left exactly as it was")
+        .await;
 
     // Advice still reads; ticking says why it cannot be saved, next to the item.
     app.go("#/advice/routine").await;
     app.wait_for_text("main h1", "Your routine").await;
-    app.find("#item-stay-alert").await.send_keys(" ").await.unwrap();
-    app.wait_for_text("li:first-child .field-error", "database is not available").await;
-    let checked = app.js("return document.querySelector('#item-stay-alert').checked").await;
-    assert_eq!(checked, false, "a tick that was not saved is not shown as saved");
+    app.find("#item-stay-alert")
+        .await
+        .send_keys(" ")
+        .await
+        .unwrap();
+    app.wait_for_text("li:first-child .field-error", "database is not available")
+        .await;
+    let checked = app
+        .js("return document.querySelector('#item-stay-alert').checked")
+        .await;
+    assert_eq!(
+        checked, false,
+        "a tick that was not saved is not shown as saved"
+    );
     app.screenshots("damaged-database").await;
     app.quit(driver).await;
 
@@ -179,9 +246,12 @@ async fn markup_in_a_link_is_shown_as_text() {
     let driver = &harness.driver;
     let app = App::launch(driver).await;
 
-    app.go("#/advice/<img src=x onerror=\"document.title='pwned'\">").await;
+    app.go("#/advice/<img src=x onerror=\"document.title='pwned'\">")
+        .await;
     app.wait_for_text("main .problem", "<img src=x").await;
-    let images = app.js("return document.querySelectorAll('main img').length").await;
+    let images = app
+        .js("return document.querySelectorAll('main img').length")
+        .await;
     assert_eq!(images, 0);
     assert_ne!(app.js("return document.title").await, "pwned");
     app.quit(driver).await;
@@ -193,29 +263,42 @@ async fn a_second_launch_hands_over_and_no_dbus_is_not_fatal() {
     let data = tempfile::tempdir().unwrap();
     let desktop = Desktop::start();
 
-    let mut first = spawn_app(desktop.app_env(data.path()));
-    wait_for_log(data.path(), "database open");
+    let mut first = spawn_app(data.path(), desktop.app_env(data.path()));
+    wait_for_log(&mut first, data.path(), "database open");
 
     // A second launch with the same session finds the first, asks it to come forward and exits.
-    let mut second = spawn_app(desktop.app_env(data.path()));
-    let status = wait_with_timeout(&mut second, Duration::from_secs(20)).expect("second instance exits");
+    let mut second = spawn_app(data.path(), desktop.app_env(data.path()));
+    let status =
+        wait_with_timeout(&mut second, Duration::from_secs(20)).expect("second instance exits");
     assert!(status.success(), "second instance exited with {status}");
-    assert!(first.try_wait().unwrap().is_none(), "the first instance keeps running");
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first instance keeps running"
+    );
     stop(&mut first);
 
     // With no usable D-Bus session, the app starts normally instead of panicking.
     let lonely = tempfile::tempdir().unwrap();
     let mut env = desktop.app_env(lonely.path());
     env.retain(|(key, _)| key != "DBUS_SESSION_BUS_ADDRESS");
-    env.push(("DBUS_SESSION_BUS_ADDRESS".into(), "unix:path=/nonexistent/bus".into()));
-    let mut alone = spawn_app(env);
-    wait_for_log(lonely.path(), "database open");
+    env.push((
+        "DBUS_SESSION_BUS_ADDRESS".into(),
+        "unix:path=/nonexistent/bus".into(),
+    ));
+    let mut alone = spawn_app(lonely.path(), env);
+    wait_for_log(&mut alone, lonely.path(), "database open");
     std::thread::sleep(Duration::from_secs(2));
-    assert!(alone.try_wait().unwrap().is_none(), "the app runs without D-Bus");
+    assert!(
+        alone.try_wait().unwrap().is_none(),
+        "the app runs without D-Bus"
+    );
     stop(&mut alone);
 }
 
-fn wait_with_timeout(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+fn wait_with_timeout(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
     let deadline = std::time::Instant::now() + limit;
     while std::time::Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
@@ -233,24 +316,46 @@ async fn find_a_galaxy_s23_guide_tick_it_and_find_it_after_relaunch() {
     let driver = &harness.driver;
     let app = App::launch(driver).await;
 
-    app.find("nav a[data-screen='sos']").await.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
+    app.find("nav a[data-screen='sos']")
+        .await
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
     app.wait_for_text("main h1", "SOS guides").await;
 
     // Odd input gets a clear message next to the field.
-    app.find("#model").await.send_keys("   \u{E007}").await.unwrap();
-    app.wait_for_text("#error-model", "Type your phone or watch model").await;
+    app.find("#model")
+        .await
+        .send_keys("   \u{E007}")
+        .await
+        .unwrap();
+    app.wait_for_text("#error-model", "Type your phone or watch model")
+        .await;
 
-    app.find("#model").await.send_keys("Galaxy S23\u{E007}").await.unwrap();
-    app.wait_for_text(".result-card", "Galaxy S23: Samsung Galaxy").await;
+    app.find("#model")
+        .await
+        .send_keys("Galaxy S23\u{E007}")
+        .await
+        .unwrap();
+    app.wait_for_text(".result-card", "Galaxy S23: Samsung Galaxy")
+        .await;
     app.find(".result-card button").await.click().await.unwrap();
     app.wait_for_text(".my-devices", "Galaxy S23").await;
     app.screenshots("sos-model-search").await;
 
-    app.find(".result-card a.button").await.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
+    app.find(".result-card a.button")
+        .await
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
     app.wait_for_text("main h1", "Samsung Galaxy").await;
     app.wait_for("svg.device-diagram").await;
     assert_eq!(app.text(".diagram-legend").await, "Side key: Press 5×");
-    app.find("#setup-number-checked").await.send_keys(" ").await.unwrap();
+    app.find("#setup-number-checked")
+        .await
+        .send_keys(" ")
+        .await
+        .unwrap();
     app.wait_for_text(".section-progress", "1 of 3 done").await;
     app.screenshots("sos-guide-samsung").await;
     app.go("#/sos/iphone-8-and-later").await;
@@ -264,12 +369,20 @@ async fn find_a_galaxy_s23_guide_tick_it_and_find_it_after_relaunch() {
     let app = App::launch(driver).await;
     app.go("#/sos/samsung-galaxy").await;
     app.wait_for_text("main h1", "Samsung Galaxy").await;
-    assert_eq!(app.js("return document.querySelector('#setup-number-checked').checked").await, true);
-    assert!(app.text("#setup-number-checked-when").await.starts_with("Done "));
+    assert_eq!(
+        app.js("return document.querySelector('#setup-number-checked').checked")
+            .await,
+        true
+    );
+    assert!(app
+        .text("#setup-number-checked-when")
+        .await
+        .starts_with("Done "));
 
     // The saved device is one tap away on the Emergency screen.
     app.press_alt_e().await;
-    app.wait_for_text("main", "Galaxy S23: how to call for help").await;
+    app.wait_for_text("main", "Galaxy S23: how to call for help")
+        .await;
     app.quit(driver).await;
 }
 
@@ -283,24 +396,55 @@ async fn contact_cards_validate_phone_numbers_and_show_on_the_emergency_screen()
     app.go("#/contacts").await;
     app.wait_for_text("main h1", "Your contacts").await;
     let form = "form[aria-labelledby='force-election-contact-title']";
-    app.find("#force-election-contact-name").await.send_keys("PC Jo <b>Bloggs</b>").await.unwrap();
-    app.find("#force-election-contact-phone").await.send_keys("+1 202 555 0100").await.unwrap();
-    app.find(&format!("{form} button[type='submit']")).await.click().await.unwrap();
-    app.wait_for_text("#force-election-contact-phone-error", "only UK numbers").await;
+    app.find("#force-election-contact-name")
+        .await
+        .send_keys("PC Jo <b>Bloggs</b>")
+        .await
+        .unwrap();
+    app.find("#force-election-contact-phone")
+        .await
+        .send_keys("+1 202 555 0100")
+        .await
+        .unwrap();
+    app.find(&format!("{form} button[type='submit']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.wait_for_text("#force-election-contact-phone-error", "only UK numbers")
+        .await;
     // What was typed is still there to correct.
-    assert_eq!(app.js("return document.querySelector('#force-election-contact-name').value").await, "PC Jo <b>Bloggs</b>");
+    assert_eq!(
+        app.js("return document.querySelector('#force-election-contact-name').value")
+            .await,
+        "PC Jo <b>Bloggs</b>"
+    );
     app.screenshots("contacts-phone-error").await;
 
-    app.js("document.querySelector('#force-election-contact-phone').value = ''").await;
-    app.find("#force-election-contact-phone").await.send_keys("07700 900 123").await.unwrap();
-    app.find(&format!("{form} button[type='submit']")).await.click().await.unwrap();
+    app.js("document.querySelector('#force-election-contact-phone').value = ''")
+        .await;
+    app.find("#force-election-contact-phone")
+        .await
+        .send_keys("07700 900 123")
+        .await
+        .unwrap();
+    app.find(&format!("{form} button[type='submit']"))
+        .await
+        .click()
+        .await
+        .unwrap();
     app.wait_for_text(&format!("{form} .saved"), "Saved.").await;
 
     app.press_alt_e().await;
-    app.wait_for_text(".contact-list", "PC Jo <b>Bloggs</b>").await;
+    app.wait_for_text(".contact-list", "PC Jo <b>Bloggs</b>")
+        .await;
     let href = app.find(".contact-phone").await.attr("href").await.unwrap();
     assert_eq!(href.as_deref(), Some("tel:07700900123"));
-    assert_eq!(app.js("return document.querySelectorAll('.contact-list b').length").await, 0);
+    assert_eq!(
+        app.js("return document.querySelectorAll('.contact-list b').length")
+            .await,
+        0
+    );
     app.screenshots("emergency-with-contacts").await;
     app.quit(driver).await;
 }
@@ -315,27 +459,66 @@ async fn start_a_canvass_check_in_and_see_the_timeline() {
     app.go("#/checkins/new").await;
     app.wait_for_text("main h1", "New check-in session").await;
     // A bad phone number is refused next to its field, and what was typed stays.
-    app.find("#f-participants").await.send_keys("Asha, Ben").await.unwrap();
-    app.find("[id='f-escalation[0].name']").await.send_keys("Office").await.unwrap();
-    app.find("[id='f-escalation[0].phone']").await.send_keys("12345").await.unwrap();
-    app.find(".session-form button[type='submit']").await.click().await.unwrap();
-    app.wait_for_text("[id='error-escalation[0].phone']", "UK number").await;
-    assert_eq!(app.js("return document.querySelector('#f-participants').value").await, "Asha, Ben");
+    app.find("#f-participants")
+        .await
+        .send_keys("Asha, Ben")
+        .await
+        .unwrap();
+    app.find("[id='f-escalation[0].name']")
+        .await
+        .send_keys("Office")
+        .await
+        .unwrap();
+    app.find("[id='f-escalation[0].phone']")
+        .await
+        .send_keys("12345")
+        .await
+        .unwrap();
+    app.find(".session-form button[type='submit']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.wait_for_text("[id='error-escalation[0].phone']", "UK number")
+        .await;
+    assert_eq!(
+        app.js("return document.querySelector('#f-participants').value")
+            .await,
+        "Asha, Ben"
+    );
     app.screenshots("checkin-form").await;
 
-    app.js("document.querySelector(\"[id='f-escalation[0].phone']\").value = ''").await;
-    app.find("[id='f-escalation[0].phone']").await.send_keys("01632 960 123").await.unwrap();
-    app.find(".session-form button[type='submit']").await.click().await.unwrap();
+    app.js("document.querySelector(\"[id='f-escalation[0].phone']\").value = ''")
+        .await;
+    app.find("[id='f-escalation[0].phone']")
+        .await
+        .send_keys("01632 960 123")
+        .await
+        .unwrap();
+    app.find(".session-form button[type='submit']")
+        .await
+        .click()
+        .await
+        .unwrap();
     app.wait_for_text(".timeline", "started").await;
 
     app.go("#/today").await;
     app.wait_for_text(".session-list", "On schedule").await;
-    app.wait_for_text(".session-list .countdown", "in 29 min").await;
+    app.wait_for_text(".session-list .countdown", "in 29 min")
+        .await;
     app.screenshots("today-with-session").await;
-    app.find(".session-list button[data-act='check-in']").await.click().await.unwrap();
+    app.find(".session-list button[data-act='check-in']")
+        .await
+        .click()
+        .await
+        .unwrap();
     app.wait_for_text("main h1", "Today").await;
 
-    app.find(".session-list .card-title a").await.send_keys(&char::from(Key::Enter).to_string()).await.unwrap();
+    app.find(".session-list .card-title a")
+        .await
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
     app.wait_for_text(".timeline", "checked in").await;
     app.screenshots("checkin-timeline").await;
     app.quit(driver).await;
@@ -362,12 +545,36 @@ async fn after_a_restart_past_the_due_time_exactly_one_missed_alert_is_raised() 
         let app = App::launch(driver).await;
         app.go("#/checkins/new").await;
         app.wait_for_text("main h1", "New check-in session").await;
-        app.find("#f-title").await.send_keys(" – Ward 3").await.unwrap();
-        app.find("#f-participants").await.send_keys("Asha, Ben").await.unwrap();
-        app.find("#f-notes").await.send_keys("Asha: red coat. Ben: phone battery low.").await.unwrap();
-        app.find("[id='f-escalation[0].name']").await.send_keys("Campaign office").await.unwrap();
-        app.find("[id='f-escalation[0].phone']").await.send_keys("01632 960 123").await.unwrap();
-        app.find(".session-form button[type='submit']").await.click().await.unwrap();
+        app.find("#f-title")
+            .await
+            .send_keys(" – Ward 3")
+            .await
+            .unwrap();
+        app.find("#f-participants")
+            .await
+            .send_keys("Asha, Ben")
+            .await
+            .unwrap();
+        app.find("#f-notes")
+            .await
+            .send_keys("Asha: red coat. Ben: phone battery low.")
+            .await
+            .unwrap();
+        app.find("[id='f-escalation[0].name']")
+            .await
+            .send_keys("Campaign office")
+            .await
+            .unwrap();
+        app.find("[id='f-escalation[0].phone']")
+            .await
+            .send_keys("01632 960 123")
+            .await
+            .unwrap();
+        app.find(".session-form button[type='submit']")
+            .await
+            .click()
+            .await
+            .unwrap();
         app.wait_for_text(".timeline", "started").await;
         let url = app.client.current_url().await.unwrap();
         let path = format!("#{}", url.fragment().unwrap());
@@ -377,20 +584,38 @@ async fn after_a_restart_past_the_due_time_exactly_one_missed_alert_is_raised() 
 
     // Start again 45 minutes later: due at +30, grace 10 minutes, so it was missed.
     for offset in ["45", "47"] {
-        let driver = &Driver::start_with(&desktop, data.path(), &[("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES", offset)]);
+        let driver = &Driver::start_with(
+            &desktop,
+            data.path(),
+            &[("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES", offset)],
+        );
         let app = App::launch(driver).await;
-        app.wait_for_text("#alarm", "Missed check-in: Canvass – Ward 3").await;
+        app.wait_for_text("#alarm", "Missed check-in: Canvass – Ward 3")
+            .await;
         if offset == "45" {
             app.screenshots("missed-alarm").await;
             app.find("#alarm a").await.click().await.unwrap();
-            app.wait_for_text(".missed-panel", "Asha and Ben – overdue since").await;
+            app.wait_for_text(".missed-panel", "Asha and Ben – overdue since")
+                .await;
             let message = app.text(".prepared-message").await;
-            assert!(message.ends_with("Notes: Asha: red coat. Ben: phone battery low."), "{message}");
-            let tel = app.find(".missed-panel a[href^='tel:']").await.attr("href").await.unwrap();
+            assert!(
+                message.ends_with("Notes: Asha: red coat. Ben: phone battery low."),
+                "{message}"
+            );
+            let tel = app
+                .find(".missed-panel a[href^='tel:']")
+                .await
+                .attr("href")
+                .await
+                .unwrap();
             assert_eq!(tel.as_deref(), Some("tel:01632960123"));
             app.screenshots("missed-check-in").await;
         }
-        assert_eq!(missed_events(&app, &session_path).await, 1, "one missed alert, also after another restart");
+        assert_eq!(
+            missed_events(&app, &session_path).await,
+            1,
+            "one missed alert, also after another restart"
+        );
         app.quit(driver).await;
     }
 }

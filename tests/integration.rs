@@ -37,15 +37,26 @@ fn noon() -> DateTime<Utc> {
 }
 
 fn start_app(data_dir: &Path) -> App<MockRuntime> {
-    let options = Options { data_dir: Some(data_dir.to_owned()), clock: Arc::new(FixedClock(noon())), notifier: Arc::new(Silent) };
-    let mut app = setup(mock_builder(), options).build(context()).expect("app builds");
+    let options = Options {
+        data_dir: Some(data_dir.to_owned()),
+        clock: Arc::new(FixedClock(noon())),
+        notifier: Arc::new(Silent),
+    };
+    let mut app = setup(mock_builder(), options)
+        .build(context())
+        .expect("app builds");
     // Tauri runs the app's setup (state, main window) on the first event-loop turn.
     #[allow(deprecated)]
     app.run_iteration(|_, _| {});
     app
 }
 
-fn invoke_from(app: &App<MockRuntime>, window: &str, cmd: &str, args: Value) -> Result<Value, Value> {
+fn invoke_from(
+    app: &App<MockRuntime>,
+    window: &str,
+    cmd: &str,
+    args: Value,
+) -> Result<Value, Value> {
     let webview = app.get_webview_window(window).expect("window exists");
     get_ipc_response(
         &webview,
@@ -78,9 +89,17 @@ fn advice_is_served_with_progress() {
     assert_eq!(sections[0]["done"], 0);
     assert!(sections[0]["total"].as_u64().unwrap() >= 3);
 
-    let section = invoke(&app, "advice_section", json!({"sectionId": "safer-canvassing"})).unwrap();
+    let section = invoke(
+        &app,
+        "advice_section",
+        json!({"sectionId": "safer-canvassing"}),
+    )
+    .unwrap();
     assert_eq!(section["items"].as_array().unwrap().len(), 7);
-    assert!(section["sources"][0]["url"].as_str().unwrap().starts_with("https://www.local.gov.uk/"));
+    assert!(section["sources"][0]["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://www.local.gov.uk/"));
     assert_eq!(section["reviewed"], "2026-11-25");
 }
 
@@ -103,7 +122,12 @@ fn a_tick_is_stored_with_its_time_and_survives_a_restart() {
     }
     let app = start_app(dir.path());
     let list = invoke(&app, "advice_list", json!({})).unwrap();
-    let routine = list.as_array().unwrap().iter().find(|s| s["id"] == "routine").unwrap();
+    let routine = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "routine")
+        .unwrap();
     assert_eq!(routine["done"], 1);
 }
 
@@ -111,13 +135,25 @@ fn a_tick_is_stored_with_its_time_and_survives_a_restart() {
 fn bad_input_gets_the_error_shape_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let app = start_app(dir.path());
-    let error = invoke(&app, "advice_set_tick", json!({"sectionId": "routine", "itemId": "nope", "done": true}))
-        .unwrap_err();
+    let error = invoke(
+        &app,
+        "advice_set_tick",
+        json!({"sectionId": "routine", "itemId": "nope", "done": true}),
+    )
+    .unwrap_err();
     assert_eq!(error["code"], "not_found");
     assert_eq!(error["field"], "itemId");
-    assert!(error["message"].as_str().unwrap().contains("no item “nope”"));
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .contains("no item “nope”"));
 
-    let error = invoke(&app, "advice_section", json!({"sectionId": "<script>alert(1)</script>"})).unwrap_err();
+    let error = invoke(
+        &app,
+        "advice_section",
+        json!({"sectionId": "<script>alert(1)</script>"}),
+    )
+    .unwrap_err();
     assert_eq!(error["code"], "not_found");
     assert_eq!(error["field"], "sectionId");
 }
@@ -126,7 +162,9 @@ fn bad_input_gets_the_error_shape_naming_the_field() {
 fn commands_are_refused_outside_the_main_window() {
     let dir = tempfile::tempdir().unwrap();
     let app = start_app(dir.path());
-    WebviewWindowBuilder::new(&app, "other", WebviewUrl::default()).build().unwrap();
+    WebviewWindowBuilder::new(&app, "other", WebviewUrl::default())
+        .build()
+        .unwrap();
     let error = invoke_from(&app, "other", "advice_list", json!({})).unwrap_err();
     let message = error.as_str().unwrap_or_default();
     assert!(message.contains("not allowed"), "{error}");
@@ -139,13 +177,19 @@ fn commands_the_ui_is_not_granted_are_refused() {
     // Core window control is not granted to the UI, and no shell or fs plugin exists.
     for (cmd, args) in [
         ("plugin:window|close", json!({"label": "main"})),
-        ("plugin:shell|execute", json!({"program": "sh", "args": ["-c", "true"]})),
+        (
+            "plugin:shell|execute",
+            json!({"program": "sh", "args": ["-c", "true"]}),
+        ),
         ("plugin:fs|read_text_file", json!({"path": "/etc/passwd"})),
         ("no_such_command", json!({})),
     ] {
         let error = invoke(&app, cmd, args).expect_err(cmd);
         let message = error.as_str().unwrap_or_default().to_owned();
-        assert!(message.contains("not allowed") || message.contains("not found"), "{cmd}: {error}");
+        assert!(
+            message.contains("not allowed") || message.contains("not found"),
+            "{cmd}: {error}"
+        );
     }
     // And the app is still fine afterwards.
     assert!(invoke(&app, "advice_list", json!({})).is_ok());
@@ -159,18 +203,40 @@ fn a_damaged_database_is_reported_left_alone_and_advice_still_reads() {
 
     let app = start_app(dir.path());
     let status = invoke(&app, "app_status", json!({})).unwrap();
-    let problem = status["storageProblem"].as_str().expect("a storage problem is reported");
+    let problem = status["storageProblem"]
+        .as_str()
+        .expect("a storage problem is reported");
     assert!(problem.contains("left exactly as it was"), "{problem}");
 
     // Reading advice needs no database.
-    assert_eq!(invoke(&app, "advice_list", json!({})).unwrap().as_array().unwrap().len(), 7);
+    assert_eq!(
+        invoke(&app, "advice_list", json!({}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
     // Saving says plainly why it cannot.
-    let error = invoke(&app, "advice_set_tick", json!({"sectionId": "routine", "itemId": "stay-alert", "done": true}))
-        .unwrap_err();
+    let error = invoke(
+        &app,
+        "advice_set_tick",
+        json!({"sectionId": "routine", "itemId": "stay-alert", "done": true}),
+    )
+    .unwrap_err();
     assert_eq!(error["code"], "storage_unavailable");
-    assert!(error["message"].as_str().unwrap().contains("cannot open its database"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot open its database"),
+        "{error}"
+    );
 
-    assert_eq!(std::fs::read(dir.path().join(DB_FILE_NAME)).unwrap(), garbage);
+    assert_eq!(
+        std::fs::read(dir.path().join(DB_FILE_NAME)).unwrap(),
+        garbage
+    );
 }
 
 #[test]
@@ -179,12 +245,19 @@ fn a_database_from_a_newer_version_is_refused_and_kept() {
     let path = dir.path().join(DB_FILE_NAME);
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("CREATE TABLE from_the_future (x); PRAGMA user_version = 1000;").unwrap();
+        conn.execute_batch("CREATE TABLE from_the_future (x); PRAGMA user_version = 1000;")
+            .unwrap();
     }
     let before = std::fs::read(&path).unwrap();
     let app = start_app(dir.path());
     let status = invoke(&app, "app_status", json!({})).unwrap();
-    assert!(status["storageProblem"].as_str().unwrap().contains("newer version"), "{status}");
+    assert!(
+        status["storageProblem"]
+            .as_str()
+            .unwrap()
+            .contains("newer version"),
+        "{status}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
@@ -195,7 +268,13 @@ fn an_unusable_data_folder_is_reported_not_fatal() {
     std::fs::write(&file, b"x").unwrap();
     let app = start_app(&file);
     let status = invoke(&app, "app_status", json!({})).unwrap();
-    assert!(status["storageProblem"].as_str().unwrap().contains("data folder"), "{status}");
+    assert!(
+        status["storageProblem"]
+            .as_str()
+            .unwrap()
+            .contains("data folder"),
+        "{status}"
+    );
     assert_eq!(std::fs::read(&file).unwrap(), b"x");
 }
 
@@ -218,25 +297,46 @@ fn the_ui_never_parses_strings_as_html_or_code() {
     let mut stack = vec![std::path::PathBuf::from("ui")];
     while let Some(path) = stack.pop() {
         if path.is_dir() {
-            stack.extend(std::fs::read_dir(&path).unwrap().map(|entry| entry.unwrap().path()));
+            stack.extend(
+                std::fs::read_dir(&path)
+                    .unwrap()
+                    .map(|entry| entry.unwrap().path()),
+            );
             continue;
         }
         // The SVG namespace is a name, not an address anything is loaded from.
-        let text = std::fs::read_to_string(&path).unwrap().replace("http://www.w3.org/2000/svg", "");
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("http://www.w3.org/2000/svg", "");
         let name = path.display().to_string();
         if name.ends_with(".js") {
             checked += 1;
-            for banned in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "setTimeout('", "http://", "https://"] {
+            for banned in [
+                "innerHTML",
+                "outerHTML",
+                "insertAdjacentHTML",
+                "document.write",
+                "eval(",
+                "new Function",
+                "setTimeout('",
+                "http://",
+                "https://",
+            ] {
                 assert!(!text.contains(banned), "{name} uses {banned}");
             }
         }
         if name.ends_with(".html") {
-            for banned in ["<script>", "style=", " onclick", " onload", " onerror", "http://", "https://"] {
+            for banned in [
+                "<script>", "style=", " onclick", " onload", " onerror", "http://", "https://",
+            ] {
                 assert!(!text.contains(banned), "{name} contains {banned}");
             }
         }
         if name.ends_with(".css") {
-            assert!(!text.contains("@import") && !text.contains("url(http"), "{name} loads something remote");
+            assert!(
+                !text.contains("@import") && !text.contains("url(http"),
+                "{name} loads something remote"
+            );
         }
     }
     assert!(checked >= 8, "found the UI's modules");
@@ -244,20 +344,31 @@ fn the_ui_never_parses_strings_as_html_or_code() {
 
 #[test]
 fn the_content_security_policy_is_strict() {
-    let config: Value = serde_json::from_str(&std::fs::read_to_string("tauri.conf.json").unwrap()).unwrap();
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string("tauri.conf.json").unwrap()).unwrap();
     let security = &config["app"]["security"];
     for key in ["csp", "devCsp"] {
-        let csp = security[key].as_object().unwrap_or_else(|| panic!("{key} is set"));
+        let csp = security[key]
+            .as_object()
+            .unwrap_or_else(|| panic!("{key} is set"));
         assert_eq!(csp["default-src"], "'self'");
         assert_eq!(csp["script-src"], "'self'");
         assert_eq!(csp["object-src"], "'none'");
         for (directive, value) in csp {
             let value = value.as_str().unwrap();
-            assert!(!value.contains("unsafe-inline") && !value.contains("unsafe-eval"), "{key} {directive}: {value}");
-            assert!(!value.contains("https:") && !value.contains('*'), "{key} {directive} allows remote origins: {value}");
+            assert!(
+                !value.contains("unsafe-inline") && !value.contains("unsafe-eval"),
+                "{key} {directive}: {value}"
+            );
+            assert!(
+                !value.contains("https:") && !value.contains('*'),
+                "{key} {directive} allows remote origins: {value}"
+            );
         }
     }
-    assert!(security.get("dangerousDisableAssetCspModification").is_none());
+    assert!(security
+        .get("dangerousDisableAssetCspModification")
+        .is_none());
 }
 
 #[test]
@@ -265,7 +376,14 @@ fn sos_guides_resolve_models_and_keep_ticks_devices_and_contacts() {
     let dir = tempfile::tempdir().unwrap();
     {
         let app = start_app(dir.path());
-        assert_eq!(invoke(&app, "sos_guides", json!({})).unwrap().as_array().unwrap().len(), 8);
+        assert_eq!(
+            invoke(&app, "sos_guides", json!({}))
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .len(),
+            8
+        );
 
         let found = invoke(&app, "sos_resolve", json!({"model": "galaxy s23"})).unwrap();
         assert_eq!(found["guideId"], "samsung-galaxy");
@@ -273,7 +391,12 @@ fn sos_guides_resolve_models_and_keep_ticks_devices_and_contacts() {
         assert_eq!(found["matchKind"], "model");
         assert_eq!(found["guideName"], "Samsung Galaxy");
 
-        let guide = invoke(&app, "sos_set_tick", json!({"guideId": "samsung-galaxy", "itemId": "number-checked", "done": true})).unwrap();
+        let guide = invoke(
+            &app,
+            "sos_set_tick",
+            json!({"guideId": "samsung-galaxy", "itemId": "number-checked", "done": true}),
+        )
+        .unwrap();
         assert_eq!(guide["done"], 1);
         assert_eq!(guide["diagram"]["buttons"][0]["label"], "Side key");
         invoke(&app, "sos_add_device", json!({"model": "Galaxy S23"})).unwrap();
@@ -294,7 +417,10 @@ fn sos_and_contact_input_errors_name_their_fields() {
     let dir = tempfile::tempdir().unwrap();
     let app = start_app(dir.path());
     let error = invoke(&app, "sos_resolve", json!({"model": "  "})).unwrap_err();
-    assert_eq!((error["code"].as_str(), error["field"].as_str()), (Some("validation"), Some("model")));
+    assert_eq!(
+        (error["code"].as_str(), error["field"].as_str()),
+        (Some("validation"), Some("model"))
+    );
     let error = invoke(&app, "sos_resolve", json!({"model": "x".repeat(500)})).unwrap_err();
     assert_eq!(error["field"], "model");
     let error = invoke(&app, "sos_guide", json!({"guideId": "nope"})).unwrap_err();
@@ -304,7 +430,14 @@ fn sos_and_contact_input_errors_name_their_fields() {
     assert_eq!(error["field"], "phone");
     assert!(error["message"].as_str().unwrap().starts_with("Phone: "));
     let cards = invoke(&app, "contacts_list", json!({})).unwrap();
-    assert!(cards.as_array().unwrap().iter().all(|card| card["name"] == ""), "nothing stored");
+    assert!(
+        cards
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|card| card["name"] == ""),
+        "nothing stored"
+    );
 }
 
 #[test]
@@ -328,20 +461,49 @@ fn session_args(interval: Option<u32>, ends_at: &str) -> Value {
 fn check_in_sessions_start_check_in_and_end_through_ipc() {
     let dir = tempfile::tempdir().unwrap();
     let app = start_app(dir.path());
-    let error = invoke(&app, "checkins_start", session_args(Some(2), "2026-11-25T18:00:00Z")).unwrap_err();
-    assert_eq!((error["code"].as_str(), error["field"].as_str()), (Some("validation"), Some("intervalMinutes")));
-    let error = invoke(&app, "checkins_start", session_args(Some(30), "2026-11-25T11:00:00Z")).unwrap_err();
+    let error = invoke(
+        &app,
+        "checkins_start",
+        session_args(Some(2), "2026-11-25T18:00:00Z"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (error["code"].as_str(), error["field"].as_str()),
+        (Some("validation"), Some("intervalMinutes"))
+    );
+    let error = invoke(
+        &app,
+        "checkins_start",
+        session_args(Some(30), "2026-11-25T11:00:00Z"),
+    )
+    .unwrap_err();
     assert_eq!(error["field"], "endsAt");
 
-    let session = invoke(&app, "checkins_start", session_args(Some(30), "2026-11-25T18:00:00Z")).unwrap();
+    let session = invoke(
+        &app,
+        "checkins_start",
+        session_args(Some(30), "2026-11-25T18:00:00Z"),
+    )
+    .unwrap();
     assert_eq!(session["status"], "ok");
     assert_eq!(session["nextDueAt"], "2026-11-25T12:30:00Z");
     let id = session["id"].as_i64().unwrap();
     let session = invoke(&app, "checkins_check_in", json!({"sessionId": id})).unwrap();
     assert_eq!(session["timeline"][1]["kind"], "checked_in");
-    assert_eq!(invoke(&app, "checkins_active", json!({})).unwrap().as_array().unwrap().len(), 1);
+    assert_eq!(
+        invoke(&app, "checkins_active", json!({}))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     invoke(&app, "checkins_end", json!({"sessionId": id})).unwrap();
-    assert!(invoke(&app, "checkins_active", json!({})).unwrap().as_array().unwrap().is_empty());
+    assert!(invoke(&app, "checkins_active", json!({}))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .is_empty());
     let error = invoke(&app, "checkins_check_in", json!({"sessionId": id})).unwrap_err();
     assert_eq!(error["code"], "conflict");
 }

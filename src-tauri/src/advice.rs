@@ -6,8 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-pub use crate::checklist::Ticks;
 use crate::checklist;
+pub use crate::checklist::Ticks;
 use crate::content::{self, Checker, ContentError, Source, OFFICIAL_ADVICE_DOMAINS};
 use crate::error::ErrorCode;
 use crate::storage::StorageError;
@@ -91,7 +91,12 @@ impl AdviceLibrary {
     /// The advice built into this binary.
     pub fn load_embedded(today: NaiveDate) -> Result<Self, ContentError> {
         let files = content::embedded_json_files("advice");
-        Self::from_files(files.iter().map(|(path, text)| (path.as_str(), text.as_str())), today)
+        Self::from_files(
+            files
+                .iter()
+                .map(|(path, text)| (path.as_str(), text.as_str())),
+            today,
+        )
     }
 
     /// Parses and validates every file; the first problem found is returned.
@@ -105,10 +110,14 @@ impl AdviceLibrary {
             let section: AdviceSection = content::parse(file, text)?;
             validate_section(&Checker::new(file, today), file, &section)?;
             if sections.iter().any(|other| other.id == section.id) {
-                return Err(Checker::new(file, today).error("id", format!("“{}” is used by another section", section.id)));
+                return Err(Checker::new(file, today)
+                    .error("id", format!("“{}” is used by another section", section.id)));
             }
             if let Some(other) = orders.insert(section.order, section.id.clone()) {
-                return Err(Checker::new(file, today).error("order", format!("{} is also the order of “{other}”", section.order)));
+                return Err(Checker::new(file, today).error(
+                    "order",
+                    format!("{} is also the order of “{other}”", section.order),
+                ));
             }
             sections.push(section);
         }
@@ -135,22 +144,38 @@ impl AdviceLibrary {
     }
 }
 
-fn validate_section(check: &Checker, file: &str, section: &AdviceSection) -> Result<(), ContentError> {
+fn validate_section(
+    check: &Checker,
+    file: &str,
+    section: &AdviceSection,
+) -> Result<(), ContentError> {
     check.id("id", &section.id)?;
     let expected_name = format!("{}.json", section.id);
     if !file.ends_with(&format!("/{expected_name}")) {
-        return Err(check.error("id", format!("“{}” must match the file name ({expected_name})", section.id)));
+        return Err(check.error(
+            "id",
+            format!(
+                "“{}” must match the file name ({expected_name})",
+                section.id
+            ),
+        ));
     }
     check.text("title", &section.title, TITLE_MAX)?;
     check.text("intro", &section.intro, INTRO_MAX)?;
     if section.items.is_empty() {
-        return Err(check.error("items", "is empty; a section needs at least one checklist item"));
+        return Err(check.error(
+            "items",
+            "is empty; a section needs at least one checklist item",
+        ));
     }
     let mut seen = HashSet::new();
     for (index, item) in section.items.iter().enumerate() {
         check.id(&format!("items[{index}].id"), &item.id)?;
         if !seen.insert(item.id.as_str()) {
-            return Err(check.error(format!("items[{index}].id"), format!("“{}” appears twice", item.id)));
+            return Err(check.error(
+                format!("items[{index}].id"),
+                format!("“{}” appears twice", item.id),
+            ));
         }
         check.text(&format!("items[{index}].text"), &item.text, ITEM_TEXT_MAX)?;
         if let Some(detail) = &item.detail {
@@ -205,7 +230,13 @@ pub fn summaries(library: &AdviceLibrary, ticks: &Ticks) -> Vec<SectionSummary> 
         .iter()
         .map(|section| {
             let view = view(section, ticks);
-            SectionSummary { id: view.id, title: view.title, intro: view.intro, done: view.done, total: view.total }
+            SectionSummary {
+                id: view.id,
+                title: view.title,
+                intro: view.intro,
+                done: view.done,
+                total: view.total,
+            }
         })
         .collect()
 }
@@ -248,7 +279,10 @@ pub fn set_tick(
 ) -> Result<SectionView, AdviceError> {
     let section = library.section(section_id)?;
     if !section.items.iter().any(|item| item.id == item_id) {
-        return Err(AdviceError::UnknownItem { section: section_id.to_owned(), item: item_id.to_owned() });
+        return Err(AdviceError::UnknownItem {
+            section: section_id.to_owned(),
+            item: item_id.to_owned(),
+        });
     }
     checklist::set(conn, section_id, item_id, done, now)?;
     Ok(view(section, &Ticks::load(conn)?))

@@ -106,7 +106,9 @@ impl ErrorCode for CheckinError {
     fn field(&self) -> Option<&str> {
         match self {
             CheckinError::Interval => Some("intervalMinutes"),
-            CheckinError::EtaInPast | CheckinError::EndBeforeStart | CheckinError::NoEnd => Some("endsAt"),
+            CheckinError::EtaInPast | CheckinError::EndBeforeStart | CheckinError::NoEnd => {
+                Some("endsAt")
+            }
             CheckinError::NoParticipants | CheckinError::Duplicate(_) => Some("participants"),
             CheckinError::Invalid { field, .. } => Some(field),
             CheckinError::Extend => Some("minutes"),
@@ -120,7 +122,10 @@ impl ErrorCode for CheckinError {
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> CheckinError {
-    CheckinError::Invalid { field: field.to_owned(), message: message.into() }
+    CheckinError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    }
 }
 
 fn text(field: &str, label: &str, value: &str, required: bool) -> Result<String, CheckinError> {
@@ -129,7 +134,10 @@ fn text(field: &str, label: &str, value: &str, required: bool) -> Result<String,
         return Err(invalid(field, format!("{label}: this cannot be empty.")));
     }
     if value.chars().count() > TEXT_MAX {
-        return Err(invalid(field, format!("{label}: at most {TEXT_MAX} characters.")));
+        return Err(invalid(
+            field,
+            format!("{label}: at most {TEXT_MAX} characters."),
+        ));
     }
     Ok(value.to_owned())
 }
@@ -141,7 +149,14 @@ fn people_key(names: &[String]) -> String {
     names.join("\u{1f}")
 }
 
-fn event(conn: &Connection, session: i64, at: DateTime<Utc>, kind: &str, by: &str, detail: &str) -> rusqlite::Result<()> {
+fn event(
+    conn: &Connection,
+    session: i64,
+    at: DateTime<Utc>,
+    kind: &str,
+    by: &str,
+    detail: &str,
+) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO checkin_event (session_id, at, kind, by_whom, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![session, to_millis(at), kind, by, detail],
@@ -150,11 +165,21 @@ fn event(conn: &Connection, session: i64, at: DateTime<Utc>, kind: &str, by: &st
 }
 
 /// Validates everything, then starts the session. Nothing is stored if any field is wrong.
-pub fn start(conn: &mut Connection, new: &NewSession, now: DateTime<Utc>, by: &str) -> Result<i64, CheckinError> {
+pub fn start(
+    conn: &mut Connection,
+    new: &NewSession,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<i64, CheckinError> {
     let title = text("title", "Name", &new.title, true)?;
     let place = text("place", "Where", &new.place, false)?;
     let notes = text("notes", "Notes for responders", &new.notes, false)?;
-    let participants: Vec<String> = new.participants.iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+    let participants: Vec<String> = new
+        .participants
+        .iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
     if participants.is_empty() && new.kind == Kind::Canvass {
         return Err(CheckinError::NoParticipants);
     }
@@ -166,8 +191,14 @@ pub fn start(conn: &mut Connection, new: &NewSession, now: DateTime<Utc>, by: &s
         let field = |name: &str| format!("escalation[{index}].{name}");
         escalation.push(EscalationContact {
             name: text(&field("name"), "Contact name", &contact.name, true)?,
-            phone: normalise_uk_phone(&contact.phone).map_err(|error| invalid(&field("phone"), error.to_string()))?,
-            relationship: text(&field("relationship"), "Relationship", &contact.relationship, false)?,
+            phone: normalise_uk_phone(&contact.phone)
+                .map_err(|error| invalid(&field("phone"), error.to_string()))?,
+            relationship: text(
+                &field("relationship"),
+                "Relationship",
+                &contact.relationship,
+                false,
+            )?,
         });
     }
     if let Some(minutes) = new.interval_minutes {
@@ -176,14 +207,24 @@ pub fn start(conn: &mut Connection, new: &NewSession, now: DateTime<Utc>, by: &s
         }
     }
     if new.reminder_lead_minutes > 60 {
-        return Err(invalid("reminderLeadMinutes", "Remind me: at most 60 minutes before."));
+        return Err(invalid(
+            "reminderLeadMinutes",
+            "Remind me: at most 60 minutes before.",
+        ));
     }
     if new.grace_minutes > 120 {
-        return Err(invalid("graceMinutes", "Grace period: at most 120 minutes."));
+        return Err(invalid(
+            "graceMinutes",
+            "Grace period: at most 120 minutes.",
+        ));
     }
     let ends_at = new.ends_at.ok_or(CheckinError::NoEnd)?;
     if ends_at <= now {
-        return Err(if new.kind == Kind::Journey { CheckinError::EtaInPast } else { CheckinError::EndBeforeStart });
+        return Err(if new.kind == Kind::Journey {
+            CheckinError::EtaInPast
+        } else {
+            CheckinError::EndBeforeStart
+        });
     }
     let next_due = match new.interval_minutes {
         Some(minutes) => (now + Duration::minutes(minutes.into())).min(ends_at),
@@ -203,7 +244,10 @@ pub fn start(conn: &mut Connection, new: &NewSession, now: DateTime<Utc>, by: &s
         if let Some((title, people)) = clash {
             let people: Vec<String> = serde_json::from_str(&people).unwrap_or_default();
             let verb = if people.len() == 1 { "is" } else { "are" };
-            return Err(CheckinError::Duplicate(format!("{} {verb} already in “{title}”", people.join(" and "))));
+            return Err(CheckinError::Duplicate(format!(
+                "{} {verb} already in “{title}”",
+                people.join(" and ")
+            )));
         }
     }
     tx.execute(
@@ -228,7 +272,10 @@ fn to_json<T: Serialize>(value: &T) -> String {
 }
 
 fn enum_text<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 /// The stored fields the check-in rules need.
@@ -246,16 +293,26 @@ fn active_timing(conn: &Connection, id: i64) -> Result<Timing, CheckinError> {
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let (interval_min, ends_at, next_due_at, ended_at) = row.ok_or(CheckinError::UnknownSession(id))?;
+    let (interval_min, ends_at, next_due_at, ended_at) =
+        row.ok_or(CheckinError::UnknownSession(id))?;
     if ended_at.is_some() {
         return Err(CheckinError::Ended);
     }
     let at = |millis| from_millis(millis).unwrap_or_default();
-    Ok(Timing { interval_min, ends_at: at(ends_at), next_due_at: at(next_due_at) })
+    Ok(Timing {
+        interval_min,
+        ends_at: at(ends_at),
+        next_due_at: at(next_due_at),
+    })
 }
 
 /// Sets the next due time and clears every alert raised for the old one.
-fn reschedule(conn: &Connection, id: i64, next_due: DateTime<Utc>, ends_at: DateTime<Utc>) -> rusqlite::Result<()> {
+fn reschedule(
+    conn: &Connection,
+    id: i64,
+    next_due: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE checkin_session SET next_due_at = ?2, ends_at = ?3, reminded_for = NULL, snoozed_until = NULL,
              missed_for = NULL, last_alert_at = NULL, acknowledged_at = NULL WHERE id = ?1",
@@ -266,7 +323,12 @@ fn reschedule(conn: &Connection, id: i64, next_due: DateTime<Utc>, ends_at: Date
 
 /// "I'm OK": the next check-in is due one interval from now (or, with no interval, at the
 /// arrival time, but at least 15 minutes away).
-pub fn check_in(conn: &mut Connection, id: i64, now: DateTime<Utc>, by: &str) -> Result<(), CheckinError> {
+pub fn check_in(
+    conn: &mut Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<(), CheckinError> {
     let tx = conn.transaction()?;
     let timing = active_timing(&tx, id)?;
     let next_due = match timing.interval_min {
@@ -274,21 +336,35 @@ pub fn check_in(conn: &mut Connection, id: i64, now: DateTime<Utc>, by: &str) ->
         None => timing.ends_at.max(now + Duration::minutes(15)),
     };
     reschedule(&tx, id, next_due, timing.ends_at)?;
-    tx.execute("UPDATE checkin_session SET last_check_in_at = ?2 WHERE id = ?1", params![id, to_millis(now)])?;
+    tx.execute(
+        "UPDATE checkin_session SET last_check_in_at = ?2 WHERE id = ?1",
+        params![id, to_millis(now)],
+    )?;
     event(&tx, id, now, "checked_in", by, "")?;
     tx.commit()?;
     Ok(())
 }
 
 /// Pushes the next due time and the planned end back by 15, 30 or 60 minutes.
-pub fn extend(conn: &mut Connection, id: i64, minutes: u32, now: DateTime<Utc>, by: &str) -> Result<(), CheckinError> {
+pub fn extend(
+    conn: &mut Connection,
+    id: i64,
+    minutes: u32,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<(), CheckinError> {
     if !EXTEND_MINUTES.contains(&minutes) {
         return Err(CheckinError::Extend);
     }
     let tx = conn.transaction()?;
     let timing = active_timing(&tx, id)?;
     let by_minutes = Duration::minutes(minutes.into());
-    reschedule(&tx, id, timing.next_due_at.max(now) + by_minutes, timing.ends_at.max(now) + by_minutes)?;
+    reschedule(
+        &tx,
+        id,
+        timing.next_due_at.max(now) + by_minutes,
+        timing.ends_at.max(now) + by_minutes,
+    )?;
     event(&tx, id, now, "extended", by, &format!("{minutes} minutes"))?;
     tx.commit()?;
     Ok(())
@@ -296,7 +372,12 @@ pub fn extend(conn: &mut Connection, id: i64, minutes: u32, now: DateTime<Utc>, 
 
 /// "Remind me again in 5 minutes" (from a reminder's button). The missed alert still comes
 /// at the usual time.
-pub fn snooze(conn: &mut Connection, id: i64, now: DateTime<Utc>, by: &str) -> Result<(), CheckinError> {
+pub fn snooze(
+    conn: &mut Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<(), CheckinError> {
     let tx = conn.transaction()?;
     active_timing(&tx, id)?;
     tx.execute(
@@ -309,20 +390,36 @@ pub fn snooze(conn: &mut Connection, id: i64, now: DateTime<Utc>, by: &str) -> R
 }
 
 /// "Someone is dealing with it": stops the repeating missed alert.
-pub fn acknowledge(conn: &mut Connection, id: i64, now: DateTime<Utc>, by: &str) -> Result<(), CheckinError> {
+pub fn acknowledge(
+    conn: &mut Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<(), CheckinError> {
     let tx = conn.transaction()?;
     active_timing(&tx, id)?;
-    tx.execute("UPDATE checkin_session SET acknowledged_at = ?2 WHERE id = ?1", params![id, to_millis(now)])?;
+    tx.execute(
+        "UPDATE checkin_session SET acknowledged_at = ?2 WHERE id = ?1",
+        params![id, to_millis(now)],
+    )?;
     event(&tx, id, now, "acknowledged", by, "")?;
     tx.commit()?;
     Ok(())
 }
 
 /// "Home safe": the session ends and nothing more is sent for it.
-pub fn end_safely(conn: &mut Connection, id: i64, now: DateTime<Utc>, by: &str) -> Result<(), CheckinError> {
+pub fn end_safely(
+    conn: &mut Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<(), CheckinError> {
     let tx = conn.transaction()?;
     active_timing(&tx, id)?;
-    tx.execute("UPDATE checkin_session SET ended_at = ?2 WHERE id = ?1", params![id, to_millis(now)])?;
+    tx.execute(
+        "UPDATE checkin_session SET ended_at = ?2 WHERE id = ?1",
+        params![id, to_millis(now)],
+    )?;
     event(&tx, id, now, "ended_safe", by, "")?;
     tx.commit()?;
     Ok(())
@@ -339,9 +436,16 @@ pub struct Event {
 
 /// Everything that happened to a session, oldest first.
 pub fn timeline(conn: &Connection, id: i64) -> Result<Vec<Event>, CheckinError> {
-    let mut stmt = conn.prepare_cached("SELECT at, kind, by_whom, detail FROM checkin_event WHERE session_id = ?1 ORDER BY at, id")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, kind, by_whom, detail FROM checkin_event WHERE session_id = ?1 ORDER BY at, id",
+    )?;
     let rows = stmt.query_map([id], |r| {
-        Ok(Event { at: from_millis(r.get(0)?).unwrap_or_default(), kind: r.get(1)?, by_whom: r.get(2)?, detail: r.get(3)? })
+        Ok(Event {
+            at: from_millis(r.get(0)?).unwrap_or_default(),
+            kind: r.get(1)?,
+            by_whom: r.get(2)?,
+            detail: r.get(3)?,
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -14,8 +14,15 @@ pub struct Ticks(HashMap<String, HashMap<String, DateTime<Utc>>>);
 
 impl Ticks {
     pub fn load(conn: &Connection) -> rusqlite::Result<Self> {
-        let mut stmt = conn.prepare_cached("SELECT list_id, item_id, ticked_at FROM checklist_tick")?;
-        let rows = stmt.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?)))?;
+        let mut stmt =
+            conn.prepare_cached("SELECT list_id, item_id, ticked_at FROM checklist_tick")?;
+        let rows = stmt.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+            ))
+        })?;
         let mut ticks = Ticks::default();
         for row in rows {
             let (list, item, millis) = row?;
@@ -32,7 +39,13 @@ impl Ticks {
 }
 
 /// Ticks an item (keeping the first time it was ticked) or unticks it.
-pub fn set(conn: &Connection, list: &str, item: &str, done: bool, now: DateTime<Utc>) -> rusqlite::Result<()> {
+pub fn set(
+    conn: &Connection,
+    list: &str,
+    item: &str,
+    done: bool,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
     if done {
         conn.execute(
             "INSERT INTO checklist_tick (list_id, item_id, ticked_at) VALUES (?1, ?2, ?3)
@@ -40,7 +53,10 @@ pub fn set(conn: &Connection, list: &str, item: &str, done: bool, now: DateTime<
             params![list, item, time::to_millis(now)],
         )?;
     } else {
-        conn.execute("DELETE FROM checklist_tick WHERE list_id = ?1 AND item_id = ?2", params![list, item])?;
+        conn.execute(
+            "DELETE FROM checklist_tick WHERE list_id = ?1 AND item_id = ?2",
+            params![list, item],
+        )?;
     }
     Ok(())
 }

@@ -10,7 +10,10 @@ use crate::time;
 
 /// The roles a card can be for, in the order they are shown.
 pub const ROLES: &[(&str, &str)] = &[
-    ("force-election-contact", "Police force election contact (SPOC)"),
+    (
+        "force-election-contact",
+        "Police force election contact (SPOC)",
+    ),
     ("election-coordinator", "Local election co-ordinator"),
     ("party-safety-contact", "Party safety contact"),
 ];
@@ -60,7 +63,8 @@ impl ErrorCode for ContactError {
     }
 }
 
-const PHONE_HELP: &str = "use a UK number such as 01632 960 123, 07700 900 123 or +44 7700 900 123, or 101.";
+const PHONE_HELP: &str =
+    "use a UK number such as 01632 960 123, 07700 900 123 or +44 7700 900 123, or 101.";
 
 /// Checks a UK phone number and returns it in a form a phone can dial (`+44…` or `0…`,
 /// spaces removed). Accepts spaces, hyphens, dots and brackets, `+44`, `0044` and `+44 (0)`.
@@ -69,20 +73,34 @@ pub fn normalise_uk_phone(input: &str) -> Result<String, ContactError> {
     if trimmed.is_empty() {
         return Err(ContactError::Phone("enter a number to call."));
     }
-    if trimmed.chars().any(|c| !(c.is_ascii_digit() || " -.()+".contains(c))) {
+    if trimmed
+        .chars()
+        .any(|c| !(c.is_ascii_digit() || " -.()+".contains(c)))
+    {
         return Err(ContactError::Phone("only digits, spaces and a leading + are allowed; use a UK number such as 01632 960 123."));
     }
     if trimmed.char_indices().any(|(i, c)| c == '+' && i != 0) {
-        return Err(ContactError::Phone("a + may only come first, as in +44 7700 900 123."));
+        return Err(ContactError::Phone(
+            "a + may only come first, as in +44 7700 900 123.",
+        ));
     }
-    let compact: String = trimmed.replace("(0)", "").chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+    let compact: String = trimmed
+        .replace("(0)", "")
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '+')
+        .collect();
     if ["101", "111", "999", "112"].contains(&compact.as_str()) {
         return Ok(compact);
     }
-    let national = if let Some(rest) = compact.strip_prefix("+44").or_else(|| compact.strip_prefix("0044")) {
+    let national = if let Some(rest) = compact
+        .strip_prefix("+44")
+        .or_else(|| compact.strip_prefix("0044"))
+    {
         format!("0{rest}")
     } else if compact.starts_with('+') {
-        return Err(ContactError::Phone("only UK numbers (+44) can be saved here."));
+        return Err(ContactError::Phone(
+            "only UK numbers (+44) can be saved here.",
+        ));
     } else {
         compact
     };
@@ -111,12 +129,18 @@ pub struct ContactCard {
 }
 
 fn role_name(role: &str) -> Result<&'static str, ContactError> {
-    ROLES.iter().find(|(id, _)| *id == role).map(|(_, name)| *name).ok_or_else(|| ContactError::UnknownRole(role.to_owned()))
+    ROLES
+        .iter()
+        .find(|(id, _)| *id == role)
+        .map(|(_, name)| *name)
+        .ok_or_else(|| ContactError::UnknownRole(role.to_owned()))
 }
 
 /// Every role's card, filled in or blank.
 pub fn list(conn: &Connection) -> Result<Vec<ContactCard>, ContactError> {
-    let mut stmt = conn.prepare_cached("SELECT name, phone, notes, updated_at FROM contact_card WHERE role = ?1")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, phone, notes, updated_at FROM contact_card WHERE role = ?1",
+    )?;
     ROLES
         .iter()
         .map(|(role, role_name)| {
@@ -141,7 +165,14 @@ pub fn list(conn: &Connection) -> Result<Vec<ContactCard>, ContactError> {
 }
 
 /// Validates every field first; nothing is written unless all are good.
-pub fn save(conn: &Connection, role: &str, name: &str, phone: &str, notes: &str, now: DateTime<Utc>) -> Result<Vec<ContactCard>, ContactError> {
+pub fn save(
+    conn: &Connection,
+    role: &str,
+    name: &str,
+    phone: &str,
+    notes: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<ContactCard>, ContactError> {
     role_name(role)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > NAME_MAX {
@@ -188,7 +219,18 @@ mod tests {
 
     #[test]
     fn refuses_non_uk_and_malformed_numbers_naming_the_field() {
-        for input in ["", "   ", "12345", "+1 202 555 0100", "00 20 7946 0000", "0207 946 00000 1", "07700 9OO 123", "44 7700 900123", "07700+900123", "<b>0161</b>"] {
+        for input in [
+            "",
+            "   ",
+            "12345",
+            "+1 202 555 0100",
+            "00 20 7946 0000",
+            "0207 946 00000 1",
+            "07700 9OO 123",
+            "44 7700 900123",
+            "07700+900123",
+            "<b>0161</b>",
+        ] {
             let error = normalise_uk_phone(input).expect_err(input);
             assert_eq!(error.field(), Some("phone"), "{input}");
             assert!(error.to_string().starts_with("Phone: "), "{input}: {error}");
@@ -204,9 +246,28 @@ mod tests {
         assert_eq!(cards.len(), ROLES.len());
         assert!(cards.iter().all(|card| card.name.is_empty()));
 
-        let cards = save(&db.conn(), "force-election-contact", " PC Jo Bloggs ", "+44 7700 900 123", "Election SPOC", now).unwrap();
-        assert_eq!((cards[0].name.as_str(), cards[0].phone.as_str()), ("PC Jo Bloggs", "07700900123"));
-        let cards = save(&db.conn(), "force-election-contact", "Sgt Ali", "101", "", now).unwrap();
+        let cards = save(
+            &db.conn(),
+            "force-election-contact",
+            " PC Jo Bloggs ",
+            "+44 7700 900 123",
+            "Election SPOC",
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            (cards[0].name.as_str(), cards[0].phone.as_str()),
+            ("PC Jo Bloggs", "07700900123")
+        );
+        let cards = save(
+            &db.conn(),
+            "force-election-contact",
+            "Sgt Ali",
+            "101",
+            "",
+            now,
+        )
+        .unwrap();
         assert_eq!(cards[0].name, "Sgt Ali");
         let cards = clear(&db.conn(), "force-election-contact").unwrap();
         assert!(cards[0].name.is_empty());
@@ -217,16 +278,55 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open_in(dir.path()).unwrap();
         let now = Utc::now();
-        save(&db.conn(), "party-safety-contact", "Sam", "01632 960 123", "", now).unwrap();
-        let error = save(&db.conn(), "party-safety-contact", "Someone else", "not a number", "", now).unwrap_err();
+        save(
+            &db.conn(),
+            "party-safety-contact",
+            "Sam",
+            "01632 960 123",
+            "",
+            now,
+        )
+        .unwrap();
+        let error = save(
+            &db.conn(),
+            "party-safety-contact",
+            "Someone else",
+            "not a number",
+            "",
+            now,
+        )
+        .unwrap_err();
         assert_eq!(error.field(), Some("phone"));
-        let error = save(&db.conn(), "party-safety-contact", "", "01632 960 123", "", now).unwrap_err();
+        let error = save(
+            &db.conn(),
+            "party-safety-contact",
+            "",
+            "01632 960 123",
+            "",
+            now,
+        )
+        .unwrap_err();
         assert_eq!(error.field(), Some("name"));
-        let error = save(&db.conn(), "party-safety-contact", "Sam", "01632 960 123", &"x".repeat(301), now).unwrap_err();
+        let error = save(
+            &db.conn(),
+            "party-safety-contact",
+            "Sam",
+            "01632 960 123",
+            &"x".repeat(301),
+            now,
+        )
+        .unwrap_err();
         assert_eq!(error.field(), Some("notes"));
         let error = save(&db.conn(), "mayor", "Sam", "01632 960 123", "", now).unwrap_err();
         assert_eq!(error.field(), Some("role"));
-        let card = list(&db.conn()).unwrap().into_iter().find(|c| c.role == "party-safety-contact").unwrap();
-        assert_eq!((card.name.as_str(), card.phone.as_str()), ("Sam", "01632960123"));
+        let card = list(&db.conn())
+            .unwrap()
+            .into_iter()
+            .find(|c| c.role == "party-safety-contact")
+            .unwrap();
+        assert_eq!(
+            (card.name.as_str(), card.phone.as_str()),
+            ("Sam", "01632960123")
+        );
     }
 }

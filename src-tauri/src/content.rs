@@ -63,7 +63,9 @@ pub fn embedded_json_files(folder: &str) -> Vec<(String, String)> {
 /// One embedded file's text, by its path from the repository root (`content/...`).
 pub fn embedded_file(path: &str) -> Option<String> {
     let inside = path.strip_prefix("content/")?;
-    CONTENT.get_file(inside).map(|file| String::from_utf8_lossy(file.contents()).into_owned())
+    CONTENT
+        .get_file(inside)
+        .map(|file| String::from_utf8_lossy(file.contents()).into_owned())
 }
 
 /// Parses one file, naming the exact field path on failure (e.g. `items[2].text`).
@@ -74,7 +76,11 @@ pub fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ContentEr
         let inner = error.into_inner();
         ContentError {
             file: file.to_owned(),
-            field: if path == "." { "(file)".to_owned() } else { path },
+            field: if path == "." {
+                "(file)".to_owned()
+            } else {
+                path
+            },
             message: format!("{inner} (line {}, column {})", inner.line(), inner.column()),
         }
     })
@@ -92,7 +98,11 @@ impl<'a> Checker<'a> {
     }
 
     pub fn error(&self, field: impl Into<String>, message: impl Into<String>) -> ContentError {
-        ContentError { file: self.file.to_owned(), field: field.into(), message: message.into() }
+        ContentError {
+            file: self.file.to_owned(),
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// Text a person reads: not blank, no stray spaces or control characters, not too long.
@@ -111,7 +121,10 @@ impl<'a> Checker<'a> {
         }
         let length = value.chars().count();
         if length > max_chars {
-            return Err(self.error(field, format!("is {length} characters; the limit is {max_chars}")));
+            return Err(self.error(
+                field,
+                format!("is {length} characters; the limit is {max_chars}"),
+            ));
         }
         Ok(())
     }
@@ -120,20 +133,35 @@ impl<'a> Checker<'a> {
     pub fn id(&self, field: &str, value: &str) -> Result<(), ContentError> {
         let well_formed = !value.is_empty()
             && value.len() <= 64
-            && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !value.starts_with('-')
             && !value.ends_with('-');
         if well_formed {
             Ok(())
         } else {
-            Err(self.error(field, format!("“{value}” is not an id (lowercase letters, digits and hyphens, at most 64)")))
+            Err(self.error(
+                field,
+                format!(
+                    "“{value}” is not an id (lowercase letters, digits and hyphens, at most 64)"
+                ),
+            ))
         }
     }
 
     /// At least one source, each an https page on one of `allowed` (or a subdomain of one).
-    pub fn sources(&self, field: &str, sources: &[Source], allowed: &[&str]) -> Result<(), ContentError> {
+    pub fn sources(
+        &self,
+        field: &str,
+        sources: &[Source],
+        allowed: &[&str],
+    ) -> Result<(), ContentError> {
         if sources.is_empty() {
-            return Err(self.error(field, "lists no sources; every item must cite an official page"));
+            return Err(self.error(
+                field,
+                "lists no sources; every item must cite an official page",
+            ));
         }
         for (index, source) in sources.iter().enumerate() {
             self.text(&format!("{field}[{index}].title"), &source.title, 160)?;
@@ -142,9 +170,15 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    pub fn official_url(&self, field: &str, value: &str, allowed: &[&str]) -> Result<(), ContentError> {
-        let url = url::Url::parse(value)
-            .map_err(|error| self.error(field, format!("“{value}” is not a web address ({error})")))?;
+    pub fn official_url(
+        &self,
+        field: &str,
+        value: &str,
+        allowed: &[&str],
+    ) -> Result<(), ContentError> {
+        let url = url::Url::parse(value).map_err(|error| {
+            self.error(field, format!("“{value}” is not a web address ({error})"))
+        })?;
         if url.scheme() != "https" {
             return Err(self.error(field, format!("“{value}” must use https")));
         }
@@ -155,7 +189,10 @@ impl<'a> Checker<'a> {
         if !official || url.username() != "" || url.password().is_some() || url.port().is_some() {
             return Err(self.error(
                 field,
-                format!("“{value}” is not on an official site ({})", allowed.join(", ")),
+                format!(
+                    "“{value}” is not on an official site ({})",
+                    allowed.join(", ")
+                ),
             ));
         }
         Ok(())
@@ -175,7 +212,10 @@ mod tests {
     use super::*;
 
     fn checker() -> Checker<'static> {
-        Checker::new("content/x.json", NaiveDate::from_ymd_opt(2026, 11, 25).unwrap())
+        Checker::new(
+            "content/x.json",
+            NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
+        )
     }
 
     #[test]
@@ -188,7 +228,9 @@ mod tests {
             "https://www.local.gov.uk/publications/seven-principles",
             "https://www.electoralcommission.org.uk/candidates-and-agents",
         ] {
-            checker().official_url("url", url, OFFICIAL_ADVICE_DOMAINS).unwrap();
+            checker()
+                .official_url("url", url, OFFICIAL_ADVICE_DOMAINS)
+                .unwrap();
         }
     }
 
@@ -224,7 +266,9 @@ mod tests {
     fn rejects_future_review_dates() {
         let tomorrow = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
         assert!(checker().reviewed("reviewed", tomorrow).is_err());
-        checker().reviewed("reviewed", NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()).unwrap();
+        checker()
+            .reviewed("reviewed", NaiveDate::from_ymd_opt(2026, 11, 25).unwrap())
+            .unwrap();
     }
 
     #[test]
@@ -241,7 +285,11 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.field, "items[0].colour");
-        assert!(error.message.contains("unknown field `colour`"), "{}", error.message);
+        assert!(
+            error.message.contains("unknown field `colour`"),
+            "{}",
+            error.message
+        );
     }
 
     #[test]

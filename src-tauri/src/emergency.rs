@@ -38,8 +38,11 @@ pub struct EmergencySection {
 
 impl EmergencyInfo {
     pub fn load_embedded(today: NaiveDate) -> Result<Self, ContentError> {
-        let text = content::embedded_file(FILE)
-            .ok_or_else(|| ContentError { file: FILE.into(), field: "(file)".into(), message: "is missing".into() })?;
+        let text = content::embedded_file(FILE).ok_or_else(|| ContentError {
+            file: FILE.into(),
+            field: "(file)".into(),
+            message: "is missing".into(),
+        })?;
         Self::from_text(&text, today)
     }
 
@@ -54,7 +57,10 @@ impl EmergencyInfo {
             let field = format!("sections[{index}]");
             check.id(&format!("{field}.id"), &section.id)?;
             if !ids.insert(&section.id) {
-                return Err(check.error(format!("{field}.id"), format!("“{}” appears twice", section.id)));
+                return Err(check.error(
+                    format!("{field}.id"),
+                    format!("“{}” appears twice", section.id),
+                ));
             }
             check.text(&format!("{field}.title"), &section.title, 80)?;
             if section.items.is_empty() {
@@ -95,21 +101,53 @@ mod tests {
     #[test]
     fn the_embedded_emergency_content_is_valid_and_covers_the_uk_facts() {
         let info = EmergencyInfo::load_embedded(today()).unwrap_or_else(|e| panic!("{e}"));
-        let all: String = info.sections.iter().flat_map(|s| s.items.iter().chain(s.note.iter())).cloned().collect();
-        for fact in ["Press 55", "does not tell the police where you are", "101", "register", "SIM card", "don’t hang up"] {
+        let all: String = info
+            .sections
+            .iter()
+            .flat_map(|s| s.items.iter().chain(s.note.iter()))
+            .cloned()
+            .collect();
+        for fact in [
+            "Press 55",
+            "does not tell the police where you are",
+            "101",
+            "register",
+            "SIM card",
+            "don’t hang up",
+        ] {
             assert!(all.contains(fact), "missing: {fact}");
         }
     }
 
     #[test]
     fn rejects_empty_steps_bad_numbers_and_unofficial_sources() {
-        let error = EmergencyInfo::from_text(&embedded().replace("\"Don’t go home.\",", "\"\","), today()).unwrap_err();
+        let error =
+            EmergencyInfo::from_text(&embedded().replace("\"Don’t go home.\",", "\"\","), today())
+                .unwrap_err();
         assert_eq!(error.field, "sections[1].items[0]");
-        let error = EmergencyInfo::from_text(&embedded().replace("\"call\": \"101\"", "\"call\": \"1O1\""), today()).unwrap_err();
+        let error = EmergencyInfo::from_text(
+            &embedded().replace("\"call\": \"101\"", "\"call\": \"1O1\""),
+            today(),
+        )
+        .unwrap_err();
         assert_eq!(error.field, "sections[2].call");
-        let error = EmergencyInfo::from_text(&embedded().replace("https://www.policeconduct.gov.uk/", "https://www.the-sun.com/silent"), today()).unwrap_err();
+        let error = EmergencyInfo::from_text(
+            &embedded().replace(
+                "https://www.policeconduct.gov.uk/",
+                "https://www.the-sun.com/silent",
+            ),
+            today(),
+        )
+        .unwrap_err();
         assert_eq!(error.field, "sources[2].url");
-        let error = EmergencyInfo::from_text(&embedded().replace("\"reviewed\": \"2026-11-25\"", "\"reviewed\": \"2030-01-01\""), today()).unwrap_err();
+        let error = EmergencyInfo::from_text(
+            &embedded().replace(
+                "\"reviewed\": \"2026-11-25\"",
+                "\"reviewed\": \"2030-01-01\"",
+            ),
+            today(),
+        )
+        .unwrap_err();
         assert_eq!(error.field, "reviewed");
     }
 }

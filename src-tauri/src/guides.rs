@@ -19,7 +19,15 @@ use crate::time;
 
 /// Official vendor and UK authority sites that guides may cite.
 pub const OFFICIAL_SOS_DOMAINS: &[&str] = &[
-    "apple.com", "google.com", "samsung.com", "huawei.com", "police.uk", "gov.uk", "ofcom.org.uk", "bt.com", "btplc.com",
+    "apple.com",
+    "google.com",
+    "samsung.com",
+    "huawei.com",
+    "police.uk",
+    "gov.uk",
+    "ofcom.org.uk",
+    "bt.com",
+    "btplc.com",
 ];
 
 pub const MODEL_MAX_CHARS: usize = 80;
@@ -123,7 +131,9 @@ impl ErrorCode for GuideError {
     fn code(&self) -> &'static str {
         match self {
             GuideError::EmptyModel | GuideError::ModelTooLong => "validation",
-            GuideError::UnknownGuide(_) | GuideError::UnknownItem { .. } | GuideError::UnknownDevice(_) => "not_found",
+            GuideError::UnknownGuide(_)
+            | GuideError::UnknownItem { .. }
+            | GuideError::UnknownDevice(_) => "not_found",
             GuideError::Content(error) => error.code(),
             GuideError::Storage(error) => error.code(),
         }
@@ -158,8 +168,15 @@ impl GuideLibrary {
             .iter()
             .find(|(path, _)| path == MODELS_FILE)
             .map(|(_, text)| text.as_str())
-            .ok_or_else(|| ContentError { file: MODELS_FILE.into(), field: "(file)".into(), message: "is missing".into() })?;
-        let guides = files.iter().filter(|(path, _)| path != MODELS_FILE).map(|(path, text)| (path.as_str(), text.as_str()));
+            .ok_or_else(|| ContentError {
+                file: MODELS_FILE.into(),
+                field: "(file)".into(),
+                message: "is missing".into(),
+            })?;
+        let guides = files
+            .iter()
+            .filter(|(path, _)| path != MODELS_FILE)
+            .map(|(path, text)| (path.as_str(), text.as_str()));
         Self::from_files(guides, models_text, today)
     }
 
@@ -173,8 +190,17 @@ impl GuideLibrary {
             let guide: Guide = content::parse(file, text)?;
             let check = Checker::new(file, today);
             validate_guide(&check, file, &guide)?;
-            if guides.iter().any(|other| other.id == guide.id || other.order == guide.order) {
-                return Err(check.error("id", format!("“{}” or its order {} is used by another guide", guide.id, guide.order)));
+            if guides
+                .iter()
+                .any(|other| other.id == guide.id || other.order == guide.order)
+            {
+                return Err(check.error(
+                    "id",
+                    format!(
+                        "“{}” or its order {} is used by another guide",
+                        guide.id, guide.order
+                    ),
+                ));
             }
             guides.push(guide);
         }
@@ -189,7 +215,10 @@ impl GuideLibrary {
     }
 
     pub fn guide(&self, id: &str) -> Result<&Guide, GuideError> {
-        self.guides.iter().find(|guide| guide.id == id).ok_or_else(|| GuideError::UnknownGuide(id.to_owned()))
+        self.guides
+            .iter()
+            .find(|guide| guide.id == id)
+            .ok_or_else(|| GuideError::UnknownGuide(id.to_owned()))
     }
 
     /// The guide for a typed model. Odd input is fine; only empty or very long input is refused.
@@ -213,11 +242,19 @@ fn validate_guide(check: &Checker, file: &str, guide: &Guide) -> Result<(), Cont
     check.text("name", &guide.name, 60)?;
     check.text("appliesTo", &guide.applies_to, TEXT_MAX)?;
     if guide.triggers.is_empty() {
-        return Err(check.error("triggers", "is empty; a guide must say how to raise the alarm"));
+        return Err(check.error(
+            "triggers",
+            "is empty; a guide must say how to raise the alarm",
+        ));
     }
     for (index, trigger) in guide.triggers.iter().enumerate() {
         check.text(&format!("triggers[{index}].name"), &trigger.name, 80)?;
-        steps(check, &format!("triggers[{index}].steps"), &trigger.steps, true)?;
+        steps(
+            check,
+            &format!("triggers[{index}].steps"),
+            &trigger.steps,
+            true,
+        )?;
     }
     steps(check, "whatHappens", &guide.what_happens, true)?;
     steps(check, "setUp", &guide.set_up, true)?;
@@ -227,20 +264,37 @@ fn validate_guide(check: &Checker, file: &str, guide: &Guide) -> Result<(), Cont
     if let Some(diagram) = &guide.diagram {
         for (index, button) in diagram.buttons.iter().enumerate() {
             if !(0.1..=0.9).contains(&button.at) {
-                return Err(check.error(format!("diagram.buttons[{index}].at"), "must be between 0.1 and 0.9"));
+                return Err(check.error(
+                    format!("diagram.buttons[{index}].at"),
+                    "must be between 0.1 and 0.9",
+                ));
             }
-            check.text(&format!("diagram.buttons[{index}].label"), &button.label, 24)?;
-            check.text(&format!("diagram.buttons[{index}].action"), &button.action, 24)?;
+            check.text(
+                &format!("diagram.buttons[{index}].label"),
+                &button.label,
+                24,
+            )?;
+            check.text(
+                &format!("diagram.buttons[{index}].action"),
+                &button.action,
+                24,
+            )?;
         }
     }
     if guide.checklist.is_empty() {
-        return Err(check.error("checklist", "is empty; every guide has set-up steps to tick"));
+        return Err(check.error(
+            "checklist",
+            "is empty; every guide has set-up steps to tick",
+        ));
     }
     let mut seen = HashSet::new();
     for (index, item) in guide.checklist.iter().enumerate() {
         check.id(&format!("checklist[{index}].id"), &item.id)?;
         if !seen.insert(&item.id) {
-            return Err(check.error(format!("checklist[{index}].id"), format!("“{}” appears twice", item.id)));
+            return Err(check.error(
+                format!("checklist[{index}].id"),
+                format!("“{}” appears twice", item.id),
+            ));
         }
         check.text(&format!("checklist[{index}].text"), &item.text, 160)?;
     }
@@ -248,7 +302,12 @@ fn validate_guide(check: &Checker, file: &str, guide: &Guide) -> Result<(), Cont
     check.reviewed("reviewed", guide.reviewed)
 }
 
-fn steps(check: &Checker, field: &str, steps: &[String], required: bool) -> Result<(), ContentError> {
+fn steps(
+    check: &Checker,
+    field: &str,
+    steps: &[String],
+    required: bool,
+) -> Result<(), ContentError> {
     if required && steps.is_empty() {
         return Err(check.error(field, "has no steps"));
     }
@@ -258,7 +317,11 @@ fn steps(check: &Checker, field: &str, steps: &[String], required: bool) -> Resu
     Ok(())
 }
 
-fn validate_models(check: &Checker, table: &ModelTable, guides: &[Guide]) -> Result<(), ContentError> {
+fn validate_models(
+    check: &Checker,
+    table: &ModelTable,
+    guides: &[Guide],
+) -> Result<(), ContentError> {
     check.reviewed("reviewed", table.reviewed)?;
     let known = |id: &str| guides.iter().any(|guide| guide.id == id);
     let mut seen: std::collections::HashMap<String, &str> = Default::default();
@@ -266,22 +329,34 @@ fn validate_models(check: &Checker, table: &ModelTable, guides: &[Guide]) -> Res
         let field = format!("models[{index}]");
         check.text(&format!("{field}.name"), &entry.name, MODEL_MAX_CHARS)?;
         if !known(&entry.guide) {
-            return Err(check.error(format!("{field}.guide"), format!("“{}” is not a guide", entry.guide)));
+            return Err(check.error(
+                format!("{field}.guide"),
+                format!("“{}” is not a guide", entry.guide),
+            ));
         }
         if let Some(caveat) = &entry.caveat {
             check.text(&format!("{field}.caveat"), caveat, TEXT_MAX)?;
         }
         if let Some(other) = seen.insert(normalise(&entry.name), &entry.name) {
-            return Err(check.error(format!("{field}.name"), format!("“{}” is listed twice (also as “{other}”)", entry.name)));
+            return Err(check.error(
+                format!("{field}.name"),
+                format!("“{}” is listed twice (also as “{other}”)", entry.name),
+            ));
         }
     }
     for (index, rule) in table.lines.iter().enumerate() {
         let field = format!("lines[{index}]");
         if rule.prefix.is_empty() || normalise(&rule.prefix) != rule.prefix {
-            return Err(check.error(format!("{field}.prefix"), "must be lowercase letters and digits"));
+            return Err(check.error(
+                format!("{field}.prefix"),
+                "must be lowercase letters and digits",
+            ));
         }
         if !known(&rule.guide) {
-            return Err(check.error(format!("{field}.guide"), format!("“{}” is not a guide", rule.guide)));
+            return Err(check.error(
+                format!("{field}.guide"),
+                format!("“{}” is not a guide", rule.guide),
+            ));
         }
         check.text(&format!("{field}.note"), &rule.note, TEXT_MAX)?;
     }
@@ -321,10 +396,19 @@ pub fn view(guide: &Guide, ticks: &Ticks) -> GuideView {
         .checklist
         .iter()
         .filter_map(|item| {
-            ticks.at(&list, &item.id).map(|at| TickView { item_id: item.id.clone(), ticked_at: at, ticked_at_local: time::format_local(at) })
+            ticks.at(&list, &item.id).map(|at| TickView {
+                item_id: item.id.clone(),
+                ticked_at: at,
+                ticked_at_local: time::format_local(at),
+            })
         })
         .collect();
-    GuideView { done: ticks.len(), total: guide.checklist.len(), ticks, guide: guide.clone() }
+    GuideView {
+        done: ticks.len(),
+        total: guide.checklist.len(),
+        ticks,
+        guide: guide.clone(),
+    }
 }
 
 pub fn set_tick(
@@ -337,7 +421,10 @@ pub fn set_tick(
 ) -> Result<GuideView, GuideError> {
     let guide = library.guide(guide_id)?;
     if !guide.checklist.iter().any(|item| item.id == item_id) {
-        return Err(GuideError::UnknownItem { guide: guide_id.to_owned(), item: item_id.to_owned() });
+        return Err(GuideError::UnknownItem {
+            guide: guide_id.to_owned(),
+            item: item_id.to_owned(),
+        });
     }
     checklist::set(conn, &checklist_id(guide_id), item_id, done, now)?;
     Ok(view(guide, &Ticks::load(conn)?))
@@ -354,28 +441,58 @@ pub struct Device {
 }
 
 pub fn devices(library: &GuideLibrary, conn: &Connection) -> Result<Vec<Device>, GuideError> {
-    let mut stmt = conn.prepare_cached("SELECT id, model, guide_id FROM my_device ORDER BY added_at, id")?;
-    let rows = stmt.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)))?;
+    let mut stmt =
+        conn.prepare_cached("SELECT id, model, guide_id FROM my_device ORDER BY added_at, id")?;
+    let rows = stmt.query_map([], |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+        ))
+    })?;
     let mut devices = Vec::new();
     for row in rows {
         let (id, model, guide_id) = row?;
         // A guide retired from the content falls back to whatever the model resolves to now.
         let guide_id = match library.guide(&guide_id) {
             Ok(_) => guide_id,
-            Err(_) => library.resolve(&model).map(|r| r.guide_id).unwrap_or(guide_id),
+            Err(_) => library
+                .resolve(&model)
+                .map(|r| r.guide_id)
+                .unwrap_or(guide_id),
         };
-        let guide_name = library.guide(&guide_id).map(|g| g.name.clone()).unwrap_or_default();
-        devices.push(Device { id, model, guide_id, guide_name });
+        let guide_name = library
+            .guide(&guide_id)
+            .map(|g| g.name.clone())
+            .unwrap_or_default();
+        devices.push(Device {
+            id,
+            model,
+            guide_id,
+            guide_name,
+        });
     }
     Ok(devices)
 }
 
 /// Saves a model (resolving its guide); saving the same model again changes nothing.
-pub fn add_device(library: &GuideLibrary, conn: &Connection, model: &str, now: DateTime<Utc>) -> Result<Vec<Device>, GuideError> {
+pub fn add_device(
+    library: &GuideLibrary,
+    conn: &Connection,
+    model: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Device>, GuideError> {
     let resolution = library.resolve(model)?;
-    let name = resolution.model.clone().unwrap_or_else(|| model.trim().to_owned());
+    let name = resolution
+        .model
+        .clone()
+        .unwrap_or_else(|| model.trim().to_owned());
     let existing: Option<i64> = conn
-        .query_row("SELECT id FROM my_device WHERE model = ?1", [&name], |row| row.get(0))
+        .query_row(
+            "SELECT id FROM my_device WHERE model = ?1",
+            [&name],
+            |row| row.get(0),
+        )
         .optional()?;
     if existing.is_none() {
         conn.execute(
@@ -386,7 +503,11 @@ pub fn add_device(library: &GuideLibrary, conn: &Connection, model: &str, now: D
     devices(library, conn)
 }
 
-pub fn remove_device(library: &GuideLibrary, conn: &Connection, id: i64) -> Result<Vec<Device>, GuideError> {
+pub fn remove_device(
+    library: &GuideLibrary,
+    conn: &Connection,
+    id: i64,
+) -> Result<Vec<Device>, GuideError> {
     if conn.execute("DELETE FROM my_device WHERE id = ?1", [id])? == 0 {
         return Err(GuideError::UnknownDevice(id));
     }

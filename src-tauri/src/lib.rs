@@ -42,8 +42,14 @@ pub struct Options {
 
 impl Options {
     pub fn from_env() -> Self {
-        let data_dir = std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
-        Self { data_dir, clock: test_clock().unwrap_or_else(|| Arc::new(SystemClock)), notifier: default_notifier() }
+        let data_dir = std::env::var_os(DATA_DIR_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        Self {
+            data_dir,
+            clock: test_clock().unwrap_or_else(|| Arc::new(SystemClock)),
+            notifier: default_notifier(),
+        }
     }
 }
 
@@ -51,9 +57,14 @@ impl Options {
 /// minutes in the future, so end-to-end tests can check what happens after a due time.
 #[cfg(debug_assertions)]
 fn test_clock() -> Option<Arc<dyn Clock>> {
-    let minutes: i64 = std::env::var("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES").ok()?.parse().ok()?;
+    let minutes: i64 = std::env::var("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES")
+        .ok()?
+        .parse()
+        .ok()?;
     tracing::warn!(minutes, "test clock offset in use");
-    Some(Arc::new(time::OffsetClock(chrono::Duration::minutes(minutes))))
+    Some(Arc::new(time::OffsetClock(chrono::Duration::minutes(
+        minutes,
+    ))))
 }
 
 #[cfg(not(debug_assertions))]
@@ -71,8 +82,14 @@ fn default_notifier() -> Arc<dyn Notifier> {
 fn default_notifier() -> Arc<dyn Notifier> {
     struct InAppOnly;
     impl Notifier for InAppOnly {
-        fn notify(&self, _: &notify::Notice, _: notify::OnResponse) -> Result<(), notify::NotifyError> {
-            Err(notify::NotifyError::Unavailable("not on this platform yet".into()))
+        fn notify(
+            &self,
+            _: &notify::Notice,
+            _: notify::OnResponse,
+        ) -> Result<(), notify::NotifyError> {
+            Err(notify::NotifyError::Unavailable(
+                "not on this platform yet".into(),
+            ))
         }
     }
     Arc::new(InAppOnly)
@@ -114,7 +131,10 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
     })
 }
 
-fn open_main_window<R: Runtime>(app: &tauri::AppHandle<R>, webview_dir: PathBuf) -> tauri::Result<()> {
+fn open_main_window<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    webview_dir: PathBuf,
+) -> tauri::Result<()> {
     let config = app
         .config()
         .app
@@ -130,7 +150,9 @@ fn open_main_window<R: Runtime>(app: &tauri::AppHandle<R>, webview_dir: PathBuf)
     // unusable the start-up banner says so; the window must still open.
     match std::fs::create_dir_all(&webview_dir) {
         Ok(()) => window = window.data_directory(webview_dir),
-        Err(error) => tracing::warn!(dir = %webview_dir.display(), "webview storage falls back to the default: {error}"),
+        Err(error) => {
+            tracing::warn!(dir = %webview_dir.display(), "webview storage falls back to the default: {error}")
+        }
     }
     window.build()?;
     Ok(())

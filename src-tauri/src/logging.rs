@@ -18,22 +18,34 @@ pub fn init(log_dir: &Path) {
         return;
     }
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let stderr_layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_filter(filter());
+    let stderr_layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(filter());
 
-    let file_appender = std::fs::create_dir_all(log_dir).map_err(|e| e.to_string()).and_then(|()| {
-        RollingFileAppender::builder()
-            .rotation(Rotation::DAILY)
-            .filename_prefix("campaign-safe")
-            .filename_suffix("log")
-            .max_log_files(14)
-            .build(log_dir)
-            .map_err(|e| e.to_string())
-    });
+    let file_appender = std::fs::create_dir_all(log_dir)
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            RollingFileAppender::builder()
+                .rotation(Rotation::DAILY)
+                .filename_prefix("campaign-safe")
+                .filename_suffix("log")
+                .max_log_files(14)
+                .build(log_dir)
+                .map_err(|e| e.to_string())
+        });
     match file_appender {
         Ok(appender) => {
             let (writer, guard) = tracing_appender::non_blocking(appender);
-            let file_layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer).with_filter(filter());
-            if tracing_subscriber::registry().with(stderr_layer).with(file_layer).try_init().is_ok() {
+            let file_layer = tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer)
+                .with_filter(filter());
+            if tracing_subscriber::registry()
+                .with(stderr_layer)
+                .with(file_layer)
+                .try_init()
+                .is_ok()
+            {
                 let _ = FILE_WRITER.set(guard);
             }
         }

@@ -59,7 +59,9 @@ pub struct DesktopNotifier {
 #[cfg(not(any(target_os = "android", target_os = "ios")))]
 impl DesktopNotifier {
     pub fn new(app_name: impl Into<String>) -> Self {
-        Self { app_name: app_name.into() }
+        Self {
+            app_name: app_name.into(),
+        }
     }
 }
 
@@ -67,7 +69,10 @@ impl DesktopNotifier {
 impl Notifier for DesktopNotifier {
     fn notify(&self, notice: &Notice, on_response: OnResponse) -> Result<(), NotifyError> {
         let mut notification = notify_rust::Notification::new();
-        notification.appname(&self.app_name).summary(&notice.summary).body(&notice.body);
+        notification
+            .appname(&self.app_name)
+            .summary(&notice.summary)
+            .body(&notice.body);
         for action in &notice.actions {
             notification.action(&action.key, &action.label);
         }
@@ -81,7 +86,9 @@ impl Notifier for DesktopNotifier {
             // Stays on screen until the person deals with it.
             notification.timeout(notify_rust::Timeout::Never);
         }
-        let handle = notification.show().map_err(|error| NotifyError::Unavailable(error.to_string()))?;
+        let handle = notification
+            .show()
+            .map_err(|error| NotifyError::Unavailable(error.to_string()))?;
         // The handle is kept alive on its own thread until the person responds: dropping it
         // makes some desktops (GNOME 46 and later) discard the notice at once.
         std::thread::Builder::new()

@@ -34,7 +34,15 @@ impl AppState {
         let advice = AdviceLibrary::load_embedded(today);
         let guides = GuideLibrary::load_embedded(today);
         let emergency = EmergencyInfo::load_embedded(today);
-        let state = Self { data_dir, clock, scheduler: SchedulerHandle::default(), database, advice, guides, emergency };
+        let state = Self {
+            data_dir,
+            clock,
+            scheduler: SchedulerHandle::default(),
+            database,
+            advice,
+            guides,
+            emergency,
+        };
         if let Some(problems) = state.content_problems() {
             tracing::error!("{problems}");
         }
@@ -42,7 +50,9 @@ impl AppState {
     }
 
     pub fn database(&self) -> Result<&Arc<Database>, StorageError> {
-        self.database.as_ref().map_err(|error| StorageError::Unavailable(error.to_string()))
+        self.database
+            .as_ref()
+            .map_err(|error| StorageError::Unavailable(error.to_string()))
     }
 
     pub fn database_problem(&self) -> Option<String> {
@@ -63,11 +73,15 @@ impl AppState {
 
     /// Every built-in content problem, for the start-up banner.
     pub fn content_problems(&self) -> Option<String> {
-        let problems: Vec<String> = [self.advice.as_ref().err(), self.guides.as_ref().err(), self.emergency.as_ref().err()]
-            .into_iter()
-            .flatten()
-            .map(ToString::to_string)
-            .collect();
+        let problems: Vec<String> = [
+            self.advice.as_ref().err(),
+            self.guides.as_ref().err(),
+            self.emergency.as_ref().err(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(ToString::to_string)
+        .collect();
         (!problems.is_empty()).then(|| problems.join(" "))
     }
 }

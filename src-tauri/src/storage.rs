@@ -37,20 +37,30 @@ pub fn latest_schema_version() -> usize {
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("Campaign Safe cannot use its data folder {path}: {source}.")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     #[error(
         "Campaign Safe cannot open its database {path}: {source}. The file may be damaged or \
          not a Campaign Safe database. It has been left exactly as it was."
     )]
-    Open { path: PathBuf, source: rusqlite::Error },
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
 
     #[error(
         "The database {path} was saved by a newer version of Campaign Safe (data version \
          {found}; this version understands up to {supported}). Install the newer version to \
          use it. It has been left exactly as it was."
     )]
-    NewerSchema { path: PathBuf, found: usize, supported: usize },
+    NewerSchema {
+        path: PathBuf,
+        found: usize,
+        supported: usize,
+    },
 
     #[error("Campaign Safe could not update its database {path}: {detail}. Nothing was changed.")]
     Migration { path: PathBuf, detail: String },
@@ -86,15 +96,21 @@ pub struct Database {
 impl Database {
     /// Opens (creating if needed) the database in `data_dir` and brings its schema up to date.
     pub fn open_in(data_dir: &Path) -> Result<Self, StorageError> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|source| StorageError::DataDir { path: data_dir.to_owned(), source })?;
+        std::fs::create_dir_all(data_dir).map_err(|source| StorageError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
         Self::open(&data_dir.join(DB_FILE_NAME))
     }
 
     pub fn open(path: &Path) -> Result<Self, StorageError> {
-        let open_error = |source| StorageError::Open { path: path.to_owned(), source };
+        let open_error = |source| StorageError::Open {
+            path: path.to_owned(),
+            source,
+        };
         let mut conn = Connection::open(path).map_err(open_error)?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(open_error)?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(open_error)?;
 
         // Read before writing anything: this is where a damaged file or a foreign one fails.
         let found: usize = conn
@@ -104,21 +120,33 @@ impl Database {
             .unwrap_or(usize::MAX);
         let supported = latest_schema_version();
         if found > supported {
-            return Err(StorageError::NewerSchema { path: path.to_owned(), found, supported });
+            return Err(StorageError::NewerSchema {
+                path: path.to_owned(),
+                found,
+                supported,
+            });
         }
 
         // WAL keeps readers and the writer apart; NORMAL is durable in WAL mode except for the
         // last commit on power loss, which is acceptable for ticks and log entries.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_error)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_error)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_error)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_error)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_error)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_error)?;
 
-        migrations().to_latest(&mut conn).map_err(|error| StorageError::Migration {
-            path: path.to_owned(),
-            detail: error.to_string(),
-        })?;
+        migrations()
+            .to_latest(&mut conn)
+            .map_err(|error| StorageError::Migration {
+                path: path.to_owned(),
+                detail: error.to_string(),
+            })?;
         tracing::info!(path = %path.display(), schema = supported, "database open");
-        Ok(Self { path: path.to_owned(), conn: Mutex::new(conn) })
+        Ok(Self {
+            path: path.to_owned(),
+            conn: Mutex::new(conn),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -129,7 +157,9 @@ impl Database {
     /// the user out of their data for the rest of the session, so poisoning is ignored:
     /// SQLite's own transactions keep the file consistent.
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -141,7 +171,10 @@ mod tests {
         let mut stmt = conn
             .prepare("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY name")
             .unwrap();
-        stmt.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect()
+        stmt.query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     }
 
     #[test]
@@ -156,11 +189,17 @@ mod tests {
         let db = Database::open_in(&data_dir).unwrap();
         assert!(data_dir.join(DB_FILE_NAME).is_file());
         let conn = db.conn();
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
         assert_eq!(version as usize, latest_schema_version());
-        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        let fk: i64 = conn
+            .pragma_query_value(None, "foreign_keys", |r| r.get(0))
+            .unwrap();
         assert_eq!(fk, 1);
     }
 
@@ -170,13 +209,23 @@ mod tests {
         let path = dir.path().join(DB_FILE_NAME);
         {
             let mut conn = Connection::open(&path).unwrap();
-            Migrations::new(vec![M::up(MIGRATIONS[0])]).to_latest(&mut conn).unwrap();
-            conn.execute("INSERT INTO advice_tick VALUES ('routine', 'stay-alert', 42)", []).unwrap();
+            Migrations::new(vec![M::up(MIGRATIONS[0])])
+                .to_latest(&mut conn)
+                .unwrap();
+            conn.execute(
+                "INSERT INTO advice_tick VALUES ('routine', 'stay-alert', 42)",
+                [],
+            )
+            .unwrap();
         }
         let db = Database::open(&path).unwrap();
         let row: (String, String, i64) = db
             .conn()
-            .query_row("SELECT list_id, item_id, ticked_at FROM checklist_tick", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(
+                "SELECT list_id, item_id, ticked_at FROM checklist_tick",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .unwrap();
         assert_eq!(row, ("routine".into(), "stay-alert".into(), 42));
     }
@@ -191,7 +240,10 @@ mod tests {
                 .unwrap();
         }
         let db = Database::open_in(dir.path()).unwrap();
-        let n: i64 = db.conn().query_row("SELECT count(*) FROM checklist_tick", [], |r| r.get(0)).unwrap();
+        let n: i64 = db
+            .conn()
+            .query_row("SELECT count(*) FROM checklist_tick", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 1);
     }
 
@@ -208,7 +260,9 @@ mod tests {
         ]);
         assert!(broken.to_latest(&mut conn).is_err());
         assert_eq!(schema_of(&conn), before);
-        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
         assert_eq!(version, 0);
     }
 
@@ -218,11 +272,15 @@ mod tests {
         let path = dir.path().join(DB_FILE_NAME);
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;").unwrap();
+            conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;")
+                .unwrap();
         }
         let bytes_before = std::fs::read(&path).unwrap();
         let error = Database::open(&path).err().expect("must refuse");
-        assert!(matches!(error, StorageError::NewerSchema { found: 99, .. }), "{error:?}");
+        assert!(
+            matches!(error, StorageError::NewerSchema { found: 99, .. }),
+            "{error:?}"
+        );
         assert!(error.to_string().contains("newer version of Campaign Safe"));
         assert_eq!(error.code(), "newer_database");
         assert_eq!(std::fs::read(&path).unwrap(), bytes_before);
@@ -246,7 +304,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let not_a_folder = dir.path().join("file");
         std::fs::write(&not_a_folder, b"x").unwrap();
-        let error = Database::open_in(&not_a_folder.join("data")).err().expect("must fail");
+        let error = Database::open_in(&not_a_folder.join("data"))
+            .err()
+            .expect("must fail");
         assert!(matches!(error, StorageError::DataDir { .. }), "{error:?}");
         assert!(error.to_string().contains("cannot use its data folder"));
     }

@@ -46,7 +46,9 @@ pub fn from_millis(millis: i64) -> Option<DateTime<Utc>> {
 
 /// "25 Nov 2026, 14:03" in UK time (GMT or BST as it applies on that date).
 pub fn format_local(at: DateTime<Utc>) -> String {
-    at.with_timezone(&DISPLAY_ZONE).format("%-d %b %Y, %H:%M").to_string()
+    at.with_timezone(&DISPLAY_ZONE)
+        .format("%-d %b %Y, %H:%M")
+        .to_string()
 }
 
 #[cfg(test)]

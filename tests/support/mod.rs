@@ -23,12 +23,17 @@ const WAIT: Duration = Duration::from_secs(15);
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 pub fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Where screenshots go: target/e2e/.
 pub fn screenshot_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("e2e");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("target dir")
+        .join("e2e");
     std::fs::create_dir_all(&dir).expect("create target/e2e");
     dir
 }
@@ -45,15 +50,28 @@ pub struct Desktop {
 fn first_line(child: &mut Child, what: &str) -> (String, BufReader<ChildStdout>) {
     let mut reader = BufReader::new(child.stdout.take().expect("piped stdout"));
     let mut line = String::new();
-    reader.read_line(&mut line).unwrap_or_else(|e| panic!("reading {what}: {e}"));
-    assert!(!line.trim().is_empty(), "{what} printed nothing; is it installed? (make test installs it)");
+    reader
+        .read_line(&mut line)
+        .unwrap_or_else(|e| panic!("reading {what}: {e}"));
+    assert!(
+        !line.trim().is_empty(),
+        "{what} printed nothing; is it installed? (make test installs it)"
+    );
     (line.trim().to_owned(), reader)
 }
 
 impl Desktop {
     pub fn start() -> Self {
         let mut xvfb = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -66,7 +84,13 @@ impl Desktop {
             .spawn()
             .expect("dbus-daemon must be installed: run `make test`");
         let (bus, dbus_pipe) = first_line(&mut dbus, "dbus-daemon");
-        Self { xvfb, dbus, _pipes: vec![xvfb_pipe, dbus_pipe], display: format!(":{display}"), bus }
+        Self {
+            xvfb,
+            dbus,
+            _pipes: vec![xvfb_pipe, dbus_pipe],
+            display: format!(":{display}"),
+            bus,
+        }
     }
 
     /// The environment the app runs in: this display and bus, and its own data folder.
@@ -92,12 +116,17 @@ impl Drop for Desktop {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port()
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
 }
 
 fn terminate(child: &mut Child) {
     // SIGTERM, not SIGKILL: tauri-driver then stops WebKitWebDriver and frees its port.
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
@@ -137,9 +166,15 @@ impl Driver {
     /// With extra environment for the app, e.g. a debug-build clock offset.
     pub fn start_with(desktop: &Desktop, data_dir: &Path, extra_env: &[(&str, &str)]) -> Self {
         let (port, native_port) = (free_port(), free_port());
-        let log = std::fs::File::create(screenshot_dir().join(format!("tauri-driver-{port}.log"))).expect("log file");
+        let log = std::fs::File::create(screenshot_dir().join(format!("tauri-driver-{port}.log")))
+            .expect("log file");
         let child = Command::new(tauri_driver_path())
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
             .envs(desktop.app_env(data_dir))
             .envs(extra_env.iter().copied())
             .env_remove("WAYLAND_DISPLAY")
@@ -149,10 +184,18 @@ impl Driver {
             .expect("tauri-driver must be installed: run `make test`, which installs it");
         let deadline = Instant::now() + WAIT;
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver did not start listening on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not start listening on {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Self { child, port, data_dir: data_dir.to_owned(), display: desktop.display.clone() }
+        Self {
+            child,
+            port,
+            data_dir: data_dir.to_owned(),
+            display: desktop.display.clone(),
+        }
     }
 }
 
@@ -180,14 +223,20 @@ impl Harness {
         let data = tempfile::tempdir().expect("temporary data folder");
         let desktop = Desktop::start();
         let driver = Driver::start(&desktop, data.path());
-        Self { driver, _desktop: desktop, _data: data }
+        Self {
+            driver,
+            _desktop: desktop,
+            _data: data,
+        }
     }
 }
 
 /// Processes of this app binary that use `data_dir`.
 pub fn app_pids(data_dir: &Path) -> Vec<u32> {
     let marker = format!("{DATA_DIR_ENV}={}", data_dir.display());
-    let Ok(entries) = std::fs::read_dir("/proc") else { return vec![] };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
     entries
         .flatten()
         .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
@@ -195,7 +244,9 @@ pub fn app_pids(data_dir: &Path) -> Vec<u32> {
             let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
             let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
             exe.is_some_and(|exe| exe == Path::new(APP_BINARY))
-                && environ.split(|b| *b == 0).any(|var| var == marker.as_bytes())
+                && environ
+                    .split(|b| *b == 0)
+                    .any(|var| var == marker.as_bytes())
         })
         .collect()
 }
@@ -234,10 +285,15 @@ impl App {
                     eprintln!("WebDriver session attempt {attempt} failed: {error}; trying again");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
-                Err(error) => panic!("no WebDriver session with the app after {attempt} tries: {error}"),
+                Err(error) => {
+                    panic!("no WebDriver session with the app after {attempt} tries: {error}")
+                }
             }
         };
-        let app = Self { client, display: driver.display.clone() };
+        let app = Self {
+            client,
+            display: driver.display.clone(),
+        };
         app.wait_for("main h1").await;
         app
     }
@@ -246,10 +302,15 @@ impl App {
     pub async fn quit(self, driver: &Driver) {
         // WebKitWebDriver occasionally never answers the close; the app is then ended here
         // so the next launch starts clean.
-        if tokio::time::timeout(Duration::from_secs(10), self.client.close()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), self.client.close())
+            .await
+            .is_err()
+        {
             eprintln!("WebDriver did not close the session in 10 s; ending the app directly");
             for pid in app_pids(&driver.data_dir) {
-                let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+                let _ = Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status();
             }
         }
         wait_for_app_exit(&driver.data_dir);
@@ -265,11 +326,17 @@ impl App {
     }
 
     pub async fn find(&self, css: &str) -> Element {
-        self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("finding {css}: {e}"))
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("finding {css}: {e}"))
     }
 
     pub async fn js(&self, script: &str) -> Value {
-        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("running {script}: {e}"))
+        self.client
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("running {script}: {e}"))
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -287,7 +354,10 @@ impl App {
             if text.contains(expected) {
                 return text;
             }
-            assert!(Instant::now() < deadline, "{css} never contained “{expected}”; last text: “{text}”");
+            assert!(
+                Instant::now() < deadline,
+                "{css} never contained “{expected}”; last text: “{text}”"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -310,16 +380,23 @@ impl App {
 
     pub async fn press(&self, key: Key) {
         let element = self.client.active_element().await.expect("active element");
-        element.send_keys(&char::from(key).to_string()).await.expect("send key");
+        element
+            .send_keys(&char::from(key).to_string())
+            .await
+            .expect("send key");
     }
 
     /// Alt+E, the Emergency shortcut.
     pub async fn press_alt_e(&self) {
         let keys = KeyActions::new("keyboard".into())
-            .then(KeyAction::Down { value: Key::Alt.into() })
+            .then(KeyAction::Down {
+                value: Key::Alt.into(),
+            })
             .then(KeyAction::Down { value: 'e' })
             .then(KeyAction::Up { value: 'e' })
-            .then(KeyAction::Up { value: Key::Alt.into() });
+            .then(KeyAction::Up {
+                value: Key::Alt.into(),
+            });
         self.client.perform_actions(keys).await.expect("Alt+E");
         self.client.release_actions().await.expect("release keys");
     }
@@ -331,21 +408,30 @@ impl App {
     /// WebKitWebDriver under Xvfb, so the X server is asked instead.
     pub async fn screenshots(&self, name: &str) {
         for (width, height) in [(1280, 800), (360, 740)] {
-            self.client.set_window_size(width, height).await.expect("resize window");
+            self.client
+                .set_window_size(width, height)
+                .await
+                .expect("resize window");
             // Let layout and painting settle at the new size.
             tokio::time::sleep(Duration::from_millis(500)).await;
             let (x, y, w, h) = self.client.get_window_rect().await.expect("window rect");
             let path = screenshot_dir().join(format!("{name}-{width}x{height}.png"));
             let status = Command::new("import")
                 .args(["-display", &self.display, "-window", "root"])
-                .args(["-crop", &format!("{}x{}+{}+{}", w as u32, h as u32, x as u32, y as u32)])
+                .args([
+                    "-crop",
+                    &format!("{}x{}+{}+{}", w as u32, h as u32, x as u32, y as u32),
+                ])
                 .args(["+repage", &format!("png:{}", path.display())])
                 .status()
                 .expect("ImageMagick's import must be installed: run `make test`");
             assert!(status.success(), "capturing {name}");
             assert_not_blank(&std::fs::read(&path).expect("read screenshot"), name);
         }
-        self.client.set_window_size(1280, 800).await.expect("resize window");
+        self.client
+            .set_window_size(1280, 800)
+            .await
+            .expect("resize window");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -363,13 +449,18 @@ fn assert_not_blank(png_bytes: &[u8], name: &str) {
     assert!(differing > 1000, "screenshot {name} is blank");
 }
 
-/// Runs the real binary directly (no WebDriver), for start-up behaviour.
-pub fn spawn_app(envs: Vec<(String, String)>) -> Child {
+/// Runs the real binary directly (no WebDriver), for start-up behaviour. Its stderr goes
+/// to an `app-stderr-N.txt` in the data folder so a failed start can say why.
+pub fn spawn_app(data_dir: &Path, envs: Vec<(String, String)>) -> Child {
+    static LAUNCHES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = LAUNCHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let stderr =
+        std::fs::File::create(data_dir.join(format!("app-stderr-{n}.txt"))).expect("stderr file");
     Command::new(APP_BINARY)
         .envs(envs)
         .env_remove("WAYLAND_DISPLAY")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("start app")
 }
@@ -378,19 +469,55 @@ pub fn stop(child: &mut Child) {
     terminate(child);
 }
 
-/// Waits until the app's log says it has started.
-pub fn wait_for_log(data_dir: &Path, needle: &str) {
-    let deadline = Instant::now() + WAIT;
+/// A cold first start (font caches, WebKit processes) on a busy 2-core CI machine can take
+/// far longer than a warm one, so start-up gets its own, generous limit.
+const START_WAIT: Duration = Duration::from_secs(90);
+
+/// Waits until the app's log says `needle`; fails early, with the app's stderr, if it exits.
+pub fn wait_for_log(child: &mut Child, data_dir: &Path, needle: &str) {
+    let deadline = Instant::now() + START_WAIT;
+    let stderr = || {
+        let mut files: Vec<_> = std::fs::read_dir(data_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.retain(|path| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("app-stderr-"))
+        });
+        files.sort();
+        files
+            .iter()
+            .map(|path| std::fs::read_to_string(path).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     loop {
         let found = std::fs::read_dir(data_dir.join("logs"))
             .into_iter()
             .flatten()
             .flatten()
-            .any(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default().contains(needle));
+            .any(|entry| {
+                std::fs::read_to_string(entry.path())
+                    .unwrap_or_default()
+                    .contains(needle)
+            });
         if found {
             return;
         }
-        assert!(Instant::now() < deadline, "the log never said “{needle}”");
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "the app exited ({status}) before its log said “{needle}”; stderr:\n{}",
+                stderr()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the log never said “{needle}”; stderr:\n{}",
+            stderr()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -45,7 +45,11 @@ fn every_embedded_advice_file_is_valid() {
         ]
     );
     let canvassing = library.section("safer-canvassing").unwrap();
-    assert_eq!(canvassing.items.len(), 7, "the seven principles, one item each");
+    assert_eq!(
+        canvassing.items.len(),
+        7,
+        "the seven principles, one item each"
+    );
 }
 
 #[test]
@@ -65,7 +69,10 @@ fn rejects_an_unknown_field() {
 
 #[test]
 fn rejects_an_unknown_field_in_an_item() {
-    let text = GOOD.replace("\"text\": \"Vary your route.\",", "\"text\": \"Vary your route.\", \"done\": true,");
+    let text = GOOD.replace(
+        "\"text\": \"Vary your route.\",",
+        "\"text\": \"Vary your route.\", \"done\": true,",
+    );
     let error = load_one(&text).unwrap_err();
     assert_eq!(error.field, "items[0].done");
 }
@@ -80,13 +87,18 @@ fn rejects_empty_text() {
 
 #[test]
 fn rejects_a_missing_required_field() {
-    let error = load_one(&GOOD.replace("\"reviewed\": \"2026-11-25\"", "\"reviewedx\": 1")).unwrap_err();
-    assert!(error.message.contains("unknown field") || error.message.contains("missing field"), "{error}");
+    let error =
+        load_one(&GOOD.replace("\"reviewed\": \"2026-11-25\"", "\"reviewedx\": 1")).unwrap_err();
+    assert!(
+        error.message.contains("unknown field") || error.message.contains("missing field"),
+        "{error}"
+    );
 }
 
 #[test]
 fn rejects_a_non_official_link() {
-    let error = load_one(&GOOD.replace("https://www.npsa.gov.uk/", "https://www.example.com/")).unwrap_err();
+    let error = load_one(&GOOD.replace("https://www.npsa.gov.uk/", "https://www.example.com/"))
+        .unwrap_err();
     assert_eq!(error.field, "sources[0].url");
     assert!(error.message.contains("not on an official site"), "{error}");
 }
@@ -112,7 +124,8 @@ fn rejects_a_future_review_date_and_a_bad_one() {
 fn rejects_duplicate_item_ids_and_a_mismatched_file_name() {
     let error = load_one(&GOOD.replace("tell-someone", "vary-route")).unwrap_err();
     assert_eq!(error.field, "items[1].id");
-    let error = AdviceLibrary::from_files([("content/advice/other.json", GOOD)], today()).unwrap_err();
+    let error =
+        AdviceLibrary::from_files([("content/advice/other.json", GOOD)], today()).unwrap_err();
     assert_eq!(error.field, "id");
 }
 
@@ -135,14 +148,24 @@ fn ticking_stores_the_time_and_keeps_the_first_one() {
     let view = set_tick(&library, &db.conn(), "routine", "vary-route", true, first).unwrap();
     assert_eq!((view.done, view.total), (1, 2));
     assert_eq!(view.items[0].ticked_at, Some(first));
-    assert_eq!(view.items[0].ticked_at_local.as_deref(), Some("25 Nov 2026, 09:30"));
+    assert_eq!(
+        view.items[0].ticked_at_local.as_deref(),
+        Some("25 Nov 2026, 09:30")
+    );
 
     let view = set_tick(&library, &db.conn(), "routine", "vary-route", true, later).unwrap();
-    assert_eq!(view.items[0].ticked_at, Some(first), "ticking twice keeps the first time");
+    assert_eq!(
+        view.items[0].ticked_at,
+        Some(first),
+        "ticking twice keeps the first time"
+    );
 
     let view = set_tick(&library, &db.conn(), "routine", "vary-route", false, later).unwrap();
     assert_eq!((view.done, view.total), (0, 2));
-    assert_eq!(Ticks::load(&db.conn()).unwrap().at("routine", "vary-route"), None);
+    assert_eq!(
+        Ticks::load(&db.conn()).unwrap().at("routine", "vary-route"),
+        None
+    );
 }
 
 #[test]
@@ -169,12 +192,18 @@ fn unknown_section_or_item_is_refused_naming_the_field_and_stores_nothing() {
     let now = Utc::now();
 
     let error = set_tick(&library, &db.conn(), "nope", "vary-route", true, now).unwrap_err();
-    assert_eq!((error.code(), error.field()), ("not_found", Some("sectionId")));
+    assert_eq!(
+        (error.code(), error.field()),
+        ("not_found", Some("sectionId"))
+    );
     let error = set_tick(&library, &db.conn(), "routine", "nope", true, now).unwrap_err();
     assert_eq!((error.code(), error.field()), ("not_found", Some("itemId")));
     assert!(error.to_string().contains("no item “nope”"));
 
-    let count: i64 = db.conn().query_row("SELECT count(*) FROM checklist_tick", [], |r| r.get(0)).unwrap();
+    let count: i64 = db
+        .conn()
+        .query_row("SELECT count(*) FROM checklist_tick", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(count, 0);
 }
 
@@ -182,7 +211,12 @@ fn unknown_section_or_item_is_refused_naming_the_field_and_stores_nothing() {
 fn ticks_for_items_no_longer_in_the_content_are_ignored() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open_in(dir.path()).unwrap();
-    db.conn().execute("INSERT INTO checklist_tick VALUES ('routine', 'retired-item', 1)", []).unwrap();
+    db.conn()
+        .execute(
+            "INSERT INTO checklist_tick VALUES ('routine', 'retired-item', 1)",
+            [],
+        )
+        .unwrap();
     let ticks = Ticks::load(&db.conn()).unwrap();
     let summary = &summaries(&library(), &ticks)[0];
     assert_eq!((summary.done, summary.total), (0, 2));

@@ -31,7 +31,11 @@ pub struct SchedulerHandle {
 
 impl SchedulerHandle {
     pub fn poke(&self) {
-        let mut changed = self.signal.changed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut changed = self
+            .signal
+            .changed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         *changed = true;
         self.signal.wake.notify_all();
     }
@@ -68,7 +72,12 @@ impl Runner {
         }
         match scheduler::next_wake(&self.database.conn(), now) {
             // The floor keeps a due time that is already past from spinning the loop.
-            Ok(Some(at)) => Some((at - now).to_std().unwrap_or_default().clamp(StdDuration::from_millis(50), MAX_SLICE)),
+            Ok(Some(at)) => Some(
+                (at - now)
+                    .to_std()
+                    .unwrap_or_default()
+                    .clamp(StdDuration::from_millis(50), MAX_SLICE),
+            ),
             Ok(None) => None,
             Err(error) => {
                 tracing::error!("scheduler could not read check-ins: {error}");
@@ -79,14 +88,25 @@ impl Runner {
 
     fn deliver(&self, alert: &Alert) {
         let session_id = alert.session_id;
-        let (database, clock, handle, sink) = (self.database.clone(), self.clock.clone(), self.handle.clone(), self.sink.clone());
+        let (database, clock, handle, sink) = (
+            self.database.clone(),
+            self.clock.clone(),
+            self.handle.clone(),
+            self.sink.clone(),
+        );
         let on_response = Box::new(move |response: Response| {
             let now = clock.now();
             let mut conn = database.conn();
             let result = match &response {
-                Response::Action(key) if key == ACTION_CHECK_IN => super::check_in(&mut conn, session_id, now, "notification"),
-                Response::Action(key) if key == ACTION_SNOOZE => super::snooze(&mut conn, session_id, now, "notification"),
-                Response::Action(key) if key == ACTION_ACKNOWLEDGE => super::acknowledge(&mut conn, session_id, now, "notification"),
+                Response::Action(key) if key == ACTION_CHECK_IN => {
+                    super::check_in(&mut conn, session_id, now, "notification")
+                }
+                Response::Action(key) if key == ACTION_SNOOZE => {
+                    super::snooze(&mut conn, session_id, now, "notification")
+                }
+                Response::Action(key) if key == ACTION_ACKNOWLEDGE => {
+                    super::acknowledge(&mut conn, session_id, now, "notification")
+                }
                 Response::Clicked => {
                     sink.open_session(session_id);
                     Ok(())
@@ -118,7 +138,13 @@ impl Runner {
             let mut changed = signal.changed.lock().unwrap_or_else(|p| p.into_inner());
             if !*changed {
                 changed = match sleep {
-                    Some(duration) => signal.wake.wait_timeout(changed, duration).unwrap_or_else(|p| p.into_inner()).0,
+                    Some(duration) => {
+                        signal
+                            .wake
+                            .wait_timeout(changed, duration)
+                            .unwrap_or_else(|p| p.into_inner())
+                            .0
+                    }
                     None => signal.wake.wait(changed).unwrap_or_else(|p| p.into_inner()),
                 };
             }
@@ -126,14 +152,22 @@ impl Runner {
             drop(changed);
             let slept = started.0.elapsed();
             let wall = (self.clock.now() - started.1).to_std().unwrap_or_default();
-            if wall > slept + StdDuration::from_secs(5) || wall + StdDuration::from_secs(5) < slept {
-                tracing::info!(?slept, ?wall, "clock jumped or the system resumed; catching up");
+            if wall > slept + StdDuration::from_secs(5) || wall + StdDuration::from_secs(5) < slept
+            {
+                tracing::info!(
+                    ?slept,
+                    ?wall,
+                    "clock jumped or the system resumed; catching up"
+                );
             }
         }
     }
 
     pub fn spawn(self) -> std::io::Result<()> {
-        std::thread::Builder::new().name("check-in scheduler".into()).spawn(move || self.run()).map(|_| ())
+        std::thread::Builder::new()
+            .name("check-in scheduler".into())
+            .spawn(move || self.run())
+            .map(|_| ())
     }
 }
 
@@ -163,7 +197,10 @@ mod tests {
             if self.fail {
                 return Err(NotifyError::Unavailable("no daemon".into()));
             }
-            self.sent.lock().unwrap().push((notice.clone(), Some(on_response)));
+            self.sent
+                .lock()
+                .unwrap()
+                .push((notice.clone(), Some(on_response)));
             Ok(())
         }
     }
@@ -181,13 +218,30 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 25, h, m, 0).unwrap()
     }
 
-    fn setup(fail: bool) -> (tempfile::TempDir, Runner, Arc<TestClock>, Arc<RecordingNotifier>, Arc<RecordingSink>) {
+    fn setup(
+        fail: bool,
+    ) -> (
+        tempfile::TempDir,
+        Runner,
+        Arc<TestClock>,
+        Arc<RecordingNotifier>,
+        Arc<RecordingSink>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
         let database = Arc::new(Database::open_in(dir.path()).unwrap());
         let clock = Arc::new(TestClock(Mutex::new(at(14, 0))));
-        let notifier = Arc::new(RecordingNotifier { fail, ..Default::default() });
+        let notifier = Arc::new(RecordingNotifier {
+            fail,
+            ..Default::default()
+        });
         let sink = Arc::new(RecordingSink::default());
-        let runner = Runner { database, clock: clock.clone(), notifier: notifier.clone(), sink: sink.clone(), handle: SchedulerHandle::default() };
+        let runner = Runner {
+            database,
+            clock: clock.clone(),
+            notifier: notifier.clone(),
+            sink: sink.clone(),
+            handle: SchedulerHandle::default(),
+        };
         (dir, runner, clock, notifier, sink)
     }
 
@@ -199,13 +253,23 @@ mod tests {
             participants: vec!["Asha".into()],
             place: String::new(),
             notes: String::new(),
-            escalation: vec![EscalationContact { name: "Office".into(), phone: "101".into(), relationship: String::new() }],
+            escalation: vec![EscalationContact {
+                name: "Office".into(),
+                phone: "101".into(),
+                relationship: String::new(),
+            }],
             ends_at: Some(at(18, 0)),
             interval_minutes: Some(30),
             reminder_lead_minutes: 5,
             grace_minutes: 10,
         };
-        checkins::start(&mut runner.database.conn(), &new, runner.clock.now(), "Asha").unwrap()
+        checkins::start(
+            &mut runner.database.conn(),
+            &new,
+            runner.clock.now(),
+            "Asha",
+        )
+        .unwrap()
     }
 
     #[test]
@@ -213,7 +277,11 @@ mod tests {
         let (_dir, runner, clock, _, _) = setup(false);
         assert_eq!(runner.tick(), None, "no session: no wake-ups");
         start_canvass(&runner);
-        assert_eq!(runner.tick(), Some(MAX_SLICE), "25 minutes away: sleep in slices of a minute");
+        assert_eq!(
+            runner.tick(),
+            Some(MAX_SLICE),
+            "25 minutes away: sleep in slices of a minute"
+        );
         *clock.0.lock().unwrap() = at(14, 24);
         assert_eq!(runner.tick(), Some(StdDuration::from_secs(60)));
         *clock.0.lock().unwrap() = at(14, 24) + chrono::Duration::seconds(30);
@@ -235,8 +303,14 @@ mod tests {
         (respond.unwrap())(Response::Action(ACTION_CHECK_IN.into()));
         let events = checkins::timeline(&runner.database.conn(), id).unwrap();
         let last = events.last().unwrap();
-        assert_eq!((last.kind.as_str(), last.by_whom.as_str(), last.at), ("checked_in", "notification", at(14, 27)));
-        assert!(*runner.handle.signal.changed.lock().unwrap(), "the scheduler is woken to reschedule");
+        assert_eq!(
+            (last.kind.as_str(), last.by_whom.as_str(), last.at),
+            ("checked_in", "notification", at(14, 27))
+        );
+        assert!(
+            *runner.handle.signal.changed.lock().unwrap(),
+            "the scheduler is woken to reschedule"
+        );
     }
 
     #[test]

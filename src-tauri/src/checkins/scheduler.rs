@@ -20,7 +20,11 @@ pub enum AlertKind {
     /// A check-in is coming up (or a snoozed reminder is back).
     Reminder { due_at: DateTime<Utc> },
     /// A check-in was missed; `repeat` is false the first time.
-    Missed { since: DateTime<Utc>, last_check_in: Option<DateTime<Utc>>, repeat: bool },
+    Missed {
+        since: DateTime<Utc>,
+        last_check_in: Option<DateTime<Utc>>,
+        repeat: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +67,11 @@ fn active_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
             id: r.get(0)?,
             title: r.get(1)?,
             participants: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
-            mode: if mode == "watching" { Mode::Watching } else { Mode::Me },
+            mode: if mode == "watching" {
+                Mode::Watching
+            } else {
+                Mode::Me
+            },
             due,
             reminder_at: due - r.get::<_, i64>(5)? * MINUTE_MS,
             missed_at: due + r.get::<_, i64>(6)? * MINUTE_MS,
@@ -82,9 +90,14 @@ impl Row {
     /// The next moment this session needs looking at, if any.
     fn next_wake(&self, now: i64) -> Option<i64> {
         if self.missed_for == Some(self.due) {
-            return (!self.acknowledged).then(|| self.last_alert_at.unwrap_or(now) + MISSED_REPEAT_MINUTES * MINUTE_MS);
+            return (!self.acknowledged)
+                .then(|| self.last_alert_at.unwrap_or(now) + MISSED_REPEAT_MINUTES * MINUTE_MS);
         }
-        let reminder = if self.reminded_for != Some(self.due) { Some(self.reminder_at) } else { self.snoozed_until };
+        let reminder = if self.reminded_for != Some(self.due) {
+            Some(self.reminder_at)
+        } else {
+            self.snoozed_until
+        };
         Some(reminder.map_or(self.missed_at, |at| at.min(self.missed_at)))
     }
 }
@@ -95,7 +108,13 @@ pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>) -> rusqlite::Result<V
     let tx = conn.transaction()?;
     let mut alerts = Vec::new();
     for row in active_rows(&tx)? {
-        let alert = |kind| Alert { session_id: row.id, title: row.title.clone(), participants: row.participants.clone(), mode: row.mode, kind };
+        let alert = |kind| Alert {
+            session_id: row.id,
+            title: row.title.clone(),
+            participants: row.participants.clone(),
+            mode: row.mode,
+            kind,
+        };
         let at = |ms: i64| from_millis(ms).unwrap_or_default();
         if now_ms >= row.missed_at {
             if row.missed_for != Some(row.due) {
@@ -103,28 +122,65 @@ pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>) -> rusqlite::Result<V
                     "UPDATE checkin_session SET missed_for = ?2, last_alert_at = ?3, snoozed_until = NULL WHERE id = ?1",
                     params![row.id, row.due, now_ms],
                 )?;
-                record(&tx, row.id, now_ms, "missed", &format!("due {}", format_local(at(row.due))))?;
-                alerts.push(alert(AlertKind::Missed { since: at(row.due), last_check_in: row.last_check_in.map(at), repeat: false }));
-            } else if !row.acknowledged && row.last_alert_at.is_none_or(|last| now_ms - last >= MISSED_REPEAT_MINUTES * MINUTE_MS) {
-                tx.execute("UPDATE checkin_session SET last_alert_at = ?2 WHERE id = ?1", params![row.id, now_ms])?;
+                record(
+                    &tx,
+                    row.id,
+                    now_ms,
+                    "missed",
+                    &format!("due {}", format_local(at(row.due))),
+                )?;
+                alerts.push(alert(AlertKind::Missed {
+                    since: at(row.due),
+                    last_check_in: row.last_check_in.map(at),
+                    repeat: false,
+                }));
+            } else if !row.acknowledged
+                && row
+                    .last_alert_at
+                    .is_none_or(|last| now_ms - last >= MISSED_REPEAT_MINUTES * MINUTE_MS)
+            {
+                tx.execute(
+                    "UPDATE checkin_session SET last_alert_at = ?2 WHERE id = ?1",
+                    params![row.id, now_ms],
+                )?;
                 record(&tx, row.id, now_ms, "missed_alert_repeated", "")?;
-                alerts.push(alert(AlertKind::Missed { since: at(row.due), last_check_in: row.last_check_in.map(at), repeat: true }));
+                alerts.push(alert(AlertKind::Missed {
+                    since: at(row.due),
+                    last_check_in: row.last_check_in.map(at),
+                    repeat: true,
+                }));
             }
         } else if row.reminded_for != Some(row.due) && now_ms >= row.reminder_at {
-            tx.execute("UPDATE checkin_session SET reminded_for = ?2 WHERE id = ?1", params![row.id, row.due])?;
+            tx.execute(
+                "UPDATE checkin_session SET reminded_for = ?2 WHERE id = ?1",
+                params![row.id, row.due],
+            )?;
             record(&tx, row.id, now_ms, "reminder_sent", "")?;
-            alerts.push(alert(AlertKind::Reminder { due_at: at(row.due) }));
+            alerts.push(alert(AlertKind::Reminder {
+                due_at: at(row.due),
+            }));
         } else if row.snoozed_until.is_some_and(|until| now_ms >= until) {
-            tx.execute("UPDATE checkin_session SET snoozed_until = NULL WHERE id = ?1", params![row.id])?;
+            tx.execute(
+                "UPDATE checkin_session SET snoozed_until = NULL WHERE id = ?1",
+                params![row.id],
+            )?;
             record(&tx, row.id, now_ms, "reminder_sent", "after snooze")?;
-            alerts.push(alert(AlertKind::Reminder { due_at: at(row.due) }));
+            alerts.push(alert(AlertKind::Reminder {
+                due_at: at(row.due),
+            }));
         }
     }
     tx.commit()?;
     Ok(alerts)
 }
 
-fn record(conn: &Connection, session: i64, at: i64, kind: &str, detail: &str) -> rusqlite::Result<()> {
+fn record(
+    conn: &Connection,
+    session: i64,
+    at: i64,
+    kind: &str,
+    detail: &str,
+) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO checkin_event (session_id, at, kind, by_whom, detail) VALUES (?1, ?2, ?3, 'scheduler', ?4)",
         params![session, at, kind, detail],
@@ -136,7 +192,11 @@ fn record(conn: &Connection, session: i64, at: i64, kind: &str, detail: &str) ->
 /// sleeps until a session changes, with no periodic wake-ups).
 pub fn next_wake(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Option<DateTime<Utc>>> {
     let now_ms = to_millis(now);
-    Ok(active_rows(conn)?.iter().filter_map(|row| row.next_wake(now_ms)).min().and_then(from_millis))
+    Ok(active_rows(conn)?
+        .iter()
+        .filter_map(|row| row.next_wake(now_ms))
+        .min()
+        .and_then(from_millis))
 }
 
 /// Action keys on reminder notices; the scheduler's owner maps them back to commands.
@@ -147,8 +207,17 @@ pub const ACTION_ACKNOWLEDGE: &str = "acknowledge";
 /// The notification for an alert, worded for the person out ("me") or the office watching.
 pub fn notice(alert: &Alert) -> Notice {
     let people = alert.participants.join(" and ");
-    let time = |at: DateTime<Utc>| format_local(at).rsplit(", ").next().unwrap_or_default().to_owned();
-    let action = |key: &str, label: &str| NoticeAction { key: key.into(), label: label.into() };
+    let time = |at: DateTime<Utc>| {
+        format_local(at)
+            .rsplit(", ")
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let action = |key: &str, label: &str| NoticeAction {
+        key: key.into(),
+        label: label.into(),
+    };
     match (&alert.kind, alert.mode) {
         (AlertKind::Reminder { due_at }, Mode::Me) => Notice {
             summary: format!("Check in: {}", alert.title),

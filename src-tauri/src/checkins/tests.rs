@@ -1,6 +1,8 @@
 use chrono::TimeZone;
 
-use super::scheduler::{evaluate, next_wake, notice, Alert, AlertKind, ACTION_CHECK_IN, ACTION_SNOOZE};
+use super::scheduler::{
+    evaluate, next_wake, notice, Alert, AlertKind, ACTION_CHECK_IN, ACTION_SNOOZE,
+};
 use super::*;
 use crate::notify::Urgency;
 use crate::storage::Database;
@@ -17,7 +19,11 @@ fn canvass(ends_at: DateTime<Utc>) -> NewSession {
         participants: vec!["Asha".into(), "Ben".into()],
         place: "Elm Road to the park".into(),
         notes: "Red coat; phone battery is old".into(),
-        escalation: vec![EscalationContact { name: "Office".into(), phone: "01632 960 123".into(), relationship: "Agent".into() }],
+        escalation: vec![EscalationContact {
+            name: "Office".into(),
+            phone: "01632 960 123".into(),
+            relationship: "Agent".into(),
+        }],
         ends_at: Some(ends_at),
         interval_minutes: Some(30),
         reminder_lead_minutes: 5,
@@ -44,13 +50,29 @@ fn reminder_comes_at_the_lead_time_once_then_the_missed_alert_after_grace() {
 
     assert!(evaluate(&mut conn, at(14, 24)).unwrap().is_empty());
     let alerts = evaluate(&mut conn, at(14, 25)).unwrap();
-    assert_eq!(kinds(&alerts), [&AlertKind::Reminder { due_at: at(14, 30) }]);
-    assert!(evaluate(&mut conn, at(14, 26)).unwrap().is_empty(), "no second reminder");
+    assert_eq!(
+        kinds(&alerts),
+        [&AlertKind::Reminder { due_at: at(14, 30) }]
+    );
+    assert!(
+        evaluate(&mut conn, at(14, 26)).unwrap().is_empty(),
+        "no second reminder"
+    );
     assert_eq!(next_wake(&conn, at(14, 26)).unwrap(), Some(at(14, 40)));
 
-    assert!(evaluate(&mut conn, at(14, 39)).unwrap().is_empty(), "still within grace");
+    assert!(
+        evaluate(&mut conn, at(14, 39)).unwrap().is_empty(),
+        "still within grace"
+    );
     let alerts = evaluate(&mut conn, at(14, 40)).unwrap();
-    assert_eq!(kinds(&alerts), [&AlertKind::Missed { since: at(14, 30), last_check_in: None, repeat: false }]);
+    assert_eq!(
+        kinds(&alerts),
+        [&AlertKind::Missed {
+            since: at(14, 30),
+            last_check_in: None,
+            repeat: false
+        }]
+    );
     assert!(evaluate(&mut conn, at(14, 42)).unwrap().is_empty());
 }
 
@@ -62,7 +84,10 @@ fn a_missed_alert_repeats_until_acknowledged() {
     evaluate(&mut conn, at(14, 40)).unwrap();
     assert_eq!(next_wake(&conn, at(14, 40)).unwrap(), Some(at(14, 45)));
     let alerts = evaluate(&mut conn, at(14, 45)).unwrap();
-    assert!(matches!(alerts[0].kind, AlertKind::Missed { repeat: true, .. }));
+    assert!(matches!(
+        alerts[0].kind,
+        AlertKind::Missed { repeat: true, .. }
+    ));
     acknowledge(&mut conn, id, at(14, 46), "Office").unwrap();
     assert!(evaluate(&mut conn, at(15, 30)).unwrap().is_empty());
     assert_eq!(next_wake(&conn, at(15, 30)).unwrap(), None);
@@ -77,9 +102,19 @@ fn checking_in_resets_the_next_due_time_and_clears_alerts() {
     check_in(&mut conn, id, at(14, 41), "Asha").unwrap();
     assert_eq!(next_wake(&conn, at(14, 41)).unwrap(), Some(at(15, 6)));
     let alerts = evaluate(&mut conn, at(15, 6)).unwrap();
-    assert_eq!(kinds(&alerts), [&AlertKind::Reminder { due_at: at(15, 11) }]);
+    assert_eq!(
+        kinds(&alerts),
+        [&AlertKind::Reminder { due_at: at(15, 11) }]
+    );
     let alerts = evaluate(&mut conn, at(15, 21)).unwrap();
-    assert_eq!(kinds(&alerts), [&AlertKind::Missed { since: at(15, 11), last_check_in: Some(at(14, 41)), repeat: false }]);
+    assert_eq!(
+        kinds(&alerts),
+        [&AlertKind::Missed {
+            since: at(15, 11),
+            last_check_in: Some(at(14, 41)),
+            repeat: false
+        }]
+    );
 }
 
 #[test]
@@ -94,7 +129,12 @@ fn after_a_long_suspend_each_session_gets_one_consolidated_alert() {
     evaluate(&mut conn, at(14, 1)).unwrap();
     let alerts = evaluate(&mut conn, at(17, 1)).unwrap();
     assert_eq!(alerts.len(), 2, "one per session, no reminders, no burst");
-    assert!(alerts.iter().all(|a| a.kind == AlertKind::Missed { since: at(14, 30), last_check_in: None, repeat: false }));
+    assert!(alerts.iter().all(|a| a.kind
+        == AlertKind::Missed {
+            since: at(14, 30),
+            last_check_in: None,
+            repeat: false
+        }));
 }
 
 #[test]
@@ -138,10 +178,24 @@ fn intervals_are_real_minutes_across_the_clock_changes() {
     let mut conn = db.conn();
     // 29 March 2026: at 01:00 UTC the UK goes from 01:00 GMT to 02:00 BST.
     let spring = Utc.with_ymd_and_hms(2026, 3, 29, 0, 50, 0).unwrap();
-    start(&mut conn, &canvass(spring + Duration::hours(3)), spring, "Asha").unwrap();
+    start(
+        &mut conn,
+        &canvass(spring + Duration::hours(3)),
+        spring,
+        "Asha",
+    )
+    .unwrap();
     let alerts = evaluate(&mut conn, spring + Duration::minutes(25)).unwrap();
-    assert_eq!(alerts[0].kind, AlertKind::Reminder { due_at: spring + Duration::minutes(30) });
-    assert_eq!(notice(&alerts[0]).body, "Due at 02:20. Let your team know you are OK.");
+    assert_eq!(
+        alerts[0].kind,
+        AlertKind::Reminder {
+            due_at: spring + Duration::minutes(30)
+        }
+    );
+    assert_eq!(
+        notice(&alerts[0]).body,
+        "Due at 02:20. Let your team know you are OK."
+    );
 
     // 25 October 2026: at 01:00 UTC clocks go back from 02:00 BST to 01:00 GMT.
     let autumn = Utc.with_ymd_and_hms(2026, 10, 25, 0, 40, 0).unwrap();
@@ -150,8 +204,16 @@ fn intervals_are_real_minutes_across_the_clock_changes() {
     start(&mut conn, &team, autumn, "Dee").unwrap();
     let alerts = evaluate(&mut conn, autumn + Duration::minutes(25)).unwrap();
     let autumn_alert = alerts.iter().find(|a| a.participants == ["Dee"]).unwrap();
-    assert_eq!(autumn_alert.kind, AlertKind::Reminder { due_at: autumn + Duration::minutes(30) });
-    assert_eq!(notice(autumn_alert).body, "Due at 01:10. Let your team know you are OK.");
+    assert_eq!(
+        autumn_alert.kind,
+        AlertKind::Reminder {
+            due_at: autumn + Duration::minutes(30)
+        }
+    );
+    assert_eq!(
+        notice(autumn_alert).body,
+        "Due at 01:10. Let your team know you are OK."
+    );
 }
 
 #[test]
@@ -162,8 +224,14 @@ fn snoozing_brings_the_reminder_back_but_not_the_deadline() {
     evaluate(&mut conn, at(14, 25)).unwrap();
     snooze(&mut conn, id, at(14, 26), "notification").unwrap();
     assert_eq!(next_wake(&conn, at(14, 26)).unwrap(), Some(at(14, 31)));
-    assert_eq!(kinds(&evaluate(&mut conn, at(14, 31)).unwrap()), [&AlertKind::Reminder { due_at: at(14, 30) }]);
-    assert!(matches!(evaluate(&mut conn, at(14, 40)).unwrap()[0].kind, AlertKind::Missed { .. }));
+    assert_eq!(
+        kinds(&evaluate(&mut conn, at(14, 31)).unwrap()),
+        [&AlertKind::Reminder { due_at: at(14, 30) }]
+    );
+    assert!(matches!(
+        evaluate(&mut conn, at(14, 40)).unwrap()[0].kind,
+        AlertKind::Missed { .. }
+    ));
 }
 
 #[test]
@@ -176,13 +244,30 @@ fn ending_safely_stops_everything_and_the_timeline_shows_who_did_what() {
     extend(&mut conn, id, 30, at(14, 28), "Asha").unwrap();
     end_safely(&mut conn, id, at(15, 0), "Ben").unwrap();
     assert!(evaluate(&mut conn, at(20, 0)).unwrap().is_empty());
-    assert_eq!(next_wake(&conn, at(20, 0)).unwrap(), None, "nothing scheduled: no wake-ups");
-    let events: Vec<(String, String)> = timeline(&conn, id).unwrap().into_iter().map(|e| (e.kind, e.by_whom)).collect();
-    let expected = [("started", "Asha"), ("reminder_sent", "scheduler"), ("checked_in", "Asha"), ("extended", "Asha"), ("ended_safe", "Ben")];
+    assert_eq!(
+        next_wake(&conn, at(20, 0)).unwrap(),
+        None,
+        "nothing scheduled: no wake-ups"
+    );
+    let events: Vec<(String, String)> = timeline(&conn, id)
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.kind, e.by_whom))
+        .collect();
+    let expected = [
+        ("started", "Asha"),
+        ("reminder_sent", "scheduler"),
+        ("checked_in", "Asha"),
+        ("extended", "Asha"),
+        ("ended_safe", "Ben"),
+    ];
     assert_eq!(events, expected.map(|(k, b)| (k.to_owned(), b.to_owned())));
 
     let error = check_in(&mut conn, id, at(15, 1), "Asha").unwrap_err();
-    assert_eq!((error.code(), error.field()), ("conflict", Some("sessionId")));
+    assert_eq!(
+        (error.code(), error.field()),
+        ("conflict", Some("sessionId"))
+    );
     assert!(error.to_string().contains("already ended"));
 }
 
@@ -192,17 +277,64 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
     let mut conn = db.conn();
     let now = at(14, 0);
     let cases: Vec<(NewSession, &str)> = vec![
-        (NewSession { interval_minutes: Some(4), ..canvass(at(18, 0)) }, "intervalMinutes"),
-        (NewSession { interval_minutes: Some(1441), ..canvass(at(18, 0)) }, "intervalMinutes"),
-        (NewSession { kind: Kind::Journey, ends_at: Some(at(13, 0)), ..canvass(at(18, 0)) }, "endsAt"),
-        (canvass(at(13, 59)), "endsAt"),
-        (NewSession { ends_at: None, ..canvass(at(18, 0)) }, "endsAt"),
-        (NewSession { participants: vec!["  ".into()], ..canvass(at(18, 0)) }, "participants"),
-        (NewSession { title: " ".into(), ..canvass(at(18, 0)) }, "title"),
-        (NewSession { notes: "x".repeat(501), ..canvass(at(18, 0)) }, "notes"),
         (
             NewSession {
-                escalation: vec![EscalationContact { name: "Office".into(), phone: "+1 555".into(), relationship: String::new() }],
+                interval_minutes: Some(4),
+                ..canvass(at(18, 0))
+            },
+            "intervalMinutes",
+        ),
+        (
+            NewSession {
+                interval_minutes: Some(1441),
+                ..canvass(at(18, 0))
+            },
+            "intervalMinutes",
+        ),
+        (
+            NewSession {
+                kind: Kind::Journey,
+                ends_at: Some(at(13, 0)),
+                ..canvass(at(18, 0))
+            },
+            "endsAt",
+        ),
+        (canvass(at(13, 59)), "endsAt"),
+        (
+            NewSession {
+                ends_at: None,
+                ..canvass(at(18, 0))
+            },
+            "endsAt",
+        ),
+        (
+            NewSession {
+                participants: vec!["  ".into()],
+                ..canvass(at(18, 0))
+            },
+            "participants",
+        ),
+        (
+            NewSession {
+                title: " ".into(),
+                ..canvass(at(18, 0))
+            },
+            "title",
+        ),
+        (
+            NewSession {
+                notes: "x".repeat(501),
+                ..canvass(at(18, 0))
+            },
+            "notes",
+        ),
+        (
+            NewSession {
+                escalation: vec![EscalationContact {
+                    name: "Office".into(),
+                    phone: "+1 555".into(),
+                    relationship: String::new(),
+                }],
                 ..canvass(at(18, 0))
             },
             "escalation[0].phone",
@@ -210,22 +342,46 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
     ];
     for (new, field) in cases {
         let error = start(&mut conn, &new, now, "Asha").unwrap_err();
-        assert_eq!((error.code(), error.field()), ("validation", Some(field)), "{error}");
+        assert_eq!(
+            (error.code(), error.field()),
+            ("validation", Some(field)),
+            "{error}"
+        );
     }
-    let journey = start(&mut conn, &NewSession { kind: Kind::Journey, ..canvass(at(13, 0)) }, now, "Asha").unwrap_err();
+    let journey = start(
+        &mut conn,
+        &NewSession {
+            kind: Kind::Journey,
+            ..canvass(at(13, 0))
+        },
+        now,
+        "Asha",
+    )
+    .unwrap_err();
     assert!(journey.to_string().starts_with("Expected arrival"));
 
-    let count: i64 = conn.query_row("SELECT count(*) FROM checkin_session", [], |r| r.get(0)).unwrap();
+    let count: i64 = conn
+        .query_row("SELECT count(*) FROM checkin_session", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(count, 0);
 
     // The same people twice, in another order and case, while the first is active.
     start(&mut conn, &canvass(at(18, 0)), now, "Asha").unwrap();
-    let twin = NewSession { participants: vec!["ben".into(), "ASHA".into()], ..canvass(at(18, 0)) };
+    let twin = NewSession {
+        participants: vec!["ben".into(), "ASHA".into()],
+        ..canvass(at(18, 0))
+    };
     let error = start(&mut conn, &twin, now, "Asha").unwrap_err();
     assert_eq!(error.field(), Some("participants"));
     assert_eq!(error.to_string(), "People: Asha and Ben are already in “Ward 3 canvass”, which is still active. End that one first.");
-    assert!(matches!(extend(&mut conn, 1, 20, now, "Asha").unwrap_err(), CheckinError::Extend));
-    assert!(matches!(check_in(&mut conn, 99, now, "Asha").unwrap_err(), CheckinError::UnknownSession(99)));
+    assert!(matches!(
+        extend(&mut conn, 1, 20, now, "Asha").unwrap_err(),
+        CheckinError::Extend
+    ));
+    assert!(matches!(
+        check_in(&mut conn, 99, now, "Asha").unwrap_err(),
+        CheckinError::UnknownSession(99)
+    ));
 }
 
 #[test]
@@ -240,9 +396,23 @@ fn notices_are_worded_for_the_person_out_and_for_the_office() {
     let me = notice(&reminder);
     assert_eq!(me.summary, "Check in: Ward 3 canvass");
     assert_eq!(me.urgency, Urgency::Normal);
-    assert_eq!(me.actions.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(), [ACTION_CHECK_IN, ACTION_SNOOZE]);
+    assert_eq!(
+        me.actions
+            .iter()
+            .map(|a| a.key.as_str())
+            .collect::<Vec<_>>(),
+        [ACTION_CHECK_IN, ACTION_SNOOZE]
+    );
 
-    let missed = Alert { mode: Mode::Watching, kind: AlertKind::Missed { since: at(14, 30), last_check_in: None, repeat: false }, ..reminder };
+    let missed = Alert {
+        mode: Mode::Watching,
+        kind: AlertKind::Missed {
+            since: at(14, 30),
+            last_check_in: None,
+            repeat: false,
+        },
+        ..reminder
+    };
     let office = notice(&missed);
     assert_eq!(office.summary, "Asha and Ben missed a check-in");
     assert!(office.body.contains("overdue since 14:30") && office.body.contains("call 999"));

@@ -56,7 +56,8 @@ pub struct SessionDetail {
     pub timeline: Vec<EventView>,
 }
 
-const COLUMNS: &str = "id, kind, mode, title, participants, place, notes, escalation, interval_min, started_at,
+const COLUMNS: &str =
+    "id, kind, mode, title, participants, place, notes, escalation, interval_min, started_at,
     ends_at, next_due_at, last_check_in_at, reminded_for, missed_for, acknowledged_at, ended_at";
 
 fn view(row: &Row) -> rusqlite::Result<SessionView> {
@@ -66,22 +67,36 @@ fn view(row: &Row) -> rusqlite::Result<SessionView> {
     let status = if row.get::<_, Option<i64>>(16)?.is_some() {
         Status::Ended
     } else if missed_for == Some(due) {
-        if row.get::<_, Option<i64>>(15)?.is_some() { Status::Acknowledged } else { Status::Missed }
+        if row.get::<_, Option<i64>>(15)?.is_some() {
+            Status::Acknowledged
+        } else {
+            Status::Missed
+        }
     } else if reminded_for == Some(due) {
         Status::Due
     } else {
         Status::Ok
     };
-    let json_list = |index| row.get::<_, String>(index).map(|text| serde_json::from_str(&text).unwrap_or_default());
+    let json_list = |index| {
+        row.get::<_, String>(index)
+            .map(|text| serde_json::from_str(&text).unwrap_or_default())
+    };
     Ok(SessionView {
         id: row.get(0)?,
-        kind: serde_json::from_value(serde_json::Value::String(row.get(1)?)).unwrap_or(Kind::Canvass),
-        mode: if row.get::<_, String>(2)? == "watching" { Mode::Watching } else { Mode::Me },
+        kind: serde_json::from_value(serde_json::Value::String(row.get(1)?))
+            .unwrap_or(Kind::Canvass),
+        mode: if row.get::<_, String>(2)? == "watching" {
+            Mode::Watching
+        } else {
+            Mode::Me
+        },
         title: row.get(3)?,
         participants: json_list(4)?,
         place: row.get(5)?,
         notes: row.get(6)?,
-        escalation: row.get::<_, String>(7).map(|text| serde_json::from_str(&text).unwrap_or_default())?,
+        escalation: row
+            .get::<_, String>(7)
+            .map(|text| serde_json::from_str(&text).unwrap_or_default())?,
         interval_minutes: row.get(8)?,
         status,
         started_at: at(row.get(9)?),
@@ -89,25 +104,36 @@ fn view(row: &Row) -> rusqlite::Result<SessionView> {
         ends_at_local: format_local(at(row.get(10)?)),
         next_due_at: at(due),
         next_due_local: format_local(at(due)),
-        last_check_in_local: row.get::<_, Option<i64>>(12)?.map(|ms| format_local(at(ms))),
+        last_check_in_local: row
+            .get::<_, Option<i64>>(12)?
+            .map(|ms| format_local(at(ms))),
     })
 }
 
 /// Sessions still running, the most urgent (earliest due) first.
 pub fn active(conn: &Connection) -> Result<Vec<SessionView>, CheckinError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM checkin_session WHERE ended_at IS NULL ORDER BY next_due_at"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM checkin_session WHERE ended_at IS NULL ORDER BY next_due_at"
+    ))?;
     let sessions = stmt.query_map([], view)?.collect::<Result<_, _>>()?;
     Ok(sessions)
 }
 
 pub fn detail(conn: &Connection, id: i64) -> Result<SessionDetail, CheckinError> {
     let session = conn
-        .query_row(&format!("SELECT {COLUMNS} FROM checkin_session WHERE id = ?1"), [id], view)
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM checkin_session WHERE id = ?1"),
+            [id],
+            view,
+        )
         .optional()?
         .ok_or(CheckinError::UnknownSession(id))?;
     let timeline = timeline(conn, id)?
         .into_iter()
-        .map(|event| EventView { at_local: format_local(event.at), event })
+        .map(|event| EventView {
+            at_local: format_local(event.at),
+            event,
+        })
         .collect();
     Ok(SessionDetail { session, timeline })
 }

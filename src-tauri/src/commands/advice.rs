@@ -12,7 +12,10 @@ pub fn advice_list(state: State<'_, AppState>) -> Result<Vec<SectionSummary>, Ip
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
-pub fn advice_section(state: State<'_, AppState>, section_id: String) -> Result<SectionView, IpcError> {
+pub fn advice_section(
+    state: State<'_, AppState>,
+    section_id: String,
+) -> Result<SectionView, IpcError> {
     let section = state.advice()?.section(&section_id)?;
     Ok(advice::view(section, &ticks_or_none(&state)?))
 }
@@ -27,5 +30,12 @@ pub fn advice_set_tick(
     let library = state.advice()?;
     let database = state.database()?;
     let now = state.clock.now();
-    Ok(advice::set_tick(library, &database.conn(), &section_id, &item_id, done, now)?)
+    Ok(advice::set_tick(
+        library,
+        &database.conn(),
+        &section_id,
+        &item_id,
+        done,
+        now,
+    )?)
 }

@@ -17,12 +17,18 @@ pub fn checkins_active(state: State<'_, AppState>) -> Result<Vec<SessionView>, I
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
-pub fn checkins_detail(state: State<'_, AppState>, session_id: i64) -> Result<SessionDetail, IpcError> {
+pub fn checkins_detail(
+    state: State<'_, AppState>,
+    session_id: i64,
+) -> Result<SessionDetail, IpcError> {
     Ok(views::detail(&state.database()?.conn(), session_id)?)
 }
 
 #[tauri::command(async)]
-pub fn checkins_start(state: State<'_, AppState>, session: NewSession) -> Result<SessionDetail, IpcError> {
+pub fn checkins_start(
+    state: State<'_, AppState>,
+    session: NewSession,
+) -> Result<SessionDetail, IpcError> {
     let database = state.database()?;
     let id = checkins::start(&mut database.conn(), &session, state.clock.now(), BY_APP)?;
     state.scheduler.poke();
@@ -33,7 +39,10 @@ pub fn checkins_start(state: State<'_, AppState>, session: NewSession) -> Result
 fn change(
     state: &AppState,
     session_id: i64,
-    apply: impl FnOnce(&mut rusqlite::Connection, chrono::DateTime<chrono::Utc>) -> Result<(), checkins::CheckinError>,
+    apply: impl FnOnce(
+        &mut rusqlite::Connection,
+        chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), checkins::CheckinError>,
 ) -> Result<SessionDetail, IpcError> {
     let database = state.database()?;
     apply(&mut database.conn(), state.clock.now())?;
@@ -42,23 +51,44 @@ fn change(
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
-pub fn checkins_check_in(state: State<'_, AppState>, session_id: i64) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id, |conn, now| checkins::check_in(conn, session_id, now, BY_APP))
+pub fn checkins_check_in(
+    state: State<'_, AppState>,
+    session_id: i64,
+) -> Result<SessionDetail, IpcError> {
+    change(&state, session_id, |conn, now| {
+        checkins::check_in(conn, session_id, now, BY_APP)
+    })
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
-pub fn checkins_extend(state: State<'_, AppState>, session_id: i64, minutes: u32) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id, |conn, now| checkins::extend(conn, session_id, minutes, now, BY_APP))
+pub fn checkins_extend(
+    state: State<'_, AppState>,
+    session_id: i64,
+    minutes: u32,
+) -> Result<SessionDetail, IpcError> {
+    change(&state, session_id, |conn, now| {
+        checkins::extend(conn, session_id, minutes, now, BY_APP)
+    })
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
-pub fn checkins_end(state: State<'_, AppState>, session_id: i64) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id, |conn, now| checkins::end_safely(conn, session_id, now, BY_APP))
+pub fn checkins_end(
+    state: State<'_, AppState>,
+    session_id: i64,
+) -> Result<SessionDetail, IpcError> {
+    change(&state, session_id, |conn, now| {
+        checkins::end_safely(conn, session_id, now, BY_APP)
+    })
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
-pub fn checkins_acknowledge(state: State<'_, AppState>, session_id: i64) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id, |conn, now| checkins::acknowledge(conn, session_id, now, BY_APP))
+pub fn checkins_acknowledge(
+    state: State<'_, AppState>,
+    session_id: i64,
+) -> Result<SessionDetail, IpcError> {
+    change(&state, session_id, |conn, now| {
+        checkins::acknowledge(conn, session_id, now, BY_APP)
+    })
 }
 
 /// What the window receives as the `checkin-alert` event: the in-app alarm.
@@ -96,6 +126,8 @@ impl<R: Runtime> AlertSink for WindowAlerts<R> {
             let _ = window.show();
             let _ = window.set_focus();
         }
-        let _ = self.0.emit_to(crate::MAIN_WINDOW, "open-session", session_id);
+        let _ = self
+            .0
+            .emit_to(crate::MAIN_WINDOW, "open-session", session_id);
     }
 }

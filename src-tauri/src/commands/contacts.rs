@@ -18,10 +18,20 @@ pub fn contacts_save(
     notes: String,
 ) -> Result<Vec<ContactCard>, IpcError> {
     let database = state.database()?;
-    Ok(contacts::save(&database.conn(), &role, &name, &phone, &notes, state.clock.now())?)
+    Ok(contacts::save(
+        &database.conn(),
+        &role,
+        &name,
+        &phone,
+        &notes,
+        state.clock.now(),
+    )?)
 }
 
 #[tauri::command(async)]
-pub fn contacts_clear(state: State<'_, AppState>, role: String) -> Result<Vec<ContactCard>, IpcError> {
+pub fn contacts_clear(
+    state: State<'_, AppState>,
+    role: String,
+) -> Result<Vec<ContactCard>, IpcError> {
     Ok(contacts::clear(&state.database()?.conn(), &role)?)
 }

@@ -20,7 +20,11 @@ pub fn sos_guides(state: State<'_, AppState>) -> Result<Vec<GuideSummary>, IpcEr
         .guides()?
         .guides()
         .iter()
-        .map(|g| GuideSummary { id: g.id.clone(), name: g.name.clone(), applies_to: g.applies_to.clone() })
+        .map(|g| GuideSummary {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            applies_to: g.applies_to.clone(),
+        })
         .collect())
 }
 
@@ -37,7 +41,10 @@ pub fn sos_resolve(state: State<'_, AppState>, model: String) -> Result<Found, I
     let library = state.guides()?;
     let resolution = library.resolve(&model)?;
     let guide_name = library.guide(&resolution.guide_id)?.name.clone();
-    Ok(Found { resolution, guide_name })
+    Ok(Found {
+        resolution,
+        guide_name,
+    })
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
@@ -54,7 +61,14 @@ pub fn sos_set_tick(
     done: bool,
 ) -> Result<GuideView, IpcError> {
     let database = state.database()?;
-    Ok(guides::set_tick(state.guides()?, &database.conn(), &guide_id, &item_id, done, state.clock.now())?)
+    Ok(guides::set_tick(
+        state.guides()?,
+        &database.conn(),
+        &guide_id,
+        &item_id,
+        done,
+        state.clock.now(),
+    )?)
 }
 
 #[tauri::command(async)]
@@ -64,10 +78,22 @@ pub fn sos_devices(state: State<'_, AppState>) -> Result<Vec<Device>, IpcError> 
 
 #[tauri::command(async)]
 pub fn sos_add_device(state: State<'_, AppState>, model: String) -> Result<Vec<Device>, IpcError> {
-    Ok(guides::add_device(state.guides()?, &state.database()?.conn(), &model, state.clock.now())?)
+    Ok(guides::add_device(
+        state.guides()?,
+        &state.database()?.conn(),
+        &model,
+        state.clock.now(),
+    )?)
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
-pub fn sos_remove_device(state: State<'_, AppState>, device_id: i64) -> Result<Vec<Device>, IpcError> {
-    Ok(guides::remove_device(state.guides()?, &state.database()?.conn(), device_id)?)
+pub fn sos_remove_device(
+    state: State<'_, AppState>,
+    device_id: i64,
+) -> Result<Vec<Device>, IpcError> {
+    Ok(guides::remove_device(
+        state.guides()?,
+        &state.database()?.conn(),
+        device_id,
+    )?)
 }

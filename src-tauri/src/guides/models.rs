@@ -69,7 +69,10 @@ const REDUNDANT_MAKERS: &[&str] = &["apple", "samsung", "google"];
 pub fn normalise(input: &str) -> String {
     // "Galaxy S23+" is a different phone from "Galaxy S23".
     let lower = input.to_lowercase().replace('+', " plus ");
-    let mut words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let mut words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
     if words.len() > 1 && REDUNDANT_MAKERS.contains(&words[0]) {
         words.remove(0);
     }
@@ -88,7 +91,11 @@ pub const UNKNOWN_NOTE: &str = "We don’t know this model, so this is the close
 impl ModelTable {
     /// `key` must already be normalised and non-empty.
     pub fn resolve_key(&self, key: &str) -> Resolution {
-        if let Some(entry) = self.models.iter().find(|entry| normalise(&entry.name) == key) {
+        if let Some(entry) = self
+            .models
+            .iter()
+            .find(|entry| normalise(&entry.name) == key)
+        {
             return Resolution {
                 guide_id: entry.guide.clone(),
                 model: Some(entry.name.clone()),
@@ -97,7 +104,9 @@ impl ModelTable {
             };
         }
         for rule in &self.lines {
-            let Some(rest) = key.strip_prefix(rule.prefix.as_str()) else { continue };
+            let Some(rest) = key.strip_prefix(rule.prefix.as_str()) else {
+                continue;
+            };
             if let Some(min) = rule.min_number {
                 match leading_number(rest) {
                     Some(number) if number >= min => {}
@@ -111,6 +120,11 @@ impl ModelTable {
                 note: Some(rule.note.clone()),
             };
         }
-        Resolution { guide_id: self.fallback.clone(), model: None, match_kind: MatchKind::Unknown, note: Some(UNKNOWN_NOTE.to_owned()) }
+        Resolution {
+            guide_id: self.fallback.clone(),
+            model: None,
+            match_kind: MatchKind::Unknown,
+            note: Some(UNKNOWN_NOTE.to_owned()),
+        }
     }
 }

@@ -12,7 +12,9 @@ fn library() -> GuideLibrary {
 }
 
 fn guide_for(model: &str) -> Resolution {
-    library().resolve(model).unwrap_or_else(|error| panic!("{model}: {error}"))
+    library()
+        .resolve(model)
+        .unwrap_or_else(|error| panic!("{model}: {error}"))
 }
 
 #[test]
@@ -21,7 +23,16 @@ fn every_embedded_guide_and_the_model_table_are_valid() {
     let ids: Vec<&str> = library.guides().iter().map(|g| g.id.as_str()).collect();
     assert_eq!(
         ids,
-        ["iphone-8-and-later", "iphone-7-and-earlier", "apple-watch", "google-android", "samsung-galaxy", "other-android", "huawei", "basic-phone"]
+        [
+            "iphone-8-and-later",
+            "iphone-7-and-earlier",
+            "apple-watch",
+            "google-android",
+            "samsung-galaxy",
+            "other-android",
+            "huawei",
+            "basic-phone"
+        ]
     );
 }
 
@@ -32,7 +43,11 @@ fn resolves_the_examples_from_the_issue() {
         ("Galaxy S21", "samsung-galaxy", "Galaxy S21"),
         ("Galaxy S23", "samsung-galaxy", "Galaxy S23"),
         ("Pixel 7", "google-android", "Pixel 7"),
-        ("Apple Watch Series 6", "apple-watch", "Apple Watch Series 6"),
+        (
+            "Apple Watch Series 6",
+            "apple-watch",
+            "Apple Watch Series 6",
+        ),
         ("Redmi Note 12", "other-android", "Redmi Note 12"),
     ] {
         let found = guide_for(model);
@@ -44,12 +59,31 @@ fn resolves_the_examples_from_the_issue() {
 
 #[test]
 fn forgives_case_spacing_punctuation_and_maker_names() {
-    for typed in ["iphone13", "IPHONE 13", "  iPhone-13!! ", "Apple iPhone 13", "i phone 13"] {
-        assert_eq!(guide_for(typed).model.as_deref(), Some("iPhone 13"), "{typed}");
+    for typed in [
+        "iphone13",
+        "IPHONE 13",
+        "  iPhone-13!! ",
+        "Apple iPhone 13",
+        "i phone 13",
+    ] {
+        assert_eq!(
+            guide_for(typed).model.as_deref(),
+            Some("iPhone 13"),
+            "{typed}"
+        );
     }
-    assert_eq!(guide_for("samsung galaxy s23").model.as_deref(), Some("Galaxy S23"));
-    assert_eq!(guide_for("Galaxy S23+").model.as_deref(), Some("Galaxy S23+"));
-    assert_eq!(guide_for("google pixel 7").model.as_deref(), Some("Pixel 7"));
+    assert_eq!(
+        guide_for("samsung galaxy s23").model.as_deref(),
+        Some("Galaxy S23")
+    );
+    assert_eq!(
+        guide_for("Galaxy S23+").model.as_deref(),
+        Some("Galaxy S23+")
+    );
+    assert_eq!(
+        guide_for("google pixel 7").model.as_deref(),
+        Some("Pixel 7")
+    );
 }
 
 #[test]
@@ -57,13 +91,19 @@ fn old_models_carry_their_os_caveat() {
     let found = guide_for("iPhone 6s");
     assert_eq!(found.guide_id, "iphone-7-and-earlier");
     assert!(found.note.unwrap().contains("iOS 15"));
-    assert!(guide_for("Apple Watch Ultra 2").note.unwrap().contains("siren"));
+    assert!(guide_for("Apple Watch Ultra 2")
+        .note
+        .unwrap()
+        .contains("siren"));
 }
 
 #[test]
 fn unlisted_models_of_known_lines_get_their_line_and_a_note() {
     let found = guide_for("iPhone 25 Pro");
-    assert_eq!((found.guide_id.as_str(), found.match_kind), ("iphone-8-and-later", MatchKind::Line));
+    assert_eq!(
+        (found.guide_id.as_str(), found.match_kind),
+        ("iphone-8-and-later", MatchKind::Line)
+    );
     assert!(found.note.is_some());
     assert_eq!(guide_for("Galaxy S99 Ultra").guide_id, "samsung-galaxy");
     assert_eq!(guide_for("Galaxy Watch 6").guide_id, "samsung-galaxy");
@@ -73,11 +113,20 @@ fn unlisted_models_of_known_lines_get_their_line_and_a_note() {
 
 #[test]
 fn unknown_models_get_the_closest_guide_and_a_check_your_menu_note() {
-    for typed in ["Frobnicator 3000", "x", "12345", "<script>alert(1)</script>", "手机"] {
+    for typed in [
+        "Frobnicator 3000",
+        "x",
+        "12345",
+        "<script>alert(1)</script>",
+        "手机",
+    ] {
         let found = guide_for(typed);
         assert_eq!(found.match_kind, MatchKind::Unknown, "{typed}");
         assert_eq!(found.guide_id, "other-android");
-        assert!(found.note.unwrap().contains("Check your own phone’s Settings"));
+        assert!(found
+            .note
+            .unwrap()
+            .contains("Check your own phone’s Settings"));
     }
 }
 
@@ -85,7 +134,11 @@ fn unknown_models_get_the_closest_guide_and_a_check_your_menu_note() {
 fn empty_and_overlong_input_are_refused_naming_the_field() {
     for typed in ["", "   ", "!!!", "-()"] {
         let error = library().resolve(typed).unwrap_err();
-        assert_eq!((error.code(), error.field()), ("validation", Some("model")), "{typed:?}");
+        assert_eq!(
+            (error.code(), error.field()),
+            ("validation", Some("model")),
+            "{typed:?}"
+        );
     }
     let error = library().resolve(&"a".repeat(81)).unwrap_err();
     assert_eq!(error.field(), Some("model"));
@@ -94,15 +147,33 @@ fn empty_and_overlong_input_are_refused_naming_the_field() {
 
 // ---- Content that must be rejected ----
 
-fn load_with(guide_edit: impl Fn(&str) -> String, models_edit: impl Fn(&str) -> String) -> Result<GuideLibrary, ContentError> {
+fn load_with(
+    guide_edit: impl Fn(&str) -> String,
+    models_edit: impl Fn(&str) -> String,
+) -> Result<GuideLibrary, ContentError> {
     let files = content::embedded_json_files("sos");
-    let models = files.iter().find(|(p, _)| p == MODELS_FILE).unwrap().1.clone();
+    let models = files
+        .iter()
+        .find(|(p, _)| p == MODELS_FILE)
+        .unwrap()
+        .1
+        .clone();
     let guides: Vec<(String, String)> = files
         .into_iter()
         .filter(|(p, _)| p != MODELS_FILE)
-        .map(|(p, t)| if p.ends_with("/huawei.json") { (p, guide_edit(&t)) } else { (p, t) })
+        .map(|(p, t)| {
+            if p.ends_with("/huawei.json") {
+                (p, guide_edit(&t))
+            } else {
+                (p, t)
+            }
+        })
         .collect();
-    GuideLibrary::from_files(guides.iter().map(|(p, t)| (p.as_str(), t.as_str())), &models_edit(&models), today())
+    GuideLibrary::from_files(
+        guides.iter().map(|(p, t)| (p.as_str(), t.as_str())),
+        &models_edit(&models),
+        today(),
+    )
 }
 
 fn same(text: &str) -> String {
@@ -120,7 +191,10 @@ fn rejects_a_guide_without_steps() {
         same,
     )
     .unwrap_err();
-    assert_eq!((error.file.as_str(), error.field.as_str()), ("content/sos/huawei.json", "triggers"));
+    assert_eq!(
+        (error.file.as_str(), error.field.as_str()),
+        ("content/sos/huawei.json", "triggers")
+    );
     let error = load_with(|t| t.replace("\"Press the power button quickly five times.\",\n        \"The phone sends an SOS message with your location to your emergency contacts.\"", ""), same).unwrap_err();
     assert_eq!(error.field, "triggers[0].steps");
 }
@@ -129,30 +203,64 @@ fn rejects_a_guide_without_steps() {
 fn rejects_empty_text_and_unknown_fields() {
     let error = load_with(|t| t.replace("\"Emergency contacts added\"", "\"\""), same).unwrap_err();
     assert_eq!(error.field, "checklist[1].text");
-    let error = load_with(|t| t.replace("\"order\": 7,", "\"order\": 7, \"colour\": \"red\","), same).unwrap_err();
+    let error = load_with(
+        |t| t.replace("\"order\": 7,", "\"order\": 7, \"colour\": \"red\","),
+        same,
+    )
+    .unwrap_err();
     assert_eq!(error.field, "colour");
 }
 
 #[test]
 fn rejects_sources_off_the_official_allow_list_and_mirrors() {
-    for bad in ["https://www.example.com/sos", "https://consumer.huawei.com.mirror.example/jp", "http://consumer.huawei.com/jp"] {
-        let error = load_with(|t| t.replace("https://consumer.huawei.com/jp/support/content/ja-jp15850035", bad), same).unwrap_err();
+    for bad in [
+        "https://www.example.com/sos",
+        "https://consumer.huawei.com.mirror.example/jp",
+        "http://consumer.huawei.com/jp",
+    ] {
+        let error = load_with(
+            |t| {
+                t.replace(
+                    "https://consumer.huawei.com/jp/support/content/ja-jp15850035",
+                    bad,
+                )
+            },
+            same,
+        )
+        .unwrap_err();
         assert_eq!(error.field, "sources[0].url", "{bad}");
     }
 }
 
 #[test]
 fn rejects_a_missing_or_future_review_date() {
-    let error = load_with(|t| t.replace("\"reviewed\": \"2026-11-25\"", "\"reviewed\": \"2027-01-01\""), same).unwrap_err();
+    let error = load_with(
+        |t| {
+            t.replace(
+                "\"reviewed\": \"2026-11-25\"",
+                "\"reviewed\": \"2027-01-01\"",
+            )
+        },
+        same,
+    )
+    .unwrap_err();
     assert_eq!(error.field, "reviewed");
-    let error = load_with(|t| t.replace(",\n  \"reviewed\": \"2026-11-25\"", ""), same).unwrap_err();
-    assert!(error.message.contains("missing field `reviewed`"), "{error}");
+    let error =
+        load_with(|t| t.replace(",\n  \"reviewed\": \"2026-11-25\"", ""), same).unwrap_err();
+    assert!(
+        error.message.contains("missing field `reviewed`"),
+        "{error}"
+    );
 }
 
 #[test]
 fn rejects_a_model_listed_under_two_guides() {
     let error = load_with(same, |t| {
-        t.replacen("\"models\": [", "\"models\": [\n    {\"name\": \"iphone 13\", \"guide\": \"iphone-7-and-earlier\"},", 1)
+        t.replacen(
+            "\"models\": [",
+            "\"models\": [\n    {\"name\": \"iphone 13\", \"guide\": \"iphone-7-and-earlier\"},",
+            1,
+        )
     })
     .unwrap_err();
     assert!(error.message.contains("listed twice"), "{error}");
@@ -160,7 +268,10 @@ fn rejects_a_model_listed_under_two_guides() {
 
 #[test]
 fn rejects_a_model_or_rule_pointing_at_no_guide() {
-    let error = load_with(same, |t| t.replacen("\"guide\": \"huawei\"", "\"guide\": \"blackberry\"", 1)).unwrap_err();
+    let error = load_with(same, |t| {
+        t.replacen("\"guide\": \"huawei\"", "\"guide\": \"blackberry\"", 1)
+    })
+    .unwrap_err();
     assert!(error.message.contains("not a guide"), "{error}");
 }
 
@@ -172,11 +283,24 @@ fn set_up_ticks_are_stored_with_their_date() {
     let db = Database::open_in(dir.path()).unwrap();
     let library = library();
     let at = Utc.with_ymd_and_hms(2026, 7, 1, 9, 0, 0).unwrap();
-    let view = set_tick(&library, &db.conn(), "samsung-galaxy", "number-checked", true, at).unwrap();
+    let view = set_tick(
+        &library,
+        &db.conn(),
+        "samsung-galaxy",
+        "number-checked",
+        true,
+        at,
+    )
+    .unwrap();
     assert_eq!((view.done, view.total), (1, 3));
     assert_eq!(view.ticks[0].ticked_at_local, "1 Jul 2026, 10:00");
     // Advice ticks with the same item id are separate.
-    assert_eq!(Ticks::load(&db.conn()).unwrap().at("samsung-galaxy", "number-checked"), None);
+    assert_eq!(
+        Ticks::load(&db.conn())
+            .unwrap()
+            .at("samsung-galaxy", "number-checked"),
+        None
+    );
 
     let error = set_tick(&library, &db.conn(), "samsung-galaxy", "nope", true, at).unwrap_err();
     assert_eq!(error.field(), Some("itemId"));
@@ -193,7 +317,10 @@ fn my_devices_are_saved_once_and_removed() {
     add_device(&library, &db.conn(), "galaxy s23", now).unwrap();
     let devices = add_device(&library, &db.conn(), "Galaxy S23", now).unwrap();
     assert_eq!(devices.len(), 1, "the same model is saved once");
-    assert_eq!((devices[0].model.as_str(), devices[0].guide_id.as_str()), ("Galaxy S23", "samsung-galaxy"));
+    assert_eq!(
+        (devices[0].model.as_str(), devices[0].guide_id.as_str()),
+        ("Galaxy S23", "samsung-galaxy")
+    );
     let devices = add_device(&library, &db.conn(), "My odd phone", now).unwrap();
     assert_eq!(devices[1].model, "My odd phone");
     assert_eq!(devices[1].guide_id, "other-android");
