@@ -12,6 +12,7 @@ pub mod content;
 pub mod emergency;
 pub mod error;
 pub mod guides;
+pub mod incidents;
 mod logging;
 pub mod notify;
 pub mod state;

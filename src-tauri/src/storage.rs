@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_advice_ticks.sql"),
     include_str!("../migrations/0002_checklists_devices_contacts.sql"),
     include_str!("../migrations/0003_checkins.sql"),
+    include_str!("../migrations/0004_incidents.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

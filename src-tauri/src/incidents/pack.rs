@@ -1,0 +1,447 @@
+//! Evidence packs: one folder holding a printable report, a CSV, a JSON file Campaign Safe
+//! can import back, and copies of the attachments. The JSON carries every version's exact
+//! body and hashes, so an imported incident verifies exactly as it did where it was made.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use super::attachments::{clean_name, write_error, AttachmentStore};
+use super::chain::{check_versions, load_versions, StoredVersion, VersionBody};
+use super::find::{self, ListQuery};
+use super::model::IncidentRecord;
+use super::{invalid, refresh_current, report, IncidentError};
+use crate::time::to_millis;
+
+pub const FORMAT: &str = "campaign-safe-evidence-pack";
+pub const FORMAT_VERSION: u32 = 1;
+pub const JSON_NAME: &str = "incidents.json";
+const IMPORT_MAX_BYTES: u64 = 200 * 1024 * 1024;
+
+/// Which incidents go in the pack: the chosen ones, or all matching the filters.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct Selection {
+    pub ids: Vec<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub person_id: Option<String>,
+    pub category: Option<String>,
+    pub include_withdrawn: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PackIncident {
+    pub id: String,
+    pub status: String,
+    pub versions: Vec<StoredVersion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PackPerson {
+    pub id: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PackFile {
+    pub sha256: String,
+    pub size: u64,
+    /// Relative to the pack folder.
+    pub file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Pack {
+    pub format: String,
+    pub format_version: u32,
+    pub exported_at: DateTime<Utc>,
+    pub people: Vec<PackPerson>,
+    pub incidents: Vec<PackIncident>,
+    pub attachments: Vec<PackFile>,
+}
+
+impl PackIncident {
+    /// The latest version that still has a record (the last one, unless erased).
+    pub fn latest_record(&self) -> Option<IncidentRecord> {
+        self.versions
+            .iter()
+            .rev()
+            .find_map(|v| body_of(v).and_then(|b| b.record))
+    }
+}
+
+pub fn body_of(version: &StoredVersion) -> Option<VersionBody> {
+    version
+        .body
+        .as_deref()
+        .and_then(|b| serde_json::from_str(b).ok())
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportSummary {
+    pub folder: PathBuf,
+    pub incidents: usize,
+    pub attachments: usize,
+    pub files: Vec<String>,
+}
+
+fn selected_ids(conn: &Connection, selection: &Selection) -> Result<Vec<String>, IncidentError> {
+    if !selection.ids.is_empty() {
+        return Ok(selection.ids.clone());
+    }
+    let query = ListQuery {
+        from: selection.from,
+        to: selection.to,
+        person_id: selection.person_id.clone(),
+        category: selection.category.clone(),
+        status: Some(
+            if selection.include_withdrawn {
+                "all"
+            } else {
+                "active"
+            }
+            .into(),
+        ),
+        limit: Some(u32::MAX - 1),
+        ..ListQuery::default()
+    };
+    Ok(find::list(conn, &query)?
+        .items
+        .into_iter()
+        .map(|item| item.id)
+        .collect())
+}
+
+/// Gathers the selected incidents, oldest first, with every version.
+pub fn collect(
+    conn: &Connection,
+    selection: &Selection,
+    now: DateTime<Utc>,
+) -> Result<Pack, IncidentError> {
+    let mut incidents = Vec::new();
+    for id in selected_ids(conn, selection)? {
+        let (num, status): (i64, String) = conn
+            .query_row(
+                "SELECT num, status FROM incident WHERE id = ?1",
+                params![id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or_else(|| IncidentError::NotFound(id.clone()))?;
+        incidents.push((
+            num,
+            PackIncident {
+                id,
+                status,
+                versions: load_versions(conn, num)?,
+            },
+        ));
+    }
+    if incidents.is_empty() {
+        return Err(invalid(
+            "selection",
+            "Nothing to export: no incidents match. Widen the dates or clear a filter.",
+        ));
+    }
+    incidents
+        .sort_by_key(|(num, incident)| (incident.latest_record().map(|r| r.occurred_from), *num));
+    let nums: Vec<i64> = incidents.iter().map(|(num, _)| *num).collect();
+    let incidents: Vec<PackIncident> = incidents
+        .into_iter()
+        .map(|(_, incident)| incident)
+        .collect();
+
+    let mut people = BTreeMap::new();
+    for num in nums {
+        for person in find::people_of(conn, num)? {
+            people.insert(
+                person.id.clone(),
+                PackPerson {
+                    id: person.id,
+                    label: person.label,
+                },
+            );
+        }
+    }
+    let mut attachments: BTreeMap<String, PackFile> = BTreeMap::new();
+    for incident in &incidents {
+        for version in &incident.versions {
+            for attachment in body_of(version)
+                .and_then(|b| b.record)
+                .map(|r| r.attachments)
+                .unwrap_or_default()
+            {
+                let file = format!(
+                    "attachments/{}-{}",
+                    &attachment.sha256[..12.min(attachment.sha256.len())],
+                    attachment.original_name
+                );
+                attachments
+                    .entry(attachment.sha256.clone())
+                    .or_insert(PackFile {
+                        sha256: attachment.sha256,
+                        size: attachment.size,
+                        file,
+                    });
+            }
+        }
+    }
+    Ok(Pack {
+        format: FORMAT.into(),
+        format_version: FORMAT_VERSION,
+        exported_at: now,
+        people: people.into_values().collect(),
+        incidents,
+        attachments: attachments.into_values().collect(),
+    })
+}
+
+/// A new folder in `destination`, never one that exists already.
+fn new_folder(destination: &Path, now: DateTime<Utc>) -> Result<PathBuf, IncidentError> {
+    if !destination.is_dir() {
+        return Err(invalid(
+            "folder",
+            format!(
+                "Save to: {} is not a folder that exists. Choose another.",
+                destination.display()
+            ),
+        ));
+    }
+    let local = now.with_timezone(&chrono_tz::Europe::London);
+    let stem = format!("campaign-safe-evidence-{}", local.format("%Y-%m-%d-%H%M%S"));
+    for n in 1..1000 {
+        let name = if n == 1 {
+            stem.clone()
+        } else {
+            format!("{stem}-{n}")
+        };
+        let candidate = destination.join(name);
+        if !candidate.exists() {
+            return Ok(candidate);
+        }
+    }
+    Err(invalid(
+        "folder",
+        "Save to: that folder already holds too many packs with this name.",
+    ))
+}
+
+/// Writes the pack's folder. It is built under a temporary name and renamed when complete,
+/// so a half-written pack (disk full, unplugged drive) is never mistaken for a whole one.
+pub fn export(
+    conn: &Connection,
+    files: &AttachmentStore,
+    selection: &Selection,
+    destination: &Path,
+    now: DateTime<Utc>,
+) -> Result<ExportSummary, IncidentError> {
+    let pack = collect(conn, selection, now)?;
+    let folder = new_folder(destination, now)?;
+    let partial = folder.with_extension("partial");
+    let result = write_pack(&pack, files, &partial);
+    if let Err(error) = result {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(error);
+    }
+    std::fs::rename(&partial, &folder).map_err(write_error)?;
+    let mut written = vec![
+        "report.html".to_owned(),
+        "incidents.csv".to_owned(),
+        JSON_NAME.to_owned(),
+    ];
+    written.extend(pack.attachments.iter().map(|a| a.file.clone()));
+    Ok(ExportSummary {
+        folder,
+        incidents: pack.incidents.len(),
+        attachments: pack.attachments.len(),
+        files: written,
+    })
+}
+
+fn write_pack(pack: &Pack, files: &AttachmentStore, folder: &Path) -> Result<(), IncidentError> {
+    std::fs::create_dir_all(folder.join("attachments")).map_err(write_error)?;
+    let json = serde_json::to_string_pretty(pack).map_err(|e| IncidentError::Io(e.to_string()))?;
+    std::fs::write(folder.join(JSON_NAME), json).map_err(write_error)?;
+    std::fs::write(folder.join("incidents.csv"), report::csv(pack)?).map_err(write_error)?;
+    std::fs::write(folder.join("report.html"), report::html(pack)).map_err(write_error)?;
+    for attachment in &pack.attachments {
+        let source = files.path_of(&attachment.sha256);
+        std::fs::copy(&source, folder.join(&attachment.file)).map_err(|error| match error.kind() {
+            std::io::ErrorKind::NotFound => invalid("selection", format!("An attachment ({}) is missing from the data folder. Run Check the log to see which incident.", attachment.file)),
+            _ => write_error(error),
+        })?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSummary {
+    pub imported: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub problems: Vec<String>,
+}
+
+/// Reads a pack (its folder or its JSON file) back into the log. Incidents whose chain does
+/// not hold, or that conflict with what is here, are left out and named.
+pub fn import(
+    conn: &mut Connection,
+    files: &AttachmentStore,
+    path: &Path,
+    now: DateTime<Utc>,
+) -> Result<ImportSummary, IncidentError> {
+    let json_path = if path.is_dir() {
+        path.join(JSON_NAME)
+    } else {
+        path.to_owned()
+    };
+    let folder = json_path.parent().map(Path::to_owned).unwrap_or_default();
+    let shown = json_path.display();
+    let size = std::fs::metadata(&json_path)
+        .map_err(|_| {
+            invalid(
+                "file",
+                format!(
+                    "Import: {shown} is not there. Choose the pack's folder or its {JSON_NAME}."
+                ),
+            )
+        })?
+        .len();
+    if size > IMPORT_MAX_BYTES {
+        return Err(invalid(
+            "file",
+            "Import: that file is too large to be a Campaign Safe pack.",
+        ));
+    }
+    let text = std::fs::read_to_string(&json_path)
+        .map_err(|e| invalid("file", format!("Import: {shown} cannot be read ({e}).")))?;
+    let pack: Pack = serde_json::from_str(&text).map_err(|e| {
+        invalid(
+            "file",
+            format!("Import: {shown} is not a Campaign Safe evidence pack ({e})."),
+        )
+    })?;
+    if pack.format != FORMAT || pack.format_version > FORMAT_VERSION {
+        return Err(invalid(
+            "file",
+            "Import: this pack was made by a newer or different app. Nothing was imported.",
+        ));
+    }
+
+    // Files first, checked against their hashes, so an incident never names a missing file.
+    let mut summary = ImportSummary::default();
+    for file in &pack.attachments {
+        let relative = Path::new(&file.file);
+        let safe = relative
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        let stored = if safe {
+            files.store_file(&folder.join(relative)).ok()
+        } else {
+            None
+        };
+        match stored {
+            Some(stored) if stored.sha256 == file.sha256 => {
+                conn.execute(
+                    "INSERT OR IGNORE INTO attachment_file (sha256, size, stored_at) VALUES (?1, ?2, ?3)",
+                    params![stored.sha256, stored.size as i64, to_millis(now)],
+                )?;
+            }
+            Some(_) => summary.problems.push(format!(
+                "{}: the file differs from the one recorded (SHA-256), so it was not imported.",
+                file.file
+            )),
+            None => summary
+                .problems
+                .push(format!("{}: missing from the pack.", file.file)),
+        }
+    }
+
+    let tx = conn.transaction()?;
+    for person in &pack.people {
+        let label = clean_name(&person.label).unwrap_or_else(|_| "Unnamed person".into());
+        tx.execute(
+            "INSERT OR IGNORE INTO known_person (id, label, created_at) VALUES (?1, ?2, ?3)",
+            params![person.id, label, to_millis(now)],
+        )?;
+    }
+    for incident in &pack.incidents {
+        let (problems, _) = check_versions(&incident.id, &incident.versions);
+        if let Some(problem) = problems.first() {
+            summary.problems.push(format!(
+                "Incident {}: {}; it was not imported.",
+                incident.id, problem.problem
+            ));
+            continue;
+        }
+        let existing: Option<i64> = tx
+            .query_row(
+                "SELECT num FROM incident WHERE id = ?1",
+                params![incident.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let (num, known) = match existing {
+            Some(num) => (num, load_versions(&tx, num)?),
+            None => {
+                let first = &incident.versions[0];
+                let record = incident.latest_record();
+                tx.execute(
+                    "INSERT INTO incident (id, status, first_recorded, last_recorded, occurred_from, category, versions)
+                     VALUES (?1, 'active', ?2, ?2, ?3, ?4, 0)",
+                    params![
+                        incident.id, first.recorded_at_ms,
+                        record.as_ref().map(|r| to_millis(r.occurred_from)).unwrap_or(first.recorded_at_ms),
+                        record.as_ref().map(|r| r.category.key()).unwrap_or("other"),
+                    ],
+                )?;
+                (tx.last_insert_rowid(), Vec::new())
+            }
+        };
+        let shared = known.len().min(incident.versions.len());
+        let same_start = known
+            .iter()
+            .zip(&incident.versions)
+            .all(|(a, b)| a.hash == b.hash);
+        if !same_start || known.len() > incident.versions.len() {
+            summary.problems.push(format!("Incident {}: this log holds a different history for it; it was left as it is here.", incident.id));
+            continue;
+        }
+        if shared == incident.versions.len() {
+            summary.unchanged += 1;
+            continue;
+        }
+        // An erasure that reached the pack erases the content here too.
+        if incident.versions.iter().any(|v| v.body.is_none()) {
+            tx.execute(
+                "UPDATE incident_version SET body = NULL WHERE incident_num = ?1",
+                params![num],
+            )?;
+        }
+        for version in &incident.versions[shared..] {
+            tx.execute(
+                "INSERT INTO incident_version (incident_num, version, kind, recorded_at, body, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![num, version.version, version.kind.key(), version.recorded_at_ms, version.body, version.prev_hash, version.hash],
+            )?;
+        }
+        refresh_current(&tx, num)?;
+        if known.is_empty() {
+            summary.imported += 1;
+        } else {
+            summary.updated += 1;
+        }
+    }
+    tx.commit()?;
+    Ok(summary)
+}
