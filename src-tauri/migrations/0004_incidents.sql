@@ -14,11 +14,14 @@ CREATE TABLE incident (
     reported        INTEGER NOT NULL DEFAULT 0,
     summary         TEXT NOT NULL DEFAULT '',
     location        TEXT NOT NULL DEFAULT '',
-    versions        INTEGER NOT NULL
+    versions        INTEGER NOT NULL,
+    -- Newest-first order as one integer: occurred_from in ms, shifted, plus the low bits
+    -- of num. It is also the FTS rowid, so a search walks matches already in date order
+    -- and stops after a page instead of sorting every match.
+    sort_key        INTEGER UNIQUE
 ) STRICT;
 
-CREATE INDEX incident_newest ON incident (occurred_from DESC, num DESC);
-CREATE INDEX incident_category ON incident (category, occurred_from DESC);
+CREATE INDEX incident_category ON incident (category, sort_key);
 
 CREATE TABLE incident_version (
     incident_num INTEGER NOT NULL REFERENCES incident (num),

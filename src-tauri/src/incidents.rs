@@ -240,7 +240,10 @@ pub(crate) fn refresh_current(tx: &Connection, num: i64) -> Result<(), IncidentE
         .as_deref()
         .and_then(|b| serde_json::from_str(b).ok());
     let record = body.as_ref().and_then(|b| b.record.clone());
-    tx.execute("DELETE FROM incident_fts WHERE rowid = ?1", params![num])?;
+    tx.execute(
+        "DELETE FROM incident_fts WHERE rowid = (SELECT sort_key FROM incident WHERE num = ?1)",
+        params![num],
+    )?;
     tx.execute(
         "DELETE FROM incident_person WHERE incident_num = ?1",
         params![num],
@@ -248,18 +251,21 @@ pub(crate) fn refresh_current(tx: &Connection, num: i64) -> Result<(), IncidentE
     let status = last.kind.status();
     match record {
         Some(record) => {
+            let sort_key = find::sort_key(to_millis(record.occurred_from), num);
             tx.execute(
                 "UPDATE incident SET status = ?2, last_recorded = ?3, occurred_from = ?4, occurred_to = ?5,
-                 category = ?6, flags = ?7, reported = ?8, summary = ?9, location = ?10, versions = ?11 WHERE num = ?1",
+                 category = ?6, flags = ?7, reported = ?8, summary = ?9, location = ?10, versions = ?11,
+                 sort_key = ?12 WHERE num = ?1",
                 params![
                     num, status, last.recorded_at_ms, to_millis(record.occurred_from), record.occurred_to.map(to_millis),
                     record.category.key(), Flag::mask(&record.flags), record.is_reported(),
                     find::summary_of(&record.what_happened), record.location_text(), versions.len() as u32,
+                    sort_key,
                 ],
             )?;
             tx.execute(
                 "INSERT INTO incident_fts (rowid, what_happened, people, location, refs) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![num, record.what_happened, record.people_text(), record.location_text(), record.refs_text()],
+                params![sort_key, record.what_happened, record.people_text(), record.location_text(), record.refs_text()],
             )?;
             for person_id in record.people.iter().filter_map(|p| p.person_id.as_deref()) {
                 tx.execute(

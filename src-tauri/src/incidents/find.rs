@@ -69,6 +69,12 @@ pub fn summary_of(what_happened: &str) -> String {
     format!("{}…", cut.trim_end())
 }
 
+/// Newest-first order in one integer (see the `incident.sort_key` column): the occurred
+/// time in milliseconds, shifted, with the row number's low 20 bits to keep it unique.
+pub fn sort_key(occurred_ms: i64, num: i64) -> i64 {
+    (occurred_ms << 20) | (num & 0xF_FFFF)
+}
+
 /// Turns what the user typed into a safe FTS5 query: every word must appear, as a prefix,
 /// so "reg AB12" finds "AB12 CDE". Quotes and operators are treated as plain text.
 pub fn fts_query(text: &str) -> Option<String> {
@@ -96,8 +102,10 @@ pub fn list_sql(query: &ListQuery) -> Result<(String, Vec<Value>), IncidentError
     );
     let mut conditions = vec!["i.status != 'erased'".to_owned()];
     let mut values: Vec<Value> = Vec::new();
+    let searching = fts_query(&query.text).is_some();
     if let Some(fts) = fts_query(&query.text) {
-        sql.push_str(" JOIN incident_fts f ON f.rowid = i.num");
+        // The search walks matches newest first (FTS rowid = sort key) and stops at a page.
+        sql = sql.replace(" FROM incident i", " FROM incident_fts f JOIN incident i ON i.sort_key = f.rowid");
         values.push(Value::Text(fts));
         conditions.push(format!("incident_fts MATCH ?{}", values.len()));
     }
@@ -150,7 +158,8 @@ pub fn list_sql(query: &ListQuery) -> Result<(String, Vec<Value>), IncidentError
     sql.push_str(&conditions.join(" AND "));
     // One more than a page tells whether there is a next page without counting them all.
     sql.push_str(&format!(
-        " ORDER BY i.occurred_from DESC, i.num DESC LIMIT {} OFFSET {}",
+        " ORDER BY {} DESC LIMIT {} OFFSET {}",
+        if searching { "f.rowid" } else { "i.sort_key" },
         u64::from(limit) + 1,
         query.offset
     ));

@@ -1,0 +1,142 @@
+//! Incident log at 100,000 incidents: list and search latency (p50, p95, max) through the
+//! app's `find::list`, beside the very same SQL run on a raw rusqlite connection, so the
+//! ratio shows what the app's layer costs. Target: p95 ≤ 5 ms for list and search.
+//!
+//! Run with `cargo bench --bench incidents` (set INCIDENTS to change the count).
+
+use std::time::{Duration as Elapsed, Instant};
+
+use campaign_safe_lib::incidents::find::{self, ListQuery};
+use campaign_safe_lib::incidents::model::{Flag, IncidentInput, PersonInvolved, Report, ReportedTo, FollowUp};
+use campaign_safe_lib::incidents::{self as log, NEW_PERSON};
+use campaign_safe_lib::storage::Database;
+use chrono::{Duration, TimeZone, Utc};
+use rusqlite::{params_from_iter, Connection};
+
+const CATEGORIES: &[&str] = &["doorstep-abuse", "online-abuse", "phone-call", "letter-or-email", "criminal-damage", "threat-in-person", "followed-or-watched", "other"];
+const WORDS: &[&str] = &["leaflet", "shouted", "poster", "van", "dog", "volunteer", "doorstep", "bins", "council", "post", "message", "car", "garden", "gate", "window", "street", "meeting", "survey", "board", "rally"];
+const STREETS: &[&str] = &["Elm Street", "Market Square", "Station Road", "High Street", "Church Lane", "Mill Road", "Park Avenue"];
+
+/// A small, fixed pseudo-random sequence so every run builds the same log.
+struct Sequence(u64);
+impl Sequence {
+    fn next(&mut self, below: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % below as u64) as usize
+    }
+}
+
+fn build(db: &Database, count: usize) -> String {
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 18, 0, 0).unwrap();
+    let mut seq = Sequence(0x2545_f491_4f6c_dd1d);
+    let mut person = None;
+    for n in 0..count {
+        let words: Vec<&str> = (0..12).map(|_| WORDS[seq.next(WORDS.len())]).collect();
+        let mut input = IncidentInput {
+            occurred_from: now - Duration::minutes(seq.next(2 * 365 * 24 * 60) as i64),
+            occurred_to: None,
+            category: CATEGORIES[seq.next(CATEGORIES.len())].into(),
+            channel: None,
+            location: STREETS[seq.next(STREETS.len())].into(),
+            postcode: String::new(),
+            what_happened: format!("Incident {n}: {}", words.join(" ")),
+            affected: vec![],
+            people: vec![],
+            witnesses: vec![],
+            impact: String::new(),
+            flags: if seq.next(10) == 0 { vec![Flag::Repeat] } else { vec![] },
+            actions: vec![],
+            reports: vec![],
+        };
+        // One person in a hundred incidents is the same fixated man; one in a thousand names a rare surname.
+        if n % 100 == 0 {
+            input.people = vec![PersonInvolved { person_id: Some(person.clone().unwrap_or_else(|| NEW_PERSON.to_owned())), name: "Man in red van".into(), ..Default::default() }];
+        }
+        if n % 1000 == 0 {
+            input.what_happened.push_str(" Mr Featherstonehaugh again");
+        }
+        if seq.next(4) == 0 {
+            input.reports = vec![Report { to: ReportedTo::Police101, on: None, reference: format!("CAD {n}"), officer: String::new(), follow_up: FollowUp::Waiting, notes: String::new() }];
+        }
+        let id = log::record(&mut db.conn(), &input, now).expect("record");
+        if person.is_none() && n % 100 == 0 {
+            person = log::detail(&db.conn(), &id).expect("detail").linked_people.first().map(|p| p.id.clone());
+        }
+    }
+    person.unwrap_or_default()
+}
+
+struct Figures {
+    p50: f64,
+    p95: f64,
+    max: f64,
+}
+
+fn measure(runs: usize, mut work: impl FnMut(usize)) -> Figures {
+    let mut samples: Vec<Elapsed> = (0..runs)
+        .map(|i| {
+            let start = Instant::now();
+            work(i);
+            start.elapsed()
+        })
+        .collect();
+    samples.sort();
+    let ms = |d: Elapsed| d.as_secs_f64() * 1000.0;
+    Figures { p50: ms(samples[runs / 2]), p95: ms(samples[runs * 95 / 100]), max: ms(samples[runs - 1]) }
+}
+
+/// The same statement the app runs, read with nothing but rusqlite.
+fn raw(conn: &Connection, query: &ListQuery) -> usize {
+    let (sql, values) = find::list_sql(query).expect("sql");
+    let mut stmt = conn.prepare_cached(&sql).expect("prepare");
+    let rows = stmt
+        .query_map(params_from_iter(values), |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?, row.get::<_, String>(4)?, row.get::<_, String>(5)?))
+        })
+        .expect("query");
+    rows.count()
+}
+
+fn main() {
+    let count: usize = std::env::var("INCIDENTS").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = Database::open_in(dir.path()).expect("open");
+    let started = Instant::now();
+    let person = build(&db, count);
+    println!("built {count} incidents through incidents::record in {:.1} s", started.elapsed().as_secs_f64());
+    let raw_conn = Connection::open(db.path()).expect("raw connection");
+
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 18, 0, 0).unwrap();
+    let cases: Vec<(&str, Box<dyn Fn(usize) -> ListQuery>)> = vec![
+        ("list, newest first, first page", Box::new(|_| ListQuery::default())),
+        ("list, page 5 (offset 200)", Box::new(|_| ListQuery { offset: 200, ..Default::default() })),
+        ("search a common word (~45% match)", Box::new(|i| ListQuery { text: WORDS[i % WORDS.len()].into(), ..Default::default() })),
+        ("search a rare name (0.1% match)", Box::new(|_| ListQuery { text: "featherstone".into(), ..Default::default() })),
+        ("search two words + street", Box::new(|i| ListQuery { text: format!("{} {} road", WORDS[i % 20], WORDS[(i + 7) % 20]), ..Default::default() })),
+        ("search a reference number", Box::new(|i| ListQuery { text: format!("CAD {}", (i * 97) % 100_000), ..Default::default() })),
+        ("filter category + last 30 days", Box::new(move |i| ListQuery { category: Some(CATEGORIES[i % CATEGORIES.len()].into()), from: Some(now - Duration::days(30)), ..Default::default() })),
+        ("filter linked person", Box::new(move |_| ListQuery { person_id: Some(person.clone()), ..Default::default() })),
+        ("filter warning sign + not reported", Box::new(|_| ListQuery { flags: vec![Flag::Repeat], reported: Some(false), ..Default::default() })),
+    ];
+    println!("\n{:<38} {:>9} {:>9} {:>9} | {:>9} {:>9} | {:>6}", "query (200 runs each)", "app p50", "app p95", "app max", "raw p50", "raw p95", "ratio");
+    let mut worst: f64 = 0.0;
+    for (name, query) in &cases {
+        // Warm the statement cache and the page cache once, as a running app would be.
+        find::list(&db.conn(), &query(0)).expect("warm");
+        raw(&raw_conn, &query(0));
+        let app = measure(200, |i| {
+            find::list(&db.conn(), &query(i)).expect("list");
+        });
+        let plain = measure(200, |i| {
+            raw(&raw_conn, &query(i));
+        });
+        worst = worst.max(app.p95);
+        println!(
+            "{name:<38} {:>7.3}ms {:>7.3}ms {:>7.3}ms | {:>7.3}ms {:>7.3}ms | {:>5.2}×",
+            app.p50, app.p95, app.max, plain.p50, plain.p95, app.p95 / plain.p95
+        );
+    }
+    println!("\nworst app p95: {worst:.3} ms (target ≤ 5 ms) — {}", if worst <= 5.0 { "met" } else { "NOT MET" });
+}
