@@ -7,15 +7,55 @@
 use std::time::{Duration as Elapsed, Instant};
 
 use campaign_safe_lib::incidents::find::{self, ListQuery};
-use campaign_safe_lib::incidents::model::{Flag, IncidentInput, PersonInvolved, Report, ReportedTo, FollowUp};
+use campaign_safe_lib::incidents::model::{
+    Flag, FollowUp, IncidentInput, PersonInvolved, Report, ReportedTo,
+};
 use campaign_safe_lib::incidents::{self as log, NEW_PERSON};
 use campaign_safe_lib::storage::Database;
 use chrono::{Duration, TimeZone, Utc};
 use rusqlite::{params_from_iter, Connection};
 
-const CATEGORIES: &[&str] = &["doorstep-abuse", "online-abuse", "phone-call", "letter-or-email", "criminal-damage", "threat-in-person", "followed-or-watched", "other"];
-const WORDS: &[&str] = &["leaflet", "shouted", "poster", "van", "dog", "volunteer", "doorstep", "bins", "council", "post", "message", "car", "garden", "gate", "window", "street", "meeting", "survey", "board", "rally"];
-const STREETS: &[&str] = &["Elm Street", "Market Square", "Station Road", "High Street", "Church Lane", "Mill Road", "Park Avenue"];
+const CATEGORIES: &[&str] = &[
+    "doorstep-abuse",
+    "online-abuse",
+    "phone-call",
+    "letter-or-email",
+    "criminal-damage",
+    "threat-in-person",
+    "followed-or-watched",
+    "other",
+];
+const WORDS: &[&str] = &[
+    "leaflet",
+    "shouted",
+    "poster",
+    "van",
+    "dog",
+    "volunteer",
+    "doorstep",
+    "bins",
+    "council",
+    "post",
+    "message",
+    "car",
+    "garden",
+    "gate",
+    "window",
+    "street",
+    "meeting",
+    "survey",
+    "board",
+    "rally",
+];
+const STREETS: &[&str] = &[
+    "Elm Street",
+    "Market Square",
+    "Station Road",
+    "High Street",
+    "Church Lane",
+    "Mill Road",
+    "Park Avenue",
+];
 
 /// A small, fixed pseudo-random sequence so every run builds the same log.
 struct Sequence(u64);
@@ -46,23 +86,42 @@ fn build(db: &Database, count: usize) -> String {
             people: vec![],
             witnesses: vec![],
             impact: String::new(),
-            flags: if seq.next(10) == 0 { vec![Flag::Repeat] } else { vec![] },
+            flags: if seq.next(10) == 0 {
+                vec![Flag::Repeat]
+            } else {
+                vec![]
+            },
             actions: vec![],
             reports: vec![],
         };
         // One person in a hundred incidents is the same fixated man; one in a thousand names a rare surname.
         if n % 100 == 0 {
-            input.people = vec![PersonInvolved { person_id: Some(person.clone().unwrap_or_else(|| NEW_PERSON.to_owned())), name: "Man in red van".into(), ..Default::default() }];
+            input.people = vec![PersonInvolved {
+                person_id: Some(person.clone().unwrap_or_else(|| NEW_PERSON.to_owned())),
+                name: "Man in red van".into(),
+                ..Default::default()
+            }];
         }
         if n % 1000 == 0 {
             input.what_happened.push_str(" Mr Featherstonehaugh again");
         }
         if seq.next(4) == 0 {
-            input.reports = vec![Report { to: ReportedTo::Police101, on: None, reference: format!("CAD {n}"), officer: String::new(), follow_up: FollowUp::Waiting, notes: String::new() }];
+            input.reports = vec![Report {
+                to: ReportedTo::Police101,
+                on: None,
+                reference: format!("CAD {n}"),
+                officer: String::new(),
+                follow_up: FollowUp::Waiting,
+                notes: String::new(),
+            }];
         }
         let id = log::record(&mut db.conn(), &input, now).expect("record");
         if person.is_none() && n % 100 == 0 {
-            person = log::detail(&db.conn(), &id).expect("detail").linked_people.first().map(|p| p.id.clone());
+            person = log::detail(&db.conn(), &id)
+                .expect("detail")
+                .linked_people
+                .first()
+                .map(|p| p.id.clone());
         }
     }
     person.unwrap_or_default()
@@ -84,7 +143,11 @@ fn measure(runs: usize, mut work: impl FnMut(usize)) -> Figures {
         .collect();
     samples.sort();
     let ms = |d: Elapsed| d.as_secs_f64() * 1000.0;
-    Figures { p50: ms(samples[runs / 2]), p95: ms(samples[runs * 95 / 100]), max: ms(samples[runs - 1]) }
+    Figures {
+        p50: ms(samples[runs / 2]),
+        p95: ms(samples[runs * 95 / 100]),
+        max: ms(samples[runs - 1]),
+    }
 }
 
 /// The same statement the app runs, read with nothing but rusqlite.
@@ -93,34 +156,102 @@ fn raw(conn: &Connection, query: &ListQuery) -> usize {
     let mut stmt = conn.prepare_cached(&sql).expect("prepare");
     let rows = stmt
         .query_map(params_from_iter(values), |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, i64>(2)?, row.get::<_, String>(4)?, row.get::<_, String>(5)?))
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, String>(4)?,
+                row.get::<_, String>(5)?,
+            ))
         })
         .expect("query");
     rows.count()
 }
 
 fn main() {
-    let count: usize = std::env::var("INCIDENTS").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000);
+    let count: usize = std::env::var("INCIDENTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("temp dir");
     let db = Database::open_in(dir.path()).expect("open");
     let started = Instant::now();
     let person = build(&db, count);
-    println!("built {count} incidents through incidents::record in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "built {count} incidents through incidents::record in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let raw_conn = Connection::open(db.path()).expect("raw connection");
 
     let now = Utc.with_ymd_and_hms(2026, 11, 25, 18, 0, 0).unwrap();
     let cases: Vec<(&str, Box<dyn Fn(usize) -> ListQuery>)> = vec![
-        ("list, newest first, first page", Box::new(|_| ListQuery::default())),
-        ("list, page 5 (offset 200)", Box::new(|_| ListQuery { offset: 200, ..Default::default() })),
-        ("search a common word (~45% match)", Box::new(|i| ListQuery { text: WORDS[i % WORDS.len()].into(), ..Default::default() })),
-        ("search a rare name (0.1% match)", Box::new(|_| ListQuery { text: "featherstone".into(), ..Default::default() })),
-        ("search two words + street", Box::new(|i| ListQuery { text: format!("{} {} road", WORDS[i % 20], WORDS[(i + 7) % 20]), ..Default::default() })),
-        ("search a reference number", Box::new(|i| ListQuery { text: format!("CAD {}", (i * 97) % 100_000), ..Default::default() })),
-        ("filter category + last 30 days", Box::new(move |i| ListQuery { category: Some(CATEGORIES[i % CATEGORIES.len()].into()), from: Some(now - Duration::days(30)), ..Default::default() })),
-        ("filter linked person", Box::new(move |_| ListQuery { person_id: Some(person.clone()), ..Default::default() })),
-        ("filter warning sign + not reported", Box::new(|_| ListQuery { flags: vec![Flag::Repeat], reported: Some(false), ..Default::default() })),
+        (
+            "list, newest first, first page",
+            Box::new(|_| ListQuery::default()),
+        ),
+        (
+            "list, page 5 (offset 200)",
+            Box::new(|_| ListQuery {
+                offset: 200,
+                ..Default::default()
+            }),
+        ),
+        (
+            "search a common word (~45% match)",
+            Box::new(|i| ListQuery {
+                text: WORDS[i % WORDS.len()].into(),
+                ..Default::default()
+            }),
+        ),
+        (
+            "search a rare name (0.1% match)",
+            Box::new(|_| ListQuery {
+                text: "featherstone".into(),
+                ..Default::default()
+            }),
+        ),
+        (
+            "search two words + street",
+            Box::new(|i| ListQuery {
+                text: format!("{} {} road", WORDS[i % 20], WORDS[(i + 7) % 20]),
+                ..Default::default()
+            }),
+        ),
+        (
+            "search a reference number",
+            Box::new(|i| ListQuery {
+                text: format!("CAD {}", (i * 97) % 100_000),
+                ..Default::default()
+            }),
+        ),
+        (
+            "filter category + last 30 days",
+            Box::new(move |i| ListQuery {
+                category: Some(CATEGORIES[i % CATEGORIES.len()].into()),
+                from: Some(now - Duration::days(30)),
+                ..Default::default()
+            }),
+        ),
+        (
+            "filter linked person",
+            Box::new(move |_| ListQuery {
+                person_id: Some(person.clone()),
+                ..Default::default()
+            }),
+        ),
+        (
+            "filter warning sign + not reported",
+            Box::new(|_| ListQuery {
+                flags: vec![Flag::Repeat],
+                reported: Some(false),
+                ..Default::default()
+            }),
+        ),
     ];
-    println!("\n{:<38} {:>9} {:>9} {:>9} | {:>9} {:>9} | {:>6}", "query (200 runs each)", "app p50", "app p95", "app max", "raw p50", "raw p95", "ratio");
+    println!(
+        "\n{:<38} {:>9} {:>9} {:>9} | {:>9} {:>9} | {:>6}",
+        "query (200 runs each)", "app p50", "app p95", "app max", "raw p50", "raw p95", "ratio"
+    );
     let mut worst: f64 = 0.0;
     for (name, query) in &cases {
         // Warm the statement cache and the page cache once, as a running app would be.
@@ -135,8 +266,16 @@ fn main() {
         worst = worst.max(app.p95);
         println!(
             "{name:<38} {:>7.3}ms {:>7.3}ms {:>7.3}ms | {:>7.3}ms {:>7.3}ms | {:>5.2}×",
-            app.p50, app.p95, app.max, plain.p50, plain.p95, app.p95 / plain.p95
+            app.p50,
+            app.p95,
+            app.max,
+            plain.p50,
+            plain.p95,
+            app.p95 / plain.p95
         );
     }
-    println!("\nworst app p95: {worst:.3} ms (target ≤ 5 ms) — {}", if worst <= 5.0 { "met" } else { "NOT MET" });
+    println!(
+        "\nworst app p95: {worst:.3} ms (target ≤ 5 ms) — {}",
+        if worst <= 5.0 { "met" } else { "NOT MET" }
+    );
 }

@@ -25,6 +25,20 @@ const COMMANDS: &[&str] = &[
     "checkins_extend",
     "checkins_end",
     "checkins_acknowledge",
+    "incidents_vocabulary",
+    "incidents_list",
+    "incidents_detail",
+    "incidents_record",
+    "incidents_amend",
+    "incidents_withdraw",
+    "incidents_erase",
+    "incidents_attach",
+    "incidents_people",
+    "incidents_person",
+    "incidents_verify",
+    "incidents_export_folder",
+    "incidents_export",
+    "incidents_import",
 ];
 
 fn main() {

@@ -5,6 +5,7 @@
 // and an app, and runs on its own single-threaded runtime.
 #![allow(clippy::await_holding_lock)]
 
+#[allow(dead_code)] // Each test binary uses its own part of the shared support.
 mod support;
 
 use std::time::Duration;

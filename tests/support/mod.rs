@@ -219,6 +219,10 @@ pub struct Harness {
 }
 
 impl Harness {
+    pub fn data_dir(&self) -> &Path {
+        self._data.path()
+    }
+
     pub fn start() -> Self {
         let data = tempfile::tempdir().expect("temporary data folder");
         let desktop = Desktop::start();

@@ -10,7 +10,7 @@ export class ApiError extends Error {
   }
 }
 
-async function call(command, args = {}) {
+async function call(command, args = {}, options = undefined) {
   const invoke = window.__TAURI__?.core?.invoke;
   if (typeof invoke !== 'function') {
     throw new ApiError({
@@ -19,7 +19,7 @@ async function call(command, args = {}) {
     });
   }
   try {
-    return await invoke(command, args);
+    return await invoke(command, args, options);
   } catch (error) {
     if (error && typeof error === 'object' && typeof error.message === 'string') {
       throw new ApiError(error);
@@ -56,6 +56,26 @@ export const checkinsCheckIn = (sessionId) => call('checkins_check_in', { sessio
 export const checkinsExtend = (sessionId, minutes) => call('checkins_extend', { sessionId, minutes });
 export const checkinsEnd = (sessionId) => call('checkins_end', { sessionId });
 export const checkinsAcknowledge = (sessionId) => call('checkins_acknowledge', { sessionId });
+
+export const incidentsVocabulary = () => call('incidents_vocabulary');
+export const incidentsList = (query) => call('incidents_list', { query });
+export const incidentsDetail = (incidentId) => call('incidents_detail', { incidentId });
+export const incidentsRecord = (incident) => call('incidents_record', { incident });
+export const incidentsAmend = (incidentId, incident, reason) => call('incidents_amend', { incidentId, incident, reason });
+export const incidentsWithdraw = (incidentId, reason) => call('incidents_withdraw', { incidentId, reason });
+export const incidentsErase = (incidentId, reason, confirmation) => call('incidents_erase', { incidentId, reason, confirmation });
+export const incidentsPeople = () => call('incidents_people');
+export const incidentsPerson = (personId) => call('incidents_person', { personId });
+export const incidentsVerify = () => call('incidents_verify');
+export const incidentsExportFolder = () => call('incidents_export_folder');
+export const incidentsExport = (selection, folder) => call('incidents_export', { selection, folder });
+export const incidentsImport = (path) => call('incidents_import', { path });
+
+/** Sends a picked file's bytes as the raw request body; names travel in headers. */
+export const incidentsAttach = (incidentId, fileName, bytes) =>
+  call('incidents_attach', bytes, {
+    headers: { 'incident-id': encodeURIComponent(incidentId), 'file-name': encodeURIComponent(fileName) },
+  });
 
 /** Listens for an event from the backend; resolves to a function that stops listening. */
 export async function listen(event, handler) {

@@ -7,6 +7,7 @@ mod advice;
 mod app;
 mod checkins;
 mod contacts;
+mod incidents;
 mod sos;
 
 pub use self::checkins::WindowAlerts;
@@ -51,5 +52,19 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         checkins::checkins_extend,
         checkins::checkins_end,
         checkins::checkins_acknowledge,
+        incidents::incidents_vocabulary,
+        incidents::incidents_list,
+        incidents::incidents_detail,
+        incidents::incidents_record,
+        incidents::incidents_amend,
+        incidents::incidents_withdraw,
+        incidents::incidents_erase,
+        incidents::incidents_attach,
+        incidents::incidents_people,
+        incidents::incidents_person,
+        incidents::incidents_verify,
+        incidents::incidents_export_folder,
+        incidents::incidents_export,
+        incidents::incidents_import,
     ]
 }

@@ -105,7 +105,10 @@ pub fn list_sql(query: &ListQuery) -> Result<(String, Vec<Value>), IncidentError
     let searching = fts_query(&query.text).is_some();
     if let Some(fts) = fts_query(&query.text) {
         // The search walks matches newest first (FTS rowid = sort key) and stops at a page.
-        sql = sql.replace(" FROM incident i", " FROM incident_fts f JOIN incident i ON i.sort_key = f.rowid");
+        sql = sql.replace(
+            " FROM incident i",
+            " FROM incident_fts f JOIN incident i ON i.sort_key = f.rowid",
+        );
         values.push(Value::Text(fts));
         conditions.push(format!("incident_fts MATCH ?{}", values.len()));
     }

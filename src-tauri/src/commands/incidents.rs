@@ -1,0 +1,231 @@
+use std::path::PathBuf;
+
+use serde::Serialize;
+use tauri::ipc::{InvokeBody, Request};
+use tauri::{Manager, Runtime, State};
+
+use crate::error::IpcError;
+use crate::incidents::attachments::AttachmentStore;
+use crate::incidents::chain::{self, VerifyReport};
+use crate::incidents::find::{self, KnownPerson, ListPage, ListQuery};
+use crate::incidents::model::{self, IncidentInput, Vocabulary};
+use crate::incidents::pack::{self, ExportSummary, ImportSummary, Selection};
+use crate::incidents::{self, invalid, IncidentDetail};
+use crate::state::AppState;
+
+fn files(state: &AppState) -> AttachmentStore {
+    AttachmentStore::new(&state.data_dir)
+}
+
+#[tauri::command(async)]
+pub fn incidents_vocabulary() -> Vocabulary {
+    model::vocabulary()
+}
+
+#[tauri::command(async)]
+pub fn incidents_list(state: State<'_, AppState>, query: ListQuery) -> Result<ListPage, IpcError> {
+    Ok(find::list(&state.database()?.conn(), &query)?)
+}
+
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn incidents_detail(
+    state: State<'_, AppState>,
+    incident_id: String,
+) -> Result<IncidentDetail, IpcError> {
+    Ok(incidents::detail(&state.database()?.conn(), &incident_id)?)
+}
+
+#[tauri::command(async)]
+pub fn incidents_record(
+    state: State<'_, AppState>,
+    incident: IncidentInput,
+) -> Result<IncidentDetail, IpcError> {
+    let database = state.database()?;
+    let id = incidents::record(&mut database.conn(), &incident, state.clock.now())?;
+    Ok(incidents::detail(&database.conn(), &id)?)
+}
+
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn incidents_amend(
+    state: State<'_, AppState>,
+    incident_id: String,
+    incident: IncidentInput,
+    reason: String,
+) -> Result<IncidentDetail, IpcError> {
+    let database = state.database()?;
+    incidents::amend(
+        &mut database.conn(),
+        &incident_id,
+        &incident,
+        &reason,
+        state.clock.now(),
+    )?;
+    Ok(incidents::detail(&database.conn(), &incident_id)?)
+}
+
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn incidents_withdraw(
+    state: State<'_, AppState>,
+    incident_id: String,
+    reason: String,
+) -> Result<IncidentDetail, IpcError> {
+    let database = state.database()?;
+    incidents::withdraw(
+        &mut database.conn(),
+        &incident_id,
+        &reason,
+        state.clock.now(),
+    )?;
+    Ok(incidents::detail(&database.conn(), &incident_id)?)
+}
+
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn incidents_erase(
+    state: State<'_, AppState>,
+    incident_id: String,
+    reason: String,
+    confirmation: String,
+) -> Result<IncidentDetail, IpcError> {
+    let database = state.database()?;
+    incidents::erase(
+        &mut database.conn(),
+        &files(&state),
+        &incident_id,
+        &reason,
+        &confirmation,
+        state.clock.now(),
+    )?;
+    Ok(incidents::detail(&database.conn(), &incident_id)?)
+}
+
+fn header(request: &Request<'_>, name: &str) -> Option<String> {
+    let raw = request.headers().get(name)?.to_str().ok()?;
+    // The window percent-encodes values (file names are rarely ASCII-only).
+    url::form_urlencoded::parse(format!("v={raw}").as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+}
+
+/// A file picked in the window, sent as the raw request body, with the incident and the
+/// file's name in `incident-id` and `file-name` headers.
+#[tauri::command(async)]
+pub fn incidents_attach(
+    state: State<'_, AppState>,
+    request: Request<'_>,
+) -> Result<IncidentDetail, IpcError> {
+    let incident_id = header(&request, "incident-id")
+        .ok_or_else(|| invalid("incidentId", "Choose the incident to add the file to."))?;
+    let name = header(&request, "file-name").unwrap_or_default();
+    let bytes: Vec<u8> = match request.body() {
+        InvokeBody::Raw(bytes) => bytes.clone(),
+        // Where the webview can only post JSON, bytes arrive as an array of numbers.
+        InvokeBody::Json(value) => serde_json::from_value(value.clone())
+            .map_err(|_| invalid("file", "File: the file could not be read."))?,
+    };
+    let stored = files(&state).store_bytes(&bytes)?;
+    let database = state.database()?;
+    incidents::attach(
+        &mut database.conn(),
+        &incident_id,
+        stored,
+        &name,
+        state.clock.now(),
+    )?;
+    Ok(incidents::detail(&database.conn(), &incident_id)?)
+}
+
+#[tauri::command(async)]
+pub fn incidents_people(state: State<'_, AppState>) -> Result<Vec<KnownPerson>, IpcError> {
+    Ok(find::people(&state.database()?.conn())?)
+}
+
+#[derive(Debug, Serialize)]
+pub struct PersonView {
+    person: KnownPerson,
+    incidents: ListPage,
+}
+
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn incidents_person(
+    state: State<'_, AppState>,
+    person_id: String,
+) -> Result<PersonView, IpcError> {
+    let conn = state.database()?.conn();
+    let person = find::person(&conn, &person_id)?;
+    let query = ListQuery {
+        person_id: Some(person_id),
+        status: Some("all".into()),
+        limit: Some(500),
+        ..ListQuery::default()
+    };
+    Ok(PersonView {
+        person,
+        incidents: find::list(&conn, &query)?,
+    })
+}
+
+#[tauri::command(async)]
+pub fn incidents_verify(state: State<'_, AppState>) -> Result<VerifyReport, IpcError> {
+    let report = chain::verify_all(&state.database()?.conn(), &files(&state))
+        .map_err(crate::storage::StorageError::from)?;
+    if !report.problems.is_empty() {
+        tracing::warn!(
+            problems = report.problems.len(),
+            "incident log check found problems"
+        );
+    }
+    Ok(report)
+}
+
+/// Where packs go unless the user types another folder: Documents, else home.
+#[tauri::command(async)]
+pub fn incidents_export_folder<R: Runtime>(app: tauri::AppHandle<R>) -> String {
+    let paths = app.path();
+    paths
+        .document_dir()
+        .or_else(|_| paths.home_dir())
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+#[tauri::command(async)]
+pub fn incidents_export(
+    state: State<'_, AppState>,
+    selection: Selection,
+    folder: String,
+) -> Result<ExportSummary, IpcError> {
+    let folder = folder.trim();
+    if folder.is_empty() {
+        return Err(invalid("folder", "Save to: type the folder the pack should go in.").into());
+    }
+    let conn = state.database()?.conn();
+    Ok(pack::export(
+        &conn,
+        &files(&state),
+        &selection,
+        &PathBuf::from(folder),
+        state.clock.now(),
+    )?)
+}
+
+#[tauri::command(async)]
+pub fn incidents_import(
+    state: State<'_, AppState>,
+    path: String,
+) -> Result<ImportSummary, IpcError> {
+    let path = path.trim();
+    if path.is_empty() {
+        return Err(invalid(
+            "file",
+            "Import: type the pack's folder or its incidents.json.",
+        )
+        .into());
+    }
+    let database = state.database()?;
+    Ok(pack::import(
+        &mut database.conn(),
+        &files(&state),
+        &PathBuf::from(path),
+        state.clock.now(),
+    )?)
+}

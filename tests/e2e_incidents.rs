@@ -1,0 +1,224 @@
+//! End-to-end: the incident log in the real window. Quick-capture an incident, find it by
+//! search, amend it, see both versions, attach a file, check the log and export a pack,
+//! then check the pack's files on disk. Screenshots go to target/e2e/.
+
+#![allow(clippy::await_holding_lock)]
+
+#[allow(dead_code)] // Each test binary uses its own part of the shared support.
+mod support;
+
+use support::{serial, App, Harness};
+
+async fn type_into(app: &App, css: &str, text: &str) {
+    app.js(&format!("document.querySelector({css:?}).value = ''"))
+        .await;
+    app.find(css).await.send_keys(text).await.unwrap();
+}
+
+async fn submit(app: &App, form_css: &str) {
+    app.find(&format!("{form_css} button[type='submit']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn record_find_amend_attach_and_export_an_incident() {
+    let _one = serial();
+    let harness = Harness::start();
+    let driver = &harness.driver;
+    let app = App::launch(driver).await;
+
+    app.go("#/incidents").await;
+    app.wait_for_text("main h1", "Incidents").await;
+    app.wait_for_text(".incident-results", "No incidents recorded yet")
+        .await;
+
+    // Quick capture: saving with nothing typed names the field and keeps the form.
+    app.find("a[href='#/incidents/new']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.wait_for_text("main h1", "Record an incident").await;
+    submit(&app, "form.incident-form").await;
+    app.wait_for_text("#error-whatHappened", "What happened")
+        .await;
+    app.screenshots("incident-quick-form").await;
+    let words = "He said \"we know where you live\" and <b>laughed</b>";
+    app.find("#f-whatHappened")
+        .await
+        .send_keys(words)
+        .await
+        .unwrap();
+    submit(&app, "form.incident-form").await;
+    app.wait_for_text("main h1", "Other").await;
+    // Markup typed by the user is shown as text.
+    assert_eq!(app.text("dl.record .words").await, words);
+    assert_eq!(
+        app.js("return document.querySelectorAll('main b').length")
+            .await,
+        0
+    );
+
+    // Find it by search.
+    app.go("#/incidents").await;
+    app.wait_for_text("main h1", "Incidents").await;
+    app.find("#f-text")
+        .await
+        .send_keys("where you live")
+        .await
+        .unwrap();
+    app.wait_for_text(".incident-list .incident-summary", "we know where you live")
+        .await;
+    type_into(&app, "#f-text", "nothing like this").await;
+    app.wait_for_text(".incident-results", "Nothing matches")
+        .await;
+    type_into(&app, "#f-text", "know").await;
+    app.wait_for_text(".incident-list", "Not reported yet")
+        .await;
+    app.screenshots("incidents-list").await;
+
+    // Amend it in the full form: a new version, with the first kept.
+    app.find(".incident-list .card-title a")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.wait_for_text("main h1", "Other").await;
+    app.find("a[href$='/edit']").await.click().await.unwrap();
+    app.wait_for_text("main h1", "Edit incident").await;
+    app.js("const s = document.querySelector('#f-category'); s.value = 'doorstep-abuse';")
+        .await;
+    // A bad postcode is refused next to its field; what was typed stays.
+    app.find("#f-postcode")
+        .await
+        .send_keys("not a postcode")
+        .await
+        .unwrap();
+    app.find("#f-impact")
+        .await
+        .send_keys("Shaken; will not canvass that street alone")
+        .await
+        .unwrap();
+    app.find("input[name='flags'][value='repeat']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.find("#f-reason")
+        .await
+        .send_keys("Added the impact")
+        .await
+        .unwrap();
+    submit(&app, "form.incident-form").await;
+    app.wait_for_text("#error-postcode", "UK postcode").await;
+    assert_eq!(
+        app.js("return document.querySelector('#f-impact').value")
+            .await,
+        "Shaken; will not canvass that street alone"
+    );
+    app.screenshots("incident-full-form").await;
+    type_into(&app, "#f-postcode", "sw1a 1aa").await;
+    submit(&app, "form.incident-form").await;
+    app.wait_for_text("main h1", "Doorstep abuse or hostility")
+        .await;
+    app.wait_for_text(".history h2", "History (2 versions)")
+        .await;
+    let history = app.text(".versions").await;
+    assert!(
+        history.contains("Version 2: Amended") && history.contains("Added the impact"),
+        "{history}"
+    );
+    assert!(history.contains("Version 1: Recorded"), "{history}");
+    assert!(app.text("dl.record").await.contains("SW1A 1AA"));
+
+    // Attach a file through the window's file chooser.
+    let photo = harness.data_dir().join("doorstep photo.png");
+    std::fs::write(&photo, b"not really a png").unwrap();
+    app.find("#f-file")
+        .await
+        .send_keys(&photo.display().to_string())
+        .await
+        .unwrap();
+    app.wait_for_text(".attachments", "doorstep photo.png")
+        .await;
+    app.wait_for_text(".history h2", "History (3 versions)")
+        .await;
+    app.js("document.querySelectorAll('.versions details').forEach((d) => { d.open = true; })")
+        .await;
+    app.screenshots("incident-detail").await;
+
+    // The log checks out.
+    app.go("#/incidents").await;
+    app.wait_for_text("main h1", "Incidents").await;
+    app.find(".incidents > button.button-secondary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.wait_for_text(".check-result", "check out").await;
+
+    // Export a pack to a folder the user typed, and check its files.
+    let out = tempfile::tempdir().unwrap();
+    app.go("#/incidents/export").await;
+    app.wait_for_text("main h1", "Evidence pack").await;
+    type_into(
+        &app,
+        "#f-folder",
+        &out.path().join("missing").display().to_string(),
+    )
+    .await;
+    submit(&app, "form.export-form").await;
+    app.wait_for_text("#error-folder", "not a folder that exists")
+        .await;
+    type_into(&app, "#f-folder", &out.path().display().to_string()).await;
+    submit(&app, "form.export-form").await;
+    app.wait_for_text(
+        ".export-result",
+        "Pack made with 1 incident(s) and 1 file(s)",
+    )
+    .await;
+    app.screenshots("incident-export").await;
+
+    let folder = std::fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .next()
+        .expect("pack folder")
+        .path();
+    let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    for expected in [
+        "Version history",
+        "Added the impact",
+        "doorstep photo.png",
+        "&lt;b&gt;laughed&lt;/b&gt;",
+    ] {
+        assert!(html.contains(expected), "report.html lacks {expected}");
+    }
+    let csv = std::fs::read_to_string(folder.join("incidents.csv")).unwrap();
+    assert_eq!(csv.lines().filter(|l| !l.is_empty()).count(), 2, "{csv}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("incidents.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["incidents"][0]["versions"].as_array().unwrap().len(),
+        3
+    );
+    let copies: Vec<_> = std::fs::read_dir(folder.join("attachments"))
+        .unwrap()
+        .flatten()
+        .collect();
+    assert_eq!(copies.len(), 1);
+    assert_eq!(
+        std::fs::read(copies[0].path()).unwrap(),
+        b"not really a png"
+    );
+    assert_eq!(
+        std::fs::read(&photo).unwrap(),
+        b"not really a png",
+        "the original is untouched"
+    );
+
+    app.quit(driver).await;
+}

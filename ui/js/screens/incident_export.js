@@ -1,0 +1,96 @@
+// Evidence packs: choose which incidents and where the pack goes; import one back.
+
+import * as api from '../api.js';
+import { h, errorSlot, showError, clearErrors, announce } from '../dom.js';
+import { dayStart, dayEnd } from '../when.js';
+
+function field(name, label, control, hint) {
+  control.id = `f-${name}`;
+  control.name = name;
+  control.setAttribute('aria-describedby', `error-${name}${hint ? ` hint-${name}` : ''}`);
+  return h('div', { class: 'field' }, h('label', { for: control.id }, label),
+    hint ? h('p', { class: 'hint', id: `hint-${name}` }, hint) : null, control, errorSlot(name));
+}
+
+function importForm() {
+  const form = h('form', { class: 'import-form', novalidate: true },
+    h('h2', {}, 'Import a pack'),
+    h('p', {}, 'Brings incidents from a pack made by Campaign Safe on another device into this log. Each one’s fingerprints are checked first; anything changed since it was exported is left out and named.'),
+    field('file', 'The pack’s folder, or its incidents.json', h('input', { type: 'text', maxlength: '4000' })),
+    errorSlot('general'),
+    h('button', { type: 'submit', class: 'button button-secondary' }, 'Import'),
+    h('div', { class: 'import-result', 'aria-live': 'polite' }));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      const result = await api.incidentsImport(form.elements.file.value);
+      form.querySelector('.import-result').replaceChildren(
+        h('p', { class: 'ok', role: 'status' }, `${result.imported} new, ${result.updated} updated, ${result.unchanged} already here.`),
+        result.problems.length ? h('ul', { class: 'problem' }, result.problems.map((p) => h('li', {}, p))) : null);
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+  return form;
+}
+
+/** `kind`/`value` preselect one person's or one incident's pack. */
+export async function exportScreen(kind, value) {
+  const [vocab, people, folder] = await Promise.all([api.incidentsVocabulary(), api.incidentsPeople(), api.incidentsExportFolder()]);
+  const scope = h('select', {},
+    h('option', { value: 'all' }, 'All current incidents'),
+    h('option', { value: 'dates' }, 'Incidents between two dates'),
+    h('option', { value: 'person' }, 'Incidents linked to one person'),
+    h('option', { value: 'category' }, 'One type of incident'),
+    kind === 'incident' ? h('option', { value: 'incident' }, 'Just this incident') : null);
+  const personSelect = h('select', {}, people.map((p) => h('option', { value: p.id }, `${p.label} (${p.incidents})`)));
+  const form = h('form', { class: 'export-form', novalidate: true },
+    h('p', { class: 'back' }, h('a', { href: '#/incidents' }, '← Incidents')),
+    h('h1', { tabindex: '-1' }, 'Evidence pack'),
+    h('p', { class: 'lead' }, 'One folder to give the police, your force election contact, party or council: a printable report with every version and fingerprint, a spreadsheet (CSV), a file Campaign Safe can import, and copies of the attachments.'),
+    field('scope', 'Which incidents', scope),
+    h('div', { class: 'scope-dates field-pair' },
+      field('from', 'From', h('input', { type: 'date' })),
+      field('to', 'To', h('input', { type: 'date' }))),
+    h('div', { class: 'scope-person' }, people.length ? field('personId', 'Person', personSelect) : h('p', { class: 'muted' }, 'No known people yet: link a person in an incident’s full form.')),
+    h('div', { class: 'scope-category' }, field('category', 'Type', h('select', {}, vocab.categories.map((c) => h('option', { value: c.key }, c.label))))),
+    h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'includeWithdrawn' }), ' Include withdrawn incidents'),
+    field('folder', 'Save to folder', h('input', { type: 'text', maxlength: '4000' }), 'A new folder is made inside it; nothing there is overwritten. A USB stick works too.'),
+    errorSlot('selection'),
+    errorSlot('general'),
+    h('button', { type: 'submit', class: 'button button-big' }, 'Make the pack'),
+    h('div', { class: 'export-result', 'aria-live': 'polite' }));
+  form.elements.folder.value = folder;
+  if (kind === 'person') { scope.value = 'person'; personSelect.value = value; }
+  if (kind === 'incident') scope.value = 'incident';
+
+  const showScope = () => {
+    for (const part of ['dates', 'person', 'category']) form.querySelector(`.scope-${part}`).hidden = scope.value !== part;
+  };
+  scope.addEventListener('change', showScope);
+  showScope();
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const el = form.elements;
+    const selection = { includeWithdrawn: el.includeWithdrawn.checked };
+    if (scope.value === 'dates') Object.assign(selection, { from: dayStart(el.from.value), to: dayEnd(el.to.value) });
+    if (scope.value === 'person') selection.personId = el.personId?.value ?? null;
+    if (scope.value === 'category') selection.category = el.category.value;
+    if (scope.value === 'incident') selection.ids = [value];
+    try {
+      const summary = await api.incidentsExport(selection, el.folder.value);
+      form.querySelector('.export-result').replaceChildren(
+        h('p', { class: 'ok', role: 'status' }, `Pack made with ${summary.incidents} incident(s) and ${summary.attachments} file(s), in:`),
+        h('p', { class: 'path' }, summary.folder),
+        h('ul', {}, summary.files.map((file) => h('li', {}, file))),
+        h('p', {}, 'Open report.html in a browser to read or print it.'));
+      announce('Evidence pack made.');
+    } catch (error) {
+      showError(form, error);
+    }
+  });
+  return { title: 'Evidence pack', node: h('section', { class: 'incident-export' }, form, importForm()) };
+}

@@ -1,0 +1,193 @@
+// Recording an incident: the quick form (what happened and when, under 30 seconds on a
+// phone) and the full form, which also edits. A failed save leaves everything typed in
+// place and shows the message next to the field it is about.
+
+import * as api from '../api.js';
+import { h, errorSlot, showError, clearErrors, announce } from '../dom.js';
+import { fromInputValue, nowInputValue, toInputValue } from '../when.js';
+
+function field(name, label, control, hint) {
+  control.id = `f-${name}`;
+  control.name = name;
+  control.setAttribute('aria-describedby', `error-${name}${hint ? ` hint-${name}` : ''}`);
+  return h('div', { class: 'field' },
+    h('label', { for: control.id }, label),
+    hint ? h('p', { class: 'hint', id: `hint-${name}` }, hint) : null,
+    control, errorSlot(name));
+}
+
+const text = (max, attrs = {}) => h('input', { type: 'text', maxlength: String(max), ...attrs });
+const area = (max, rows = 3) => h('textarea', { rows: String(rows), maxlength: String(max) });
+const select = (choices, empty) =>
+  h('select', {}, empty ? h('option', { value: '' }, empty) : null, choices.map((c) => h('option', { value: c.key }, c.label)));
+
+function checkboxes(name, legend, choices, chosen = []) {
+  return h('fieldset', { class: 'checks' }, h('legend', {}, legend),
+    choices.map((c) => h('label', { class: 'check' },
+      h('input', { type: 'checkbox', name, value: c.key, checked: chosen.includes(c.key) }), ' ', c.label)),
+    errorSlot(name));
+}
+
+const checked = (form, name) => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((box) => box.value);
+
+/** A group of repeatable rows ("Add another person"), each a fieldset of fields. */
+function repeatable(name, legend, addLabel, rowFields, rows) {
+  const list = h('div', { class: 'rows', 'data-rows': name });
+  const addRow = (values = {}) => {
+    const index = list.children.length;
+    const row = h('fieldset', { class: 'row', 'data-index': index }, h('legend', {}, `${legend} ${index + 1}`), rowFields(index, values));
+    list.append(row);
+    return row;
+  };
+  (rows.length ? rows : []).forEach(addRow);
+  const add = h('button', { type: 'button', class: 'button button-secondary' }, addLabel);
+  add.addEventListener('click', () => addRow().querySelector('input, select, textarea')?.focus());
+  return h('fieldset', { class: 'group' }, h('legend', {}, `${legend}s`), list, add, errorSlot(name));
+}
+
+function setValue(control, value) {
+  if (value != null) control.value = value;
+  return control;
+}
+
+function personFields(vocab, people) {
+  return (i, p) => {
+    const link = h('select', {},
+      h('option', { value: '' }, 'Not linked'),
+      people.map((k) => h('option', { value: k.id }, `Same person as: ${k.label}`)),
+      h('option', { value: 'new' }, 'Remember this person, to link later incidents'));
+    return [
+      field(`people[${i}].name`, 'Name, if known', setValue(text(vocab.limits.short), p.name)),
+      field(`people[${i}].description`, 'Description', setValue(area(vocab.limits.text, 2), p.description), 'Age, build, height, hair, accent, anything distinctive.'),
+      field(`people[${i}].clothing`, 'Clothing', setValue(text(vocab.limits.text), p.clothing)),
+      field(`people[${i}].vehicleMake`, 'Vehicle make', setValue(text(vocab.limits.short), p.vehicleMake)),
+      field(`people[${i}].vehicleColour`, 'Vehicle colour', setValue(text(vocab.limits.short), p.vehicleColour)),
+      field(`people[${i}].vehicleRegistration`, 'Registration', setValue(text(vocab.limits.short, { autocapitalize: 'characters' }), p.vehicleRegistration)),
+      field(`people[${i}].personId`, 'Link across incidents', setValue(link, p.personId ?? '')),
+    ];
+  };
+}
+
+function witnessFields(vocab) {
+  return (i, w) => [
+    field(`witnesses[${i}].name`, 'Name', setValue(text(vocab.limits.short), w.name)),
+    field(`witnesses[${i}].contact`, 'Contact details', setValue(text(vocab.limits.text), w.contact)),
+  ];
+}
+
+function reportFields(vocab) {
+  return (i, r) => [
+    field(`reports[${i}].to`, 'Reported to', setValue(select(vocab.reportedTo), r.to)),
+    field(`reports[${i}].on`, 'Date', setValue(h('input', { type: 'date' }), r.on)),
+    field(`reports[${i}].reference`, 'Reference number', setValue(text(vocab.limits.short), r.reference), 'Crime or incident number, or the platform’s report ID.'),
+    field(`reports[${i}].officer`, 'Officer or contact', setValue(text(vocab.limits.short), r.officer)),
+    field(`reports[${i}].followUp`, 'Follow-up', setValue(select(vocab.followUp), r.followUp)),
+    field(`reports[${i}].notes`, 'Notes', setValue(text(vocab.limits.text), r.notes)),
+  ];
+}
+
+function rowsOf(form, name, read) {
+  return [...form.querySelectorAll(`[data-rows="${name}"] > fieldset`)].map((row, i) => read((f) => form.elements[`${name}[${i}].${f}`]?.value ?? ''));
+}
+
+/** Reads the form into what the backend expects. Times the browser cannot read are sent
+ * as they are, so the backend names the field. */
+function readForm(form) {
+  const el = (name) => form.elements[name];
+  const value = (name) => el(name)?.value ?? '';
+  const time = (name) => {
+    const iso = fromInputValue(value(name));
+    if (iso === undefined) throw new api.ApiError({ code: 'validation', field: name, message: 'That date and time cannot be read. Use the picker.' });
+    return iso;
+  };
+  const occurredFrom = time('occurredFrom');
+  if (!occurredFrom) throw new api.ApiError({ code: 'validation', field: 'occurredFrom', message: 'When it happened: choose a date and time (roughly is fine).' });
+  return {
+    occurredFrom,
+    occurredTo: el('occurredTo') ? time('occurredTo') : null,
+    category: value('category'),
+    channel: value('channel') || null,
+    location: value('location'),
+    postcode: value('postcode'),
+    whatHappened: value('whatHappened'),
+    affected: checked(form, 'affected'),
+    people: rowsOf(form, 'people', (f) => ({ personId: f('personId') || null, name: f('name'), description: f('description'), clothing: f('clothing'), vehicleMake: f('vehicleMake'), vehicleColour: f('vehicleColour'), vehicleRegistration: f('vehicleRegistration') })),
+    witnesses: rowsOf(form, 'witnesses', (f) => ({ name: f('name'), contact: f('contact') })),
+    impact: value('impact'),
+    flags: checked(form, 'flags'),
+    actions: checked(form, 'actions'),
+    reports: rowsOf(form, 'reports', (f) => ({ to: f('to'), on: f('on') || null, reference: f('reference'), officer: f('officer'), followUp: f('followUp'), notes: f('notes') })),
+  };
+}
+
+function submitWith(form, save) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    try {
+      const detail = await save(readForm(form));
+      announce('Saved.');
+      location.hash = `#/incidents/${encodeURIComponent(detail.id)}`;
+    } catch (error) {
+      // Everything typed stays in the form; the message goes next to its field.
+      showError(form, error);
+      form.querySelector('.field-error:not([hidden])')?.closest('.field, fieldset')?.querySelector('input, select, textarea')?.focus();
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
+/** The quick form: what happened and when; the rest can be added later. */
+export async function quickForm() {
+  const vocab = await api.incidentsVocabulary();
+  const category = select(vocab.categories);
+  category.value = 'other';
+  const form = h('form', { class: 'incident-form quick', novalidate: true },
+    h('p', { class: 'back' }, h('a', { href: '#/incidents' }, '← Incidents')),
+    h('h1', { tabindex: '-1' }, 'Record an incident'),
+    h('p', { class: 'lead' }, 'Write it down now, in the words that were used. Everything else can be added later.'),
+    field('whatHappened', 'What happened', area(vocab.limits.whatHappened, 6), 'Exact words are best, in quotes. Who, what, where.'),
+    field('occurredFrom', 'When', setValue(h('input', { type: 'datetime-local' }), nowInputValue())),
+    field('category', 'Type (change it later if unsure)', category),
+    errorSlot('general'),
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'button button-big' }, 'Save now'),
+      h('a', { class: 'button button-secondary', href: '#/incidents/new/full' }, 'Use the full form')));
+  return { title: 'Record an incident', node: submitWith(form, api.incidentsRecord) };
+}
+
+/** The full form, empty for a new incident or filled from `detail` to edit it. */
+export async function fullForm(detail = null) {
+  const [vocab, people] = await Promise.all([api.incidentsVocabulary(), api.incidentsPeople()]);
+  const r = detail?.current ?? {};
+  const heading = detail ? 'Edit incident' : 'Record an incident (full form)';
+  const form = h('form', { class: 'incident-form', novalidate: true },
+    h('p', { class: 'back' }, h('a', { href: detail ? `#/incidents/${encodeURIComponent(detail.id)}` : '#/incidents' }, detail ? '← Back to the incident' : '← Incidents')),
+    h('h1', { tabindex: '-1' }, heading),
+    detail ? h('p', { class: 'lead' }, 'Saving adds a new version. The earlier versions stay exactly as they were, and anyone reading the record can see both.') : null,
+    field('whatHappened', 'What happened', setValue(area(vocab.limits.whatHappened, 8), r.whatHappened), `Exact words, in quotes. Up to ${vocab.limits.whatHappened.toLocaleString('en-GB')} characters.`),
+    h('div', { class: 'field-pair' },
+      field('occurredFrom', 'Started', setValue(h('input', { type: 'datetime-local' }), r.occurredFrom ? toInputValue(r.occurredFrom) : nowInputValue())),
+      field('occurredTo', 'Ended (optional)', setValue(h('input', { type: 'datetime-local' }), toInputValue(r.occurredTo)))),
+    field('category', 'Type of incident', setValue(select(vocab.categories, 'Choose…'), r.category)),
+    field('channel', 'How it reached you', setValue(select(vocab.channels, 'Not said'), r.channel ?? '')),
+    field('location', 'Where', setValue(text(vocab.limits.text), r.location), 'Street, venue, website or phone number it came from.'),
+    field('postcode', 'Postcode (optional)', setValue(text(10, { autocapitalize: 'characters' }), r.postcode)),
+    checkboxes('affected', 'Who was affected', vocab.affected, r.affected),
+    checkboxes('flags', 'Warning signs (tell the police about these)', vocab.flags, r.flags),
+    repeatable('people', 'Person', 'Add a person involved', personFields(vocab, people), r.people ?? []),
+    repeatable('witnesses', 'Witness', 'Add a witness', witnessFields(vocab), r.witnesses ?? []),
+    field('impact', 'Impact on you or the team', setValue(area(vocab.limits.text, 3), r.impact)),
+    checkboxes('actions', 'What you did', vocab.actions, r.actions),
+    repeatable('reports', 'Report', 'Add a report you made', reportFields(vocab), r.reports ?? []),
+    detail ? field('reason', 'Why you are changing it (optional)', text(1000)) : null,
+    errorSlot('general'),
+    h('button', { type: 'submit', class: 'button button-big' }, detail ? 'Save as a new version' : 'Save'));
+  const save = detail
+    ? (input) => api.incidentsAmend(detail.id, input, form.elements.reason.value)
+    : api.incidentsRecord;
+  return { title: heading, node: submitWith(form, save) };
+}
