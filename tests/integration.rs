@@ -507,3 +507,91 @@ fn check_in_sessions_start_check_in_and_end_through_ipc() {
     let error = invoke(&app, "checkins_check_in", json!({"sessionId": id})).unwrap_err();
     assert_eq!(error["code"], "conflict");
 }
+
+#[test]
+fn incidents_record_amend_attach_and_verify_through_ipc() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let incident = |what: &str| json!({"incident": {"occurredFrom": "2026-11-25T11:00:00Z", "category": "phone-call", "whatHappened": what}});
+    let error = invoke(&app, "incidents_record", incident("  ")).unwrap_err();
+    assert_eq!(
+        (error["code"].as_str(), error["field"].as_str()),
+        (Some("validation"), Some("whatHappened"))
+    );
+    let future = json!({"incident": {"occurredFrom": "2026-11-26T11:00:00Z", "category": "phone-call", "whatHappened": "x"}});
+    assert_eq!(
+        invoke(&app, "incidents_record", future).unwrap_err()["field"],
+        "occurredFrom"
+    );
+
+    let detail = invoke(
+        &app,
+        "incidents_record",
+        incident("Withheld number: “we are watching you”"),
+    )
+    .unwrap();
+    let id = detail["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        detail["versions"][0]["recordedAt"], "2026-11-25T12:00:00Z",
+        "the app sets the recorded time"
+    );
+    let amended = json!({"incidentId": id, "reason": "More detail", "incident": {
+        "occurredFrom": "2026-11-25T11:00:00Z", "category": "phone-call", "whatHappened": "Withheld number, twice"}});
+    assert_eq!(
+        invoke(&app, "incidents_amend", amended).unwrap()["versions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // A file arrives as the raw body, its names in headers.
+    let webview = app.get_webview_window(MAIN_WINDOW).unwrap();
+    let mut headers = tauri::http::HeaderMap::new();
+    headers.insert("incident-id", id.parse().unwrap());
+    headers.insert("file-name", "call%20log%20%C3%A9.png".parse().unwrap());
+    let attached = get_ipc_response(
+        &webview,
+        InvokeRequest {
+            cmd: "incidents_attach".into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: tauri::ipc::InvokeBody::Raw(b"screenshot bytes".to_vec()),
+            headers,
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().unwrap())
+    .unwrap();
+    assert_eq!(
+        attached["current"]["attachments"][0]["originalName"],
+        "call log é.png"
+    );
+    assert_eq!(attached["current"]["attachments"][0]["size"], 16);
+
+    let page = invoke(&app, "incidents_list", json!({"query": {"text": "twice"}})).unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let report = invoke(&app, "incidents_verify", json!({})).unwrap();
+    assert_eq!(
+        (
+            report["incidentsChecked"].as_u64(),
+            report["problems"].as_array().unwrap().len()
+        ),
+        (Some(1), 0)
+    );
+    let error = invoke(
+        &app,
+        "incidents_export",
+        json!({"selection": {}, "folder": " "}),
+    )
+    .unwrap_err();
+    assert_eq!(error["field"], "folder");
+    let error = invoke(
+        &app,
+        "incidents_erase",
+        json!({"incidentId": id, "reason": "Request", "confirmation": "yes"}),
+    )
+    .unwrap_err();
+    assert_eq!(error["field"], "confirmation");
+}
