@@ -127,6 +127,9 @@ fn build(db: &Database, count: usize) -> String {
     person.unwrap_or_default()
 }
 
+/// Builds the query for run number `i`, so repeated runs vary their words.
+type QueryFor = Box<dyn Fn(usize) -> ListQuery>;
+
 struct Figures {
     p50: f64,
     p95: f64,
@@ -184,7 +187,7 @@ fn main() {
     let raw_conn = Connection::open(db.path()).expect("raw connection");
 
     let now = Utc.with_ymd_and_hms(2026, 11, 25, 18, 0, 0).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(usize) -> ListQuery>)> = vec![
+    let cases: Vec<(&str, QueryFor)> = vec![
         (
             "list, newest first, first page",
             Box::new(|_| ListQuery::default()),

@@ -8,8 +8,9 @@ use crate::error::IpcError;
 use crate::incidents::attachments::AttachmentStore;
 use crate::incidents::chain::{self, VerifyReport};
 use crate::incidents::find::{self, KnownPerson, ListPage, ListQuery};
+use crate::incidents::import::{self, ImportSummary};
 use crate::incidents::model::{self, IncidentInput, Vocabulary};
-use crate::incidents::pack::{self, ExportSummary, ImportSummary, Selection};
+use crate::incidents::pack::{self, ExportSummary, Selection};
 use crate::incidents::{self, invalid, IncidentDetail};
 use crate::state::AppState;
 
@@ -222,7 +223,7 @@ pub fn incidents_import(
         .into());
     }
     let database = state.database()?;
-    Ok(pack::import(
+    Ok(import::import(
         &mut database.conn(),
         &files(&state),
         &PathBuf::from(path),

@@ -4,6 +4,7 @@ use rusqlite::Connection;
 use super::attachments::{AttachmentStore, MAX_BYTES};
 use super::chain::{verify_all, VersionKind};
 use super::find::{self, ListQuery};
+use super::import;
 use super::model::{Flag, FollowUp, IncidentInput, PersonInvolved, Report, ReportedTo};
 use super::pack::{self, Selection};
 use super::*;
@@ -754,7 +755,7 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
 
     let other = Log::new();
     let imported =
-        pack::import(&mut other.db.conn(), &other.files, &summary.folder, now()).unwrap();
+        import::import(&mut other.db.conn(), &other.files, &summary.folder, now()).unwrap();
     assert_eq!(
         (imported.imported, imported.problems.len()),
         (2, 0),
@@ -783,7 +784,7 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
 
     // Importing again changes nothing; a later version arrives as an update.
     assert_eq!(
-        pack::import(&mut other.db.conn(), &other.files, &summary.folder, now())
+        import::import(&mut other.db.conn(), &other.files, &summary.folder, now())
             .unwrap()
             .unchanged,
         2
@@ -805,7 +806,7 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
         "never overwrites an earlier pack"
     );
     assert_eq!(
-        pack::import(&mut other.db.conn(), &other.files, &later.folder, now())
+        import::import(&mut other.db.conn(), &other.files, &later.folder, now())
             .unwrap()
             .updated,
         1
@@ -831,7 +832,7 @@ fn a_tampered_or_foreign_pack_is_refused_with_reasons() {
     std::fs::write(&json_path, json.replace("the words", "other words")).unwrap();
 
     let other = Log::new();
-    let result = pack::import(&mut other.db.conn(), &other.files, &json_path, now()).unwrap();
+    let result = import::import(&mut other.db.conn(), &other.files, &json_path, now()).unwrap();
     assert_eq!(result.imported, 0);
     assert!(
         result.problems[0].contains("changed after it was recorded"),
@@ -841,7 +842,7 @@ fn a_tampered_or_foreign_pack_is_refused_with_reasons() {
 
     std::fs::write(&json_path, "{\"not\": \"a pack\"}").unwrap();
     assert_eq!(
-        error_of(pack::import(
+        error_of(import::import(
             &mut other.db.conn(),
             &other.files,
             &json_path,
@@ -851,7 +852,7 @@ fn a_tampered_or_foreign_pack_is_refused_with_reasons() {
         .as_deref(),
         Some("file")
     );
-    let missing = error_of(pack::import(
+    let missing = error_of(import::import(
         &mut other.db.conn(),
         &other.files,
         &out.path().join("nope"),

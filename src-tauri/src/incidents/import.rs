@@ -1,0 +1,180 @@
+//! Reading an evidence pack back in. Every incident's chain is checked before anything is
+//! written; files are stored and checked against their SHA-256 first, so an imported
+//! incident never names a file that is not there.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use super::attachments::{clean_name, AttachmentStore};
+use super::chain::{check_versions, load_versions};
+use super::pack::{Pack, FORMAT, FORMAT_VERSION, JSON_NAME};
+use super::{invalid, refresh_current, IncidentError};
+use crate::time::to_millis;
+
+const IMPORT_MAX_BYTES: u64 = 200 * 1024 * 1024;
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSummary {
+    pub imported: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub problems: Vec<String>,
+}
+
+/// Reads a pack (its folder or its JSON file) back into the log. Incidents whose chain does
+/// not hold, or that conflict with what is here, are left out and named.
+pub fn import(
+    conn: &mut Connection,
+    files: &AttachmentStore,
+    path: &Path,
+    now: DateTime<Utc>,
+) -> Result<ImportSummary, IncidentError> {
+    let json_path = if path.is_dir() {
+        path.join(JSON_NAME)
+    } else {
+        path.to_owned()
+    };
+    let folder = json_path.parent().map(Path::to_owned).unwrap_or_default();
+    let shown = json_path.display();
+    let size = std::fs::metadata(&json_path)
+        .map_err(|_| {
+            invalid(
+                "file",
+                format!(
+                    "Import: {shown} is not there. Choose the pack's folder or its {JSON_NAME}."
+                ),
+            )
+        })?
+        .len();
+    if size > IMPORT_MAX_BYTES {
+        return Err(invalid(
+            "file",
+            "Import: that file is too large to be a Campaign Safe pack.",
+        ));
+    }
+    let text = std::fs::read_to_string(&json_path)
+        .map_err(|e| invalid("file", format!("Import: {shown} cannot be read ({e}).")))?;
+    let pack: Pack = serde_json::from_str(&text).map_err(|e| {
+        invalid(
+            "file",
+            format!("Import: {shown} is not a Campaign Safe evidence pack ({e})."),
+        )
+    })?;
+    if pack.format != FORMAT || pack.format_version > FORMAT_VERSION {
+        return Err(invalid(
+            "file",
+            "Import: this pack was made by a newer or different app. Nothing was imported.",
+        ));
+    }
+
+    // Files first, checked against their hashes, so an incident never names a missing file.
+    let mut summary = ImportSummary::default();
+    for file in &pack.attachments {
+        let relative = Path::new(&file.file);
+        let safe = relative
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        let stored = if safe {
+            files.store_file(&folder.join(relative)).ok()
+        } else {
+            None
+        };
+        match stored {
+            Some(stored) if stored.sha256 == file.sha256 => {
+                conn.execute(
+                    "INSERT OR IGNORE INTO attachment_file (sha256, size, stored_at) VALUES (?1, ?2, ?3)",
+                    params![stored.sha256, stored.size as i64, to_millis(now)],
+                )?;
+            }
+            Some(_) => summary.problems.push(format!(
+                "{}: the file differs from the one recorded (SHA-256), so it was not imported.",
+                file.file
+            )),
+            None => summary
+                .problems
+                .push(format!("{}: missing from the pack.", file.file)),
+        }
+    }
+
+    let tx = conn.transaction()?;
+    for person in &pack.people {
+        let label = clean_name(&person.label).unwrap_or_else(|_| "Unnamed person".into());
+        tx.execute(
+            "INSERT OR IGNORE INTO known_person (id, label, created_at) VALUES (?1, ?2, ?3)",
+            params![person.id, label, to_millis(now)],
+        )?;
+    }
+    for incident in &pack.incidents {
+        let (problems, _) = check_versions(&incident.id, &incident.versions);
+        if let Some(problem) = problems.first() {
+            summary.problems.push(format!(
+                "Incident {}: {}; it was not imported.",
+                incident.id, problem.problem
+            ));
+            continue;
+        }
+        let existing: Option<i64> = tx
+            .query_row(
+                "SELECT num FROM incident WHERE id = ?1",
+                params![incident.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let (num, known) = match existing {
+            Some(num) => (num, load_versions(&tx, num)?),
+            None => {
+                let first = &incident.versions[0];
+                let record = incident.latest_record();
+                tx.execute(
+                    "INSERT INTO incident (id, status, first_recorded, last_recorded, occurred_from, category, versions)
+                     VALUES (?1, 'active', ?2, ?2, ?3, ?4, 0)",
+                    params![
+                        incident.id, first.recorded_at_ms,
+                        record.as_ref().map(|r| to_millis(r.occurred_from)).unwrap_or(first.recorded_at_ms),
+                        record.as_ref().map(|r| r.category.key()).unwrap_or("other"),
+                    ],
+                )?;
+                (tx.last_insert_rowid(), Vec::new())
+            }
+        };
+        let shared = known.len().min(incident.versions.len());
+        let same_start = known
+            .iter()
+            .zip(&incident.versions)
+            .all(|(a, b)| a.hash == b.hash);
+        if !same_start || known.len() > incident.versions.len() {
+            summary.problems.push(format!("Incident {}: this log holds a different history for it; it was left as it is here.", incident.id));
+            continue;
+        }
+        if shared == incident.versions.len() {
+            summary.unchanged += 1;
+            continue;
+        }
+        // An erasure that reached the pack erases the content here too.
+        if incident.versions.iter().any(|v| v.body.is_none()) {
+            tx.execute(
+                "UPDATE incident_version SET body = NULL WHERE incident_num = ?1",
+                params![num],
+            )?;
+        }
+        for version in &incident.versions[shared..] {
+            tx.execute(
+                "INSERT INTO incident_version (incident_num, version, kind, recorded_at, body, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![num, version.version, version.kind.key(), version.recorded_at_ms, version.body, version.prev_hash, version.hash],
+            )?;
+        }
+        refresh_current(&tx, num)?;
+        if known.is_empty() {
+            summary.imported += 1;
+        } else {
+            summary.updated += 1;
+        }
+    }
+    tx.commit()?;
+    Ok(summary)
+}
