@@ -155,7 +155,8 @@ fn measure(runs: usize, mut work: impl FnMut(usize)) -> Figures {
 
 /// The same statement the app runs, read with nothing but rusqlite.
 fn raw(conn: &Connection, query: &ListQuery) -> usize {
-    let (sql, values) = find::list_sql(query).expect("sql");
+    let fts = find::choose_fts(conn, &query.text).expect("fts");
+    let (sql, values) = find::list_sql(query, fts).expect("sql");
     let mut stmt = conn.prepare_cached(&sql).expect("prepare");
     let rows = stmt
         .query_map(params_from_iter(values), |row| {
@@ -207,9 +208,27 @@ fn main() {
             }),
         ),
         (
-            "search a rare name (0.1% match)",
+            "search a rare name, partly typed",
             Box::new(|_| ListQuery {
-                text: "featherstone".into(),
+                text: "featherst".into(),
+                ..Default::default()
+            }),
+        ),
+        (
+            "search a common word, 3 letters typed",
+            Box::new(|i| ListQuery {
+                text: WORDS[i % WORDS.len()].chars().take(3).collect(),
+                ..Default::default()
+            }),
+        ),
+        (
+            "search a common word, 5 letters typed",
+            Box::new(|i| ListQuery {
+                text: [
+                    "leafl", "shout", "poste", "volun", "doors", "counc", "messa", "garde",
+                    "windo", "stree",
+                ][i % 10]
+                    .into(),
                 ..Default::default()
             }),
         ),

@@ -55,7 +55,10 @@ CREATE TABLE attachment_file (
     stored_at INTEGER NOT NULL
 ) STRICT;
 
+-- porter: "shouting" finds "shouted". prefix '2 3': a word still being typed ("lea") is
+-- read from a small prefix index instead of merging every matching word's postings.
 CREATE VIRTUAL TABLE incident_fts USING fts5 (
     what_happened, people, location, refs,
-    tokenize = 'unicode61 remove_diacritics 2'
+    tokenize = 'porter unicode61 remove_diacritics 2',
+    prefix = '2 3'
 );

@@ -75,21 +75,48 @@ pub fn sort_key(occurred_ms: i64, num: i64) -> i64 {
     (occurred_ms << 20) | (num & 0xF_FFFF)
 }
 
-/// Turns what the user typed into a safe FTS5 query: every word must appear, as a prefix,
-/// so "reg AB12" finds "AB12 CDE". Quotes and operators are treated as plain text.
-pub fn fts_query(text: &str) -> Option<String> {
+/// Turns what the user typed into a safe FTS5 query: every word must appear (the porter
+/// tokenizer matches "shouting" to "shouted"), and, with `last_as_prefix`, the last word
+/// may be the start of one ("Feather" finds "Featherstonehaugh"). Quotes and operators are
+/// plain text.
+pub fn fts_query(text: &str, last_as_prefix: bool) -> Option<String> {
     let words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .take(12)
-        .map(|w| format!("\"{}\"*", w.to_lowercase()))
+        .map(|w| format!("\"{}\"", w.to_lowercase()))
         .collect();
-    (!words.is_empty()).then(|| words.join(" "))
+    let mut query = words.join(" ");
+    if last_as_prefix && !query.is_empty() {
+        query.push('*');
+    }
+    (!query.is_empty()).then_some(query)
+}
+
+/// Which FTS query a search runs. Whole words are cheap to find newest-first; a prefix makes
+/// SQLite gather every match first, which is slow for a common word. So the last word is
+/// only read as a prefix when the whole-word search does not fill a page (someone is still
+/// typing it, or it is rare), which also keeps every page of one search consistent.
+pub fn choose_fts(conn: &Connection, text: &str) -> Result<Option<String>, IncidentError> {
+    let Some(whole_words) = fts_query(text, false) else {
+        return Ok(None);
+    };
+    let found: u32 = conn
+        .prepare_cached("SELECT COUNT(*) FROM (SELECT rowid FROM incident_fts WHERE incident_fts MATCH ?1 LIMIT ?2)")?
+        .query_row(params![whole_words, PAGE_SIZE + 1], |row| row.get(0))?;
+    Ok(if found > PAGE_SIZE {
+        Some(whole_words)
+    } else {
+        fts_query(text, true)
+    })
 }
 
 /// Builds the SQL and its parameters for a query. Public so the benchmark can run the very
 /// same statement on a raw connection.
-pub fn list_sql(query: &ListQuery) -> Result<(String, Vec<Value>), IncidentError> {
+pub fn list_sql(
+    query: &ListQuery,
+    fts: Option<String>,
+) -> Result<(String, Vec<Value>), IncidentError> {
     if query.text.chars().count() > QUERY_MAX {
         return Err(invalid(
             "text",
@@ -102,8 +129,8 @@ pub fn list_sql(query: &ListQuery) -> Result<(String, Vec<Value>), IncidentError
     );
     let mut conditions = vec!["i.status != 'erased'".to_owned()];
     let mut values: Vec<Value> = Vec::new();
-    let searching = fts_query(&query.text).is_some();
-    if let Some(fts) = fts_query(&query.text) {
+    let searching = fts.is_some();
+    if let Some(fts) = fts {
         // The search walks matches newest first (FTS rowid = sort key) and stops at a page.
         sql = sql.replace(
             " FROM incident i",
@@ -170,7 +197,14 @@ pub fn list_sql(query: &ListQuery) -> Result<(String, Vec<Value>), IncidentError
 }
 
 pub fn list(conn: &Connection, query: &ListQuery) -> Result<ListPage, IncidentError> {
-    let (sql, values) = list_sql(query)?;
+    if query.text.chars().count() > QUERY_MAX {
+        return Err(invalid(
+            "text",
+            format!("Search: at most {QUERY_MAX} characters."),
+        ));
+    }
+    let fts = choose_fts(conn, &query.text)?;
+    let (sql, values) = list_sql(query, fts)?;
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map(params_from_iter(values), |row| {
         let category: String = row.get(4)?;
