@@ -112,6 +112,19 @@ async fn record_find_amend_attach_and_export_an_incident() {
         .send_keys("Added the impact")
         .await
         .unwrap();
+    // A person, remembered so later incidents can link to them.
+    app.find("[data-rows='people'] + button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.find("[id='f-people[0].name']")
+        .await
+        .send_keys("Tall man in a red van")
+        .await
+        .unwrap();
+    app.js("document.querySelector(\"[id='f-people[0].personId']\").value = 'new'")
+        .await;
     submit(&app, "form.incident-form").await;
     app.wait_for_text("#error-postcode", "UK postcode").await;
     assert_eq!(
@@ -133,6 +146,8 @@ async fn record_find_amend_attach_and_export_an_incident() {
     );
     assert!(history.contains("Version 1: Recorded"), "{history}");
     assert!(app.text("dl.record").await.contains("SW1A 1AA"));
+    app.wait_for_text("dl.record", "linked: Tall man in a red van, 1 incident(s)")
+        .await;
 
     // Attach a file through the window's file chooser.
     let photo = harness.data_dir().join("doorstep photo.png");
@@ -149,6 +164,16 @@ async fn record_find_amend_attach_and_export_an_incident() {
     app.js("document.querySelectorAll('.versions details').forEach((d) => { d.open = true; })")
         .await;
     app.screenshots("incident-detail").await;
+
+    // The person's own view lists their incidents.
+    app.find("dl.record a[href^='#/incidents/person/']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.wait_for_text("main h1", "Tall man in a red van").await;
+    app.wait_for_text(".incident-list", "Doorstep abuse or hostility")
+        .await;
 
     // The log checks out.
     app.go("#/incidents").await;

@@ -31,7 +31,7 @@ function checkboxes(name, legend, choices, chosen = []) {
 const checked = (form, name) => [...form.querySelectorAll(`input[name="${name}"]:checked`)].map((box) => box.value);
 
 /** A group of repeatable rows ("Add another person"), each a fieldset of fields. */
-function repeatable(name, legend, addLabel, rowFields, rows) {
+function repeatable(name, groupLegend, legend, addLabel, rowFields, rows) {
   const list = h('div', { class: 'rows', 'data-rows': name });
   const addRow = (values = {}) => {
     const index = list.children.length;
@@ -42,7 +42,7 @@ function repeatable(name, legend, addLabel, rowFields, rows) {
   (rows.length ? rows : []).forEach(addRow);
   const add = h('button', { type: 'button', class: 'button button-secondary' }, addLabel);
   add.addEventListener('click', () => addRow().querySelector('input, select, textarea')?.focus());
-  return h('fieldset', { class: 'group' }, h('legend', {}, `${legend}s`), list, add, errorSlot(name));
+  return h('fieldset', { class: 'group' }, h('legend', {}, groupLegend), list, add, errorSlot(name));
 }
 
 function setValue(control, value) {
@@ -178,11 +178,11 @@ export async function fullForm(detail = null) {
     field('postcode', 'Postcode (optional)', setValue(text(10, { autocapitalize: 'characters' }), r.postcode)),
     checkboxes('affected', 'Who was affected', vocab.affected, r.affected),
     checkboxes('flags', 'Warning signs (tell the police about these)', vocab.flags, r.flags),
-    repeatable('people', 'Person', 'Add a person involved', personFields(vocab, people), r.people ?? []),
-    repeatable('witnesses', 'Witness', 'Add a witness', witnessFields(vocab), r.witnesses ?? []),
+    repeatable('people', 'People involved', 'Person', 'Add a person involved', personFields(vocab, people), r.people ?? []),
+    repeatable('witnesses', 'Witnesses', 'Witness', 'Add a witness', witnessFields(vocab), r.witnesses ?? []),
     field('impact', 'Impact on you or the team', setValue(area(vocab.limits.text, 3), r.impact)),
     checkboxes('actions', 'What you did', vocab.actions, r.actions),
-    repeatable('reports', 'Report', 'Add a report you made', reportFields(vocab), r.reports ?? []),
+    repeatable('reports', 'Reports made', 'Report', 'Add a report you made', reportFields(vocab), r.reports ?? []),
     detail ? field('reason', 'Why you are changing it (optional)', text(1000)) : null,
     errorSlot('general'),
     h('button', { type: 'submit', class: 'button button-big' }, detail ? 'Save as a new version' : 'Save'));
