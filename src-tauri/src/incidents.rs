@@ -202,16 +202,17 @@ fn link_people(
     Ok(())
 }
 
-/// Appends the version after `current` and brings the searchable columns up to date.
+/// Appends the version after `current`, brings the searchable columns up to date and
+/// commits; returns the new version's number.
 fn append(
-    tx: &Transaction,
+    tx: Transaction,
     id: &str,
     current: &Current,
     kind: VersionKind,
     reason: String,
     record: Option<IncidentRecord>,
     now: DateTime<Utc>,
-) -> Result<(), IncidentError> {
+) -> Result<u32, IncidentError> {
     let version = current.versions + 1;
     let body = VersionBody {
         incident: id.to_owned(),
@@ -228,15 +229,15 @@ fn append(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![current.num, version, kind.key(), to_millis(now), body, current.hash, hash],
     )?;
-    refresh_current(tx, current.num)
+    refresh_current(&tx, current.num)?;
+    tx.commit()?;
+    Ok(version)
 }
 
 /// Rewrites the `incident` row, search text and person links from the latest version.
 /// Used after every append and after an import, so both paths agree.
 pub(crate) fn refresh_current(tx: &Connection, num: i64) -> Result<(), IncidentError> {
-    let versions = chain::load_versions(tx, num)?;
-    let last = versions
-        .last()
+    let last = chain::load_last_version(tx, num)?
         .ok_or_else(|| IncidentError::NotFound(num.to_string()))?;
     let body: Option<VersionBody> = last
         .body
@@ -262,7 +263,7 @@ pub(crate) fn refresh_current(tx: &Connection, num: i64) -> Result<(), IncidentE
                 params![
                     num, status, last.recorded_at_ms, to_millis(record.occurred_from), record.occurred_to.map(to_millis),
                     record.category.key(), Flag::mask(&record.flags), record.is_reported(),
-                    find::summary_of(&record.what_happened), record.location_text(), versions.len() as u32,
+                    find::summary_of(&record.what_happened), record.location_text(), last.version,
                     sort_key,
                 ],
             )?;
@@ -282,7 +283,7 @@ pub(crate) fn refresh_current(tx: &Connection, num: i64) -> Result<(), IncidentE
             tx.execute(
                 "UPDATE incident SET status = ?2, last_recorded = ?3, flags = 0, reported = 0, summary = '',
                  location = '', occurred_to = NULL, versions = ?4 WHERE num = ?1",
-                params![num, status, last.recorded_at_ms, versions.len() as u32],
+                params![num, status, last.recorded_at_ms, last.version],
             )?;
         }
     }
@@ -312,7 +313,7 @@ pub fn record(
         record: None,
     };
     append(
-        &tx,
+        tx,
         &id,
         &empty,
         VersionKind::Recorded,
@@ -320,7 +321,6 @@ pub fn record(
         Some(record),
         now,
     )?;
-    tx.commit()?;
     Ok(id)
 }
 
@@ -341,18 +341,15 @@ pub fn amend(
     if Some(&record) == current.record.as_ref() {
         return Ok(current.versions);
     }
-    let version = current.versions + 1;
     append(
-        &tx,
+        tx,
         id,
         &current,
         VersionKind::Amended,
         reason,
         Some(record),
         now,
-    )?;
-    tx.commit()?;
-    Ok(version)
+    )
 }
 
 /// Adds a stored file to the incident, as a new version that names it.
@@ -378,18 +375,15 @@ pub fn attach(
         original_name,
         added_at: truncate_ms(now),
     });
-    let version = current.versions + 1;
     append(
-        &tx,
+        tx,
         id,
         &current,
         VersionKind::Amended,
         reason,
         Some(record),
         now,
-    )?;
-    tx.commit()?;
-    Ok(version)
+    )
 }
 
 /// Withdraws an incident: it stays, with every version and the reason, but can't be changed.
@@ -404,7 +398,7 @@ pub fn withdraw(
     let current = current(&tx, id)?;
     let record = writable(&current)?.clone();
     append(
-        &tx,
+        tx,
         id,
         &current,
         VersionKind::Withdrawn,
@@ -412,7 +406,6 @@ pub fn withdraw(
         Some(record),
         now,
     )?;
-    tx.commit()?;
     Ok(())
 }
 
@@ -457,7 +450,7 @@ pub fn erase(
         "UPDATE incident_version SET body = NULL WHERE incident_num = ?1",
         params![current.num],
     )?;
-    append(&tx, id, &current, VersionKind::Erased, reason, None, now)?;
+    // The bodies are already gone, so a file still named anywhere is named by another incident.
     let mut orphans = Vec::new();
     for sha in hashes {
         let still_named: bool = tx.query_row(
@@ -473,7 +466,7 @@ pub fn erase(
             orphans.push(sha);
         }
     }
-    tx.commit()?;
+    append(tx, id, &current, VersionKind::Erased, reason, None, now)?;
     // FTS keeps deleted words in old segments until they are merged.
     conn.execute(
         "INSERT INTO incident_fts (incident_fts) VALUES ('optimize')",

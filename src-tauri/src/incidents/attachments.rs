@@ -171,7 +171,11 @@ impl AttachmentStore {
             ));
         };
         let mut hasher = Sha256::new();
-        let size = io::copy(&mut file, &mut hasher).ok()?;
+        let Ok(size) = io::copy(&mut file, &mut hasher) else {
+            return Some(format!(
+                "attachment “{name}” cannot be read from the data folder"
+            ));
+        };
         if size != attachment.size || hex(hasher.finalize()) != attachment.sha256 {
             return Some(format!(
                 "attachment “{name}” has changed since it was added (SHA-256 differs)"

@@ -3,7 +3,7 @@
 //! changing, removing or reordering any stored version breaks the chain from there on.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -199,23 +199,36 @@ pub fn check_versions(
     (problems, last_body.filter(|_| last_ok))
 }
 
+const VERSION_COLUMNS: &str =
+    "SELECT version, kind, recorded_at, body, prev_hash, hash FROM incident_version";
+
+fn stored_version(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
+    let kind: String = row.get(1)?;
+    Ok(StoredVersion {
+        version: row.get(0)?,
+        kind: VersionKind::from_key(&kind).unwrap_or(VersionKind::Amended),
+        recorded_at_ms: row.get(2)?,
+        body: row.get(3)?,
+        prev_hash: row.get(4)?,
+        hash: row.get(5)?,
+    })
+}
+
 pub fn load_versions(conn: &Connection, num: i64) -> rusqlite::Result<Vec<StoredVersion>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT version, kind, recorded_at, body, prev_hash, hash FROM incident_version
-         WHERE incident_num = ?1 ORDER BY version",
-    )?;
-    let rows = stmt.query_map(params![num], |row| {
-        let kind: String = row.get(1)?;
-        Ok(StoredVersion {
-            version: row.get(0)?,
-            kind: VersionKind::from_key(&kind).unwrap_or(VersionKind::Amended),
-            recorded_at_ms: row.get(2)?,
-            body: row.get(3)?,
-            prev_hash: row.get(4)?,
-            hash: row.get(5)?,
-        })
-    })?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{VERSION_COLUMNS} WHERE incident_num = ?1 ORDER BY version"
+    ))?;
+    let rows = stmt.query_map(params![num], stored_version)?;
     rows.collect()
+}
+
+/// Only the newest version, for keeping the list columns up to date on every save.
+pub fn load_last_version(conn: &Connection, num: i64) -> rusqlite::Result<Option<StoredVersion>> {
+    conn.prepare_cached(&format!(
+        "{VERSION_COLUMNS} WHERE incident_num = ?1 ORDER BY version DESC LIMIT 1"
+    ))?
+    .query_row(params![num], stored_version)
+    .optional()
 }
 
 /// Walks every incident: its chain, the searchable columns against its last version, and

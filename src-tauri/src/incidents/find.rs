@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::model::{Category, Flag, PersonInvolved};
@@ -253,12 +253,22 @@ pub fn person_label(person: &PersonInvolved) -> String {
         &person.vehicle_registration,
         &person.clothing,
     ];
-    let label = parts
-        .iter()
-        .find(|p| !p.is_empty())
-        .map(|p| p.as_str())
-        .unwrap_or("Unnamed person");
-    summary_of(label).chars().take(80).collect()
+    tidy_label(
+        parts
+            .iter()
+            .find(|p| !p.is_empty())
+            .map_or("", |p| p.as_str()),
+    )
+}
+
+/// A known person's label: one line, at most 80 characters, never empty.
+pub fn tidy_label(text: &str) -> String {
+    let label: String = summary_of(text).chars().take(80).collect();
+    if label.is_empty() {
+        "Unnamed person".into()
+    } else {
+        label
+    }
 }
 
 pub fn people(conn: &Connection) -> Result<Vec<KnownPerson>, IncidentError> {
@@ -292,8 +302,17 @@ pub fn people_of(conn: &Connection, num: i64) -> Result<Vec<KnownPerson>, Incide
 }
 
 pub fn person(conn: &Connection, id: &str) -> Result<KnownPerson, IncidentError> {
-    people(conn)?
-        .into_iter()
-        .find(|p| p.id == id)
-        .ok_or_else(|| invalid("personId", "That person is not in your list."))
+    conn.prepare_cached(
+        "SELECT k.id, k.label, (SELECT COUNT(*) FROM incident_person p WHERE p.person_id = k.id)
+         FROM known_person k WHERE k.id = ?1",
+    )?
+    .query_row(params![id], |row| {
+        Ok(KnownPerson {
+            id: row.get(0)?,
+            label: row.get(1)?,
+            incidents: row.get(2)?,
+        })
+    })
+    .optional()?
+    .ok_or_else(|| invalid("personId", "That person is not in your list."))
 }

@@ -8,8 +8,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::attachments::{clean_name, AttachmentStore};
+use super::attachments::AttachmentStore;
 use super::chain::{check_versions, load_versions};
+use super::find::tidy_label;
 use super::pack::{Pack, FORMAT, FORMAT_VERSION, JSON_NAME};
 use super::{invalid, refresh_current, IncidentError};
 use crate::time::to_millis;
@@ -102,7 +103,7 @@ pub fn import(
 
     let tx = conn.transaction()?;
     for person in &pack.people {
-        let label = clean_name(&person.label).unwrap_or_else(|_| "Unnamed person".into());
+        let label = tidy_label(&person.label);
         tx.execute(
             "INSERT OR IGNORE INTO known_person (id, label, created_at) VALUES (?1, ?2, ?3)",
             params![person.id, label, to_millis(now)],

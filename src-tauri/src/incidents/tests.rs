@@ -895,3 +895,36 @@ fn the_database_file_stays_readable_by_plain_sqlite() {
         .unwrap();
     assert!(body.contains("Checked with a plain connection"));
 }
+
+#[test]
+fn an_attachment_that_cannot_be_read_is_reported_not_passed() {
+    let log = Log::new();
+    let id = log.record(&input("Voicemail"));
+    let stored = log.files.store_bytes(b"audio").unwrap();
+    attach(
+        &mut log.db.conn(),
+        &id,
+        stored.clone(),
+        "voicemail.m4a",
+        now(),
+    )
+    .unwrap();
+    // A folder where the file should be opens, but cannot be read.
+    std::fs::remove_file(log.files.path_of(&stored.sha256)).unwrap();
+    std::fs::create_dir(log.files.path_of(&stored.sha256)).unwrap();
+    assert!(
+        log.verify().iter().any(|p| p.contains("cannot be read")),
+        "{:?}",
+        log.verify()
+    );
+}
+
+#[test]
+fn known_person_labels_are_one_tidy_line() {
+    assert_eq!(
+        find::tidy_label("Man w/ dog\n  and cap"),
+        "Man w/ dog and cap"
+    );
+    assert_eq!(find::tidy_label("   "), "Unnamed person");
+    assert_eq!(find::tidy_label(&"x".repeat(300)).chars().count(), 80);
+}
