@@ -245,5 +245,26 @@ async fn record_find_amend_attach_and_export_an_incident() {
         "the original is untouched"
     );
 
+    // The list and the detail in high contrast.
+    app.go("#/today").await;
+    app.wait_for_text("main h1", "Today").await;
+    app.find("#display-choice option[value='contrast']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.go("#/incidents").await;
+    app.wait_for_text(".incident-list", "Doorstep abuse or hostility")
+        .await;
+    app.screenshots("incidents-list-high-contrast").await;
+    app.find(".incident-list .card-title a")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.wait_for_text(".history h2", "History (3 versions)")
+        .await;
+    app.screenshots("incident-detail-high-contrast").await;
+
     app.quit(driver).await;
 }

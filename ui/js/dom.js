@@ -50,6 +50,20 @@ export function errorSlot(field) {
 }
 
 /**
+ * A labelled form field: the control gets its id and name from `name`, and is described by
+ * its hint and its error slot, so screen readers read both with it.
+ */
+export function field(name, label, control, hint) {
+  control.id = `f-${name}`;
+  control.name = name;
+  control.setAttribute('aria-describedby', `error-${name}${hint ? ` hint-${name}` : ''}`);
+  return h('div', { class: 'field' },
+    h('label', { for: control.id }, label),
+    hint ? h('p', { class: 'hint', id: `hint-${name}` }, hint) : null,
+    control, errorSlot(name));
+}
+
+/**
  * Shows an API error next to its field inside `container`; when it names no field shown
  * there, in the container's general slot, or else its first error slot.
  */

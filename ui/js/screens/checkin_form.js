@@ -1,23 +1,13 @@
 // The form that starts a check-in session, with presets for the usual cases.
 
 import * as api from '../api.js';
-import { h, errorSlot, showError, clearErrors } from '../dom.js';
+import { h, field, errorSlot, showError, clearErrors } from '../dom.js';
 
 const PRESETS = {
   pair: { label: 'Canvass in a pair, check in every 30 min', kind: 'canvass', interval: '30', hours: 3, title: 'Canvass' },
   journey: { label: 'Journey: tell someone your arrival time', kind: 'journey', interval: '', hours: 1, title: 'Journey' },
   surgery: { label: 'Surgery or meeting, check in every 45 min', kind: 'meeting', interval: '45', hours: 2, title: 'Surgery' },
 };
-
-function field(name, label, control, hint) {
-  control.id = `f-${name}`;
-  control.name = name;
-  control.setAttribute('aria-describedby', `error-${name}${hint ? ` hint-${name}` : ''}`);
-  return h('div', { class: 'field' },
-    h('label', { for: control.id }, label),
-    hint ? h('p', { class: 'hint', id: `hint-${name}` }, hint) : null,
-    control, errorSlot(name));
-}
 
 function select(options) {
   return h('select', {}, options.map(([value, label]) => h('option', { value }, label)));

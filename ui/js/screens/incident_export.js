@@ -1,16 +1,8 @@
 // Evidence packs: choose which incidents and where the pack goes; import one back.
 
 import * as api from '../api.js';
-import { h, errorSlot, showError, clearErrors, announce } from '../dom.js';
+import { h, field, errorSlot, showError, clearErrors, announce } from '../dom.js';
 import { dayStart, dayEnd } from '../when.js';
-
-function field(name, label, control, hint) {
-  control.id = `f-${name}`;
-  control.name = name;
-  control.setAttribute('aria-describedby', `error-${name}${hint ? ` hint-${name}` : ''}`);
-  return h('div', { class: 'field' }, h('label', { for: control.id }, label),
-    hint ? h('p', { class: 'hint', id: `hint-${name}` }, hint) : null, control, errorSlot(name));
-}
 
 function importForm() {
   const form = h('form', { class: 'import-form', novalidate: true },

@@ -3,18 +3,8 @@
 // place and shows the message next to the field it is about.
 
 import * as api from '../api.js';
-import { h, errorSlot, showError, clearErrors, announce } from '../dom.js';
+import { h, field, errorSlot, showError, clearErrors, announce } from '../dom.js';
 import { fromInputValue, nowInputValue, toInputValue } from '../when.js';
-
-function field(name, label, control, hint) {
-  control.id = `f-${name}`;
-  control.name = name;
-  control.setAttribute('aria-describedby', `error-${name}${hint ? ` hint-${name}` : ''}`);
-  return h('div', { class: 'field' },
-    h('label', { for: control.id }, label),
-    hint ? h('p', { class: 'hint', id: `hint-${name}` }, hint) : null,
-    control, errorSlot(name));
-}
 
 const text = (max, attrs = {}) => h('input', { type: 'text', maxlength: String(max), ...attrs });
 const area = (max, rows = 3) => h('textarea', { rows: String(rows), maxlength: String(max) });
