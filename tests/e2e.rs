@@ -126,8 +126,7 @@ async fn emergency_is_reachable_by_keyboard_from_every_screen() {
         app.screenshots(&format!("screen-{name}")).await;
 
         // The button is on screen at phone width too.
-        app.client.set_window_size(360, 740).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        app.resize(360, 740).await;
         let visible = app
             .js("const r = document.getElementById('emergency-button').getBoundingClientRect();
                  return r.top >= 0 && r.left >= 0 && r.right <= innerWidth && r.bottom <= innerHeight && r.height >= 44;")
@@ -136,7 +135,7 @@ async fn emergency_is_reachable_by_keyboard_from_every_screen() {
             visible, true,
             "Emergency button visible at 360 px on {hash}"
         );
-        app.client.set_window_size(1280, 800).await.unwrap();
+        app.resize(1280, 800).await;
 
         app.press_alt_e().await;
         app.wait_for_text("main h1", "Emergency").await;
@@ -169,11 +168,8 @@ async fn dark_and_high_contrast_displays_apply_and_are_kept() {
     for (choice, name) in [("dark", "dark"), ("contrast", "high-contrast")] {
         app.go("#/today").await;
         app.wait_for_text("main h1", "Today").await;
-        app.find(&format!("#display-choice option[value='{choice}']"))
-            .await
-            .click()
-            .await
-            .unwrap();
+        app.click(&format!("#display-choice option[value='{choice}']"))
+            .await;
         let theme = app
             .js("return document.documentElement.dataset.theme")
             .await;
@@ -340,7 +336,7 @@ async fn find_a_galaxy_s23_guide_tick_it_and_find_it_after_relaunch() {
         .unwrap();
     app.wait_for_text(".result-card", "Galaxy S23: Samsung Galaxy")
         .await;
-    app.find(".result-card button").await.click().await.unwrap();
+    app.click(".result-card button").await;
     app.wait_for_text(".my-devices", "Galaxy S23").await;
     app.screenshots("sos-model-search").await;
 
@@ -407,11 +403,7 @@ async fn contact_cards_validate_phone_numbers_and_show_on_the_emergency_screen()
         .send_keys("+1 202 555 0100")
         .await
         .unwrap();
-    app.find(&format!("{form} button[type='submit']"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click(&format!("{form} button[type='submit']")).await;
     app.wait_for_text("#force-election-contact-phone-error", "only UK numbers")
         .await;
     // What was typed is still there to correct.
@@ -429,11 +421,7 @@ async fn contact_cards_validate_phone_numbers_and_show_on_the_emergency_screen()
         .send_keys("07700 900 123")
         .await
         .unwrap();
-    app.find(&format!("{form} button[type='submit']"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click(&format!("{form} button[type='submit']")).await;
     app.wait_for_text(&format!("{form} .saved"), "Saved.").await;
 
     app.press_alt_e().await;
@@ -475,11 +463,7 @@ async fn start_a_canvass_check_in_and_see_the_timeline() {
         .send_keys("12345")
         .await
         .unwrap();
-    app.find(".session-form button[type='submit']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click(".session-form button[type='submit']").await;
     app.wait_for_text("[id='error-escalation[0].phone']", "UK number")
         .await;
     assert_eq!(
@@ -496,11 +480,7 @@ async fn start_a_canvass_check_in_and_see_the_timeline() {
         .send_keys("01632 960 123")
         .await
         .unwrap();
-    app.find(".session-form button[type='submit']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click(".session-form button[type='submit']").await;
     app.wait_for_text(".timeline", "started").await;
 
     app.go("#/today").await;
@@ -508,11 +488,7 @@ async fn start_a_canvass_check_in_and_see_the_timeline() {
     app.wait_for_text(".session-list .countdown", "in 29 min")
         .await;
     app.screenshots("today-with-session").await;
-    app.find(".session-list button[data-act='check-in']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click(".session-list button[data-act='check-in']").await;
     app.wait_for_text("main h1", "Today").await;
 
     app.find(".session-list .card-title a")
@@ -571,11 +547,7 @@ async fn after_a_restart_past_the_due_time_exactly_one_missed_alert_is_raised() 
             .send_keys("01632 960 123")
             .await
             .unwrap();
-        app.find(".session-form button[type='submit']")
-            .await
-            .click()
-            .await
-            .unwrap();
+        app.click(".session-form button[type='submit']").await;
         app.wait_for_text(".timeline", "started").await;
         let url = app.client.current_url().await.unwrap();
         let path = format!("#{}", url.fragment().unwrap());
@@ -595,7 +567,7 @@ async fn after_a_restart_past_the_due_time_exactly_one_missed_alert_is_raised() 
             .await;
         if offset == "45" {
             app.screenshots("missed-alarm").await;
-            app.find("#alarm a").await.click().await.unwrap();
+            app.click("#alarm a").await;
             app.wait_for_text(".missed-panel", "Asha and Ben – overdue since")
                 .await;
             let message = app.text(".prepared-message").await;

@@ -16,11 +16,8 @@ async fn type_into(app: &App, css: &str, text: &str) {
 }
 
 async fn submit(app: &App, form_css: &str) {
-    app.find(&format!("{form_css} button[type='submit']"))
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click(&format!("{form_css} button[type='submit']"))
+        .await;
 }
 
 #[tokio::test]
@@ -36,11 +33,7 @@ async fn record_find_amend_attach_and_export_an_incident() {
         .await;
 
     // Quick capture: saving with nothing typed names the field and keeps the form.
-    app.find("a[href='#/incidents/new']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click("a[href='#/incidents/new']").await;
     app.wait_for_text("main h1", "Record an incident").await;
     submit(&app, "form.incident-form").await;
     app.wait_for_text("#error-whatHappened", "What happened")
@@ -81,13 +74,9 @@ async fn record_find_amend_attach_and_export_an_incident() {
     app.screenshots("incidents-list").await;
 
     // Amend it in the full form: a new version, with the first kept.
-    app.find(".incident-list .card-title a")
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click(".incident-list .card-title a").await;
     app.wait_for_text("main h1", "Other").await;
-    app.find("a[href$='/edit']").await.click().await.unwrap();
+    app.click("a[href$='/edit']").await;
     app.wait_for_text("main h1", "Edit incident").await;
     app.js("const s = document.querySelector('#f-category'); s.value = 'doorstep-abuse';")
         .await;
@@ -102,22 +91,14 @@ async fn record_find_amend_attach_and_export_an_incident() {
         .send_keys("Shaken; will not canvass that street alone")
         .await
         .unwrap();
-    app.find("input[name='flags'][value='repeat']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click("input[name='flags'][value='repeat']").await;
     app.find("#f-reason")
         .await
         .send_keys("Added the impact")
         .await
         .unwrap();
     // A person, remembered so later incidents can link to them.
-    app.find("[data-rows='people'] + button")
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click("[data-rows='people'] + button").await;
     app.find("[id='f-people[0].name']")
         .await
         .send_keys("Tall man in a red van")
@@ -166,11 +147,7 @@ async fn record_find_amend_attach_and_export_an_incident() {
     app.screenshots("incident-detail").await;
 
     // The person's own view lists their incidents.
-    app.find("dl.record a[href^='#/incidents/person/']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click("dl.record a[href^='#/incidents/person/']").await;
     app.wait_for_text("main h1", "Tall man in a red van").await;
     app.wait_for_text(".incident-list", "Doorstep abuse or hostility")
         .await;
@@ -178,11 +155,7 @@ async fn record_find_amend_attach_and_export_an_incident() {
     // The log checks out.
     app.go("#/incidents").await;
     app.wait_for_text("main h1", "Incidents").await;
-    app.find(".incidents > button.button-secondary")
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click(".incidents > button.button-secondary").await;
     app.wait_for_text(".check-result", "check out").await;
 
     // Export a pack to a folder the user typed, and check its files.
@@ -248,20 +221,12 @@ async fn record_find_amend_attach_and_export_an_incident() {
     // The list and the detail in high contrast.
     app.go("#/today").await;
     app.wait_for_text("main h1", "Today").await;
-    app.find("#display-choice option[value='contrast']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click("#display-choice option[value='contrast']").await;
     app.go("#/incidents").await;
     app.wait_for_text(".incident-list", "Doorstep abuse or hostility")
         .await;
     app.screenshots("incidents-list-high-contrast").await;
-    app.find(".incident-list .card-title a")
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click(".incident-list .card-title a").await;
     app.wait_for_text(".history h2", "History (3 versions)")
         .await;
     app.screenshots("incident-detail-high-contrast").await;

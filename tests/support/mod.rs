@@ -336,6 +336,49 @@ impl App {
             .unwrap_or_else(|e| panic!("finding {css}: {e}"))
     }
 
+    /// Clicks like a person would: the element is first brought to the middle of the view,
+    /// clear of the sticky top bar and the phone-width bottom navigation, which would
+    /// otherwise take the click when the element sits under them.
+    pub async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        // An <option> is reached through its list, so the list is what comes into view.
+        self.client
+            .execute(
+                "(arguments[0].closest('select') || arguments[0])
+                    .scrollIntoView({block: 'center', inline: 'nearest'})",
+                vec![json!(element)],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("scrolling to {css}: {e}"));
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
+    /// Resizes the window and waits until the page has laid out at the new width: the X
+    /// server applies a resize some time after WebDriver answers.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize window");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let inner = self.js("return window.innerWidth").await;
+            if inner.as_u64() == Some(u64::from(width)) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the window did not reach {width} px wide (it is {inner})"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Let painting settle at the new size.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+
     pub async fn js(&self, script: &str) -> Value {
         self.client
             .execute(script, vec![])
@@ -412,12 +455,7 @@ impl App {
     /// WebKitWebDriver under Xvfb, so the X server is asked instead.
     pub async fn screenshots(&self, name: &str) {
         for (width, height) in [(1280, 800), (360, 740)] {
-            self.client
-                .set_window_size(width, height)
-                .await
-                .expect("resize window");
-            // Let layout and painting settle at the new size.
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            self.resize(width, height).await;
             let (x, y, w, h) = self.client.get_window_rect().await.expect("window rect");
             let path = screenshot_dir().join(format!("{name}-{width}x{height}.png"));
             let status = Command::new("import")
@@ -432,11 +470,7 @@ impl App {
             assert!(status.success(), "capturing {name}");
             assert_not_blank(&std::fs::read(&path).expect("read screenshot"), name);
         }
-        self.client
-            .set_window_size(1280, 800)
-            .await
-            .expect("resize window");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.resize(1280, 800).await;
     }
 }
 
