@@ -6,7 +6,7 @@ set -euo pipefail
 
 TAURI_DRIVER_VERSION=2.1.0
 RUN_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev curl file)
-TEST_PACKAGES=(xvfb webkit2gtk-driver dbus-daemon imagemagick)
+TEST_PACKAGES=(xvfb webkit2gtk-driver dbus-daemon imagemagick xdotool)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -233,3 +233,45 @@ async fn record_find_amend_attach_and_export_an_incident() {
 
     app.quit(driver).await;
 }
+
+#[tokio::test]
+async fn the_full_form_works_from_the_keyboard_at_phone_width() {
+    let _one = serial();
+    let harness = Harness::start();
+    let driver = &harness.driver;
+    let app = App::launch(driver).await;
+    app.resize(360, 740).await;
+    app.go("#/incidents/new/full").await;
+    app.wait_for_text("main h1", "Record an incident").await;
+
+    // From the heading, every control is reached in order, none hides under the bars,
+    // and each shows its ring.
+    assert_eq!(app.active_element_id().await, "H1");
+    let expected = app.controls_after_heading().await;
+    let stops = app.tab_to("Save").await;
+    assert_eq!(stops, expected);
+    app.screenshot("incident-form-keyboard-on-save").await;
+
+    // Saving with nothing typed: the message is shown and focus goes to the field.
+    app.real_keys("Return").await;
+    app.wait_for_text("#error-whatHappened", "What happened")
+        .await;
+    let state = app.focus_state().await;
+    assert_eq!(state["name"], "f-whatHappened");
+    assert_eq!(state["clear"], true);
+    app.screenshot("incident-form-keyboard-error").await;
+
+    app.real_type("Leaflet pushed back through the door, torn up")
+        .await;
+    app.tab_to("f-category").await;
+    app.real_type("Doorstep").await;
+    app.tab_to("Save").await;
+    app.real_keys("Return").await;
+    app.wait_for_text("main h1", "Doorstep abuse or hostility")
+        .await;
+    assert_eq!(
+        app.text("dl.record .words").await,
+        "Leaflet pushed back through the door, torn up"
+    );
+    app.quit(driver).await;
+}

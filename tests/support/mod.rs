@@ -17,6 +17,8 @@ use serde_json::{json, Value};
 
 pub const APP_BINARY: &str = env!("CARGO_BIN_EXE_campaign-safe");
 const DATA_DIR_ENV: &str = "CAMPAIGN_SAFE_DATA_DIR";
+pub mod keyboard;
+
 const WAIT: Duration = Duration::from_secs(15);
 
 /// One window at a time: two WebKit instances on a 2-core machine make timing flaky.
@@ -456,21 +458,25 @@ impl App {
     pub async fn screenshots(&self, name: &str) {
         for (width, height) in [(1280, 800), (360, 740)] {
             self.resize(width, height).await;
-            let (x, y, w, h) = self.client.get_window_rect().await.expect("window rect");
-            let path = screenshot_dir().join(format!("{name}-{width}x{height}.png"));
-            let status = Command::new("import")
-                .args(["-display", &self.display, "-window", "root"])
-                .args([
-                    "-crop",
-                    &format!("{}x{}+{}+{}", w as u32, h as u32, x as u32, y as u32),
-                ])
-                .args(["+repage", &format!("png:{}", path.display())])
-                .status()
-                .expect("ImageMagick's import must be installed: run `make test`");
-            assert!(status.success(), "capturing {name}");
-            assert_not_blank(&std::fs::read(&path).expect("read screenshot"), name);
+            self.screenshot(name).await;
         }
         self.resize(1280, 800).await;
+    }
+
+    /// Saves `name-WxH.png` at the window's present size, so what is focused or scrolled
+    /// to stays as the user left it.
+    pub async fn screenshot(&self, name: &str) {
+        let (x, y, w, h) = self.client.get_window_rect().await.expect("window rect");
+        let (w, h) = (w as u32, h as u32);
+        let path = screenshot_dir().join(format!("{name}-{w}x{h}.png"));
+        let status = Command::new("import")
+            .args(["-display", &self.display, "-window", "root"])
+            .args(["-crop", &format!("{w}x{h}+{}+{}", x as u32, y as u32)])
+            .args(["+repage", &format!("png:{}", path.display())])
+            .status()
+            .expect("ImageMagick's import must be installed: run `make test`");
+        assert!(status.success(), "capturing {name}");
+        assert_not_blank(&std::fs::read(&path).expect("read screenshot"), name);
     }
 }
 

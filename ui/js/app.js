@@ -85,6 +85,22 @@ document.addEventListener('keydown', (event) => {
   }
 });
 
+// The top bar (and an alarm under it) sticks to the top and, on phones, the navigation is
+// fixed to the bottom. The browser's own scroll-to-focus can leave a field half under
+// them, so a keyboard user would lose sight of it (WCAG 2.4.11): bring it clear.
+// `focus` is caught on the way down because WebKit sends no `focusin` for date fields.
+document.addEventListener('focus', (event) => {
+  const target = event.target;
+  if (!(target instanceof Element) || target.closest('.topbar, .mainnav, .alarm')) return;
+  const rect = target.getBoundingClientRect();
+  let top = 0;
+  for (const bar of document.querySelectorAll('.topbar, .alarm')) top = Math.max(top, bar.getBoundingClientRect().bottom);
+  const nav = document.querySelector('.mainnav')?.getBoundingClientRect();
+  const navAlongBottom = nav && nav.width >= window.innerWidth - 1 && nav.bottom >= window.innerHeight - 1;
+  const bottom = navAlongBottom ? nav.top : window.innerHeight;
+  if (rect.top < top || rect.bottom > bottom) target.scrollIntoView({ block: 'center' });
+}, true);
+
 document.getElementById('skip-link').addEventListener('click', (event) => {
   event.preventDefault();
   (main.querySelector('h1') ?? main).focus();
