@@ -147,10 +147,12 @@ pub fn import(
             .iter()
             .zip(&incident.versions)
             .all(|(a, b)| a.hash == b.hash);
-        if !same_start || known.len() > incident.versions.len() {
+        if !same_start {
             summary.problems.push(format!("Incident {}: this log holds a different history for it; it was left as it is here.", incident.id));
             continue;
         }
+        // Everything in the pack is already here. This log may have gone on since (an
+        // amendment, or an erasure that an older pack must never undo).
         if shared == incident.versions.len() {
             summary.unchanged += 1;
             continue;

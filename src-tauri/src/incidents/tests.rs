@@ -815,6 +815,57 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
 }
 
 #[test]
+fn an_older_pack_brings_nothing_back_into_a_log_that_has_moved_on() {
+    let log = Log::new();
+    let amended = log.record(&input("He said the words"));
+    let erased = log.record(&input("Details someone asked us to erase"));
+    let out = tempfile::tempdir().unwrap();
+    let old = pack::export(
+        &log.db.conn(),
+        &log.files,
+        &Selection::default(),
+        out.path(),
+        now(),
+    )
+    .unwrap();
+    amend(
+        &mut log.db.conn(),
+        &amended,
+        &input("He said other words"),
+        "",
+        now(),
+    )
+    .unwrap();
+    erase(
+        &mut log.db.conn(),
+        &log.files,
+        &erased,
+        "Data-protection request",
+        ERASE_CONFIRMATION,
+        now(),
+    )
+    .unwrap();
+
+    let result = import::import(&mut log.db.conn(), &log.files, &old.folder, now()).unwrap();
+    assert_eq!(
+        (result.imported, result.updated, result.unchanged),
+        (0, 0, 2)
+    );
+    assert!(result.problems.is_empty(), "{:?}", result.problems);
+    // The erasure holds: the old pack's copy of the words is not brought back.
+    let after = detail(&log.db.conn(), &erased).unwrap();
+    assert!(after.current.is_none());
+    assert!(after.versions.iter().all(|v| v.record.is_none()));
+    assert!(log
+        .find(ListQuery {
+            text: "erase".into(),
+            ..Default::default()
+        })
+        .is_empty());
+    assert!(log.verify().is_empty(), "{:?}", log.verify());
+}
+
+#[test]
 fn a_tampered_or_foreign_pack_is_refused_with_reasons() {
     let log = Log::new();
     log.record(&input("He said the words"));
