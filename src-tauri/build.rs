@@ -39,6 +39,8 @@ const COMMANDS: &[&str] = &[
     "incidents_export_folder",
     "incidents_export",
     "incidents_import",
+    "choose_folder",
+    "choose_file",
 ];
 
 fn main() {

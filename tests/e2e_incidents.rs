@@ -171,14 +171,20 @@ async fn record_find_amend_attach_and_export_an_incident() {
     submit(&app, "form.export-form").await;
     app.wait_for_text("#error-folder", "not a folder that exists")
         .await;
-    type_into(&app, "#f-folder", &out.path().display().to_string()).await;
+    // The user picks the folder in the desktop's own folder dialog.
+    app.click("#f-folder + .path-picker").await;
+    app.answer_native_dialog("Choose where the evidence pack goes", out.path())
+        .await;
+    app.wait_for_value("#f-folder", &out.path().display().to_string())
+        .await;
     submit(&app, "form.export-form").await;
     app.wait_for_text(
         ".export-result",
         "Pack made with 1 incident(s) and 1 file(s)",
     )
     .await;
-    app.screenshots("incident-export").await;
+    app.screenshots_of("incident-export", Some(".export-result"))
+        .await;
 
     let folder = std::fs::read_dir(out.path())
         .unwrap()
@@ -273,5 +279,108 @@ async fn the_full_form_works_from_the_keyboard_at_phone_width() {
         app.text("dl.record .words").await,
         "Leaflet pushed back through the door, torn up"
     );
+    app.quit(driver).await;
+}
+
+/// Records an incident through the quick form and returns its screen's address.
+async fn quick_record(app: &App, words: &str) -> String {
+    app.go("#/incidents/new").await;
+    app.wait_for_text("main h1", "Record an incident").await;
+    type_into(app, "#f-whatHappened", words).await;
+    submit(app, "form.incident-form").await;
+    app.wait_for_text("dl.record .words", words).await;
+    app.js("return location.hash")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn withdraw_erase_and_import_a_pack_from_the_screens() {
+    let _one = serial();
+    let harness = Harness::start();
+    let driver = &harness.driver;
+    let app = App::launch(driver).await;
+    let shouted = quick_record(&app, "Shouted at across the road").await;
+    let posted = quick_record(&app, "Posted our home address online").await;
+
+    // A pack of both, made before anything changes.
+    let out = tempfile::tempdir().unwrap();
+    app.go("#/incidents/export").await;
+    app.wait_for_text("main h1", "Evidence pack").await;
+    app.click("#f-folder + .path-picker").await;
+    app.answer_native_dialog("Choose where the evidence pack goes", out.path())
+        .await;
+    app.wait_for_value("#f-folder", &out.path().display().to_string())
+        .await;
+    submit(&app, "form.export-form").await;
+    app.wait_for_text(".export-result", "Pack made with 2 incident(s)")
+        .await;
+    let pack = std::fs::read_dir(out.path())
+        .unwrap()
+        .flatten()
+        .next()
+        .expect("pack folder")
+        .path();
+
+    // Withdraw needs a reason; then the incident stays, readable and unchangeable.
+    app.go(&shouted).await;
+    app.wait_for_text("main h1", "Other").await;
+    app.click("details.danger summary").await;
+    submit(&app, "form.withdraw-form").await;
+    app.wait_for_text("form.withdraw-form [data-error-for='reason']", "say why")
+        .await;
+    type_into(&app, "#f-withdraw-reason", "Recorded twice by mistake").await;
+    submit(&app, "form.withdraw-form").await;
+    app.wait_for_text("main .problem", "Withdrawn").await;
+    app.wait_for_text(".history", "Recorded twice by mistake")
+        .await;
+    assert_eq!(
+        app.js("return document.querySelectorAll(\"a[href$='/edit']\").length")
+            .await,
+        0,
+        "a withdrawn incident cannot be edited"
+    );
+    app.screenshots("incident-withdrawn").await;
+
+    // Erase needs a reason and ERASE typed; then only a tombstone stays.
+    app.go(&posted).await;
+    app.wait_for_text("main h1", "Other").await;
+    app.click("details.danger:last-of-type summary").await;
+    type_into(&app, "#f-erase-reason", "Data-protection request").await;
+    type_into(&app, "#f-confirmation", "erase it").await;
+    submit(&app, "form.erase-form").await;
+    app.wait_for_text("[data-error-for='confirmation']", "ERASE")
+        .await;
+    app.screenshots_of(
+        "incident-erase-form",
+        Some("[data-error-for='confirmation']"),
+    )
+    .await;
+    type_into(&app, "#f-confirmation", "ERASE").await;
+    submit(&app, "form.erase-form").await;
+    app.wait_for_text("main h1", "Erased incident").await;
+    app.wait_for_text(".history", "Content erased.").await;
+    assert!(!app.text("main").await.contains("home address"));
+    app.screenshots("incident-erased").await;
+
+    // The older pack, picked in the desktop's own file dialog, brings nothing back.
+    app.go("#/incidents/export").await;
+    app.wait_for_text("main h1", "Evidence pack").await;
+    app.click("#f-file + .path-picker").await;
+    let json = pack.join("incidents.json");
+    app.answer_native_dialog("Choose the pack", &json).await;
+    app.wait_for_value("#f-file", &json.display().to_string())
+        .await;
+    submit(&app, "form.import-form").await;
+    app.wait_for_text(".import-result", "0 new, 0 updated, 2 already here")
+        .await;
+    assert!(!app.text(".import-result").await.contains("null"));
+    app.screenshots_of("incident-import", Some(".import-result"))
+        .await;
+    app.go(&posted).await;
+    app.wait_for_text("main h1", "Erased incident").await;
+    assert!(!app.text("main").await.contains("home address"));
     app.quit(driver).await;
 }

@@ -175,7 +175,13 @@ fn commands_the_ui_is_not_granted_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let app = start_app(dir.path());
     // Core window control is not granted to the UI, and no shell or fs plugin exists.
+    // The dialog plugin runs the pickers from Rust; the UI cannot open dialogs itself.
     for (cmd, args) in [
+        (
+            "plugin:dialog|open",
+            json!({"options": {"directory": true}}),
+        ),
+        ("plugin:dialog|message", json!({"message": "hello"})),
         ("plugin:window|close", json!({"label": "main"})),
         (
             "plugin:shell|execute",

@@ -104,7 +104,11 @@ pub fn context<R: Runtime>() -> tauri::Context<R> {
 
 /// Adds the commands, state and main window to a builder. Shared by `run()` and the tests.
 pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri::Builder<R> {
-    builder.invoke_handler(commands::handler()).setup(move |app| {
+    builder
+        // Used from Rust only (commands/pickers.rs); the window is granted none of its commands.
+        .plugin(tauri_plugin_dialog::init())
+        .invoke_handler(commands::handler())
+        .setup(move |app| {
         let (data_dir, log_dir) = match options.data_dir {
             Some(dir) => (dir.clone(), dir.join("logs")),
             None => (app.path().app_data_dir()?, app.path().app_log_dir()?),

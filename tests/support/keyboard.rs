@@ -62,6 +62,43 @@ impl App {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    /// Answers the native file or folder dialog titled `title` as a person would: types
+    /// `path` into its location box (Ctrl+L) and presses Return.
+    pub async fn answer_native_dialog(&self, title: &str, path: &std::path::Path) {
+        let found = self.xdotool(&["search", "--sync", "--onlyvisible", "--name", title]);
+        let dialog = found
+            .lines()
+            .next()
+            .expect("the dialog's X window")
+            .to_string();
+        self.xdotool(&["windowfocus", "--sync", &dialog]);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Kept under target/e2e/ to look at: the whole screen, dialog over the app.
+        let slug: String = title
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let shot = super::screenshot_dir().join(format!("native-dialog-{slug}.png"));
+        let captured = Command::new("import")
+            .args(["-display", &self.display, "-window", "root"])
+            .arg(format!("png:{}", shot.display()))
+            .status()
+            .expect("ImageMagick's import");
+        assert!(captured.success(), "capturing the dialog");
+        self.xdotool(&["key", "--window", &dialog, "ctrl+l"]);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let text = path.display().to_string();
+        self.xdotool(&["type", "--window", &dialog, "--delay", "20", &text]);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        self.xdotool(&["key", "--window", &dialog, "Return"]);
+    }
+
     /// The app's X window, focused so that keys reach it.
     fn x_window(&self) -> String {
         let found = self.xdotool(&["search", "--onlyvisible", "--name", "Campaign Safe"]);

@@ -411,6 +411,23 @@ impl App {
         }
     }
 
+    /// Waits until a form control's value is `expected`.
+    pub async fn wait_for_value(&self, css: &str, expected: &str) {
+        let script = format!("return document.querySelector({css:?})?.value ?? null");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let value = self.js(&script).await;
+            if value.as_str() == Some(expected) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css} never held “{expected}”; last value: {value}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn heading(&self) -> String {
         self.text("main h1").await
     }
@@ -456,8 +473,21 @@ impl App {
     /// WebDriver's own screenshot command can wait forever on an idle page with
     /// WebKitWebDriver under Xvfb, so the X server is asked instead.
     pub async fn screenshots(&self, name: &str) {
+        self.screenshots_of(name, None).await;
+    }
+
+    /// As [`App::screenshots`], with the element `css` brought to the middle of the view
+    /// at each size, for a message or result further down the screen.
+    pub async fn screenshots_of(&self, name: &str, css: Option<&str>) {
         for (width, height) in [(1280, 800), (360, 740)] {
             self.resize(width, height).await;
+            if let Some(css) = css {
+                self.js(&format!(
+                    "document.querySelector({css:?}).scrollIntoView({{block: 'center'}})"
+                ))
+                .await;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
             self.screenshot(name).await;
         }
         self.resize(1280, 800).await;

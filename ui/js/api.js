@@ -71,6 +71,10 @@ export const incidentsExportFolder = () => call('incidents_export_folder');
 export const incidentsExport = (selection, folder) => call('incidents_export', { selection, folder });
 export const incidentsImport = (path) => call('incidents_import', { path });
 
+// Native pickers; each resolves to a path, or null when the user closed the dialog.
+export const chooseFolder = (purpose, start) => call('choose_folder', { purpose, start: start || null });
+export const chooseFile = (purpose, start) => call('choose_file', { purpose, start: start || null });
+
 /** Sends a picked file's bytes as the raw request body; names travel in headers. */
 export const incidentsAttach = (incidentId, fileName, bytes) =>
   call('incidents_attach', bytes, {

@@ -44,6 +44,12 @@ function append(element, children) {
   }
 }
 
+/** Replaces what `element` holds, skipping null and false as `h` does. */
+export function fill(element, ...children) {
+  element.replaceChildren();
+  append(element, children);
+}
+
 /** A slot where an error about `field` is shown, next to that field. */
 export function errorSlot(field) {
   return h('p', { class: 'field-error', 'data-error-for': field, id: `error-${field}`, hidden: true });

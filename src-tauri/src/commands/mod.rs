@@ -8,6 +8,7 @@ mod app;
 mod checkins;
 mod contacts;
 mod incidents;
+mod pickers;
 mod sos;
 
 pub use self::checkins::WindowAlerts;
@@ -66,5 +67,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         incidents::incidents_export_folder,
         incidents::incidents_export,
         incidents::incidents_import,
+        pickers::choose_folder,
+        pickers::choose_file,
     ]
 }

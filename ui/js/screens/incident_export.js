@@ -1,14 +1,41 @@
 // Evidence packs: choose which incidents and where the pack goes; import one back.
 
 import * as api from '../api.js';
-import { h, field, errorSlot, showError, clearErrors, announce } from '../dom.js';
+import { h, field, errorSlot, showError, clearErrors, announce, fill } from '../dom.js';
 import { dayStart, dayEnd } from '../when.js';
+
+/**
+ * A field for a path, typed or picked: "Choose…" opens the device's own picker and fills
+ * the field in. Typing stays possible where no picker can open.
+ */
+function pathField(name, label, hint, buttonText, pick) {
+  const input = h('input', { type: 'text', maxlength: '4000', autocomplete: 'off', spellcheck: 'false' });
+  const wrapper = field(name, label, input, hint);
+  const button = h('button', { type: 'button', class: 'button button-secondary path-picker' }, buttonText);
+  button.addEventListener('click', async () => {
+    const form = button.closest('form');
+    clearErrors(form);
+    try {
+      const chosen = await pick(input.value.trim());
+      if (chosen) {
+        input.value = chosen;
+        announce(`Chosen: ${chosen}`);
+      }
+    } catch (error) {
+      error.field = error.field ?? name;
+      showError(form, error);
+    }
+    button.focus();
+  });
+  input.after(button);
+  return wrapper;
+}
 
 function importForm() {
   const form = h('form', { class: 'import-form', novalidate: true },
     h('h2', {}, 'Import a pack'),
     h('p', {}, 'Brings incidents from a pack made by Campaign Safe on another device into this log. Each one’s fingerprints are checked first; anything changed since it was exported is left out and named.'),
-    field('file', 'The pack’s folder, or its incidents.json', h('input', { type: 'text', maxlength: '4000' })),
+    pathField('file', 'The pack’s folder, or its incidents.json', null, 'Choose the pack…', (start) => api.chooseFile('packToImport', start)),
     errorSlot('general'),
     h('button', { type: 'submit', class: 'button button-secondary' }, 'Import'),
     h('div', { class: 'import-result', 'aria-live': 'polite' }));
@@ -17,7 +44,7 @@ function importForm() {
     clearErrors(form);
     try {
       const result = await api.incidentsImport(form.elements.file.value);
-      form.querySelector('.import-result').replaceChildren(
+      fill(form.querySelector('.import-result'),
         h('p', { class: 'ok', role: 'status' }, `${result.imported} new, ${result.updated} updated, ${result.unchanged} already here.`),
         result.problems.length ? h('ul', { class: 'problem' }, result.problems.map((p) => h('li', {}, p))) : null);
     } catch (error) {
@@ -48,7 +75,7 @@ export async function exportScreen(kind, value) {
     h('div', { class: 'scope-person' }, people.length ? field('personId', 'Person', personSelect) : h('p', { class: 'muted' }, 'No known people yet: link a person in an incident’s full form.')),
     h('div', { class: 'scope-category' }, field('category', 'Type', h('select', {}, vocab.categories.map((c) => h('option', { value: c.key }, c.label))))),
     h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'includeWithdrawn' }), ' Include withdrawn incidents'),
-    field('folder', 'Save to folder', h('input', { type: 'text', maxlength: '4000' }), 'A new folder is made inside it; nothing there is overwritten. A USB stick works too.'),
+    pathField('folder', 'Save to folder', 'A new folder is made inside it; nothing there is overwritten. A USB stick works too.', 'Choose folder…', (start) => api.chooseFolder('packFolder', start)),
     errorSlot('selection'),
     errorSlot('general'),
     h('button', { type: 'submit', class: 'button button-big' }, 'Make the pack'),
@@ -74,7 +101,7 @@ export async function exportScreen(kind, value) {
     if (scope.value === 'incident') selection.ids = [value];
     try {
       const summary = await api.incidentsExport(selection, el.folder.value);
-      form.querySelector('.export-result').replaceChildren(
+      fill(form.querySelector('.export-result'),
         h('p', { class: 'ok', role: 'status' }, `Pack made with ${summary.incidents} incident(s) and ${summary.attachments} file(s), in:`),
         h('p', { class: 'path' }, summary.folder),
         h('ul', {}, summary.files.map((file) => h('li', {}, file))),
