@@ -112,7 +112,9 @@ impl App {
     }
 
     fn xdotool(&self, args: &[&str]) -> String {
-        let output = Command::new("xdotool")
+        // `search --sync` waits for ever; a dialog that never opens must fail the test.
+        let output = Command::new("timeout")
+            .args(["60", "xdotool"])
             .env("DISPLAY", &self.display)
             .args(args)
             .output()
