@@ -172,11 +172,7 @@ async fn record_find_amend_attach_and_export_an_incident() {
     app.wait_for_text("#error-folder", "not a folder that exists")
         .await;
     // The user picks the folder in the desktop's own folder dialog.
-    app.click("#f-folder + .path-picker").await;
-    app.answer_native_dialog("Choose where the evidence pack goes", out.path())
-        .await;
-    app.wait_for_value("#f-folder", &out.path().display().to_string())
-        .await;
+    pick_pack_folder(&app, out.path()).await;
     submit(&app, "form.export-form").await;
     app.wait_for_text(
         ".export-result",
@@ -186,12 +182,7 @@ async fn record_find_amend_attach_and_export_an_incident() {
     app.screenshots_of("incident-export", Some(".export-result"))
         .await;
 
-    let folder = std::fs::read_dir(out.path())
-        .unwrap()
-        .flatten()
-        .next()
-        .expect("pack folder")
-        .path();
+    let folder = the_pack_in(out.path());
     let html = std::fs::read_to_string(folder.join("report.html")).unwrap();
     for expected in [
         "Version history",
@@ -282,6 +273,22 @@ async fn the_full_form_works_from_the_keyboard_at_phone_width() {
     app.quit(driver).await;
 }
 
+/// Picks `folder` for the pack in the desktop's own folder dialog.
+async fn pick_pack_folder(app: &App, folder: &std::path::Path) {
+    app.click("#f-folder + .path-picker").await;
+    app.answer_native_dialog("Choose where the evidence pack goes", folder)
+        .await;
+    app.wait_for_value("#f-folder", &folder.display().to_string())
+        .await;
+}
+
+/// The one pack folder the export made in `out`.
+fn the_pack_in(out: &std::path::Path) -> std::path::PathBuf {
+    let mut folders: Vec<_> = std::fs::read_dir(out).unwrap().flatten().collect();
+    assert_eq!(folders.len(), 1, "one pack folder in {}", out.display());
+    folders.remove(0).path()
+}
+
 /// Records an incident through the quick form and returns its screen's address.
 async fn quick_record(app: &App, words: &str) -> String {
     app.go("#/incidents/new").await;
@@ -309,20 +316,11 @@ async fn withdraw_erase_and_import_a_pack_from_the_screens() {
     let out = tempfile::tempdir().unwrap();
     app.go("#/incidents/export").await;
     app.wait_for_text("main h1", "Evidence pack").await;
-    app.click("#f-folder + .path-picker").await;
-    app.answer_native_dialog("Choose where the evidence pack goes", out.path())
-        .await;
-    app.wait_for_value("#f-folder", &out.path().display().to_string())
-        .await;
+    pick_pack_folder(&app, out.path()).await;
     submit(&app, "form.export-form").await;
     app.wait_for_text(".export-result", "Pack made with 2 incident(s)")
         .await;
-    let pack = std::fs::read_dir(out.path())
-        .unwrap()
-        .flatten()
-        .next()
-        .expect("pack folder")
-        .path();
+    let pack = the_pack_in(out.path());
 
     // Withdraw needs a reason; then the incident stays, readable and unchangeable.
     app.go(&shouted).await;

@@ -47,6 +47,17 @@ impl Log {
             .map(|p| p.problem)
             .collect()
     }
+    /// A pack of every current incident, made in `out`.
+    fn export_all(&self, out: &std::path::Path) -> pack::ExportSummary {
+        pack::export(
+            &self.db.conn(),
+            &self.files,
+            &Selection::default(),
+            out,
+            now(),
+        )
+        .unwrap()
+    }
     fn count(&self) -> i64 {
         self.db
             .conn()
@@ -820,14 +831,7 @@ fn an_older_pack_brings_nothing_back_into_a_log_that_has_moved_on() {
     let amended = log.record(&input("He said the words"));
     let erased = log.record(&input("Details someone asked us to erase"));
     let out = tempfile::tempdir().unwrap();
-    let old = pack::export(
-        &log.db.conn(),
-        &log.files,
-        &Selection::default(),
-        out.path(),
-        now(),
-    )
-    .unwrap();
+    let old = log.export_all(out.path());
     amend(
         &mut log.db.conn(),
         &amended,
@@ -870,14 +874,7 @@ fn a_tampered_or_foreign_pack_is_refused_with_reasons() {
     let log = Log::new();
     log.record(&input("He said the words"));
     let out = tempfile::tempdir().unwrap();
-    let summary = pack::export(
-        &log.db.conn(),
-        &log.files,
-        &Selection::default(),
-        out.path(),
-        now(),
-    )
-    .unwrap();
+    let summary = log.export_all(out.path());
     let json_path = summary.folder.join(pack::JSON_NAME);
     let json = std::fs::read_to_string(&json_path).unwrap();
     std::fs::write(&json_path, json.replace("the words", "other words")).unwrap();
