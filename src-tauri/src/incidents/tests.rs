@@ -669,6 +669,36 @@ fn a_full_disk_is_reported_as_such() {
 }
 
 #[test]
+fn a_database_that_cannot_grow_refuses_the_save_and_keeps_what_was_there() {
+    let log = Log::new();
+    log.record(&input("Kept from before"));
+    let before = log.count();
+    // A real SQLITE_FULL: the file may not grow by a single page, as on a full disk.
+    let conn = log.db.conn();
+    let pages: i64 = conn
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    conn.pragma_update(None, "max_page_count", pages).unwrap();
+    drop(conn);
+
+    let long = "He kept shouting the same words at the door. ".repeat(400);
+    let error = error_of(record(&mut log.db.conn(), &input(&long), now()));
+    assert_eq!(error.code, "disk_full", "{error:?}");
+    assert!(error.message.contains("nothing was saved"));
+    assert_eq!(log.count(), before, "nothing half-saved");
+    assert_eq!(log.find(ListQuery::default()), vec!["Kept from before"]);
+    assert!(log.verify().is_empty(), "{:?}", log.verify());
+
+    // Once there is room again, the same save goes through.
+    log.db
+        .conn()
+        .pragma_update(None, "max_page_count", 1_000_000)
+        .unwrap();
+    log.record(&input(&long));
+    assert_eq!(log.count(), before + 1);
+}
+
+#[test]
 fn markup_is_stored_as_text() {
     let log = Log::new();
     let id = log.record(&input("<img src=x onerror=alert(1)> said"));
