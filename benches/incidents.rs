@@ -233,6 +233,18 @@ fn main() {
             }),
         ),
         (
+            // Past the longest prefix index: the whole-word search finds nothing yet, so
+            // this is the slow path that remains.
+            "search a common word, 7 letters typed",
+            Box::new(|i| ListQuery {
+                text: [
+                    "leaflet", "volunte", "doorste", "counci", "message", "gardene",
+                ][i % 6]
+                    .into(),
+                ..Default::default()
+            }),
+        ),
+        (
             "search two words + street",
             Box::new(|i| ListQuery {
                 text: format!("{} {} road", WORDS[i % 20], WORDS[(i + 7) % 20]),

@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_checklists_devices_contacts.sql"),
     include_str!("../migrations/0003_checkins.sql"),
     include_str!("../migrations/0004_incidents.sql"),
+    include_str!("../migrations/0005_longer_prefixes.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -229,6 +230,44 @@ mod tests {
             )
             .unwrap();
         assert_eq!(row, ("routine".into(), "stay-alert".into(), 42));
+    }
+
+    #[test]
+    fn incidents_indexed_before_migration_5_are_found_by_a_longer_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            Migrations::new(MIGRATIONS[..4].iter().map(|sql| M::up(sql)).collect())
+                .to_latest(&mut conn)
+                .unwrap();
+            conn.execute(
+                "INSERT INTO incident_fts (rowid, what_happened, people, location, refs)
+                 VALUES (7, 'Leaflets torn up at the gate', '', 'Mill Lane', '')",
+                [],
+            )
+            .unwrap();
+        }
+        let db = Database::open(&path).unwrap();
+        let conn = db.conn();
+        for prefix in ["le*", "lea*", "leaf*", "leafl*", "leaflet*", "mill"] {
+            let found: Vec<i64> = conn
+                .prepare("SELECT rowid FROM incident_fts WHERE incident_fts MATCH ?1")
+                .unwrap()
+                .query_map([prefix], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(found, vec![7], "{prefix}");
+        }
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'incident_fts'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(sql.contains("prefix = '2 3 4 5'"), "{sql}");
     }
 
     #[test]
