@@ -594,12 +594,11 @@ async fn after_a_restart_past_the_due_time_exactly_one_missed_alert_is_raised() 
 }
 
 #[tokio::test]
-async fn every_screen_can_be_walked_with_the_keyboard_at_phone_width() {
+async fn every_screen_can_be_walked_with_the_keyboard_at_phone_and_laptop_width() {
     let _one = serial();
     let harness = Harness::start();
     let driver = &harness.driver;
     let app = App::launch(driver).await;
-    app.resize(360, 740).await;
 
     let forms = [
         ("#/checkins/new", "New check-in session"),
@@ -607,18 +606,21 @@ async fn every_screen_can_be_walked_with_the_keyboard_at_phone_width() {
         ("#/incidents/new/full", "Record an incident"),
         ("#/incidents/export", "Evidence pack"),
     ];
-    for (hash, heading) in SCREENS.iter().copied().chain(forms) {
-        app.go(hash).await;
-        app.wait_for_text("main h1", heading).await;
-        // Focus lands on the heading, so a screen reader starts there and Tab goes on.
-        assert_eq!(app.active_element_id().await, "H1", "focus on {hash}");
-        let expected = app.controls_after_heading().await;
-        if expected.is_empty() {
-            continue;
+    for (width, height) in [(360, 740), (1280, 800)] {
+        app.resize(width, height).await;
+        for (hash, heading) in SCREENS.iter().copied().chain(forms) {
+            app.go(hash).await;
+            app.wait_for_text("main h1", heading).await;
+            // Focus lands on the heading, so a screen reader starts there and Tab goes on.
+            assert_eq!(app.active_element_id().await, "H1", "focus on {hash}");
+            let expected = app.controls_after_heading().await;
+            if expected.is_empty() {
+                continue;
+            }
+            // Real Tab reaches every control in order, each clear of the bars, each ringed.
+            let stops = app.tab_through_page().await;
+            assert_eq!(stops, expected, "Tab order on {hash} at {width} px");
         }
-        // Real Tab reaches every control in order, each clear of the bars, each ringed.
-        let stops = app.tab_through_page().await;
-        assert_eq!(stops, expected, "Tab order on {hash}");
     }
     app.quit(driver).await;
 }

@@ -247,6 +247,11 @@ async fn the_full_form_works_from_the_keyboard_at_phone_width() {
     let expected = app.controls_after_heading().await;
     let stops = app.tab_to("Save").await;
     assert_eq!(stops, expected);
+    // And back up again from Save, clear of the sticky top bar this time.
+    let mut back = app.shift_tab_to("f-whatHappened").await;
+    back.reverse();
+    assert_eq!(back, expected[..expected.len() - 1]);
+    app.tab_to("Save").await;
     app.screenshot("incident-form-keyboard-on-save").await;
 
     // Saving with nothing typed: the message is shown and focus goes to the field.

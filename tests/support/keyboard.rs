@@ -136,20 +136,33 @@ impl App {
     /// Presses real Tab until the focused element is `name`, checking each stop on the way.
     /// Returns the distinct stops inside the page.
     pub async fn tab_to(&self, name: &str) -> Vec<String> {
-        self.tab_until(name, |here, _| here == name).await
+        self.tab_until("Tab", name, |here, _| here == name).await
+    }
+
+    /// As [`App::tab_to`], going back up the screen with Shift+Tab.
+    pub async fn shift_tab_to(&self, name: &str) -> Vec<String> {
+        self.tab_until("shift+Tab", name, |here, _| here == name)
+            .await
     }
 
     /// Presses real Tab from where focus is until it leaves the page for the bars,
     /// checking each stop on the way. Returns the distinct stops inside the page.
     pub async fn tab_through_page(&self) -> Vec<String> {
-        self.tab_until("the end of the page", |_, state| state["inMain"] != true)
-            .await
+        self.tab_until("Tab", "the end of the page", |_, state| {
+            state["inMain"] != true
+        })
+        .await
     }
 
-    async fn tab_until(&self, goal: &str, done: impl Fn(&str, &Value) -> bool) -> Vec<String> {
+    async fn tab_until(
+        &self,
+        key: &str,
+        goal: &str,
+        done: impl Fn(&str, &Value) -> bool,
+    ) -> Vec<String> {
         let mut stops: Vec<String> = Vec::new();
         for _ in 0..150 {
-            self.real_keys("Tab").await;
+            self.real_keys(key).await;
             let state = self.focus_state().await;
             let here = state["name"].as_str().unwrap_or_default().to_string();
             assert_eq!(
@@ -165,6 +178,6 @@ impl App {
                 return stops;
             }
         }
-        panic!("Tab never reached {goal}; stops: {stops:?}");
+        panic!("{key} never reached {goal}; stops: {stops:?}");
     }
 }
