@@ -370,6 +370,55 @@ pub fn extend(
     Ok(())
 }
 
+/// A moment set on an active session, with the event that records it.
+#[derive(Debug, Clone, Copy)]
+enum Mark {
+    Snoozed,
+    Acknowledged,
+    EndedSafe,
+}
+
+impl Mark {
+    /// The UPDATE, the event kind and its detail. The column is fixed here, never input.
+    fn parts(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Mark::Snoozed => (
+                "UPDATE checkin_session SET snoozed_until = ?2 WHERE id = ?1",
+                "snoozed",
+                "5 minutes",
+            ),
+            Mark::Acknowledged => (
+                "UPDATE checkin_session SET acknowledged_at = ?2 WHERE id = ?1",
+                "acknowledged",
+                "",
+            ),
+            Mark::EndedSafe => (
+                "UPDATE checkin_session SET ended_at = ?2 WHERE id = ?1",
+                "ended_safe",
+                "",
+            ),
+        }
+    }
+}
+
+/// Sets `at` on an active session and logs it, in one transaction.
+fn mark(
+    conn: &mut Connection,
+    id: i64,
+    mark: Mark,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<(), CheckinError> {
+    let (sql, kind, detail) = mark.parts();
+    let tx = conn.transaction()?;
+    active_timing(&tx, id)?;
+    tx.execute(sql, params![id, to_millis(at)])?;
+    event(&tx, id, now, kind, by, detail)?;
+    tx.commit()?;
+    Ok(())
+}
+
 /// "Remind me again in 5 minutes" (from a reminder's button). The missed alert still comes
 /// at the usual time.
 pub fn snooze(
@@ -378,15 +427,8 @@ pub fn snooze(
     now: DateTime<Utc>,
     by: &str,
 ) -> Result<(), CheckinError> {
-    let tx = conn.transaction()?;
-    active_timing(&tx, id)?;
-    tx.execute(
-        "UPDATE checkin_session SET snoozed_until = ?2 WHERE id = ?1",
-        params![id, to_millis(now + Duration::minutes(SNOOZE_MINUTES))],
-    )?;
-    event(&tx, id, now, "snoozed", by, "5 minutes")?;
-    tx.commit()?;
-    Ok(())
+    let until = now + Duration::minutes(SNOOZE_MINUTES);
+    mark(conn, id, Mark::Snoozed, until, now, by)
 }
 
 /// "Someone is dealing with it": stops the repeating missed alert.
@@ -396,15 +438,7 @@ pub fn acknowledge(
     now: DateTime<Utc>,
     by: &str,
 ) -> Result<(), CheckinError> {
-    let tx = conn.transaction()?;
-    active_timing(&tx, id)?;
-    tx.execute(
-        "UPDATE checkin_session SET acknowledged_at = ?2 WHERE id = ?1",
-        params![id, to_millis(now)],
-    )?;
-    event(&tx, id, now, "acknowledged", by, "")?;
-    tx.commit()?;
-    Ok(())
+    mark(conn, id, Mark::Acknowledged, now, now, by)
 }
 
 /// "Home safe": the session ends and nothing more is sent for it.
@@ -414,15 +448,7 @@ pub fn end_safely(
     now: DateTime<Utc>,
     by: &str,
 ) -> Result<(), CheckinError> {
-    let tx = conn.transaction()?;
-    active_timing(&tx, id)?;
-    tx.execute(
-        "UPDATE checkin_session SET ended_at = ?2 WHERE id = ?1",
-        params![id, to_millis(now)],
-    )?;
-    event(&tx, id, now, "ended_safe", by, "")?;
-    tx.commit()?;
-    Ok(())
+    mark(conn, id, Mark::EndedSafe, now, now, by)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

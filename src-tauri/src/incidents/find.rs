@@ -245,6 +245,17 @@ pub struct KnownPerson {
     pub incidents: u32,
 }
 
+impl KnownPerson {
+    /// From a row of (id, label, number of incidents).
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(KnownPerson {
+            id: row.get(0)?,
+            label: row.get(1)?,
+            incidents: row.get(2)?,
+        })
+    }
+}
+
 /// The label a new known person gets: their name, or else how they were described.
 pub fn person_label(person: &PersonInvolved) -> String {
     let parts = [
@@ -276,13 +287,7 @@ pub fn people(conn: &Connection) -> Result<Vec<KnownPerson>, IncidentError> {
         "SELECT k.id, k.label, COUNT(p.incident_num) FROM known_person k
          LEFT JOIN incident_person p ON p.person_id = k.id GROUP BY k.id ORDER BY k.label COLLATE NOCASE",
     )?;
-    let rows = stmt.query_map([], |row| {
-        Ok(KnownPerson {
-            id: row.get(0)?,
-            label: row.get(1)?,
-            incidents: row.get(2)?,
-        })
-    })?;
+    let rows = stmt.query_map([], KnownPerson::from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -291,13 +296,7 @@ pub fn people_of(conn: &Connection, num: i64) -> Result<Vec<KnownPerson>, Incide
         "SELECT k.id, k.label, (SELECT COUNT(*) FROM incident_person q WHERE q.person_id = k.id)
          FROM incident_person p JOIN known_person k ON k.id = p.person_id WHERE p.incident_num = ?1 ORDER BY k.label",
     )?;
-    let rows = stmt.query_map(params![num], |row| {
-        Ok(KnownPerson {
-            id: row.get(0)?,
-            label: row.get(1)?,
-            incidents: row.get(2)?,
-        })
-    })?;
+    let rows = stmt.query_map(params![num], KnownPerson::from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -306,13 +305,7 @@ pub fn person(conn: &Connection, id: &str) -> Result<KnownPerson, IncidentError>
         "SELECT k.id, k.label, (SELECT COUNT(*) FROM incident_person p WHERE p.person_id = k.id)
          FROM known_person k WHERE k.id = ?1",
     )?
-    .query_row(params![id], |row| {
-        Ok(KnownPerson {
-            id: row.get(0)?,
-            label: row.get(1)?,
-            incidents: row.get(2)?,
-        })
-    })
+    .query_row(params![id], KnownPerson::from_row)
     .optional()?
     .ok_or_else(|| invalid("personId", "That person is not in your list."))
 }
