@@ -37,11 +37,11 @@ async fn an_advice_tick_survives_quitting_and_relaunching() {
     app.screenshots("today").await;
 
     // Keyboard only: open Advice from the navigation, then the first section.
-    app.find("nav a[data-screen='advice']")
-        .await
-        .send_keys(&char::from(Key::Enter).to_string())
-        .await
-        .unwrap();
+    app.type_in(
+        "nav a[data-screen='advice']",
+        &char::from(Key::Enter).to_string(),
+    )
+    .await;
     app.wait_for_text("main h1", "Advice").await;
     app.wait_for_text(
         "a[href='#/advice/cyber-hygiene'] .progress-label",
@@ -50,11 +50,11 @@ async fn an_advice_tick_survives_quitting_and_relaunching() {
     .await;
     app.screenshots("advice-list").await;
 
-    app.find("a[href='#/advice/cyber-hygiene']")
-        .await
-        .send_keys(&char::from(Key::Enter).to_string())
-        .await
-        .unwrap();
+    app.type_in(
+        "a[href='#/advice/cyber-hygiene']",
+        &char::from(Key::Enter).to_string(),
+    )
+    .await;
     app.wait_for_text("main h1", "Be cyber aware").await;
     assert_eq!(
         app.active_element_id().await,
@@ -63,11 +63,7 @@ async fn an_advice_tick_survives_quitting_and_relaunching() {
     );
 
     // Tick with the space bar.
-    app.find("#item-two-step-verification")
-        .await
-        .send_keys(" ")
-        .await
-        .unwrap();
+    app.type_in("#item-two-step-verification", " ").await;
     app.wait_for_text(".section-progress", "1 of 5 done").await;
     let when = app
         .wait_for_text("#item-two-step-verification-when", "Done ")
@@ -97,11 +93,7 @@ async fn an_advice_tick_survives_quitting_and_relaunching() {
     assert_eq!(others, 1);
 
     // Untick: progress goes back and the time disappears.
-    app.find("#item-two-step-verification")
-        .await
-        .send_keys(" ")
-        .await
-        .unwrap();
+    app.type_in("#item-two-step-verification", " ").await;
     app.wait_for_text(".section-progress", "0 of 5 done").await;
     app.quit(driver).await;
 }
@@ -216,11 +208,7 @@ async fn a_damaged_database_is_explained_and_left_untouched() {
     // Advice still reads; ticking says why it cannot be saved, next to the item.
     app.go("#/advice/routine").await;
     app.wait_for_text("main h1", "Your routine").await;
-    app.find("#item-stay-alert")
-        .await
-        .send_keys(" ")
-        .await
-        .unwrap();
+    app.type_in("#item-stay-alert", " ").await;
     app.wait_for_text("li:first-child .field-error", "database is not available")
         .await;
     let checked = app
@@ -313,46 +301,31 @@ async fn find_a_galaxy_s23_guide_tick_it_and_find_it_after_relaunch() {
     let driver = &harness.driver;
     let app = App::launch(driver).await;
 
-    app.find("nav a[data-screen='sos']")
-        .await
-        .send_keys(&char::from(Key::Enter).to_string())
-        .await
-        .unwrap();
+    app.type_in(
+        "nav a[data-screen='sos']",
+        &char::from(Key::Enter).to_string(),
+    )
+    .await;
     app.wait_for_text("main h1", "SOS guides").await;
 
     // Odd input gets a clear message next to the field.
-    app.find("#model")
-        .await
-        .send_keys("   \u{E007}")
-        .await
-        .unwrap();
+    app.type_in("#model", "   \u{E007}").await;
     app.wait_for_text("#error-model", "Type your phone or watch model")
         .await;
 
-    app.find("#model")
-        .await
-        .send_keys("Galaxy S23\u{E007}")
-        .await
-        .unwrap();
+    app.type_in("#model", "Galaxy S23\u{E007}").await;
     app.wait_for_text(".result-card", "Galaxy S23: Samsung Galaxy")
         .await;
     app.click(".result-card button").await;
     app.wait_for_text(".my-devices", "Galaxy S23").await;
     app.screenshots("sos-model-search").await;
 
-    app.find(".result-card a.button")
-        .await
-        .send_keys(&char::from(Key::Enter).to_string())
-        .await
-        .unwrap();
+    app.type_in(".result-card a.button", &char::from(Key::Enter).to_string())
+        .await;
     app.wait_for_text("main h1", "Samsung Galaxy").await;
     app.wait_for("svg.device-diagram").await;
     assert_eq!(app.text(".diagram-legend").await, "Side key: Press 5×");
-    app.find("#setup-number-checked")
-        .await
-        .send_keys(" ")
-        .await
-        .unwrap();
+    app.type_in("#setup-number-checked", " ").await;
     app.wait_for_text(".section-progress", "1 of 3 done").await;
     app.screenshots("sos-guide-samsung").await;
     app.go("#/sos/iphone-8-and-later").await;
@@ -393,16 +366,10 @@ async fn contact_cards_validate_phone_numbers_and_show_on_the_emergency_screen()
     app.go("#/contacts").await;
     app.wait_for_text("main h1", "Your contacts").await;
     let form = "form[aria-labelledby='force-election-contact-title']";
-    app.find("#force-election-contact-name")
-        .await
-        .send_keys("PC Jo <b>Bloggs</b>")
-        .await
-        .unwrap();
-    app.find("#force-election-contact-phone")
-        .await
-        .send_keys("+1 202 555 0100")
-        .await
-        .unwrap();
+    app.type_in("#force-election-contact-name", "PC Jo <b>Bloggs</b>")
+        .await;
+    app.type_in("#force-election-contact-phone", "+1 202 555 0100")
+        .await;
     app.click(&format!("{form} button[type='submit']")).await;
     app.wait_for_text("#force-election-contact-phone-error", "only UK numbers")
         .await;
@@ -416,11 +383,8 @@ async fn contact_cards_validate_phone_numbers_and_show_on_the_emergency_screen()
 
     app.js("document.querySelector('#force-election-contact-phone').value = ''")
         .await;
-    app.find("#force-election-contact-phone")
-        .await
-        .send_keys("07700 900 123")
-        .await
-        .unwrap();
+    app.type_in("#force-election-contact-phone", "07700 900 123")
+        .await;
     app.click(&format!("{form} button[type='submit']")).await;
     app.wait_for_text(&format!("{form} .saved"), "Saved.").await;
 
@@ -448,21 +412,9 @@ async fn start_a_canvass_check_in_and_see_the_timeline() {
     app.go("#/checkins/new").await;
     app.wait_for_text("main h1", "New check-in session").await;
     // A bad phone number is refused next to its field, and what was typed stays.
-    app.find("#f-participants")
-        .await
-        .send_keys("Asha, Ben")
-        .await
-        .unwrap();
-    app.find("[id='f-escalation[0].name']")
-        .await
-        .send_keys("Office")
-        .await
-        .unwrap();
-    app.find("[id='f-escalation[0].phone']")
-        .await
-        .send_keys("12345")
-        .await
-        .unwrap();
+    app.type_in("#f-participants", "Asha, Ben").await;
+    app.type_in("[id='f-escalation[0].name']", "Office").await;
+    app.type_in("[id='f-escalation[0].phone']", "12345").await;
     app.click(".session-form button[type='submit']").await;
     app.wait_for_text("[id='error-escalation[0].phone']", "UK number")
         .await;
@@ -475,11 +427,8 @@ async fn start_a_canvass_check_in_and_see_the_timeline() {
 
     app.js("document.querySelector(\"[id='f-escalation[0].phone']\").value = ''")
         .await;
-    app.find("[id='f-escalation[0].phone']")
-        .await
-        .send_keys("01632 960 123")
-        .await
-        .unwrap();
+    app.type_in("[id='f-escalation[0].phone']", "01632 960 123")
+        .await;
     app.click(".session-form button[type='submit']").await;
     app.wait_for_text(".timeline", "started").await;
 
@@ -491,11 +440,11 @@ async fn start_a_canvass_check_in_and_see_the_timeline() {
     app.click(".session-list button[data-act='check-in']").await;
     app.wait_for_text("main h1", "Today").await;
 
-    app.find(".session-list .card-title a")
-        .await
-        .send_keys(&char::from(Key::Enter).to_string())
-        .await
-        .unwrap();
+    app.type_in(
+        ".session-list .card-title a",
+        &char::from(Key::Enter).to_string(),
+    )
+    .await;
     app.wait_for_text(".timeline", "checked in").await;
     app.screenshots("checkin-timeline").await;
     app.quit(driver).await;
@@ -522,31 +471,14 @@ async fn after_a_restart_past_the_due_time_exactly_one_missed_alert_is_raised() 
         let app = App::launch(driver).await;
         app.go("#/checkins/new").await;
         app.wait_for_text("main h1", "New check-in session").await;
-        app.find("#f-title")
-            .await
-            .send_keys(" – Ward 3")
-            .await
-            .unwrap();
-        app.find("#f-participants")
-            .await
-            .send_keys("Asha, Ben")
-            .await
-            .unwrap();
-        app.find("#f-notes")
-            .await
-            .send_keys("Asha: red coat. Ben: phone battery low.")
-            .await
-            .unwrap();
-        app.find("[id='f-escalation[0].name']")
-            .await
-            .send_keys("Campaign office")
-            .await
-            .unwrap();
-        app.find("[id='f-escalation[0].phone']")
-            .await
-            .send_keys("01632 960 123")
-            .await
-            .unwrap();
+        app.type_in("#f-title", " – Ward 3").await;
+        app.type_in("#f-participants", "Asha, Ben").await;
+        app.type_in("#f-notes", "Asha: red coat. Ben: phone battery low.")
+            .await;
+        app.type_in("[id='f-escalation[0].name']", "Campaign office")
+            .await;
+        app.type_in("[id='f-escalation[0].phone']", "01632 960 123")
+            .await;
         app.click(".session-form button[type='submit']").await;
         app.wait_for_text(".timeline", "started").await;
         let url = app.client.current_url().await.unwrap();

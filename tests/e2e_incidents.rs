@@ -9,12 +9,6 @@ mod support;
 
 use support::{serial, App, Harness};
 
-async fn type_into(app: &App, css: &str, text: &str) {
-    app.js(&format!("document.querySelector({css:?}).value = ''"))
-        .await;
-    app.find(css).await.send_keys(text).await.unwrap();
-}
-
 async fn submit(app: &App, form_css: &str) {
     app.click(&format!("{form_css} button[type='submit']"))
         .await;
@@ -40,11 +34,7 @@ async fn record_find_amend_attach_and_export_an_incident() {
         .await;
     app.screenshots("incident-quick-form").await;
     let words = "He said \"we know where you live\" and <b>laughed</b>";
-    app.find("#f-whatHappened")
-        .await
-        .send_keys(words)
-        .await
-        .unwrap();
+    app.type_in("#f-whatHappened", words).await;
     submit(&app, "form.incident-form").await;
     app.wait_for_text("main h1", "Other").await;
     // Markup typed by the user is shown as text.
@@ -58,17 +48,13 @@ async fn record_find_amend_attach_and_export_an_incident() {
     // Find it by search.
     app.go("#/incidents").await;
     app.wait_for_text("main h1", "Incidents").await;
-    app.find("#f-text")
-        .await
-        .send_keys("where you live")
-        .await
-        .unwrap();
+    app.type_in("#f-text", "where you live").await;
     app.wait_for_text(".incident-list .incident-summary", "we know where you live")
         .await;
-    type_into(&app, "#f-text", "nothing like this").await;
+    app.retype("#f-text", "nothing like this").await;
     app.wait_for_text(".incident-results", "Nothing matches")
         .await;
-    type_into(&app, "#f-text", "know").await;
+    app.retype("#f-text", "know").await;
     app.wait_for_text(".incident-list", "Not reported yet")
         .await;
     app.screenshots("incidents-list").await;
@@ -81,29 +67,15 @@ async fn record_find_amend_attach_and_export_an_incident() {
     app.js("const s = document.querySelector('#f-category'); s.value = 'doorstep-abuse';")
         .await;
     // A bad postcode is refused next to its field; what was typed stays.
-    app.find("#f-postcode")
-        .await
-        .send_keys("not a postcode")
-        .await
-        .unwrap();
-    app.find("#f-impact")
-        .await
-        .send_keys("Shaken; will not canvass that street alone")
-        .await
-        .unwrap();
+    app.type_in("#f-postcode", "not a postcode").await;
+    app.type_in("#f-impact", "Shaken; will not canvass that street alone")
+        .await;
     app.click("input[name='flags'][value='repeat']").await;
-    app.find("#f-reason")
-        .await
-        .send_keys("Added the impact")
-        .await
-        .unwrap();
+    app.type_in("#f-reason", "Added the impact").await;
     // A person, remembered so later incidents can link to them.
     app.click("[data-rows='people'] + button").await;
-    app.find("[id='f-people[0].name']")
-        .await
-        .send_keys("Tall man in a red van")
-        .await
-        .unwrap();
+    app.type_in("[id='f-people[0].name']", "Tall man in a red van")
+        .await;
     app.js("document.querySelector(\"[id='f-people[0].personId']\").value = 'new'")
         .await;
     submit(&app, "form.incident-form").await;
@@ -114,7 +86,7 @@ async fn record_find_amend_attach_and_export_an_incident() {
         "Shaken; will not canvass that street alone"
     );
     app.screenshots("incident-full-form").await;
-    type_into(&app, "#f-postcode", "sw1a 1aa").await;
+    app.retype("#f-postcode", "sw1a 1aa").await;
     submit(&app, "form.incident-form").await;
     app.wait_for_text("main h1", "Doorstep abuse or hostility")
         .await;
@@ -133,11 +105,7 @@ async fn record_find_amend_attach_and_export_an_incident() {
     // Attach a file through the window's file chooser.
     let photo = harness.data_dir().join("doorstep photo.png");
     std::fs::write(&photo, b"not really a png").unwrap();
-    app.find("#f-file")
-        .await
-        .send_keys(&photo.display().to_string())
-        .await
-        .unwrap();
+    app.type_in("#f-file", &photo.display().to_string()).await;
     app.wait_for_text(".attachments", "doorstep photo.png")
         .await;
     app.wait_for_text(".history h2", "History (3 versions)")
@@ -162,8 +130,7 @@ async fn record_find_amend_attach_and_export_an_incident() {
     let out = tempfile::tempdir().unwrap();
     app.go("#/incidents/export").await;
     app.wait_for_text("main h1", "Evidence pack").await;
-    type_into(
-        &app,
+    app.retype(
         "#f-folder",
         &out.path().join("missing").display().to_string(),
     )
@@ -298,7 +265,7 @@ fn the_pack_in(out: &std::path::Path) -> std::path::PathBuf {
 async fn quick_record(app: &App, words: &str) -> String {
     app.go("#/incidents/new").await;
     app.wait_for_text("main h1", "Record an incident").await;
-    type_into(app, "#f-whatHappened", words).await;
+    app.retype("#f-whatHappened", words).await;
     submit(app, "form.incident-form").await;
     app.wait_for_text("dl.record .words", words).await;
     app.js("return location.hash")
@@ -334,7 +301,8 @@ async fn withdraw_erase_and_import_a_pack_from_the_screens() {
     submit(&app, "form.withdraw-form").await;
     app.wait_for_text("form.withdraw-form [data-error-for='reason']", "say why")
         .await;
-    type_into(&app, "#f-withdraw-reason", "Recorded twice by mistake").await;
+    app.retype("#f-withdraw-reason", "Recorded twice by mistake")
+        .await;
     submit(&app, "form.withdraw-form").await;
     app.wait_for_text("main .problem", "Withdrawn").await;
     app.wait_for_text(".history", "Recorded twice by mistake")
@@ -351,8 +319,9 @@ async fn withdraw_erase_and_import_a_pack_from_the_screens() {
     app.go(&posted).await;
     app.wait_for_text("main h1", "Other").await;
     app.click("details.danger:last-of-type summary").await;
-    type_into(&app, "#f-erase-reason", "Data-protection request").await;
-    type_into(&app, "#f-confirmation", "erase it").await;
+    app.retype("#f-erase-reason", "Data-protection request")
+        .await;
+    app.retype("#f-confirmation", "erase it").await;
     submit(&app, "form.erase-form").await;
     app.wait_for_text("[data-error-for='confirmation']", "ERASE")
         .await;
@@ -361,7 +330,7 @@ async fn withdraw_erase_and_import_a_pack_from_the_screens() {
         Some("[data-error-for='confirmation']"),
     )
     .await;
-    type_into(&app, "#f-confirmation", "ERASE").await;
+    app.retype("#f-confirmation", "ERASE").await;
     submit(&app, "form.erase-form").await;
     app.wait_for_text("main h1", "Erased incident").await;
     app.wait_for_text(".history", "Content erased.").await;

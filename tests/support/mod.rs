@@ -338,6 +338,22 @@ impl App {
             .unwrap_or_else(|e| panic!("finding {css}: {e}"))
     }
 
+    /// Types `text` into the control `css`, after what it already holds.
+    pub async fn type_in(&self, css: &str, text: &str) {
+        self.find(css)
+            .await
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+    }
+
+    /// Empties the control `css` and types `text` into it.
+    pub async fn retype(&self, css: &str, text: &str) {
+        self.js(&format!("document.querySelector({css:?}).value = ''"))
+            .await;
+        self.type_in(css, text).await;
+    }
+
     /// Clicks like a person would: the element is first brought to the middle of the view,
     /// clear of the sticky top bar and the phone-width bottom navigation, which would
     /// otherwise take the click when the element sits under them.
