@@ -11,40 +11,49 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use campaign_safe_lib::checkins::runner::{AlertSink, Runner, SchedulerHandle};
-use campaign_safe_lib::checkins::scheduler::{evaluate, Alert, AlertKind};
+use campaign_safe_lib::alarms::hub::{AlarmHub, AlarmObserver, AlarmState};
+use campaign_safe_lib::checkins::runner::{Runner, SchedulerHandle};
+use campaign_safe_lib::checkins::scheduler::evaluate;
 use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSession};
-use campaign_safe_lib::notify::{Notice, Notifier, NotifyError, OnResponse};
+use campaign_safe_lib::notify::{Notice, NoticeId, Notifier, NotifyError, OnResponse};
 use campaign_safe_lib::storage::Database;
 use campaign_safe_lib::time::{Clock, SystemClock};
 
-/// Records when each reminder reached it.
+/// Records when each reminder reached it, by the notice's summary.
 #[derive(Default)]
-struct Stopwatch(Mutex<Vec<DateTime<Utc>>>);
+struct Stopwatch(Mutex<Vec<(String, DateTime<Utc>)>>);
 
 impl Notifier for Stopwatch {
-    fn notify(&self, _: &Notice, _: OnResponse) -> Result<(), NotifyError> {
-        self.0.lock().unwrap().push(Utc::now());
-        Ok(())
+    fn show(&self, notice: &Notice, _: OnResponse) -> Result<NoticeId, NotifyError> {
+        let mut shown = self.0.lock().unwrap();
+        shown.push((notice.summary.clone(), Utc::now()));
+        Ok(shown.len() as NoticeId)
     }
+    fn close(&self, _: NoticeId) {}
 }
 
-/// Remembers what each alert was due at.
-#[derive(Default)]
-struct DueTimes(Mutex<Vec<DateTime<Utc>>>);
+struct NoWindow;
 
-impl AlertSink for DueTimes {
-    fn alert(&self, alert: &Alert, _: bool) {
-        if let AlertKind::Reminder { due_at } = alert.kind {
-            // Reminders are set 5 minutes ahead of a due time 5 minutes after the start:
-            // the reminder time is the due time less 5 minutes.
-            self.0
-                .lock()
-                .unwrap()
-                .push(due_at - chrono::Duration::minutes(5));
-        }
-    }
+impl AlarmObserver for NoWindow {
+    fn changed(&self, _: &AlarmState) {}
     fn open_session(&self, _: i64) {}
+}
+
+fn runner(database: Arc<Database>, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifier>) -> Runner {
+    let handle = SchedulerHandle::default();
+    let alarms = AlarmHub::new(
+        database.clone(),
+        clock.clone(),
+        notifier,
+        Arc::new(NoWindow),
+        handle.clone(),
+    );
+    Runner {
+        database,
+        clock,
+        alarms,
+        handle,
+    }
 }
 
 /// Counts how often the scheduler reads the clock: once or twice per wake-up.
@@ -86,12 +95,15 @@ fn reminder_latency() {
     let dir = tempfile::tempdir().unwrap();
     let database = Arc::new(Database::open_in(dir.path()).unwrap());
     let base = Utc::now() + chrono::Duration::seconds(2);
+    // A reminder comes 5 minutes before a due time 5 minutes after the start: at the start.
+    let mut reminder_at = std::collections::HashMap::new();
     {
         let mut conn = database.conn();
         for i in 0..SESSIONS {
             // Start times (and so reminder times) spread over 20 s from now.
             let start =
                 base + chrono::Duration::milliseconds((i as i64) * 20_000 / SESSIONS as i64);
+            reminder_at.insert(format!("Check in: Session {i}"), start);
             checkins::start(
                 &mut conn,
                 &session(i, start + chrono::Duration::hours(2)),
@@ -102,25 +114,18 @@ fn reminder_latency() {
         }
     }
     let stopwatch = Arc::new(Stopwatch::default());
-    let due = Arc::new(DueTimes::default());
-    Runner {
-        database,
-        clock: Arc::new(SystemClock),
-        notifier: stopwatch.clone(),
-        sink: due.clone(),
-        handle: SchedulerHandle::default(),
-    }
-    .spawn()
-    .unwrap();
+    runner(database, Arc::new(SystemClock), stopwatch.clone())
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_secs(25));
 
     let sent = stopwatch.0.lock().unwrap().clone();
-    let due = due.0.lock().unwrap().clone();
     assert_eq!(sent.len(), SESSIONS, "every reminder was delivered once");
     let mut late: Vec<f64> = sent
         .iter()
-        .zip(&due)
-        .map(|(s, d)| (*s - *d).num_microseconds().unwrap() as f64 / 1000.0)
+        .map(|(summary, at)| {
+            (*at - reminder_at[summary]).num_microseconds().unwrap() as f64 / 1000.0
+        })
         .collect();
     late.sort_by(f64::total_cmp);
     println!(
@@ -135,15 +140,9 @@ fn idle_wakeups() {
     let dir = tempfile::tempdir().unwrap();
     let database = Arc::new(Database::open_in(dir.path()).unwrap());
     let clock = Arc::new(CountingClock(AtomicUsize::new(0)));
-    Runner {
-        database,
-        clock: clock.clone(),
-        notifier: Arc::new(Stopwatch::default()),
-        sink: Arc::new(DueTimes::default()),
-        handle: SchedulerHandle::default(),
-    }
-    .spawn()
-    .unwrap();
+    runner(database, clock.clone(), Arc::new(Stopwatch::default()))
+        .spawn()
+        .unwrap();
     std::thread::sleep(Duration::from_millis(500));
     let after_start = clock.0.load(Ordering::SeqCst);
     std::thread::sleep(Duration::from_secs(10));

@@ -25,6 +25,8 @@ const COMMANDS: &[&str] = &[
     "checkins_extend",
     "checkins_end",
     "checkins_acknowledge",
+    "checkins_snooze",
+    "alarms_open",
     "incidents_vocabulary",
     "incidents_list",
     "incidents_detail",

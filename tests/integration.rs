@@ -10,7 +10,7 @@ use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{App, Manager, WebviewUrl, WebviewWindowBuilder};
 
-use campaign_safe_lib::notify::{Notice, Notifier, NotifyError, OnResponse};
+use campaign_safe_lib::notify::{Notice, NoticeId, Notifier, NotifyError, OnResponse};
 use campaign_safe_lib::storage::DB_FILE_NAME;
 use campaign_safe_lib::time::Clock;
 use campaign_safe_lib::{context, setup, Options, MAIN_WINDOW};
@@ -27,9 +27,10 @@ impl Clock for FixedClock {
 struct Silent;
 
 impl Notifier for Silent {
-    fn notify(&self, _: &Notice, _: OnResponse) -> Result<(), NotifyError> {
-        Ok(())
+    fn show(&self, _: &Notice, _: OnResponse) -> Result<NoticeId, NotifyError> {
+        Ok(1)
     }
+    fn close(&self, _: NoticeId) {}
 }
 
 fn noon() -> DateTime<Utc> {

@@ -2,18 +2,16 @@
 //! org.freedesktop.Notifications server standing in for the desktop's. Its own test binary,
 //! because the bus address is process-wide.
 
-use std::collections::HashMap;
+#[path = "support/notification_server.rs"]
+mod notification_server;
+
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use zbus::object_server::SignalEmitter;
-use zbus::zvariant::OwnedValue;
-
-use campaign_safe_lib::checkins::runner::{AlertSink, Runner, SchedulerHandle};
-use campaign_safe_lib::checkins::scheduler::Alert;
+use campaign_safe_lib::alarms::hub::{AlarmHub, AlarmObserver, AlarmState};
+use campaign_safe_lib::checkins::runner::{Runner, SchedulerHandle};
 use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSession};
 use campaign_safe_lib::notify::{
     DesktopNotifier, Notice, NoticeAction, Notifier, Response, Urgency,
@@ -21,86 +19,9 @@ use campaign_safe_lib::notify::{
 use campaign_safe_lib::storage::Database;
 use campaign_safe_lib::time::Clock;
 use chrono::{DateTime, TimeZone, Utc};
+use notification_server::NotificationServer;
 
-#[derive(Debug, Clone)]
-struct Sent {
-    id: u32,
-    app_name: String,
-    summary: String,
-    body: String,
-    actions: Vec<String>,
-    urgency: Option<u8>,
-    expire_timeout: i32,
-}
-
-struct Recorder {
-    sent: Arc<Mutex<Vec<Sent>>>,
-}
-
-#[zbus::interface(name = "org.freedesktop.Notifications")]
-impl Recorder {
-    fn get_capabilities(&self) -> Vec<String> {
-        vec!["actions".into(), "body".into()]
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn notify(
-        &self,
-        app_name: String,
-        _replaces_id: u32,
-        _app_icon: String,
-        summary: String,
-        body: String,
-        actions: Vec<String>,
-        hints: HashMap<String, OwnedValue>,
-        expire_timeout: i32,
-    ) -> u32 {
-        let mut sent = self.sent.lock().unwrap();
-        let id = sent.len() as u32 + 1;
-        let urgency = hints
-            .get("urgency")
-            .and_then(|value| u8::try_from(value.try_clone().ok()?).ok());
-        sent.push(Sent {
-            id,
-            app_name,
-            summary,
-            body,
-            actions,
-            urgency,
-            expire_timeout,
-        });
-        id
-    }
-
-    fn close_notification(&self, _id: u32) {}
-
-    fn get_server_information(&self) -> (String, String, String, String) {
-        (
-            "recorder".into(),
-            "campaign-safe-tests".into(),
-            "1".into(),
-            "1.2".into(),
-        )
-    }
-
-    #[zbus(signal)]
-    async fn action_invoked(
-        emitter: &SignalEmitter<'_>,
-        id: u32,
-        action_key: &str,
-    ) -> zbus::Result<()>;
-
-    #[zbus(signal)]
-    async fn notification_closed(
-        emitter: &SignalEmitter<'_>,
-        id: u32,
-        reason: u32,
-    ) -> zbus::Result<()>;
-}
-
-const PATH: &str = "/org/freedesktop/Notifications";
-
-fn start_bus() -> (std::process::Child, String) {
+fn start_bus() -> (Child, String) {
     let mut daemon = Command::new("dbus-daemon")
         .args(["--session", "--nofork", "--print-address=1"])
         .stdout(Stdio::piped())
@@ -114,26 +35,11 @@ fn start_bus() -> (std::process::Child, String) {
     (daemon, address.trim().to_owned())
 }
 
-fn wait_for_count(sent: &Arc<Mutex<Vec<Sent>>>, count: usize) -> Vec<Sent> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let now = sent.lock().unwrap().clone();
-        if now.len() >= count {
-            return now;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the server received {} notices, expected {count}",
-            now.len()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn reminder() -> Notice {
     Notice {
         summary: "Check-in due: Ward 3 canvass".into(),
-        body: "Due at 14:30. Tap “I’m OK” if you are safe.".into(),
+        body: "Due at 14:30.".into(),
+        without_buttons: "Click this notice to open Campaign Safe and check in.".into(),
         urgency: Urgency::Critical,
         actions: vec![
             NoticeAction {
@@ -148,105 +54,119 @@ fn reminder() -> Notice {
     }
 }
 
+/// Where a notice's answer lands when it comes.
+#[derive(Clone, Default)]
+struct Answer(Arc<Mutex<Option<Response>>>);
+
+impl Answer {
+    fn arrived(&self) -> bool {
+        self.0.lock().unwrap().is_some()
+    }
+
+    fn wait(&self) -> Response {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !self.arrived() {
+            assert!(std::time::Instant::now() < deadline, "no answer came back");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.0.lock().unwrap().clone().unwrap()
+    }
+}
+
+fn show(notifier: &DesktopNotifier, notice: &Notice) -> (u64, Answer) {
+    let answer = Answer::default();
+    let slot = answer.clone();
+    let id = notifier
+        .show(
+            notice,
+            Box::new(move |response| *slot.0.lock().unwrap() = Some(response)),
+        )
+        .unwrap();
+    (id, answer)
+}
+
 #[test]
-fn notices_reach_a_real_notification_server_and_its_responses_come_back() {
+fn notices_reach_a_real_notification_server_and_their_answers_come_back() {
     let (mut daemon, address) = start_bus();
     // Set before anything opens a session-bus connection in this process.
     std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &address);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = NotificationServer::start(&address, true);
+    let notifier = DesktopNotifier::new("Campaign Safe", runtime.handle().clone());
 
-    let sent = Arc::new(Mutex::new(Vec::new()));
-    let server = zbus::blocking::connection::Builder::address(address.as_str())
-        .unwrap()
-        .name("org.freedesktop.Notifications")
-        .unwrap()
-        .serve_at(PATH, Recorder { sent: sent.clone() })
-        .unwrap()
-        .build()
-        .expect("recording server on the private bus");
-    let iface = server
-        .object_server()
-        .interface::<_, Recorder>(PATH)
-        .unwrap();
-
-    let notifier = DesktopNotifier::new("Campaign Safe");
-    let (tx, rx) = mpsc::channel();
-
-    // Summary, body, actions and urgency arrive as sent; pressing a button comes back.
-    let tx1 = tx.clone();
-    notifier
-        .notify(
-            &reminder(),
-            Box::new(move |response| tx1.send(response).unwrap()),
-        )
-        .unwrap();
-    let first = wait_for_count(&sent, 1)[0].clone();
+    // Summary, body, actions and urgency arrive as sent; nothing expires by itself.
+    let (_, answer) = show(&notifier, &reminder());
+    let first = server.wait_for("Check-in due");
     assert_eq!(first.app_name, "Campaign Safe");
-    assert_eq!(first.summary, "Check-in due: Ward 3 canvass");
-    assert_eq!(first.body, "Due at 14:30. Tap “I’m OK” if you are safe.");
+    assert_eq!(first.body, "Due at 14:30.", "buttons drawn: no extra line");
     assert_eq!(
         first.actions,
-        ["check-in", "I’m OK — check in", "snooze-5", "Snooze 5 min"]
+        [
+            "default",
+            "Open Campaign Safe",
+            "check-in",
+            "I’m OK — check in",
+            "snooze-5",
+            "Snooze 5 min"
+        ]
     );
     assert_eq!(first.urgency, Some(2), "critical urgency");
-    assert_eq!(first.expire_timeout, 0, "a critical notice never expires");
-    // The handle is waiting on another thread: the notice can be answered later.
-    std::thread::sleep(Duration::from_millis(200));
-    zbus::block_on(Recorder::action_invoked(
-        iface.signal_emitter(),
-        first.id,
-        "check-in",
-    ))
-    .unwrap();
+    assert_eq!(first.expire_timeout, 0, "never expires by itself");
+    server.press(first.id, "check-in", || answer.arrived());
+    assert_eq!(answer.wait(), Response::Action("check-in".into()));
+
+    // A reminder (normal urgency) also waits; dismissed and timed-out notices report so.
+    let mut normal = reminder();
+    normal.urgency = Urgency::Normal;
+    normal.summary = "Dismiss me".into();
+    let (_, dismissed) = show(&notifier, &normal);
+    let sent = server.wait_for("Dismiss me");
+    assert_eq!((sent.urgency, sent.expire_timeout), (Some(1), 0));
+    server.drop_notice(sent.id, 2, || dismissed.arrived());
+    assert_eq!(dismissed.wait(), Response::Dismissed);
+
+    normal.summary = "Time me out".into();
+    let (_, expired) = show(&notifier, &normal);
+    let sent = server.wait_for("Time me out");
+    server.drop_notice(sent.id, 1, || expired.arrived());
+    assert_eq!(expired.wait(), Response::Expired);
+
+    // Closing a notice reaches the server as CloseNotification.
+    normal.summary = "Close me".into();
+    let (id, closed) = show(&notifier, &normal);
+    let sent = server.wait_for("Close me");
+    notifier.close(id);
+    server.wait_closed(sent.id);
+    assert_eq!(closed.wait(), Response::ClosedByApp);
+
+    // A daemon that draws no buttons (dunst, mako): the notice says how to answer.
+    let (mut plain_daemon, plain_address) = start_bus();
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &plain_address);
+    let plain = NotificationServer::start(&plain_address, false);
+    let plain_notifier = DesktopNotifier::new("Campaign Safe", runtime.handle().clone());
+    let _ = show(&plain_notifier, &reminder());
+    let sent = plain.wait_for("Check-in due");
     assert_eq!(
-        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
-        Response::Action("check-in".into())
+        sent.body,
+        "Due at 14:30.\nClick this notice to open Campaign Safe and check in."
     );
 
-    // A normal notice that is dismissed reports that it closed.
-    let tx2 = tx.clone();
-    let mut notice = reminder();
-    notice.urgency = Urgency::Normal;
-    notice.actions.clear();
-    notifier
-        .notify(
-            &notice,
-            Box::new(move |response| tx2.send(response).unwrap()),
-        )
-        .unwrap();
-    let second = wait_for_count(&sent, 2)[1].clone();
-    assert_eq!(second.urgency, Some(1));
-    assert!(second.actions.is_empty());
-    std::thread::sleep(Duration::from_millis(200));
-    zbus::block_on(Recorder::notification_closed(
-        iface.signal_emitter(),
-        second.id,
-        2,
-    ))
-    .unwrap();
-    assert_eq!(
-        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
-        Response::Closed
-    );
+    // Through the scheduler and the alarm hub: pressing "I'm OK" on the reminder records the
+    // check-in and closes the notice.
+    std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &address);
+    scheduler_reminder_answered_over_dbus(&server, &runtime);
 
-    // Through the scheduler: the reminder it sends carries the actions, and pressing
-    // "I'm OK" on it records the check-in in the database.
-    scheduler_reminder_answered_over_dbus(&sent, &iface);
-
-    // With no notification service on the bus, showing fails with an error, not a panic.
-    drop(server);
+    // With no notification service on the bus, the answer is a failure, not a panic.
     let (mut empty_daemon, empty_address) = start_bus();
     std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &empty_address);
-    let error = notifier
-        .notify(&reminder(), Box::new(|_| {}))
-        .expect_err("no notification service");
+    let lonely = DesktopNotifier::new("Campaign Safe", runtime.handle().clone());
+    let (_, failed) = show(&lonely, &reminder());
     assert!(
-        error
-            .to_string()
-            .starts_with("Desktop notifications are not available"),
-        "{error}"
+        matches!(failed.wait(), Response::Failed(_)),
+        "no notification service"
     );
 
-    for child in [&mut daemon, &mut empty_daemon] {
+    for child in [&mut daemon, &mut plain_daemon, &mut empty_daemon] {
         let _ = child.kill();
         let _ = child.wait();
     }
@@ -262,14 +182,14 @@ impl Clock for TestClock {
 
 struct NoWindow;
 
-impl AlertSink for NoWindow {
-    fn alert(&self, _: &Alert, _: bool) {}
+impl AlarmObserver for NoWindow {
+    fn changed(&self, _: &AlarmState) {}
     fn open_session(&self, _: i64) {}
 }
 
 fn scheduler_reminder_answered_over_dbus(
-    sent: &Arc<Mutex<Vec<Sent>>>,
-    iface: &zbus::blocking::object_server::InterfaceRef<Recorder>,
+    server: &NotificationServer,
+    runtime: &tokio::runtime::Runtime,
 ) {
     let dir = tempfile::tempdir().unwrap();
     let database = Arc::new(Database::open_in(dir.path()).unwrap());
@@ -293,48 +213,49 @@ fn scheduler_reminder_answered_over_dbus(
         grace_minutes: 10,
     };
     let id = checkins::start(&mut database.conn(), &session, start, "Asha").unwrap();
+    let handle = SchedulerHandle::default();
+    let alarms = AlarmHub::new(
+        database.clone(),
+        clock.clone(),
+        Arc::new(DesktopNotifier::new(
+            "Campaign Safe",
+            runtime.handle().clone(),
+        )),
+        Arc::new(NoWindow),
+        handle.clone(),
+    );
     let runner = Runner {
         database: database.clone(),
         clock: clock.clone(),
-        notifier: Arc::new(DesktopNotifier::new("Campaign Safe")),
-        sink: Arc::new(NoWindow),
-        handle: SchedulerHandle::default(),
+        alarms,
+        handle,
     };
 
     *clock.0.lock().unwrap() = start + chrono::Duration::minutes(25);
     runner.tick();
-    let before = sent.lock().unwrap().len();
-    let reminder = wait_for_count(sent, before.max(1))[before.max(1) - 1].clone();
-    assert_eq!(reminder.summary, "Check in: Ward 3");
-    assert_eq!(
-        reminder.body,
-        "Due at 14:30. Let your team know you are OK."
-    );
+    let reminder = server.wait_for("Check in: Ward 3");
+    assert_eq!(reminder.body, "Due at 14:30. Let your team know you are OK.");
     assert_eq!(
         reminder.actions,
-        ["check-in", "I’m OK — check in", "snooze-5", "Snooze 5 min"]
+        [
+            "default",
+            "Open Campaign Safe",
+            "check-in",
+            "Check in – I’m OK",
+            "snooze-5",
+            "Snooze 5 min"
+        ]
     );
     assert_eq!(reminder.urgency, Some(1));
 
-    std::thread::sleep(Duration::from_millis(200));
     *clock.0.lock().unwrap() = start + chrono::Duration::minutes(27);
-    zbus::block_on(Recorder::action_invoked(
-        iface.signal_emitter(),
-        reminder.id,
-        "check-in",
-    ))
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let timeline = checkins::timeline(&database.conn(), id).unwrap();
-        if let Some(event) = timeline.iter().find(|e| e.kind == "checked_in") {
-            assert_eq!(event.by_whom, "notification");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the check-in from the notification was not recorded"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    server.press(reminder.id, "check-in", || {
+        server.closed().contains(&reminder.id)
+    });
+    let timeline = checkins::timeline(&database.conn(), id).unwrap();
+    let event = timeline
+        .iter()
+        .find(|e| e.kind == "checked_in")
+        .expect("the check-in from the notification was recorded");
+    assert_eq!(event.by_whom, "notification");
 }

@@ -4,6 +4,7 @@
 //! Tauri; `commands` adapts them to IPC; this file wires the app together.
 
 pub mod advice;
+pub mod alarms;
 pub mod checkins;
 pub mod checklist;
 mod commands;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 
 use tauri::{Manager, Runtime};
 
+use crate::alarms::hub::AlarmHub;
 use crate::checkins::runner::Runner;
 use crate::notify::Notifier;
 use crate::state::AppState;
@@ -73,27 +75,18 @@ fn test_clock() -> Option<Arc<dyn Clock>> {
     None
 }
 
-#[cfg(not(any(target_os = "android", target_os = "ios")))]
+/// Desktop notifications, on the tokio runtime Tauri already runs.
+#[cfg(target_os = "linux")]
 fn default_notifier() -> Arc<dyn Notifier> {
-    Arc::new(notify::DesktopNotifier::new("Campaign Safe"))
+    let runtime = tauri::async_runtime::handle().inner().clone();
+    Arc::new(notify::DesktopNotifier::new("Campaign Safe", runtime))
 }
 
-/// On phones the in-app alarm is used until OS-scheduled notifications are added.
-#[cfg(any(target_os = "android", target_os = "ios"))]
+/// Elsewhere (phones; macOS and Windows are untested) the in-app alarm is used until
+/// OS-scheduled notifications are added.
+#[cfg(not(target_os = "linux"))]
 fn default_notifier() -> Arc<dyn Notifier> {
-    struct InAppOnly;
-    impl Notifier for InAppOnly {
-        fn notify(
-            &self,
-            _: &notify::Notice,
-            _: notify::OnResponse,
-        ) -> Result<(), notify::NotifyError> {
-            Err(notify::NotifyError::Unavailable(
-                "not on this platform yet".into(),
-            ))
-        }
-    }
-    Arc::new(InAppOnly)
+    Arc::new(notify::InAppOnly)
 }
 
 /// The app's configuration from `tauri.conf.json`, for any runtime (tests use the mock one,
@@ -117,13 +110,20 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
         tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %data_dir.display(), "starting");
 
         let webview_dir = data_dir.join("webview");
-        let state = AppState::start(data_dir, options.clock);
-        if let Ok(database) = state.database() {
+        let mut state = AppState::start(data_dir, options.clock);
+        if let Ok(database) = state.database().cloned() {
+            let alarms = AlarmHub::new(
+                database.clone(),
+                state.clock.clone(),
+                options.notifier,
+                Arc::new(commands::WindowAlarms(app.handle().clone())),
+                state.scheduler.clone(),
+            );
+            state.set_alarms(alarms.clone());
             let runner = Runner {
-                database: database.clone(),
+                database,
                 clock: state.clock.clone(),
-                notifier: options.notifier,
-                sink: Arc::new(commands::WindowAlerts(app.handle().clone())),
+                alarms,
                 handle: state.scheduler.clone(),
             };
             if let Err(error) = runner.spawn() {

@@ -1,5 +1,14 @@
-//! Desktop notifications behind one small trait, so code that sends them (the check-in
-//! scheduler) can be tested with a recorder, and the real one over a real D-Bus.
+//! Desktop notifications behind one small trait, so code that sends them (the alarm hub) can
+//! be tested with a recorder, and the real one over a real D-Bus.
+//!
+//! A notice is shown, and later either answered, dropped by the desktop, or closed by the app
+//! once it is no longer true. The caller keeps the [`NoticeId`] to close it with.
+
+#[cfg(target_os = "linux")]
+mod desktop;
+
+#[cfg(target_os = "linux")]
+pub use desktop::DesktopNotifier;
 
 /// How urgent a notice is; a missed check-in is `Critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -9,7 +18,7 @@ pub enum Urgency {
     Critical,
 }
 
-/// A button on a notice, where the desktop supports them.
+/// A button on a notice, where the desktop draws them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NoticeAction {
     /// Sent back when the button is pressed, e.g. "check-in".
@@ -21,19 +30,30 @@ pub struct NoticeAction {
 pub struct Notice {
     pub summary: String,
     pub body: String,
+    /// Said after the body where the desktop draws no buttons: how to answer instead.
+    pub without_buttons: String,
     pub urgency: Urgency,
     pub actions: Vec<NoticeAction>,
 }
 
-/// What the person did with a notice.
+/// The app's own number for a notice it showed.
+pub type NoticeId = u64;
+
+/// What became of a notice. Exactly one of these arrives for each notice shown.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Response {
     /// They pressed the button with this key.
     Action(String),
     /// They clicked the notice itself.
     Clicked,
-    /// It was dismissed or expired.
-    Closed,
+    /// They closed it without answering.
+    Dismissed,
+    /// The desktop took it away by itself (a timeout, or a daemon that restarted).
+    Expired,
+    /// The app closed it (it was no longer true).
+    ClosedByApp,
+    /// It could not be shown at all.
+    Failed(String),
 }
 
 pub type OnResponse = Box<dyn FnOnce(Response) + Send + 'static>;
@@ -44,65 +64,23 @@ pub enum NotifyError {
     Unavailable(String),
 }
 
-/// Shows notices. A failure is for the caller to log and make up for in the app (an
-/// in-app alarm); it is never a reason to stop.
+/// Shows and closes notices. A failure is for the caller to make up for in the app (the
+/// in-app alarm); it is never a reason to stop. Neither call blocks on the desktop.
 pub trait Notifier: Send + Sync {
-    fn notify(&self, notice: &Notice, on_response: OnResponse) -> Result<(), NotifyError>;
+    /// Shows `notice`. `on_response` is called once, later, on another thread.
+    fn show(&self, notice: &Notice, on_response: OnResponse) -> Result<NoticeId, NotifyError>;
+
+    /// Takes a notice away; its `on_response` then gets [`Response::ClosedByApp`].
+    fn close(&self, id: NoticeId);
 }
 
-/// Real notifications through the desktop's notification service (notify-rust).
-#[cfg(not(any(target_os = "android", target_os = "ios")))]
-pub struct DesktopNotifier {
-    app_name: String,
-}
+/// Where no desktop notifications can be sent (phones, for now): the in-app alarm alone.
+pub struct InAppOnly;
 
-#[cfg(not(any(target_os = "android", target_os = "ios")))]
-impl DesktopNotifier {
-    pub fn new(app_name: impl Into<String>) -> Self {
-        Self {
-            app_name: app_name.into(),
-        }
+impl Notifier for InAppOnly {
+    fn show(&self, _: &Notice, _: OnResponse) -> Result<NoticeId, NotifyError> {
+        Err(NotifyError::Unavailable("not on this platform yet".into()))
     }
-}
 
-#[cfg(not(any(target_os = "android", target_os = "ios")))]
-impl Notifier for DesktopNotifier {
-    fn notify(&self, notice: &Notice, on_response: OnResponse) -> Result<(), NotifyError> {
-        let mut notification = notify_rust::Notification::new();
-        notification
-            .appname(&self.app_name)
-            .summary(&notice.summary)
-            .body(&notice.body);
-        for action in &notice.actions {
-            notification.action(&action.key, &action.label);
-        }
-        #[cfg(all(unix, not(target_os = "macos")))]
-        notification.urgency(match notice.urgency {
-            Urgency::Low => notify_rust::Urgency::Low,
-            Urgency::Normal => notify_rust::Urgency::Normal,
-            Urgency::Critical => notify_rust::Urgency::Critical,
-        });
-        if notice.urgency == Urgency::Critical {
-            // Stays on screen until the person deals with it.
-            notification.timeout(notify_rust::Timeout::Never);
-        }
-        let handle = notification
-            .show()
-            .map_err(|error| NotifyError::Unavailable(error.to_string()))?;
-        // The handle is kept alive on its own thread until the person responds: dropping it
-        // makes some desktops (GNOME 46 and later) discard the notice at once.
-        std::thread::Builder::new()
-            .name("notification".into())
-            .spawn(move || {
-                handle.wait_for_action(|key| {
-                    on_response(match key {
-                        "__closed" => Response::Closed,
-                        "default" => Response::Clicked,
-                        other => Response::Action(other.to_owned()),
-                    })
-                })
-            })
-            .map_err(|error| NotifyError::Unavailable(error.to_string()))?;
-        Ok(())
-    }
+    fn close(&self, _: NoticeId) {}
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::advice::AdviceLibrary;
+use crate::alarms::hub::AlarmHub;
 use crate::checkins::runner::SchedulerHandle;
 use crate::content::ContentError;
 use crate::emergency::EmergencyInfo;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Wakes the check-in scheduler when sessions change.
     pub scheduler: SchedulerHandle,
+    /// The open alarms; absent only when the database could not be opened.
+    alarms: Option<Arc<AlarmHub>>,
     database: Result<Arc<Database>, StorageError>,
     advice: Result<AdviceLibrary, ContentError>,
     guides: Result<GuideLibrary, ContentError>,
@@ -38,6 +41,7 @@ impl AppState {
             data_dir,
             clock,
             scheduler: SchedulerHandle::default(),
+            alarms: None,
             database,
             advice,
             guides,
@@ -53,6 +57,28 @@ impl AppState {
         self.database
             .as_ref()
             .map_err(|error| StorageError::Unavailable(error.to_string()))
+    }
+
+    pub fn set_alarms(&mut self, hub: Arc<AlarmHub>) {
+        self.alarms = Some(hub);
+    }
+
+    pub fn alarms(&self) -> Result<&Arc<AlarmHub>, StorageError> {
+        match &self.alarms {
+            Some(hub) => Ok(hub),
+            None => self.database().map(|_| ()).and(Err(StorageError::Unavailable(
+                "check-in alarms have not started".into(),
+            ))),
+        }
+    }
+
+    /// After any change to a session: the scheduler looks again and every view of the
+    /// alarms (window, notifications) is brought up to date.
+    pub fn sessions_changed(&self) {
+        self.scheduler.poke();
+        if let Some(hub) = &self.alarms {
+            hub.refresh(&[]);
+        }
     }
 
     pub fn database_problem(&self) -> Option<String> {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
 
 use crate::error::ErrorCode;
@@ -88,11 +88,19 @@ impl ErrorCode for StorageError {
     }
 }
 
-/// The open database. One connection behind a mutex: every query here is sub-millisecond and
-/// SQLite serialises writers anyway.
+/// The open database.
+///
+/// Three ways in, so that nothing the scheduler needs ever waits behind a long job:
+/// - [`Database::conn`], the one writer, for short units of work (every write, and the
+///   scheduler's look at what is due);
+/// - [`Database::reader`], one shared read-only connection for short reads (lists, search,
+///   details): in WAL mode it reads alongside the writer;
+/// - [`Database::open_reader`], a read-only connection of a job's own, for long reads
+///   (export, "Check the record"): it holds no lock anyone else takes.
 pub struct Database {
     path: PathBuf,
     conn: Mutex<Connection>,
+    reader: Mutex<Connection>,
 }
 
 impl Database {
@@ -111,8 +119,7 @@ impl Database {
             source,
         };
         let mut conn = Connection::open(path).map_err(open_error)?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(open_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
 
         // Read before writing anything: this is where a damaged file or a foreign one fails.
         let found: usize = conn
@@ -144,10 +151,12 @@ impl Database {
                 path: path.to_owned(),
                 detail: error.to_string(),
             })?;
+        let reader = open_read_only(path).map_err(open_error)?;
         tracing::info!(path = %path.display(), schema = supported, "database open");
         Ok(Self {
             path: path.to_owned(),
             conn: Mutex::new(conn),
+            reader: Mutex::new(reader),
         })
     }
 
@@ -155,14 +164,41 @@ impl Database {
         &self.path
     }
 
-    /// The connection, for one unit of work. A panic while holding it (a bug) must not lock
-    /// the user out of their data for the rest of the session, so poisoning is ignored:
-    /// SQLite's own transactions keep the file consistent.
+    /// The writer, for one short unit of work. A panic while holding it (a bug) must not
+    /// lock the user out of their data for the rest of the session, so poisoning is
+    /// ignored: SQLite's own transactions keep the file consistent.
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
         self.conn
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// The shared read-only connection, for short reads.
+    pub fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A read-only connection of its own, for a long job.
+    pub fn open_reader(&self) -> Result<Connection, StorageError> {
+        open_read_only(&self.path).map_err(|source| StorageError::Open {
+            path: self.path.clone(),
+            source,
+        })
+    }
+}
+
+/// How long a connection waits for another one's lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
 
 use super::Mode;
-use crate::notify::{Notice, NoticeAction, Urgency};
 use crate::time::{format_local, from_millis, to_millis};
 
 /// A missed alert repeats this often until someone acknowledges it.
@@ -199,53 +198,7 @@ pub fn next_wake(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Opti
         .and_then(from_millis))
 }
 
-/// Action keys on reminder notices; the scheduler's owner maps them back to commands.
+/// Action keys on alarms and their notices; the alarm hub maps them back to check-ins.
 pub const ACTION_CHECK_IN: &str = "check-in";
 pub const ACTION_SNOOZE: &str = "snooze-5";
 pub const ACTION_ACKNOWLEDGE: &str = "acknowledge";
-
-/// The notification for an alert, worded for the person out ("me") or the office watching.
-pub fn notice(alert: &Alert) -> Notice {
-    let people = alert.participants.join(" and ");
-    let time = |at: DateTime<Utc>| {
-        format_local(at)
-            .rsplit(", ")
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let action = |key: &str, label: &str| NoticeAction {
-        key: key.into(),
-        label: label.into(),
-    };
-    match (&alert.kind, alert.mode) {
-        (AlertKind::Reminder { due_at }, Mode::Me) => Notice {
-            summary: format!("Check in: {}", alert.title),
-            body: format!("Due at {}. Let your team know you are OK.", time(*due_at)),
-            urgency: Urgency::Normal,
-            actions: vec![action(ACTION_CHECK_IN, "I’m OK — check in"), action(ACTION_SNOOZE, "Snooze 5 min")],
-        },
-        (AlertKind::Reminder { due_at }, Mode::Watching) => Notice {
-            summary: format!("{} due to check in", if people.is_empty() { &alert.title } else { &people }),
-            body: format!("{}: due at {}.", alert.title, time(*due_at)),
-            urgency: Urgency::Normal,
-            actions: vec![action(ACTION_CHECK_IN, "They checked in")],
-        },
-        (AlertKind::Missed { since, .. }, Mode::Me) => Notice {
-            summary: format!("Missed check-in: {}", alert.title),
-            body: format!("Due at {}. Check in now if you are OK.", time(*since)),
-            urgency: Urgency::Critical,
-            actions: vec![action(ACTION_CHECK_IN, "I’m OK — check in")],
-        },
-        (AlertKind::Missed { since, .. }, Mode::Watching) => Notice {
-            summary: format!("{} missed a check-in", if people.is_empty() { &alert.title } else { &people }),
-            body: format!(
-                "{}: overdue since {}. Try to reach them. If you can’t and you are worried, call 999.",
-                alert.title,
-                time(*since)
-            ),
-            urgency: Urgency::Critical,
-            actions: vec![action(ACTION_ACKNOWLEDGE, "I’m dealing with it"), action(ACTION_CHECK_IN, "They checked in")],
-        },
-    }
-}

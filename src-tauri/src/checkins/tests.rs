@@ -1,10 +1,7 @@
 use chrono::TimeZone;
 
-use super::scheduler::{
-    evaluate, next_wake, notice, Alert, AlertKind, ACTION_CHECK_IN, ACTION_SNOOZE,
-};
+use super::scheduler::{evaluate, next_wake, Alert, AlertKind};
 use super::*;
-use crate::notify::Urgency;
 use crate::storage::Database;
 
 fn at(h: u32, m: u32) -> DateTime<Utc> {
@@ -193,7 +190,7 @@ fn intervals_are_real_minutes_across_the_clock_changes() {
         }
     );
     assert_eq!(
-        notice(&alerts[0]).body,
+        crate::alarms::open(&conn).unwrap()[0].body,
         "Due at 02:20. Let your team know you are OK."
     );
 
@@ -210,10 +207,9 @@ fn intervals_are_real_minutes_across_the_clock_changes() {
             due_at: autumn + Duration::minutes(30)
         }
     );
-    assert_eq!(
-        notice(autumn_alert).body,
-        "Due at 01:10. Let your team know you are OK."
-    );
+    let alarms = crate::alarms::open(&conn).unwrap();
+    let dee = alarms.iter().find(|a| a.participants == ["Dee"]).unwrap();
+    assert_eq!(dee.body, "Due at 01:10. Let your team know you are OK.");
 }
 
 #[test]
@@ -382,39 +378,4 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
         check_in(&mut conn, 99, now, "Asha").unwrap_err(),
         CheckinError::UnknownSession(99)
     ));
-}
-
-#[test]
-fn notices_are_worded_for_the_person_out_and_for_the_office() {
-    let reminder = Alert {
-        session_id: 1,
-        title: "Ward 3 canvass".into(),
-        participants: vec!["Asha".into(), "Ben".into()],
-        mode: Mode::Me,
-        kind: AlertKind::Reminder { due_at: at(14, 30) },
-    };
-    let me = notice(&reminder);
-    assert_eq!(me.summary, "Check in: Ward 3 canvass");
-    assert_eq!(me.urgency, Urgency::Normal);
-    assert_eq!(
-        me.actions
-            .iter()
-            .map(|a| a.key.as_str())
-            .collect::<Vec<_>>(),
-        [ACTION_CHECK_IN, ACTION_SNOOZE]
-    );
-
-    let missed = Alert {
-        mode: Mode::Watching,
-        kind: AlertKind::Missed {
-            since: at(14, 30),
-            last_check_in: None,
-            repeat: false,
-        },
-        ..reminder
-    };
-    let office = notice(&missed);
-    assert_eq!(office.summary, "Asha and Ben missed a check-in");
-    assert!(office.body.contains("overdue since 14:30") && office.body.contains("call 999"));
-    assert_eq!(office.urgency, Urgency::Critical);
 }

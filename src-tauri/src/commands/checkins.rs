@@ -1,8 +1,6 @@
-use serde::Serialize;
 use tauri::{Emitter, Manager, Runtime, State};
 
-use crate::checkins::runner::AlertSink;
-use crate::checkins::scheduler::{notice, Alert, AlertKind};
+use crate::alarms::hub::{AlarmObserver, AlarmState};
 use crate::checkins::views::{self, SessionDetail, SessionView};
 use crate::checkins::{self, NewSession};
 use crate::error::IpcError;
@@ -13,7 +11,7 @@ const BY_APP: &str = "app";
 
 #[tauri::command(async)]
 pub fn checkins_active(state: State<'_, AppState>) -> Result<Vec<SessionView>, IpcError> {
-    Ok(views::active(&state.database()?.conn())?)
+    Ok(views::active(&state.database()?.reader())?)
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
@@ -21,7 +19,7 @@ pub fn checkins_detail(
     state: State<'_, AppState>,
     session_id: i64,
 ) -> Result<SessionDetail, IpcError> {
-    Ok(views::detail(&state.database()?.conn(), session_id)?)
+    Ok(views::detail(&state.database()?.reader(), session_id)?)
 }
 
 #[tauri::command(async)]
@@ -31,7 +29,7 @@ pub fn checkins_start(
 ) -> Result<SessionDetail, IpcError> {
     let database = state.database()?;
     let id = checkins::start(&mut database.conn(), &session, state.clock.now(), BY_APP)?;
-    state.scheduler.poke();
+    state.sessions_changed();
     Ok(views::detail(&database.conn(), id)?)
 }
 
@@ -46,7 +44,7 @@ fn change(
 ) -> Result<SessionDetail, IpcError> {
     let database = state.database()?;
     apply(&mut database.conn(), state.clock.now())?;
-    state.scheduler.poke();
+    state.sessions_changed();
     Ok(views::detail(&database.conn(), session_id)?)
 }
 
@@ -81,6 +79,23 @@ pub fn checkins_end(
     })
 }
 
+/// "Remind me again in 5 minutes", from a reminder in the window.
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn checkins_snooze(
+    state: State<'_, AppState>,
+    session_id: i64,
+) -> Result<SessionDetail, IpcError> {
+    change(&state, session_id, |conn, now| {
+        checkins::snooze(conn, session_id, now, BY_APP)
+    })
+}
+
+/// Every open alarm, most urgent first: what the window shows when it (re)loads.
+#[tauri::command(async)]
+pub fn alarms_open(state: State<'_, AppState>) -> Result<AlarmState, IpcError> {
+    Ok(state.alarms()?.state())
+}
+
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn checkins_acknowledge(
     state: State<'_, AppState>,
@@ -91,32 +106,14 @@ pub fn checkins_acknowledge(
     })
 }
 
-/// What the window receives as the `checkin-alert` event: the in-app alarm.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AlertPayload {
-    session_id: i64,
-    missed: bool,
-    summary: String,
-    body: String,
-    notification_failed: bool,
-}
+/// Sends the alarm state to the main window as the `alarms-changed` event, and brings the
+/// window forward when a notification is clicked.
+pub struct WindowAlarms<R: Runtime>(pub tauri::AppHandle<R>);
 
-/// Sends scheduler alerts to the main window, and brings it forward when a notice is clicked.
-pub struct WindowAlerts<R: Runtime>(pub tauri::AppHandle<R>);
-
-impl<R: Runtime> AlertSink for WindowAlerts<R> {
-    fn alert(&self, alert: &Alert, notification_failed: bool) {
-        let shown = notice(alert);
-        let payload = AlertPayload {
-            session_id: alert.session_id,
-            missed: matches!(alert.kind, AlertKind::Missed { .. }),
-            summary: shown.summary,
-            body: shown.body,
-            notification_failed,
-        };
-        if let Err(error) = self.0.emit_to(crate::MAIN_WINDOW, "checkin-alert", payload) {
-            tracing::warn!("could not show the in-app alarm: {error}");
+impl<R: Runtime> AlarmObserver for WindowAlarms<R> {
+    fn changed(&self, state: &AlarmState) {
+        if let Err(error) = self.0.emit_to(crate::MAIN_WINDOW, "alarms-changed", state) {
+            tracing::warn!("could not update the in-app alarms: {error}");
         }
     }
 

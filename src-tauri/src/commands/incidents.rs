@@ -25,7 +25,7 @@ pub fn incidents_vocabulary() -> Vocabulary {
 
 #[tauri::command(async)]
 pub fn incidents_list(state: State<'_, AppState>, query: ListQuery) -> Result<ListPage, IpcError> {
-    Ok(find::list(&state.database()?.conn(), &query)?)
+    Ok(find::list(&state.database()?.reader(), &query)?)
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
@@ -33,7 +33,7 @@ pub fn incidents_detail(
     state: State<'_, AppState>,
     incident_id: String,
 ) -> Result<IncidentDetail, IpcError> {
-    Ok(incidents::detail(&state.database()?.conn(), &incident_id)?)
+    Ok(incidents::detail(&state.database()?.reader(), &incident_id)?)
 }
 
 #[tauri::command(async)]
@@ -137,7 +137,7 @@ pub fn incidents_attach(
 
 #[tauri::command(async)]
 pub fn incidents_people(state: State<'_, AppState>) -> Result<Vec<KnownPerson>, IpcError> {
-    Ok(find::people(&state.database()?.conn())?)
+    Ok(find::people(&state.database()?.reader())?)
 }
 
 #[derive(Debug, Serialize)]
@@ -151,7 +151,7 @@ pub fn incidents_person(
     state: State<'_, AppState>,
     person_id: String,
 ) -> Result<PersonView, IpcError> {
-    let conn = state.database()?.conn();
+    let conn = state.database()?.reader();
     let person = find::person(&conn, &person_id)?;
     let query = ListQuery {
         person_id: Some(person_id),
@@ -167,7 +167,9 @@ pub fn incidents_person(
 
 #[tauri::command(async)]
 pub fn incidents_verify(state: State<'_, AppState>) -> Result<VerifyReport, IpcError> {
-    let report = chain::verify_all(&state.database()?.conn(), &files(&state))
+    // A connection of its own: a check over a large log must not hold up check-ins.
+    let conn = state.database()?.open_reader()?;
+    let report = chain::verify_all(&conn, &files(&state))
         .map_err(crate::storage::StorageError::from)?;
     if !report.problems.is_empty() {
         tracing::warn!(
@@ -199,7 +201,7 @@ pub fn incidents_export(
     if folder.is_empty() {
         return Err(invalid("folder", "Save to: type the folder the pack should go in.").into());
     }
-    let conn = state.database()?.conn();
+    let conn = state.database()?.open_reader()?;
     Ok(pack::export(
         &conn,
         &files(&state),
@@ -224,7 +226,7 @@ pub fn incidents_import(
     }
     let database = state.database()?;
     Ok(import::import(
-        &mut database.conn(),
+        database,
         &files(&state),
         &PathBuf::from(path),
         state.clock.now(),

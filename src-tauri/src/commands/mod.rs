@@ -11,7 +11,7 @@ mod incidents;
 mod pickers;
 mod sos;
 
-pub use self::checkins::WindowAlerts;
+pub use self::checkins::WindowAlarms;
 use tauri::ipc::Invoke;
 use tauri::Runtime;
 
@@ -53,6 +53,8 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         checkins::checkins_extend,
         checkins::checkins_end,
         checkins::checkins_acknowledge,
+        checkins::checkins_snooze,
+        checkins::alarms_open,
         incidents::incidents_vocabulary,
         incidents::incidents_list,
         incidents::incidents_detail,

@@ -11,11 +11,16 @@ use serde::Serialize;
 use super::attachments::AttachmentStore;
 use super::chain::{check_versions, load_versions};
 use super::find::tidy_label;
-use super::pack::{Pack, FORMAT, FORMAT_VERSION, JSON_NAME};
+use super::pack::{Pack, PackIncident, FORMAT, FORMAT_VERSION, JSON_NAME};
 use super::{invalid, refresh_current, IncidentError};
+use crate::storage::Database;
 use crate::time::to_millis;
 
 const IMPORT_MAX_BYTES: u64 = 200 * 1024 * 1024;
+
+/// Incidents written per transaction: small enough that the writer is free again within
+/// milliseconds.
+const IMPORT_BATCH: usize = 100;
 
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -29,7 +34,7 @@ pub struct ImportSummary {
 /// Reads a pack (its folder or its JSON file) back into the log. Incidents whose chain does
 /// not hold, or that conflict with what is here, are left out and named.
 pub fn import(
-    conn: &mut Connection,
+    database: &Database,
     files: &AttachmentStore,
     path: &Path,
     now: DateTime<Utc>,
@@ -74,6 +79,7 @@ pub fn import(
 
     // Files first, checked against their hashes, so an incident never names a missing file.
     let mut summary = ImportSummary::default();
+    let mut stored_files = Vec::new();
     for file in &pack.attachments {
         let relative = Path::new(&file.file);
         let safe = relative
@@ -86,10 +92,7 @@ pub fn import(
         };
         match stored {
             Some(stored) if stored.sha256 == file.sha256 => {
-                conn.execute(
-                    "INSERT OR IGNORE INTO attachment_file (sha256, size, stored_at) VALUES (?1, ?2, ?3)",
-                    params![stored.sha256, stored.size as i64, to_millis(now)],
-                )?;
+                stored_files.push((stored.sha256, stored.size));
             }
             Some(_) => summary.problems.push(format!(
                 "{}: the file differs from the one recorded (SHA-256), so it was not imported.",
@@ -101,83 +104,115 @@ pub fn import(
         }
     }
 
-    let tx = conn.transaction()?;
-    for person in &pack.people {
-        let label = tidy_label(&person.label);
-        tx.execute(
-            "INSERT OR IGNORE INTO known_person (id, label, created_at) VALUES (?1, ?2, ?3)",
-            params![person.id, label, to_millis(now)],
-        )?;
-    }
+    // Chains are checked before anything is written, and with no lock held.
+    let mut incidents = Vec::new();
     for incident in &pack.incidents {
         let (problems, _) = check_versions(&incident.id, &incident.versions);
-        if let Some(problem) = problems.first() {
-            summary.problems.push(format!(
+        match problems.first() {
+            Some(problem) => summary.problems.push(format!(
                 "Incident {}: {}; it was not imported.",
                 incident.id, problem.problem
-            ));
-            continue;
-        }
-        let existing: Option<i64> = tx
-            .query_row(
-                "SELECT num FROM incident WHERE id = ?1",
-                params![incident.id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let (num, known) = match existing {
-            Some(num) => (num, load_versions(&tx, num)?),
-            None => {
-                let first = &incident.versions[0];
-                let record = incident.latest_record();
-                tx.execute(
-                    "INSERT INTO incident (id, status, first_recorded, last_recorded, occurred_from, category, versions)
-                     VALUES (?1, 'active', ?2, ?2, ?3, ?4, 0)",
-                    params![
-                        incident.id, first.recorded_at_ms,
-                        record.as_ref().map(|r| to_millis(r.occurred_from)).unwrap_or(first.recorded_at_ms),
-                        record.as_ref().map(|r| r.category.key()).unwrap_or("other"),
-                    ],
-                )?;
-                (tx.last_insert_rowid(), Vec::new())
-            }
-        };
-        let shared = known.len().min(incident.versions.len());
-        let same_start = known
-            .iter()
-            .zip(&incident.versions)
-            .all(|(a, b)| a.hash == b.hash);
-        if !same_start {
-            summary.problems.push(format!("Incident {}: this log holds a different history for it; it was left as it is here.", incident.id));
-            continue;
-        }
-        // Everything in the pack is already here. This log may have gone on since (an
-        // amendment, or an erasure that an older pack must never undo).
-        if shared == incident.versions.len() {
-            summary.unchanged += 1;
-            continue;
-        }
-        // An erasure that reached the pack erases the content here too.
-        if incident.versions.iter().any(|v| v.body.is_none()) {
-            tx.execute(
-                "UPDATE incident_version SET body = NULL WHERE incident_num = ?1",
-                params![num],
-            )?;
-        }
-        for version in &incident.versions[shared..] {
-            tx.execute(
-                "INSERT INTO incident_version (incident_num, version, kind, recorded_at, body, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![num, version.version, version.kind.key(), version.recorded_at_ms, version.body, version.prev_hash, version.hash],
-            )?;
-        }
-        refresh_current(&tx, num)?;
-        if known.is_empty() {
-            summary.imported += 1;
-        } else {
-            summary.updated += 1;
+            )),
+            None => incidents.push(incident),
         }
     }
-    tx.commit()?;
+
+    // Writes go in short batches, so check-ins and the scheduler never wait long behind an
+    // import. A pack imports idempotently, so if the app stops halfway, importing the same
+    // pack again finishes the job.
+    {
+        let mut conn = database.conn();
+        let tx = conn.transaction()?;
+        for (sha256, size) in &stored_files {
+            tx.execute(
+                "INSERT OR IGNORE INTO attachment_file (sha256, size, stored_at) VALUES (?1, ?2, ?3)",
+                params![sha256, *size as i64, to_millis(now)],
+            )?;
+        }
+        for person in &pack.people {
+            let label = tidy_label(&person.label);
+            tx.execute(
+                "INSERT OR IGNORE INTO known_person (id, label, created_at) VALUES (?1, ?2, ?3)",
+                params![person.id, label, to_millis(now)],
+            )?;
+        }
+        tx.commit()?;
+    }
+    for batch in incidents.chunks(IMPORT_BATCH) {
+        let mut conn = database.conn();
+        let tx = conn.transaction()?;
+        for incident in batch {
+            import_incident(&tx, incident, &mut summary)?;
+        }
+        tx.commit()?;
+    }
     Ok(summary)
+}
+
+/// Adds what the pack has of one incident that this log lacks.
+fn import_incident(
+    tx: &Connection,
+    incident: &PackIncident,
+    summary: &mut ImportSummary,
+) -> Result<(), IncidentError> {
+    let existing: Option<i64> = tx
+        .query_row(
+            "SELECT num FROM incident WHERE id = ?1",
+            params![incident.id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let (num, known) = match existing {
+        Some(num) => (num, load_versions(tx, num)?),
+        None => {
+            let first = &incident.versions[0];
+            let record = incident.latest_record();
+            tx.execute(
+                "INSERT INTO incident (id, status, first_recorded, last_recorded, occurred_from, category, versions)
+                 VALUES (?1, 'active', ?2, ?2, ?3, ?4, 0)",
+                params![
+                    incident.id, first.recorded_at_ms,
+                    record.as_ref().map(|r| to_millis(r.occurred_from)).unwrap_or(first.recorded_at_ms),
+                    record.as_ref().map(|r| r.category.key()).unwrap_or("other"),
+                ],
+            )?;
+            (tx.last_insert_rowid(), Vec::new())
+        }
+    };
+    let shared = known.len().min(incident.versions.len());
+    let same_start = known
+        .iter()
+        .zip(&incident.versions)
+        .all(|(a, b)| a.hash == b.hash);
+    if !same_start {
+        summary.problems.push(format!("Incident {}: this log holds a different history for it; it was left as it is here.", incident.id));
+        return Ok(());
+    }
+    // Everything in the pack is already here. This log may have gone on since (an
+    // amendment, or an erasure that an older pack must never undo).
+    if shared == incident.versions.len() {
+        summary.unchanged += 1;
+        return Ok(());
+    }
+    // An erasure that reached the pack erases the content here too.
+    if incident.versions.iter().any(|v| v.body.is_none()) {
+        tx.execute(
+            "UPDATE incident_version SET body = NULL WHERE incident_num = ?1",
+            params![num],
+        )?;
+    }
+    for version in &incident.versions[shared..] {
+        tx.execute(
+            "INSERT INTO incident_version (incident_num, version, kind, recorded_at, body, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![num, version.version, version.kind.key(), version.recorded_at_ms, version.body, version.prev_hash, version.hash],
+        )?;
+    }
+    refresh_current(tx, num)?;
+    if known.is_empty() {
+        summary.imported += 1;
+    } else {
+        summary.updated += 1;
+    }
+    Ok(())
 }

@@ -796,7 +796,7 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
 
     let other = Log::new();
     let imported =
-        import::import(&mut other.db.conn(), &other.files, &summary.folder, now()).unwrap();
+        import::import(&other.db, &other.files, &summary.folder, now()).unwrap();
     assert_eq!(
         (imported.imported, imported.problems.len()),
         (2, 0),
@@ -825,7 +825,7 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
 
     // Importing again changes nothing; a later version arrives as an update.
     assert_eq!(
-        import::import(&mut other.db.conn(), &other.files, &summary.folder, now())
+        import::import(&other.db, &other.files, &summary.folder, now())
             .unwrap()
             .unchanged,
         2
@@ -847,7 +847,7 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
         "never overwrites an earlier pack"
     );
     assert_eq!(
-        import::import(&mut other.db.conn(), &other.files, &later.folder, now())
+        import::import(&other.db, &other.files, &later.folder, now())
             .unwrap()
             .updated,
         1
@@ -880,7 +880,7 @@ fn an_older_pack_brings_nothing_back_into_a_log_that_has_moved_on() {
     )
     .unwrap();
 
-    let result = import::import(&mut log.db.conn(), &log.files, &old.folder, now()).unwrap();
+    let result = import::import(&log.db, &log.files, &old.folder, now()).unwrap();
     assert_eq!(
         (result.imported, result.updated, result.unchanged),
         (0, 0, 2)
@@ -910,7 +910,7 @@ fn a_tampered_or_foreign_pack_is_refused_with_reasons() {
     std::fs::write(&json_path, json.replace("the words", "other words")).unwrap();
 
     let other = Log::new();
-    let result = import::import(&mut other.db.conn(), &other.files, &json_path, now()).unwrap();
+    let result = import::import(&other.db, &other.files, &json_path, now()).unwrap();
     assert_eq!(result.imported, 0);
     assert!(
         result.problems[0].contains("changed after it was recorded"),
@@ -921,7 +921,7 @@ fn a_tampered_or_foreign_pack_is_refused_with_reasons() {
     std::fs::write(&json_path, "{\"not\": \"a pack\"}").unwrap();
     assert_eq!(
         error_of(import::import(
-            &mut other.db.conn(),
+            &other.db,
             &other.files,
             &json_path,
             now()
@@ -931,7 +931,7 @@ fn a_tampered_or_foreign_pack_is_refused_with_reasons() {
         Some("file")
     );
     let missing = error_of(import::import(
-        &mut other.db.conn(),
+        &other.db,
         &other.files,
         &out.path().join("nope"),
         now(),

@@ -1,0 +1,271 @@
+//! The open alarms: one set, kept in one place, that the banner, the session cards, the
+//! session page and the desktop notifications all show.
+//!
+//! The set is read from the stored sessions, never kept on the side: a session whose
+//! reminder has been sent for its current due time (and not snoozed) has a reminder alarm;
+//! one whose missed alert has been raised and not acknowledged has a missed alarm. Every way
+//! of resolving one (a check-in from anywhere, extend, end, acknowledge) moves the stored
+//! due time or marks it, so the alarm is gone for everyone at once, and a restart shows
+//! exactly what was open before it.
+
+pub mod hub;
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::checkins::scheduler::{ACTION_ACKNOWLEDGE, ACTION_CHECK_IN, ACTION_SNOOZE};
+use crate::checkins::Mode;
+use crate::notify::{Notice, NoticeAction, Urgency};
+use crate::time::{format_local, from_millis};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AlarmKind {
+    /// A check-in is due soon.
+    Reminder,
+    /// A check-in was missed and nobody has said they are dealing with it.
+    Missed,
+}
+
+/// What makes an alarm the same alarm: the session, the kind and the due time it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AlarmKey {
+    pub session_id: i64,
+    pub kind: AlarmKind,
+    pub due_at_ms: i64,
+}
+
+impl AlarmKey {
+    /// A stable text form for the window.
+    pub fn text(&self) -> String {
+        let kind = match self.kind {
+            AlarmKind::Reminder => "reminder",
+            AlarmKind::Missed => "missed",
+        };
+        format!("{}-{kind}-{}", self.session_id, self.due_at_ms)
+    }
+}
+
+/// A button on an alarm, in the window and on the desktop notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlarmAction {
+    pub key: &'static str,
+    pub label: &'static str,
+}
+
+/// "Open the session" in the window; on a notification, clicking the notice does this.
+pub const ACTION_OPEN: &str = "open";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alarm {
+    #[serde(skip)]
+    pub key: AlarmKey,
+    /// The key as text, for the window to tell alarms apart.
+    #[serde(rename = "key")]
+    pub key_text: String,
+    pub session_id: i64,
+    pub kind: AlarmKind,
+    pub mode: Mode,
+    pub title: String,
+    pub participants: Vec<String>,
+    pub due_at: DateTime<Utc>,
+    /// When the alarm went off.
+    pub since: DateTime<Utc>,
+    pub last_check_in_local: Option<String>,
+    pub summary: String,
+    pub body: String,
+    pub actions: Vec<AlarmAction>,
+}
+
+const MINUTE_MS: i64 = 60_000;
+
+/// "14:30" in UK time.
+fn clock_time(at: DateTime<Utc>) -> String {
+    format_local(at)
+        .rsplit(", ")
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The open alarms, most urgent first: missed before reminders, then the longest overdue.
+pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, mode, title, participants, next_due_at, reminder_lead_min, grace_min,
+                reminded_for, snoozed_until, missed_for, acknowledged_at, last_check_in_at
+         FROM checkin_session
+         WHERE ended_at IS NULL
+           AND ((missed_for = next_due_at AND acknowledged_at IS NULL)
+             OR (reminded_for = next_due_at AND snoozed_until IS NULL
+                 AND (missed_for IS NULL OR missed_for <> next_due_at)))",
+    )?;
+    let mut alarms: Vec<Alarm> = stmt
+        .query_map([], |r| {
+            let due_ms: i64 = r.get(4)?;
+            let missed = r.get::<_, Option<i64>>(9)? == Some(due_ms);
+            let kind = if missed {
+                AlarmKind::Missed
+            } else {
+                AlarmKind::Reminder
+            };
+            let since_ms = if missed {
+                due_ms + r.get::<_, i64>(6)? * MINUTE_MS
+            } else {
+                due_ms - r.get::<_, i64>(5)? * MINUTE_MS
+            };
+            let at = |ms: i64| from_millis(ms).unwrap_or_default();
+            Ok(Alarm::new(
+                AlarmKey {
+                    session_id: r.get(0)?,
+                    kind,
+                    due_at_ms: due_ms,
+                },
+                if r.get::<_, String>(1)? == "watching" {
+                    Mode::Watching
+                } else {
+                    Mode::Me
+                },
+                r.get(2)?,
+                serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
+                at(since_ms),
+                r.get::<_, Option<i64>>(11)?.map(|ms| format_local(at(ms))),
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    alarms.sort_by_key(|alarm| {
+        (
+            alarm.kind != AlarmKind::Missed,
+            alarm.due_at,
+            alarm.session_id,
+        )
+    });
+    Ok(alarms)
+}
+
+impl Alarm {
+    fn new(
+        key: AlarmKey,
+        mode: Mode,
+        title: String,
+        participants: Vec<String>,
+        since: DateTime<Utc>,
+        last_check_in_local: Option<String>,
+    ) -> Self {
+        let due_at = from_millis(key.due_at_ms).unwrap_or_default();
+        let mut alarm = Alarm {
+            key,
+            key_text: key.text(),
+            session_id: key.session_id,
+            kind: key.kind,
+            mode,
+            title,
+            participants,
+            due_at,
+            since,
+            last_check_in_local,
+            summary: String::new(),
+            body: String::new(),
+            actions: Vec::new(),
+        };
+        (alarm.summary, alarm.body) = alarm.wording();
+        alarm.actions = alarm.buttons();
+        alarm
+    }
+
+    /// Who is out, as a sentence's subject: "Asha and Ben", or the session's name.
+    fn who(&self) -> String {
+        if self.participants.is_empty() {
+            self.title.clone()
+        } else {
+            self.participants.join(" and ")
+        }
+    }
+
+    /// Worded for the person who is out ("me") or for whoever is watching a team.
+    fn wording(&self) -> (String, String) {
+        let due = clock_time(self.due_at);
+        match (self.kind, self.mode) {
+            (AlarmKind::Reminder, Mode::Me) => (
+                format!("Check in: {}", self.title),
+                format!("Due at {due}. Let your team know you are OK."),
+            ),
+            (AlarmKind::Reminder, Mode::Watching) => (
+                format!("{} due to check in", self.who()),
+                format!("{}: due at {due}.", self.title),
+            ),
+            (AlarmKind::Missed, Mode::Me) => (
+                format!("Missed check-in: {}", self.title),
+                format!("Due at {due}. Check in now if you are OK."),
+            ),
+            (AlarmKind::Missed, Mode::Watching) => (
+                format!("{} missed a check-in", self.who()),
+                format!(
+                    "{}: overdue since {due}. Try to reach them. If you can’t and you are \
+                     worried, call 999.",
+                    self.title
+                ),
+            ),
+        }
+    }
+
+    fn buttons(&self) -> Vec<AlarmAction> {
+        let action = |key, label| AlarmAction { key, label };
+        let open = action(
+            ACTION_OPEN,
+            if self.kind == AlarmKind::Missed {
+                "What to do"
+            } else {
+                "Open"
+            },
+        );
+        match (self.kind, self.mode) {
+            (AlarmKind::Reminder, Mode::Me) => vec![
+                action(ACTION_CHECK_IN, "Check in – I’m OK"),
+                action(ACTION_SNOOZE, "Snooze 5 min"),
+                open,
+            ],
+            (AlarmKind::Reminder, Mode::Watching) => {
+                vec![action(ACTION_CHECK_IN, "They checked in"), open]
+            }
+            (AlarmKind::Missed, Mode::Me) => {
+                vec![action(ACTION_CHECK_IN, "Check in – I’m OK"), open]
+            }
+            (AlarmKind::Missed, Mode::Watching) => vec![
+                action(ACTION_ACKNOWLEDGE, "I’m dealing with it"),
+                action(ACTION_CHECK_IN, "They checked in"),
+                open,
+            ],
+        }
+    }
+
+    /// The desktop notification for this alarm.
+    pub fn notice(&self) -> Notice {
+        let check_in = match self.mode {
+            Mode::Me => "check in",
+            Mode::Watching => "record their check-in",
+        };
+        Notice {
+            summary: self.summary.clone(),
+            body: self.body.clone(),
+            without_buttons: format!("Click this notice to open Campaign Safe and {check_in}."),
+            urgency: match self.kind {
+                AlarmKind::Reminder => Urgency::Normal,
+                AlarmKind::Missed => Urgency::Critical,
+            },
+            actions: self
+                .actions
+                .iter()
+                .filter(|action| action.key != ACTION_OPEN)
+                .map(|action| NoticeAction {
+                    key: action.key.into(),
+                    label: action.label.into(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

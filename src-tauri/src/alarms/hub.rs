@@ -1,0 +1,273 @@
+//! The alarm hub: after anything changes a session, it reads the open alarms again, keeps a
+//! desktop notification up for each of them (and only them), and tells the window.
+//!
+//! Notifications stay until they are answered or no longer true; one the desktop dropped by
+//! itself is shown again, and a missed alarm comes back at each repeat even if it was
+//! dismissed. Answers from a notification go through the same check-in functions as the
+//! window's buttons.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use super::{open, Alarm, AlarmKey, AlarmKind};
+use crate::checkins::runner::SchedulerHandle;
+use crate::checkins::scheduler::{ACTION_ACKNOWLEDGE, ACTION_CHECK_IN, ACTION_SNOOZE};
+use crate::checkins::{self, CheckinError};
+use crate::notify::{NoticeId, Notifier, Response};
+use crate::storage::Database;
+use crate::time::Clock;
+
+/// Who did it, in the session's timeline, when it was done from a desktop notification.
+pub const BY_NOTIFICATION: &str = "notification";
+
+/// A notice the desktop took away sooner than this after showing it is not shown again at
+/// once (a daemon that drops everything would otherwise make a loop); it comes back at the
+/// next repeat instead.
+const SHORTEST_SHOWING: TimeDelta = TimeDelta::seconds(5);
+
+/// What the window is told after every change.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlarmState {
+    pub alarms: Vec<Alarm>,
+    /// Alarms that are new or repeated: the window sounds for these.
+    pub ring: Vec<String>,
+    /// The desktop refused the last notice: the window says the in-app alarm is all there is.
+    pub notifications_failed: bool,
+}
+
+/// Where the state goes: the app's window, or a recorder in tests.
+pub trait AlarmObserver: Send + Sync {
+    fn changed(&self, state: &AlarmState);
+    /// A notification was clicked: bring the window forward on that session.
+    fn open_session(&self, session_id: i64);
+}
+
+struct Shown {
+    notice: NoticeId,
+    shown_at: DateTime<Utc>,
+}
+
+#[derive(Default)]
+struct Inner {
+    open: Vec<Alarm>,
+    shown: HashMap<AlarmKey, Shown>,
+    notifications_failed: bool,
+}
+
+pub struct AlarmHub {
+    database: Arc<Database>,
+    clock: Arc<dyn Clock>,
+    notifier: Arc<dyn Notifier>,
+    observer: Arc<dyn AlarmObserver>,
+    scheduler: SchedulerHandle,
+    inner: Mutex<Inner>,
+    me: Weak<AlarmHub>,
+}
+
+impl AlarmHub {
+    pub fn new(
+        database: Arc<Database>,
+        clock: Arc<dyn Clock>,
+        notifier: Arc<dyn Notifier>,
+        observer: Arc<dyn AlarmObserver>,
+        scheduler: SchedulerHandle,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| AlarmHub {
+            database,
+            clock,
+            notifier,
+            observer,
+            scheduler,
+            inner: Mutex::default(),
+            me: me.clone(),
+        })
+    }
+
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The alarms open now, as last read.
+    pub fn state(&self) -> AlarmState {
+        let inner = self.inner();
+        AlarmState {
+            alarms: inner.open.clone(),
+            ring: Vec::new(),
+            notifications_failed: inner.notifications_failed,
+        }
+    }
+
+    /// Reads the open alarms again and brings notifications and the window in line.
+    /// `repeated` are alarms the scheduler repeated: they are shown and sounded again.
+    pub fn refresh(&self, repeated: &[AlarmKey]) {
+        let mut inner = self.inner();
+        let alarms = match open(&self.database.reader()) {
+            Ok(alarms) => alarms,
+            Err(error) => {
+                tracing::error!("could not read the open alarms: {error}");
+                return;
+            }
+        };
+        // Close what is no longer true.
+        let still_open: Vec<AlarmKey> = alarms.iter().map(|a| a.key).collect();
+        let gone: Vec<AlarmKey> = inner
+            .shown
+            .keys()
+            .filter(|key| !still_open.contains(key))
+            .copied()
+            .collect();
+        for key in gone {
+            if let Some(shown) = inner.shown.remove(&key) {
+                self.notifier.close(shown.notice);
+            }
+        }
+        // Show what is new, and again what was repeated.
+        let was_open: Vec<AlarmKey> = inner.open.iter().map(|a| a.key).collect();
+        let mut ring = Vec::new();
+        for alarm in &alarms {
+            let is_new = !was_open.contains(&alarm.key);
+            let repeat = repeated.contains(&alarm.key);
+            if is_new || repeat {
+                ring.push(alarm.key.text());
+            }
+            if repeat {
+                if let Some(old) = inner.shown.remove(&alarm.key) {
+                    self.notifier.close(old.notice);
+                }
+            }
+            if (is_new || repeat) && !inner.shown.contains_key(&alarm.key) {
+                self.show(&mut inner, alarm);
+            }
+        }
+        inner.open = alarms;
+        let state = AlarmState {
+            alarms: inner.open.clone(),
+            ring,
+            notifications_failed: inner.notifications_failed,
+        };
+        drop(inner);
+        self.observer.changed(&state);
+    }
+
+    fn show(&self, inner: &mut Inner, alarm: &Alarm) {
+        let me = self.me.clone();
+        let key = alarm.key;
+        // The notice's number is known only once it is shown; the answer needs it to tell
+        // this notice from an earlier one for the same alarm.
+        let number = Arc::new(AtomicU64::new(0));
+        let answered_number = number.clone();
+        let on_response = Box::new(move |response: Response| {
+            if let Some(hub) = me.upgrade() {
+                hub.answered(key, answered_number.load(Ordering::SeqCst), response);
+            }
+        });
+        match self.notifier.show(&alarm.notice(), on_response) {
+            Ok(notice) => {
+                number.store(notice, Ordering::SeqCst);
+                inner.shown.insert(
+                    key,
+                    Shown {
+                        notice,
+                        shown_at: self.clock.now(),
+                    },
+                );
+            }
+            Err(error) => {
+                tracing::warn!("{error}; the in-app alarm is shown instead");
+                inner.notifications_failed = true;
+            }
+        }
+    }
+
+    /// What the person did with an alarm's notification. Their answer counts even on an
+    /// older notice for the same alarm; what the desktop did with it only for the current.
+    fn answered(&self, key: AlarmKey, notice: NoticeId, response: Response) {
+        let (now, session) = (self.clock.now(), key.session_id);
+        let change = |apply: fn(
+            &mut rusqlite::Connection,
+            i64,
+            DateTime<Utc>,
+            &str,
+        ) -> Result<(), CheckinError>| {
+            let result = apply(&mut self.database.conn(), session, now, BY_NOTIFICATION);
+            if let Err(error) = result {
+                tracing::warn!(session, "notification answer not applied: {error}");
+            }
+            self.scheduler.poke();
+            self.refresh(&[]);
+        };
+        match response {
+            Response::Action(action) if action == ACTION_CHECK_IN => change(checkins::check_in),
+            Response::Action(action) if action == ACTION_SNOOZE => change(checkins::snooze),
+            Response::Action(action) if action == ACTION_ACKNOWLEDGE => {
+                change(checkins::acknowledge)
+            }
+            Response::Action(_) | Response::Clicked => {
+                self.forget(key, notice);
+                self.observer.open_session(session);
+            }
+            Response::Expired => self.show_again_if_open(key, notice),
+            Response::Dismissed | Response::ClosedByApp => self.forget(key, notice),
+            Response::Failed(error) => {
+                tracing::warn!("desktop notification not shown: {error}");
+                let mut inner = self.inner();
+                if inner.shown.get(&key).is_some_and(|s| s.notice == notice) {
+                    inner.shown.remove(&key);
+                }
+                inner.notifications_failed = true;
+                let state = AlarmState {
+                    alarms: inner.open.clone(),
+                    ring: Vec::new(),
+                    notifications_failed: true,
+                };
+                drop(inner);
+                self.observer.changed(&state);
+            }
+        }
+    }
+
+    /// Takes `notice` off the books if it is still the alarm's current one.
+    fn take_current(inner: &mut Inner, key: AlarmKey, notice: NoticeId) -> Option<Shown> {
+        if inner.shown.get(&key).is_some_and(|s| s.notice == notice) {
+            inner.shown.remove(&key)
+        } else {
+            None
+        }
+    }
+
+    /// The notice is gone from the desktop; the in-app alarm stays until it is resolved.
+    fn forget(&self, key: AlarmKey, notice: NoticeId) {
+        Self::take_current(&mut self.inner(), key, notice);
+    }
+
+    /// The desktop dropped a notice by itself: an alarm that is still open comes back.
+    fn show_again_if_open(&self, key: AlarmKey, notice: NoticeId) {
+        let mut inner = self.inner();
+        let Some(shown) = Self::take_current(&mut inner, key, notice) else {
+            return;
+        };
+        if self.clock.now() - shown.shown_at < SHORTEST_SHOWING {
+            return;
+        }
+        if let Some(alarm) = inner.open.iter().find(|a| a.key == key).cloned() {
+            self.show(&mut inner, &alarm);
+        }
+    }
+
+    /// Alarms with a desktop notification up now, by session and kind (for tests).
+    pub fn notified(&self) -> Vec<(i64, AlarmKind)> {
+        let mut keys: Vec<(i64, AlarmKind)> = self
+            .inner()
+            .shown
+            .keys()
+            .map(|k| (k.session_id, k.kind))
+            .collect();
+        keys.sort_by_key(|(id, kind)| (*id, *kind == AlarmKind::Reminder));
+        keys
+    }
+}
