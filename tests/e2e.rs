@@ -495,11 +495,11 @@ async fn after_a_restart_past_the_due_time_exactly_one_missed_alert_is_raised() 
             &[("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES", offset)],
         );
         let app = App::launch(driver).await;
-        app.wait_for_text("#alarm", "Missed check-in: Canvass – Ward 3")
+        app.wait_for_text("#alarms", "Missed check-in: Canvass – Ward 3")
             .await;
         if offset == "45" {
             app.screenshots("missed-alarm").await;
-            app.click("#alarm a").await;
+            app.click("#alarms .alarm a").await;
             app.wait_for_text(".missed-panel", "Asha and Ben – overdue since")
                 .await;
             let message = app.text(".prepared-message").await;

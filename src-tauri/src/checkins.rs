@@ -64,19 +64,20 @@ pub struct NewSession {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckinError {
-    #[error("Check in every: choose between 5 and 1,440 minutes (24 hours).")]
+    #[error("Check in: choose every 5 minutes at least, and at most every 1,440 minutes (24 hours).")]
     Interval,
-    #[error("Expected arrival: that time has already passed.")]
+    #[error("Ends (or expected arrival): that time has already passed; choose a later one.")]
     EtaInPast,
-    #[error("Ends: choose when this finishes (for a journey, when you expect to arrive).")]
+    #[error("Ends (or expected arrival): choose when this finishes (for a journey, when you expect to arrive).")]
     NoEnd,
-    #[error("Ends: the end must be after the start.")]
+    #[error("Ends (or expected arrival): choose a time later than now.")]
     EndBeforeStart,
     #[error("People: a canvass needs at least one name, and better two: canvass in pairs.")]
     NoParticipants,
     #[error("People: {0}, which is still active. End that one first.")]
     Duplicate(String),
-    #[error("{field}: {message}")]
+    /// `message` names the field as the form labels it; `field` is its key in the form.
+    #[error("{message}")]
     Invalid { field: String, message: String },
     #[error("Extend by 15, 30 or 60 minutes.")]
     Extend,
@@ -133,10 +134,11 @@ fn text(field: &str, label: &str, value: &str, required: bool) -> Result<String,
     if required && value.is_empty() {
         return Err(invalid(field, format!("{label}: this cannot be empty.")));
     }
-    if value.chars().count() > TEXT_MAX {
+    let length = value.chars().count();
+    if length > TEXT_MAX {
         return Err(invalid(
             field,
-            format!("{label}: at most {TEXT_MAX} characters."),
+            format!("{label}: use at most {TEXT_MAX} characters (this has {length})."),
         ));
     }
     Ok(value.to_owned())
@@ -171,6 +173,12 @@ pub fn start(
     now: DateTime<Utc>,
     by: &str,
 ) -> Result<i64, CheckinError> {
+    if new.title.trim().is_empty() {
+        return Err(invalid(
+            "title",
+            "Name: give this session a name, such as “Ward 3, Elm Road”.",
+        ));
+    }
     let title = text("title", "Name", &new.title, true)?;
     let place = text("place", "Where", &new.place, false)?;
     let notes = text("notes", "Notes for responders", &new.notes, false)?;
@@ -189,13 +197,15 @@ pub fn start(
     let mut escalation = Vec::new();
     for (index, contact) in new.escalation.iter().enumerate() {
         let field = |name: &str| format!("escalation[{index}].{name}");
+        // The form asks under "Who to call if a check-in is missed": Name, Phone, Relationship.
         escalation.push(EscalationContact {
-            name: text(&field("name"), "Contact name", &contact.name, true)?,
-            phone: normalise_uk_phone(&contact.phone)
-                .map_err(|error| invalid(&field("phone"), error.to_string()))?,
+            name: text(&field("name"), "Who to call – Name", &contact.name, true)?,
+            phone: normalise_uk_phone(&contact.phone).map_err(|error| {
+                invalid(&field("phone"), format!("Who to call – {error}"))
+            })?,
             relationship: text(
                 &field("relationship"),
-                "Relationship",
+                "Who to call – Relationship",
                 &contact.relationship,
                 false,
             )?,
@@ -209,13 +219,13 @@ pub fn start(
     if new.reminder_lead_minutes > 60 {
         return Err(invalid(
             "reminderLeadMinutes",
-            "Remind me: at most 60 minutes before.",
+            "Remind me: choose at most 60 minutes before it is due.",
         ));
     }
     if new.grace_minutes > 120 {
         return Err(invalid(
             "graceMinutes",
-            "Grace period: at most 120 minutes.",
+            "Raise the alarm: choose at most 120 minutes after a missed check-in.",
         ));
     }
     let ends_at = new.ends_at.ok_or(CheckinError::NoEnd)?;

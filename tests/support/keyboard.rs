@@ -17,7 +17,7 @@ const e = document.activeElement;
 if (!e || e === document.body) return { name: 'body', inMain: false, clear: true, ringed: true };
 const r = e.getBoundingClientRect();
 let top = 0;
-for (const bar of document.querySelectorAll('.topbar, .alarm')) top = Math.max(top, bar.getBoundingClientRect().bottom);
+for (const bar of document.querySelectorAll('.topbar, .alarms:not([hidden])')) top = Math.max(top, bar.getBoundingClientRect().bottom);
 const nav = document.querySelector('.mainnav').getBoundingClientRect();
 const bottom = nav.width >= innerWidth - 1 ? nav.top : innerHeight;
 const style = getComputedStyle(e);

@@ -107,6 +107,12 @@ impl Recorder {
     ) -> zbus::Result<()>;
 }
 
+/// Runs `work` on a thread of its own: zbus's blocking calls start a runtime, which tokio
+/// refuses inside an async test.
+fn off_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| scope.spawn(work).join().expect("D-Bus work"))
+}
+
 pub struct NotificationServer {
     log: Arc<Mutex<Log>>,
     connection: zbus::blocking::Connection,
@@ -116,7 +122,8 @@ impl NotificationServer {
     /// Serves on the bus at `address`; `draws_buttons: false` is a daemon like dunst.
     pub fn start(address: &str, draws_buttons: bool) -> Self {
         let log = Arc::new(Mutex::new(Log::default()));
-        let connection = zbus::blocking::connection::Builder::address(address)
+        let connection = off_runtime(|| {
+            zbus::blocking::connection::Builder::address(address)
             .expect("bus address")
             .name("org.freedesktop.Notifications")
             .expect("name")
@@ -129,7 +136,8 @@ impl NotificationServer {
             )
             .expect("serve")
             .build()
-            .expect("recording notification server on the private bus");
+            .expect("recording notification server on the private bus")
+        });
         Self { log, connection }
     }
 
@@ -181,14 +189,16 @@ impl NotificationServer {
     /// answer per notice, so a repeat is never applied twice.
     pub fn press(&self, id: u32, action: &str, done: impl Fn() -> bool) {
         self.signal_until(done, &format!("pressing “{action}” on notice {id}"), || {
-            zbus::block_on(Recorder::action_invoked(&self.emitter(), id, action))
+            off_runtime(|| zbus::block_on(Recorder::action_invoked(&self.emitter(), id, action)))
         });
     }
 
     /// The desktop took the notice away: 1 timed out, 2 dismissed by the person.
     pub fn drop_notice(&self, id: u32, reason: u32, done: impl Fn() -> bool) {
         self.signal_until(done, &format!("closing notice {id} ({reason})"), || {
-            zbus::block_on(Recorder::notification_closed(&self.emitter(), id, reason))
+            off_runtime(|| {
+                zbus::block_on(Recorder::notification_closed(&self.emitter(), id, reason))
+            })
         });
     }
 

@@ -4,6 +4,8 @@
 import * as api from './api.js';
 import { h } from './dom.js';
 import { applyDisplay, savedDisplay } from './display.js';
+import { startAlarms } from './alarms.js';
+import { startCountdowns } from './countdowns.js';
 import * as today from './screens/today.js';
 import * as checkins from './screens/checkins.js';
 import * as incidents from './screens/incidents.js';
@@ -85,16 +87,18 @@ document.addEventListener('keydown', (event) => {
   }
 });
 
-// The top bar (and an alarm under it) sticks to the top and, on phones, the navigation is
+// The top bar (and, on phones, the alarms under it) sticks to the top and, on phones, the navigation is
 // fixed to the bottom. The browser's own scroll-to-focus can leave a field half under
 // them, so a keyboard user would lose sight of it (WCAG 2.4.11): bring it clear.
 // `focus` is caught on the way down because WebKit sends no `focusin` for date fields.
 document.addEventListener('focus', (event) => {
   const target = event.target;
-  if (!(target instanceof Element) || target.closest('.topbar, .mainnav, .alarm')) return;
+  if (!(target instanceof Element) || target.closest('.topbar, .mainnav, .alarms')) return;
   const rect = target.getBoundingClientRect();
   let top = 0;
-  for (const bar of document.querySelectorAll('.topbar, .alarm')) top = Math.max(top, bar.getBoundingClientRect().bottom);
+  for (const bar of document.querySelectorAll('.topbar, .alarms:not([hidden])')) {
+    if (getComputedStyle(bar).position === 'sticky') top = Math.max(top, bar.getBoundingClientRect().bottom);
+  }
   const nav = document.querySelector('.mainnav')?.getBoundingClientRect();
   const navAlongBottom = nav && nav.width >= window.innerWidth - 1 && nav.bottom >= window.innerHeight - 1;
   const bottom = navAlongBottom ? nav.top : window.innerHeight;
@@ -128,75 +132,11 @@ async function showStartupProblems() {
   box.replaceChildren(...problems);
 }
 
-// The in-app alarm: the scheduler's alerts, shown whether or not desktop notifications work.
-function beep(times) {
-  try {
-    const audio = new AudioContext();
-    for (let i = 0; i < times; i += 1) {
-      const tone = audio.createOscillator();
-      tone.frequency.value = 880;
-      tone.connect(audio.destination);
-      tone.start(audio.currentTime + i * 0.4);
-      tone.stop(audio.currentTime + i * 0.4 + 0.25);
-    }
-  } catch {
-    // No sound device: the banner still shows.
-  }
-}
-
-function showAlarm(alert) {
-  const box = document.getElementById('alarm');
-  const close = () => { box.hidden = true; box.replaceChildren(); };
-  const checkIn = h('button', { type: 'button', class: 'button' }, 'Check in – I’m OK');
-  checkIn.addEventListener('click', async () => {
-    try {
-      await api.checkinsCheckIn(alert.sessionId);
-      close();
-      window.dispatchEvent(new HashChangeEvent('hashchange'));
-    } catch (error) {
-      box.querySelector('.alarm-body').textContent = error.message;
-    }
-  });
-  const open = h('a', { class: 'button button-secondary', href: `#/checkins/${alert.sessionId}` }, alert.missed ? 'What to do' : 'Open');
-  open.addEventListener('click', close);
-  const dismiss = h('button', { type: 'button', class: 'button button-secondary' }, 'Dismiss');
-  dismiss.addEventListener('click', close);
-  box.className = alert.missed ? 'alarm alarm-missed' : 'alarm';
-  box.setAttribute('role', 'alertdialog');
-  box.setAttribute('aria-labelledby', 'alarm-summary');
-  box.replaceChildren(
-    h('p', { class: 'alarm-summary', id: 'alarm-summary' }, alert.summary),
-    h('p', { class: 'alarm-body' }, alert.body),
-    h('div', { class: 'actions' }, checkIn, open, dismiss));
-  box.hidden = false;
-  checkIn.focus();
-  beep(alert.missed ? 5 : 2);
-}
-
-api.listen('checkin-alert', showAlarm);
-
-// An alert raised while the window was still loading (say, just after a restart) must not
-// be lost: any session already missed raises the alarm on start-up too.
-async function alarmForMissedSessions() {
-  try {
-    for (const session of await api.checkinsActive()) {
-      if (session.status === 'missed') {
-        showAlarm({
-          sessionId: session.id,
-          missed: true,
-          summary: `Missed check-in: ${session.title}`,
-          body: `Due at ${session.nextDueLocal}. Check in now if everyone is OK.`,
-        });
-      }
-    }
-  } catch {
-    // The start-up banner already explains when saved data cannot be read.
-  }
-}
-alarmForMissedSessions();
 api.listen('open-session', (sessionId) => { location.hash = `#/checkins/${sessionId}`; });
 
 applyDisplay(savedDisplay());
 window.addEventListener('hashchange', route);
 showStartupProblems();
 route();
+startAlarms();
+startCountdowns();

@@ -63,6 +63,12 @@ impl Runner {
     /// One look: record what is due and bring the alarms up to date. Returns how long to
     /// sleep (None: until poked).
     pub fn tick(&self) -> Option<StdDuration> {
+        self.look(false)
+    }
+
+    /// As [`Runner::tick`]; `always` tells the alarm hub even when nothing new is due (the
+    /// first look after a start shows the alarms left open, once each).
+    fn look(&self, always: bool) -> Option<StdDuration> {
         let now = self.clock.now();
         let alerts = match scheduler::evaluate(&mut self.database.conn(), now) {
             Ok(alerts) => alerts,
@@ -71,7 +77,7 @@ impl Runner {
                 return Some(MAX_SLICE);
             }
         };
-        if !alerts.is_empty() {
+        if always || !alerts.is_empty() {
             let repeated: Vec<AlarmKey> = alerts
                 .iter()
                 .filter_map(|alert| match alert.kind {
@@ -107,10 +113,11 @@ impl Runner {
 
     /// Runs until the process ends.
     pub fn run(self) {
-        // Alarms left open when the app last stopped are shown again at once.
-        self.alarms.refresh(&[]);
+        let mut first = true;
         loop {
-            let sleep = self.tick();
+            // Alarms left open when the app last stopped are shown again at once.
+            let sleep = self.look(first);
+            first = false;
             let started = (Instant::now(), self.clock.now());
             let signal = &self.handle.signal;
             let mut changed = signal.changed.lock().unwrap_or_else(|p| p.into_inner());

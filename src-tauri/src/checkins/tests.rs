@@ -336,6 +336,20 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
             "escalation[0].phone",
         ),
     ];
+    // Each message is a sentence that starts with the field as the form labels it, and
+    // never with the form's internal key ("escalation[0].phone").
+    let label = |field: &str| match field {
+        "intervalMinutes" => "Check in:",
+        "endsAt" => "Ends (or expected arrival):",
+        "participants" => "People:",
+        "title" => "Name:",
+        "notes" => "Notes for responders:",
+        "reminderLeadMinutes" => "Remind me:",
+        "graceMinutes" => "Raise the alarm:",
+        "escalation[0].name" => "Who to call – Name:",
+        "escalation[0].phone" => "Who to call – Phone:",
+        other => panic!("no label for {other}"),
+    };
     for (new, field) in cases {
         let error = start(&mut conn, &new, now, "Asha").unwrap_err();
         assert_eq!(
@@ -343,6 +357,10 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
             ("validation", Some(field)),
             "{error}"
         );
+        let message = error.to_string();
+        assert!(message.starts_with(label(field)), "{field}: {message}");
+        assert!(message.ends_with('.') || message.ends_with(".)"), "{message}");
+        assert!(!message.contains('['), "{message}");
     }
     let journey = start(
         &mut conn,
@@ -354,7 +372,10 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
         "Asha",
     )
     .unwrap_err();
-    assert!(journey.to_string().starts_with("Expected arrival"));
+    assert_eq!(
+        journey.to_string(),
+        "Ends (or expected arrival): that time has already passed; choose a later one."
+    );
 
     let count: i64 = conn
         .query_row("SELECT count(*) FROM checkin_session", [], |r| r.get(0))

@@ -2,7 +2,8 @@
 // #/checkins/<id> shows its timeline and, when a check-in was missed, what to do.
 
 import * as api from '../api.js';
-import { h, errorSlot, showError, clearErrors, announce } from '../dom.js';
+import { h, fill, errorSlot, showError, clearErrors, announce } from '../dom.js';
+import { countdown, statusText } from '../countdowns.js';
 import { newSessionForm } from './checkin_form.js';
 
 export async function render([param]) {
@@ -13,29 +14,69 @@ export async function render([param]) {
     h('h1', { tabindex: '-1' }, 'Check-ins'),
     h('p', { class: 'lead' }, 'Tell someone when you leave, and check in on a schedule. If a check-in is missed, the alarm goes off here and as a desktop notification.'),
     h('a', { class: 'button', href: '#/checkins/new' }, 'Start a session'),
-    sessionList(sessions, rerender));
+    liveSessionList(sessions));
   return { title: 'Check-ins', node };
 }
 
-const STATUS_TEXT = { ok: 'On schedule', due: 'Check-in due', missed: 'MISSED CHECK-IN', acknowledged: 'Missed – being handled', ended: 'Ended' };
-
-/** Active sessions with live countdowns and their buttons; also used on Today. */
-export function sessionList(sessions, refresh) {
-  if (sessions.length === 0) return h('p', { class: 'empty' }, 'No one is out on a session right now.');
-  return h('ul', { class: 'cards session-list' }, sessions.map((session) => sessionCard(session, refresh)));
+/**
+ * Calls `refresh` whenever sessions change (a check-in anywhere, an alarm, a notification
+ * answered), for as long as `node` is on the page.
+ */
+export function whileShown(node, refresh) {
+  const listener = () => {
+    if (node.isConnected) refresh();
+    else window.removeEventListener('sessions-changed', listener);
+  };
+  window.addEventListener('sessions-changed', listener);
 }
 
-function sessionCard(session, refresh) {
+/** Replaces what `holder` shows, and puts focus back on the same control if it is still there. */
+function refill(holder, ...children) {
+  const active = document.activeElement;
+  const within = holder.contains(active);
+  const card = within ? active.closest('[data-session-id]')?.dataset.sessionId : null;
+  const control = within ? (active.id || active.dataset.act || active.getAttribute('href')) : null;
+  fill(holder, ...children);
+  if (!within) return;
+  const scope = (card && holder.querySelector(`[data-session-id="${CSS.escape(card)}"]`)) || holder;
+  const again = control && (scope.querySelector(`#${CSS.escape(control)}`)
+    ?? scope.querySelector(`[data-act="${CSS.escape(control)}"]`)
+    ?? scope.querySelector(`[href="${CSS.escape(control)}"]`));
+  (again ?? holder.closest('section')?.querySelector('h1'))?.focus();
+}
+
+/** Active sessions as cards that follow every change without a reload; also used on Today. */
+export function liveSessionList(sessions) {
+  const holder = h('div', { class: 'session-holder' }, sessionList(sessions));
+  whileShown(holder, async () => {
+    try {
+      refill(holder, sessionList(await api.checkinsActive()));
+    } catch (error) {
+      refill(holder, h('p', { class: 'problem' }, error.message));
+    }
+  });
+  return holder;
+}
+
+function sessionList(sessions) {
+  if (sessions.length === 0) return h('p', { class: 'empty' }, 'No one is out on a session right now.');
+  return h('ul', { class: 'cards session-list' }, sessions.map(sessionCard));
+}
+
+function sessionCard(session) {
+  const { text, overdue } = countdown(session.nextDueAt);
+  const missed = session.status === 'missed' || session.status === 'acknowledged';
   const card = h('li', { class: `card session session-${session.status}`, 'data-session-id': session.id },
     h('h2', { class: 'card-title' }, h('a', { href: `#/checkins/${session.id}` }, session.title)),
-    h('p', { class: 'session-status' }, STATUS_TEXT[session.status] ?? session.status),
+    h('p', { class: 'session-status', 'data-due': session.nextDueAt, 'data-status': session.status }, statusText(session.status, overdue)),
     session.participants.length ? h('p', { class: 'muted' }, session.participants.join(', ')) : null,
-    h('p', { class: 'countdown-line' }, 'Next check-in ', h('strong', {}, session.nextDueLocal.split(', ').pop()), ' · ',
-      h('span', { class: 'countdown', 'data-due': session.nextDueAt }, countdownText(session.nextDueAt))),
+    h('p', { class: 'countdown-line' }, missed || overdue ? 'Was due ' : 'Next check-in ',
+      h('strong', {}, session.nextDueLocal.split(', ').pop()), ' · ',
+      h('span', { class: 'countdown', 'data-due': session.nextDueAt }, text)),
     h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'button button-big', 'data-act': 'check-in' }, 'Check in – I’m OK'),
+      h('button', { type: 'button', class: 'button button-big', 'data-act': 'check-in' }, session.mode === 'watching' ? 'They checked in' : 'Check in – I’m OK'),
       h('button', { type: 'button', class: 'button button-secondary', 'data-act': 'end' }, 'End – I’m safe'),
-      [15, 30, 60].map((minutes) => h('button', { type: 'button', class: 'button button-secondary', 'data-act': 'extend', 'data-minutes': minutes }, `+${minutes} min`))),
+      [15, 30, 60].map((minutes) => h('button', { type: 'button', class: 'button button-secondary', 'data-act': `extend-${minutes}`, 'data-minutes': minutes }, `+${minutes} min`))),
     errorSlot('general'));
   card.addEventListener('click', async (event) => {
     const button = event.target.closest('button[data-act]');
@@ -45,9 +86,9 @@ function sessionCard(session, refresh) {
     try {
       if (button.dataset.act === 'check-in') await api.checkinsCheckIn(session.id);
       if (button.dataset.act === 'end') await api.checkinsEnd(session.id);
-      if (button.dataset.act === 'extend') await api.checkinsExtend(session.id, Number(button.dataset.minutes));
+      if (button.dataset.minutes) await api.checkinsExtend(session.id, Number(button.dataset.minutes));
       announce(button.dataset.act === 'end' ? 'Session ended. Glad you are safe.' : 'Done.');
-      refresh();
+      window.dispatchEvent(new CustomEvent('sessions-changed'));
     } catch (error) {
       showError(card, error);
       button.disabled = false;
@@ -56,33 +97,76 @@ function sessionCard(session, refresh) {
   return card;
 }
 
-export function countdownText(dueIso) {
-  const seconds = Math.round((Date.parse(dueIso) - Date.now()) / 1000);
-  const abs = Math.abs(seconds);
-  const text = abs >= 3600 ? `${Math.floor(abs / 3600)} h ${Math.floor((abs % 3600) / 60)} min`
-    : abs >= 60 ? `${Math.floor(abs / 60)} min ${abs % 60} s` : `${abs} s`;
-  return seconds >= 0 ? `in ${text}` : `${text} overdue`;
-}
-
-// One timer for every countdown on screen.
-window.setInterval(() => {
-  for (const element of document.querySelectorAll('.countdown[data-due]')) {
-    element.textContent = countdownText(element.dataset.due);
-  }
-}, 1000);
-
 async function renderDetail(id) {
   const session = await api.checkinsDetail(id);
-  const missed = session.status === 'missed' || session.status === 'acknowledged';
+  const node = h('section', { class: 'checkin-detail' }, detailParts(session));
+  // The role="alert" panel is announced when it first appears; later refills replace it
+  // only when the session's state changes.
+  let latest = session;
+  whileShown(node, async () => {
+    try {
+      const fresh = await api.checkinsDetail(id);
+      refill(node, detailParts(fresh, fresh.status === latest.status));
+      latest = fresh;
+    } catch (error) {
+      showError(node, error);
+    }
+  });
+  node.addEventListener('click', async (event) => {
+    const button = event.target.closest('button[data-act], #copy-message');
+    if (!button) return;
+    if (button.id === 'copy-message') {
+      try {
+        await navigator.clipboard.writeText(preparedMessage(latest));
+        announce('Message copied.');
+      } catch {
+        announce('Copying is not available here; select the message and copy it.');
+      }
+      return;
+    }
+    clearErrors(node);
+    button.disabled = true;
+    try {
+      if (button.dataset.act === 'check-in') await api.checkinsCheckIn(id);
+      if (button.dataset.act === 'end') await api.checkinsEnd(id);
+      if (button.dataset.act === 'acknowledge') await api.checkinsAcknowledge(id);
+      window.dispatchEvent(new CustomEvent('sessions-changed'));
+    } catch (error) {
+      showError(node, error);
+      button.disabled = false;
+    }
+  });
+  return { title: session.title, node };
+}
+
+function preparedMessage(session) {
   const people = session.participants.join(' and ') || session.title;
   const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
-  const message = `${people} (${session.title}) missed a check-in due at ${session.nextDueLocal}.`
+  return `${people} (${session.title}) missed a check-in due at ${session.nextDueLocal}.`
     + (session.lastCheckInLocal ? ` Last check-in: ${session.lastCheckInLocal}.` : '')
     + (session.place ? ` Where: ${sentence(session.place)}` : '') + (session.notes ? ` Notes: ${sentence(session.notes)}` : '');
-  const node = h('section', { class: 'checkin-detail' },
+}
+
+/** The session page's content; `quiet` leaves the missed panel unannounced on a refresh. */
+function detailParts(session, quiet = false) {
+  const missed = session.status === 'missed' || session.status === 'acknowledged';
+  const ended = session.status === 'ended';
+  const people = session.participants.join(' and ') || session.title;
+  const message = preparedMessage(session);
+  const { text, overdue } = countdown(session.nextDueAt);
+  return [
     h('p', { class: 'back' }, h('a', { href: '#/checkins' }, '← All check-ins')),
     h('h1', { tabindex: '-1' }, missed ? `Missed check-in: ${session.title}` : session.title),
-    missed ? h('div', { class: 'missed-panel', role: 'alert' },
+    ended ? h('p', { class: 'session-status' }, 'Ended') : [
+      h('p', { class: 'session-status', 'data-due': session.nextDueAt, 'data-status': session.status }, statusText(session.status, overdue)),
+      h('p', { class: 'countdown-line' }, missed || overdue ? 'Was due ' : 'Next check-in ',
+        h('strong', {}, session.nextDueLocal.split(', ').pop()), ' · ',
+        h('span', { class: 'countdown', 'data-due': session.nextDueAt }, text)),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'button button-big', 'data-act': 'check-in' }, session.mode === 'watching' ? 'They checked in' : 'Check in – I’m OK'),
+        h('button', { type: 'button', class: 'button button-secondary', 'data-act': 'end' }, 'End – I’m safe')),
+    ],
+    missed ? h('div', { class: 'missed-panel', role: quiet ? null : 'alert' },
       h('p', { class: 'missed-who' }, `${people} – overdue since ${session.nextDueLocal}`),
       h('p', {}, session.lastCheckInLocal ? `Last check-in: ${session.lastCheckInLocal}` : 'No check-in since the session started.'),
       session.notes ? h('p', {}, h('strong', {}, 'Notes for responders: '), session.notes) : null,
@@ -98,35 +182,14 @@ async function renderDetail(id) {
       h('h2', {}, 'If you cannot reach them'),
       h('p', {}, 'If you think they are in danger, call 999. If you are the one in trouble and cannot speak, call 999, stay on the line and press 55 when asked.'),
       session.status === 'missed'
-        ? h('button', { type: 'button', class: 'button', id: 'acknowledge' }, 'I’m dealing with it') : null,
-      errorSlot('general')) : null,
+        ? h('button', { type: 'button', class: 'button', id: 'acknowledge', 'data-act': 'acknowledge' }, 'I’m dealing with it') : null) : null,
+    errorSlot('general'),
     h('p', {}, `${session.kind[0].toUpperCase()}${session.kind.slice(1)} · until ${session.endsAtLocal}`
       + (session.intervalMinutes ? ` · check in every ${session.intervalMinutes} min` : ' · no periodic check-ins')),
     h('h2', {}, 'Timeline'),
     h('ol', { class: 'timeline' }, session.timeline.map((event) => h('li', {},
       h('span', { class: 'timeline-time' }, event.atLocal), ' ',
       h('span', { class: 'timeline-kind' }, event.kind.replaceAll('_', ' ')),
-      ` – ${event.byWhom}`, event.detail ? ` (${event.detail})` : ''))));
-  node.querySelector('#copy-message')?.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(message);
-      announce('Message copied.');
-    } catch {
-      announce('Copying is not available here; select the message and copy it.');
-    }
-  });
-  node.querySelector('#acknowledge')?.addEventListener('click', async () => {
-    try {
-      await api.checkinsAcknowledge(id);
-      rerender();
-    } catch (error) {
-      showError(node.querySelector('.missed-panel'), error);
-    }
-  });
-  return { title: session.title, node };
-}
-
-/** Shows the current screen again with fresh data. */
-export function rerender() {
-  window.dispatchEvent(new HashChangeEvent('hashchange'));
+      ` – ${event.byWhom}`, event.detail ? ` (${event.detail})` : ''))),
+  ];
 }

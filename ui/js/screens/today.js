@@ -3,7 +3,7 @@
 import * as api from '../api.js';
 import { h } from '../dom.js';
 import { DISPLAY_CHOICES, savedDisplay, saveDisplay } from '../display.js';
-import { sessionList, rerender } from './checkins.js';
+import { liveSessionList } from './checkins.js';
 
 export async function render() {
   let adviceCard;
@@ -26,7 +26,7 @@ export async function render() {
 
   let sessions;
   try {
-    sessions = sessionList(await api.checkinsActive(), rerender);
+    sessions = liveSessionList(await api.checkinsActive());
   } catch (error) {
     sessions = h('p', { class: 'problem' }, error.message);
   }

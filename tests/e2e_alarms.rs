@@ -1,0 +1,201 @@
+//! End-to-end: alarms in the real window, with a recording notification server on the app's
+//! D-Bus session bus. Screenshots go to target/e2e/alarms-*.png.
+
+#![allow(clippy::await_holding_lock)]
+
+#[allow(dead_code)] // Each test binary uses its own part of the shared support.
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::Value;
+
+use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSession};
+use campaign_safe_lib::storage::Database;
+use support::notification_server::NotificationServer;
+use support::{serial, App, Desktop, Driver};
+
+/// Starts a canvass that began `minutes_ago`, checking in every 30 minutes with 10 minutes'
+/// grace: from 40 minutes ago it has been missed.
+fn seed_session(data: &Path, title: &str, people: &[&str], mode: Mode, minutes_ago: i64) -> i64 {
+    let database = Database::open_in(data).expect("database");
+    let started = Utc::now() - chrono::Duration::minutes(minutes_ago);
+    let new = NewSession {
+        kind: Kind::Canvass,
+        mode,
+        title: title.into(),
+        participants: people.iter().map(|p| (*p).to_owned()).collect(),
+        place: "Elm Road".into(),
+        notes: String::new(),
+        escalation: vec![EscalationContact {
+            name: "Campaign office".into(),
+            phone: "01632 960 123".into(),
+            relationship: String::new(),
+        }],
+        ends_at: Some(started + chrono::Duration::hours(4)),
+        interval_minutes: Some(30),
+        reminder_lead_minutes: 5,
+        grace_minutes: 10,
+    };
+    let id = checkins::start(&mut database.conn(), &new, started, "app").expect("session");
+    id
+}
+
+/// The session ids of the alarms on screen, top to bottom.
+async fn alarm_sessions(app: &App) -> Vec<i64> {
+    let ids = app
+        .js("return [...document.querySelectorAll('#alarms .alarm')].map(a => Number(a.dataset.sessionId))")
+        .await;
+    serde_json::from_value(ids).unwrap_or_default()
+}
+
+async fn wait_for_alarms(app: &App, expected: &[i64]) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let shown = alarm_sessions(app).await;
+        if shown == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the alarms shown were {shown:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Where a point of the page lands: the element a click there would reach.
+async fn element_at(app: &App, css: &str) -> Value {
+    app.js(&format!(
+        "const r = document.querySelector({css:?}).getBoundingClientRect();
+         const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+         return hit && (hit.closest({css:?}) ? 'itself' : hit.className || hit.tagName);"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn two_missed_check_ins_give_two_alarms_and_a_notification_answer_clears_one() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let ward3 = seed_session(data.path(), "Ward 3", &["Asha", "Ben"], Mode::Me, 45);
+    let ward5 = seed_session(data.path(), "Ward 5", &["Cat", "Dev"], Mode::Watching, 44);
+    let desktop = Desktop::start();
+    let server = NotificationServer::start(&desktop.bus, true);
+
+    {
+        let driver = &Driver::start(&desktop, data.path());
+        let app = App::launch(driver).await;
+        wait_for_alarms(&app, &[ward3, ward5]).await;
+        let heading = app.text("#alarms .alarms-count").await;
+        assert_eq!(heading, "2 missed check-ins");
+        assert!(app.text("#alarms").await.contains("Cat and Dev missed a check-in"));
+
+        // Two critical notices, one per alarm.
+        let ward3_notice = server.wait_for("Missed check-in: Ward 3");
+        let ward5_notice = server.wait_for("Cat and Dev missed a check-in");
+        assert_eq!((ward3_notice.urgency, ward5_notice.urgency), (Some(2), Some(2)));
+
+        // The alarms never cover the navigation or the Emergency button.
+        app.resize(1280, 800).await;
+        app.go("#/today").await;
+        app.wait_for_text(".session-list", "Missed check-in").await;
+        for link in ["#emergency-button", ".mainnav a[data-screen='today']", ".mainnav a[data-screen='checkins']", ".mainnav a[data-screen='incidents']"] {
+            assert_eq!(element_at(&app, link).await, "itself", "{link} at 1280 px");
+        }
+        app.screenshot("alarms-two-missed").await;
+        app.resize(360, 740).await;
+        for link in ["#emergency-button", ".mainnav a[data-screen='today']", ".mainnav a[data-screen='advice']"] {
+            assert_eq!(element_at(&app, link).await, "itself", "{link} at 360 px");
+        }
+        let share = app
+            .js("return document.getElementById('alarms').getBoundingClientRect().height / innerHeight")
+            .await
+            .as_f64()
+            .unwrap();
+        assert!(share <= 0.34, "at 360 px the alarms take {share:.2} of the screen");
+        app.screenshot("alarms-two-missed").await;
+        // Collapsed to one line, and open again.
+        app.click("#alarms .alarms-toggle").await;
+        let collapsed = app
+            .js("return document.getElementById('alarms').getBoundingClientRect().height")
+            .await
+            .as_f64()
+            .unwrap();
+        assert!(collapsed < 70.0, "collapsed alarms are {collapsed} px tall");
+        assert_eq!(app.text("#alarms .alarms-toggle").await, "Show");
+        app.screenshot("alarms-collapsed").await;
+        app.click("#alarms .alarms-toggle").await;
+        app.wait_for("#alarms .alarm-list:not([hidden])").await;
+        app.resize(1280, 800).await;
+
+        // High contrast: every control on the alarm stands out from the alarm itself.
+        app.click("#display-choice option[value='contrast']").await;
+        let clashes = app
+            .js("return [...document.querySelectorAll('#alarms .alarm button, #alarms .alarm a')].filter(b => {
+                   const alarm = getComputedStyle(b.closest('.alarm')).backgroundColor;
+                   const own = getComputedStyle(b);
+                   const edge = own.backgroundColor === 'rgba(0, 0, 0, 0)' ? own.borderColor : own.backgroundColor;
+                   return edge === alarm || own.color === alarm && own.backgroundColor === 'rgba(0, 0, 0, 0)';
+                 }).map(b => b.textContent)")
+            .await;
+        assert_eq!(clashes, Value::Array(vec![]), "controls lost on the alarm");
+        app.screenshot("alarms-two-missed-high-contrast").await;
+        app.click("#display-choice option[value='auto']").await;
+
+        // "I'm OK" pressed on Ward 3's notification: that alarm goes from the stack and its
+        // card without a reload, its notice is closed, and Ward 5's alarm stays.
+        let marker = app.js("return (window.__loaded = Math.random())").await;
+        server.press(ward3_notice.id, "check-in", || {
+            server.closed().contains(&ward3_notice.id)
+        });
+        wait_for_alarms(&app, &[ward5]).await;
+        app.wait_for_text(
+            &format!(".session-list [data-session-id='{ward3}'] .session-status"),
+            "On schedule",
+        )
+        .await;
+        app.wait_for_text(
+            &format!(".session-list [data-session-id='{ward5}'] .session-status"),
+            "Missed check-in",
+        )
+        .await;
+        assert_eq!(app.js("return window.__loaded").await, marker, "no reload");
+        assert!(!server.closed().contains(&ward5_notice.id), "Ward 5's notice stays");
+        let session = app
+            .js(&format!("return document.querySelector(\"[data-session-id='{ward3}'] .countdown\").textContent"))
+            .await;
+        assert!(session.as_str().unwrap_or_default().starts_with("in "), "{session}");
+        app.js("window.scrollTo(0, 0)").await;
+        app.screenshots("alarms-one-cleared").await;
+        app.quit(driver).await;
+    }
+
+    // Three missed sessions at the next start (Ward 3 missed again 45 minutes on): three
+    // alarms, one each, and one notice each.
+    let ward7 = seed_session(data.path(), "Ward 7", &["Eve"], Mode::Watching, 50);
+    let before = server.sent().len();
+    let driver = &Driver::start_with(
+        &desktop,
+        data.path(),
+        &[("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES", "45")],
+    );
+    let app = App::launch(driver).await;
+    // Most overdue first: Ward 7 was due 20 minutes after it started, 50 minutes ago.
+    wait_for_alarms(&app, &[ward7, ward5, ward3]).await;
+    app.wait_for_text("#alarms .alarms-count", "3 missed check-ins").await;
+    // Give any duplicate time to arrive, then count.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(alarm_sessions(&app).await, [ward7, ward5, ward3]);
+    let closed = server.closed();
+    let up: Vec<String> = server.sent()[before..]
+        .iter()
+        .filter(|s| !closed.contains(&s.id))
+        .map(|s| s.summary.clone())
+        .collect();
+    assert_eq!(up.len(), 3, "one notice up per alarm: {up:?}");
+    app.screenshots("alarms-three-after-restart").await;
+    app.quit(driver).await;
+}
