@@ -22,6 +22,8 @@ use crate::time::{format_local, from_millis};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum AlarmKind {
+    /// Someone out asked for help (from the team room).
+    Help,
     /// A check-in is due soon.
     Reminder,
     /// A check-in was missed and nobody has said they are dealing with it.
@@ -40,6 +42,7 @@ impl AlarmKey {
     /// A stable text form for the window.
     pub fn text(&self) -> String {
         let kind = match self.kind {
+            AlarmKind::Help => "help",
             AlarmKind::Reminder => "reminder",
             AlarmKind::Missed => "missed",
         };
@@ -94,26 +97,25 @@ fn clock_time(at: DateTime<Utc>) -> String {
 pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, mode, title, participants, next_due_at, reminder_lead_min, grace_min,
-                reminded_for, snoozed_until, missed_for, acknowledged_at, last_check_in_at
+                reminded_for, snoozed_until, missed_for, acknowledged_at, last_check_in_at, help_at
          FROM checkin_session
          WHERE ended_at IS NULL
-           AND ((missed_for = next_due_at AND acknowledged_at IS NULL)
+           AND ((help_at IS NOT NULL AND acknowledged_at IS NULL)
+             OR (missed_for = next_due_at AND acknowledged_at IS NULL)
              OR (reminded_for = next_due_at AND snoozed_until IS NULL
                  AND (missed_for IS NULL OR missed_for <> next_due_at)))",
     )?;
     let mut alarms: Vec<Alarm> = stmt
         .query_map([], |r| {
             let due_ms: i64 = r.get(4)?;
+            let help: Option<i64> = r.get(12)?;
             let missed = r.get::<_, Option<i64>>(9)? == Some(due_ms);
-            let kind = if missed {
-                AlarmKind::Missed
+            let (kind, since_ms) = if let Some(help) = help {
+                (AlarmKind::Help, help)
+            } else if missed {
+                (AlarmKind::Missed, due_ms + r.get::<_, i64>(6)? * MINUTE_MS)
             } else {
-                AlarmKind::Reminder
-            };
-            let since_ms = if missed {
-                due_ms + r.get::<_, i64>(6)? * MINUTE_MS
-            } else {
-                due_ms - r.get::<_, i64>(5)? * MINUTE_MS
+                (AlarmKind::Reminder, due_ms - r.get::<_, i64>(5)? * MINUTE_MS)
             };
             let at = |ms: i64| from_millis(ms).unwrap_or_default();
             Ok(Alarm::new(
@@ -134,13 +136,12 @@ pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
             ))
         })?
         .collect::<Result<_, _>>()?;
-    alarms.sort_by_key(|alarm| {
-        (
-            alarm.kind != AlarmKind::Missed,
-            alarm.due_at,
-            alarm.session_id,
-        )
-    });
+    let urgency = |kind: AlarmKind| match kind {
+        AlarmKind::Help => 0,
+        AlarmKind::Missed => 1,
+        AlarmKind::Reminder => 2,
+    };
+    alarms.sort_by_key(|alarm| (urgency(alarm.kind), alarm.due_at, alarm.session_id));
     Ok(alarms)
 }
 
@@ -186,6 +187,17 @@ impl Alarm {
     /// Worded for the person who is out ("me") or for whoever is watching a team.
     fn wording(&self) -> (String, String) {
         let due = clock_time(self.due_at);
+        if self.kind == AlarmKind::Help {
+            return (
+                format!("{} asked for help", self.who()),
+                format!(
+                    "{}: a call for help came from the team room at {}. Call them now; if you \
+                     cannot reach them, call 999.",
+                    self.title,
+                    clock_time(self.since)
+                ),
+            );
+        }
         match (self.kind, self.mode) {
             (AlarmKind::Reminder, Mode::Me) => (
                 format!("Check in: {}", self.title),
@@ -195,11 +207,11 @@ impl Alarm {
                 format!("{} due to check in", self.who()),
                 format!("{}: due at {due}.", self.title),
             ),
-            (AlarmKind::Missed, Mode::Me) => (
+            (AlarmKind::Missed | AlarmKind::Help, Mode::Me) => (
                 format!("Missed check-in: {}", self.title),
                 format!("Due at {due}. Check in now if you are OK."),
             ),
-            (AlarmKind::Missed, Mode::Watching) => (
+            (AlarmKind::Missed | AlarmKind::Help, Mode::Watching) => (
                 format!("{} missed a check-in", self.who()),
                 format!(
                     "{}: overdue since {due}. Try to reach them. If you can’t and you are \
@@ -214,7 +226,7 @@ impl Alarm {
         let action = |key, label| AlarmAction { key, label };
         let open = action(
             ACTION_OPEN,
-            if self.kind == AlarmKind::Missed {
+            if self.kind != AlarmKind::Reminder {
                 "What to do"
             } else {
                 "Open"
@@ -232,7 +244,7 @@ impl Alarm {
             (AlarmKind::Missed, Mode::Me) => {
                 vec![action(ACTION_CHECK_IN, "Check in – I’m OK"), open]
             }
-            (AlarmKind::Missed, Mode::Watching) => vec![
+            (AlarmKind::Missed | AlarmKind::Help, _) => vec![
                 action(ACTION_ACKNOWLEDGE, "I’m dealing with it"),
                 action(ACTION_CHECK_IN, "They checked in"),
                 open,
@@ -252,7 +264,7 @@ impl Alarm {
             without_buttons: format!("Click this notice to open Campaign Safe and {check_in}."),
             urgency: match self.kind {
                 AlarmKind::Reminder => Urgency::Normal,
-                AlarmKind::Missed => Urgency::Critical,
+                AlarmKind::Missed | AlarmKind::Help => Urgency::Critical,
             },
             actions: self
                 .actions

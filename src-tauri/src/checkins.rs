@@ -163,7 +163,8 @@ fn event(
         "INSERT INTO checkin_event (session_id, at, kind, by_whom, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![session, to_millis(at), kind, by, detail],
     )?;
-    Ok(())
+    // A shared session's change goes to its team in the same transaction.
+    crate::relay::outbox::after_event(conn, session, kind, at, by)
 }
 
 /// Validates everything, then starts the session. Nothing is stored if any field is wrong.
@@ -325,7 +326,7 @@ fn reschedule(
 ) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE checkin_session SET next_due_at = ?2, ends_at = ?3, reminded_for = NULL, snoozed_until = NULL,
-             missed_for = NULL, last_alert_at = NULL, acknowledged_at = NULL WHERE id = ?1",
+             missed_for = NULL, last_alert_at = NULL, acknowledged_at = NULL, help_at = NULL WHERE id = ?1",
         params![id, to_millis(next_due), to_millis(ends_at)],
     )?;
     Ok(())
@@ -340,18 +341,29 @@ pub fn check_in(
     by: &str,
 ) -> Result<(), CheckinError> {
     let tx = conn.transaction()?;
-    let timing = active_timing(&tx, id)?;
+    check_in_in(&tx, id, now, by)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// [`check_in`] inside a transaction the caller holds.
+pub fn check_in_in(
+    tx: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<(), CheckinError> {
+    let timing = active_timing(tx, id)?;
     let next_due = match timing.interval_min {
         Some(minutes) => now + Duration::minutes(minutes),
         None => timing.ends_at.max(now + Duration::minutes(15)),
     };
-    reschedule(&tx, id, next_due, timing.ends_at)?;
+    reschedule(tx, id, next_due, timing.ends_at)?;
     tx.execute(
         "UPDATE checkin_session SET last_check_in_at = ?2 WHERE id = ?1",
         params![id, to_millis(now)],
     )?;
-    event(&tx, id, now, "checked_in", by, "")?;
-    tx.commit()?;
+    event(tx, id, now, "checked_in", by, "")?;
     Ok(())
 }
 

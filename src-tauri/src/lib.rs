@@ -16,6 +16,7 @@ pub mod guides;
 pub mod incidents;
 mod logging;
 pub mod notify;
+pub mod relay;
 pub mod state;
 pub mod storage;
 pub mod time;

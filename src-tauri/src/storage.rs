@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_checkins.sql"),
     include_str!("../migrations/0004_incidents.sql"),
     include_str!("../migrations/0005_longer_prefixes.sql"),
+    include_str!("../migrations/0006_team.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -43,13 +43,15 @@ function stopSound() {
 function sound(ringing) {
   stopSound();
   if (ringing.length === 0) return;
-  const missed = ringing.some((alarm) => alarm.kind === 'missed');
+  const missed = ringing.some(urgent);
   beep(missed ? 5 : 2);
   // A missed alarm sounds again every 30 seconds until someone acts; a reminder once.
   if (missed) soundTimer = window.setTimeout(() => sound(ringing.filter((a) => isOpen(a.key))), 30_000);
 }
 
 const isOpen = (key) => current.alarms.some((alarm) => alarm.key === key);
+/** A missed check-in or a call for help: sounds until answered, drawn in the alarm colour. */
+const urgent = (alarm) => alarm.kind !== 'reminder';
 
 // ---- Showing the stack.
 
@@ -59,7 +61,7 @@ function alarmItem(alarm) {
     ? h('a', { class: 'button button-secondary alarm-open', href: `#/checkins/${alarm.sessionId}` }, action.label)
     : h('button', { type: 'button', class: action.key === alarm.actions[0].key ? 'button' : 'button button-secondary', 'data-act': action.key }, action.label)));
   const item = h('li', {
-    class: `alarm alarm-${alarm.kind}`, 'data-alarm-key': alarm.key, 'data-session-id': alarm.sessionId,
+    class: `alarm alarm-${alarm.kind}${urgent(alarm) ? ' alarm-urgent' : ''}`, 'data-alarm-key': alarm.key, 'data-session-id': alarm.sessionId,
     'aria-labelledby': `alarm-${alarm.key}`,
   },
   // The summary opens the session too: on a phone with several alarms, its "What to do"
@@ -101,9 +103,10 @@ function render() {
   const focusKey = box.contains(focused) ? [focused.closest('[data-alarm-key]')?.dataset.alarmKey, focused.dataset.act ?? focused.getAttribute('href')] : null;
 
   const missed = alarms.filter((alarm) => alarm.kind === 'missed').length;
+  const help = alarms.filter((alarm) => alarm.kind === 'help').length;
   const count = missed === alarms.length
     ? `${missed} missed check-in${missed === 1 ? '' : 's'}`
-    : `${alarms.length} alarm${alarms.length === 1 ? '' : 's'}${missed ? `, ${missed} missed` : ''}`;
+    : `${alarms.length} alarm${alarms.length === 1 ? '' : 's'}${help ? `, ${help} asking for help` : ''}${missed ? `, ${missed} missed` : ''}`;
   const toggle = h('button', { type: 'button', class: 'alarms-toggle', 'aria-expanded': String(!collapsed), 'aria-controls': 'alarm-list' },
     collapsed ? 'Show' : 'Hide');
   toggle.addEventListener('click', () => {
@@ -111,7 +114,7 @@ function render() {
     render();
     box.querySelector('.alarms-toggle')?.focus();
   });
-  box.className = `alarms${missed ? ' alarms-missed' : ''}${collapsed ? ' alarms-collapsed' : ''}${alarms.length > 1 ? ' alarms-many' : ''}`;
+  box.className = `alarms${missed + help ? ' alarms-missed' : ''}${collapsed ? ' alarms-collapsed' : ''}${alarms.length > 1 ? ' alarms-many' : ''}`;
   fill(box,
     h('div', { class: 'alarms-head' },
       h('p', { class: 'alarms-count' }, collapsed ? `${count}: ${alarms[0].summary}` : count),
@@ -146,7 +149,7 @@ function apply(state, { fromLoad = false } = {}) {
     if (first && !typing() && !box.contains(document.activeElement)) first.focus({ preventScroll: true });
     const announcer = document.getElementById('alarm-announcer');
     if (announcer) announcer.textContent = ringing.map((alarm) => alarm.summary).join('. ');
-  } else if (!state.alarms.some((alarm) => alarm.kind === 'missed')) {
+  } else if (!state.alarms.some(urgent)) {
     stopSound();
   }
   window.dispatchEvent(new CustomEvent('sessions-changed'));

@@ -49,6 +49,9 @@ struct Row {
     last_alert_at: Option<i64>,
     acknowledged: bool,
     last_check_in: Option<i64>,
+    /// Another device's session, tracked for its team: this device raises its missed
+    /// alarm, but its reminders are for the people out, from the device that started it.
+    mirrored: bool,
 }
 
 const MINUTE_MS: i64 = 60_000;
@@ -56,7 +59,7 @@ const MINUTE_MS: i64 = 60_000;
 fn active_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, title, participants, mode, next_due_at, reminder_lead_min, grace_min, reminded_for,
-                snoozed_until, missed_for, last_alert_at, acknowledged_at, last_check_in_at
+                snoozed_until, missed_for, last_alert_at, acknowledged_at, last_check_in_at, origin
          FROM checkin_session WHERE ended_at IS NULL",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -80,6 +83,7 @@ fn active_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
             last_alert_at: r.get(10)?,
             acknowledged: r.get::<_, Option<i64>>(11)?.is_some(),
             last_check_in: r.get(12)?,
+            mirrored: r.get::<_, String>(13)? == "team",
         })
     })?;
     rows.collect()
@@ -92,7 +96,9 @@ impl Row {
             return (!self.acknowledged)
                 .then(|| self.last_alert_at.unwrap_or(now) + MISSED_REPEAT_MINUTES * MINUTE_MS);
         }
-        let reminder = if self.reminded_for != Some(self.due) {
+        let reminder = if self.mirrored {
+            None
+        } else if self.reminded_for != Some(self.due) {
             Some(self.reminder_at)
         } else {
             self.snoozed_until
@@ -149,7 +155,7 @@ pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>) -> rusqlite::Result<V
                     repeat: true,
                 }));
             }
-        } else if row.reminded_for != Some(row.due) && now_ms >= row.reminder_at {
+        } else if !row.mirrored && row.reminded_for != Some(row.due) && now_ms >= row.reminder_at {
             tx.execute(
                 "UPDATE checkin_session SET reminded_for = ?2 WHERE id = ?1",
                 params![row.id, row.due],
@@ -184,7 +190,8 @@ fn record(
         "INSERT INTO checkin_event (session_id, at, kind, by_whom, detail) VALUES (?1, ?2, ?3, 'scheduler', ?4)",
         params![session, at, kind, detail],
     )?;
-    Ok(())
+    let at = from_millis(at).unwrap_or_default();
+    crate::relay::outbox::after_event(conn, session, kind, at, "scheduler")
 }
 
 /// When the scheduler next needs to look, or `None` when nothing is scheduled (then it

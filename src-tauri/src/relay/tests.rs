@@ -1,0 +1,292 @@
+//! The relay without a server: devices are databases, and "the room" hands each device's
+//! posts to the others in one order, as a homeserver does.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use rusqlite::params;
+use serde_json::Value;
+
+use super::apply::{apply_message, apply_reaction, apply_wire, Incoming, Outcome};
+use super::outbox;
+use super::wire::{self, WireKind};
+use crate::alarms::{self, AlarmKind};
+use crate::checkins::scheduler::evaluate;
+use crate::checkins::{self, EscalationContact, Kind, Mode, NewSession};
+use crate::storage::Database;
+
+const ROOM: &str = "!team:example.org";
+
+struct Device {
+    _dir: tempfile::TempDir,
+    db: Database,
+    user: &'static str,
+}
+
+fn device(user: &'static str, device_id: &str) -> Device {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_in(dir.path()).unwrap();
+    db.conn()
+        .execute(
+            "INSERT INTO team_account (id, homeserver, user_id, device_id, session, store_passphrase, signed_in_at)
+             VALUES (1, 'http://127.0.0.1', ?1, ?2, '{}', 'x', 0)",
+            params![user, device_id],
+        )
+        .unwrap();
+    Device { _dir: dir, db, user }
+}
+
+fn at(h: u32, m: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, h, m, 0).unwrap()
+}
+
+/// A room: every post in server order, each with its event id and sender.
+#[derive(Default)]
+struct Room {
+    events: Vec<(String, &'static str, Value, DateTime<Utc>)>,
+}
+
+impl Room {
+    /// Takes what `from` has ready to send at `now`, as the relay would.
+    fn post_from(&mut self, from: &Device, now: DateTime<Utc>) -> usize {
+        let conn = from.db.conn();
+        let mut posted = 0;
+        for post in outbox::ready(&conn, now).unwrap() {
+            if outbox::drop_if_stale(&conn, &post).unwrap().is_some() {
+                continue;
+            }
+            let event_id = format!("${}", self.events.len() + 1);
+            outbox::mark_sent(&conn, post.id, &event_id, now).unwrap();
+            self.events.push((event_id, from.user, post.content, now));
+            posted += 1;
+        }
+        posted
+    }
+
+    /// A volunteer on Element says something.
+    fn say(&mut self, user: &'static str, content: Value, now: DateTime<Utc>) -> String {
+        let event_id = format!("${}", self.events.len() + 1);
+        self.events.push((event_id.clone(), user, content, now));
+        event_id
+    }
+
+    /// `to` reads the whole room (again): what changed, and what it should redact.
+    fn sync(&self, to: &Device) -> Vec<Outcome> {
+        let mut conn = to.db.conn();
+        self.events
+            .iter()
+            .map(|(id, sender, content, when)| {
+                let incoming = Incoming { room_id: ROOM, event_id: id, sender, at: *when };
+                if let Some(key) = content.get("m.relates_to").and_then(|r| r.get("key")).and_then(Value::as_str) {
+                    let to_event = content["m.relates_to"]["event_id"].as_str().unwrap();
+                    return apply_reaction(&mut conn, &incoming, to_event, key).unwrap();
+                }
+                match wire::read(content) {
+                    Some(wire) => apply_wire(&mut conn, &incoming, &wire).unwrap(),
+                    None => apply_message(&mut conn, &incoming, content).unwrap(),
+                }
+            })
+            .collect()
+    }
+}
+
+fn canvass(started: DateTime<Utc>) -> NewSession {
+    NewSession {
+        kind: Kind::Canvass,
+        mode: Mode::Me,
+        title: "Ward 3".into(),
+        participants: vec!["Asha".into(), "Ben".into()],
+        place: "Elm Road".into(),
+        notes: "Asha: red coat".into(),
+        escalation: vec![EscalationContact {
+            name: "Office".into(),
+            phone: "01632 960 123".into(),
+            relationship: String::new(),
+        }],
+        ends_at: Some(started + Duration::hours(3)),
+        interval_minutes: Some(30),
+        reminder_lead_minutes: 5,
+        grace_minutes: 10,
+    }
+}
+
+/// A shares a session; B and C track it.
+fn team() -> (Device, Device, Device, Room, i64) {
+    let (a, b, c) = (device("@asha:example.org", "AAA"), device("@office:example.org", "BBB"), device("@cat:example.org", "CCC"));
+    let id = checkins::start(&mut a.db.conn(), &canvass(at(14, 0)), at(14, 0), "app").unwrap();
+    outbox::share(&mut a.db.conn(), id, ROOM, &["@ben:example.org".to_owned()], at(14, 0)).unwrap();
+    let mut room = Room::default();
+    assert_eq!(room.post_from(&a, at(14, 0)), 1);
+    for other in [&b, &c] {
+        assert_eq!(room.sync(other), [Outcome::Changed]);
+    }
+    (a, b, c, room, id)
+}
+
+fn mirrored(device: &Device) -> (i64, i64, String) {
+    device
+        .db
+        .conn()
+        .query_row("SELECT id, next_due_at, mode FROM checkin_session WHERE origin = 'team'", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+}
+
+#[test]
+fn a_shared_session_reaches_every_device_once_with_what_responders_need() {
+    let (a, b, _c, room, _) = team();
+    let (id, due, mode) = mirrored(&b);
+    assert_eq!((due, mode.as_str()), (at(14, 30).timestamp_millis(), "watching"));
+    let view = checkins::views::detail(&b.db.conn(), id).unwrap();
+    assert_eq!(view.session.participants, ["Asha", "Ben"]);
+    assert_eq!(view.session.notes, "Asha: red coat");
+    assert_eq!(view.session.escalation[0].phone, "01632960123");
+    // Read again, and A reading its own post: nothing changes, nothing is posted back.
+    assert_eq!(room.sync(&b), [Outcome::Nothing]);
+    assert_eq!(room.sync(&a), [Outcome::Nothing]);
+    assert_eq!(outbox::ready(&b.db.conn(), at(15, 0)).unwrap().len(), 0);
+    let body = room.events[0].2["body"].as_str().unwrap().to_owned();
+    assert!(body.contains("Asha and Ben are out: Ward 3 at Elm Road"), "{body}");
+    assert_eq!(room.events[0].2["msgtype"], "m.notice");
+}
+
+#[test]
+fn a_check_in_on_any_device_reaches_the_others_and_clears_their_alarms() {
+    let (a, b, c, mut room, _) = team();
+    // Nobody has checked in: every device raises its own missed alarm at 14:40.
+    for device in [&a, &b, &c] {
+        evaluate(&mut device.db.conn(), at(14, 40)).unwrap();
+        let open = alarms::open(&device.db.conn()).unwrap();
+        assert_eq!(open.iter().map(|a| a.kind).collect::<Vec<_>>(), [AlarmKind::Missed], "{}", device.user);
+    }
+    // B, watching, records that they checked in.
+    let (b_id, _, _) = mirrored(&b);
+    checkins::check_in(&mut b.db.conn(), b_id, at(14, 41), "app").unwrap();
+    room.post_from(&b, at(14, 41));
+    room.sync(&a);
+    room.sync(&c);
+    for device in [&a, &b, &c] {
+        assert!(alarms::open(&device.db.conn()).unwrap().is_empty(), "{}", device.user);
+        let due: i64 = device.db.conn().query_row("SELECT next_due_at FROM checkin_session", [], |r| r.get(0)).unwrap();
+        assert_eq!(due, at(15, 11).timestamp_millis(), "{}", device.user);
+    }
+    let body = room.events.last().unwrap().2["body"].as_str().unwrap().to_owned();
+    assert_eq!(body, "✅ Ward 3: office checked in (in the app). Next check-in due 15:11.");
+    // A's "missed" (it started the session, so it posts at once) is no longer true.
+    assert_eq!(room.post_from(&a, at(14, 42)), 0, "stale missed dropped");
+}
+
+#[test]
+fn one_missed_post_per_due_time_even_when_devices_post_together() {
+    let (a, b, c, mut room, _) = team();
+    for device in [&a, &b, &c] {
+        device.db.conn().execute("UPDATE team_account SET missed_hold_ms = 0", []).unwrap();
+        evaluate(&mut device.db.conn(), at(14, 40)).unwrap();
+    }
+    // All three post before seeing each other's (the same moment).
+    let posted: usize = [&a, &b, &c].iter().map(|d| room.post_from(d, at(14, 40))).sum();
+    assert_eq!(posted, 3);
+    let outcomes: Vec<Vec<Outcome>> = [&a, &b, &c].iter().map(|d| room.sync(d)).collect();
+    // The first in server order is the one; later copies are folded, and each device asks to
+    // redact only its own copy.
+    assert_eq!(outcomes[0][1..], [Outcome::Nothing, Outcome::Duplicate { redact: false }, Outcome::Duplicate { redact: false }]);
+    assert_eq!(outcomes[1][1..], [Outcome::Nothing, Outcome::Duplicate { redact: true }, Outcome::Duplicate { redact: false }]);
+    assert_eq!(outcomes[2][1..], [Outcome::Nothing, Outcome::Duplicate { redact: false }, Outcome::Duplicate { redact: true }]);
+    for device in [&a, &b, &c] {
+        let missed: i64 = device.db.conn().query_row("SELECT count(*) FROM checkin_event WHERE kind = 'missed'", [], |r| r.get(0)).unwrap();
+        assert_eq!(missed, 1, "one alarm on {}", device.user);
+    }
+}
+
+#[test]
+fn a_device_that_waits_sees_the_first_missed_and_does_not_post_its_own() {
+    let (a, b, _c, mut room, _) = team();
+    evaluate(&mut b.db.conn(), at(14, 40)).unwrap();
+    assert_eq!(room.post_from(&b, at(14, 40)), 0, "B holds its post");
+    evaluate(&mut a.db.conn(), at(14, 40)).unwrap();
+    assert_eq!(room.post_from(&a, at(14, 40)), 1, "A started the session: it posts at once");
+    room.sync(&b);
+    assert_eq!(room.post_from(&b, at(14, 45)), 0, "B saw A's and dropped its own");
+    let missed = &room.events.last().unwrap().2;
+    assert_eq!(missed["msgtype"], "m.text");
+    assert_eq!(missed["m.mentions"]["room"], true, "Element rings");
+    assert!(missed["body"].as_str().unwrap().starts_with("@room 🚨 MISSED CHECK-IN: Ward 3."));
+}
+
+#[test]
+fn an_acknowledgement_from_one_member_stops_the_alarm_everywhere() {
+    let (a, b, c, mut room, _) = team();
+    for device in [&a, &b, &c] {
+        evaluate(&mut device.db.conn(), at(14, 40)).unwrap();
+    }
+    let (c_id, _, _) = mirrored(&c);
+    checkins::acknowledge(&mut c.db.conn(), c_id, at(14, 42), "app").unwrap();
+    room.post_from(&c, at(14, 42));
+    room.sync(&a);
+    room.sync(&b);
+    for device in [&a, &b, &c] {
+        assert!(alarms::open(&device.db.conn()).unwrap().is_empty(), "{}", device.user);
+    }
+    assert_eq!(room.events.last().unwrap().2["body"], "cat is dealing with the missed check-in for Ward 3.");
+}
+
+#[test]
+fn volunteers_check_in_from_chat_by_ok_reply_or_thumbs_up_and_help_raises_the_alarm() {
+    let (a, b, _c, mut room, _) = team();
+    evaluate(&mut a.db.conn(), at(14, 25)).unwrap();
+    room.post_from(&a, at(14, 25));
+    let reminder = room.events.last().unwrap().0.clone();
+    assert!(room.events.last().unwrap().2["body"].as_str().unwrap().starts_with("⏰ Ward 3: Asha and Ben, your check-in is due at 14:30."));
+    room.sync(&b);
+
+    // Ben (a participant, on Element) replies "ok" to the reminder.
+    room.say("@ben:example.org", serde_json::json!({
+        "msgtype": "m.text", "body": "> <@asha:example.org> ⏰ reminder\n\nok",
+        "m.relates_to": { "m.in_reply_to": { "event_id": reminder } }
+    }), at(14, 27));
+    room.sync(&a);
+    room.sync(&b);
+    for device in [&a, &b] {
+        let (by, due): (String, i64) = device.db.conn().query_row(
+            "SELECT e.by_whom, s.next_due_at FROM checkin_event e JOIN checkin_session s ON s.id = e.session_id
+             WHERE e.kind = 'checked_in' ORDER BY e.id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert!(by.ends_with("ben (chat)"), "{by}");
+        assert_eq!(due, at(14, 57).timestamp_millis());
+    }
+    // The device that started the session confirms in the room, once.
+    assert_eq!(room.post_from(&a, at(14, 27)), 1);
+    assert_eq!(room.post_from(&b, at(14, 27)), 0);
+    assert!(room.events.last().unwrap().2["body"].as_str().unwrap().contains("ben checked in (from chat)"));
+
+    // A 👍 on a reminder checks in too; someone not out on the session changes nothing.
+    room.say("@stranger:example.org", serde_json::json!({"msgtype": "m.text", "body": "OK"}), at(14, 50));
+    room.say("@ben:example.org", serde_json::json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": reminder, "key": "👍"}}), at(14, 52));
+    room.sync(&b);
+    let due: i64 = b.db.conn().query_row("SELECT next_due_at FROM checkin_session", [], |r| r.get(0)).unwrap();
+    assert_eq!(due, at(15, 22).timestamp_millis());
+
+    // "HELP" from Ben: every device raises the help alarm at once.
+    room.say("@ben:example.org", serde_json::json!({"msgtype": "m.text", "body": "HELP"}), at(14, 55));
+    room.sync(&a);
+    room.sync(&b);
+    for device in [&a, &b] {
+        let open = alarms::open(&device.db.conn()).unwrap();
+        assert_eq!(open.iter().map(|a| a.kind).collect::<Vec<_>>(), [AlarmKind::Help], "{}", device.user);
+        assert_eq!(open[0].summary, "Asha and Ben asked for help");
+    }
+    room.post_from(&a, at(14, 55));
+    let help = &room.events.last().unwrap().2;
+    assert_eq!(help["m.mentions"]["room"], true);
+    assert_eq!(wire::read(help).unwrap().event, WireKind::Help);
+}
+
+#[test]
+fn posts_wait_in_order_while_offline_and_go_out_once() {
+    let (a, _b, _c, mut room, id) = team();
+    checkins::extend(&mut a.db.conn(), id, 30, at(14, 10), "app").unwrap();
+    checkins::check_in(&mut a.db.conn(), id, at(14, 20), "notification").unwrap();
+    // Not sent yet: both wait, in order.
+    let waiting = outbox::ready(&a.db.conn(), at(14, 21)).unwrap();
+    assert_eq!(waiting.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>(), ["extended", "checked_in"]);
+    assert_ne!(waiting[0].transaction_id(), waiting[1].transaction_id());
+    assert_eq!(room.post_from(&a, at(14, 30)), 2);
+    assert_eq!(room.post_from(&a, at(14, 31)), 0, "sent once");
+    assert!(room.events[2].2["body"].as_str().unwrap().contains("(from a notification)"));
+}
