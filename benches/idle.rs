@@ -104,19 +104,22 @@ impl Drop for Desktop {
     }
 }
 
-/// Wake-ups and CPU ticks of one process, summed over its threads.
+/// Wake-ups and CPU ticks of one thread.
 #[derive(Default, Clone, Copy)]
 struct Counters {
     switches: u64,
     ticks: u64,
 }
 
-fn counters(pid: u32) -> Counters {
-    let mut total = Counters::default();
+/// Every thread of a process, by thread id: threads come and go, so counts are compared
+/// thread by thread.
+fn counters(pid: u32) -> HashMap<String, Counters> {
+    let mut threads = HashMap::new();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return total;
+        return threads;
     };
     for task in tasks.flatten() {
+        let mut total = Counters::default();
         let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
         for line in status.lines() {
             if let Some(rest) = line
@@ -134,6 +137,18 @@ fn counters(pid: u32) -> Counters {
         // utime and stime are fields 14 and 15 of stat; 12 and 13 after the ")".
         total.ticks += fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
             + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        threads.insert(task.file_name().to_string_lossy().into_owned(), total);
+    }
+    threads
+}
+
+/// What happened between two samples: threads that began since count from zero.
+fn since(before: &HashMap<String, Counters>, after: &HashMap<String, Counters>) -> Counters {
+    let mut total = Counters::default();
+    for (thread, now) in after {
+        let then = before.get(thread).copied().unwrap_or_default();
+        total.switches += now.switches.saturating_sub(then.switches);
+        total.ticks += now.ticks.saturating_sub(then.ticks);
     }
     total
 }
@@ -187,7 +202,7 @@ fn idle_run(binary: &Path, data: &Path) -> Run {
         "{} has no web process after settling",
         binary.display()
     );
-    let before: HashMap<&String, Counters> =
+    let before: HashMap<&String, HashMap<String, Counters>> =
         processes.iter().map(|(name, pid)| (name, counters(*pid))).collect();
     let span = seconds("SECONDS", 60);
     std::thread::sleep(Duration::from_secs(span));
@@ -197,16 +212,11 @@ fn idle_run(binary: &Path, data: &Path) -> Run {
         cpu_seconds: HashMap::new(),
     };
     for (name, pid) in &processes {
-        let after = counters(*pid);
-        let start = before[name];
-        run.wakeups.insert(
-            name.clone(),
-            (after.switches - start.switches) as f64 * per_minute,
-        );
-        run.cpu_seconds.insert(
-            name.clone(),
-            (after.ticks - start.ticks) as f64 / 100.0 * per_minute,
-        );
+        let change = since(&before[name], &counters(*pid));
+        run.wakeups
+            .insert(name.clone(), change.switches as f64 * per_minute);
+        run.cpu_seconds
+            .insert(name.clone(), change.ticks as f64 / 100.0 * per_minute);
     }
     let _ = app.kill();
     let _ = app.wait();

@@ -11,6 +11,7 @@
 //! [`Relay`] trait; [`matrix`] implements it with matrix-sdk.
 
 pub mod apply;
+pub mod matrix;
 pub mod chat;
 pub mod outbox;
 pub mod wire;

@@ -96,12 +96,13 @@ impl Runner {
             self.alarms.refresh(&repeated);
         }
         match scheduler::next_wake(&self.database.conn(), now) {
-            // The floor keeps a due time that is already past from spinning the loop.
+            // Measured from the clock now, after the work above. The small floor keeps a due
+            // time that is already past from spinning the loop.
             Ok(Some(at)) => Some(
-                (at - now)
+                (at - self.clock.now())
                     .to_std()
                     .unwrap_or_default()
-                    .clamp(StdDuration::from_millis(50), MAX_SLICE),
+                    .clamp(StdDuration::from_millis(2), MAX_SLICE),
             ),
             Ok(None) => None,
             Err(error) => {

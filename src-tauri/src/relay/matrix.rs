@@ -1,0 +1,291 @@
+//! The team relay on Matrix (matrix-sdk): sign in, teams (end-to-end encrypted rooms),
+//! members, and the loops that sync the room and send the outbox.
+//!
+//! Nothing here runs until a Matrix account is set up; the login and the SDK's encrypted
+//! store survive restarts, and the access token and store passphrase stay in the database.
+
+mod client;
+mod sync;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use matrix_sdk::Client;
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use super::{invalid, outbox, Connection, Relay, RelayError};
+use crate::storage::Database;
+use crate::time::Clock;
+
+pub use client::{Member, MemberDevice};
+
+/// What the Team screen shows about the connection.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamStatus {
+    pub connection: Connection,
+    pub user_id: Option<String>,
+    pub homeserver: Option<String>,
+    pub last_sync: Option<DateTime<Utc>>,
+    /// Posts waiting to go out.
+    pub waiting: i64,
+    /// The last thing that went wrong, in words a person can act on.
+    pub problem: Option<String>,
+    pub teams: Vec<TeamView>,
+    pub invitations: Vec<Invitation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TeamView {
+    pub room_id: String,
+    pub name: String,
+    /// The invite link (matrix.to) and the same as QR code rows for phones.
+    pub link: String,
+    pub qr: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Invitation {
+    pub room_id: String,
+    pub inviter: String,
+}
+
+#[derive(Default)]
+struct Live {
+    connection: Option<Connection>,
+    last_sync: Option<DateTime<Utc>>,
+    problem: Option<String>,
+}
+
+/// The relay of this device: absent account, or a signed-in client with its loops.
+pub struct TeamService {
+    database: Arc<Database>,
+    store_root: PathBuf,
+    clock: Arc<dyn Clock>,
+    runtime: tokio::runtime::Handle,
+    /// Called after the room changed a session here: alarms and views refresh.
+    on_change: Arc<dyn Fn() + Send + Sync>,
+    client: tokio::sync::Mutex<Option<Running>>,
+    send_now: Arc<Notify>,
+    live: Arc<Mutex<Live>>,
+}
+
+struct Running {
+    client: Client,
+    loops: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for task in &self.loops {
+            task.abort();
+        }
+    }
+}
+
+impl Relay for TeamService {
+    fn wake(&self) {
+        self.send_now.notify_one();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl TeamService {
+    pub fn new(
+        database: Arc<Database>,
+        data_dir: PathBuf,
+        clock: Arc<dyn Clock>,
+        runtime: tokio::runtime::Handle,
+        on_change: Arc<dyn Fn() + Send + Sync>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            database,
+            store_root: data_dir.join("matrix"),
+            clock,
+            runtime,
+            on_change,
+            client: tokio::sync::Mutex::new(None),
+            send_now: Arc::new(Notify::new()),
+            live: Arc::default(),
+        })
+    }
+
+    fn set_live(&self, connection: Connection, problem: Option<String>) {
+        let mut live = lock(&self.live);
+        live.connection = Some(connection);
+        live.problem = problem;
+    }
+
+    /// Signs back in with the stored login, if there is one. Started after the window is up.
+    pub async fn restore(self: &Arc<Self>) {
+        let stored = match client::stored_account(&self.database) {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::error!("could not read the team account: {error}");
+                return;
+            }
+        };
+        self.set_live(Connection::Connecting, None);
+        match client::restore(&self.store_root, &stored).await {
+            Ok(client) => self.run(client).await,
+            Err(error) => {
+                tracing::warn!("team login not restored: {error}");
+                self.set_live(Connection::Offline, Some(error.to_string()));
+            }
+        }
+    }
+
+    /// Signs in (or, with a registration token, registers then signs in) on `homeserver`.
+    pub async fn sign_in(
+        self: &Arc<Self>,
+        homeserver: &str,
+        user: &str,
+        password: &str,
+        registration_token: Option<&str>,
+    ) -> Result<TeamStatus, RelayError> {
+        if client::stored_account(&self.database)?.is_some() {
+            return Err(invalid(
+                "homeserver",
+                "Team server",
+                "this device is already signed in; sign out first to use another account.",
+            ));
+        }
+        let url = client::homeserver_url(homeserver)?;
+        if user.trim().is_empty() {
+            return Err(invalid("user", "User name", "enter your Matrix user name, such as sam or @sam:example.org."));
+        }
+        if password.is_empty() {
+            return Err(invalid("password", "Password", "enter your password."));
+        }
+        self.set_live(Connection::Connecting, None);
+        let result =
+            client::sign_in(&self.database, &self.store_root, &url, user.trim(), password, registration_token, self.clock.now()).await;
+        match result {
+            Ok(client) => {
+                self.run(client).await;
+                self.status().await
+            }
+            Err(error) => {
+                self.set_live(Connection::SignedOut, None);
+                Err(error)
+            }
+        }
+    }
+
+    /// Starts the sync and send loops for `client`.
+    async fn run(self: &Arc<Self>, client: Client) {
+        let loops = sync::start(self.clone(), client.clone());
+        *self.client.lock().await = Some(Running { client, loops });
+        self.send_now.notify_one();
+    }
+
+    async fn client(&self) -> Result<Client, RelayError> {
+        self.client
+            .lock()
+            .await
+            .as_ref()
+            .map(|running| running.client.clone())
+            .ok_or(RelayError::SignedOut)
+    }
+
+    pub async fn status(&self) -> Result<TeamStatus, RelayError> {
+        let account = client::stored_account(&self.database)?;
+        let live = {
+            let live = lock(&self.live);
+            (live.connection.clone(), live.last_sync, live.problem.clone())
+        };
+        let waiting = outbox::waiting(&self.database.reader())?;
+        let teams = client::teams(&self.database)?;
+        let invitations = match self.client().await {
+            Ok(client) => client::invitations(&client).await,
+            Err(_) => Vec::new(),
+        };
+        Ok(TeamStatus {
+            connection: match (&account, live.0) {
+                (None, _) => Connection::SignedOut,
+                (Some(_), Some(connection)) => connection,
+                (Some(_), None) => Connection::Connecting,
+            },
+            user_id: account.as_ref().map(|a| a.user_id.clone()),
+            homeserver: account.as_ref().map(|a| a.homeserver.clone()),
+            last_sync: live.1,
+            waiting,
+            problem: live.2,
+            teams,
+            invitations,
+        })
+    }
+
+    /// A new team: an encrypted room with a neutral name.
+    pub async fn create_team(&self, name: &str) -> Result<TeamView, RelayError> {
+        let name = client::team_name(name)?;
+        let client = self.client().await?;
+        client::create_team(&self.database, &client, &name, self.clock.now()).await
+    }
+
+    /// Joins a team from its invite link, room id or address.
+    pub async fn join_team(&self, invite: &str, name: &str) -> Result<TeamView, RelayError> {
+        let name = client::team_name(name)?;
+        let client = self.client().await?;
+        let view = client::join_team(&self.database, &client, invite, &name, self.clock.now()).await?;
+        self.send_now.notify_one();
+        Ok(view)
+    }
+
+    pub async fn invite(&self, room_id: &str, user_id: &str) -> Result<(), RelayError> {
+        let client = self.client().await?;
+        client::invite(&client, room_id, user_id).await
+    }
+
+    pub async fn members(&self, room_id: &str) -> Result<Vec<Member>, RelayError> {
+        let client = self.client().await?;
+        client::members(&client, room_id).await
+    }
+
+    pub async fn leave_team(&self, room_id: &str) -> Result<(), RelayError> {
+        let client = self.client().await?;
+        client::leave(&self.database, &client, room_id, self.clock.now()).await?;
+        (self.on_change)();
+        Ok(())
+    }
+
+    /// Signs out: the server forgets this device, and the login and its store are removed.
+    pub async fn sign_out(&self) -> Result<(), RelayError> {
+        let running = self.client.lock().await.take();
+        if let Some(running) = &running {
+            if let Err(error) = running.client.matrix_auth().logout().await {
+                tracing::warn!("the team server did not confirm the sign-out: {error}");
+            }
+        }
+        drop(running);
+        client::forget_account(&self.database, &self.store_root, self.clock.now())?;
+        self.set_live(Connection::SignedOut, None);
+        (self.on_change)();
+        Ok(())
+    }
+
+    /// Shares an active session with a team; the post goes out with the next send.
+    pub fn share(&self, session_id: i64, room_id: &str, chat_members: &[String]) -> Result<(), RelayError> {
+        if !client::teams(&self.database)?.iter().any(|t| t.room_id == room_id) {
+            return Err(RelayError::UnknownTeam(room_id.to_owned()));
+        }
+        let shared = outbox::share(&mut self.database.conn(), session_id, room_id, chat_members, self.clock.now())?;
+        if shared.is_none() {
+            return Err(invalid("sessionId", "Share with", "only a session of your own that is still running can be shared."));
+        }
+        self.send_now.notify_one();
+        Ok(())
+    }
+
+    pub fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
+    }
+}

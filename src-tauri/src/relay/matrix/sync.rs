@@ -1,0 +1,263 @@
+//! The two loops of a signed-in device: one syncs the team rooms and applies what arrives;
+//! the other sends the outbox, in order, only once a sync has brought the device up to date
+//! (so a "missed" queued while offline goes out only if it is still true).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::event_handler::RawEvent;
+use matrix_sdk::room::Room;
+use matrix_sdk::ruma::api::client::filter::{FilterDefinition, RoomEventFilter, RoomFilter};
+use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
+use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
+use matrix_sdk::ruma::events::room::message::OriginalSyncRoomMessageEvent;
+use matrix_sdk::ruma::{EventId, OwnedTransactionId, UInt};
+use matrix_sdk::{Client, RoomState};
+use serde_json::Value;
+
+use super::{client, TeamService};
+use crate::relay::apply::{self, Incoming, Outcome};
+use crate::relay::{outbox, wire, Connection};
+use crate::time::from_millis;
+
+/// How long a sync waits on the server for news: one request per this while idle.
+const LONG_POLL: Duration = Duration::from_secs(30);
+const LONGEST_BACKOFF: Duration = Duration::from_secs(30);
+
+pub fn start(service: Arc<TeamService>, client: Client) -> Vec<tokio::task::JoinHandle<()>> {
+    add_handlers(&service, &client);
+    let synced = Arc::new(AtomicBool::new(false));
+    let runtime = service.runtime().clone();
+    vec![
+        runtime.spawn(sync_loop(service.clone(), client.clone(), synced.clone())),
+        runtime.spawn(send_loop(service, client, synced)),
+    ]
+}
+
+fn filter() -> Filter {
+    let mut timeline = RoomEventFilter::default();
+    timeline.limit = Some(UInt::from(100u32));
+    let mut room = RoomFilter::default();
+    room.timeline = timeline;
+    let mut definition = FilterDefinition::default();
+    definition.room = room;
+    Filter::FilterDefinition(definition)
+}
+
+/// What the relay needs of an event, from its JSON.
+fn parts(raw: &RawEvent) -> Option<(String, String, chrono::DateTime<chrono::Utc>, Value)> {
+    let event: Value = serde_json::from_str(raw.get()).ok()?;
+    Some((
+        event.get("event_id")?.as_str()?.to_owned(),
+        event.get("sender")?.as_str()?.to_owned(),
+        from_millis(event.get("origin_server_ts")?.as_i64()?)?,
+        event.get("content")?.clone(),
+    ))
+}
+
+fn is_team_room(service: &TeamService, room: &Room) -> bool {
+    client::teams(&service.database)
+        .map(|teams| teams.iter().any(|t| t.room_id == room.room_id().as_str()))
+        .unwrap_or(false)
+}
+
+async fn after(service: &TeamService, room: &Room, event_id: &str, outcome: rusqlite::Result<Outcome>) {
+    match outcome {
+        Ok(Outcome::Changed) => (service.on_change)(),
+        Ok(Outcome::Duplicate { redact: true }) => {
+            // A later copy of a "missed" this device sent: the room keeps the first.
+            if let Ok(id) = <&EventId>::try_from(event_id) {
+                if let Err(error) = room.redact(id, Some("a copy of an earlier missed check-in post"), None).await {
+                    tracing::warn!("could not take back a duplicate post: {error}");
+                }
+            }
+        }
+        Ok(_) => {}
+        Err(error) => tracing::error!("could not apply a team event: {error}"),
+    }
+}
+
+fn add_handlers(service: &Arc<TeamService>, client: &Client) {
+    let on_message = service.clone();
+    client.add_event_handler(move |_: OriginalSyncRoomMessageEvent, room: Room, raw: RawEvent| {
+        let service = on_message.clone();
+        async move {
+            if !is_team_room(&service, &room) {
+                return;
+            }
+            let Some((event_id, sender, at, content)) = parts(&raw) else { return };
+            let incoming = Incoming { room_id: room.room_id().as_str(), event_id: &event_id, sender: &sender, at };
+            let outcome = {
+                let mut conn = service.database.conn();
+                match wire::read(&content) {
+                    Some(wire) => apply::apply_wire(&mut conn, &incoming, &wire),
+                    None => apply::apply_message(&mut conn, &incoming, &content),
+                }
+            };
+            after(&service, &room, &event_id, outcome).await;
+        }
+    });
+    let on_reaction = service.clone();
+    client.add_event_handler(move |_: OriginalSyncReactionEvent, room: Room, raw: RawEvent| {
+        let service = on_reaction.clone();
+        async move {
+            if !is_team_room(&service, &room) {
+                return;
+            }
+            let Some((event_id, sender, at, content)) = parts(&raw) else { return };
+            let relates = content.get("m.relates_to");
+            let (Some(to_event), Some(key)) = (
+                relates.and_then(|r| r.get("event_id")).and_then(Value::as_str),
+                relates.and_then(|r| r.get("key")).and_then(Value::as_str),
+            ) else {
+                return;
+            };
+            let incoming = Incoming { room_id: room.room_id().as_str(), event_id: &event_id, sender: &sender, at };
+            let outcome = apply::apply_reaction(&mut service.database.conn(), &incoming, to_event, key);
+            after(&service, &room, &event_id, outcome).await;
+        }
+    });
+}
+
+/// Teams this device was removed from (or left elsewhere) stop being followed here.
+fn check_membership(service: &TeamService, client: &Client) {
+    let Ok(teams) = client::teams(&service.database) else { return };
+    for team in teams {
+        let Ok(room_id) = <&matrix_sdk::ruma::RoomId>::try_from(team.room_id.as_str()) else { continue };
+        let state = client.get_room(room_id).map(|room| room.state());
+        if matches!(state, Some(RoomState::Left | RoomState::Banned)) {
+            let problem = format!("You are no longer in the team “{}” (removed, or you left it on another device).", team.name);
+            tracing::warn!(room = %team.room_id, "no longer in a team room");
+            if client::forget_team(&service.database, &team.room_id, service.clock.now()).is_ok() {
+                service.set_live(Connection::Online, Some(problem));
+                (service.on_change)();
+            }
+        }
+    }
+}
+
+async fn sync_loop(service: Arc<TeamService>, client: Client, synced: Arc<AtomicBool>) {
+    let mut backoff = Duration::from_secs(1);
+    let mut first = true;
+    loop {
+        let settings = SyncSettings::default()
+            .filter(filter())
+            .timeout(if first { Duration::ZERO } else { LONG_POLL });
+        match client.sync_once(settings).await {
+            Ok(_) => {
+                first = false;
+                backoff = Duration::from_secs(1);
+                {
+                    let mut live = super::lock(&service.live);
+                    live.connection = Some(Connection::Online);
+                    live.last_sync = Some(service.clock.now());
+                    if live.problem.as_deref().is_some_and(|p| p.starts_with("The team server cannot")) {
+                        live.problem = None;
+                    }
+                }
+                check_membership(&service, &client);
+                if !synced.swap(true, Ordering::SeqCst) {
+                    // Back in touch: what waited in the outbox can go now.
+                    service.send_now.notify_one();
+                }
+            }
+            Err(error) => {
+                synced.store(false, Ordering::SeqCst);
+                use matrix_sdk::ruma::api::error::ErrorKind;
+                if matches!(error.client_api_error_kind(), Some(ErrorKind::UnknownToken { .. })) {
+                    service.set_live(
+                        Connection::Offline,
+                        Some("The team server signed this device out. Sign out here and sign in again.".into()),
+                    );
+                    return;
+                }
+                tracing::info!("team sync failed: {error}");
+                service.set_live(Connection::Offline, Some(format!("The team server cannot be reached ({error}). Alarms still work here; posts wait until it answers.")));
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(LONGEST_BACKOFF);
+            }
+        }
+    }
+}
+
+async fn send_loop(service: Arc<TeamService>, client: Client, synced: Arc<AtomicBool>) {
+    loop {
+        let wait = outbox::next_hold(&service.database.reader())
+            .ok()
+            .flatten()
+            .map(|at| (at - service.clock.now()).to_std().unwrap_or(Duration::ZERO));
+        tokio::select! {
+            _ = service.send_now.notified() => {}
+            _ = async {
+                match wait {
+                    Some(wait) => tokio::time::sleep(wait.max(Duration::from_millis(20))).await,
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
+        if !synced.load(Ordering::SeqCst) {
+            continue;
+        }
+        if let Err(error) = send_ready(&service, &client).await {
+            service.set_live(Connection::Offline, Some(error));
+            synced.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Sends every post that may go now, in order; stops at the first failure.
+async fn send_ready(service: &TeamService, client: &Client) -> Result<(), String> {
+    let ready = outbox::ready(&service.database.reader(), service.clock.now()).map_err(|e| e.to_string())?;
+    let mut alarm_posted = false;
+    for post in ready {
+        {
+            let conn = service.database.conn();
+            if outbox::drop_if_stale(&conn, &post).map_err(|e| e.to_string())?.is_some() {
+                alarm_posted = true;
+                continue;
+            }
+        }
+        let room = <&matrix_sdk::ruma::RoomId>::try_from(post.room_id.as_str())
+            .ok()
+            .and_then(|id| client.get_room(id));
+        let Some(room) = room.filter(|r| r.state() == RoomState::Joined) else {
+            let _ = service.database.conn().execute(
+                "UPDATE team_outbox SET dropped = 'not in that team' WHERE id = ?1",
+                [post.id],
+            );
+            continue;
+        };
+        let encrypted = room.latest_encryption_state().await.map(|s| s.is_encrypted()).unwrap_or(false);
+        if !encrypted {
+            let _ = service.database.conn().execute(
+                "UPDATE team_outbox SET dropped = 'the room is not encrypted' WHERE id = ?1",
+                [post.id],
+            );
+            service.set_live(Connection::Online, Some(crate::relay::RelayError::NotEncrypted.to_string()));
+            continue;
+        }
+        let txn: OwnedTransactionId = post.transaction_id().into();
+        match room.send_raw("m.room.message", post.content.clone()).with_transaction_id(&txn).await {
+            Ok(sent) => {
+                let event_id = sent.response.event_id.to_string();
+                let conn = service.database.conn();
+                outbox::mark_sent(&conn, post.id, &event_id, service.clock.now()).map_err(|e| e.to_string())?;
+                alarm_posted |= matches!(post.kind.as_str(), "missed" | "help");
+            }
+            Err(error) => {
+                let text = error.to_string();
+                let _ = outbox::mark_failed(&service.database.conn(), post.id, &text);
+                if alarm_posted {
+                    (service.on_change)();
+                }
+                return Err(format!("The team server cannot be reached ({text}). Posts wait until it answers."));
+            }
+        }
+    }
+    if alarm_posted {
+        (service.on_change)();
+    }
+    Ok(())
+}
