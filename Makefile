@@ -3,6 +3,9 @@
 
 .PHONY: run test bench
 
+# Where the tests' Matrix server (Synapse) is installed; kept between runs.
+export CAMPAIGN_SAFE_SYNAPSE_VENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/campaign-safe/synapse-1.163.2
+
 ## Build and open the app.
 run:
 	@scripts/setup.sh run

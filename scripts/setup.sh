@@ -5,8 +5,15 @@
 set -euo pipefail
 
 TAURI_DRIVER_VERSION=2.1.0
+# The real Matrix server the team-relay tests run against, in a venv kept between runs.
+SYNAPSE_VERSION=1.163.2
+SYNAPSE_VENV="${CAMPAIGN_SAFE_SYNAPSE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/campaign-safe/synapse-$SYNAPSE_VERSION}"
+case "$SYNAPSE_VENV" in
+  *"$SYNAPSE_VERSION") ;;
+  *) echo "CAMPAIGN_SAFE_SYNAPSE_VENV should end in the Synapse version $SYNAPSE_VERSION" >&2; exit 2 ;;
+esac
 RUN_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev curl file)
-TEST_PACKAGES=(xvfb webkit2gtk-driver dbus-daemon imagemagick xdotool)
+TEST_PACKAGES=(xvfb webkit2gtk-driver dbus-daemon imagemagick xdotool python3 python3-venv)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -46,5 +53,15 @@ if [ "$mode" = test ]; then
   else
     say "Installing tauri-driver $TAURI_DRIVER_VERSION (cargo install, about a minute)"
     cargo install "tauri-driver@$TAURI_DRIVER_VERSION" --locked --quiet
+  fi
+
+  if [ -x "$SYNAPSE_VENV/bin/python" ] && "$SYNAPSE_VENV/bin/python" -c "import synapse" 2>/dev/null; then
+    say "Synapse $SYNAPSE_VERSION is already installed in $SYNAPSE_VENV"
+  else
+    say "Installing Synapse $SYNAPSE_VERSION into $SYNAPSE_VENV (pip, about two minutes)"
+    rm -rf "$SYNAPSE_VENV"
+    mkdir -p "$(dirname "$SYNAPSE_VENV")"
+    python3 -m venv "$SYNAPSE_VENV"
+    "$SYNAPSE_VENV/bin/pip" install --quiet --disable-pip-version-check "matrix-synapse==$SYNAPSE_VERSION"
   fi
 fi

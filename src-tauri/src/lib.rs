@@ -121,6 +121,9 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
                 state.scheduler.clone(),
             );
             state.set_alarms(alarms.clone());
+            let team = team_relay(&state, &database, &alarms);
+            alarms.set_relay(team.clone());
+            state.set_team(team.clone());
             let runner = Runner {
                 database,
                 clock: state.clock.clone(),
@@ -130,11 +133,36 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
             if let Err(error) = runner.spawn() {
                 tracing::error!("the check-in scheduler could not start: {error}");
             }
+            app.manage(state);
+            open_main_window(app.handle(), webview_dir)?;
+            // After the window: signing back in to the team server never delays it.
+            tauri::async_runtime::spawn(async move { team.restore().await });
+        } else {
+            app.manage(state);
+            open_main_window(app.handle(), webview_dir)?;
         }
-        app.manage(state);
-        open_main_window(app.handle(), webview_dir)?;
         Ok(())
     })
+}
+
+/// The team relay, idle until a Matrix account is set up. What it applies from the room
+/// reaches the scheduler and the alarms like any other change.
+fn team_relay(
+    state: &AppState,
+    database: &Arc<storage::Database>,
+    alarms: &Arc<AlarmHub>,
+) -> Arc<relay::matrix::TeamService> {
+    let (alarms, scheduler) = (alarms.clone(), state.scheduler.clone());
+    relay::matrix::TeamService::new(
+        database.clone(),
+        state.data_dir.clone(),
+        state.clock.clone(),
+        tauri::async_runtime::handle().inner().clone(),
+        Arc::new(move || {
+            scheduler.poke();
+            alarms.refresh(&[]);
+        }),
+    )
 }
 
 fn open_main_window<R: Runtime>(

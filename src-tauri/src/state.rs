@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use crate::advice::AdviceLibrary;
 use crate::alarms::hub::AlarmHub;
+use crate::relay::matrix::TeamService;
+use crate::relay::RelayError;
 use crate::checkins::runner::SchedulerHandle;
 use crate::content::ContentError;
 use crate::emergency::EmergencyInfo;
@@ -21,6 +23,8 @@ pub struct AppState {
     pub scheduler: SchedulerHandle,
     /// The open alarms; absent only when the database could not be opened.
     alarms: Option<Arc<AlarmHub>>,
+    /// The team relay; absent only when the database could not be opened.
+    team: Option<Arc<TeamService>>,
     database: Result<Arc<Database>, StorageError>,
     advice: Result<AdviceLibrary, ContentError>,
     guides: Result<GuideLibrary, ContentError>,
@@ -42,6 +46,7 @@ impl AppState {
             clock,
             scheduler: SchedulerHandle::default(),
             alarms: None,
+            team: None,
             database,
             advice,
             guides,
@@ -61,6 +66,19 @@ impl AppState {
 
     pub fn set_alarms(&mut self, hub: Arc<AlarmHub>) {
         self.alarms = Some(hub);
+    }
+
+    pub fn set_team(&mut self, team: Arc<TeamService>) {
+        self.team = Some(team);
+    }
+
+    pub fn team(&self) -> Result<&Arc<TeamService>, RelayError> {
+        match &self.team {
+            Some(team) => Ok(team),
+            None => Err(RelayError::Storage(StorageError::Unavailable(
+                "the team relay has not started".into(),
+            ))),
+        }
     }
 
     pub fn alarms(&self) -> Result<&Arc<AlarmHub>, StorageError> {

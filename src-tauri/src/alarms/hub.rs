@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -18,6 +18,7 @@ use crate::checkins::runner::SchedulerHandle;
 use crate::checkins::scheduler::{ACTION_ACKNOWLEDGE, ACTION_CHECK_IN, ACTION_SNOOZE};
 use crate::checkins::{self, CheckinError};
 use crate::notify::{NoticeId, Notifier, Response};
+use crate::relay::Relay;
 use crate::storage::Database;
 use crate::time::Clock;
 
@@ -38,6 +39,9 @@ pub struct AlarmState {
     pub ring: Vec<String>,
     /// The desktop refused the last notice: the window says the in-app alarm is all there is.
     pub notifications_failed: bool,
+    /// Alarms for shared sessions not yet posted to the team (the team server has not
+    /// answered): the window says so, so nobody counts on the team having heard.
+    pub unposted: i64,
 }
 
 /// Where the state goes: the app's window, or a recorder in tests.
@@ -65,6 +69,8 @@ pub struct AlarmHub {
     notifier: Arc<dyn Notifier>,
     observer: Arc<dyn AlarmObserver>,
     scheduler: SchedulerHandle,
+    /// Told after every change, so posts queued for the team go out at once.
+    relay: OnceLock<Arc<dyn Relay>>,
     inner: Mutex<Inner>,
     me: Weak<AlarmHub>,
 }
@@ -83,9 +89,26 @@ impl AlarmHub {
             notifier,
             observer,
             scheduler,
+            relay: OnceLock::new(),
             inner: Mutex::default(),
             me: me.clone(),
         })
+    }
+
+    /// Connects the team relay once it exists (it is built after the hub).
+    pub fn set_relay(&self, relay: Arc<dyn Relay>) {
+        let _ = self.relay.set(relay);
+    }
+
+    fn unposted(&self) -> i64 {
+        self.database
+            .reader()
+            .query_row(
+                "SELECT count(*) FROM team_outbox WHERE kind IN ('missed', 'help') AND sent_at IS NULL AND dropped IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0)
     }
 
     fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -94,11 +117,13 @@ impl AlarmHub {
 
     /// The alarms open now, as last read.
     pub fn state(&self) -> AlarmState {
+        let unposted = self.unposted();
         let inner = self.inner();
         AlarmState {
             alarms: inner.open.clone(),
             ring: Vec::new(),
             notifications_failed: inner.notifications_failed,
+            unposted,
         }
     }
 
@@ -149,9 +174,13 @@ impl AlarmHub {
             alarms: inner.open.clone(),
             ring,
             notifications_failed: inner.notifications_failed,
+            unposted: self.unposted(),
         };
         drop(inner);
         self.observer.changed(&state);
+        if let Some(relay) = self.relay.get() {
+            relay.wake();
+        }
     }
 
     fn show(&self, inner: &mut Inner, alarm: &Alarm) {
@@ -224,6 +253,7 @@ impl AlarmHub {
                     alarms: inner.open.clone(),
                     ring: Vec::new(),
                     notifications_failed: true,
+                    unposted: self.unposted(),
                 };
                 drop(inner);
                 self.observer.changed(&state);

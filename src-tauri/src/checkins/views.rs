@@ -16,6 +16,8 @@ pub enum Status {
     Missed,
     /// Missed, and someone is dealing with it.
     Acknowledged,
+    /// Someone out asked for help from the team room.
+    Help,
     Ended,
 }
 
@@ -38,6 +40,21 @@ pub struct SessionView {
     pub next_due_at: DateTime<Utc>,
     pub next_due_local: String,
     pub last_check_in_local: Option<String>,
+    /// When the alarm goes off if nobody checks in (the due time plus the grace period).
+    pub alarm_at: DateTime<Utc>,
+    /// The team it is shared with, if any, and whether another device started it.
+    pub team: Option<SessionTeam>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionTeam {
+    pub room_id: String,
+    pub name: String,
+    /// Started on another device: this one tracks it for the team.
+    pub tracked: bool,
+    /// Who started it (Matrix id).
+    pub owner: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,7 +75,9 @@ pub struct SessionDetail {
 
 const COLUMNS: &str =
     "id, kind, mode, title, participants, place, notes, escalation, interval_min, started_at,
-    ends_at, next_due_at, last_check_in_at, reminded_for, missed_for, acknowledged_at, ended_at";
+    ends_at, next_due_at, last_check_in_at, reminded_for, missed_for, acknowledged_at, ended_at,
+    grace_min, team_room, origin, owner,
+    (SELECT name FROM team WHERE team.room_id = checkin_session.team_room), help_at";
 
 fn view(row: &Row) -> rusqlite::Result<SessionView> {
     let at = |ms: i64| from_millis(ms).unwrap_or_default();
@@ -66,6 +85,8 @@ fn view(row: &Row) -> rusqlite::Result<SessionView> {
     let (reminded_for, missed_for): (Option<i64>, Option<i64>) = (row.get(13)?, row.get(14)?);
     let status = if row.get::<_, Option<i64>>(16)?.is_some() {
         Status::Ended
+    } else if row.get::<_, Option<i64>>(22)?.is_some() && row.get::<_, Option<i64>>(15)?.is_none() {
+        Status::Help
     } else if missed_for == Some(due) {
         if row.get::<_, Option<i64>>(15)?.is_some() {
             Status::Acknowledged
@@ -107,6 +128,16 @@ fn view(row: &Row) -> rusqlite::Result<SessionView> {
         last_check_in_local: row
             .get::<_, Option<i64>>(12)?
             .map(|ms| format_local(at(ms))),
+        alarm_at: at(due + row.get::<_, i64>(17)? * 60_000),
+        team: match row.get::<_, Option<String>>(18)? {
+            Some(room_id) => Some(SessionTeam {
+                name: row.get::<_, Option<String>>(21)?.unwrap_or_else(|| "Team".into()),
+                tracked: row.get::<_, String>(19)? == "team",
+                owner: row.get(20)?,
+                room_id,
+            }),
+            None => None,
+        },
     })
 }
 

@@ -10,6 +10,7 @@ mod contacts;
 mod incidents;
 mod pickers;
 mod sos;
+mod team;
 
 pub use self::checkins::WindowAlarms;
 use tauri::ipc::Invoke;
@@ -69,6 +70,15 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         incidents::incidents_export_folder,
         incidents::incidents_export,
         incidents::incidents_import,
+        team::team_status,
+        team::team_sign_in,
+        team::team_create,
+        team::team_join,
+        team::team_invite,
+        team::team_members,
+        team::team_leave,
+        team::team_sign_out,
+        team::checkins_share,
         pickers::choose_folder,
         pickers::choose_file,
     ]

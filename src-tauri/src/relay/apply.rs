@@ -55,6 +55,7 @@ struct Row {
     next_due_at: i64,
     last_check_in_at: Option<i64>,
     missed_for: Option<i64>,
+    help: bool,
     acknowledged: bool,
     ended: bool,
     owner: String,
@@ -64,7 +65,7 @@ struct Row {
 
 fn session_row(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Row>> {
     conn.query_row(
-        "SELECT id, next_due_at, last_check_in_at, missed_for, acknowledged_at, ended_at, owner, chat_members, origin
+        "SELECT id, next_due_at, last_check_in_at, missed_for, acknowledged_at, ended_at, owner, chat_members, origin, help_at
          FROM checkin_session WHERE team_session = ?1",
         [uuid],
         |r| {
@@ -78,6 +79,7 @@ fn session_row(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Row>> {
                 owner: r.get(6)?,
                 chat_members: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
                 origin: r.get(8)?,
+                help: r.get::<_, Option<i64>>(9)?.is_some(),
             })
         },
     )
@@ -166,7 +168,8 @@ fn apply_rule(tx: &Connection, incoming: &Incoming, wire: &Wire) -> rusqlite::Re
             timeline(tx, row.id, to_millis(incoming.at), "missed", &by, "posted to the team")?;
             true
         }
-        WireKind::Acknowledged if wire.due_at == row.missed_for && !row.acknowledged => {
+        // Someone is dealing with a missed check-in, or with a call for help.
+        WireKind::Acknowledged if (row.help || wire.due_at == row.missed_for) && !row.acknowledged => {
             tx.execute(
                 "UPDATE checkin_session SET acknowledged_at = ?2 WHERE id = ?1",
                 params![row.id, wire.at],

@@ -19,7 +19,7 @@ use super::{invalid, outbox, Connection, Relay, RelayError};
 use crate::storage::Database;
 use crate::time::Clock;
 
-pub use client::{Member, MemberDevice};
+pub use client::{register, Member, MemberDevice};
 
 /// What the Team screen shows about the connection.
 #[derive(Debug, Clone, Serialize)]
@@ -71,6 +71,8 @@ pub struct TeamService {
     on_change: Arc<dyn Fn() + Send + Sync>,
     client: tokio::sync::Mutex<Option<Running>>,
     send_now: Arc<Notify>,
+    /// Cuts a wait between attempts short ("Try again now").
+    retry_now: Arc<Notify>,
     live: Arc<Mutex<Live>>,
 }
 
@@ -113,6 +115,7 @@ impl TeamService {
             on_change,
             client: tokio::sync::Mutex::new(None),
             send_now: Arc::new(Notify::new()),
+            retry_now: Arc::new(Notify::new()),
             live: Arc::default(),
         })
     }
@@ -283,6 +286,12 @@ impl TeamService {
         }
         self.send_now.notify_one();
         Ok(())
+    }
+
+    /// Tries the server again now instead of after the current wait.
+    pub fn reconnect(&self) {
+        self.retry_now.notify_one();
+        self.send_now.notify_one();
     }
 
     pub fn runtime(&self) -> &tokio::runtime::Handle {

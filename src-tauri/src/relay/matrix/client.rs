@@ -2,9 +2,11 @@
 //! sentence a person can act on.
 
 use std::path::{Path, PathBuf};
-
 use chrono::{DateTime, Utc};
+use std::time::Duration;
+
 use matrix_sdk::authentication::matrix::MatrixSession;
+use matrix_sdk::config::RequestConfig;
 use matrix_sdk::encryption::EncryptionSettings;
 use matrix_sdk::ruma::api::client::account::register;
 use matrix_sdk::ruma::api::client::room::create_room;
@@ -103,6 +105,9 @@ async fn build(store_root: &Path, homeserver: &Url, passphrase: &str) -> Result<
         .map_err(|e| RelayError::Refused(format!("the team store folder cannot be made: {e}")))?;
     Client::builder()
         .homeserver_url(homeserver.as_str())
+        // The SDK would otherwise retry a failed request for ever: a wrong address would
+        // never be reported, and a post would never give way to the outbox's own retries.
+        .request_config(RequestConfig::new().retry_limit(2).max_retry_time(Duration::from_secs(10)))
         .sqlite_store(store_dir(store_root), Some(passphrase))
         .with_encryption_settings(EncryptionSettings {
             auto_enable_cross_signing: true,
@@ -172,25 +177,43 @@ pub async fn sign_in(
     Ok(client)
 }
 
-/// Registers with a registration token (the server's interactive sign-up, one step).
-async fn register(client: &Client, user: &str, password: &str, token: &str) -> Result<(), RelayError> {
+/// Registers with a registration token, going through the server's sign-up stages (the
+/// token, then usually a "dummy" stage that only confirms).
+pub async fn register(client: &Client, user: &str, password: &str, token: &str) -> Result<(), RelayError> {
+    use matrix_sdk::ruma::api::client::uiaa::{AuthType, Dummy};
     let mut request = register::v3::Request::new();
     request.username = Some(user.trim_start_matches('@').split(':').next().unwrap_or(user).to_owned());
     request.password = Some(password.to_owned());
     request.inhibit_login = true;
     let auth = client.matrix_auth();
-    let session = match auth.register(request.clone()).await {
-        Ok(_) => return Ok(()),
-        Err(error) => match error.as_uiaa_response() {
-            Some(uiaa) => uiaa.session.clone(),
-            None => return Err(refused(error, "Registering")),
-        },
-    };
-    let mut step = RegistrationToken::new(token.to_owned());
-    step.session = session;
-    request.auth = Some(AuthData::RegistrationToken(step));
-    auth.register(request).await.map_err(|e| refused(e, "Registering"))?;
-    Ok(())
+    for _ in 0..4 {
+        let error = match auth.register(request.clone()).await {
+            Ok(_) => return Ok(()),
+            Err(error) => error,
+        };
+        let Some(info) = error.as_uiaa_response() else {
+            return Err(refused(error, "Registering"));
+        };
+        let next = info
+            .flows
+            .iter()
+            .find_map(|flow| flow.stages.iter().find(|stage| !info.completed.contains(stage)))
+            .cloned();
+        request.auth = match next {
+            Some(AuthType::RegistrationToken) => {
+                let mut step = RegistrationToken::new(token.to_owned());
+                step.session = info.session.clone();
+                Some(AuthData::RegistrationToken(step))
+            }
+            Some(AuthType::Dummy) => {
+                let mut step = Dummy::new();
+                step.session = info.session.clone();
+                Some(AuthData::Dummy(step))
+            }
+            _ => return Err(RelayError::Refused("Registering: this server asks for a sign-up step the app cannot do (such as email); register in Element, then sign in here.".into())),
+        };
+    }
+    Err(RelayError::Refused("Registering: the server did not finish the sign-up.".into()))
 }
 
 pub fn forget_account(database: &Database, store_root: &Path, now: DateTime<Utc>) -> Result<(), RelayError> {

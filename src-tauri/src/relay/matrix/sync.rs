@@ -24,15 +24,34 @@ use crate::time::from_millis;
 
 /// How long a sync waits on the server for news: one request per this while idle.
 const LONG_POLL: Duration = Duration::from_secs(30);
+/// After being out of touch, a "missed" that was queued meanwhile waits this long, so the
+/// other devices coming back at the same time can report first (a check-in they queued
+/// makes it untrue, and then it is never sent).
+const SETTLE: Duration = Duration::from_secs(5);
 const LONGEST_BACKOFF: Duration = Duration::from_secs(30);
+
+/// What the two loops share: whether this device is up to date with the room, and until
+/// when queued alarms wait after it came back.
+#[derive(Default)]
+struct Contact {
+    synced: AtomicBool,
+    settling_until: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl Contact {
+    fn settling_until(&self) -> Option<tokio::time::Instant> {
+        let until = *self.settling_until.lock().unwrap_or_else(|p| p.into_inner());
+        until.filter(|until| *until > tokio::time::Instant::now())
+    }
+}
 
 pub fn start(service: Arc<TeamService>, client: Client) -> Vec<tokio::task::JoinHandle<()>> {
     add_handlers(&service, &client);
-    let synced = Arc::new(AtomicBool::new(false));
+    let contact = Arc::new(Contact::default());
     let runtime = service.runtime().clone();
     vec![
-        runtime.spawn(sync_loop(service.clone(), client.clone(), synced.clone())),
-        runtime.spawn(send_loop(service, client, synced)),
+        runtime.spawn(sync_loop(service.clone(), client.clone(), contact.clone())),
+        runtime.spawn(send_loop(service, client, contact)),
     ]
 }
 
@@ -88,6 +107,8 @@ fn add_handlers(service: &Arc<TeamService>, client: &Client) {
                 return;
             }
             let Some((event_id, sender, at, content)) = parts(&raw) else { return };
+            // The server's time, so every device computes the same; never ahead of this one.
+            let at = at.min(service.clock.now());
             let incoming = Incoming { room_id: room.room_id().as_str(), event_id: &event_id, sender: &sender, at };
             let outcome = {
                 let mut conn = service.database.conn();
@@ -138,8 +159,10 @@ fn check_membership(service: &TeamService, client: &Client) {
     }
 }
 
-async fn sync_loop(service: Arc<TeamService>, client: Client, synced: Arc<AtomicBool>) {
+async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Contact>) {
+    let synced = &contact.synced;
     let mut backoff = Duration::from_secs(1);
+    // A catch-up sync (no waiting on the server) first, and after every failure.
     let mut first = true;
     loop {
         let settings = SyncSettings::default()
@@ -147,6 +170,9 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, synced: Arc<Atomic
             .timeout(if first { Duration::ZERO } else { LONG_POLL });
         match client.sync_once(settings).await {
             Ok(_) => {
+                if !synced.load(Ordering::SeqCst) {
+                    tracing::info!("team sync is up to date");
+                }
                 first = false;
                 backoff = Duration::from_secs(1);
                 {
@@ -159,12 +185,17 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, synced: Arc<Atomic
                 }
                 check_membership(&service, &client);
                 if !synced.swap(true, Ordering::SeqCst) {
-                    // Back in touch: what waited in the outbox can go now.
+                    // Back in touch: what waited in the outbox can go now, alarms after a pause.
+                    *contact.settling_until.lock().unwrap_or_else(|p| p.into_inner()) =
+                        Some(tokio::time::Instant::now() + SETTLE);
                     service.send_now.notify_one();
                 }
             }
             Err(error) => {
                 synced.store(false, Ordering::SeqCst);
+                // The next try must come straight back with what was missed, not wait on the
+                // server for news: the outbox waits for it.
+                first = true;
                 use matrix_sdk::ruma::api::error::ErrorKind;
                 if matches!(error.client_api_error_kind(), Some(ErrorKind::UnknownToken { .. })) {
                     service.set_live(
@@ -175,19 +206,35 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, synced: Arc<Atomic
                 }
                 tracing::info!("team sync failed: {error}");
                 service.set_live(Connection::Offline, Some(format!("The team server cannot be reached ({error}). Alarms still work here; posts wait until it answers.")));
-                tokio::time::sleep(backoff).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = service.retry_now.notified() => {}
+                }
                 backoff = (backoff * 2).min(LONGEST_BACKOFF);
             }
         }
     }
 }
 
-async fn send_loop(service: Arc<TeamService>, client: Client, synced: Arc<AtomicBool>) {
+async fn send_loop(service: Arc<TeamService>, client: Client, contact: Arc<Contact>) {
+    let synced = &contact.synced;
     loop {
-        let wait = outbox::next_hold(&service.database.reader())
+        let held = outbox::next_hold(&service.database.reader())
             .ok()
             .flatten()
             .map(|at| (at - service.clock.now()).to_std().unwrap_or(Duration::ZERO));
+        let settling = contact
+            .settling_until()
+            .map(|until| until.saturating_duration_since(tokio::time::Instant::now()));
+        // Nothing waits on a held post while offline: the next sync wakes this loop.
+        let wait = if synced.load(Ordering::SeqCst) {
+            match (held, settling) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            }
+        } else {
+            None
+        };
         tokio::select! {
             _ = service.send_now.notified() => {}
             _ = async {
@@ -200,7 +247,7 @@ async fn send_loop(service: Arc<TeamService>, client: Client, synced: Arc<Atomic
         if !synced.load(Ordering::SeqCst) {
             continue;
         }
-        if let Err(error) = send_ready(&service, &client).await {
+        if let Err(error) = send_ready(&service, &client, contact.settling_until().is_some()).await {
             service.set_live(Connection::Offline, Some(error));
             synced.store(false, Ordering::SeqCst);
         }
@@ -208,10 +255,13 @@ async fn send_loop(service: Arc<TeamService>, client: Client, synced: Arc<Atomic
 }
 
 /// Sends every post that may go now, in order; stops at the first failure.
-async fn send_ready(service: &TeamService, client: &Client) -> Result<(), String> {
+async fn send_ready(service: &TeamService, client: &Client, settling: bool) -> Result<(), String> {
     let ready = outbox::ready(&service.database.reader(), service.clock.now()).map_err(|e| e.to_string())?;
     let mut alarm_posted = false;
     for post in ready {
+        if settling && post.kind == "missed" {
+            continue;
+        }
         {
             let conn = service.database.conn();
             if outbox::drop_if_stale(&conn, &post).map_err(|e| e.to_string())?.is_some() {

@@ -1,0 +1,81 @@
+//! The Team screen's commands: a thin layer over `relay::matrix::TeamService`.
+
+use serde::Deserialize;
+use tauri::State;
+
+use crate::checkins::views::{self, SessionDetail};
+use crate::error::IpcError;
+use crate::relay::matrix::{Member, TeamStatus, TeamView};
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn team_status(state: State<'_, AppState>) -> Result<TeamStatus, IpcError> {
+    Ok(state.team()?.status().await?)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SignIn {
+    homeserver: String,
+    user: String,
+    password: String,
+    /// Given when registering a new account on a server that asks for a token.
+    #[serde(default)]
+    registration_token: Option<String>,
+}
+
+#[tauri::command]
+pub async fn team_sign_in(state: State<'_, AppState>, account: SignIn) -> Result<TeamStatus, IpcError> {
+    let team = state.team()?.clone();
+    Ok(team
+        .sign_in(
+            &account.homeserver,
+            &account.user,
+            &account.password,
+            account.registration_token.as_deref(),
+        )
+        .await?)
+}
+
+#[tauri::command]
+pub async fn team_create(state: State<'_, AppState>, name: String) -> Result<TeamView, IpcError> {
+    Ok(state.team()?.create_team(&name).await?)
+}
+
+#[tauri::command]
+pub async fn team_join(state: State<'_, AppState>, invite: String, name: String) -> Result<TeamView, IpcError> {
+    Ok(state.team()?.join_team(&invite, &name).await?)
+}
+
+#[tauri::command(rename_all = "camelCase")]
+pub async fn team_invite(state: State<'_, AppState>, room_id: String, user_id: String) -> Result<(), IpcError> {
+    Ok(state.team()?.invite(&room_id, &user_id).await?)
+}
+
+#[tauri::command(rename_all = "camelCase")]
+pub async fn team_members(state: State<'_, AppState>, room_id: String) -> Result<Vec<Member>, IpcError> {
+    Ok(state.team()?.members(&room_id).await?)
+}
+
+#[tauri::command(rename_all = "camelCase")]
+pub async fn team_leave(state: State<'_, AppState>, room_id: String) -> Result<(), IpcError> {
+    Ok(state.team()?.leave_team(&room_id).await?)
+}
+
+#[tauri::command]
+pub async fn team_sign_out(state: State<'_, AppState>) -> Result<(), IpcError> {
+    Ok(state.team()?.sign_out().await?)
+}
+
+/// Shares a running session of this device with a team.
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn checkins_share(
+    state: State<'_, AppState>,
+    session_id: i64,
+    room_id: String,
+    chat_members: Vec<String>,
+) -> Result<SessionDetail, IpcError> {
+    state.team()?.share(session_id, &room_id, &chat_members)?;
+    state.sessions_changed();
+    Ok(views::detail(&state.database()?.conn(), session_id)?)
+}

@@ -1,0 +1,229 @@
+//! A real Matrix homeserver for tests: Synapse (PyPI matrix-synapse, installed by `make test`
+//! into a venv kept between runs), on 127.0.0.1 at a free port, with a generated config,
+//! registration by token, and rate limits loose enough for bursts of test traffic.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub struct Synapse {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    /// A registration token anyone may use any number of times.
+    pub token: String,
+    admin_token: String,
+}
+
+/// The venv `make test` installs Synapse into.
+fn venv() -> PathBuf {
+    match std::env::var_os("CAMPAIGN_SAFE_SYNAPSE_VENV") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
+            cache.join("campaign-safe").join("synapse-1.163.2")
+        }
+    }
+}
+
+fn python() -> PathBuf {
+    let python = venv().join("bin").join("python");
+    assert!(
+        python.exists(),
+        "Synapse is not installed at {}: run `make test`, which installs it",
+        venv().display()
+    );
+    python
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// Rewrites the generated config for tests: loopback only, client API only, no key servers,
+/// registration by token, generous rate limits, no presence.
+const CONFIGURE: &str = r#"
+import sys, yaml
+path, port = sys.argv[1], int(sys.argv[2])
+with open(path) as f:
+    config = yaml.safe_load(f)
+config["listeners"] = [{
+    "port": port, "bind_addresses": ["127.0.0.1"], "type": "http", "tls": False,
+    "x_forwarded": False, "resources": [{"names": ["client"], "compress": False}],
+}]
+config["trusted_key_servers"] = []
+config["suppress_key_server_warning"] = True
+config["enable_registration"] = True
+config["registration_requires_token"] = True
+config["presence"] = {"enabled": False}
+loose = {"per_second": 1000, "burst_count": 1000}
+for key in ["rc_message", "rc_registration", "rc_joins", "rc_invites", "rc_3pid_validation",
+            "rc_registration_token_validity", "rc_key_requests", "rc_admin_redaction",
+            "rc_media_create", "rc_delayed_event_mgmt"]:
+    config[key] = loose
+config["rc_login"] = {"address": loose, "account": loose, "failed_attempts": loose}
+config["rc_joins"] = {"local": loose, "remote": loose}
+config["rc_invites"] = {"per_room": loose, "per_user": loose, "per_issuer": loose}
+with open(path, "w") as f:
+    yaml.safe_dump(config, f)
+"#;
+
+fn run(command: &mut Command, what: &str) {
+    let output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+impl Synapse {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("synapse folder");
+        let port = free_port();
+        let config = dir.path().join("hs.yaml");
+        run(
+            Command::new(python())
+                .args(["-m", "synapse.app.homeserver", "--server-name", "localhost", "--config-path"])
+                .arg(&config)
+                .args(["--generate-config", "--report-stats=no", "--data-directory"])
+                .arg(dir.path())
+                .current_dir(dir.path()),
+            "generating the Synapse config",
+        );
+        run(
+            Command::new(python()).args(["-c", CONFIGURE]).arg(&config).arg(port.to_string()),
+            "editing the Synapse config",
+        );
+        let mut server = Self {
+            child: None,
+            dir,
+            port,
+            token: String::new(),
+            admin_token: String::new(),
+        };
+        server.launch().await;
+        server.set_up_registration().await;
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("hs.yaml")
+    }
+
+    /// Starts the server and waits until it answers its health check.
+    pub async fn launch(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("synapse-stdout.txt")).expect("log");
+        let child = Command::new(python())
+            .args(["-m", "synapse.app.homeserver", "-c"])
+            .arg(self.config())
+            .current_dir(self.dir.path())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start Synapse");
+        self.child = Some(child);
+        let health = format!("{}/health", self.url());
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Ok(response) = reqwest::get(&health).await {
+                if response.status().is_success() {
+                    return;
+                }
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("Synapse exited ({status}) before it was healthy; see {}", self.log_path().display());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "Synapse was not healthy within 90 s; see {}",
+                self.log_path().display()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("synapse-stdout.txt")
+    }
+
+    /// Stops the server (a crash or an outage, as far as clients can tell).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    async fn set_up_registration(&mut self) {
+        let register = venv().join("bin").join("register_new_matrix_user");
+        run(
+            Command::new(register)
+                .args(["-c"])
+                .arg(self.config())
+                .args(["-u", "admin", "-p", "admin-password", "--admin"])
+                .arg(self.url()),
+            "registering the admin user",
+        );
+        let http = reqwest::Client::new();
+        let login: Value = http
+            .post(format!("{}/_matrix/client/v3/login", self.url()))
+            .json(&json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": "admin"}, "password": "admin-password"}))
+            .send()
+            .await
+            .expect("admin login")
+            .json()
+            .await
+            .expect("admin login answer");
+        self.admin_token = login["access_token"].as_str().expect("admin token").to_owned();
+        let token: Value = http
+            .post(format!("{}/_synapse/admin/v1/registration_tokens/new", self.url()))
+            .bearer_auth(&self.admin_token)
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("registration token")
+            .json()
+            .await
+            .expect("registration token answer");
+        self.token = token["token"].as_str().expect("token").to_owned();
+    }
+
+    /// Every byte the server has stored: its SQLite database and write-ahead log.
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for name in ["homeserver.db", "homeserver.db-wal"] {
+            if let Ok(mut more) = std::fs::read(self.dir.path().join(name)) {
+                bytes.append(&mut more);
+            }
+        }
+        bytes
+    }
+}
+
+impl Drop for Synapse {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

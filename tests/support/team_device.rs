@@ -1,0 +1,356 @@
+//! One app backend as the team tests need it (database, scheduler, alarms and team relay,
+//! with a clock the test can move on), and a volunteer on a plain Matrix client.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::room::MessagesOptions;
+use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
+use matrix_sdk::ruma::RoomId;
+use matrix_sdk::Client;
+use serde_json::{json, Value};
+
+use campaign_safe_lib::alarms::hub::{AlarmHub, AlarmObserver, AlarmState};
+use campaign_safe_lib::alarms::AlarmKind;
+use campaign_safe_lib::checkins::runner::{Runner, SchedulerHandle};
+use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSession};
+use campaign_safe_lib::notify::InAppOnly;
+use campaign_safe_lib::relay::matrix::TeamService;
+use campaign_safe_lib::relay::Relay;
+use campaign_safe_lib::storage::Database;
+use campaign_safe_lib::time::Clock;
+
+use super::synapse::Synapse;
+
+/// Posts read back from the room by the tests (a count for the report).
+pub static ROOM_MESSAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// The wall clock, moved on by the test.
+#[derive(Default)]
+pub struct ShiftClock(AtomicI64);
+
+impl Clock for ShiftClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::milliseconds(self.0.load(Ordering::SeqCst))
+    }
+}
+
+struct NoWindow;
+
+impl AlarmObserver for NoWindow {
+    fn changed(&self, _: &AlarmState) {}
+    fn open_session(&self, _: i64) {}
+}
+
+pub struct Device {
+    _dir: tempfile::TempDir,
+    pub database: Arc<Database>,
+    clock: Arc<ShiftClock>,
+    pub hub: Arc<AlarmHub>,
+    scheduler: SchedulerHandle,
+    pub team: Arc<TeamService>,
+    pub user_id: String,
+}
+
+/// Waits for `check`, polling; fails naming `what` if it does not come in time.
+pub async fn wait_until<F, Fut>(what: &str, within: Duration, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(Instant::now() < deadline, "waited {within:?} for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+impl Device {
+    /// A backend that registers `name` with the server's token and signs in.
+    pub async fn new(name: &str, server: &Synapse) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Arc::new(Database::open_in(dir.path()).unwrap());
+        let clock = Arc::new(ShiftClock::default());
+        let scheduler = SchedulerHandle::default();
+        let hub = AlarmHub::new(database.clone(), clock.clone(), Arc::new(InAppOnly), Arc::new(NoWindow), scheduler.clone());
+        let (on_hub, on_scheduler) = (hub.clone(), scheduler.clone());
+        let team = TeamService::new(
+            database.clone(),
+            dir.path().to_owned(),
+            clock.clone(),
+            tokio::runtime::Handle::current(),
+            Arc::new(move || {
+                on_scheduler.poke();
+                on_hub.refresh(&[]);
+            }),
+        );
+        hub.set_relay(team.clone() as Arc<dyn Relay>);
+        Runner { database: database.clone(), clock: clock.clone(), alarms: hub.clone(), handle: scheduler.clone() }
+            .spawn()
+            .unwrap();
+        let status = team
+            .sign_in(&server.url(), name, &format!("{name}-password"), Some(&server.token))
+            .await
+            .unwrap_or_else(|e| panic!("{name} could not register and sign in: {e}"));
+        let user_id = status.user_id.expect("signed in");
+        Self { _dir: dir, database, clock, hub, scheduler, team, user_id }
+    }
+
+    /// What the check-in commands do after a change.
+    fn changed(&self) {
+        self.scheduler.poke();
+        self.hub.refresh(&[]);
+    }
+
+    /// Starts a canvass of `people` (check in every 15 minutes, alarm at once when one is
+    /// missed), reminding `lead` minutes before each check-in.
+    pub fn start(&self, title: &str, people: &[&str], place: &str, notes: &str, lead: u32) -> i64 {
+        let now = self.clock.now();
+        let new = NewSession {
+            kind: Kind::Canvass,
+            mode: Mode::Me,
+            title: title.into(),
+            participants: people.iter().map(|p| (*p).to_owned()).collect(),
+            place: place.into(),
+            notes: notes.into(),
+            escalation: vec![EscalationContact { name: "Office".into(), phone: "01632 960 123".into(), relationship: String::new() }],
+            ends_at: Some(now + chrono::Duration::hours(4)),
+            interval_minutes: Some(15),
+            reminder_lead_minutes: lead,
+            grace_minutes: 0,
+        };
+        // Not yet a word to the scheduler: the session is shared before it looks.
+        checkins::start(&mut self.database.conn(), &new, now, "app").unwrap()
+    }
+
+    pub fn share(&self, session: i64, room: &str, chat_members: &[String]) {
+        self.team.share(session, room, chat_members).expect("share");
+        self.changed();
+    }
+
+    /// This device's id for the session called `title` (its own, or tracked for the team).
+    pub fn session(&self, title: &str) -> Option<i64> {
+        self.database
+            .reader()
+            .query_row("SELECT id FROM checkin_session WHERE title = ?1 AND ended_at IS NULL", [title], |r| r.get(0))
+            .ok()
+    }
+
+    pub fn next_due(&self, title: &str) -> i64 {
+        self.database
+            .reader()
+            .query_row("SELECT next_due_at FROM checkin_session WHERE title = ?1", [title], |r| r.get(0))
+            .unwrap_or(0)
+    }
+
+    fn id(&self, title: &str) -> i64 {
+        self.session(title).unwrap_or_else(|| panic!("{} has no session {title}", self.user_id))
+    }
+
+    pub fn check_in(&self, title: &str) {
+        checkins::check_in(&mut self.database.conn(), self.id(title), self.clock.now(), "app").unwrap();
+        self.changed();
+    }
+
+    pub fn acknowledge(&self, title: &str) {
+        checkins::acknowledge(&mut self.database.conn(), self.id(title), self.clock.now(), "app").unwrap();
+        self.changed();
+    }
+
+    pub fn end(&self, title: &str) {
+        checkins::end_safely(&mut self.database.conn(), self.id(title), self.clock.now(), "app").unwrap();
+        self.changed();
+    }
+
+    pub fn advance_minutes(&self, minutes: i64) {
+        self.clock.0.fetch_add(minutes * 60_000, Ordering::SeqCst);
+        self.scheduler.poke();
+    }
+
+    pub fn alarm_kinds(&self) -> Vec<AlarmKind> {
+        self.hub.state().alarms.iter().map(|a| a.kind).collect()
+    }
+
+    pub fn events(&self, title: &str, kind: &str) -> usize {
+        self.database
+            .reader()
+            .query_row(
+                "SELECT count(*) FROM checkin_event e JOIN checkin_session s ON s.id = e.session_id WHERE s.title = ?1 AND e.kind = ?2",
+                [title, kind],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_or(0) as usize
+    }
+
+    pub fn last_check_in_by(&self, title: &str) -> String {
+        self.database
+            .reader()
+            .query_row(
+                "SELECT e.by_whom FROM checkin_event e JOIN checkin_session s ON s.id = e.session_id
+                 WHERE s.title = ?1 AND e.kind = 'checked_in' ORDER BY e.id DESC LIMIT 1",
+                [title],
+                |r| r.get(0),
+            )
+            .unwrap_or_default()
+    }
+
+    /// This device posts "missed" as soon as it sees one, with no wait for others.
+    pub fn post_missed_at_once(&self) {
+        self.database.conn().execute("UPDATE team_account SET missed_hold_ms = 0", []).unwrap();
+    }
+
+    pub fn outbox_waiting(&self) -> i64 {
+        self.database
+            .reader()
+            .query_row("SELECT count(*) FROM team_outbox WHERE sent_at IS NULL AND dropped IS NULL", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    pub fn dropped_missed(&self) -> i64 {
+        self.database
+            .reader()
+            .query_row("SELECT count(*) FROM team_outbox WHERE kind = 'missed' AND dropped IS NOT NULL", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// The outbox as it stands, for a failing wait to show.
+    pub async fn report(&self) -> String {
+        let rows: Vec<String> = self
+            .database
+            .reader()
+            .prepare("SELECT id, kind, sent_at IS NOT NULL, dropped, attempts, last_error FROM team_outbox ORDER BY id DESC LIMIT 5")
+            .unwrap()
+            .query_map([], |r| {
+                Ok(format!(
+                    "#{} {} sent={} dropped={:?} attempts={} error={:?}",
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<String>>(5)?
+                ))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let status = self.team.status().await.map(|s| format!("{:?} {:?} last sync {:?}", s.connection, s.problem, s.last_sync));
+        format!("{}: {status:?}; outbox: {}", self.user_id, rows.join("; "))
+    }
+
+    /// As the Team screen's "Try again now": retry the server at once.
+    pub fn reconnect(&self) {
+        self.team.reconnect();
+    }
+}
+
+/// A volunteer without the app: a plain Matrix client (as Element would be).
+pub async fn volunteer(name: &str, server: &Synapse) -> Client {
+    let store = tempfile::tempdir().unwrap().keep();
+    let client = Client::builder()
+        .homeserver_url(server.url())
+        .sqlite_store(&store, None)
+        .build()
+        .await
+        .expect("volunteer client");
+    let password = format!("{name}-password");
+    campaign_safe_lib::relay::matrix::register(&client, name, &password, &server.token)
+        .await
+        .expect("the volunteer registers");
+    let auth = client.matrix_auth();
+    auth.login_username(name, &format!("{name}-password")).await.expect("volunteer signs in");
+    client.sync_once(SyncSettings::default()).await.expect("first sync");
+    client
+}
+
+fn room(client: &Client, room_id: &str) -> matrix_sdk::room::Room {
+    client.get_room(<&RoomId>::try_from(room_id).unwrap()).expect("room")
+}
+
+pub async fn join_as_volunteer(client: &Client, room_id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        client.sync_once(SyncSettings::default().timeout(Duration::from_millis(500))).await.expect("sync");
+        if let Some(invited) = client.get_room(<&RoomId>::try_from(room_id).unwrap()) {
+            invited.join().await.expect("volunteer joins");
+            client.sync_once(SyncSettings::default()).await.expect("sync");
+            return;
+        }
+        assert!(Instant::now() < deadline, "the volunteer's invitation never came");
+    }
+}
+
+/// Every post in the room, decrypted, oldest first; redacted ones come back empty.
+pub async fn posts(client: &Client, room_id: &str) -> Vec<Value> {
+    client.sync_once(SyncSettings::default().timeout(Duration::from_millis(200))).await.expect("sync");
+    let mut options = MessagesOptions::backward();
+    options.limit = 500u32.into();
+    let messages = room(client, room_id).messages(options).await.expect("messages");
+    let mut contents: Vec<Value> = messages
+        .chunk
+        .iter()
+        .filter_map(|event| serde_json::from_str::<Value>(event.raw().json().get()).ok())
+        .filter(|event| event["type"] == "m.room.message")
+        .map(|event| event["content"].clone())
+        .collect();
+    contents.reverse();
+    ROOM_MESSAGES.store(contents.len(), Ordering::SeqCst);
+    contents
+}
+
+/// How many posts in the room were taken back (redacted).
+pub async fn redacted_count(client: &Client, room_id: &str) -> usize {
+    let mut options = MessagesOptions::backward();
+    options.limit = 500u32.into();
+    let messages = room(client, room_id).messages(options).await.expect("messages");
+    messages
+        .chunk
+        .iter()
+        .filter_map(|event| serde_json::from_str::<Value>(event.raw().json().get()).ok())
+        .filter(|event| event["type"] == "m.room.redaction")
+        .count()
+}
+
+/// Waits for a reminder in the room and returns its event id.
+pub async fn wait_for_reminder(client: &Client, room_id: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        client.sync_once(SyncSettings::default().timeout(Duration::from_millis(500))).await.expect("sync");
+        let mut options = MessagesOptions::backward();
+        options.limit = 100u32.into();
+        let messages = room(client, room_id).messages(options).await.expect("messages");
+        for event in &messages.chunk {
+            let Ok(json) = serde_json::from_str::<Value>(event.raw().json().get()) else { continue };
+            if json["content"]["uk.campaignsafe.checkin"]["event"] == "reminder" {
+                return json["event_id"].as_str().unwrap().to_owned();
+            }
+        }
+        assert!(Instant::now() < deadline, "no reminder reached the room");
+    }
+}
+
+pub async fn send(client: &Client, room_id: &str, content: RoomMessageEventContent) {
+    room(client, room_id).send(content).await.expect("volunteer message");
+}
+
+/// A reply, as Element sends one: the quoted lines, then the words.
+pub async fn reply(client: &Client, room_id: &str, to: &str, words: &str) {
+    let content = json!({
+        "msgtype": "m.text",
+        "body": format!("> <@someone:localhost> reminder\n\n{words}"),
+        "m.relates_to": { "m.in_reply_to": { "event_id": to } }
+    });
+    room(client, room_id).send_raw("m.room.message", content).await.expect("reply");
+}
+
+pub async fn react(client: &Client, room_id: &str, to: &str, key: &str) {
+    let content = json!({ "m.relates_to": { "rel_type": "m.annotation", "event_id": to, "key": key } });
+    room(client, room_id).send_raw("m.reaction", content).await.expect("reaction");
+}
