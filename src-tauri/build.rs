@@ -49,6 +49,7 @@ const COMMANDS: &[&str] = &[
     "team_members",
     "team_leave",
     "team_sign_out",
+    "team_reconnect",
     "checkins_share",
     "choose_folder",
     "choose_file",

@@ -5,6 +5,7 @@
 
 import * as api from './api.js';
 import { h, fill } from './dom.js';
+import { setAppNow } from './countdowns.js';
 
 const box = document.getElementById('alarms');
 let current = { alarms: [], ring: [], notificationsFailed: false };
@@ -122,6 +123,9 @@ function render() {
     notificationsFailed && !collapsed
       ? h('p', { class: 'alarms-note' }, 'Desktop notifications are not working here, so keep Campaign Safe open to see alarms.')
       : null,
+    current.unposted && !collapsed
+      ? h('p', { class: 'alarms-note' }, 'Not yet posted to your team: the team server has not answered. Phone them instead.')
+      : null,
     h('ul', { class: 'alarm-list', id: 'alarm-list', hidden: collapsed }, alarms.map(alarmItem)));
 
   if (focusKey) {
@@ -138,6 +142,7 @@ function typing() {
 }
 
 function apply(state, { fromLoad = false } = {}) {
+  setAppNow(state.now);
   const before = new Set(current.alarms.map((alarm) => alarm.key));
   current = state;
   const ringing = state.alarms.filter((alarm) => state.ring.includes(alarm.key) || (fromLoad && !before.has(alarm.key)));

@@ -59,6 +59,17 @@ export const checkinsAcknowledge = (sessionId) => call('checkins_acknowledge', {
 export const checkinsSnooze = (sessionId) => call('checkins_snooze', { sessionId });
 export const alarmsOpen = () => call('alarms_open');
 
+export const teamStatus = () => call('team_status');
+export const teamSignIn = (account) => call('team_sign_in', { account });
+export const teamCreate = (name) => call('team_create', { name });
+export const teamJoin = (invite, name) => call('team_join', { invite, name });
+export const teamInvite = (roomId, userId) => call('team_invite', { roomId, userId });
+export const teamMembers = (roomId) => call('team_members', { roomId });
+export const teamLeave = (roomId) => call('team_leave', { roomId });
+export const teamSignOut = () => call('team_sign_out');
+export const teamReconnect = () => call('team_reconnect');
+export const checkinsShare = (sessionId, roomId, chatMembers) => call('checkins_share', { sessionId, roomId, chatMembers });
+
 export const incidentsVocabulary = () => call('incidents_vocabulary');
 export const incidentsList = (query) => call('incidents_list', { query });
 export const incidentsDetail = (incidentId) => call('incidents_detail', { incidentId });

@@ -13,10 +13,11 @@ import * as sos from './screens/sos.js';
 import * as advice from './screens/advice.js';
 import * as emergency from './screens/emergency.js';
 import * as contacts from './screens/contacts.js';
+import * as team from './screens/team.js';
 
-const screens = { today, checkins, incidents, sos, advice, emergency, contacts };
+const screens = { today, checkins, incidents, sos, advice, emergency, contacts, team };
 // Screens reached from another one, and the navigation entry they belong under.
-const parentScreen = { contacts: 'emergency' };
+const parentScreen = { contacts: 'emergency', team: 'checkins' };
 
 const main = document.getElementById('main');
 let renderCount = 0;

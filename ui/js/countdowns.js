@@ -5,8 +5,18 @@
 
 const MINUTE = 60;
 
+// How far the app's clock is from this page's (only ever non-zero when a test runs the app
+// "later"): countdowns count from the app's time, so they agree with its alarms.
+let skew = 0;
+
+/** Sets the app's time as last reported. */
+export function setAppNow(iso) {
+  const at = Date.parse(iso);
+  if (!Number.isNaN(at)) skew = at - Date.now();
+}
+
 /** "in 25 min", "in 1 h 5 min", "in 40 s", "3 min overdue", and when the text changes next. */
-export function countdown(dueIso, now = Date.now()) {
+export function countdown(dueIso, now = Date.now() + skew) {
   const seconds = Math.round((Date.parse(dueIso) - now) / 1000);
   const away = Math.abs(seconds);
   let text;
@@ -24,7 +34,7 @@ export function countdown(dueIso, now = Date.now()) {
   return { text: seconds >= 0 ? `in ${text}` : `${text} overdue`, overdue: seconds < 0, changesIn };
 }
 
-const STATUS = { ok: 'On schedule', due: 'Check-in due', missed: 'Missed check-in', acknowledged: 'Missed – being handled', ended: 'Ended' };
+const STATUS = { ok: 'On schedule', due: 'Check-in due', missed: 'Missed check-in', acknowledged: 'Missed – being handled', help: 'Asked for help', ended: 'Ended' };
 
 /** The status a card shows: a check-in past its time is overdue even before the alarm. */
 export function statusText(status, overdue) {

@@ -51,22 +51,24 @@ export function fill(element, ...children) {
 }
 
 /** A slot where an error about `field` is shown, next to that field. */
-export function errorSlot(field) {
-  return h('p', { class: 'field-error', 'data-error-for': field, id: `error-${field}`, hidden: true });
+export function errorSlot(field, scope = '') {
+  return h('p', { class: 'field-error', 'data-error-for': field, id: `error-${scope}${field}`, hidden: true });
 }
 
 /**
  * A labelled form field: the control gets its id and name from `name`, and is described by
- * its hint and its error slot, so screen readers read both with it.
+ * its hint and its error slot, so screen readers read both with it. `scope` keeps ids apart
+ * when several forms on one screen have a field of the same name.
  */
-export function field(name, label, control, hint) {
-  control.id = `f-${name}`;
+export function field(name, label, control, hint, scope = '') {
+  const key = `${scope}${name}`;
+  control.id = `f-${key}`;
   control.name = name;
-  control.setAttribute('aria-describedby', `error-${name}${hint ? ` hint-${name}` : ''}`);
+  control.setAttribute('aria-describedby', `error-${key}${hint ? ` hint-${key}` : ''}`);
   return h('div', { class: 'field' },
     h('label', { for: control.id }, label),
-    hint ? h('p', { class: 'hint', id: `hint-${name}` }, hint) : null,
-    control, errorSlot(name));
+    hint ? h('p', { class: 'hint', id: `hint-${key}` }, hint) : null,
+    control, errorSlot(name, scope));
 }
 
 /**

@@ -42,6 +42,8 @@ pub struct AlarmState {
     /// Alarms for shared sessions not yet posted to the team (the team server has not
     /// answered): the window says so, so nobody counts on the team having heard.
     pub unposted: i64,
+    /// The app's clock now: countdowns in the window count from it.
+    pub now: DateTime<Utc>,
 }
 
 /// Where the state goes: the app's window, or a recorder in tests.
@@ -124,6 +126,7 @@ impl AlarmHub {
             ring: Vec::new(),
             notifications_failed: inner.notifications_failed,
             unposted,
+            now: self.clock.now(),
         }
     }
 
@@ -175,6 +178,7 @@ impl AlarmHub {
             ring,
             notifications_failed: inner.notifications_failed,
             unposted: self.unposted(),
+            now: self.clock.now(),
         };
         drop(inner);
         self.observer.changed(&state);
@@ -254,6 +258,7 @@ impl AlarmHub {
                     ring: Vec::new(),
                     notifications_failed: true,
                     unposted: self.unposted(),
+                    now: self.clock.now(),
                 };
                 drop(inner);
                 self.observer.changed(&state);

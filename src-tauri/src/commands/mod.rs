@@ -78,6 +78,7 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
         team::team_members,
         team::team_leave,
         team::team_sign_out,
+        team::team_reconnect,
         team::checkins_share,
         pickers::choose_folder,
         pickers::choose_file,

@@ -62,6 +62,13 @@ pub async fn team_leave(state: State<'_, AppState>, room_id: String) -> Result<(
     Ok(state.team()?.leave_team(&room_id).await?)
 }
 
+/// "Try again now": the server is tried at once instead of after the current wait.
+#[tauri::command]
+pub async fn team_reconnect(state: State<'_, AppState>) -> Result<(), IpcError> {
+    state.team()?.reconnect();
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn team_sign_out(state: State<'_, AppState>) -> Result<(), IpcError> {
     Ok(state.team()?.sign_out().await?)

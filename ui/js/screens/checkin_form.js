@@ -42,8 +42,15 @@ export function newSessionForm() {
       field('escalation[0].name', 'Name', h('input', { type: 'text', maxlength: '500' })),
       field('escalation[0].phone', 'Phone', h('input', { type: 'tel', inputmode: 'tel', maxlength: '40' })),
       field('escalation[0].relationship', 'Relationship', h('input', { type: 'text', maxlength: '500' }))),
+    field('shareWith', 'Share with', select([['', 'Nobody (this device only)']]),
+      'Share with a team and every member’s device raises the alarm if a check-in is missed.'),
     errorSlot('general'),
     h('button', { type: 'submit', class: 'button button-big' }, 'Start session'));
+
+  // Teams come from the team server's account on this device, if there is one.
+  api.teamStatus().then((status) => {
+    for (const team of status.teams) el('shareWith').append(h('option', { value: team.roomId }, `Team: ${team.name}`));
+  }).catch(() => {});
 
   const el = (name) => form.elements[name];
   const applyPreset = (preset) => {
@@ -78,6 +85,13 @@ export function newSessionForm() {
     };
     try {
       const started = await api.checkinsStart(session);
+      if (el('shareWith').value) {
+        try {
+          await api.checkinsShare(started.id, el('shareWith').value, []);
+        } catch {
+          // Started, but not shared: the session page offers to share it again.
+        }
+      }
       location.hash = `#/checkins/${started.id}`;
     } catch (error) {
       // What was typed stays in the form; the message goes next to its field.

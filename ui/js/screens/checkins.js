@@ -2,7 +2,7 @@
 // #/checkins/<id> shows its timeline and, when a check-in was missed, what to do.
 
 import * as api from '../api.js';
-import { h, fill, errorSlot, showError, clearErrors, announce } from '../dom.js';
+import { h, fill, field, errorSlot, showError, clearErrors, announce } from '../dom.js';
 import { countdown, statusText } from '../countdowns.js';
 import { newSessionForm } from './checkin_form.js';
 
@@ -13,7 +13,9 @@ export async function render([param]) {
   const node = h('section', { class: 'checkins' },
     h('h1', { tabindex: '-1' }, 'Check-ins'),
     h('p', { class: 'lead' }, 'Tell someone when you leave, and check in on a schedule. If a check-in is missed, the alarm goes off here and as a desktop notification.'),
-    h('a', { class: 'button', href: '#/checkins/new' }, 'Start a session'),
+    h('div', { class: 'actions' },
+      h('a', { class: 'button', href: '#/checkins/new' }, 'Start a session'),
+      h('a', { class: 'button button-secondary', href: '#/team' }, 'Team')),
     liveSessionList(sessions));
   return { title: 'Check-ins', node };
 }
@@ -58,9 +60,30 @@ export function liveSessionList(sessions) {
   return holder;
 }
 
+/** Cards, with the team's sessions (started on other devices) under each team's name. */
 function sessionList(sessions) {
   if (sessions.length === 0) return h('p', { class: 'empty' }, 'No one is out on a session right now.');
-  return h('ul', { class: 'cards session-list' }, sessions.map(sessionCard));
+  const own = sessions.filter((session) => !session.team?.tracked);
+  const teams = new Map();
+  for (const session of sessions.filter((one) => one.team?.tracked)) {
+    const name = session.team.name;
+    teams.set(name, [...(teams.get(name) ?? []), session]);
+  }
+  if (teams.size === 0) return h('ul', { class: 'cards session-list' }, own.map(sessionCard));
+  return h('div', { class: 'session-groups' },
+    own.length ? [h('h3', { class: 'session-group' }, 'Yours'), h('ul', { class: 'cards session-list' }, own.map(sessionCard))] : null,
+    [...teams].map(([name, list]) => [
+      h('h3', { class: 'session-group' }, `Team: ${name}`),
+      h('ul', { class: 'cards session-list' }, list.map(sessionCard))]));
+}
+
+/** Who started a team session, or which team one of ours is shared with. */
+function teamLine(session) {
+  if (!session.team) return null;
+  const who = session.team.owner.replace(/^@/, '').split(':')[0];
+  return h('p', { class: 'muted team-line' }, session.team.tracked
+    ? `Started by ${who}${session.lastCheckInLocal ? ` · last check-in ${session.lastCheckInLocal.split(', ').pop()}` : ''}`
+    : `Shared with ${session.team.name}`);
 }
 
 function sessionCard(session) {
@@ -70,6 +93,7 @@ function sessionCard(session) {
     h('h2', { class: 'card-title' }, h('a', { href: `#/checkins/${session.id}` }, session.title)),
     h('p', { class: 'session-status', 'data-due': session.nextDueAt, 'data-status': session.status }, statusText(session.status, overdue)),
     session.participants.length ? h('p', { class: 'muted' }, session.participants.join(', ')) : null,
+    teamLine(session),
     h('p', { class: 'countdown-line' }, missed || overdue ? 'Was due ' : 'Next check-in ',
       h('strong', {}, session.nextDueLocal.split(', ').pop()), ' · ',
       h('span', { class: 'countdown', 'data-due': session.nextDueAt }, text)),
@@ -184,6 +208,8 @@ function detailParts(session, quiet = false) {
       session.status === 'missed'
         ? h('button', { type: 'button', class: 'button', id: 'acknowledge', 'data-act': 'acknowledge' }, 'I’m dealing with it') : null) : null,
     errorSlot('general'),
+    teamLine(session),
+    !ended && !session.team ? shareSection(session) : null,
     h('p', {}, `${session.kind[0].toUpperCase()}${session.kind.slice(1)} · until ${session.endsAtLocal}`
       + (session.intervalMinutes ? ` · check in every ${session.intervalMinutes} min` : ' · no periodic check-ins')),
     h('h2', {}, 'Timeline'),
@@ -192,4 +218,54 @@ function detailParts(session, quiet = false) {
       h('span', { class: 'timeline-kind' }, event.kind.replaceAll('_', ' ')),
       ` – ${event.byWhom}`, event.detail ? ` (${event.detail})` : ''))),
   ];
+}
+
+/**
+ * "Share with a team": every member's device then tracks this session and raises the alarm
+ * if a check-in is missed. Volunteers chosen here may check in by chat (OK, 👍, or HELP).
+ */
+function shareSection(session) {
+  const box = h('section', { class: 'share', 'aria-labelledby': 'share-title' },
+    h('h2', { id: 'share-title' }, 'Share with a team'));
+  api.teamStatus().then((status) => {
+    if (!status.teams.length) {
+      box.append(h('p', {}, 'To share check-ins with your team, first set up a team: ', h('a', { href: '#/team' }, 'Team'), '.'));
+      return;
+    }
+    const teamSelect = h('select', {}, status.teams.map((team) => h('option', { value: team.roomId }, team.name)));
+    const members = h('fieldset', { class: 'chat-members' },
+      h('legend', {}, 'Who may check in by chat (OK, 👍 or HELP in the team room)'));
+    const loadMembers = async () => {
+      fill(members, h('legend', {}, 'Who may check in by chat (OK, 👍 or HELP in the team room)'));
+      try {
+        for (const member of await api.teamMembers(teamSelect.value)) {
+          if (member.userId === status.userId) continue;
+          const id = `chat-${member.userId.replace(/[^a-zA-Z0-9]/g, '')}`;
+          members.append(h('div', { class: 'check' },
+            h('input', { type: 'checkbox', id, value: member.userId }),
+            h('label', { for: id }, `${member.name} (${member.userId})`)));
+        }
+      } catch (error) {
+        members.append(h('p', { class: 'problem' }, error.message));
+      }
+    };
+    teamSelect.addEventListener('change', loadMembers);
+    loadMembers();
+    const share = h('button', { type: 'button', class: 'button', id: 'share-session' }, 'Share with this team');
+    share.addEventListener('click', async () => {
+      clearErrors(box);
+      share.disabled = true;
+      const chosen = [...members.querySelectorAll('input:checked')].map((input) => input.value);
+      try {
+        await api.checkinsShare(session.id, teamSelect.value, chosen);
+        announce('Shared with the team.');
+        window.dispatchEvent(new CustomEvent('sessions-changed'));
+      } catch (error) {
+        showError(box, error);
+        share.disabled = false;
+      }
+    });
+    box.append(field('shareTeam', 'Team', teamSelect), members, errorSlot('general', 'share-'), share);
+  }).catch(() => box.remove());
+  return box;
 }

@@ -233,9 +233,18 @@ pub fn forget_account(database: &Database, store_root: &Path, now: DateTime<Utc>
     Ok(())
 }
 
-pub fn link(room_id: &str) -> String {
-    let server = room_id.split_once(':').map(|(_, s)| s).unwrap_or_default();
+/// The invite link. Newer room ids name no server, so the link says which server to ask:
+/// this device's own.
+pub fn link(room_id: &str, user_id: &str) -> String {
+    let server = user_id.split_once(':').map(|(_, s)| s).unwrap_or_default();
     format!("https://matrix.to/#/{room_id}?via={server}")
+}
+
+fn own_user(database: &Database) -> String {
+    database
+        .reader()
+        .query_row("SELECT user_id FROM team_account", [], |r| r.get(0))
+        .unwrap_or_default()
 }
 
 /// The QR code of `text` as rows of 1 (dark) and 0, for the window to draw.
@@ -251,13 +260,14 @@ fn qr_rows(text: &str) -> Vec<String> {
 }
 
 pub fn teams(database: &Database) -> Result<Vec<TeamView>, RelayError> {
+    let user = own_user(database);
     let conn = database.reader();
     let mut stmt = conn.prepare("SELECT room_id, name FROM team ORDER BY joined_at")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let mut teams = Vec::new();
     for row in rows {
         let (room_id, name) = row?;
-        let link = link(&room_id);
+        let link = link(&room_id, &user);
         teams.push(TeamView { qr: qr_rows(&link), room_id, name, link });
     }
     Ok(teams)
@@ -269,7 +279,7 @@ fn remember_team(database: &Database, room_id: &str, name: &str, now: DateTime<U
          ON CONFLICT (room_id) DO UPDATE SET name = excluded.name",
         params![room_id, name, to_millis(now)],
     )?;
-    let link = link(room_id);
+    let link = link(room_id, &own_user(database));
     Ok(TeamView { qr: qr_rows(&link), room_id: room_id.to_owned(), name: name.to_owned(), link })
 }
 

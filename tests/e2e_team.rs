@@ -1,0 +1,122 @@
+//! End-to-end: the Team screen in the real window against a real Synapse. Sign in (register
+//! with a token), create a team, invite a volunteer, share a canvass, and see it missed after
+//! a restart, posted to the room. Screenshots: target/e2e/team-*.png.
+
+#![allow(clippy::await_holding_lock)]
+
+#[allow(dead_code)] // Each test binary uses its own part of the shared support.
+mod support;
+#[allow(dead_code)]
+#[path = "support/synapse.rs"]
+mod synapse;
+#[allow(dead_code)]
+#[path = "support/team_device.rs"]
+mod team_device;
+
+use std::time::{Duration, Instant};
+
+use support::notification_server::NotificationServer;
+use support::{serial, App, Desktop, Driver};
+use synapse::Synapse;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
+    let _one = serial();
+    let server = Synapse::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let notices = NotificationServer::start(&desktop.bus, true);
+    let vic = team_device::volunteer("vic", &server).await;
+
+    let room_id = {
+        let driver = &Driver::start(&desktop, data.path());
+        let app = App::launch(driver).await;
+        app.go("#/team").await;
+        app.wait_for_text("main h1", "Team").await;
+        app.wait_for_text(".team-connection", "Not signed in").await;
+        app.screenshots("team-setup-signed-out").await;
+
+        // A wrong address is refused next to its field.
+        app.click("#f-user").await;
+        app.type_in("#f-user", "asha").await;
+        app.type_in("#f-password", "asha-password").await;
+        app.click(".team-form button[type='submit']").await;
+        app.wait_for_text("#error-homeserver", "Team server:").await;
+
+        app.type_in("#f-homeserver", &server.url()).await;
+        app.click("#f-register").await;
+        app.type_in("#f-registrationToken", &server.token).await;
+        app.click(".team-form button[type='submit']").await;
+        app.wait_for_text(".team-status", "Signed in as @asha:localhost").await;
+        app.wait_for_text(".team-connection", "Connected").await;
+
+        app.type_in("#f-create-name", "Ward 3 team").await;
+        app.click("form[aria-labelledby='create-team-title'] button[type='submit']").await;
+        app.wait_for_text(".team-card .card-title", "Ward 3 team").await;
+        app.wait_for(".team-card svg.qr rect").await;
+        let link = app.text(".team-card .invite-link").await;
+        assert!(link.starts_with("https://matrix.to/#/!"), "{link}");
+        let room_id = app
+            .js("return document.querySelector('.team-card').dataset.roomId")
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let invite_field = app
+            .js("return document.querySelector('.team-card input[name=userId]').id")
+            .await;
+        let invite_field = format!("#{}", invite_field.as_str().unwrap());
+        app.type_in(&invite_field, "@vic:localhost").await;
+        app.click(".team-card form button[type='submit']").await;
+        team_device::join_as_volunteer(&vic, &room_id).await;
+        app.click(".team-card .actions button").await;
+        app.wait_for_text(".team-card .members", "@vic:localhost").await;
+        app.screenshots_of("team-setup", Some(".team-card")).await;
+
+        // A canvass shared with the team as it starts.
+        app.go("#/checkins/new").await;
+        app.wait_for_text("main h1", "New check-in session").await;
+        app.type_in("#f-title", " – Mill Lane").await;
+        app.type_in("#f-participants", "Priya Shah, Tomasz Nowak").await;
+        app.type_in("[id='f-escalation[0].name']", "Campaign office").await;
+        app.type_in("[id='f-escalation[0].phone']", "01632 960 123").await;
+        app.wait_for("#f-shareWith option[value^='!']").await;
+        app.click("#f-shareWith option[value^='!']").await;
+        app.click(".session-form button[type='submit']").await;
+        app.wait_for_text(".checkin-detail .team-line", "Shared with Ward 3 team").await;
+        let started = posted(&vic, &room_id, "started").await;
+        assert!(started.contains("Priya Shah and Tomasz Nowak are out"), "{started}");
+        app.screenshots("team-session").await;
+        app.quit(driver).await;
+        room_id
+    };
+
+    // 45 minutes on, the app starts again: signed back in to the team, the check-in is
+    // missed, and the alarm goes to the room as well as on this screen.
+    let driver = &Driver::start_with(&desktop, data.path(), &[("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES", "45")]);
+    let app = App::launch(driver).await;
+    app.wait_for_text("#alarms", "Missed check-in: Canvass – Mill Lane").await;
+    notices.wait_for("Missed check-in: Canvass – Mill Lane");
+    let missed = posted(&vic, &room_id, "missed").await;
+    assert!(missed.starts_with("@room 🚨 MISSED CHECK-IN: Canvass – Mill Lane."), "{missed}");
+    app.go("#/team").await;
+    app.wait_for_text(".team-connection", "Connected").await;
+    app.go("#/checkins").await;
+    app.wait_for_text(".session-list .team-line", "Shared with Ward 3 team").await;
+    app.js("window.scrollTo(0, 0)").await;
+    app.screenshots("team-missed").await;
+    app.quit(driver).await;
+}
+
+/// Waits until the room holds the app's post of `kind`, and returns its text.
+async fn posted(vic: &matrix_sdk::Client, room: &str, kind: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let posts = team_device::posts(vic, room).await;
+        if let Some(post) = posts.iter().rev().find(|p| p["uk.campaignsafe.checkin"]["event"] == kind) {
+            return post["body"].as_str().unwrap_or_default().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no {kind} post reached the room; posts: {posts:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}

@@ -1,0 +1,226 @@
+// Team (#/team): sign in to the team's Matrix server, create or join a team (an
+// end-to-end encrypted room), invite people, see members and their devices, leave, sign out.
+// Shared check-ins and missed alarms then reach every member, in the app or in Element.
+
+import * as api from '../api.js';
+import { h, s, field, errorSlot, showError, clearErrors, announce, fill } from '../dom.js';
+import { formatWhen } from '../when.js';
+
+const CONNECTION = {
+  signedOut: 'Not signed in',
+  connecting: 'Connecting…',
+  online: 'Connected',
+  offline: 'Cannot reach the team server',
+};
+
+export async function render() {
+  const status = await api.teamStatus();
+  const node = h('section', { class: 'team' },
+    h('p', { class: 'back' }, h('a', { href: '#/checkins' }, '← Check-ins')),
+    h('h1', { tabindex: '-1' }, 'Team'),
+    h('p', { class: 'lead' },
+      'Share check-ins with your team so that a missed one reaches everyone, on every device. Campaign Safe uses Matrix: messages are end-to-end encrypted, and volunteers without the app can take part from Element.'),
+    statusPanel(status),
+    status.connection === 'signedOut' ? signInForm() : signedIn(status));
+  // While the first contact is being made, look again shortly; once settled, nothing ticks.
+  if (status.connection === 'connecting') {
+    window.setTimeout(() => { if (node.isConnected) rerender(); }, 1000);
+  }
+  return { title: 'Team', node };
+}
+
+function rerender() {
+  window.dispatchEvent(new HashChangeEvent('hashchange'));
+}
+
+function statusPanel(status) {
+  const retry = h('button', { type: 'button', class: 'button button-secondary', id: 'team-retry' }, 'Try again now');
+  retry.addEventListener('click', async () => {
+    await api.teamReconnect().catch(() => {});
+    announce('Trying the team server again.');
+    window.setTimeout(rerender, 1500);
+  });
+  return h('div', { class: `card team-status team-${status.connection}`, role: 'status' },
+    h('p', { class: 'team-connection' }, CONNECTION[status.connection] ?? status.connection),
+    status.userId ? h('p', {}, 'Signed in as ', h('strong', {}, status.userId), ' on ', h('span', { class: 'path' }, status.homeserver)) : null,
+    status.lastSync ? h('p', { class: 'muted' }, `Last in touch: ${formatWhen(status.lastSync)}`) : null,
+    status.waiting ? h('p', {}, `${status.waiting} post${status.waiting === 1 ? '' : 's'} waiting to go to the team.`) : null,
+    status.problem ? h('p', { class: 'problem' }, status.problem) : null,
+    status.connection === 'offline' ? retry : null);
+}
+
+function signInForm() {
+  const token = field('registrationToken', 'Registration token', h('input', { type: 'text', autocomplete: 'off', maxlength: '200' }),
+    'From whoever runs the server. Only for a new account.');
+  token.hidden = true;
+  const register = h('input', { type: 'checkbox', id: 'f-register' });
+  const form = h('form', { class: 'card team-form', novalidate: true, 'aria-labelledby': 'sign-in-title' },
+    h('h2', { class: 'card-title', id: 'sign-in-title' }, 'Sign in to your team’s server'),
+    field('homeserver', 'Team server', h('input', { type: 'url', inputmode: 'url', autocomplete: 'url', maxlength: '300', placeholder: 'https://matrix.example.org' }),
+      'Your party’s or campaign’s Matrix server.'),
+    field('user', 'User name', h('input', { type: 'text', autocomplete: 'username', maxlength: '200' })),
+    field('password', 'Password', h('input', { type: 'password', autocomplete: 'current-password', maxlength: '500' })),
+    h('div', { class: 'check' }, register, h('label', { for: 'f-register' }, 'I am new: create my account with a registration token')),
+    token,
+    errorSlot('general'),
+    h('button', { type: 'submit', class: 'button' }, 'Sign in'));
+  register.addEventListener('change', () => { token.hidden = !register.checked; });
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const el = (name) => form.elements[name];
+    const button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    button.textContent = 'Signing in…';
+    try {
+      await api.teamSignIn({
+        homeserver: el('homeserver').value,
+        user: el('user').value,
+        password: el('password').value,
+        registrationToken: register.checked ? el('registrationToken').value : null,
+      });
+      announce('Signed in.');
+      rerender();
+    } catch (error) {
+      showError(form, error);
+      (error.field && el(error.field))?.focus();
+      button.disabled = false;
+      button.textContent = 'Sign in';
+    }
+  });
+  return form;
+}
+
+function signedIn(status) {
+  const signOut = h('button', { type: 'button', class: 'button button-secondary', id: 'team-sign-out' }, 'Sign out');
+  signOut.addEventListener('click', async () => {
+    // eslint-disable-next-line no-alert
+    if (!window.confirm('Sign out? This device leaves the team server, stops following your teams and forgets its keys.')) return;
+    try {
+      await api.teamSignOut();
+      rerender();
+    } catch (error) {
+      announce(error.message);
+    }
+  });
+  return [
+    status.invitations.length ? h('section', { 'aria-labelledby': 'invitations-title' },
+      h('h2', { id: 'invitations-title' }, 'Invitations'),
+      status.invitations.map(invitationCard)) : null,
+    h('h2', {}, 'Your teams'),
+    status.teams.length ? h('ul', { class: 'cards team-list' }, status.teams.map(teamCard))
+      : h('p', { class: 'empty' }, 'No team yet: create one, or join one from an invite link.'),
+    createForm(),
+    joinForm(),
+    h('p', {}, signOut),
+  ];
+}
+
+function nameForm({ id, title, fields, submit, action }) {
+  const form = h('form', { class: 'card team-form', novalidate: true, 'aria-labelledby': `${id}-title` },
+    h('h2', { class: 'card-title', id: `${id}-title` }, title),
+    fields, errorSlot('general', `${id}-`),
+    h('button', { type: 'submit', class: 'button' }, submit));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      await action(form.elements);
+      rerender();
+    } catch (error) {
+      showError(form, error);
+      (error.field && form.elements[error.field])?.focus();
+    }
+  });
+  return form;
+}
+
+function createForm() {
+  return nameForm({
+    id: 'create-team', title: 'Create a team', submit: 'Create team',
+    fields: field('name', 'Team name', h('input', { type: 'text', maxlength: '100' }),
+      'Only this device sees it. The room itself has a neutral name, because room names are not encrypted.', 'create-'),
+    action: (el) => api.teamCreate(el.name.value),
+  });
+}
+
+function joinForm() {
+  return nameForm({
+    id: 'join-team', title: 'Join a team', submit: 'Join team',
+    fields: [
+      field('invite', 'Invite link', h('input', { type: 'text', maxlength: '500' }), 'The https://matrix.to/#/… link, or the room id.', 'join-'),
+      field('name', 'Team name', h('input', { type: 'text', maxlength: '100' }), 'What this device calls it.', 'join-'),
+    ],
+    action: (el) => api.teamJoin(el.invite.value, el.name.value),
+  });
+}
+
+function invitationCard(invitation) {
+  const id = invitation.roomId.replace(/[^a-zA-Z0-9]/g, '');
+  return nameForm({
+    id: `invitation-${id}`, title: `Invited by ${invitation.inviter || 'a team member'}`, submit: 'Join',
+    fields: field('name', 'Team name', h('input', { type: 'text', maxlength: '100' }), 'What this device calls it.', `invitation-${id}-`),
+    action: (el) => api.teamJoin(invitation.roomId, el.name.value),
+  });
+}
+
+/** The invite link as a QR code, drawn from the rows the backend sends. */
+function qrCode(rows, label) {
+  const size = rows.length;
+  const cells = [];
+  rows.forEach((row, y) => [...row].forEach((bit, x) => {
+    if (bit === '1') cells.push(s('rect', { x: x + 4, y: y + 4, width: 1, height: 1 }));
+  }));
+  return s('svg', { class: 'qr', viewBox: `0 0 ${size + 8} ${size + 8}`, role: 'img', 'aria-label': label },
+    s('rect', { x: 0, y: 0, width: size + 8, height: size + 8, fill: '#fff' }),
+    s('g', { fill: '#000' }, cells));
+}
+
+function teamCard(team) {
+  const id = team.roomId.replace(/[^a-zA-Z0-9]/g, '');
+  const members = h('div', { class: 'members', id: `members-${id}` });
+  const showMembers = h('button', { type: 'button', class: 'button button-secondary', 'aria-controls': `members-${id}` }, 'Members and devices');
+  showMembers.addEventListener('click', async () => {
+    fill(members, h('p', {}, 'Loading…'));
+    try {
+      const list = await api.teamMembers(team.roomId);
+      fill(members, h('ul', { class: 'member-list' }, list.map((member) => h('li', {},
+        h('strong', {}, member.name), ' ', h('span', { class: 'path' }, member.userId),
+        member.devices.length ? h('ul', {}, member.devices.map((device) => h('li', {},
+          `${device.name || device.deviceId}: `,
+          h('span', { class: device.verified ? 'ok' : 'muted' }, device.verified ? 'verified' : 'not verified')))) : null))));
+    } catch (error) {
+      fill(members, h('p', { class: 'problem' }, error.message));
+    }
+  });
+  const invite = nameForm({
+    id: `invite-${id}`, title: 'Invite someone', submit: 'Invite',
+    fields: field('userId', 'Matrix id', h('input', { type: 'text', maxlength: '300', placeholder: '@sam:example.org' }),
+      'They accept in Campaign Safe (Team) or in Element.', `invite-${id}-`),
+    action: async (el) => {
+      await api.teamInvite(team.roomId, el.userId.value);
+      announce(`Invited ${el.userId.value}.`);
+    },
+  });
+  const leave = h('button', { type: 'button', class: 'button button-secondary' }, 'Leave this team');
+  leave.addEventListener('click', async () => {
+    // eslint-disable-next-line no-alert
+    if (!window.confirm(`Leave “${team.name}”? Its shared sessions stop being tracked on this device.`)) return;
+    try {
+      await api.teamLeave(team.roomId);
+      rerender();
+    } catch (error) {
+      announce(error.message);
+    }
+  });
+  return h('li', { class: 'card team-card', 'data-room-id': team.roomId },
+    h('h3', { class: 'card-title' }, team.name),
+    h('div', { class: 'team-invite' },
+      qrCode(team.qr, `QR code of the invite link for ${team.name}`),
+      h('div', {},
+        h('p', {}, 'Invite link (for phones, scan the code in Element):'),
+        h('p', { class: 'path invite-link' }, team.link))),
+    h('div', { class: 'actions' }, showMembers, leave),
+    members,
+    invite);
+}
