@@ -106,6 +106,27 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
     app.js("window.scrollTo(0, 0)").await;
     app.screenshots("team-missed").await;
     app.quit(driver).await;
+
+    // Neither the access token nor the store's passphrase is ever written to the log.
+    let (session, passphrase): (String, String) = rusqlite::Connection::open(data.path().join("campaign-safe.sqlite3"))
+        .unwrap()
+        .query_row("SELECT session, store_passphrase FROM team_account", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    let token: serde_json::Value = serde_json::from_str(&session).unwrap();
+    let token = token["access_token"]
+        .as_str()
+        .or(token["tokens"]["access_token"].as_str())
+        .expect("an access token")
+        .to_owned();
+    let logs: String = std::fs::read_dir(data.path().join("logs"))
+        .unwrap()
+        .flatten()
+        .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
+        .collect();
+    assert!(logs.contains("signed in to the team server"), "the log was read");
+    for secret in [&token, &passphrase] {
+        assert!(!logs.contains(secret.as_str()), "a secret reached the log");
+    }
 }
 
 /// Waits until the room holds the app's post of `kind`, and returns its text.

@@ -602,3 +602,36 @@ fn incidents_record_amend_attach_and_verify_through_ipc() {
     .unwrap_err();
     assert_eq!(error["field"], "confirmation");
 }
+
+#[test]
+fn team_commands_answer_in_the_one_error_shape_before_any_account_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let status = invoke(&app, "team_status", json!({})).unwrap();
+    assert_eq!(status["connection"], "signedOut");
+    assert_eq!(status["teams"], json!([]));
+
+    let error = invoke(&app, "team_create", json!({"name": "Ward 3"})).unwrap_err();
+    assert_eq!(error["code"], "signed_out");
+    assert!(error["message"].as_str().unwrap().contains("Sign in"));
+
+    let account = |homeserver: &str, user: &str| json!({"account": {"homeserver": homeserver, "user": user, "password": "x"}});
+    let error = invoke(&app, "team_sign_in", account("", "sam")).unwrap_err();
+    assert_eq!((error["code"].as_str(), error["field"].as_str()), (Some("validation"), Some("homeserver")));
+    assert!(error["message"].as_str().unwrap().starts_with("Team server:"));
+    let error = invoke(&app, "team_sign_in", account("not a server", "sam")).unwrap_err();
+    assert_eq!(error["field"], "homeserver");
+    let error = invoke(&app, "team_sign_in", account("matrix.example.org", " ")).unwrap_err();
+    assert_eq!(error["field"], "user");
+    assert!(error["message"].as_str().unwrap().starts_with("User name:"));
+
+    let session = invoke(&app, "checkins_start", session_args(Some(30), "2026-11-25T18:00:00Z")).unwrap();
+    let error = invoke(
+        &app,
+        "checkins_share",
+        json!({"sessionId": session["id"], "roomId": "!nope:example.org", "chatMembers": []}),
+    )
+    .unwrap_err();
+    assert_eq!(error["code"], "not_found");
+    assert_eq!(invoke(&app, "alarms_open", json!({})).unwrap()["alarms"], json!([]));
+}

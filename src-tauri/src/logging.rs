@@ -17,7 +17,12 @@ pub fn init(log_dir: &Path) {
     if FILE_WRITER.get().is_some() {
         return;
     }
-    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // The Matrix SDK logs only its warnings: its own info lines name rooms and users, and the
+    // app's log must hold no names (it never holds tokens or passphrases either way).
+    let filter = || {
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,matrix_sdk=warn,matrix_sdk_base=warn,matrix_sdk_crypto=warn,matrix_sdk_sqlite=warn,matrix_sdk_common=warn"))
+    };
     let stderr_layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_filter(filter());

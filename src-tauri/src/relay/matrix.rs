@@ -260,6 +260,11 @@ impl TeamService {
         Ok(())
     }
 
+    /// Stops the loops and lets go of the client, keeping the login for the next start.
+    pub async fn stop(&self) {
+        self.client.lock().await.take();
+    }
+
     /// Signs out: the server forgets this device, and the login and its store are removed.
     pub async fn sign_out(&self) -> Result<(), RelayError> {
         let running = self.client.lock().await.take();

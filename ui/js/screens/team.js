@@ -56,7 +56,7 @@ function signInForm() {
   const register = h('input', { type: 'checkbox', id: 'f-register' });
   const form = h('form', { class: 'card team-form', novalidate: true, 'aria-labelledby': 'sign-in-title' },
     h('h2', { class: 'card-title', id: 'sign-in-title' }, 'Sign in to your team’s server'),
-    field('homeserver', 'Team server', h('input', { type: 'url', inputmode: 'url', autocomplete: 'url', maxlength: '300', placeholder: 'https://matrix.example.org' }),
+    field('homeserver', 'Team server', h('input', { type: 'url', inputmode: 'url', autocomplete: 'url', maxlength: '300', placeholder: 'matrix.example.org' }),
       'Your party’s or campaign’s Matrix server.'),
     field('user', 'User name', h('input', { type: 'text', autocomplete: 'username', maxlength: '200' })),
     field('password', 'Password', h('input', { type: 'password', autocomplete: 'current-password', maxlength: '500' })),
@@ -148,7 +148,7 @@ function joinForm() {
   return nameForm({
     id: 'join-team', title: 'Join a team', submit: 'Join team',
     fields: [
-      field('invite', 'Invite link', h('input', { type: 'text', maxlength: '500' }), 'The https://matrix.to/#/… link, or the room id.', 'join-'),
+      field('invite', 'Invite link', h('input', { type: 'text', maxlength: '500' }), 'The matrix.to invite link, or the room id (!…).', 'join-'),
       field('name', 'Team name', h('input', { type: 'text', maxlength: '100' }), 'What this device calls it.', 'join-'),
     ],
     action: (el) => api.teamJoin(el.invite.value, el.name.value),

@@ -1,0 +1,185 @@
+//! Running a desktop program under Xvfb with a private session bus, and counting what its
+//! processes do while nobody touches it.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub fn seconds(var: &str, default: u64) -> u64 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn first_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.trim().to_owned()
+}
+
+/// A display and a session bus of its own, ended when dropped.
+pub struct Desktop {
+    xvfb: Child,
+    bus: Child,
+    display: String,
+    address: String,
+}
+
+impl Desktop {
+    pub fn start() -> Self {
+        let mut xvfb = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (make test installs it)");
+        let display = format!(":{}", first_line(&mut xvfb));
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon");
+        let address = first_line(&mut bus);
+        Self {
+            xvfb,
+            bus,
+            display,
+            address,
+        }
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        for child in [&mut self.bus, &mut self.xvfb] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Wake-ups and CPU ticks of one thread.
+#[derive(Default, Clone, Copy)]
+struct Counters {
+    switches: u64,
+    ticks: u64,
+}
+
+/// Every thread of a process, by thread id: threads come and go, so counts are compared
+/// thread by thread.
+fn counters(pid: u32) -> HashMap<String, Counters> {
+    let mut threads = HashMap::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return threads;
+    };
+    for task in tasks.flatten() {
+        let mut total = Counters::default();
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        for line in status.lines() {
+            if let Some(rest) = line
+                .strip_prefix("voluntary_ctxt_switches:")
+                .or_else(|| line.strip_prefix("nonvoluntary_ctxt_switches:"))
+            {
+                total.switches += rest.trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        // utime and stime are fields 14 and 15 of stat; 12 and 13 after the ")".
+        total.ticks += fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        threads.insert(task.file_name().to_string_lossy().into_owned(), total);
+    }
+    threads
+}
+
+/// What happened between two samples: threads that began since count from zero.
+fn since(before: &HashMap<String, Counters>, after: &HashMap<String, Counters>) -> Counters {
+    let mut total = Counters::default();
+    for (thread, now) in after {
+        let then = before.get(thread).copied().unwrap_or_default();
+        total.switches += now.switches.saturating_sub(then.switches);
+        total.ticks += now.ticks.saturating_sub(then.ticks);
+    }
+    total
+}
+
+/// The process and its WebKit children, by name.
+fn family(pid: u32) -> HashMap<String, u32> {
+    let mut found = HashMap::from([("app".to_owned(), pid)]);
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+        if parent == Some(pid) {
+            let name = std::fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default();
+            if name.starts_with("WebKitWebProces") {
+                found.insert("web".into(), child);
+            } else if name.starts_with("WebKitNetworkP") {
+                found.insert("network".into(), child);
+            }
+        }
+    }
+    found
+}
+
+pub struct Run {
+    pub wakeups: HashMap<String, f64>,
+    pub cpu_seconds: HashMap<String, f64>,
+}
+
+/// Runs `binary` with `data` as its data folder and counts a quiet `SECONDS` after `SETTLE`.
+pub fn idle_run(binary: &Path, data: &Path) -> Run {
+    let desktop = Desktop::start();
+    let mut app = Command::new(binary)
+        .env("DISPLAY", &desktop.display)
+        .env("DBUS_SESSION_BUS_ADDRESS", &desktop.address)
+        .env("CAMPAIGN_SAFE_DATA_DIR", data)
+        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+        .env("NO_AT_BRIDGE", "1")
+        .env_remove("WAYLAND_DISPLAY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    std::thread::sleep(Duration::from_secs(seconds("SETTLE", 20)));
+    let processes = family(app.id());
+    assert!(
+        processes.contains_key("web"),
+        "{} has no web process after settling",
+        binary.display()
+    );
+    let before: HashMap<&String, HashMap<String, Counters>> =
+        processes.iter().map(|(name, pid)| (name, counters(*pid))).collect();
+    let span = seconds("SECONDS", 60);
+    std::thread::sleep(Duration::from_secs(span));
+    let per_minute = 60.0 / span as f64;
+    let mut run = Run {
+        wakeups: HashMap::new(),
+        cpu_seconds: HashMap::new(),
+    };
+    for (name, pid) in &processes {
+        let change = since(&before[name], &counters(*pid));
+        run.wakeups
+            .insert(name.clone(), change.switches as f64 * per_minute);
+        run.cpu_seconds
+            .insert(name.clone(), change.ticks as f64 / 100.0 * per_minute);
+    }
+    let _ = app.kill();
+    let _ = app.wait();
+    run
+}
+
