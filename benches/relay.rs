@@ -144,7 +144,7 @@ async fn main() {
     let mut others = Vec::new();
     for i in 0..47 {
         let member = volunteer(&format!("member{i}"), &server).await;
-        a.team.invite(&team.room_id, &member.user_id().unwrap().to_string()).await.unwrap();
+        a.team.invite(&team.room_id, member.user_id().unwrap().as_ref()).await.unwrap();
         team_device::join_as_volunteer(&member, &team.room_id).await;
         others.push(member);
     }
