@@ -13,41 +13,24 @@
 #[path = "support/log.rs"]
 mod support_log;
 
+#[path = "support/stopwatch.rs"]
+mod stopwatch;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use campaign_safe_lib::alarms::hub::{AlarmHub, AlarmObserver, AlarmState};
+use campaign_safe_lib::alarms::hub::{AlarmHub, Headless};
 use campaign_safe_lib::checkins::runner::{Runner, SchedulerHandle};
 use campaign_safe_lib::checkins::{self, views, EscalationContact, Kind, Mode, NewSession};
 use campaign_safe_lib::incidents::attachments::AttachmentStore;
 use campaign_safe_lib::incidents::chain::verify_all;
 use campaign_safe_lib::incidents::pack::{self, Selection};
-use campaign_safe_lib::notify::{Notice, NoticeId, Notifier, NotifyError, OnResponse};
 use campaign_safe_lib::storage::Database;
 use campaign_safe_lib::time::SystemClock;
-
-/// Records when each reminder reached it, by the notice's summary.
-#[derive(Default)]
-struct Stopwatch(Mutex<Vec<(String, DateTime<Utc>)>>);
-
-impl Notifier for Stopwatch {
-    fn show(&self, notice: &Notice, _: OnResponse) -> Result<NoticeId, NotifyError> {
-        let mut shown = self.0.lock().unwrap();
-        shown.push((notice.summary.clone(), Utc::now()));
-        Ok(shown.len() as NoticeId)
-    }
-    fn close(&self, _: NoticeId) {}
-}
-
-struct NoWindow;
-
-impl AlarmObserver for NoWindow {
-    fn changed(&self, _: &AlarmState) {}
-    fn open_session(&self, _: i64) {}
-}
+use stopwatch::Stopwatch;
 
 fn session(name: &str, start: DateTime<Utc>) -> NewSession {
     NewSession {
@@ -94,7 +77,7 @@ fn measure(database: &Arc<Database>, round: &str) -> (Figures, Figures) {
         database.clone(),
         Arc::new(SystemClock),
         stopwatch.clone(),
-        Arc::new(NoWindow),
+        Arc::new(Headless),
         handle.clone(),
     );
     let base = Utc::now() + chrono::Duration::seconds(1);
@@ -103,7 +86,8 @@ fn measure(database: &Arc<Database>, round: &str) -> (Figures, Figures) {
         let mut conn = database.conn();
         for i in 0..REMINDERS {
             // A reminder comes 5 minutes before a due time 5 minutes after the start.
-            let start = base + chrono::Duration::milliseconds((i as i64) * 15_000 / REMINDERS as i64);
+            let start =
+                base + chrono::Duration::milliseconds((i as i64) * 15_000 / REMINDERS as i64);
             let name = format!("{round} {i}");
             checkins::start(&mut conn, &session(&name, start), start, "bench").unwrap();
             reminder_at.insert(format!("Check in: {name}"), start);
@@ -147,8 +131,11 @@ fn measure(database: &Arc<Database>, round: &str) -> (Figures, Figures) {
     assert_eq!(late.len(), REMINDERS, "every reminder was delivered once");
     // This round's sessions end, so the next round's scheduler sees only its own.
     let conn = database.conn();
-    conn.execute("UPDATE checkin_session SET ended_at = 0 WHERE ended_at IS NULL", [])
-        .unwrap();
+    conn.execute(
+        "UPDATE checkin_session SET ended_at = 0 WHERE ended_at IS NULL",
+        [],
+    )
+    .unwrap();
     (figures(late), figures(check_ins))
 }
 
@@ -161,7 +148,10 @@ fn main() {
     let database = Arc::new(Database::open_in(dir.path()).unwrap());
     let began = Instant::now();
     support_log::build(&database, count);
-    println!("built {count} incidents in {:.0} s", began.elapsed().as_secs_f64());
+    println!(
+        "built {count} incidents in {:.0} s",
+        began.elapsed().as_secs_f64()
+    );
 
     let quiet = measure(&database, "Quiet");
 
@@ -170,8 +160,12 @@ fn main() {
     let (verifies, exports) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let files = AttachmentStore::new(dir.path());
     let verifier = {
-        let (database, stop, verifies, files) =
-            (database.clone(), stop.clone(), verifies.clone(), files.clone());
+        let (database, stop, verifies, files) = (
+            database.clone(),
+            stop.clone(),
+            verifies.clone(),
+            files.clone(),
+        );
         std::thread::spawn(move || {
             while !stop.load(Ordering::SeqCst) {
                 let conn = database.open_reader().unwrap();
@@ -181,8 +175,12 @@ fn main() {
         })
     };
     let exporter = {
-        let (database, stop, exports, files) =
-            (database.clone(), stop.clone(), exports.clone(), files.clone());
+        let (database, stop, exports, files) = (
+            database.clone(),
+            stop.clone(),
+            exports.clone(),
+            files.clone(),
+        );
         let out = tempfile::tempdir().unwrap();
         std::thread::spawn(move || {
             // The 10,000 most recent incidents.

@@ -10,10 +10,10 @@ use std::time::{Duration as Elapsed, Instant};
 mod support_log;
 
 use campaign_safe_lib::incidents::find::{self, ListQuery};
-use campaign_safe_lib::storage::Database;
-use rusqlite::{params_from_iter, Connection};
-use chrono::{Duration, TimeZone, Utc};
 use campaign_safe_lib::incidents::model::Flag;
+use campaign_safe_lib::storage::Database;
+use chrono::{Duration, TimeZone, Utc};
+use rusqlite::{params_from_iter, Connection};
 use support_log::{build, CATEGORIES, WORDS};
 
 /// Builds the query for run number `i`, so repeated runs vary their words.

@@ -10,14 +10,17 @@
 //! Needs Synapse (`make test` installs it). ROUNDS changes the number of check-ins.
 
 #[allow(dead_code)]
+#[path = "support/procs.rs"]
+mod procs;
+#[allow(dead_code)]
 #[path = "../tests/support/synapse.rs"]
 mod synapse;
 #[allow(dead_code)]
 #[path = "../tests/support/team_device.rs"]
 mod team_device;
 #[allow(dead_code)]
-#[path = "support/procs.rs"]
-mod procs;
+#[path = "../tests/support/volunteer.rs"]
+mod volunteer;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -25,7 +28,8 @@ use std::time::{Duration, Instant};
 use campaign_safe_lib::alarms::AlarmKind;
 use campaign_safe_lib::relay::matrix::TeamService;
 use synapse::Synapse;
-use team_device::{volunteer, wait_until, Device};
+use team_device::{wait_until, Device};
+use volunteer::volunteer;
 
 const APP: &str = env!("CARGO_BIN_EXE_campaign-safe");
 const TITLE: &str = "Ward 3";
@@ -51,7 +55,10 @@ async fn check_in_latency(devices: &[&Device; 3], rounds: usize) -> Vec<f64> {
         b.check_in(TITLE);
         let due = b.next_due(TITLE);
         while a.next_due(TITLE) != due || c.next_due(TITLE) != due {
-            assert!(began.elapsed() < Duration::from_secs(20), "a check-in did not arrive");
+            assert!(
+                began.elapsed() < Duration::from_secs(20),
+                "a check-in did not arrive"
+            );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         samples.push(began.elapsed().as_secs_f64() * 1000.0);
@@ -68,17 +75,25 @@ async fn grace_to_alarm(devices: &[&Device; 3], rounds: usize) -> Vec<f64> {
         devices[0].check_in(TITLE);
         let due = devices[0].next_due(TITLE);
         for device in devices {
-            wait_until("the check-in reaches everyone", Duration::from_secs(10), || async {
-                device.next_due(TITLE) == due && device.alarm_kinds().is_empty()
-            })
+            wait_until(
+                "the check-in reaches everyone",
+                Duration::from_secs(10),
+                || async { device.next_due(TITLE) == due && device.alarm_kinds().is_empty() },
+            )
             .await;
         }
         let began = Instant::now();
         for device in devices {
             device.advance_minutes(31);
         }
-        while !devices.iter().all(|d| d.alarm_kinds() == [AlarmKind::Missed]) {
-            assert!(began.elapsed() < Duration::from_secs(20), "the alarm did not go off everywhere");
+        while !devices
+            .iter()
+            .all(|d| d.alarm_kinds() == [AlarmKind::Missed])
+        {
+            assert!(
+                began.elapsed() < Duration::from_secs(20),
+                "the alarm did not go off everywhere"
+            );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         samples.push(began.elapsed().as_secs_f64() * 1000.0);
@@ -98,7 +113,8 @@ async fn idle_signed_in(server: &Synapse, room: &str) -> (procs::Run, procs::Run
     // Sign in with the app's own code in this folder, then let the app itself restore it.
     let dir = tempfile::tempdir().unwrap();
     {
-        let database = std::sync::Arc::new(campaign_safe_lib::storage::Database::open_in(dir.path()).unwrap());
+        let database =
+            std::sync::Arc::new(campaign_safe_lib::storage::Database::open_in(dir.path()).unwrap());
         let service = TeamService::new(
             database,
             dir.path().to_owned(),
@@ -106,18 +122,26 @@ async fn idle_signed_in(server: &Synapse, room: &str) -> (procs::Run, procs::Run
             tokio::runtime::Handle::current(),
             std::sync::Arc::new(|| {}),
         );
-        service.sign_in(&server.url(), "idle", "idle-password", Some(&server.token)).await.unwrap();
+        service
+            .sign_in(&server.url(), "idle", "idle-password", Some(&server.token))
+            .await
+            .unwrap();
         service.join_team(room, "Ward 3").await.ok();
         service.stop().await;
     }
     let path = dir.path().to_owned();
-    let team = tokio::task::spawn_blocking(move || procs::idle_run(Path::new(APP), &path)).await.unwrap();
+    let team = tokio::task::spawn_blocking(move || procs::idle_run(Path::new(APP), &path))
+        .await
+        .unwrap();
     (quiet, team)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 4)]
 async fn main() {
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
     let server = Synapse::start().await;
     let a = Device::new("asha", &server).await;
     let b = Device::new("office", &server).await;
@@ -126,7 +150,12 @@ async fn main() {
     for device in [&b, &c] {
         a.team.invite(&team.room_id, &device.user_id).await.unwrap();
         wait_until("invited", Duration::from_secs(20), || async {
-            device.team.status().await.map(|s| !s.invitations.is_empty()).unwrap_or(false)
+            device
+                .team
+                .status()
+                .await
+                .map(|s| !s.invitations.is_empty())
+                .unwrap_or(false)
         })
         .await;
         device.team.join_team(&team.link, "Ward 3").await.unwrap();
@@ -134,26 +163,48 @@ async fn main() {
     let session = a.start(TITLE, &["Priya"], "", "", 5);
     a.share(session, &team.room_id, &[]);
     for device in [&b, &c] {
-        wait_until("shared", Duration::from_secs(10), || async { device.session(TITLE).is_some() }).await;
+        wait_until("shared", Duration::from_secs(10), || async {
+            device.session(TITLE).is_some()
+        })
+        .await;
     }
     let devices = [&a, &b, &c];
 
-    println!("check-in from one device to the two others, 3 members: {}", figures(check_in_latency(&devices, rounds).await));
-    println!("end of grace to the alarm on all three devices, 3 members: {}", figures(grace_to_alarm(&devices, 5).await));
+    println!(
+        "check-in from one device to the two others, 3 members: {}",
+        figures(check_in_latency(&devices, rounds).await)
+    );
+    println!(
+        "end of grace to the alarm on all three devices, 3 members: {}",
+        figures(grace_to_alarm(&devices, 5).await)
+    );
 
     let mut others = Vec::new();
     for i in 0..47 {
         let member = volunteer(&format!("member{i}"), &server).await;
-        a.team.invite(&team.room_id, member.user_id().unwrap().as_ref()).await.unwrap();
-        team_device::join_as_volunteer(&member, &team.room_id).await;
+        a.team
+            .invite(&team.room_id, member.user_id().unwrap().as_ref())
+            .await
+            .unwrap();
+        volunteer::join_as_volunteer(&member, &team.room_id).await;
         others.push(member);
     }
     wait_until("50 members joined", Duration::from_secs(60), || async {
-        a.team.members(&team.room_id).await.map(|m| m.len() >= 50).unwrap_or(false)
+        a.team
+            .members(&team.room_id)
+            .await
+            .map(|m| m.len() >= 50)
+            .unwrap_or(false)
     })
     .await;
-    println!("check-in from one device to the two others, 50 members: {}", figures(check_in_latency(&devices, rounds / 2).await));
-    println!("end of grace to the alarm on all three devices, 50 members: {}", figures(grace_to_alarm(&devices, 5).await));
+    println!(
+        "check-in from one device to the two others, 50 members: {}",
+        figures(check_in_latency(&devices, rounds / 2).await)
+    );
+    println!(
+        "end of grace to the alarm on all three devices, 50 members: {}",
+        figures(grace_to_alarm(&devices, 5).await)
+    );
     println!("targets: check-in p50 <= 200 ms and p99 <= 1.5 s; alarm on all three <= 5 s");
 
     let (quiet, signed_in) = idle_signed_in(&server, &team.link).await;

@@ -5,39 +5,23 @@
 //! 2. Wake-ups while nothing is scheduled, over 10 s (target 0).
 //! 3. Catching up 1,000 sessions after a simulated 3-hour suspend.
 
+#[path = "support/stopwatch.rs"]
+mod stopwatch;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use campaign_safe_lib::alarms::hub::{AlarmHub, AlarmObserver, AlarmState};
+use campaign_safe_lib::alarms::hub::{AlarmHub, Headless};
 use campaign_safe_lib::checkins::runner::{Runner, SchedulerHandle};
 use campaign_safe_lib::checkins::scheduler::evaluate;
 use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSession};
-use campaign_safe_lib::notify::{Notice, NoticeId, Notifier, NotifyError, OnResponse};
+use campaign_safe_lib::notify::Notifier;
 use campaign_safe_lib::storage::Database;
 use campaign_safe_lib::time::{Clock, SystemClock};
-
-/// Records when each reminder reached it, by the notice's summary.
-#[derive(Default)]
-struct Stopwatch(Mutex<Vec<(String, DateTime<Utc>)>>);
-
-impl Notifier for Stopwatch {
-    fn show(&self, notice: &Notice, _: OnResponse) -> Result<NoticeId, NotifyError> {
-        let mut shown = self.0.lock().unwrap();
-        shown.push((notice.summary.clone(), Utc::now()));
-        Ok(shown.len() as NoticeId)
-    }
-    fn close(&self, _: NoticeId) {}
-}
-
-struct NoWindow;
-
-impl AlarmObserver for NoWindow {
-    fn changed(&self, _: &AlarmState) {}
-    fn open_session(&self, _: i64) {}
-}
+use stopwatch::Stopwatch;
 
 fn runner(database: Arc<Database>, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifier>) -> Runner {
     let handle = SchedulerHandle::default();
@@ -45,7 +29,7 @@ fn runner(database: Arc<Database>, clock: Arc<dyn Clock>, notifier: Arc<dyn Noti
         database.clone(),
         clock.clone(),
         notifier,
-        Arc::new(NoWindow),
+        Arc::new(Headless),
         handle.clone(),
     );
     Runner {

@@ -91,23 +91,38 @@ async fn two_missed_check_ins_give_two_alarms_and_a_notification_answer_clears_o
         wait_for_alarms(&app, &[ward3, ward5]).await;
         let heading = app.text("#alarms .alarms-count").await;
         assert_eq!(heading, "2 missed check-ins");
-        assert!(app.text("#alarms").await.contains("Cat and Dev missed a check-in"));
+        assert!(app
+            .text("#alarms")
+            .await
+            .contains("Cat and Dev missed a check-in"));
 
         // Two critical notices, one per alarm.
         let ward3_notice = server.wait_for("Missed check-in: Ward 3");
         let ward5_notice = server.wait_for("Cat and Dev missed a check-in");
-        assert_eq!((ward3_notice.urgency, ward5_notice.urgency), (Some(2), Some(2)));
+        assert_eq!(
+            (ward3_notice.urgency, ward5_notice.urgency),
+            (Some(2), Some(2))
+        );
 
         // The alarms never cover the navigation or the Emergency button.
         app.resize(1280, 800).await;
         app.go("#/today").await;
         app.wait_for_text(".session-list", "Missed check-in").await;
-        for link in ["#emergency-button", ".mainnav a[data-screen='today']", ".mainnav a[data-screen='checkins']", ".mainnav a[data-screen='incidents']"] {
+        for link in [
+            "#emergency-button",
+            ".mainnav a[data-screen='today']",
+            ".mainnav a[data-screen='checkins']",
+            ".mainnav a[data-screen='incidents']",
+        ] {
             assert_eq!(element_at(&app, link).await, "itself", "{link} at 1280 px");
         }
         app.screenshot("alarms-two-missed").await;
         app.resize(360, 740).await;
-        for link in ["#emergency-button", ".mainnav a[data-screen='today']", ".mainnav a[data-screen='advice']"] {
+        for link in [
+            "#emergency-button",
+            ".mainnav a[data-screen='today']",
+            ".mainnav a[data-screen='advice']",
+        ] {
             assert_eq!(element_at(&app, link).await, "itself", "{link} at 360 px");
         }
         let share = app
@@ -115,7 +130,10 @@ async fn two_missed_check_ins_give_two_alarms_and_a_notification_answer_clears_o
             .await
             .as_f64()
             .unwrap();
-        assert!(share <= 0.34, "at 360 px the alarms take {share:.2} of the screen");
+        assert!(
+            share <= 0.34,
+            "at 360 px the alarms take {share:.2} of the screen"
+        );
         app.screenshot("alarms-two-missed").await;
         // Collapsed to one line, and open again.
         app.click("#alarms .alarms-toggle").await;
@@ -163,11 +181,17 @@ async fn two_missed_check_ins_give_two_alarms_and_a_notification_answer_clears_o
         )
         .await;
         assert_eq!(app.js("return window.__loaded").await, marker, "no reload");
-        assert!(!server.closed().contains(&ward5_notice.id), "Ward 5's notice stays");
+        assert!(
+            !server.closed().contains(&ward5_notice.id),
+            "Ward 5's notice stays"
+        );
         let session = app
             .js(&format!("return document.querySelector(\"[data-session-id='{ward3}'] .countdown\").textContent"))
             .await;
-        assert!(session.as_str().unwrap_or_default().starts_with("in "), "{session}");
+        assert!(
+            session.as_str().unwrap_or_default().starts_with("in "),
+            "{session}"
+        );
         app.js("window.scrollTo(0, 0)").await;
         app.screenshots("alarms-one-cleared").await;
         app.quit(driver).await;
@@ -185,7 +209,8 @@ async fn two_missed_check_ins_give_two_alarms_and_a_notification_answer_clears_o
     let app = App::launch(driver).await;
     // Most overdue first: Ward 7 was due 20 minutes after it started, 50 minutes ago.
     wait_for_alarms(&app, &[ward7, ward5, ward3]).await;
-    app.wait_for_text("#alarms .alarms-count", "3 missed check-ins").await;
+    app.wait_for_text("#alarms .alarms-count", "3 missed check-ins")
+        .await;
     // Give any duplicate time to arrive, then count.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(alarm_sessions(&app).await, [ward7, ward5, ward3]);

@@ -12,6 +12,9 @@ mod synapse;
 #[allow(dead_code)]
 #[path = "support/team_device.rs"]
 mod team_device;
+#[allow(dead_code)]
+#[path = "support/volunteer.rs"]
+mod volunteer;
 
 use std::time::{Duration, Instant};
 
@@ -26,7 +29,7 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
     let data = tempfile::tempdir().unwrap();
     let desktop = Desktop::start();
     let notices = NotificationServer::start(&desktop.bus, true);
-    let vic = team_device::volunteer("vic", &server).await;
+    let vic = volunteer::volunteer("vic", &server).await;
 
     let room_id = {
         let driver = &Driver::start(&desktop, data.path());
@@ -47,12 +50,15 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         app.click("#f-register").await;
         app.type_in("#f-registrationToken", &server.token).await;
         app.click(".team-form button[type='submit']").await;
-        app.wait_for_text(".team-status", "Signed in as @asha:localhost").await;
+        app.wait_for_text(".team-status", "Signed in as @asha:localhost")
+            .await;
         app.wait_for_text(".team-connection", "Connected").await;
 
         app.type_in("#f-create-name", "Ward 3 team").await;
-        app.click("form[aria-labelledby='create-team-title'] button[type='submit']").await;
-        app.wait_for_text(".team-card .card-title", "Ward 3 team").await;
+        app.click("form[aria-labelledby='create-team-title'] button[type='submit']")
+            .await;
+        app.wait_for_text(".team-card .card-title", "Ward 3 team")
+            .await;
         app.wait_for(".team-card svg.qr rect").await;
         let link = app.text(".team-card .invite-link").await;
         assert!(link.starts_with("https://matrix.to/#/!"), "{link}");
@@ -68,24 +74,32 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         let invite_field = format!("#{}", invite_field.as_str().unwrap());
         app.type_in(&invite_field, "@vic:localhost").await;
         app.click(".team-card form button[type='submit']").await;
-        team_device::join_as_volunteer(&vic, &room_id).await;
+        volunteer::join_as_volunteer(&vic, &room_id).await;
         app.click(".team-card .actions button").await;
-        app.wait_for_text(".team-card .members", "@vic:localhost").await;
+        app.wait_for_text(".team-card .members", "@vic:localhost")
+            .await;
         app.screenshots_of("team-setup", Some(".team-card")).await;
 
         // A canvass shared with the team as it starts.
         app.go("#/checkins/new").await;
         app.wait_for_text("main h1", "New check-in session").await;
         app.type_in("#f-title", " – Mill Lane").await;
-        app.type_in("#f-participants", "Priya Shah, Tomasz Nowak").await;
-        app.type_in("[id='f-escalation[0].name']", "Campaign office").await;
-        app.type_in("[id='f-escalation[0].phone']", "01632 960 123").await;
+        app.type_in("#f-participants", "Priya Shah, Tomasz Nowak")
+            .await;
+        app.type_in("[id='f-escalation[0].name']", "Campaign office")
+            .await;
+        app.type_in("[id='f-escalation[0].phone']", "01632 960 123")
+            .await;
         app.wait_for("#f-shareWith option[value^='!']").await;
         app.click("#f-shareWith option[value^='!']").await;
         app.click(".session-form button[type='submit']").await;
-        app.wait_for_text(".checkin-detail .team-line", "Shared with Ward 3 team").await;
+        app.wait_for_text(".checkin-detail .team-line", "Shared with Ward 3 team")
+            .await;
         let started = posted(&vic, &room_id, "started").await;
-        assert!(started.contains("Priya Shah and Tomasz Nowak are out"), "{started}");
+        assert!(
+            started.contains("Priya Shah and Tomasz Nowak are out"),
+            "{started}"
+        );
         app.screenshots("team-session").await;
         app.quit(driver).await;
         room_id
@@ -93,25 +107,39 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
 
     // 45 minutes on, the app starts again: signed back in to the team, the check-in is
     // missed, and the alarm goes to the room as well as on this screen.
-    let driver = &Driver::start_with(&desktop, data.path(), &[("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES", "45")]);
+    let driver = &Driver::start_with(
+        &desktop,
+        data.path(),
+        &[("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES", "45")],
+    );
     let app = App::launch(driver).await;
-    app.wait_for_text("#alarms", "Missed check-in: Canvass – Mill Lane").await;
+    app.wait_for_text("#alarms", "Missed check-in: Canvass – Mill Lane")
+        .await;
     notices.wait_for("Missed check-in: Canvass – Mill Lane");
     let missed = posted(&vic, &room_id, "missed").await;
-    assert!(missed.starts_with("@room 🚨 MISSED CHECK-IN: Canvass – Mill Lane."), "{missed}");
+    assert!(
+        missed.starts_with("@room 🚨 MISSED CHECK-IN: Canvass – Mill Lane."),
+        "{missed}"
+    );
     app.go("#/team").await;
     app.wait_for_text(".team-connection", "Connected").await;
     app.go("#/checkins").await;
-    app.wait_for_text(".session-list .team-line", "Shared with Ward 3 team").await;
+    app.wait_for_text(".session-list .team-line", "Shared with Ward 3 team")
+        .await;
     app.js("window.scrollTo(0, 0)").await;
     app.screenshots("team-missed").await;
     app.quit(driver).await;
 
     // Neither the access token nor the store's passphrase is ever written to the log.
-    let (session, passphrase): (String, String) = rusqlite::Connection::open(data.path().join("campaign-safe.sqlite3"))
-        .unwrap()
-        .query_row("SELECT session, store_passphrase FROM team_account", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap();
+    let (session, passphrase): (String, String) =
+        rusqlite::Connection::open(data.path().join("campaign-safe.sqlite3"))
+            .unwrap()
+            .query_row(
+                "SELECT session, store_passphrase FROM team_account",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
     let token: serde_json::Value = serde_json::from_str(&session).unwrap();
     let token = token["access_token"]
         .as_str()
@@ -123,7 +151,10 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         .flatten()
         .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
         .collect();
-    assert!(logs.contains("signed in to the team server"), "the log was read");
+    assert!(
+        logs.contains("signed in to the team server"),
+        "the log was read"
+    );
     for secret in [&token, &passphrase] {
         assert!(!logs.contains(secret.as_str()), "a secret reached the log");
     }
@@ -133,11 +164,18 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
 async fn posted(vic: &matrix_sdk::Client, room: &str, kind: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let posts = team_device::posts(vic, room).await;
-        if let Some(post) = posts.iter().rev().find(|p| p["uk.campaignsafe.checkin"]["event"] == kind) {
+        let posts = volunteer::posts(vic, room).await;
+        if let Some(post) = posts
+            .iter()
+            .rev()
+            .find(|p| p["uk.campaignsafe.checkin"]["event"] == kind)
+        {
             return post["body"].as_str().unwrap_or_default().to_owned();
         }
-        assert!(Instant::now() < deadline, "no {kind} post reached the room; posts: {posts:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no {kind} post reached the room; posts: {posts:?}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }

@@ -617,15 +617,26 @@ fn team_commands_answer_in_the_one_error_shape_before_any_account_exists() {
 
     let account = |homeserver: &str, user: &str| json!({"account": {"homeserver": homeserver, "user": user, "password": "x"}});
     let error = invoke(&app, "team_sign_in", account("", "sam")).unwrap_err();
-    assert_eq!((error["code"].as_str(), error["field"].as_str()), (Some("validation"), Some("homeserver")));
-    assert!(error["message"].as_str().unwrap().starts_with("Team server:"));
+    assert_eq!(
+        (error["code"].as_str(), error["field"].as_str()),
+        (Some("validation"), Some("homeserver"))
+    );
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Team server:"));
     let error = invoke(&app, "team_sign_in", account("not a server", "sam")).unwrap_err();
     assert_eq!(error["field"], "homeserver");
     let error = invoke(&app, "team_sign_in", account("matrix.example.org", " ")).unwrap_err();
     assert_eq!(error["field"], "user");
     assert!(error["message"].as_str().unwrap().starts_with("User name:"));
 
-    let session = invoke(&app, "checkins_start", session_args(Some(30), "2026-11-25T18:00:00Z")).unwrap();
+    let session = invoke(
+        &app,
+        "checkins_start",
+        session_args(Some(30), "2026-11-25T18:00:00Z"),
+    )
+    .unwrap();
     let error = invoke(
         &app,
         "checkins_share",
@@ -633,5 +644,8 @@ fn team_commands_answer_in_the_one_error_shape_before_any_account_exists() {
     )
     .unwrap_err();
     assert_eq!(error["code"], "not_found");
-    assert_eq!(invoke(&app, "alarms_open", json!({})).unwrap()["alarms"], json!([]));
+    assert_eq!(
+        invoke(&app, "alarms_open", json!({})).unwrap()["alarms"],
+        json!([])
+    );
 }

@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use campaign_safe_lib::alarms::hub::{AlarmHub, AlarmObserver, AlarmState};
+use campaign_safe_lib::alarms::hub::{AlarmHub, Headless};
 use campaign_safe_lib::checkins::runner::{Runner, SchedulerHandle};
 use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSession};
 use campaign_safe_lib::notify::{
@@ -180,13 +180,6 @@ impl Clock for TestClock {
     }
 }
 
-struct NoWindow;
-
-impl AlarmObserver for NoWindow {
-    fn changed(&self, _: &AlarmState) {}
-    fn open_session(&self, _: i64) {}
-}
-
 fn scheduler_reminder_answered_over_dbus(
     server: &NotificationServer,
     runtime: &tokio::runtime::Runtime,
@@ -221,7 +214,7 @@ fn scheduler_reminder_answered_over_dbus(
             "Campaign Safe",
             runtime.handle().clone(),
         )),
-        Arc::new(NoWindow),
+        Arc::new(Headless),
         handle.clone(),
     );
     let runner = Runner {
@@ -234,7 +227,10 @@ fn scheduler_reminder_answered_over_dbus(
     *clock.0.lock().unwrap() = start + chrono::Duration::minutes(25);
     runner.tick();
     let reminder = server.wait_for("Check in: Ward 3");
-    assert_eq!(reminder.body, "Due at 14:30. Let your team know you are OK.");
+    assert_eq!(
+        reminder.body,
+        "Due at 14:30. Let your team know you are OK."
+    );
     assert_eq!(
         reminder.actions,
         [

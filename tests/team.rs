@@ -6,6 +6,8 @@
 mod synapse;
 #[path = "support/team_device.rs"]
 mod team_device;
+#[path = "support/volunteer.rs"]
+mod volunteer;
 
 use std::time::{Duration, Instant};
 
@@ -15,10 +17,16 @@ use serde_json::{json, Value};
 use campaign_safe_lib::alarms::AlarmKind;
 use campaign_safe_lib::relay::wire::WireKind;
 use synapse::Synapse;
-use team_device::{volunteer, wait_until, Device};
+use team_device::{wait_until, Device};
+use volunteer::volunteer;
 
 /// Names, places and notes that must never reach the server in clear.
-const SECRETS: &[&str] = &["Priya Shah", "Tomasz Nowak", "Acacia Avenue", "green umbrella"];
+const SECRETS: &[&str] = &[
+    "Priya Shah",
+    "Tomasz Nowak",
+    "Acacia Avenue",
+    "green umbrella",
+];
 const WARD: &str = "Ward 3";
 const PATCH: &str = "Vic's patch";
 const SHORT: Duration = Duration::from_secs(5);
@@ -26,7 +34,9 @@ const SHORT: Duration = Duration::from_secs(5);
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "campaign_safe_lib=info".into()))
+        .with_env_filter(
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "campaign_safe_lib=info".into()),
+        )
         .with_test_writer()
         .try_init();
     let mut server = Synapse::start().await;
@@ -35,8 +45,16 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
     let a = Device::new("asha", &server).await;
     let b = Device::new("office", &server).await;
     let c = Device::new("cat", &server).await;
-    let team = a.team.create_team("Ward 3 team").await.expect("create team");
-    assert!(team.link.starts_with("https://matrix.to/#/!"), "{}", team.link);
+    let team = a
+        .team
+        .create_team("Ward 3 team")
+        .await
+        .expect("create team");
+    assert!(
+        team.link.starts_with("https://matrix.to/#/!"),
+        "{}",
+        team.link
+    );
     assert!(!team.qr.is_empty(), "the invite has a QR code");
     let vic = volunteer("vic", &server).await;
     let vic_id = vic.user_id().unwrap().to_string();
@@ -44,71 +62,115 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
         a.team.invite(&team.room_id, member).await.expect("invite");
     }
     for device in [&b, &c] {
-        wait_until("the invitation arrives", Duration::from_secs(20), || async {
-            device.team.status().await.map(|s| !s.invitations.is_empty()).unwrap_or(false)
-        })
+        wait_until(
+            "the invitation arrives",
+            Duration::from_secs(20),
+            || async {
+                device
+                    .team
+                    .status()
+                    .await
+                    .map(|s| !s.invitations.is_empty())
+                    .unwrap_or(false)
+            },
+        )
         .await;
-        device.team.join_team(&team.link, "Ward 3").await.expect("join");
-    }
-    team_device::join_as_volunteer(&vic, &team.room_id).await;
-    wait_until("A sees B, C and Vic joined", Duration::from_secs(20), || async {
-        a.team
-            .members(&team.room_id)
+        device
+            .team
+            .join_team(&team.link, "Ward 3")
             .await
-            .map(|m| m.iter().filter(|m| !m.name.ends_with("(invited)")).count() == 4)
-            .unwrap_or(false)
-    })
+            .expect("join");
+    }
+    volunteer::join_as_volunteer(&vic, &team.room_id).await;
+    wait_until(
+        "A sees B, C and Vic joined",
+        Duration::from_secs(20),
+        || async {
+            a.team
+                .members(&team.room_id)
+                .await
+                .map(|m| m.iter().filter(|m| !m.name.ends_with("(invited)")).count() == 4)
+                .unwrap_or(false)
+        },
+    )
     .await;
     let members = a.team.members(&team.room_id).await.unwrap();
     assert!(
-        members.iter().any(|m| m.user_id == b.user_id && !m.devices.is_empty()),
+        members
+            .iter()
+            .any(|m| m.user_id == b.user_id && !m.devices.is_empty()),
         "members are listed with their devices: {members:?}"
     );
 
     // --- A shares a canvass; B and C see it within 2 s.
-    let ward = a.start(WARD, &["Priya Shah", "Tomasz Nowak"], "Acacia Avenue", "green umbrella", 5);
+    let ward = a.start(
+        WARD,
+        &["Priya Shah", "Tomasz Nowak"],
+        "Acacia Avenue",
+        "green umbrella",
+        5,
+    );
     let shared_at = Instant::now();
     a.share(ward, &team.room_id, &[]);
     for device in [&b, &c] {
-        wait_until("B and C track the shared session", Duration::from_secs(2), || async {
-            device.session(WARD).is_some()
-        })
+        wait_until(
+            "B and C track the shared session",
+            Duration::from_secs(2),
+            || async { device.session(WARD).is_some() },
+        )
         .await;
     }
-    println!("a shared session reached B and C in {:?}", shared_at.elapsed());
+    println!(
+        "a shared session reached B and C in {:?}",
+        shared_at.elapsed()
+    );
 
     // --- B checks in; A and C see it.
     b.check_in(WARD);
     let due = b.next_due(WARD);
     for device in [&a, &c] {
-        wait_until("A and C see B's check-in", SHORT, || async { device.next_due(WARD) == due }).await;
+        wait_until("A and C see B's check-in", SHORT, || async {
+            device.next_due(WARD) == due
+        })
+        .await;
     }
 
     // --- Vic, on a plain client: "ok" in reply to the reminder, a 👍, then HELP.
     let patch = a.start(PATCH, &["Vic"], "", "", 15);
     a.share(patch, &team.room_id, std::slice::from_ref(&vic_id));
-    let reminder = team_device::wait_for_reminder(&vic, &team.room_id).await;
-    team_device::reply(&vic, &team.room_id, &reminder, "ok").await;
+    let reminder = volunteer::wait_for_reminder(&vic, &team.room_id).await;
+    volunteer::reply(&vic, &team.room_id, &reminder, "ok").await;
     for device in [&a, &b, &c] {
-        wait_until("Vic's reply is a check-in from chat", Duration::from_secs(10), || async {
-            device.last_check_in_by(PATCH).ends_with("vic (chat)")
-        })
+        wait_until(
+            "Vic's reply is a check-in from chat",
+            Duration::from_secs(10),
+            || async { device.last_check_in_by(PATCH).ends_with("vic (chat)") },
+        )
         .await;
     }
     let after_reply = a.next_due(PATCH);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    team_device::react(&vic, &team.room_id, &reminder, "👍").await;
+    volunteer::react(&vic, &team.room_id, &reminder, "👍").await;
     for device in [&a, &b, &c] {
-        wait_until("Vic's 👍 checks in again", Duration::from_secs(10), || async {
-            device.next_due(PATCH) > after_reply
-        })
+        wait_until(
+            "Vic's 👍 checks in again",
+            Duration::from_secs(10),
+            || async { device.next_due(PATCH) > after_reply },
+        )
         .await;
     }
-    team_device::send(&vic, &team.room_id, RoomMessageEventContent::text_plain("HELP")).await;
+    volunteer::send(
+        &vic,
+        &team.room_id,
+        RoomMessageEventContent::text_plain("HELP"),
+    )
+    .await;
     for device in [&a, &b, &c] {
-        wait_until("HELP raises the alarm everywhere", Duration::from_secs(10), || async {
-            device.alarm_kinds() == [AlarmKind::Help]
-        })
+        wait_until(
+            "HELP raises the alarm everywhere",
+            Duration::from_secs(10),
+            || async { device.alarm_kinds() == [AlarmKind::Help] },
+        )
         .await;
     }
     b.acknowledge(PATCH);
@@ -130,15 +192,22 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
         })
         .await;
     }
-    wait_until("the room holds one missed post", Duration::from_secs(15), || async {
-        count(&vic, &team.room_id, WireKind::Missed, due).await == 1
-    })
+    wait_until(
+        "the room holds one missed post",
+        Duration::from_secs(15),
+        || async { count(&vic, &team.room_id, WireKind::Missed, due).await == 1 },
+    )
     .await;
     // B and C held theirs, saw A's, and dropped them.
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_eq!(count(&vic, &team.room_id, WireKind::Missed, due).await, 1);
     for device in [&a, &b, &c] {
-        assert_eq!(device.events(WARD, "missed"), 1, "one alarm on {}", device.user_id);
+        assert_eq!(
+            device.events(WARD, "missed"),
+            1,
+            "one alarm on {}",
+            device.user_id
+        );
     }
 
     // --- B acknowledges: the alarm stops on all three.
@@ -154,26 +223,40 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
     a.check_in(WARD);
     let due = a.next_due(WARD);
     for device in [&b, &c] {
-        wait_until("the check-in reaches B and C", SHORT, || async { device.next_due(WARD) == due }).await;
+        wait_until("the check-in reaches B and C", SHORT, || async {
+            device.next_due(WARD) == due
+        })
+        .await;
     }
     a.post_missed_at_once();
     c.post_missed_at_once();
     for device in [&a, &b, &c] {
         device.advance_minutes(16);
     }
-    wait_until("one missed post is left after the copy is taken back", Duration::from_secs(20), || async {
-        count(&vic, &team.room_id, WireKind::Missed, due).await == 1
-            && team_device::redacted_count(&vic, &team.room_id).await >= 1
-    })
+    wait_until(
+        "one missed post is left after the copy is taken back",
+        Duration::from_secs(20),
+        || async {
+            count(&vic, &team.room_id, WireKind::Missed, due).await == 1
+                && volunteer::redacted_count(&vic, &team.room_id).await >= 1
+        },
+    )
     .await;
     for device in [&a, &b, &c] {
-        assert_eq!(device.events(WARD, "missed"), 2, "one alarm per due time on {}", device.user_id);
+        assert_eq!(
+            device.events(WARD, "missed"),
+            2,
+            "one alarm per due time on {}",
+            device.user_id
+        );
     }
     b.acknowledge(WARD);
     for device in [&a, &b, &c] {
-        wait_until("all settled before the outage", Duration::from_secs(15), || async {
-            device.outbox_waiting() == 0 && device.alarm_kinds().is_empty()
-        })
+        wait_until(
+            "all settled before the outage",
+            Duration::from_secs(15),
+            || async { device.outbox_waiting() == 0 && device.alarm_kinds().is_empty() },
+        )
         .await;
     }
 
@@ -181,34 +264,58 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
     b.check_in(WARD);
     let due = b.next_due(WARD);
     for device in [&a, &c] {
-        wait_until("B's check-in is heard before the outage", SHORT, || async { device.next_due(WARD) == due }).await;
+        wait_until("B's check-in is heard before the outage", SHORT, || async {
+            device.next_due(WARD) == due
+        })
+        .await;
     }
     server.stop();
     for device in [&a, &b, &c] {
         device.advance_minutes(16);
     }
-    wait_until("A raises its own alarm offline", SHORT, || async { a.alarm_kinds() == [AlarmKind::Missed] }).await;
+    wait_until("A raises its own alarm offline", SHORT, || async {
+        a.alarm_kinds() == [AlarmKind::Missed]
+    })
+    .await;
     b.check_in(WARD);
     let due = b.next_due(WARD);
-    assert!(a.outbox_waiting() >= 1 && b.outbox_waiting() >= 1, "both posts wait in the outbox");
+    assert!(
+        a.outbox_waiting() >= 1 && b.outbox_waiting() >= 1,
+        "both posts wait in the outbox"
+    );
     let offline = a.team.status().await.unwrap();
     assert!(offline.waiting >= 1, "{offline:?}");
     server.launch().await;
     b.reconnect();
     let deadline = Instant::now() + Duration::from_secs(30);
     while b.outbox_waiting() != 0 {
-        assert!(Instant::now() < deadline, "B's check-in did not go out: {}", b.report().await);
+        assert!(
+            Instant::now() < deadline,
+            "B's check-in did not go out: {}",
+            b.report().await
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     a.reconnect();
     c.reconnect();
-    wait_until("A hears B's check-in and drops its stale missed", Duration::from_secs(30), || async {
-        a.outbox_waiting() == 0 && a.alarm_kinds().is_empty()
-    })
+    wait_until(
+        "A hears B's check-in and drops its stale missed",
+        Duration::from_secs(30),
+        || async { a.outbox_waiting() == 0 && a.alarm_kinds().is_empty() },
+    )
     .await;
     assert_eq!(a.next_due(WARD), due);
-    assert_eq!(count(&vic, &team.room_id, WireKind::CheckedIn, due).await, 1, "B's check-in, once");
-    assert_eq!(a.dropped_missed(), 1, "A's missed was not posted: {}", a.report().await);
+    assert_eq!(
+        count(&vic, &team.room_id, WireKind::CheckedIn, due).await,
+        1,
+        "B's check-in, once"
+    );
+    assert_eq!(
+        a.dropped_missed(),
+        1,
+        "A's missed was not posted: {}",
+        a.report().await
+    );
 
     // --- The server keeps no name, place or note in clear.
     let stored = server.stored_bytes();
@@ -223,7 +330,7 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
 
 /// How many unredacted posts of `kind` about `due` the room holds, as Vic's client reads it.
 async fn count(vic: &matrix_sdk::Client, room: &str, kind: WireKind, due: i64) -> usize {
-    team_device::posts(vic, room)
+    volunteer::posts(vic, room)
         .await
         .iter()
         .filter(|content: &&Value| {

@@ -3,6 +3,8 @@
 
 fn main() {
     tauri::Builder::default()
-        .run(tauri::generate_context!("benches/bare_window/tauri.conf.json"))
+        .run(tauri::generate_context!(
+            "benches/bare_window/tauri.conf.json"
+        ))
         .expect("the bare window runs");
 }

@@ -120,4 +120,3 @@ pub fn build(db: &Database, count: usize) -> String {
     }
     person.unwrap_or_default()
 }
-

@@ -33,7 +33,15 @@ pub struct Desktop {
 impl Desktop {
     pub fn start() -> Self {
         let mut xvfb = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -95,8 +103,14 @@ fn counters(pid: u32) -> HashMap<String, Counters> {
             .map(|(_, rest)| rest.split_whitespace().collect())
             .unwrap_or_default();
         // utime and stime are fields 14 and 15 of stat; 12 and 13 after the ")".
-        total.ticks += fields.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
-            + fields.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        total.ticks += fields
+            .get(11)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            + fields
+                .get(12)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
         threads.insert(task.file_name().to_string_lossy().into_owned(), total);
     }
     threads
@@ -162,8 +176,10 @@ pub fn idle_run(binary: &Path, data: &Path) -> Run {
         "{} has no web process after settling",
         binary.display()
     );
-    let before: HashMap<&String, HashMap<String, Counters>> =
-        processes.iter().map(|(name, pid)| (name, counters(*pid))).collect();
+    let before: HashMap<&String, HashMap<String, Counters>> = processes
+        .iter()
+        .map(|(name, pid)| (name, counters(*pid)))
+        .collect();
     let span = seconds("SECONDS", 60);
     std::thread::sleep(Duration::from_secs(span));
     let per_minute = 60.0 / span as f64;
@@ -182,4 +198,3 @@ pub fn idle_run(binary: &Path, data: &Path) -> Run {
     let _ = app.wait();
     run
 }
-

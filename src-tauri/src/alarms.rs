@@ -115,7 +115,10 @@ pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
             } else if missed {
                 (AlarmKind::Missed, due_ms + r.get::<_, i64>(6)? * MINUTE_MS)
             } else {
-                (AlarmKind::Reminder, due_ms - r.get::<_, i64>(5)? * MINUTE_MS)
+                (
+                    AlarmKind::Reminder,
+                    due_ms - r.get::<_, i64>(5)? * MINUTE_MS,
+                )
             };
             let at = |ms: i64| from_millis(ms).unwrap_or_default();
             Ok(Alarm::new(

@@ -64,7 +64,9 @@ pub struct NewSession {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CheckinError {
-    #[error("Check in: choose every 5 minutes at least, and at most every 1,440 minutes (24 hours).")]
+    #[error(
+        "Check in: choose every 5 minutes at least, and at most every 1,440 minutes (24 hours)."
+    )]
     Interval,
     #[error("Ends (or expected arrival): that time has already passed; choose a later one.")]
     EtaInPast,
@@ -201,9 +203,8 @@ pub fn start(
         // The form asks under "Who to call if a check-in is missed": Name, Phone, Relationship.
         escalation.push(EscalationContact {
             name: text(&field("name"), "Who to call – Name", &contact.name, true)?,
-            phone: normalise_uk_phone(&contact.phone).map_err(|error| {
-                invalid(&field("phone"), format!("Who to call – {error}"))
-            })?,
+            phone: normalise_uk_phone(&contact.phone)
+                .map_err(|error| invalid(&field("phone"), format!("Who to call – {error}")))?,
             relationship: text(
                 &field("relationship"),
                 "Who to call – Relationship",

@@ -11,8 +11,8 @@
 //! [`Relay`] trait; [`matrix`] implements it with matrix-sdk.
 
 pub mod apply;
-pub mod matrix;
 pub mod chat;
+pub mod matrix;
 pub mod outbox;
 pub mod wire;
 

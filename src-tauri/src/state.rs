@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use crate::advice::AdviceLibrary;
 use crate::alarms::hub::AlarmHub;
-use crate::relay::matrix::TeamService;
-use crate::relay::RelayError;
 use crate::checkins::runner::SchedulerHandle;
 use crate::content::ContentError;
 use crate::emergency::EmergencyInfo;
 use crate::guides::GuideLibrary;
+use crate::relay::matrix::TeamService;
+use crate::relay::RelayError;
 use crate::storage::{Database, StorageError};
 use crate::time::{Clock, DISPLAY_ZONE};
 
@@ -84,9 +84,12 @@ impl AppState {
     pub fn alarms(&self) -> Result<&Arc<AlarmHub>, StorageError> {
         match &self.alarms {
             Some(hub) => Ok(hub),
-            None => self.database().map(|_| ()).and(Err(StorageError::Unavailable(
-                "check-in alarms have not started".into(),
-            ))),
+            None => self
+                .database()
+                .map(|_| ())
+                .and(Err(StorageError::Unavailable(
+                    "check-in alarms have not started".into(),
+                ))),
         }
     }
 

@@ -124,19 +124,19 @@ impl NotificationServer {
         let log = Arc::new(Mutex::new(Log::default()));
         let connection = off_runtime(|| {
             zbus::blocking::connection::Builder::address(address)
-            .expect("bus address")
-            .name("org.freedesktop.Notifications")
-            .expect("name")
-            .serve_at(
-                PATH,
-                Recorder {
-                    log: log.clone(),
-                    draws_buttons,
-                },
-            )
-            .expect("serve")
-            .build()
-            .expect("recording notification server on the private bus")
+                .expect("bus address")
+                .name("org.freedesktop.Notifications")
+                .expect("name")
+                .serve_at(
+                    PATH,
+                    Recorder {
+                        log: log.clone(),
+                        draws_buttons,
+                    },
+                )
+                .expect("serve")
+                .build()
+                .expect("recording notification server on the private bus")
         });
         Self { log, connection }
     }
@@ -188,9 +188,15 @@ impl NotificationServer {
     /// notice is up, and a signal sent before that reaches nobody. The app acts on one
     /// answer per notice, so a repeat is never applied twice.
     pub fn press(&self, id: u32, action: &str, done: impl Fn() -> bool) {
-        self.signal_until(done, &format!("pressing “{action}” on notice {id}"), || {
-            off_runtime(|| zbus::block_on(Recorder::action_invoked(&self.emitter(), id, action)))
-        });
+        self.signal_until(
+            done,
+            &format!("pressing “{action}” on notice {id}"),
+            || {
+                off_runtime(|| {
+                    zbus::block_on(Recorder::action_invoked(&self.emitter(), id, action))
+                })
+            },
+        );
     }
 
     /// The desktop took the notice away: 1 timed out, 2 dismissed by the person.

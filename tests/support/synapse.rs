@@ -25,7 +25,9 @@ fn venv() -> PathBuf {
         None => {
             let cache = std::env::var_os("XDG_CACHE_HOME")
                 .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache")
+                });
             cache.join("campaign-safe").join("synapse-1.163.2")
         }
     }
@@ -93,7 +95,13 @@ impl Synapse {
         let config = dir.path().join("hs.yaml");
         run(
             Command::new(python())
-                .args(["-m", "synapse.app.homeserver", "--server-name", "localhost", "--config-path"])
+                .args([
+                    "-m",
+                    "synapse.app.homeserver",
+                    "--server-name",
+                    "localhost",
+                    "--config-path",
+                ])
                 .arg(&config)
                 .args(["--generate-config", "--report-stats=no", "--data-directory"])
                 .arg(dir.path())
@@ -101,7 +109,10 @@ impl Synapse {
             "generating the Synapse config",
         );
         run(
-            Command::new(python()).args(["-c", CONFIGURE]).arg(&config).arg(port.to_string()),
+            Command::new(python())
+                .args(["-c", CONFIGURE])
+                .arg(&config)
+                .arg(port.to_string()),
             "editing the Synapse config",
         );
         let mut server = Self {
@@ -145,7 +156,10 @@ impl Synapse {
                 }
             }
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                panic!("Synapse exited ({status}) before it was healthy; see {}", self.log_path().display());
+                panic!(
+                    "Synapse exited ({status}) before it was healthy; see {}",
+                    self.log_path().display()
+                );
             }
             assert!(
                 Instant::now() < deadline,
@@ -163,7 +177,9 @@ impl Synapse {
     /// Stops the server (a crash or an outage, as far as clients can tell).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
             let deadline = Instant::now() + Duration::from_secs(15);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = child.try_wait() {
@@ -196,9 +212,15 @@ impl Synapse {
             .json()
             .await
             .expect("admin login answer");
-        self.admin_token = login["access_token"].as_str().expect("admin token").to_owned();
+        self.admin_token = login["access_token"]
+            .as_str()
+            .expect("admin token")
+            .to_owned();
         let token: Value = http
-            .post(format!("{}/_synapse/admin/v1/registration_tokens/new", self.url()))
+            .post(format!(
+                "{}/_synapse/admin/v1/registration_tokens/new",
+                self.url()
+            ))
             .bearer_auth(&self.admin_token)
             .json(&json!({}))
             .send()

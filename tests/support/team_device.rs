@@ -1,20 +1,14 @@
 //! One app backend as the team tests need it (database, scheduler, alarms and team relay,
-//! with a clock the test can move on), and a volunteer on a plain Matrix client.
+//! with a clock the test can move on).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use matrix_sdk::config::SyncSettings;
-use matrix_sdk::room::MessagesOptions;
-use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
-use matrix_sdk::ruma::RoomId;
-use matrix_sdk::Client;
-use serde_json::{json, Value};
 
-use campaign_safe_lib::alarms::hub::{AlarmHub, AlarmObserver, AlarmState};
+use campaign_safe_lib::alarms::hub::{AlarmHub, Headless};
 use campaign_safe_lib::alarms::AlarmKind;
 use campaign_safe_lib::checkins::runner::{Runner, SchedulerHandle};
 use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSession};
@@ -26,9 +20,6 @@ use campaign_safe_lib::time::Clock;
 
 use super::synapse::Synapse;
 
-/// Posts read back from the room by the tests (a count for the report).
-pub static ROOM_MESSAGES: AtomicUsize = AtomicUsize::new(0);
-
 /// The wall clock, moved on by the test.
 #[derive(Default)]
 pub struct ShiftClock(AtomicI64);
@@ -37,13 +28,6 @@ impl Clock for ShiftClock {
     fn now(&self) -> DateTime<Utc> {
         Utc::now() + chrono::Duration::milliseconds(self.0.load(Ordering::SeqCst))
     }
-}
-
-struct NoWindow;
-
-impl AlarmObserver for NoWindow {
-    fn changed(&self, _: &AlarmState) {}
-    fn open_session(&self, _: i64) {}
 }
 
 pub struct Device {
@@ -79,7 +63,13 @@ impl Device {
         let database = Arc::new(Database::open_in(dir.path()).unwrap());
         let clock = Arc::new(ShiftClock::default());
         let scheduler = SchedulerHandle::default();
-        let hub = AlarmHub::new(database.clone(), clock.clone(), Arc::new(InAppOnly), Arc::new(NoWindow), scheduler.clone());
+        let hub = AlarmHub::new(
+            database.clone(),
+            clock.clone(),
+            Arc::new(InAppOnly),
+            Arc::new(Headless),
+            scheduler.clone(),
+        );
         let (on_hub, on_scheduler) = (hub.clone(), scheduler.clone());
         let team = TeamService::new(
             database.clone(),
@@ -92,15 +82,33 @@ impl Device {
             }),
         );
         hub.set_relay(team.clone() as Arc<dyn Relay>);
-        Runner { database: database.clone(), clock: clock.clone(), alarms: hub.clone(), handle: scheduler.clone() }
-            .spawn()
-            .unwrap();
+        Runner {
+            database: database.clone(),
+            clock: clock.clone(),
+            alarms: hub.clone(),
+            handle: scheduler.clone(),
+        }
+        .spawn()
+        .unwrap();
         let status = team
-            .sign_in(&server.url(), name, &format!("{name}-password"), Some(&server.token))
+            .sign_in(
+                &server.url(),
+                name,
+                &format!("{name}-password"),
+                Some(&server.token),
+            )
             .await
             .unwrap_or_else(|e| panic!("{name} could not register and sign in: {e}"));
         let user_id = status.user_id.expect("signed in");
-        Self { _dir: dir, database, clock, hub, scheduler, team, user_id }
+        Self {
+            _dir: dir,
+            database,
+            clock,
+            hub,
+            scheduler,
+            team,
+            user_id,
+        }
     }
 
     /// What the check-in commands do after a change.
@@ -120,7 +128,11 @@ impl Device {
             participants: people.iter().map(|p| (*p).to_owned()).collect(),
             place: place.into(),
             notes: notes.into(),
-            escalation: vec![EscalationContact { name: "Office".into(), phone: "01632 960 123".into(), relationship: String::new() }],
+            escalation: vec![EscalationContact {
+                name: "Office".into(),
+                phone: "01632 960 123".into(),
+                relationship: String::new(),
+            }],
             ends_at: Some(now + chrono::Duration::hours(4)),
             interval_minutes: Some(15),
             reminder_lead_minutes: lead,
@@ -139,33 +151,60 @@ impl Device {
     pub fn session(&self, title: &str) -> Option<i64> {
         self.database
             .reader()
-            .query_row("SELECT id FROM checkin_session WHERE title = ?1 AND ended_at IS NULL", [title], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM checkin_session WHERE title = ?1 AND ended_at IS NULL",
+                [title],
+                |r| r.get(0),
+            )
             .ok()
     }
 
     pub fn next_due(&self, title: &str) -> i64 {
         self.database
             .reader()
-            .query_row("SELECT next_due_at FROM checkin_session WHERE title = ?1", [title], |r| r.get(0))
+            .query_row(
+                "SELECT next_due_at FROM checkin_session WHERE title = ?1",
+                [title],
+                |r| r.get(0),
+            )
             .unwrap_or(0)
     }
 
     fn id(&self, title: &str) -> i64 {
-        self.session(title).unwrap_or_else(|| panic!("{} has no session {title}", self.user_id))
+        self.session(title)
+            .unwrap_or_else(|| panic!("{} has no session {title}", self.user_id))
     }
 
     pub fn check_in(&self, title: &str) {
-        checkins::check_in(&mut self.database.conn(), self.id(title), self.clock.now(), "app").unwrap();
+        checkins::check_in(
+            &mut self.database.conn(),
+            self.id(title),
+            self.clock.now(),
+            "app",
+        )
+        .unwrap();
         self.changed();
     }
 
     pub fn acknowledge(&self, title: &str) {
-        checkins::acknowledge(&mut self.database.conn(), self.id(title), self.clock.now(), "app").unwrap();
+        checkins::acknowledge(
+            &mut self.database.conn(),
+            self.id(title),
+            self.clock.now(),
+            "app",
+        )
+        .unwrap();
         self.changed();
     }
 
     pub fn end(&self, title: &str) {
-        checkins::end_safely(&mut self.database.conn(), self.id(title), self.clock.now(), "app").unwrap();
+        checkins::end_safely(
+            &mut self.database.conn(),
+            self.id(title),
+            self.clock.now(),
+            "app",
+        )
+        .unwrap();
         self.changed();
     }
 
@@ -203,20 +242,31 @@ impl Device {
 
     /// This device posts "missed" as soon as it sees one, with no wait for others.
     pub fn post_missed_at_once(&self) {
-        self.database.conn().execute("UPDATE team_account SET missed_hold_ms = 0", []).unwrap();
+        self.database
+            .conn()
+            .execute("UPDATE team_account SET missed_hold_ms = 0", [])
+            .unwrap();
     }
 
     pub fn outbox_waiting(&self) -> i64 {
         self.database
             .reader()
-            .query_row("SELECT count(*) FROM team_outbox WHERE sent_at IS NULL AND dropped IS NULL", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM team_outbox WHERE sent_at IS NULL AND dropped IS NULL",
+                [],
+                |r| r.get(0),
+            )
             .unwrap()
     }
 
     pub fn dropped_missed(&self) -> i64 {
         self.database
             .reader()
-            .query_row("SELECT count(*) FROM team_outbox WHERE kind = 'missed' AND dropped IS NOT NULL", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM team_outbox WHERE kind = 'missed' AND dropped IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
             .unwrap()
     }
 
@@ -241,7 +291,12 @@ impl Device {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        let status = self.team.status().await.map(|s| format!("{:?} {:?} last sync {:?}", s.connection, s.problem, s.last_sync));
+        let status = self.team.status().await.map(|s| {
+            format!(
+                "{:?} {:?} last sync {:?}",
+                s.connection, s.problem, s.last_sync
+            )
+        });
         format!("{}: {status:?}; outbox: {}", self.user_id, rows.join("; "))
     }
 
@@ -249,108 +304,4 @@ impl Device {
     pub fn reconnect(&self) {
         self.team.reconnect();
     }
-}
-
-/// A volunteer without the app: a plain Matrix client (as Element would be).
-pub async fn volunteer(name: &str, server: &Synapse) -> Client {
-    let store = tempfile::tempdir().unwrap().keep();
-    let client = Client::builder()
-        .homeserver_url(server.url())
-        .sqlite_store(&store, None)
-        .build()
-        .await
-        .expect("volunteer client");
-    let password = format!("{name}-password");
-    campaign_safe_lib::relay::matrix::register(&client, name, &password, &server.token)
-        .await
-        .expect("the volunteer registers");
-    let auth = client.matrix_auth();
-    auth.login_username(name, &format!("{name}-password")).await.expect("volunteer signs in");
-    client.sync_once(SyncSettings::default()).await.expect("first sync");
-    client
-}
-
-fn room(client: &Client, room_id: &str) -> matrix_sdk::room::Room {
-    client.get_room(<&RoomId>::try_from(room_id).unwrap()).expect("room")
-}
-
-pub async fn join_as_volunteer(client: &Client, room_id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        client.sync_once(SyncSettings::default().timeout(Duration::from_millis(500))).await.expect("sync");
-        if let Some(invited) = client.get_room(<&RoomId>::try_from(room_id).unwrap()) {
-            invited.join().await.expect("volunteer joins");
-            client.sync_once(SyncSettings::default()).await.expect("sync");
-            return;
-        }
-        assert!(Instant::now() < deadline, "the volunteer's invitation never came");
-    }
-}
-
-/// Every post in the room, decrypted, oldest first; redacted ones come back empty.
-pub async fn posts(client: &Client, room_id: &str) -> Vec<Value> {
-    client.sync_once(SyncSettings::default().timeout(Duration::from_millis(200))).await.expect("sync");
-    let mut options = MessagesOptions::backward();
-    options.limit = 500u32.into();
-    let messages = room(client, room_id).messages(options).await.expect("messages");
-    let mut contents: Vec<Value> = messages
-        .chunk
-        .iter()
-        .filter_map(|event| serde_json::from_str::<Value>(event.raw().json().get()).ok())
-        .filter(|event| event["type"] == "m.room.message")
-        .map(|event| event["content"].clone())
-        .collect();
-    contents.reverse();
-    ROOM_MESSAGES.store(contents.len(), Ordering::SeqCst);
-    contents
-}
-
-/// How many posts in the room were taken back (redacted).
-pub async fn redacted_count(client: &Client, room_id: &str) -> usize {
-    let mut options = MessagesOptions::backward();
-    options.limit = 500u32.into();
-    let messages = room(client, room_id).messages(options).await.expect("messages");
-    messages
-        .chunk
-        .iter()
-        .filter_map(|event| serde_json::from_str::<Value>(event.raw().json().get()).ok())
-        .filter(|event| event["type"] == "m.room.redaction")
-        .count()
-}
-
-/// Waits for a reminder in the room and returns its event id.
-pub async fn wait_for_reminder(client: &Client, room_id: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        client.sync_once(SyncSettings::default().timeout(Duration::from_millis(500))).await.expect("sync");
-        let mut options = MessagesOptions::backward();
-        options.limit = 100u32.into();
-        let messages = room(client, room_id).messages(options).await.expect("messages");
-        for event in &messages.chunk {
-            let Ok(json) = serde_json::from_str::<Value>(event.raw().json().get()) else { continue };
-            if json["content"]["uk.campaignsafe.checkin"]["event"] == "reminder" {
-                return json["event_id"].as_str().unwrap().to_owned();
-            }
-        }
-        assert!(Instant::now() < deadline, "no reminder reached the room");
-    }
-}
-
-pub async fn send(client: &Client, room_id: &str, content: RoomMessageEventContent) {
-    room(client, room_id).send(content).await.expect("volunteer message");
-}
-
-/// A reply, as Element sends one: the quoted lines, then the words.
-pub async fn reply(client: &Client, room_id: &str, to: &str, words: &str) {
-    let content = json!({
-        "msgtype": "m.text",
-        "body": format!("> <@someone:localhost> reminder\n\n{words}"),
-        "m.relates_to": { "m.in_reply_to": { "event_id": to } }
-    });
-    room(client, room_id).send_raw("m.room.message", content).await.expect("reply");
-}
-
-pub async fn react(client: &Client, room_id: &str, to: &str, key: &str) {
-    let content = json!({ "m.relates_to": { "rel_type": "m.annotation", "event_id": to, "key": key } });
-    room(client, room_id).send_raw("m.reaction", content).await.expect("reaction");
 }

@@ -53,6 +53,15 @@ pub trait AlarmObserver: Send + Sync {
     fn open_session(&self, session_id: i64);
 }
 
+/// An observer that shows nothing: for a backend with no window (tests, benchmarks, a
+/// headless device).
+pub struct Headless;
+
+impl AlarmObserver for Headless {
+    fn changed(&self, _: &AlarmState) {}
+    fn open_session(&self, _: i64) {}
+}
+
 struct Shown {
     notice: NoticeId,
     shown_at: DateTime<Utc>,

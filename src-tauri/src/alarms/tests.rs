@@ -274,7 +274,10 @@ fn checking_in_from_a_notification_clears_that_alarm_everywhere_and_leaves_the_o
     assert_eq!(w.runner.alarms.notified(), [(ward5, AlarmKind::Missed)]);
     let timeline = checkins::timeline(&w.database.conn(), ward3).unwrap();
     let last = timeline.last().unwrap();
-    assert_eq!((last.kind.as_str(), last.by_whom.as_str()), ("checked_in", "notification"));
+    assert_eq!(
+        (last.kind.as_str(), last.by_whom.as_str()),
+        ("checked_in", "notification")
+    );
     assert!(w.runner.handle.poked(), "the scheduler looks again");
 }
 
@@ -328,8 +331,7 @@ fn snoozing_a_reminder_hides_it_until_the_snooze_is_over() {
     let id = w.start("Ward 3", "Asha", Mode::Me);
     w.set_time(at(14, 25));
     w.runner.tick();
-    w.notifier
-        .answer(1, Response::Action(ACTION_SNOOZE.into()));
+    w.notifier.answer(1, Response::Action(ACTION_SNOOZE.into()));
     assert!(w.open_alarms().is_empty());
     assert_eq!(*w.notifier.closed.lock().unwrap(), [1]);
 
@@ -379,18 +381,28 @@ fn a_missed_alarm_repeats_its_notice_and_sound_until_someone_acts() {
     w.set_time(at(14, 40));
     w.runner.tick();
     w.notifier.answer(1, Response::Dismissed);
-    assert!(w.runner.alarms.notified().is_empty(), "dismissed on the desktop");
-    assert_eq!(w.open_alarms(), [(id, AlarmKind::Missed)], "still open in the app");
+    assert!(
+        w.runner.alarms.notified().is_empty(),
+        "dismissed on the desktop"
+    );
+    assert_eq!(
+        w.open_alarms(),
+        [(id, AlarmKind::Missed)],
+        "still open in the app"
+    );
 
     w.set_time(at(14, 45));
     w.runner.tick();
     assert_eq!(w.runner.alarms.notified(), [(id, AlarmKind::Missed)]);
-    assert_eq!(w.observer.last().ring, [AlarmKey {
-        session_id: id,
-        kind: AlarmKind::Missed,
-        due_at_ms: crate::time::to_millis(at(14, 30)),
-    }
-    .text()]);
+    assert_eq!(
+        w.observer.last().ring,
+        [AlarmKey {
+            session_id: id,
+            kind: AlarmKind::Missed,
+            due_at_ms: crate::time::to_millis(at(14, 30)),
+        }
+        .text()]
+    );
     assert_eq!(w.notifier.summaries().len(), 2);
 }
 
@@ -404,12 +416,19 @@ fn a_notice_the_desktop_dropped_is_shown_again_while_the_alarm_is_open() {
     w.set_time(at(14, 25) + Duration::seconds(10));
     w.notifier.answer(1, Response::Expired);
     assert_eq!(w.runner.alarms.notified(), [(id, AlarmKind::Reminder)]);
-    assert_eq!(w.notifier.summaries(), ["Check in: Ward 3", "Check in: Ward 3"]);
+    assert_eq!(
+        w.notifier.summaries(),
+        ["Check in: Ward 3", "Check in: Ward 3"]
+    );
     // Dropped at once (a daemon that expires everything): not shown again in a loop.
     w.notifier.answer(2, Response::Expired);
     assert!(w.runner.alarms.notified().is_empty());
     assert_eq!(w.notifier.summaries().len(), 2);
-    assert_eq!(w.open_alarms(), [(id, AlarmKind::Reminder)], "still open in the app");
+    assert_eq!(
+        w.open_alarms(),
+        [(id, AlarmKind::Reminder)],
+        "still open in the app"
+    );
 }
 
 #[test]
@@ -449,5 +468,8 @@ fn the_scheduler_sleeps_with_nothing_scheduled_and_until_the_reminder_otherwise(
     );
     w.set_time(at(14, 24) + Duration::seconds(30));
     assert_eq!(w.runner.tick(), Some(std::time::Duration::from_secs(30)));
-    assert!(w.observer.states.lock().unwrap().is_empty(), "nothing to tell yet");
+    assert!(
+        w.observer.states.lock().unwrap().is_empty(),
+        "nothing to tell yet"
+    );
 }

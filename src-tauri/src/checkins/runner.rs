@@ -156,4 +156,3 @@ impl Runner {
             .map(|_| ())
     }
 }
-

@@ -359,7 +359,10 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
         );
         let message = error.to_string();
         assert!(message.starts_with(label(field)), "{field}: {message}");
-        assert!(message.ends_with('.') || message.ends_with(".)"), "{message}");
+        assert!(
+            message.ends_with('.') || message.ends_with(".)"),
+            "{message}"
+        );
         assert!(!message.contains('['), "{message}");
     }
     let journey = start(

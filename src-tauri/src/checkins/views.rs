@@ -131,7 +131,9 @@ fn view(row: &Row) -> rusqlite::Result<SessionView> {
         alarm_at: at(due + row.get::<_, i64>(17)? * 60_000),
         team: match row.get::<_, Option<String>>(18)? {
             Some(room_id) => Some(SessionTeam {
-                name: row.get::<_, Option<String>>(21)?.unwrap_or_else(|| "Team".into()),
+                name: row
+                    .get::<_, Option<String>>(21)?
+                    .unwrap_or_else(|| "Team".into()),
                 tracked: row.get::<_, String>(19)? == "team",
                 owner: row.get(20)?,
                 room_id,

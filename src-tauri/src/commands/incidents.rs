@@ -33,7 +33,10 @@ pub fn incidents_detail(
     state: State<'_, AppState>,
     incident_id: String,
 ) -> Result<IncidentDetail, IpcError> {
-    Ok(incidents::detail(&state.database()?.reader(), &incident_id)?)
+    Ok(incidents::detail(
+        &state.database()?.reader(),
+        &incident_id,
+    )?)
 }
 
 #[tauri::command(async)]
@@ -169,8 +172,8 @@ pub fn incidents_person(
 pub fn incidents_verify(state: State<'_, AppState>) -> Result<VerifyReport, IpcError> {
     // A connection of its own: a check over a large log must not hold up check-ins.
     let conn = state.database()?.open_reader()?;
-    let report = chain::verify_all(&conn, &files(&state))
-        .map_err(crate::storage::StorageError::from)?;
+    let report =
+        chain::verify_all(&conn, &files(&state)).map_err(crate::storage::StorageError::from)?;
     if !report.problems.is_empty() {
         tracing::warn!(
             problems = report.problems.len(),

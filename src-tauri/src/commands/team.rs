@@ -25,7 +25,10 @@ pub struct SignIn {
 }
 
 #[tauri::command]
-pub async fn team_sign_in(state: State<'_, AppState>, account: SignIn) -> Result<TeamStatus, IpcError> {
+pub async fn team_sign_in(
+    state: State<'_, AppState>,
+    account: SignIn,
+) -> Result<TeamStatus, IpcError> {
     let team = state.team()?.clone();
     Ok(team
         .sign_in(
@@ -43,17 +46,28 @@ pub async fn team_create(state: State<'_, AppState>, name: String) -> Result<Tea
 }
 
 #[tauri::command]
-pub async fn team_join(state: State<'_, AppState>, invite: String, name: String) -> Result<TeamView, IpcError> {
+pub async fn team_join(
+    state: State<'_, AppState>,
+    invite: String,
+    name: String,
+) -> Result<TeamView, IpcError> {
     Ok(state.team()?.join_team(&invite, &name).await?)
 }
 
 #[tauri::command(rename_all = "camelCase")]
-pub async fn team_invite(state: State<'_, AppState>, room_id: String, user_id: String) -> Result<(), IpcError> {
+pub async fn team_invite(
+    state: State<'_, AppState>,
+    room_id: String,
+    user_id: String,
+) -> Result<(), IpcError> {
     Ok(state.team()?.invite(&room_id, &user_id).await?)
 }
 
 #[tauri::command(rename_all = "camelCase")]
-pub async fn team_members(state: State<'_, AppState>, room_id: String) -> Result<Vec<Member>, IpcError> {
+pub async fn team_members(
+    state: State<'_, AppState>,
+    room_id: String,
+) -> Result<Vec<Member>, IpcError> {
     Ok(state.team()?.members(&room_id).await?)
 }
 

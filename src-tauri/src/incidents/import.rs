@@ -185,7 +185,10 @@ fn import_incident(
         .zip(&incident.versions)
         .all(|(a, b)| a.hash == b.hash);
     if !same_start {
-        summary.problems.push(format!("Incident {}: this log holds a different history for it; it was left as it is here.", incident.id));
+        summary.problems.push(format!(
+            "Incident {}: this log holds a different history for it; it was left as it is here.",
+            incident.id
+        ));
         return Ok(());
     }
     // Everything in the pack is already here. This log may have gone on since (an

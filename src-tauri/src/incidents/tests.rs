@@ -795,8 +795,7 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
     assert_eq!(csv.lines().next().unwrap().split(',').count(), 19);
 
     let other = Log::new();
-    let imported =
-        import::import(&other.db, &other.files, &summary.folder, now()).unwrap();
+    let imported = import::import(&other.db, &other.files, &summary.folder, now()).unwrap();
     assert_eq!(
         (imported.imported, imported.problems.len()),
         (2, 0),
@@ -920,14 +919,9 @@ fn a_tampered_or_foreign_pack_is_refused_with_reasons() {
 
     std::fs::write(&json_path, "{\"not\": \"a pack\"}").unwrap();
     assert_eq!(
-        error_of(import::import(
-            &other.db,
-            &other.files,
-            &json_path,
-            now()
-        ))
-        .field
-        .as_deref(),
+        error_of(import::import(&other.db, &other.files, &json_path, now()))
+            .field
+            .as_deref(),
         Some("file")
     );
     let missing = error_of(import::import(

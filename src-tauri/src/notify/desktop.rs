@@ -47,7 +47,9 @@ impl DesktopNotifier {
 }
 
 fn lock(slots: &Slots) -> std::sync::MutexGuard<'_, HashMap<NoticeId, Slot>> {
-    slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    slots
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Asks the daemon once whether it draws action buttons.
@@ -159,7 +161,8 @@ impl Notifier for DesktopNotifier {
             Some(Slot::Sending { close_requested }) => *close_requested = true,
             Some(Slot::Shown(handle)) => {
                 let handle = handle.clone();
-                self.runtime.spawn(async move { handle.close_async().await });
+                self.runtime
+                    .spawn(async move { handle.close_async().await });
             }
             None => {}
         }

@@ -86,7 +86,14 @@ fn session_row(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Row>> {
     .optional()
 }
 
-fn timeline(conn: &Connection, session: i64, at: i64, kind: &str, by: &str, detail: &str) -> rusqlite::Result<()> {
+fn timeline(
+    conn: &Connection,
+    session: i64,
+    at: i64,
+    kind: &str,
+    by: &str,
+    detail: &str,
+) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO checkin_event (session_id, at, kind, by_whom, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![session, at, kind, format!("{FROM_TEAM}{by}"), detail],
@@ -95,7 +102,11 @@ fn timeline(conn: &Connection, session: i64, at: i64, kind: &str, by: &str, deta
 }
 
 /// Applies a post carrying the app's field.
-pub fn apply_wire(conn: &mut Connection, incoming: &Incoming, wire: &Wire) -> rusqlite::Result<Outcome> {
+pub fn apply_wire(
+    conn: &mut Connection,
+    incoming: &Incoming,
+    wire: &Wire,
+) -> rusqlite::Result<Outcome> {
     let tx = conn.transaction()?;
     let key = wire.dedupe_key();
     if let Some(key) = &key {
@@ -122,12 +133,20 @@ pub fn apply_wire(conn: &mut Connection, incoming: &Incoming, wire: &Wire) -> ru
     }
     let changed = apply_rule(&tx, incoming, wire)?;
     tx.commit()?;
-    Ok(if changed { Outcome::Changed } else { Outcome::Nothing })
+    Ok(if changed {
+        Outcome::Changed
+    } else {
+        Outcome::Nothing
+    })
 }
 
 fn apply_rule(tx: &Connection, incoming: &Incoming, wire: &Wire) -> rusqlite::Result<bool> {
     let row = session_row(tx, &wire.session)?;
-    let by = if wire.by.is_empty() { short_name(incoming.sender) } else { wire.by.clone() };
+    let by = if wire.by.is_empty() {
+        short_name(incoming.sender)
+    } else {
+        wire.by.clone()
+    };
     let how = wire.how.clone().unwrap_or_default();
     let Some(row) = row else {
         return match (&wire.event, &wire.info) {
@@ -141,7 +160,8 @@ fn apply_rule(tx: &Connection, incoming: &Incoming, wire: &Wire) -> rusqlite::Re
     if row.ended {
         return Ok(false);
     }
-    let clear = "reminded_for = NULL, snoozed_until = NULL, missed_for = NULL, last_alert_at = NULL,
+    let clear =
+        "reminded_for = NULL, snoozed_until = NULL, missed_for = NULL, last_alert_at = NULL,
                  acknowledged_at = NULL, help_at = NULL";
     let changed = match wire.event {
         WireKind::CheckedIn if row.last_check_in_at.is_none_or(|last| wire.at > last) => {
@@ -160,16 +180,27 @@ fn apply_rule(tx: &Connection, incoming: &Incoming, wire: &Wire) -> rusqlite::Re
             timeline(tx, row.id, wire.at, "extended", &by, "")?;
             true
         }
-        WireKind::Missed if wire.due_at == Some(row.next_due_at) && row.missed_for != wire.due_at => {
+        WireKind::Missed
+            if wire.due_at == Some(row.next_due_at) && row.missed_for != wire.due_at =>
+        {
             tx.execute(
                 "UPDATE checkin_session SET missed_for = ?2, last_alert_at = ?3, snoozed_until = NULL WHERE id = ?1",
                 params![row.id, row.next_due_at, to_millis(incoming.at)],
             )?;
-            timeline(tx, row.id, to_millis(incoming.at), "missed", &by, "posted to the team")?;
+            timeline(
+                tx,
+                row.id,
+                to_millis(incoming.at),
+                "missed",
+                &by,
+                "posted to the team",
+            )?;
             true
         }
         // Someone is dealing with a missed check-in, or with a call for help.
-        WireKind::Acknowledged if (row.help || wire.due_at == row.missed_for) && !row.acknowledged => {
+        WireKind::Acknowledged
+            if (row.help || wire.due_at == row.missed_for) && !row.acknowledged =>
+        {
             tx.execute(
                 "UPDATE checkin_session SET acknowledged_at = ?2 WHERE id = ?1",
                 params![row.id, wire.at],
@@ -178,7 +209,10 @@ fn apply_rule(tx: &Connection, incoming: &Incoming, wire: &Wire) -> rusqlite::Re
             true
         }
         WireKind::Ended => {
-            tx.execute("UPDATE checkin_session SET ended_at = ?2 WHERE id = ?1", params![row.id, wire.at])?;
+            tx.execute(
+                "UPDATE checkin_session SET ended_at = ?2 WHERE id = ?1",
+                params![row.id, wire.at],
+            )?;
             timeline(tx, row.id, wire.at, "ended_safe", &by, "")?;
             true
         }
@@ -189,9 +223,21 @@ fn apply_rule(tx: &Connection, incoming: &Incoming, wire: &Wire) -> rusqlite::Re
 }
 
 /// A session another device started: tracked here as one this device watches.
-fn start_mirror(tx: &Connection, incoming: &Incoming, wire: &Wire, info: &super::wire::SharedSession) -> rusqlite::Result<()> {
-    let names: Vec<String> = info.participants.iter().map(|n| n.trim().to_lowercase()).collect();
-    let kind = serde_json::to_value(info.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "canvass".into());
+fn start_mirror(
+    tx: &Connection,
+    incoming: &Incoming,
+    wire: &Wire,
+    info: &super::wire::SharedSession,
+) -> rusqlite::Result<()> {
+    let names: Vec<String> = info
+        .participants
+        .iter()
+        .map(|n| n.trim().to_lowercase())
+        .collect();
+    let kind = serde_json::to_value(info.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "canvass".into());
     tx.execute(
         "INSERT INTO checkin_session (kind, mode, title, participants, people_key, place, notes, escalation,
              started_at, ends_at, interval_min, reminder_lead_min, grace_min, next_due_at,
@@ -207,7 +253,14 @@ fn start_mirror(tx: &Connection, incoming: &Incoming, wire: &Wire, info: &super:
             serde_json::to_string(&info.chat_members).unwrap_or_default(),
         ],
     )?;
-    timeline(tx, tx.last_insert_rowid(), wire.at, "started", &wire.by, "shared with the team")
+    timeline(
+        tx,
+        tx.last_insert_rowid(),
+        wire.at,
+        "started",
+        &wire.by,
+        "shared with the team",
+    )
 }
 
 fn help(tx: &Connection, session: i64, at: i64, by: &str) -> rusqlite::Result<bool> {
@@ -216,7 +269,14 @@ fn help(tx: &Connection, session: i64, at: i64, by: &str) -> rusqlite::Result<bo
         params![session, at],
     )?;
     if changed == 1 {
-        timeline(tx, session, at, "help", by, "asked for help in the team room")?;
+        timeline(
+            tx,
+            session,
+            at,
+            "help",
+            by,
+            "asked for help in the team room",
+        )?;
     }
     Ok(changed == 1)
 }
@@ -226,14 +286,23 @@ fn session_of_event(tx: &Connection, event_id: &str) -> rusqlite::Result<Option<
     if let Some((_, session)) = outbox::sent_post(tx, event_id)? {
         return Ok(session);
     }
-    tx.query_row("SELECT session FROM team_event_seen WHERE event_id = ?1", [event_id], |r| r.get(0))
-        .optional()
-        .map(Option::flatten)
+    tx.query_row(
+        "SELECT session FROM team_event_seen WHERE event_id = ?1",
+        [event_id],
+        |r| r.get(0),
+    )
+    .optional()
+    .map(Option::flatten)
 }
 
 /// Sessions in `room` that `sender` may answer for from chat: the chosen one if given, else
 /// every active one they are out on.
-fn sessions_for(tx: &Connection, room: &str, sender: &str, about: Option<String>) -> rusqlite::Result<Vec<Row>> {
+fn sessions_for(
+    tx: &Connection,
+    room: &str,
+    sender: &str,
+    about: Option<String>,
+) -> rusqlite::Result<Vec<Row>> {
     let uuids: Vec<String> = match about {
         Some(uuid) => vec![uuid],
         None => tx
@@ -255,7 +324,12 @@ fn sessions_for(tx: &Connection, room: &str, sender: &str, about: Option<String>
 /// A volunteer's answer by chat or reaction: a check-in or a call for help, recorded as
 /// "from chat". Every device applies it from the same event; only the device that started
 /// the session posts the confirmation, so the room hears it once.
-fn chat_answer(conn: &mut Connection, incoming: &Incoming, answer: ChatAnswer, about: Option<String>) -> rusqlite::Result<Outcome> {
+fn chat_answer(
+    conn: &mut Connection,
+    incoming: &Incoming,
+    answer: ChatAnswer,
+    about: Option<String>,
+) -> rusqlite::Result<Outcome> {
     let tx = conn.transaction()?;
     if !first_sight(&tx, incoming, None, about.as_deref())? {
         return Ok(Outcome::Nothing);
@@ -265,29 +339,55 @@ fn chat_answer(conn: &mut Connection, incoming: &Incoming, answer: ChatAnswer, a
     let mut changed = false;
     for row in sessions_for(&tx, incoming.room_id, incoming.sender, about)? {
         let posts = row.origin == "local" && row.owner == own_user;
-        let by = if posts { format!("{who} (chat)") } else { format!("{FROM_TEAM}{who} (chat)") };
+        let by = if posts {
+            format!("{who} (chat)")
+        } else {
+            format!("{FROM_TEAM}{who} (chat)")
+        };
         match answer {
             ChatAnswer::CheckIn => {
                 let done = checkins::check_in_in(&tx, row.id, incoming.at, &by);
                 changed |= done.is_ok();
             }
             ChatAnswer::Help => {
-                if help(&tx, row.id, to_millis(incoming.at), &format!("{who} (chat)"))? {
+                if help(
+                    &tx,
+                    row.id,
+                    to_millis(incoming.at),
+                    &format!("{who} (chat)"),
+                )? {
                     changed = true;
                     if posts {
-                        outbox::after_event(&tx, row.id, "help", incoming.at, &format!("{who} (chat)"))?;
+                        outbox::after_event(
+                            &tx,
+                            row.id,
+                            "help",
+                            incoming.at,
+                            &format!("{who} (chat)"),
+                        )?;
                     }
                 }
             }
         }
     }
     tx.commit()?;
-    Ok(if changed { Outcome::Changed } else { Outcome::Nothing })
+    Ok(if changed {
+        Outcome::Changed
+    } else {
+        Outcome::Nothing
+    })
 }
 
 /// A plain message in the room: a check-in or a call for help from a participant.
-pub fn apply_message(conn: &mut Connection, incoming: &Incoming, content: &Value) -> rusqlite::Result<Outcome> {
-    let body = content.get("body").and_then(Value::as_str).unwrap_or_default();
+pub fn apply_message(
+    conn: &mut Connection,
+    incoming: &Incoming,
+    content: &Value,
+) -> rusqlite::Result<Outcome> {
+    let body = content
+        .get("body")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let Some(answer) = chat::answer(body) else {
         return Ok(Outcome::Nothing);
     };
@@ -304,7 +404,12 @@ pub fn apply_message(conn: &mut Connection, incoming: &Incoming, content: &Value
 }
 
 /// A reaction: 👍 on a reminder (or any post about a session) checks in for it.
-pub fn apply_reaction(conn: &mut Connection, incoming: &Incoming, to_event: &str, key: &str) -> rusqlite::Result<Outcome> {
+pub fn apply_reaction(
+    conn: &mut Connection,
+    incoming: &Incoming,
+    to_event: &str,
+    key: &str,
+) -> rusqlite::Result<Outcome> {
     if !chat::is_thumbs_up(key) {
         return Ok(Outcome::Nothing);
     }
@@ -319,6 +424,7 @@ pub fn apply_reaction(conn: &mut Connection, incoming: &Incoming, to_event: &str
 
 /// When a post this device made was seen by the server (for the Team screen).
 pub fn last_seen(conn: &Connection) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    let at: Option<i64> = conn.query_row("SELECT max(seen_at) FROM team_event_seen", [], |r| r.get(0))?;
+    let at: Option<i64> =
+        conn.query_row("SELECT max(seen_at) FROM team_event_seen", [], |r| r.get(0))?;
     Ok(at.and_then(from_millis))
 }

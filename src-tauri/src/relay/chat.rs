@@ -60,13 +60,31 @@ mod tests {
 
     #[test]
     fn check_ins_and_calls_for_help_in_any_case() {
-        for said in ["OK", "ok", "Ok thanks", "okay", "SAFE", "safe and sound", "✅", "✅ home", "ok, all fine", "OK!"] {
+        for said in [
+            "OK",
+            "ok",
+            "Ok thanks",
+            "okay",
+            "SAFE",
+            "safe and sound",
+            "✅",
+            "✅ home",
+            "ok, all fine",
+            "OK!",
+        ] {
             assert_eq!(answer(said), Some(ChatAnswer::CheckIn), "{said}");
         }
         for said in ["HELP", "help me", "Sos", "SOS!", "help."] {
             assert_eq!(answer(said), Some(ChatAnswer::Help), "{said}");
         }
-        for said in ["okra for tea", "not ok", "is everyone safe?", "helpful", "", "👍"] {
+        for said in [
+            "okra for tea",
+            "not ok",
+            "is everyone safe?",
+            "helpful",
+            "",
+            "👍",
+        ] {
             assert_eq!(answer(said), None, "{said}");
         }
     }

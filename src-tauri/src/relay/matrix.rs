@@ -6,6 +6,7 @@
 
 mod client;
 mod sync;
+mod teams;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -19,7 +20,8 @@ use super::{invalid, outbox, Connection, Relay, RelayError};
 use crate::storage::Database;
 use crate::time::Clock;
 
-pub use client::{register, Member, MemberDevice};
+pub use client::register;
+pub use teams::{Member, MemberDevice};
 
 /// What the Team screen shows about the connection.
 #[derive(Debug, Clone, Serialize)]
@@ -163,14 +165,26 @@ impl TeamService {
         }
         let url = client::homeserver_url(homeserver)?;
         if user.trim().is_empty() {
-            return Err(invalid("user", "User name", "enter your Matrix user name, such as sam or @sam:example.org."));
+            return Err(invalid(
+                "user",
+                "User name",
+                "enter your Matrix user name, such as sam or @sam:example.org.",
+            ));
         }
         if password.is_empty() {
             return Err(invalid("password", "Password", "enter your password."));
         }
         self.set_live(Connection::Connecting, None);
-        let result =
-            client::sign_in(&self.database, &self.store_root, &url, user.trim(), password, registration_token, self.clock.now()).await;
+        let result = client::sign_in(
+            &self.database,
+            &self.store_root,
+            &url,
+            user.trim(),
+            password,
+            registration_token,
+            self.clock.now(),
+        )
+        .await;
         match result {
             Ok(client) => {
                 self.run(client).await;
@@ -203,12 +217,16 @@ impl TeamService {
         let account = client::stored_account(&self.database)?;
         let live = {
             let live = lock(&self.live);
-            (live.connection.clone(), live.last_sync, live.problem.clone())
+            (
+                live.connection.clone(),
+                live.last_sync,
+                live.problem.clone(),
+            )
         };
         let waiting = outbox::waiting(&self.database.reader())?;
-        let teams = client::teams(&self.database)?;
+        let teams = teams::teams(&self.database)?;
         let invitations = match self.client().await {
-            Ok(client) => client::invitations(&client).await,
+            Ok(client) => teams::invitations(&client).await,
             Err(_) => Vec::new(),
         };
         Ok(TeamStatus {
@@ -231,31 +249,32 @@ impl TeamService {
     pub async fn create_team(&self, name: &str) -> Result<TeamView, RelayError> {
         let name = client::team_name(name)?;
         let client = self.client().await?;
-        client::create_team(&self.database, &client, &name, self.clock.now()).await
+        teams::create_team(&self.database, &client, &name, self.clock.now()).await
     }
 
     /// Joins a team from its invite link, room id or address.
     pub async fn join_team(&self, invite: &str, name: &str) -> Result<TeamView, RelayError> {
         let name = client::team_name(name)?;
         let client = self.client().await?;
-        let view = client::join_team(&self.database, &client, invite, &name, self.clock.now()).await?;
+        let view =
+            teams::join_team(&self.database, &client, invite, &name, self.clock.now()).await?;
         self.send_now.notify_one();
         Ok(view)
     }
 
     pub async fn invite(&self, room_id: &str, user_id: &str) -> Result<(), RelayError> {
         let client = self.client().await?;
-        client::invite(&client, room_id, user_id).await
+        teams::invite(&client, room_id, user_id).await
     }
 
     pub async fn members(&self, room_id: &str) -> Result<Vec<Member>, RelayError> {
         let client = self.client().await?;
-        client::members(&client, room_id).await
+        teams::members(&client, room_id).await
     }
 
     pub async fn leave_team(&self, room_id: &str) -> Result<(), RelayError> {
         let client = self.client().await?;
-        client::leave(&self.database, &client, room_id, self.clock.now()).await?;
+        teams::leave(&self.database, &client, room_id, self.clock.now()).await?;
         (self.on_change)();
         Ok(())
     }
@@ -281,13 +300,31 @@ impl TeamService {
     }
 
     /// Shares an active session with a team; the post goes out with the next send.
-    pub fn share(&self, session_id: i64, room_id: &str, chat_members: &[String]) -> Result<(), RelayError> {
-        if !client::teams(&self.database)?.iter().any(|t| t.room_id == room_id) {
+    pub fn share(
+        &self,
+        session_id: i64,
+        room_id: &str,
+        chat_members: &[String],
+    ) -> Result<(), RelayError> {
+        if !teams::teams(&self.database)?
+            .iter()
+            .any(|t| t.room_id == room_id)
+        {
             return Err(RelayError::UnknownTeam(room_id.to_owned()));
         }
-        let shared = outbox::share(&mut self.database.conn(), session_id, room_id, chat_members, self.clock.now())?;
+        let shared = outbox::share(
+            &mut self.database.conn(),
+            session_id,
+            room_id,
+            chat_members,
+            self.clock.now(),
+        )?;
         if shared.is_none() {
-            return Err(invalid("sessionId", "Share with", "only a session of your own that is still running can be shared."));
+            return Err(invalid(
+                "sessionId",
+                "Share with",
+                "only a session of your own that is still running can be shared.",
+            ));
         }
         self.send_now.notify_one();
         Ok(())

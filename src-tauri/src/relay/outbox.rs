@@ -15,7 +15,6 @@ use crate::time::{from_millis, to_millis};
 /// changes are never posted back.
 pub const FROM_TEAM: &str = "team:";
 
-
 /// The shared-session facts a post needs.
 struct Shared {
     room: String,
@@ -68,8 +67,14 @@ fn missed_hold(conn: &Connection, device: &str) -> rusqlite::Result<i64> {
         .query_row("SELECT missed_hold_ms FROM team_account", [], |r| r.get(0))
         .optional()?
         .unwrap_or(2_000);
-    let own: u64 = device.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
-    Ok(if base == 0 { 0 } else { base + (own % 3_000) as i64 })
+    let own: u64 = device
+        .bytes()
+        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
+    Ok(if base == 0 {
+        0
+    } else {
+        base + (own % 3_000) as i64
+    })
 }
 
 /// "@sam:example.org" as people say it: "sam".
@@ -125,8 +130,11 @@ pub fn after_event(
     };
     // For "missed" and "reminder" the due time is the one the alert was for: the session's
     // current due time, which the change did not move.
-    let due_at = matches!(event, WireKind::Missed | WireKind::Reminder | WireKind::Acknowledged)
-        .then_some(session.next_due_at);
+    let due_at = matches!(
+        event,
+        WireKind::Missed | WireKind::Reminder | WireKind::Acknowledged
+    )
+    .then_some(session.next_due_at);
     let wire = Wire {
         v: VERSION,
         event,
@@ -144,7 +152,12 @@ pub fn after_event(
     } else {
         0
     };
-    let content = wire::message(&wire, &session.title, &session.participants, &session.chat_members);
+    let content = wire::message(
+        &wire,
+        &session.title,
+        &session.participants,
+        &session.chat_members,
+    );
     enqueue(conn, &session.room, &wire, content, to_millis(at) + hold)
 }
 
@@ -162,7 +175,15 @@ fn enqueue(
     conn.execute(
         "INSERT INTO team_outbox (room_id, kind, session, due_at, content, not_before, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![room, kind, wire.session, wire.due_at, content.to_string(), not_before, wire.at],
+        params![
+            room,
+            kind,
+            wire.session,
+            wire.due_at,
+            content.to_string(),
+            not_before,
+            wire.at
+        ],
     )?;
     Ok(())
 }
@@ -185,7 +206,10 @@ pub fn share(
              FROM checkin_session WHERE id = ?1 AND ended_at IS NULL AND origin = 'local'",
             [session_id],
             |r| {
-                let list = |i| r.get::<_, String>(i).map(|t| serde_json::from_str::<Value>(&t).unwrap_or_default());
+                let list = |i| {
+                    r.get::<_, String>(i)
+                        .map(|t| serde_json::from_str::<Value>(&t).unwrap_or_default())
+                };
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
@@ -203,7 +227,21 @@ pub fn share(
             },
         )
         .optional()?;
-    let Some((kind, title, participants, place, notes, escalation, interval, grace, started, ends, next_due, existing)) = row else {
+    let Some((
+        kind,
+        title,
+        participants,
+        place,
+        notes,
+        escalation,
+        interval,
+        grace,
+        started,
+        ends,
+        next_due,
+        existing,
+    )) = row
+    else {
         return Ok(None);
     };
     if let Some(uuid) = existing {
@@ -221,7 +259,8 @@ pub fn share(
         participants: participants.clone(),
         place,
         notes,
-        escalation: serde_json::from_value::<Vec<EscalationContact>>(escalation).unwrap_or_default(),
+        escalation: serde_json::from_value::<Vec<EscalationContact>>(escalation)
+            .unwrap_or_default(),
         interval_minutes: interval,
         grace_minutes: grace,
         started_at: started,
@@ -329,12 +368,20 @@ pub fn drop_if_stale(conn: &Connection, post: &Pending) -> rusqlite::Result<Opti
         None
     };
     if let Some(why) = why {
-        conn.execute("UPDATE team_outbox SET dropped = ?2 WHERE id = ?1", params![post.id, why])?;
+        conn.execute(
+            "UPDATE team_outbox SET dropped = ?2 WHERE id = ?1",
+            params![post.id, why],
+        )?;
     }
     Ok(why)
 }
 
-pub fn mark_sent(conn: &Connection, id: i64, event_id: &str, now: DateTime<Utc>) -> rusqlite::Result<()> {
+pub fn mark_sent(
+    conn: &Connection,
+    id: i64,
+    event_id: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE team_outbox SET sent_at = ?2, event_id = ?3, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
         params![id, to_millis(now), event_id],
@@ -351,7 +398,10 @@ pub fn mark_failed(conn: &Connection, id: i64, error: &str) -> rusqlite::Result<
 }
 
 /// A post of ours, by the event id the server gave it.
-pub fn sent_post(conn: &Connection, event_id: &str) -> rusqlite::Result<Option<(i64, Option<String>)>> {
+pub fn sent_post(
+    conn: &Connection,
+    event_id: &str,
+) -> rusqlite::Result<Option<(i64, Option<String>)>> {
     conn.query_row(
         "SELECT id, session FROM team_outbox WHERE event_id = ?1",
         [event_id],

@@ -31,7 +31,11 @@ fn device(user: &'static str, device_id: &str) -> Device {
             params![user, device_id],
         )
         .unwrap();
-    Device { _dir: dir, db, user }
+    Device {
+        _dir: dir,
+        db,
+        user,
+    }
 }
 
 fn at(h: u32, m: u32) -> DateTime<Utc> {
@@ -74,8 +78,17 @@ impl Room {
         self.events
             .iter()
             .map(|(id, sender, content, when)| {
-                let incoming = Incoming { room_id: ROOM, event_id: id, sender, at: *when };
-                if let Some(key) = content.get("m.relates_to").and_then(|r| r.get("key")).and_then(Value::as_str) {
+                let incoming = Incoming {
+                    room_id: ROOM,
+                    event_id: id,
+                    sender,
+                    at: *when,
+                };
+                if let Some(key) = content
+                    .get("m.relates_to")
+                    .and_then(|r| r.get("key"))
+                    .and_then(Value::as_str)
+                {
                     let to_event = content["m.relates_to"]["event_id"].as_str().unwrap();
                     return apply_reaction(&mut conn, &incoming, to_event, key).unwrap();
                 }
@@ -110,9 +123,20 @@ fn canvass(started: DateTime<Utc>) -> NewSession {
 
 /// A shares a session; B and C track it.
 fn team() -> (Device, Device, Device, Room, i64) {
-    let (a, b, c) = (device("@asha:example.org", "AAA"), device("@office:example.org", "BBB"), device("@cat:example.org", "CCC"));
+    let (a, b, c) = (
+        device("@asha:example.org", "AAA"),
+        device("@office:example.org", "BBB"),
+        device("@cat:example.org", "CCC"),
+    );
     let id = checkins::start(&mut a.db.conn(), &canvass(at(14, 0)), at(14, 0), "app").unwrap();
-    outbox::share(&mut a.db.conn(), id, ROOM, &["@ben:example.org".to_owned()], at(14, 0)).unwrap();
+    outbox::share(
+        &mut a.db.conn(),
+        id,
+        ROOM,
+        &["@ben:example.org".to_owned()],
+        at(14, 0),
+    )
+    .unwrap();
     let mut room = Room::default();
     assert_eq!(room.post_from(&a, at(14, 0)), 1);
     for other in [&b, &c] {
@@ -125,7 +149,11 @@ fn mirrored(device: &Device) -> (i64, i64, String) {
     device
         .db
         .conn()
-        .query_row("SELECT id, next_due_at, mode FROM checkin_session WHERE origin = 'team'", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row(
+            "SELECT id, next_due_at, mode FROM checkin_session WHERE origin = 'team'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .unwrap()
 }
 
@@ -133,7 +161,10 @@ fn mirrored(device: &Device) -> (i64, i64, String) {
 fn a_shared_session_reaches_every_device_once_with_what_responders_need() {
     let (a, b, _c, room, _) = team();
     let (id, due, mode) = mirrored(&b);
-    assert_eq!((due, mode.as_str()), (at(14, 30).timestamp_millis(), "watching"));
+    assert_eq!(
+        (due, mode.as_str()),
+        (at(14, 30).timestamp_millis(), "watching")
+    );
     let view = checkins::views::detail(&b.db.conn(), id).unwrap();
     assert_eq!(view.session.participants, ["Asha", "Ben"]);
     assert_eq!(view.session.notes, "Asha: red coat");
@@ -143,7 +174,10 @@ fn a_shared_session_reaches_every_device_once_with_what_responders_need() {
     assert_eq!(room.sync(&a), [Outcome::Nothing]);
     assert_eq!(outbox::ready(&b.db.conn(), at(15, 0)).unwrap().len(), 0);
     let body = room.events[0].2["body"].as_str().unwrap().to_owned();
-    assert!(body.contains("Asha and Ben are out: Ward 3 at Elm Road"), "{body}");
+    assert!(
+        body.contains("Asha and Ben are out: Ward 3 at Elm Road"),
+        "{body}"
+    );
     assert_eq!(room.events[0].2["msgtype"], "m.notice");
 }
 
@@ -154,7 +188,12 @@ fn a_check_in_on_any_device_reaches_the_others_and_clears_their_alarms() {
     for device in [&a, &b, &c] {
         evaluate(&mut device.db.conn(), at(14, 40)).unwrap();
         let open = alarms::open(&device.db.conn()).unwrap();
-        assert_eq!(open.iter().map(|a| a.kind).collect::<Vec<_>>(), [AlarmKind::Missed], "{}", device.user);
+        assert_eq!(
+            open.iter().map(|a| a.kind).collect::<Vec<_>>(),
+            [AlarmKind::Missed],
+            "{}",
+            device.user
+        );
     }
     // B, watching, records that they checked in.
     let (b_id, _, _) = mirrored(&b);
@@ -163,12 +202,26 @@ fn a_check_in_on_any_device_reaches_the_others_and_clears_their_alarms() {
     room.sync(&a);
     room.sync(&c);
     for device in [&a, &b, &c] {
-        assert!(alarms::open(&device.db.conn()).unwrap().is_empty(), "{}", device.user);
-        let due: i64 = device.db.conn().query_row("SELECT next_due_at FROM checkin_session", [], |r| r.get(0)).unwrap();
+        assert!(
+            alarms::open(&device.db.conn()).unwrap().is_empty(),
+            "{}",
+            device.user
+        );
+        let due: i64 = device
+            .db
+            .conn()
+            .query_row("SELECT next_due_at FROM checkin_session", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(due, at(15, 11).timestamp_millis(), "{}", device.user);
     }
-    let body = room.events.last().unwrap().2["body"].as_str().unwrap().to_owned();
-    assert_eq!(body, "✅ Ward 3: office checked in (in the app). Next check-in due 15:11.");
+    let body = room.events.last().unwrap().2["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        body,
+        "✅ Ward 3: office checked in (in the app). Next check-in due 15:11."
+    );
     // A's "missed" (it started the session, so it posts at once) is no longer true.
     assert_eq!(room.post_from(&a, at(14, 42)), 0, "stale missed dropped");
 }
@@ -177,20 +230,56 @@ fn a_check_in_on_any_device_reaches_the_others_and_clears_their_alarms() {
 fn one_missed_post_per_due_time_even_when_devices_post_together() {
     let (a, b, c, mut room, _) = team();
     for device in [&a, &b, &c] {
-        device.db.conn().execute("UPDATE team_account SET missed_hold_ms = 0", []).unwrap();
+        device
+            .db
+            .conn()
+            .execute("UPDATE team_account SET missed_hold_ms = 0", [])
+            .unwrap();
         evaluate(&mut device.db.conn(), at(14, 40)).unwrap();
     }
     // All three post before seeing each other's (the same moment).
-    let posted: usize = [&a, &b, &c].iter().map(|d| room.post_from(d, at(14, 40))).sum();
+    let posted: usize = [&a, &b, &c]
+        .iter()
+        .map(|d| room.post_from(d, at(14, 40)))
+        .sum();
     assert_eq!(posted, 3);
     let outcomes: Vec<Vec<Outcome>> = [&a, &b, &c].iter().map(|d| room.sync(d)).collect();
     // The first in server order is the one; later copies are folded, and each device asks to
     // redact only its own copy.
-    assert_eq!(outcomes[0][1..], [Outcome::Nothing, Outcome::Duplicate { redact: false }, Outcome::Duplicate { redact: false }]);
-    assert_eq!(outcomes[1][1..], [Outcome::Nothing, Outcome::Duplicate { redact: true }, Outcome::Duplicate { redact: false }]);
-    assert_eq!(outcomes[2][1..], [Outcome::Nothing, Outcome::Duplicate { redact: false }, Outcome::Duplicate { redact: true }]);
+    assert_eq!(
+        outcomes[0][1..],
+        [
+            Outcome::Nothing,
+            Outcome::Duplicate { redact: false },
+            Outcome::Duplicate { redact: false }
+        ]
+    );
+    assert_eq!(
+        outcomes[1][1..],
+        [
+            Outcome::Nothing,
+            Outcome::Duplicate { redact: true },
+            Outcome::Duplicate { redact: false }
+        ]
+    );
+    assert_eq!(
+        outcomes[2][1..],
+        [
+            Outcome::Nothing,
+            Outcome::Duplicate { redact: false },
+            Outcome::Duplicate { redact: true }
+        ]
+    );
     for device in [&a, &b, &c] {
-        let missed: i64 = device.db.conn().query_row("SELECT count(*) FROM checkin_event WHERE kind = 'missed'", [], |r| r.get(0)).unwrap();
+        let missed: i64 = device
+            .db
+            .conn()
+            .query_row(
+                "SELECT count(*) FROM checkin_event WHERE kind = 'missed'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
         assert_eq!(missed, 1, "one alarm on {}", device.user);
     }
 }
@@ -201,13 +290,24 @@ fn a_device_that_waits_sees_the_first_missed_and_does_not_post_its_own() {
     evaluate(&mut b.db.conn(), at(14, 40)).unwrap();
     assert_eq!(room.post_from(&b, at(14, 40)), 0, "B holds its post");
     evaluate(&mut a.db.conn(), at(14, 40)).unwrap();
-    assert_eq!(room.post_from(&a, at(14, 40)), 1, "A started the session: it posts at once");
+    assert_eq!(
+        room.post_from(&a, at(14, 40)),
+        1,
+        "A started the session: it posts at once"
+    );
     room.sync(&b);
-    assert_eq!(room.post_from(&b, at(14, 45)), 0, "B saw A's and dropped its own");
+    assert_eq!(
+        room.post_from(&b, at(14, 45)),
+        0,
+        "B saw A's and dropped its own"
+    );
     let missed = &room.events.last().unwrap().2;
     assert_eq!(missed["msgtype"], "m.text");
     assert_eq!(missed["m.mentions"]["room"], true, "Element rings");
-    assert!(missed["body"].as_str().unwrap().starts_with("@room 🚨 MISSED CHECK-IN: Ward 3."));
+    assert!(missed["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("@room 🚨 MISSED CHECK-IN: Ward 3."));
 }
 
 #[test]
@@ -222,9 +322,16 @@ fn an_acknowledgement_from_one_member_stops_the_alarm_everywhere() {
     room.sync(&a);
     room.sync(&b);
     for device in [&a, &b, &c] {
-        assert!(alarms::open(&device.db.conn()).unwrap().is_empty(), "{}", device.user);
+        assert!(
+            alarms::open(&device.db.conn()).unwrap().is_empty(),
+            "{}",
+            device.user
+        );
     }
-    assert_eq!(room.events.last().unwrap().2["body"], "cat is dealing with the missed check-in for Ward 3.");
+    assert_eq!(
+        room.events.last().unwrap().2["body"],
+        "cat is dealing with the missed check-in for Ward 3."
+    );
 }
 
 #[test]
@@ -233,14 +340,21 @@ fn volunteers_check_in_from_chat_by_ok_reply_or_thumbs_up_and_help_raises_the_al
     evaluate(&mut a.db.conn(), at(14, 25)).unwrap();
     room.post_from(&a, at(14, 25));
     let reminder = room.events.last().unwrap().0.clone();
-    assert!(room.events.last().unwrap().2["body"].as_str().unwrap().starts_with("⏰ Ward 3: Asha and Ben, your check-in is due at 14:30."));
+    assert!(room.events.last().unwrap().2["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("⏰ Ward 3: Asha and Ben, your check-in is due at 14:30."));
     room.sync(&b);
 
     // Ben (a participant, on Element) replies "ok" to the reminder.
-    room.say("@ben:example.org", serde_json::json!({
-        "msgtype": "m.text", "body": "> <@asha:example.org> ⏰ reminder\n\nok",
-        "m.relates_to": { "m.in_reply_to": { "event_id": reminder } }
-    }), at(14, 27));
+    room.say(
+        "@ben:example.org",
+        serde_json::json!({
+            "msgtype": "m.text", "body": "> <@asha:example.org> ⏰ reminder\n\nok",
+            "m.relates_to": { "m.in_reply_to": { "event_id": reminder } }
+        }),
+        at(14, 27),
+    );
     room.sync(&a);
     room.sync(&b);
     for device in [&a, &b] {
@@ -253,22 +367,41 @@ fn volunteers_check_in_from_chat_by_ok_reply_or_thumbs_up_and_help_raises_the_al
     // The device that started the session confirms in the room, once.
     assert_eq!(room.post_from(&a, at(14, 27)), 1);
     assert_eq!(room.post_from(&b, at(14, 27)), 0);
-    assert!(room.events.last().unwrap().2["body"].as_str().unwrap().contains("ben checked in (from chat)"));
+    assert!(room.events.last().unwrap().2["body"]
+        .as_str()
+        .unwrap()
+        .contains("ben checked in (from chat)"));
 
     // A 👍 on a reminder checks in too; someone not out on the session changes nothing.
-    room.say("@stranger:example.org", serde_json::json!({"msgtype": "m.text", "body": "OK"}), at(14, 50));
+    room.say(
+        "@stranger:example.org",
+        serde_json::json!({"msgtype": "m.text", "body": "OK"}),
+        at(14, 50),
+    );
     room.say("@ben:example.org", serde_json::json!({"m.relates_to": {"rel_type": "m.annotation", "event_id": reminder, "key": "👍"}}), at(14, 52));
     room.sync(&b);
-    let due: i64 = b.db.conn().query_row("SELECT next_due_at FROM checkin_session", [], |r| r.get(0)).unwrap();
+    let due: i64 =
+        b.db.conn()
+            .query_row("SELECT next_due_at FROM checkin_session", [], |r| r.get(0))
+            .unwrap();
     assert_eq!(due, at(15, 22).timestamp_millis());
 
     // "HELP" from Ben: every device raises the help alarm at once.
-    room.say("@ben:example.org", serde_json::json!({"msgtype": "m.text", "body": "HELP"}), at(14, 55));
+    room.say(
+        "@ben:example.org",
+        serde_json::json!({"msgtype": "m.text", "body": "HELP"}),
+        at(14, 55),
+    );
     room.sync(&a);
     room.sync(&b);
     for device in [&a, &b] {
         let open = alarms::open(&device.db.conn()).unwrap();
-        assert_eq!(open.iter().map(|a| a.kind).collect::<Vec<_>>(), [AlarmKind::Help], "{}", device.user);
+        assert_eq!(
+            open.iter().map(|a| a.kind).collect::<Vec<_>>(),
+            [AlarmKind::Help],
+            "{}",
+            device.user
+        );
         assert_eq!(open[0].summary, "Asha and Ben asked for help");
     }
     room.post_from(&a, at(14, 55));
@@ -284,9 +417,15 @@ fn posts_wait_in_order_while_offline_and_go_out_once() {
     checkins::check_in(&mut a.db.conn(), id, at(14, 20), "notification").unwrap();
     // Not sent yet: both wait, in order.
     let waiting = outbox::ready(&a.db.conn(), at(14, 21)).unwrap();
-    assert_eq!(waiting.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>(), ["extended", "checked_in"]);
+    assert_eq!(
+        waiting.iter().map(|p| p.kind.as_str()).collect::<Vec<_>>(),
+        ["extended", "checked_in"]
+    );
     assert_ne!(waiting[0].transaction_id(), waiting[1].transaction_id());
     assert_eq!(room.post_from(&a, at(14, 30)), 2);
     assert_eq!(room.post_from(&a, at(14, 31)), 0, "sent once");
-    assert!(room.events[2].2["body"].as_str().unwrap().contains("(from a notification)"));
+    assert!(room.events[2].2["body"]
+        .as_str()
+        .unwrap()
+        .contains("(from a notification)"));
 }

@@ -115,7 +115,12 @@ fn how_said(how: Option<&str>) -> &'static str {
 /// The m.room.message content for `wire`, about the session `title` with `participants`.
 /// Alarms are plain text that mention the room, so Element rings; routine updates are
 /// notices, which do not ping anyone.
-pub fn message(wire: &Wire, title: &str, participants: &[String], chat_members: &[String]) -> Value {
+pub fn message(
+    wire: &Wire,
+    title: &str,
+    participants: &[String],
+    chat_members: &[String],
+) -> Value {
     let people = who(title, participants);
     let next = clock(wire.next_due_at);
     let (alarm, body) = match wire.event {

@@ -17,7 +17,7 @@ use matrix_sdk::ruma::{EventId, OwnedTransactionId, UInt};
 use matrix_sdk::{Client, RoomState};
 use serde_json::Value;
 
-use super::{client, TeamService};
+use super::{teams, TeamService};
 use crate::relay::apply::{self, Incoming, Outcome};
 use crate::relay::{outbox, wire, Connection};
 use crate::time::from_millis;
@@ -40,7 +40,10 @@ struct Contact {
 
 impl Contact {
     fn settling_until(&self) -> Option<tokio::time::Instant> {
-        let until = *self.settling_until.lock().unwrap_or_else(|p| p.into_inner());
+        let until = *self
+            .settling_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         until.filter(|until| *until > tokio::time::Instant::now())
     }
 }
@@ -77,18 +80,26 @@ fn parts(raw: &RawEvent) -> Option<(String, String, chrono::DateTime<chrono::Utc
 }
 
 fn is_team_room(service: &TeamService, room: &Room) -> bool {
-    client::teams(&service.database)
+    teams::teams(&service.database)
         .map(|teams| teams.iter().any(|t| t.room_id == room.room_id().as_str()))
         .unwrap_or(false)
 }
 
-async fn after(service: &TeamService, room: &Room, event_id: &str, outcome: rusqlite::Result<Outcome>) {
+async fn after(
+    service: &TeamService,
+    room: &Room,
+    event_id: &str,
+    outcome: rusqlite::Result<Outcome>,
+) {
     match outcome {
         Ok(Outcome::Changed) => (service.on_change)(),
         Ok(Outcome::Duplicate { redact: true }) => {
             // A later copy of a "missed" this device sent: the room keeps the first.
             if let Ok(id) = <&EventId>::try_from(event_id) {
-                if let Err(error) = room.redact(id, Some("a copy of an earlier missed check-in post"), None).await {
+                if let Err(error) = room
+                    .redact(id, Some("a copy of an earlier missed check-in post"), None)
+                    .await
+                {
                     tracing::warn!("could not take back a duplicate post: {error}");
                 }
             }
@@ -98,60 +109,92 @@ async fn after(service: &TeamService, room: &Room, event_id: &str, outcome: rusq
     }
 }
 
+/// Applies one event of a team room with `apply`, then does what the outcome asks.
+async fn on_event(
+    service: &TeamService,
+    room: &Room,
+    raw: &RawEvent,
+    apply: impl FnOnce(&mut rusqlite::Connection, &Incoming, &Value) -> rusqlite::Result<Outcome>,
+) {
+    if !is_team_room(service, room) {
+        return;
+    }
+    let Some((event_id, sender, at, content)) = parts(raw) else {
+        return;
+    };
+    // The server's time, so every device computes the same; never ahead of this one.
+    let at = at.min(service.clock.now());
+    let incoming = Incoming {
+        room_id: room.room_id().as_str(),
+        event_id: &event_id,
+        sender: &sender,
+        at,
+    };
+    let outcome = apply(&mut service.database.conn(), &incoming, &content);
+    after(service, room, &event_id, outcome).await;
+}
+
 fn add_handlers(service: &Arc<TeamService>, client: &Client) {
     let on_message = service.clone();
-    client.add_event_handler(move |_: OriginalSyncRoomMessageEvent, room: Room, raw: RawEvent| {
-        let service = on_message.clone();
-        async move {
-            if !is_team_room(&service, &room) {
-                return;
+    client.add_event_handler(
+        move |_: OriginalSyncRoomMessageEvent, room: Room, raw: RawEvent| {
+            let service = on_message.clone();
+            async move {
+                on_event(
+                    &service,
+                    &room,
+                    &raw,
+                    |conn, incoming, content| match wire::read(content) {
+                        Some(wire) => apply::apply_wire(conn, incoming, &wire),
+                        None => apply::apply_message(conn, incoming, content),
+                    },
+                )
+                .await;
             }
-            let Some((event_id, sender, at, content)) = parts(&raw) else { return };
-            // The server's time, so every device computes the same; never ahead of this one.
-            let at = at.min(service.clock.now());
-            let incoming = Incoming { room_id: room.room_id().as_str(), event_id: &event_id, sender: &sender, at };
-            let outcome = {
-                let mut conn = service.database.conn();
-                match wire::read(&content) {
-                    Some(wire) => apply::apply_wire(&mut conn, &incoming, &wire),
-                    None => apply::apply_message(&mut conn, &incoming, &content),
-                }
-            };
-            after(&service, &room, &event_id, outcome).await;
-        }
-    });
+        },
+    );
     let on_reaction = service.clone();
-    client.add_event_handler(move |_: OriginalSyncReactionEvent, room: Room, raw: RawEvent| {
-        let service = on_reaction.clone();
-        async move {
-            if !is_team_room(&service, &room) {
-                return;
+    client.add_event_handler(
+        move |_: OriginalSyncReactionEvent, room: Room, raw: RawEvent| {
+            let service = on_reaction.clone();
+            async move {
+                on_event(&service, &room, &raw, |conn, incoming, content| {
+                    let relates = content.get("m.relates_to");
+                    match (
+                        relates
+                            .and_then(|r| r.get("event_id"))
+                            .and_then(Value::as_str),
+                        relates.and_then(|r| r.get("key")).and_then(Value::as_str),
+                    ) {
+                        (Some(to_event), Some(key)) => {
+                            apply::apply_reaction(conn, incoming, to_event, key)
+                        }
+                        _ => Ok(Outcome::Nothing),
+                    }
+                })
+                .await;
             }
-            let Some((event_id, sender, at, content)) = parts(&raw) else { return };
-            let relates = content.get("m.relates_to");
-            let (Some(to_event), Some(key)) = (
-                relates.and_then(|r| r.get("event_id")).and_then(Value::as_str),
-                relates.and_then(|r| r.get("key")).and_then(Value::as_str),
-            ) else {
-                return;
-            };
-            let incoming = Incoming { room_id: room.room_id().as_str(), event_id: &event_id, sender: &sender, at };
-            let outcome = apply::apply_reaction(&mut service.database.conn(), &incoming, to_event, key);
-            after(&service, &room, &event_id, outcome).await;
-        }
-    });
+        },
+    );
 }
 
 /// Teams this device was removed from (or left elsewhere) stop being followed here.
 fn check_membership(service: &TeamService, client: &Client) {
-    let Ok(teams) = client::teams(&service.database) else { return };
+    let Ok(teams) = teams::teams(&service.database) else {
+        return;
+    };
     for team in teams {
-        let Ok(room_id) = <&matrix_sdk::ruma::RoomId>::try_from(team.room_id.as_str()) else { continue };
+        let Ok(room_id) = <&matrix_sdk::ruma::RoomId>::try_from(team.room_id.as_str()) else {
+            continue;
+        };
         let state = client.get_room(room_id).map(|room| room.state());
         if matches!(state, Some(RoomState::Left | RoomState::Banned)) {
-            let problem = format!("You are no longer in the team “{}” (removed, or you left it on another device).", team.name);
+            let problem = format!(
+                "You are no longer in the team “{}” (removed, or you left it on another device).",
+                team.name
+            );
             tracing::warn!(room = %team.room_id, "no longer in a team room");
-            if client::forget_team(&service.database, &team.room_id, service.clock.now()).is_ok() {
+            if teams::forget_team(&service.database, &team.room_id, service.clock.now()).is_ok() {
                 service.set_live(Connection::Online, Some(problem));
                 (service.on_change)();
             }
@@ -165,9 +208,11 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
     // A catch-up sync (no waiting on the server) first, and after every failure.
     let mut first = true;
     loop {
-        let settings = SyncSettings::default()
-            .filter(filter())
-            .timeout(if first { Duration::ZERO } else { LONG_POLL });
+        let settings = SyncSettings::default().filter(filter()).timeout(if first {
+            Duration::ZERO
+        } else {
+            LONG_POLL
+        });
         match client.sync_once(settings).await {
             Ok(_) => {
                 if !synced.load(Ordering::SeqCst) {
@@ -179,14 +224,21 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
                     let mut live = super::lock(&service.live);
                     live.connection = Some(Connection::Online);
                     live.last_sync = Some(service.clock.now());
-                    if live.problem.as_deref().is_some_and(|p| p.starts_with("The team server cannot")) {
+                    if live
+                        .problem
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with("The team server cannot"))
+                    {
                         live.problem = None;
                     }
                 }
                 check_membership(&service, &client);
                 if !synced.swap(true, Ordering::SeqCst) {
                     // Back in touch: what waited in the outbox can go now, alarms after a pause.
-                    *contact.settling_until.lock().unwrap_or_else(|p| p.into_inner()) =
+                    *contact
+                        .settling_until
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) =
                         Some(tokio::time::Instant::now() + SETTLE);
                     service.send_now.notify_one();
                 }
@@ -197,7 +249,10 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
                 // server for news: the outbox waits for it.
                 first = true;
                 use matrix_sdk::ruma::api::error::ErrorKind;
-                if matches!(error.client_api_error_kind(), Some(ErrorKind::UnknownToken { .. })) {
+                if matches!(
+                    error.client_api_error_kind(),
+                    Some(ErrorKind::UnknownToken { .. })
+                ) {
                     service.set_live(
                         Connection::Offline,
                         Some("The team server signed this device out. Sign out here and sign in again.".into()),
@@ -222,7 +277,11 @@ async fn send_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
         let held = outbox::next_hold(&service.database.reader())
             .ok()
             .flatten()
-            .map(|at| (at - service.clock.now()).to_std().unwrap_or(Duration::ZERO));
+            .map(|at| {
+                (at - service.clock.now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+            });
         let settling = contact
             .settling_until()
             .map(|until| until.saturating_duration_since(tokio::time::Instant::now()));
@@ -247,7 +306,8 @@ async fn send_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
         if !synced.load(Ordering::SeqCst) {
             continue;
         }
-        if let Err(error) = send_ready(&service, &client, contact.settling_until().is_some()).await {
+        if let Err(error) = send_ready(&service, &client, contact.settling_until().is_some()).await
+        {
             service.set_live(Connection::Offline, Some(error));
             synced.store(false, Ordering::SeqCst);
         }
@@ -256,7 +316,8 @@ async fn send_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
 
 /// Sends every post that may go now, in order; stops at the first failure.
 async fn send_ready(service: &TeamService, client: &Client, settling: bool) -> Result<(), String> {
-    let ready = outbox::ready(&service.database.reader(), service.clock.now()).map_err(|e| e.to_string())?;
+    let ready = outbox::ready(&service.database.reader(), service.clock.now())
+        .map_err(|e| e.to_string())?;
     let mut alarm_posted = false;
     for post in ready {
         if settling && post.kind == "missed" {
@@ -264,7 +325,10 @@ async fn send_ready(service: &TeamService, client: &Client, settling: bool) -> R
         }
         {
             let conn = service.database.conn();
-            if outbox::drop_if_stale(&conn, &post).map_err(|e| e.to_string())?.is_some() {
+            if outbox::drop_if_stale(&conn, &post)
+                .map_err(|e| e.to_string())?
+                .is_some()
+            {
                 alarm_posted = true;
                 continue;
             }
@@ -279,21 +343,33 @@ async fn send_ready(service: &TeamService, client: &Client, settling: bool) -> R
             );
             continue;
         };
-        let encrypted = room.latest_encryption_state().await.map(|s| s.is_encrypted()).unwrap_or(false);
+        let encrypted = room
+            .latest_encryption_state()
+            .await
+            .map(|s| s.is_encrypted())
+            .unwrap_or(false);
         if !encrypted {
             let _ = service.database.conn().execute(
                 "UPDATE team_outbox SET dropped = 'the room is not encrypted' WHERE id = ?1",
                 [post.id],
             );
-            service.set_live(Connection::Online, Some(crate::relay::RelayError::NotEncrypted.to_string()));
+            service.set_live(
+                Connection::Online,
+                Some(crate::relay::RelayError::NotEncrypted.to_string()),
+            );
             continue;
         }
         let txn: OwnedTransactionId = post.transaction_id().into();
-        match room.send_raw("m.room.message", post.content.clone()).with_transaction_id(&txn).await {
+        match room
+            .send_raw("m.room.message", post.content.clone())
+            .with_transaction_id(&txn)
+            .await
+        {
             Ok(sent) => {
                 let event_id = sent.response.event_id.to_string();
                 let conn = service.database.conn();
-                outbox::mark_sent(&conn, post.id, &event_id, service.clock.now()).map_err(|e| e.to_string())?;
+                outbox::mark_sent(&conn, post.id, &event_id, service.clock.now())
+                    .map_err(|e| e.to_string())?;
                 alarm_posted |= matches!(post.kind.as_str(), "missed" | "help");
             }
             Err(error) => {
@@ -302,7 +378,9 @@ async fn send_ready(service: &TeamService, client: &Client, settling: bool) -> R
                 if alarm_posted {
                     (service.on_change)();
                 }
-                return Err(format!("The team server cannot be reached ({text}). Posts wait until it answers."));
+                return Err(format!(
+                    "The team server cannot be reached ({text}). Posts wait until it answers."
+                ));
             }
         }
     }

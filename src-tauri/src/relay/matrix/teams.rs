@@ -1,0 +1,299 @@
+//! Teams: end-to-end encrypted rooms with a neutral name, their invite links and QR codes,
+//! members and their devices, joining, inviting and leaving.
+
+use chrono::{DateTime, Utc};
+use matrix_sdk::ruma::api::client::room::create_room;
+use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
+use matrix_sdk::ruma::events::InitialStateEvent;
+use matrix_sdk::ruma::serde::Raw;
+use matrix_sdk::ruma::{OwnedRoomOrAliasId, OwnedServerName, RoomId, UserId};
+use matrix_sdk::{Client, RoomMemberships, RoomState};
+use rusqlite::params;
+use serde::Serialize;
+
+use super::client::refused;
+use super::{Invitation, TeamView};
+use crate::relay::{invalid, RelayError};
+use crate::storage::Database;
+use crate::time::to_millis;
+
+/// The room's own name: room names are not encrypted, so it says nothing about who or where.
+const NEUTRAL_ROOM_NAME: &str = "Campaign Safe team";
+
+/// The invite link. Newer room ids name no server, so the link says which server to ask:
+/// this device's own.
+pub fn link(room_id: &str, user_id: &str) -> String {
+    let server = user_id.split_once(':').map(|(_, s)| s).unwrap_or_default();
+    format!("https://matrix.to/#/{room_id}?via={server}")
+}
+
+fn own_user(database: &Database) -> String {
+    database
+        .reader()
+        .query_row("SELECT user_id FROM team_account", [], |r| r.get(0))
+        .unwrap_or_default()
+}
+
+/// The QR code of `text` as rows of 1 (dark) and 0, for the window to draw.
+fn qr_rows(text: &str) -> Vec<String> {
+    let Ok(code) = qrcode::QrCode::new(text.as_bytes()) else {
+        return Vec::new();
+    };
+    let width = code.width();
+    code.to_colors()
+        .chunks(width)
+        .map(|row| {
+            row.iter()
+                .map(|c| if *c == qrcode::Color::Dark { '1' } else { '0' })
+                .collect()
+        })
+        .collect()
+}
+
+pub fn teams(database: &Database) -> Result<Vec<TeamView>, RelayError> {
+    let user = own_user(database);
+    let conn = database.reader();
+    let mut stmt = conn.prepare("SELECT room_id, name FROM team ORDER BY joined_at")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut teams = Vec::new();
+    for row in rows {
+        let (room_id, name) = row?;
+        let link = link(&room_id, &user);
+        teams.push(TeamView {
+            qr: qr_rows(&link),
+            room_id,
+            name,
+            link,
+        });
+    }
+    Ok(teams)
+}
+
+fn remember_team(
+    database: &Database,
+    room_id: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<TeamView, RelayError> {
+    database.conn().execute(
+        "INSERT INTO team (room_id, name, joined_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (room_id) DO UPDATE SET name = excluded.name",
+        params![room_id, name, to_millis(now)],
+    )?;
+    let link = link(room_id, &own_user(database));
+    Ok(TeamView {
+        qr: qr_rows(&link),
+        room_id: room_id.to_owned(),
+        name: name.to_owned(),
+        link,
+    })
+}
+
+pub async fn create_team(
+    database: &Database,
+    client: &Client,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<TeamView, RelayError> {
+    let mut request = create_room::v3::Request::new();
+    request.name = Some(NEUTRAL_ROOM_NAME.into());
+    request.preset = Some(create_room::v3::RoomPreset::PrivateChat);
+    request.initial_state = vec![InitialStateEvent::with_empty_state_key(
+        RoomEncryptionEventContent::with_recommended_defaults(),
+    )
+    .to_raw_any()];
+    // Any member may ring the whole room (@room) when a check-in is missed.
+    let levels =
+        serde_json::value::to_raw_value(&serde_json::json!({ "notifications": { "room": 0 } }))
+            .map_err(|e| RelayError::Refused(e.to_string()))?;
+    request.power_level_content_override = Some(Raw::from_json(levels));
+    let room = client
+        .create_room(request)
+        .await
+        .map_err(|e| refused(e, "Creating the team"))?;
+    remember_team(database, room.room_id().as_str(), name, now)
+}
+
+/// A room from what was pasted: a matrix.to link, a room id or a room address.
+fn parse_invite(invite: &str) -> Result<(OwnedRoomOrAliasId, Vec<OwnedServerName>), RelayError> {
+    let bad = || {
+        invalid(
+            "invite",
+            "Invite link",
+            "paste the team's invite link (https://matrix.to/#/…) or its room id (!…:server).",
+        )
+    };
+    let typed = invite.trim();
+    let (target, query) = match typed.split_once("matrix.to/#/") {
+        Some((_, rest)) => rest.split_once('?').map_or((rest, ""), |(a, b)| (a, b)),
+        None => (typed, ""),
+    };
+    let target = url::form_urlencoded::parse(format!("x={target}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(bad)?;
+    let room = OwnedRoomOrAliasId::try_from(target.as_str()).map_err(|_| bad())?;
+    let mut via: Vec<OwnedServerName> = url::form_urlencoded::parse(query.as_bytes())
+        .filter(|(k, _)| k == "via")
+        .filter_map(|(_, v)| OwnedServerName::try_from(v.as_ref()).ok())
+        .collect();
+    if via.is_empty() {
+        if let Some(server) = room.server_name() {
+            via.push(server.to_owned());
+        }
+    }
+    Ok((room, via))
+}
+
+pub async fn join_team(
+    database: &Database,
+    client: &Client,
+    invite: &str,
+    name: &str,
+    now: DateTime<Utc>,
+) -> Result<TeamView, RelayError> {
+    let (room, via) = parse_invite(invite)?;
+    let joined = client
+        .join_room_by_id_or_alias(&room, &via)
+        .await
+        .map_err(|e| refused(e, "Joining the team"))?;
+    let encrypted = joined
+        .latest_encryption_state()
+        .await
+        .map(|state| state.is_encrypted())
+        .unwrap_or(false);
+    if !encrypted {
+        let _ = joined.leave().await;
+        return Err(RelayError::NotEncrypted);
+    }
+    remember_team(database, joined.room_id().as_str(), name, now)
+}
+
+fn room_id(typed: &str) -> Result<&RoomId, RelayError> {
+    <&RoomId>::try_from(typed).map_err(|_| RelayError::UnknownTeam(typed.to_owned()))
+}
+
+pub async fn invite(client: &Client, room: &str, user: &str) -> Result<(), RelayError> {
+    let user = UserId::parse(user.trim()).map_err(|_| {
+        invalid(
+            "userId",
+            "Invite",
+            "write the person's full Matrix id, such as @sam:example.org.",
+        )
+    })?;
+    let room = client
+        .get_room(room_id(room)?)
+        .ok_or_else(|| RelayError::UnknownTeam(room.to_owned()))?;
+    room.invite_user_by_id(&user)
+        .await
+        .map_err(|e| refused(e, "Inviting"))
+}
+
+pub async fn invitations(client: &Client) -> Vec<Invitation> {
+    let mut list = Vec::new();
+    for room in client.invited_rooms() {
+        let inviter = match room.invite_details().await {
+            Ok(details) => details
+                .inviter
+                .map(|m| m.user_id().to_string())
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        list.push(Invitation {
+            room_id: room.room_id().to_string(),
+            inviter,
+        });
+    }
+    list
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberDevice {
+    pub device_id: String,
+    pub name: String,
+    pub verified: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Member {
+    pub user_id: String,
+    pub name: String,
+    pub devices: Vec<MemberDevice>,
+}
+
+pub async fn members(client: &Client, room: &str) -> Result<Vec<Member>, RelayError> {
+    let room = client
+        .get_room(room_id(room)?)
+        .ok_or_else(|| RelayError::UnknownTeam(room.to_owned()))?;
+    let joined = room
+        .members(RoomMemberships::JOIN | RoomMemberships::INVITE)
+        .await
+        .map_err(|e| refused(e, "Listing members"))?;
+    let mut members = Vec::new();
+    for member in joined {
+        let devices = match client.encryption().get_user_devices(member.user_id()).await {
+            Ok(devices) => devices
+                .devices()
+                .map(|d| MemberDevice {
+                    device_id: d.device_id().to_string(),
+                    name: d.display_name().unwrap_or_default().to_owned(),
+                    verified: d.is_verified(),
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        let invited =
+            member.membership() == &matrix_sdk::ruma::events::room::member::MembershipState::Invite;
+        members.push(Member {
+            user_id: member.user_id().to_string(),
+            name: format!(
+                "{}{}",
+                member.name(),
+                if invited { " (invited)" } else { "" }
+            ),
+            devices,
+        });
+    }
+    Ok(members)
+}
+
+pub async fn leave(
+    database: &Database,
+    client: &Client,
+    room: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RelayError> {
+    if let Some(joined) = client.get_room(room_id(room)?) {
+        if joined.state() == RoomState::Joined {
+            joined
+                .leave()
+                .await
+                .map_err(|e| refused(e, "Leaving the team"))?;
+        }
+    }
+    forget_team(database, room, now)
+}
+
+/// This device no longer follows `room`: its team sessions end here, its own stop being
+/// shared, and nothing more is posted there.
+pub fn forget_team(database: &Database, room: &str, now: DateTime<Utc>) -> Result<(), RelayError> {
+    let mut conn = database.conn();
+    let tx = conn.transaction()?;
+    tx.execute(
+        "UPDATE checkin_session SET ended_at = ?2 WHERE origin = 'team' AND team_room = ?1 AND ended_at IS NULL",
+        params![room, to_millis(now)],
+    )?;
+    tx.execute(
+        "UPDATE checkin_session SET team_room = NULL WHERE origin = 'local' AND team_room = ?1",
+        [room],
+    )?;
+    tx.execute(
+        "DELETE FROM team_outbox WHERE room_id = ?1 AND sent_at IS NULL",
+        [room],
+    )?;
+    tx.execute("DELETE FROM team WHERE room_id = ?1", [room])?;
+    tx.commit()?;
+    Ok(())
+}

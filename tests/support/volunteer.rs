@@ -1,0 +1,164 @@
+//! A volunteer without the app: a plain Matrix client (as Element would be), and what the
+//! team tests read back from the room through it.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::room::MessagesOptions;
+use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
+use matrix_sdk::ruma::RoomId;
+use matrix_sdk::Client;
+use serde_json::{json, Value};
+
+use super::synapse::Synapse;
+
+/// Posts read back from the room by the tests (a count for the report).
+pub static ROOM_MESSAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// A volunteer without the app: a plain Matrix client (as Element would be).
+pub async fn volunteer(name: &str, server: &Synapse) -> Client {
+    let store = tempfile::tempdir().unwrap().keep();
+    let client = Client::builder()
+        .homeserver_url(server.url())
+        .sqlite_store(&store, None)
+        .build()
+        .await
+        .expect("volunteer client");
+    let password = format!("{name}-password");
+    campaign_safe_lib::relay::matrix::register(&client, name, &password, &server.token)
+        .await
+        .expect("the volunteer registers");
+    let auth = client.matrix_auth();
+    auth.login_username(name, &format!("{name}-password"))
+        .await
+        .expect("volunteer signs in");
+    client
+        .sync_once(SyncSettings::default())
+        .await
+        .expect("first sync");
+    client
+}
+
+fn room(client: &Client, room_id: &str) -> matrix_sdk::room::Room {
+    client
+        .get_room(<&RoomId>::try_from(room_id).unwrap())
+        .expect("room")
+}
+
+pub async fn join_as_volunteer(client: &Client, room_id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        client
+            .sync_once(SyncSettings::default().timeout(Duration::from_millis(500)))
+            .await
+            .expect("sync");
+        if let Some(invited) = client.get_room(<&RoomId>::try_from(room_id).unwrap()) {
+            invited.join().await.expect("volunteer joins");
+            client
+                .sync_once(SyncSettings::default())
+                .await
+                .expect("sync");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the volunteer's invitation never came"
+        );
+    }
+}
+
+/// Every post in the room, decrypted, oldest first; redacted ones come back empty.
+pub async fn posts(client: &Client, room_id: &str) -> Vec<Value> {
+    client
+        .sync_once(SyncSettings::default().timeout(Duration::from_millis(200)))
+        .await
+        .expect("sync");
+    let mut options = MessagesOptions::backward();
+    options.limit = 500u32.into();
+    let messages = room(client, room_id)
+        .messages(options)
+        .await
+        .expect("messages");
+    let mut contents: Vec<Value> = messages
+        .chunk
+        .iter()
+        .filter_map(|event| serde_json::from_str::<Value>(event.raw().json().get()).ok())
+        .filter(|event| event["type"] == "m.room.message")
+        .map(|event| event["content"].clone())
+        .collect();
+    contents.reverse();
+    ROOM_MESSAGES.store(contents.len(), Ordering::SeqCst);
+    contents
+}
+
+/// How many posts in the room were taken back (redacted).
+pub async fn redacted_count(client: &Client, room_id: &str) -> usize {
+    let mut options = MessagesOptions::backward();
+    options.limit = 500u32.into();
+    let messages = room(client, room_id)
+        .messages(options)
+        .await
+        .expect("messages");
+    messages
+        .chunk
+        .iter()
+        .filter_map(|event| serde_json::from_str::<Value>(event.raw().json().get()).ok())
+        .filter(|event| event["type"] == "m.room.redaction")
+        .count()
+}
+
+/// Waits for a reminder in the room and returns its event id.
+pub async fn wait_for_reminder(client: &Client, room_id: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        client
+            .sync_once(SyncSettings::default().timeout(Duration::from_millis(500)))
+            .await
+            .expect("sync");
+        let mut options = MessagesOptions::backward();
+        options.limit = 100u32.into();
+        let messages = room(client, room_id)
+            .messages(options)
+            .await
+            .expect("messages");
+        for event in &messages.chunk {
+            let Ok(json) = serde_json::from_str::<Value>(event.raw().json().get()) else {
+                continue;
+            };
+            if json["content"]["uk.campaignsafe.checkin"]["event"] == "reminder" {
+                return json["event_id"].as_str().unwrap().to_owned();
+            }
+        }
+        assert!(Instant::now() < deadline, "no reminder reached the room");
+    }
+}
+
+pub async fn send(client: &Client, room_id: &str, content: RoomMessageEventContent) {
+    room(client, room_id)
+        .send(content)
+        .await
+        .expect("volunteer message");
+}
+
+/// A reply, as Element sends one: the quoted lines, then the words.
+pub async fn reply(client: &Client, room_id: &str, to: &str, words: &str) {
+    let content = json!({
+        "msgtype": "m.text",
+        "body": format!("> <@someone:localhost> reminder\n\n{words}"),
+        "m.relates_to": { "m.in_reply_to": { "event_id": to } }
+    });
+    room(client, room_id)
+        .send_raw("m.room.message", content)
+        .await
+        .expect("reply");
+}
+
+pub async fn react(client: &Client, room_id: &str, to: &str, key: &str) {
+    let content =
+        json!({ "m.relates_to": { "rel_type": "m.annotation", "event_id": to, "key": key } });
+    room(client, room_id)
+        .send_raw("m.reaction", content)
+        .await
+        .expect("reaction");
+}
