@@ -109,6 +109,9 @@ pub enum GuideError {
     EmptyModel,
     #[error("That model name is too long: at most {MODEL_MAX_CHARS} characters.")]
     ModelTooLong,
+    /// The name fits several models: the message says how to tell which.
+    #[error("Your phone or watch model: {0}")]
+    Ambiguous(String),
     #[error("There is no SOS guide “{0}”.")]
     UnknownGuide(String),
     #[error("The guide “{guide}” has no checklist item “{item}”.")]
@@ -130,7 +133,9 @@ impl From<rusqlite::Error> for GuideError {
 impl ErrorCode for GuideError {
     fn code(&self) -> &'static str {
         match self {
-            GuideError::EmptyModel | GuideError::ModelTooLong => "validation",
+            GuideError::EmptyModel | GuideError::ModelTooLong | GuideError::Ambiguous(_) => {
+                "validation"
+            }
             GuideError::UnknownGuide(_)
             | GuideError::UnknownItem { .. }
             | GuideError::UnknownDevice(_) => "not_found",
@@ -140,7 +145,9 @@ impl ErrorCode for GuideError {
     }
     fn field(&self) -> Option<&str> {
         match self {
-            GuideError::EmptyModel | GuideError::ModelTooLong => Some("model"),
+            GuideError::EmptyModel | GuideError::ModelTooLong | GuideError::Ambiguous(_) => {
+                Some("model")
+            }
             GuideError::UnknownGuide(_) => Some("guideId"),
             GuideError::UnknownItem { .. } => Some("itemId"),
             GuideError::UnknownDevice(_) => Some("deviceId"),
@@ -337,10 +344,30 @@ fn validate_models(
         if let Some(caveat) = &entry.caveat {
             check.text(&format!("{field}.caveat"), caveat, TEXT_MAX)?;
         }
-        if let Some(other) = seen.insert(normalise(&entry.name), &entry.name) {
+        for name in std::iter::once(&entry.name).chain(&entry.aliases) {
+            if let Some(other) = seen.insert(normalise(name), &entry.name) {
+                return Err(check.error(
+                    format!("{field}.name"),
+                    format!("“{name}” is listed twice (also for “{other}”)"),
+                ));
+            }
+        }
+    }
+    for (index, ambiguous) in table.ambiguous.iter().enumerate() {
+        let field = format!("ambiguous[{index}]");
+        check.text(&format!("{field}.question"), &ambiguous.question, TEXT_MAX)?;
+        for name in &ambiguous.names {
+            if let Some(model) = seen.get(&normalise(name)) {
+                return Err(check.error(
+                    format!("{field}.names"),
+                    format!("“{name}” is already the model “{model}”"),
+                ));
+            }
+        }
+        if ambiguous.choices.len() < 2 || ambiguous.choices.iter().any(|c| !seen.contains_key(&normalise(c))) {
             return Err(check.error(
-                format!("{field}.name"),
-                format!("“{}” is listed twice (also as “{other}”)", entry.name),
+                format!("{field}.choices"),
+                "must be two or more of the listed models",
             ));
         }
     }
@@ -483,6 +510,9 @@ pub fn add_device(
     now: DateTime<Utc>,
 ) -> Result<Vec<Device>, GuideError> {
     let resolution = library.resolve(model)?;
+    if resolution.match_kind == MatchKind::Ambiguous {
+        return Err(GuideError::Ambiguous(resolution.note.unwrap_or_default()));
+    }
     let name = resolution
         .model
         .clone()

@@ -40,7 +40,11 @@ pub struct Found {
 pub fn sos_resolve(state: State<'_, AppState>, model: String) -> Result<Found, IpcError> {
     let library = state.guides()?;
     let resolution = library.resolve(&model)?;
-    let guide_name = library.guide(&resolution.guide_id)?.name.clone();
+    // An ambiguous name has no guide yet: the window asks which model it is.
+    let guide_name = match resolution.match_kind {
+        guides::MatchKind::Ambiguous => String::new(),
+        _ => library.guide(&resolution.guide_id)?.name.clone(),
+    };
     Ok(Found {
         resolution,
         guide_name,

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 pub struct ModelTable {
     pub reviewed: NaiveDate,
     pub models: Vec<ModelEntry>,
+    /// Names that could be several models: the person is asked which.
+    #[serde(default)]
+    pub ambiguous: Vec<Ambiguous>,
     /// Tried in order when no model matches.
     pub lines: Vec<LineRule>,
     /// The guide for input nothing matches.
@@ -24,6 +27,20 @@ pub struct ModelEntry {
     /// An OS or model caveat shown with the guide, e.g. an old iPhone stuck on iOS 15.
     #[serde(default)]
     pub caveat: Option<String>,
+    /// Other ways people write it ("iPhone SE 2020" for the 2nd generation).
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// A name that fits several models that need different guides.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Ambiguous {
+    pub names: Vec<String>,
+    /// How to tell which one it is.
+    pub question: String,
+    /// The listed models it could be.
+    pub choices: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +64,8 @@ pub enum MatchKind {
     Line,
     /// Nothing known: the closest general guide.
     Unknown,
+    /// Could be several models: the person chooses (no guide yet).
+    Ambiguous,
 }
 
 /// What a typed model resolved to.
@@ -57,24 +76,52 @@ pub struct Resolution {
     /// The listed model's proper name, when one matched.
     pub model: Option<String>,
     pub match_kind: MatchKind,
-    /// A caveat or a "check your own Settings" note.
+    /// A caveat or a "check your own Settings" note; for an ambiguous name, the question.
     pub note: Option<String>,
+    /// For an ambiguous name: the models it could be.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
 }
 
-/// Maker names that add nothing to a model name.
-const REDUNDANT_MAKERS: &[&str] = &["apple", "samsung", "google"];
+/// A maker's name before a model stands for the product line it names, or for nothing:
+/// "Samsung S24 Ultra" is a Galaxy, "Google Pixel 8" a Pixel, "Apple Watch 9" a Watch.
+const MAKERS: &[(&str, &str)] = &[("apple", ""), ("samsung", "galaxy"), ("google", "pixel")];
 
-/// Lowercase letters and digits only (with "+" read as "plus"), without a leading
-/// redundant maker name.
+/// How people write a generation: "2nd gen", "second generation", "(2)".
+const ORDINALS: &[(&str, &str)] = &[
+    ("first", "1"),
+    ("1st", "1"),
+    ("second", "2"),
+    ("2nd", "2"),
+    ("third", "3"),
+    ("3rd", "3"),
+    ("fourth", "4"),
+    ("4th", "4"),
+];
+
+/// Lowercase letters and digits only (with "+" read as "plus"), a leading maker's name read
+/// as its product line, and generations as plain numbers.
 pub fn normalise(input: &str) -> String {
     // "Galaxy S23+" is a different phone from "Galaxy S23".
     let lower = input.to_lowercase().replace('+', " plus ");
     let mut words: Vec<&str> = lower
         .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
+        .filter(|w| !w.is_empty() && !matches!(*w, "gen" | "generation"))
+        .map(|w| {
+            ORDINALS
+                .iter()
+                .find(|(word, _)| *word == w)
+                .map_or(w, |(_, number)| number)
+        })
         .collect();
-    if words.len() > 1 && REDUNDANT_MAKERS.contains(&words[0]) {
-        words.remove(0);
+    if words.len() > 1 {
+        if let Some((_, line)) = MAKERS.iter().find(|(maker, _)| *maker == words[0]) {
+            if line.is_empty() || words[1] == *line {
+                words.remove(0);
+            } else {
+                words[0] = line;
+            }
+        }
     }
     words.concat()
 }
@@ -91,16 +138,28 @@ pub const UNKNOWN_NOTE: &str = "We don’t know this model, so this is the close
 impl ModelTable {
     /// `key` must already be normalised and non-empty.
     pub fn resolve_key(&self, key: &str) -> Resolution {
-        if let Some(entry) = self
-            .models
-            .iter()
-            .find(|entry| normalise(&entry.name) == key)
-        {
+        if let Some(entry) = self.models.iter().find(|entry| {
+            normalise(&entry.name) == key || entry.aliases.iter().any(|a| normalise(a) == key)
+        }) {
             return Resolution {
                 guide_id: entry.guide.clone(),
                 model: Some(entry.name.clone()),
                 match_kind: MatchKind::Model,
                 note: entry.caveat.clone(),
+                choices: Vec::new(),
+            };
+        }
+        if let Some(ambiguous) = self
+            .ambiguous
+            .iter()
+            .find(|a| a.names.iter().any(|name| normalise(name) == key))
+        {
+            return Resolution {
+                guide_id: String::new(),
+                model: None,
+                match_kind: MatchKind::Ambiguous,
+                note: Some(ambiguous.question.clone()),
+                choices: ambiguous.choices.clone(),
             };
         }
         for rule in &self.lines {
@@ -118,6 +177,7 @@ impl ModelTable {
                 model: None,
                 match_kind: MatchKind::Line,
                 note: Some(rule.note.clone()),
+                choices: Vec::new(),
             };
         }
         Resolution {
@@ -125,6 +185,7 @@ impl ModelTable {
             model: None,
             match_kind: MatchKind::Unknown,
             note: Some(UNKNOWN_NOTE.to_owned()),
+            choices: Vec::new(),
         }
     }
 }

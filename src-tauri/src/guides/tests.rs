@@ -4,7 +4,7 @@ use super::*;
 use crate::storage::Database;
 
 fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+    NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
 }
 
 fn library() -> GuideLibrary {
@@ -31,7 +31,8 @@ fn every_embedded_guide_and_the_model_table_are_valid() {
             "samsung-galaxy",
             "other-android",
             "huawei",
-            "basic-phone"
+            "basic-phone",
+            "other-watch"
         ]
     );
 }
@@ -106,7 +107,8 @@ fn unlisted_models_of_known_lines_get_their_line_and_a_note() {
     );
     assert!(found.note.is_some());
     assert_eq!(guide_for("Galaxy S99 Ultra").guide_id, "samsung-galaxy");
-    assert_eq!(guide_for("Galaxy Watch 6").guide_id, "samsung-galaxy");
+    // A watch never gets a phone guide.
+    assert_eq!(guide_for("Galaxy Watch 6").guide_id, "other-watch");
     assert_eq!(guide_for("Moto G100").guide_id, "other-android");
     assert_eq!(guide_for("Pixel 42").guide_id, "google-android");
 }
@@ -331,4 +333,109 @@ fn my_devices_are_saved_once_and_removed() {
     assert_eq!(devices.len(), 1);
     let error = remove_device(&library, &db.conn(), 9999).unwrap_err();
     assert_eq!(error.field(), Some("deviceId"));
+}
+
+/// Model names as people type them, and the guide each must open ("?" when the app must
+/// ask which model it is). A watch never gets a phone guide; a feature phone never gets a
+/// smartphone's.
+const TYPED: &[(&str, &str)] = &[
+    ("iPhone SE", "?"),
+    ("iphone se", "?"),
+    ("SE", "?"),
+    ("iPhone SE 2020", "iphone-8-and-later"),
+    ("iPhone SE 2", "iphone-8-and-later"),
+    ("iphone se 2nd gen", "iphone-8-and-later"),
+    ("iPhone SE (2nd generation)", "iphone-8-and-later"),
+    ("iPhone SE second generation", "iphone-8-and-later"),
+    ("iPhone SE 3", "iphone-8-and-later"),
+    ("iPhone SE 2022", "iphone-8-and-later"),
+    ("iphone se 3rd gen", "iphone-8-and-later"),
+    ("iPhone SE 5G", "iphone-8-and-later"),
+    ("iPhone SE 2016", "iphone-7-and-earlier"),
+    ("iPhone SE 1st generation", "iphone-7-and-earlier"),
+    ("Apple iPhone 15 Pro Max", "iphone-8-and-later"),
+    ("iphone13", "iphone-8-and-later"),
+    ("iPhone 12 mini", "iphone-8-and-later"),
+    ("iPhone 7 Plus", "iphone-7-and-earlier"),
+    ("iPhone 6s", "iphone-7-and-earlier"),
+    ("iPhone 18", "iphone-8-and-later"),
+    ("iPhone Air", "iphone-8-and-later"),
+    ("Samsung S24 Ultra", "samsung-galaxy"),
+    ("Samsung A15", "samsung-galaxy"),
+    ("samsung galaxy s23", "samsung-galaxy"),
+    ("Galaxy S23+", "samsung-galaxy"),
+    ("Samsung Z Flip 6", "samsung-galaxy"),
+    ("Galaxy A55", "samsung-galaxy"),
+    ("Samsung Galaxy A05s", "samsung-galaxy"),
+    ("Google Pixel 8", "google-android"),
+    ("google pixel 7a", "google-android"),
+    ("Pixel 9 Pro XL", "google-android"),
+    ("Pixel 11", "google-android"),
+    ("Galaxy Watch 6", "other-watch"),
+    ("Samsung Galaxy Watch Ultra", "other-watch"),
+    ("Galaxy Watch4 Classic", "other-watch"),
+    ("Samsung Watch 5", "other-watch"),
+    ("Pixel Watch 2", "other-watch"),
+    ("Google Pixel Watch", "other-watch"),
+    ("Huawei Watch GT 4", "other-watch"),
+    ("Huawei Watch Fit 3", "other-watch"),
+    ("Watch GT 3", "other-watch"),
+    ("Garmin Venu 3", "other-watch"),
+    ("Fitbit Sense 2", "other-watch"),
+    ("Apple Watch Series 9", "apple-watch"),
+    ("Apple Watch SE 2", "apple-watch"),
+    ("apple watch ultra 2", "apple-watch"),
+    ("Watch Series 7", "apple-watch"),
+    ("Nokia 105 4G", "basic-phone"),
+    ("Nokia 105", "basic-phone"),
+    ("Nokia 110 4G", "basic-phone"),
+    ("Nokia 2660 Flip", "basic-phone"),
+    ("Nokia 8210 4G", "basic-phone"),
+    ("nokia 3310", "basic-phone"),
+    ("Nokia 6300 4G", "basic-phone"),
+    ("Doro 6820", "basic-phone"),
+    ("Doro 1370", "basic-phone"),
+    ("Alcatel 2053", "basic-phone"),
+    ("Nokia G22", "other-android"),
+    ("Nokia X30", "other-android"),
+    ("Nokia 3.4", "other-android"),
+    ("Redmi Note 13", "other-android"),
+    ("Xiaomi 14", "other-android"),
+    ("OnePlus 12", "other-android"),
+    ("Moto G84", "other-android"),
+    ("Fairphone 5", "other-android"),
+    ("Huawei P30 Pro", "huawei"),
+    ("Mate 40 Pro", "huawei"),
+    ("Sony Xperia 10 V", "other-android"),
+    ("Something unheard of", "other-android"),
+];
+
+#[test]
+fn model_names_as_people_type_them_open_the_right_guide() {
+    assert!(TYPED.len() >= 60, "at least 60 names");
+    let library = library();
+    for (typed, expected) in TYPED {
+        let found = library.resolve(typed).unwrap_or_else(|e| panic!("{typed}: {e}"));
+        if *expected == "?" {
+            assert_eq!(found.match_kind, MatchKind::Ambiguous, "{typed} must ask which");
+            assert_eq!(found.choices.len(), 3, "{typed}");
+            assert!(found.note.as_deref().unwrap_or_default().contains("Which is yours?"));
+        } else {
+            assert_eq!(found.guide_id, *expected, "{typed}: {found:?}");
+        }
+    }
+}
+
+#[test]
+fn an_ambiguous_name_cannot_be_saved_until_the_model_is_chosen() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_in(dir.path()).unwrap();
+    let library = library();
+    let now = chrono::Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap();
+    let error = add_device(&library, &db.conn(), "iphone se", now).unwrap_err();
+    assert_eq!((error.code(), error.field()), ("validation", Some("model")));
+    assert!(error.to_string().starts_with("Your phone or watch model: There have been three iPhone SE models"));
+    let devices = add_device(&library, &db.conn(), "iPhone SE 2020", now).unwrap();
+    assert_eq!(devices[0].model, "iPhone SE (2nd generation)");
+    assert_eq!(devices[0].guide_id, "iphone-8-and-later");
 }

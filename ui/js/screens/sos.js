@@ -28,6 +28,14 @@ async function renderFinder() {
     clearErrors(form);
     try {
       const found = await api.sosResolve(input.value);
+      if (found.matchKind === 'ambiguous') {
+        result.replaceChildren(whichOne(found, (choice) => {
+          input.value = choice;
+          form.requestSubmit();
+        }));
+        result.querySelector('button')?.focus();
+        return;
+      }
       result.replaceChildren(resultCard(found, input.value, devicesBox));
       result.querySelector('a')?.focus();
     } catch (error) {
@@ -50,6 +58,18 @@ async function renderFinder() {
         h('span', { class: 'card-title' }, guide.name),
         h('span', { class: 'card-text' }, guide.appliesTo))))));
   return { title: 'SOS guides', node };
+}
+
+/** A name that fits several models that need different guides: which one is it? */
+function whichOne(found, choose) {
+  return h('div', { class: 'card result-card' },
+    h('h2', { class: 'card-title' }, 'Which one is it?'),
+    h('p', { class: 'note' }, found.note),
+    h('div', { class: 'actions' }, found.choices.map((choice) => {
+      const button = h('button', { type: 'button', class: 'button button-secondary' }, choice);
+      button.addEventListener('click', () => choose(choice));
+      return button;
+    })));
 }
 
 function resultCard(found, typed, devicesBox) {
