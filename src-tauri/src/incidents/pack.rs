@@ -254,6 +254,7 @@ pub fn export(
     let mut written = vec![
         "report.html".to_owned(),
         "incidents.csv".to_owned(),
+        "people.csv".to_owned(),
         JSON_NAME.to_owned(),
     ];
     written.extend(pack.attachments.iter().map(|a| a.file.clone()));
@@ -270,13 +271,20 @@ fn write_pack(pack: &Pack, files: &AttachmentStore, folder: &Path) -> Result<(),
     let json = serde_json::to_string_pretty(pack).map_err(|e| IncidentError::Io(e.to_string()))?;
     std::fs::write(folder.join(JSON_NAME), json).map_err(write_error)?;
     std::fs::write(folder.join("incidents.csv"), report::csv(pack)?).map_err(write_error)?;
+    std::fs::write(folder.join("people.csv"), report::people_csv(pack)?).map_err(write_error)?;
     std::fs::write(folder.join("report.html"), report::html(pack)).map_err(write_error)?;
     for attachment in &pack.attachments {
         let source = files.path_of(&attachment.sha256);
-        std::fs::copy(&source, folder.join(&attachment.file)).map_err(|error| match error.kind() {
+        let missing = |error: std::io::Error| match error.kind() {
             std::io::ErrorKind::NotFound => invalid("selection", format!("An attachment ({}) is missing from the data folder. Run Check the log to see which incident.", attachment.file)),
             _ => write_error(error),
-        })?;
+        };
+        // Copied into a file made as any other document (the user's usual permissions),
+        // not with the data folder's owner-only ones: the pack is meant to be handed on.
+        let mut from = std::fs::File::open(&source).map_err(missing)?;
+        let mut to = std::fs::File::create(folder.join(&attachment.file)).map_err(write_error)?;
+        std::io::copy(&mut from, &mut to).map_err(write_error)?;
+        to.sync_all().map_err(write_error)?;
     }
     Ok(())
 }

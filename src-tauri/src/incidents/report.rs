@@ -249,8 +249,12 @@ fn cell(text: &str) -> String {
     }
 }
 
+/// Spreadsheets read a file as UTF-8 only when it starts with this mark; without it
+/// "Siân Ó Briain" comes out garbled in their default settings.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 pub fn csv(pack: &Pack) -> Result<Vec<u8>, IncidentError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = csv::Writer::from_writer(UTF8_BOM.to_vec());
     let header = [
         "incident",
         "status",
@@ -296,14 +300,15 @@ pub fn csv(pack: &Pack) -> Result<Vec<u8>, IncidentError> {
                 r.location_text(),
                 r.what_happened.clone(),
                 labels(&r.affected, |a| a.label()),
+                // Names only here: each person's details are in people.csv, a column each.
                 r.people
                     .iter()
-                    .map(person_line)
+                    .map(|p| if p.name.is_empty() { "(unnamed)".to_owned() } else { p.name.clone() })
                     .collect::<Vec<_>>()
                     .join(" | "),
                 r.witnesses
                     .iter()
-                    .map(|w| format!("{} {}", w.name, w.contact).trim().to_owned())
+                    .map(|w| w.name.clone())
                     .collect::<Vec<_>>()
                     .join(" | "),
                 r.impact.clone(),
@@ -333,6 +338,53 @@ pub fn csv(pack: &Pack) -> Result<Vec<u8>, IncidentError> {
         writer
             .write_record(line.iter().map(|f| cell(f)))
             .map_err(io)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| IncidentError::Io(e.to_string()))
+}
+
+/// One row per person involved and per witness, each detail in a column of its own.
+pub fn people_csv(pack: &Pack) -> Result<Vec<u8>, IncidentError> {
+    let io = |e: csv::Error| IncidentError::Io(e.to_string());
+    let mut writer = csv::Writer::from_writer(UTF8_BOM.to_vec());
+    writer
+        .write_record([
+            "incident",
+            "role",
+            "name",
+            "description",
+            "clothing",
+            "vehicle_make",
+            "vehicle_colour",
+            "vehicle_registration",
+            "contact",
+            "known_person",
+        ])
+        .map_err(io)?;
+    for incident in &pack.incidents {
+        let Some(record) = incident.latest_record() else {
+            continue;
+        };
+        for p in &record.people {
+            let row = [
+                incident.id.as_str(),
+                "person involved",
+                &p.name,
+                &p.description,
+                &p.clothing,
+                &p.vehicle_make,
+                &p.vehicle_colour,
+                &p.vehicle_registration,
+                "",
+                p.person_id.as_deref().unwrap_or_default(),
+            ];
+            writer.write_record(row.iter().map(|f| cell(f))).map_err(io)?;
+        }
+        for w in &record.witnesses {
+            let row = [incident.id.as_str(), "witness", &w.name, "", "", "", "", "", &w.contact, ""];
+            writer.write_record(row.iter().map(|f| cell(f))).map_err(io)?;
+        }
     }
     writer
         .into_inner()

@@ -5,7 +5,7 @@ use super::attachments::{AttachmentStore, MAX_BYTES};
 use super::chain::{verify_all, VersionKind};
 use super::find::{self, ListQuery};
 use super::import;
-use super::model::{Flag, FollowUp, IncidentInput, PersonInvolved, Report, ReportedTo};
+use super::model::{Flag, FollowUp, IncidentInput, PersonInvolved, Report, ReportedTo, Witness};
 use super::pack::{self, Selection};
 use super::*;
 use crate::error::IpcError;
@@ -742,6 +742,10 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
     let log = Log::new();
     let mut followed = rich("=HYPERLINK(\"x\") followed me", "AB12 CDE", "CAD 99");
     followed.people[0].person_id = Some(NEW_PERSON.into());
+    followed.witnesses = vec![Witness {
+        name: "Siân Ó Briain".into(),
+        contact: "07700 900123".into(),
+    }];
     let id = log.record(&followed);
     amend(
         &mut log.db.conn(),
@@ -773,9 +777,19 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
             format!("attachments/{}-post.png", &stored.sha256[..12]),
             "incidents.csv".into(),
             "incidents.json".into(),
+            "people.csv".into(),
             "report.html".into()
         ]
     );
+    // Attachments in a pack are readable as other documents are, not owner-only.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let attachment = summary.folder.join(&names[0]);
+        let mode = std::fs::metadata(&attachment).unwrap().permissions().mode() & 0o777;
+        let store_mode = std::fs::metadata(log.files.path_of(&stored.sha256)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(store_mode, 0o600, "the data folder's copy is private");
+        assert_ne!(mode & 0o044, 0, "the pack's copy is readable like other documents: {mode:o}");
+    }
     let html = std::fs::read_to_string(summary.folder.join("report.html")).unwrap();
     for words in [
         "Version history",
@@ -792,7 +806,13 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
         csv.contains("'=HYPERLINK"),
         "formulas are defused in the CSV"
     );
+    let csv = csv.strip_prefix('\u{feff}').expect("a UTF-8 byte order mark first");
     assert_eq!(csv.lines().next().unwrap().split(',').count(), 19);
+    let people = std::fs::read_to_string(summary.folder.join("people.csv")).unwrap();
+    let people = people.strip_prefix('\u{feff}').expect("a UTF-8 byte order mark first");
+    assert!(people.starts_with("incident,role,name,description,clothing,vehicle_make"), "{people}");
+    assert!(people.contains(&format!("{id},person involved,Tall man,,,,,AB12 CDE,,")), "{people}");
+    assert!(people.contains(&format!("{id},witness,Siân Ó Briain,,,,,,07700 900123,")), "{people}");
 
     let other = Log::new();
     let imported = import::import(&other.db, &other.files, &summary.folder, now()).unwrap();
