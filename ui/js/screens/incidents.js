@@ -85,23 +85,33 @@ async function listScreen() {
       offset: 0,
     };
   };
+  // Results are drawn as each key is pressed (a query takes a few milliseconds even at
+  // 100,000 incidents); an answer that comes back after a newer one is dropped, and the
+  // count is read out only once typing pauses.
+  let latest = 0;
+  let speaking;
   const run = async () => {
     clearErrors(filters);
     const query = readQuery();
+    const mine = ++latest;
     try {
       const page = await api.incidentsList(query);
+      if (mine !== latest) return;
       const searching = query.text.trim() || query.category || query.from || query.to || query.personId || query.flags.length || query.reported !== null;
       results.replaceChildren(page.items.length
         ? resultsList(page, query)
         : h('p', { class: 'empty' }, searching ? 'Nothing matches. Try fewer words or clear a filter.' : 'No incidents recorded yet. When something happens, record it straight away.'));
-      if (searching) announce(page.items.length ? `${page.items.length}${page.more ? '+' : ''} found.` : 'Nothing found.');
+      clearTimeout(speaking);
+      if (searching) {
+        const said = page.items.length ? `${page.items.length}${page.more ? '+' : ''} found.` : 'Nothing found.';
+        speaking = setTimeout(() => announce(said), 700);
+      }
     } catch (error) {
       showError(filters, error);
     }
   };
   filters.addEventListener('submit', (event) => { event.preventDefault(); run(); });
-  let typing;
-  search.addEventListener('input', () => { clearTimeout(typing); typing = setTimeout(run, 250); });
+  search.addEventListener('input', run);
 
   const checkResult = h('div', { class: 'check-result', 'aria-live': 'polite' });
   const checkButton = h('button', { type: 'button', class: 'button button-secondary' }, 'Check the log has not been changed');
