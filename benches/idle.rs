@@ -13,8 +13,7 @@
 #[path = "support/procs.rs"]
 mod procs;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 
 use chrono::Utc;
 
@@ -22,31 +21,6 @@ use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSessio
 use campaign_safe_lib::storage::Database;
 use procs::{idle_run, Run};
 
-const APP: &str = env!("CARGO_BIN_EXE_campaign-safe");
-
-/// Builds the bare window with this benchmark's profile and returns its path.
-fn bare_window() -> PathBuf {
-    let output = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--profile",
-            "bench",
-            "--example",
-            "bare_window",
-            "--message-format=json",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo build of the bare window");
-    assert!(output.status.success(), "the bare window did not build");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .next_back()
-        .expect("the bare window's executable")
-}
 
 fn twenty_sessions(data: &Path) {
     let database = Database::open_in(data).unwrap();
@@ -75,12 +49,13 @@ fn twenty_sessions(data: &Path) {
 }
 
 fn main() {
-    let bare = bare_window();
+    let bare = procs::built(&["--example", "bare_window"]);
+    let app = procs::built(&["--bin", "campaign-safe"]);
     let reference = idle_run(&bare, tempfile::tempdir().unwrap().path());
-    let quiet = idle_run(Path::new(APP), tempfile::tempdir().unwrap().path());
+    let quiet = idle_run(&app, tempfile::tempdir().unwrap().path());
     let busy_data = tempfile::tempdir().unwrap();
     twenty_sessions(busy_data.path());
-    let busy = idle_run(Path::new(APP), busy_data.path());
+    let busy = idle_run(&app, busy_data.path());
 
     println!("per minute, after settling          app process          web process");
     let line = |what: &str, run: &Run| {

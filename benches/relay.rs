@@ -22,7 +22,6 @@ mod team_device;
 #[path = "../tests/support/volunteer.rs"]
 mod volunteer;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use campaign_safe_lib::alarms::AlarmKind;
@@ -31,7 +30,6 @@ use synapse::Synapse;
 use team_device::{wait_until, Device};
 use volunteer::volunteer;
 
-const APP: &str = env!("CARGO_BIN_EXE_campaign-safe");
 const TITLE: &str = "Ward 3";
 
 fn figures(mut samples: Vec<f64>) -> String {
@@ -104,10 +102,12 @@ async fn grace_to_alarm(devices: &[&Device; 3], rounds: usize) -> Vec<f64> {
 
 /// The app, signed in to a team on `server`, idle for a minute under Xvfb.
 async fn idle_signed_in(server: &Synapse, room: &str) -> (procs::Run, procs::Run) {
+    let app = tokio::task::spawn_blocking(|| procs::built(&["--bin", "campaign-safe"])).await.unwrap();
     let quiet_dir = tempfile::tempdir().unwrap();
     let quiet = tokio::task::spawn_blocking({
         let dir = quiet_dir.path().to_owned();
-        move || procs::idle_run(Path::new(APP), &dir)
+        let app = app.clone();
+        move || procs::idle_run(&app, &dir)
     });
     let quiet = quiet.await.unwrap();
     // Sign in with the app's own code in this folder, then let the app itself restore it.
@@ -130,7 +130,7 @@ async fn idle_signed_in(server: &Synapse, room: &str) -> (procs::Run, procs::Run
         service.stop().await;
     }
     let path = dir.path().to_owned();
-    let team = tokio::task::spawn_blocking(move || procs::idle_run(Path::new(APP), &path))
+    let team = tokio::task::spawn_blocking(move || procs::idle_run(&app, &path))
         .await
         .unwrap();
     (quiet, team)

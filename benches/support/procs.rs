@@ -3,9 +3,29 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// Builds a target of this package with the benchmark profile and returns its executable.
+/// (Asking cargo here, rather than through `CARGO_BIN_EXE_*`, keeps the library from being
+/// built twice under one file name for the benchmark: cargo#6313.)
+pub fn built(target: &[&str]) -> PathBuf {
+    let output = Command::new(env!("CARGO"))
+        .args(["build", "--profile", "bench", "--message-format=json"])
+        .args(target)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo build");
+    assert!(output.status.success(), "{target:?} did not build");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .next_back()
+        .expect("an executable")
+}
 
 pub fn seconds(var: &str, default: u64) -> u64 {
     std::env::var(var)
