@@ -21,7 +21,6 @@ use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSessio
 use campaign_safe_lib::storage::Database;
 use procs::{idle_run, Run};
 
-
 fn twenty_sessions(data: &Path) {
     let database = Database::open_in(data).unwrap();
     let now = Utc::now();

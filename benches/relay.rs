@@ -102,7 +102,9 @@ async fn grace_to_alarm(devices: &[&Device; 3], rounds: usize) -> Vec<f64> {
 
 /// The app, signed in to a team on `server`, idle for a minute under Xvfb.
 async fn idle_signed_in(server: &Synapse, room: &str) -> (procs::Run, procs::Run) {
-    let app = tokio::task::spawn_blocking(|| procs::built(&["--bin", "campaign-safe"])).await.unwrap();
+    let app = tokio::task::spawn_blocking(|| procs::built(&["--bin", "campaign-safe"]))
+        .await
+        .unwrap();
     let quiet_dir = tempfile::tempdir().unwrap();
     let quiet = tokio::task::spawn_blocking({
         let dir = quiet_dir.path().to_owned();

@@ -364,7 +364,12 @@ fn validate_models(
                 ));
             }
         }
-        if ambiguous.choices.len() < 2 || ambiguous.choices.iter().any(|c| !seen.contains_key(&normalise(c))) {
+        if ambiguous.choices.len() < 2
+            || ambiguous
+                .choices
+                .iter()
+                .any(|c| !seen.contains_key(&normalise(c)))
+        {
             return Err(check.error(
                 format!("{field}.choices"),
                 "must be two or more of the listed models",

@@ -212,19 +212,12 @@ impl Synapse {
             .as_str()
             .expect("admin token")
             .to_owned();
-        let token: Value = http
-            .post(format!(
-                "{}/_synapse/admin/v1/registration_tokens/new",
-                self.url()
-            ))
-            .bearer_auth(&self.admin_token)
-            .json(&json!({}))
-            .send()
-            .await
-            .expect("registration token")
-            .json()
-            .await
-            .expect("registration token answer");
+        let token = post(
+            &format!("{}/_synapse/admin/v1/registration_tokens/new", self.url()),
+            Some(&self.admin_token),
+            json!({}),
+        )
+        .await;
         self.token = token["token"].as_str().expect("token").to_owned();
     }
 

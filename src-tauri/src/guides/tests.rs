@@ -415,11 +415,21 @@ fn model_names_as_people_type_them_open_the_right_guide() {
     assert!(TYPED.len() >= 60, "at least 60 names");
     let library = library();
     for (typed, expected) in TYPED {
-        let found = library.resolve(typed).unwrap_or_else(|e| panic!("{typed}: {e}"));
+        let found = library
+            .resolve(typed)
+            .unwrap_or_else(|e| panic!("{typed}: {e}"));
         if *expected == "?" {
-            assert_eq!(found.match_kind, MatchKind::Ambiguous, "{typed} must ask which");
+            assert_eq!(
+                found.match_kind,
+                MatchKind::Ambiguous,
+                "{typed} must ask which"
+            );
             assert_eq!(found.choices.len(), 3, "{typed}");
-            assert!(found.note.as_deref().unwrap_or_default().contains("Which is yours?"));
+            assert!(found
+                .note
+                .as_deref()
+                .unwrap_or_default()
+                .contains("Which is yours?"));
         } else {
             assert_eq!(found.guide_id, *expected, "{typed}: {found:?}");
         }
@@ -431,10 +441,14 @@ fn an_ambiguous_name_cannot_be_saved_until_the_model_is_chosen() {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open_in(dir.path()).unwrap();
     let library = library();
-    let now = chrono::Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap();
+    let now = chrono::Utc
+        .with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
+        .unwrap();
     let error = add_device(&library, &db.conn(), "iphone se", now).unwrap_err();
     assert_eq!((error.code(), error.field()), ("validation", Some("model")));
-    assert!(error.to_string().starts_with("Your phone or watch model: There have been three iPhone SE models"));
+    assert!(error
+        .to_string()
+        .starts_with("Your phone or watch model: There have been three iPhone SE models"));
     let devices = add_device(&library, &db.conn(), "iPhone SE 2020", now).unwrap();
     assert_eq!(devices[0].model, "iPhone SE (2nd generation)");
     assert_eq!(devices[0].guide_id, "iphone-8-and-later");

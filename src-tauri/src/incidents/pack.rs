@@ -275,9 +275,11 @@ fn write_pack(pack: &Pack, files: &AttachmentStore, folder: &Path) -> Result<(),
     std::fs::write(folder.join("report.html"), report::html(pack)).map_err(write_error)?;
     for attachment in &pack.attachments {
         let source = files.path_of(&attachment.sha256);
-        let missing = |error: std::io::Error| match error.kind() {
+        let missing = |error: std::io::Error| {
+            match error.kind() {
             std::io::ErrorKind::NotFound => invalid("selection", format!("An attachment ({}) is missing from the data folder. Run Check the log to see which incident.", attachment.file)),
             _ => write_error(error),
+        }
         };
         // Copied into a file made as any other document (the user's usual permissions),
         // not with the data folder's owner-only ones: the pack is meant to be handed on.

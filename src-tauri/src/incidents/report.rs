@@ -303,7 +303,13 @@ pub fn csv(pack: &Pack) -> Result<Vec<u8>, IncidentError> {
                 // Names only here: each person's details are in people.csv, a column each.
                 r.people
                     .iter()
-                    .map(|p| if p.name.is_empty() { "(unnamed)".to_owned() } else { p.name.clone() })
+                    .map(|p| {
+                        if p.name.is_empty() {
+                            "(unnamed)".to_owned()
+                        } else {
+                            p.name.clone()
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(" | "),
                 r.witnesses
@@ -379,11 +385,26 @@ pub fn people_csv(pack: &Pack) -> Result<Vec<u8>, IncidentError> {
                 "",
                 p.person_id.as_deref().unwrap_or_default(),
             ];
-            writer.write_record(row.iter().map(|f| cell(f))).map_err(io)?;
+            writer
+                .write_record(row.iter().map(|f| cell(f)))
+                .map_err(io)?;
         }
         for w in &record.witnesses {
-            let row = [incident.id.as_str(), "witness", &w.name, "", "", "", "", "", &w.contact, ""];
-            writer.write_record(row.iter().map(|f| cell(f))).map_err(io)?;
+            let row = [
+                incident.id.as_str(),
+                "witness",
+                &w.name,
+                "",
+                "",
+                "",
+                "",
+                "",
+                &w.contact,
+                "",
+            ];
+            writer
+                .write_record(row.iter().map(|f| cell(f)))
+                .map_err(io)?;
         }
     }
     writer

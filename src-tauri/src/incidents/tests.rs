@@ -786,9 +786,17 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
         use std::os::unix::fs::PermissionsExt;
         let attachment = summary.folder.join(&names[0]);
         let mode = std::fs::metadata(&attachment).unwrap().permissions().mode() & 0o777;
-        let store_mode = std::fs::metadata(log.files.path_of(&stored.sha256)).unwrap().permissions().mode() & 0o777;
+        let store_mode = std::fs::metadata(log.files.path_of(&stored.sha256))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(store_mode, 0o600, "the data folder's copy is private");
-        assert_ne!(mode & 0o044, 0, "the pack's copy is readable like other documents: {mode:o}");
+        assert_ne!(
+            mode & 0o044,
+            0,
+            "the pack's copy is readable like other documents: {mode:o}"
+        );
     }
     let html = std::fs::read_to_string(summary.folder.join("report.html")).unwrap();
     for words in [
@@ -806,13 +814,26 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
         csv.contains("'=HYPERLINK"),
         "formulas are defused in the CSV"
     );
-    let csv = csv.strip_prefix('\u{feff}').expect("a UTF-8 byte order mark first");
+    let csv = csv
+        .strip_prefix('\u{feff}')
+        .expect("a UTF-8 byte order mark first");
     assert_eq!(csv.lines().next().unwrap().split(',').count(), 19);
     let people = std::fs::read_to_string(summary.folder.join("people.csv")).unwrap();
-    let people = people.strip_prefix('\u{feff}').expect("a UTF-8 byte order mark first");
-    assert!(people.starts_with("incident,role,name,description,clothing,vehicle_make"), "{people}");
-    assert!(people.contains(&format!("{id},person involved,Tall man,,,,,AB12 CDE,,")), "{people}");
-    assert!(people.contains(&format!("{id},witness,Siân Ó Briain,,,,,,07700 900123,")), "{people}");
+    let people = people
+        .strip_prefix('\u{feff}')
+        .expect("a UTF-8 byte order mark first");
+    assert!(
+        people.starts_with("incident,role,name,description,clothing,vehicle_make"),
+        "{people}"
+    );
+    assert!(
+        people.contains(&format!("{id},person involved,Tall man,,,,,AB12 CDE,,")),
+        "{people}"
+    );
+    assert!(
+        people.contains(&format!("{id},witness,Siân Ó Briain,,,,,,07700 900123,")),
+        "{people}"
+    );
 
     let other = Log::new();
     let imported = import::import(&other.db, &other.files, &summary.folder, now()).unwrap();
