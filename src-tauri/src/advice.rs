@@ -89,32 +89,30 @@ pub struct AdviceLibrary {
 
 impl AdviceLibrary {
     /// The advice built into this binary.
-    pub fn load_embedded(today: NaiveDate) -> Result<Self, ContentError> {
+    pub fn load_embedded() -> Result<Self, ContentError> {
         let files = content::embedded_json_files("advice");
         Self::from_files(
             files
                 .iter()
                 .map(|(path, text)| (path.as_str(), text.as_str())),
-            today,
         )
     }
 
     /// Parses and validates every file; the first problem found is returned.
     pub fn from_files<'a>(
         files: impl IntoIterator<Item = (&'a str, &'a str)>,
-        today: NaiveDate,
     ) -> Result<Self, ContentError> {
         let mut sections: Vec<AdviceSection> = Vec::new();
         let mut orders = HashMap::new();
         for (file, text) in files {
             let section: AdviceSection = content::parse(file, text)?;
-            validate_section(&Checker::new(file, today), file, &section)?;
+            validate_section(&Checker::new(file), file, &section)?;
             if sections.iter().any(|other| other.id == section.id) {
-                return Err(Checker::new(file, today)
+                return Err(Checker::new(file)
                     .error("id", format!("“{}” is used by another section", section.id)));
             }
             if let Some(other) = orders.insert(section.order, section.id.clone()) {
-                return Err(Checker::new(file, today).error(
+                return Err(Checker::new(file).error(
                     "order",
                     format!("{} is also the order of “{other}”", section.order),
                 ));

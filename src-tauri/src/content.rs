@@ -89,12 +89,20 @@ pub fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T, ContentEr
 /// Checks the rules serde cannot: non-empty text within limits, ids, official links, dates.
 pub struct Checker<'a> {
     file: &'a str,
-    today: NaiveDate,
+}
+
+/// Review dates are checked against fixed bounds, never the device clock: a laptop whose
+/// clock is wrong (flat battery, bad sync) must still load its SOS guides.
+const EARLIEST_REVIEW: (i32, u32, u32) = (2019, 1, 1);
+const LATEST_REVIEW: (i32, u32, u32) = (2035, 12, 31);
+
+fn bound((year, month, day): (i32, u32, u32)) -> NaiveDate {
+    NaiveDate::from_ymd_opt(year, month, day).unwrap_or_default()
 }
 
 impl<'a> Checker<'a> {
-    pub fn new(file: &'a str, today: NaiveDate) -> Self {
-        Self { file, today }
+    pub fn new(file: &'a str) -> Self {
+        Self { file }
     }
 
     pub fn error(&self, field: impl Into<String>, message: impl Into<String>) -> ContentError {
@@ -198,10 +206,14 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    /// A review date must be real and not in the future.
+    /// A review date must be real and plausible (a typed 2062 or 1926 is a typo).
     pub fn reviewed(&self, field: &str, reviewed: NaiveDate) -> Result<(), ContentError> {
-        if reviewed > self.today {
-            return Err(self.error(field, format!("{reviewed} is in the future")));
+        let (earliest, latest) = (bound(EARLIEST_REVIEW), bound(LATEST_REVIEW));
+        if reviewed < earliest || reviewed > latest {
+            return Err(self.error(
+                field,
+                format!("{reviewed} is not a plausible review date ({earliest} to {latest})"),
+            ));
         }
         Ok(())
     }
@@ -212,10 +224,7 @@ mod tests {
     use super::*;
 
     fn checker() -> Checker<'static> {
-        Checker::new(
-            "content/x.json",
-            NaiveDate::from_ymd_opt(2026, 11, 25).unwrap(),
-        )
+        Checker::new("content/x.json")
     }
 
     #[test]
@@ -263,12 +272,16 @@ mod tests {
     }
 
     #[test]
-    fn rejects_future_review_dates() {
-        let tomorrow = NaiveDate::from_ymd_opt(2026, 11, 26).unwrap();
-        assert!(checker().reviewed("reviewed", tomorrow).is_err());
-        checker()
-            .reviewed("reviewed", NaiveDate::from_ymd_opt(2026, 11, 25).unwrap())
-            .unwrap();
+    fn rejects_implausible_review_dates_whatever_the_clock_says() {
+        for (year, month, day) in [(2062, 11, 25), (1926, 11, 25), (2018, 12, 31), (2036, 1, 1)] {
+            let date = NaiveDate::from_ymd_opt(year, month, day).unwrap();
+            let error = checker().reviewed("reviewed", date).unwrap_err();
+            assert!(error.message.contains("plausible"), "{error}");
+        }
+        for (year, month, day) in [(2026, 11, 25), (2027, 3, 1), (2019, 1, 1)] {
+            let date = NaiveDate::from_ymd_opt(year, month, day).unwrap();
+            checker().reviewed("reviewed", date).unwrap();
+        }
     }
 
     #[test]

@@ -169,7 +169,7 @@ pub struct GuideLibrary {
 const MODELS_FILE: &str = "content/sos/models.json";
 
 impl GuideLibrary {
-    pub fn load_embedded(today: NaiveDate) -> Result<Self, ContentError> {
+    pub fn load_embedded() -> Result<Self, ContentError> {
         let files = content::embedded_json_files("sos");
         let models_text = files
             .iter()
@@ -184,18 +184,17 @@ impl GuideLibrary {
             .iter()
             .filter(|(path, _)| path != MODELS_FILE)
             .map(|(path, text)| (path.as_str(), text.as_str()));
-        Self::from_files(guides, models_text, today)
+        Self::from_files(guides, models_text)
     }
 
     pub fn from_files<'a>(
         guide_files: impl IntoIterator<Item = (&'a str, &'a str)>,
         models_text: &str,
-        today: NaiveDate,
     ) -> Result<Self, ContentError> {
         let mut guides: Vec<Guide> = Vec::new();
         for (file, text) in guide_files {
             let guide: Guide = content::parse(file, text)?;
-            let check = Checker::new(file, today);
+            let check = Checker::new(file);
             validate_guide(&check, file, &guide)?;
             if guides
                 .iter()
@@ -213,7 +212,7 @@ impl GuideLibrary {
         }
         guides.sort_by_key(|guide| guide.order);
         let models: ModelTable = content::parse(MODELS_FILE, models_text)?;
-        validate_models(&Checker::new(MODELS_FILE, today), &models, &guides)?;
+        validate_models(&Checker::new(MODELS_FILE), &models, &guides)?;
         Ok(Self { guides, models })
     }
 

@@ -14,7 +14,7 @@ use crate::guides::GuideLibrary;
 use crate::relay::matrix::TeamService;
 use crate::relay::RelayError;
 use crate::storage::{Database, StorageError};
-use crate::time::{Clock, DISPLAY_ZONE};
+use crate::time::Clock;
 
 pub struct AppState {
     pub data_dir: PathBuf,
@@ -37,10 +37,9 @@ impl AppState {
         if let Err(error) = &database {
             tracing::error!("{error}");
         }
-        let today = clock.now().with_timezone(&DISPLAY_ZONE).date_naive();
-        let advice = AdviceLibrary::load_embedded(today);
-        let guides = GuideLibrary::load_embedded(today);
-        let emergency = EmergencyInfo::load_embedded(today);
+        let advice = AdviceLibrary::load_embedded();
+        let guides = GuideLibrary::load_embedded();
+        let emergency = EmergencyInfo::load_embedded();
         let state = Self {
             data_dir,
             clock,
