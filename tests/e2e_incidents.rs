@@ -356,3 +356,65 @@ async fn withdraw_erase_and_import_a_pack_from_the_screens() {
     assert!(!app.text("main").await.contains("home address"));
     app.quit(driver).await;
 }
+
+/// On a laptop set to US English in New York, a time typed as 23:30 on 27/11/2026 is kept as
+/// 23:30 UK time: stored so, shown so, and shown so again in the edit form.
+#[tokio::test]
+async fn dates_and_times_are_uk_whatever_the_laptop_is_set_to() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = support::Desktop::start();
+    // The app's clock is set to 1 December 2026 so the 27th is past whatever this machine's
+    // clock says.
+    let app_now = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 12, 1, 12, 0, 0).unwrap();
+    let offset = (app_now - chrono::Utc::now()).num_minutes().to_string();
+    let driver = &support::Driver::start_with(
+        &desktop,
+        data.path(),
+        &[
+            ("LANG", "en_US.UTF-8"),
+            ("LC_ALL", "en_US.UTF-8"),
+            ("TZ", "America/New_York"),
+            ("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES", offset.as_str()),
+        ],
+    );
+    let app = App::launch(driver).await;
+    app.go("#/incidents/new").await;
+    app.wait_for_text("main h1", "Record an incident").await;
+    let shown = app.js("return document.querySelector('#f-occurredFrom').value").await;
+    assert!(
+        shown.as_str().is_some_and(|v| v.len() == 10 && v.as_bytes()[2] == b'/'),
+        "day/month/year by default: {shown}"
+    );
+    // What cannot be read is refused next to the field, by its label.
+    app.retype("#f-occurredFrom", "11/31/2026").await;
+    app.type_in("#f-whatHappened", "Leaflets torn up at the gate").await;
+    submit(&app, "form.incident-form").await;
+    app.wait_for_text("#error-occurredFrom", "When: type the date as day/month/year")
+        .await;
+    app.retype("#f-occurredFrom", "27/11/2026").await;
+    app.retype("#f-occurredFrom-time", "23:30").await;
+    submit(&app, "form.incident-form").await;
+    app.wait_for_text("main h1", "Other").await;
+    app.wait_for_text("dl.record", "27 Nov 2026, 23:30").await;
+    app.screenshots("incident-detail-us-laptop").await;
+
+    app.click("a[href$='/edit']").await;
+    app.wait_for_text("main h1", "Edit incident").await;
+    app.wait_for_value("#f-occurredFrom", "27/11/2026").await;
+    app.wait_for_value("#f-occurredFrom-time", "23:30").await;
+    app.screenshots("incident-edit-us-laptop").await;
+    app.quit(driver).await;
+
+    // Stored as 23:30 in UTC, which is UK time in November.
+    let stored: i64 = rusqlite::Connection::open(data.path().join("campaign-safe.sqlite3"))
+        .unwrap()
+        .query_row("SELECT occurred_from FROM incident", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        stored,
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 11, 27, 23, 30, 0)
+            .unwrap()
+            .timestamp_millis()
+    );
+}

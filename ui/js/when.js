@@ -1,11 +1,16 @@
-// Times are stored in UTC and shown in UK time, whatever zone the device is set to.
+// Dates and times. One time zone for the whole app, the UK's, for entry and display alike,
+// whatever zone and language the device is set to: times are stored in UTC, shown in UK
+// time, and typed as day/month/year and the 24-hour clock in fields of the app's own.
 
-const UK = 'Europe/London';
+export const APP_ZONE = 'Europe/London';
 
 const dateTime = new Intl.DateTimeFormat('en-GB', {
-  timeZone: UK, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit',
+  timeZone: APP_ZONE, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
 });
-const dateOnly = new Intl.DateTimeFormat('en-GB', { timeZone: UK, day: 'numeric', month: 'short', year: 'numeric' });
+const dateOnly = new Intl.DateTimeFormat('en-GB', { timeZone: APP_ZONE, day: 'numeric', month: 'short', year: 'numeric' });
+const parts = new Intl.DateTimeFormat('en-GB', {
+  timeZone: APP_ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+});
 
 /** "Wed 25 Nov 2026, 18:30" in UK time, or '' for nothing. */
 export function formatWhen(iso) {
@@ -18,30 +23,80 @@ export function formatDate(isoDate) {
 
 const pad = (n) => String(n).padStart(2, '0');
 
-/** A UTC instant as the value of a datetime-local input (the device's own zone). */
-export function toInputValue(iso) {
-  if (!iso) return '';
-  const at = new Date(iso);
-  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
+/** The UK wall clock at a UTC instant: { year, month, day, hour, minute }. */
+function wall(ms) {
+  const got = Object.fromEntries(parts.formatToParts(new Date(ms)).map((p) => [p.type, Number(p.value)]));
+  return { year: got.year, month: got.month, day: got.day, hour: got.hour % 24, minute: got.minute, second: got.second };
 }
 
-/** Now, to the minute, for a datetime-local input. */
-export function nowInputValue() {
-  return toInputValue(new Date().toISOString());
+/** The UTC instant of a UK wall time (the first, when the clocks go back). */
+export function wallToUtc(year, month, day, hour = 0, minute = 0) {
+  const asUtc = Date.UTC(year, month - 1, day, hour, minute);
+  const offset = (ms) => {
+    const w = wall(ms);
+    return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - ms;
+  };
+  const first = asUtc - offset(asUtc);
+  const second = asUtc - offset(first);
+  return Math.min(first, second);
 }
 
-/** A datetime-local value back to a UTC ISO string; '' stays null, nonsense is reported. */
-export function fromInputValue(value) {
-  if (!value) return null;
-  const at = new Date(value);
-  return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
+/** A UTC instant as the app's date and time fields show it: "28/11/2026" and "23:30". */
+export function toFields(iso) {
+  if (!iso) return { date: '', time: '' };
+  const w = wall(Date.parse(iso));
+  return { date: `${pad(w.day)}/${pad(w.month)}/${w.year}`, time: `${pad(w.hour)}:${pad(w.minute)}` };
 }
 
-/** A date input's value (YYYY-MM-DD) as the start of that UK day, in UTC. */
-export function dayStart(value) {
-  return value ? new Date(`${value}T00:00:00`).toISOString() : null;
+/** Now, or `hours` from now, to the minute, for the date and time fields. */
+export function fieldsFromNow(hours = 0) {
+  return toFields(new Date(Date.now() + hours * 3600_000).toISOString());
 }
 
-export function dayEnd(value) {
-  return value ? new Date(`${value}T23:59:59.999`).toISOString() : null;
+/** "28/11/2026" (also 28.11.2026, 28-11-2026, 28/11/26) as { year, month, day }, or null. */
+export function parseDate(text) {
+  const match = /^\s*(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{2}|\d{4})\s*$/.exec(text);
+  if (!match) return null;
+  const [day, month] = [Number(match[1]), Number(match[2])];
+  const year = match[3].length === 2 ? 2000 + Number(match[3]) : Number(match[3]);
+  const check = new Date(Date.UTC(year, month - 1, day));
+  if (check.getUTCFullYear() !== year || check.getUTCMonth() !== month - 1 || check.getUTCDate() !== day) return null;
+  return { year, month, day };
+}
+
+/** "23:30" (also 23.30, 2330, 9:05) as { hour, minute }, or null. */
+export function parseTime(text) {
+  const match = /^\s*(\d{1,2})\s*[:.]?\s*(\d{2})\s*$/.exec(text);
+  if (!match) return null;
+  const [hour, minute] = [Number(match[1]), Number(match[2])];
+  return hour < 24 && minute < 60 ? { hour, minute } : null;
+}
+
+/** A date field's day/month/year as "2026-11-28", or null when empty, or undefined. */
+export function dateValue(text) {
+  if (!text.trim()) return null;
+  const date = parseDate(text);
+  return date ? `${date.year}-${pad(date.month)}-${pad(date.day)}` : undefined;
+}
+
+/** "2026-11-28" as the date field shows it. */
+export function dateField(isoDate) {
+  if (!isoDate) return '';
+  const [year, month, day] = isoDate.split('-');
+  return `${day}/${month}/${year}`;
+}
+
+/** The start of a UK day ("2026-11-28") in UTC. */
+export function dayStart(isoDate) {
+  if (!isoDate) return null;
+  const [year, month, day] = isoDate.split('-').map(Number);
+  return new Date(wallToUtc(year, month, day)).toISOString();
+}
+
+/** The last moment of a UK day in UTC. */
+export function dayEnd(isoDate) {
+  if (!isoDate) return null;
+  const [year, month, day] = isoDate.split('-').map(Number);
+  const next = new Date(Date.UTC(year, month - 1, day + 1));
+  return new Date(wallToUtc(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate()) - 1).toISOString();
 }

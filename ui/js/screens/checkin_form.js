@@ -2,6 +2,7 @@
 
 import * as api from '../api.js';
 import { h, field, errorSlot, showError, clearErrors } from '../dom.js';
+import { dateTimeField, setDateTime, readDateTime } from '../datetime.js';
 
 const PRESETS = {
   pair: { label: 'Canvass in a pair, check in every 30 min', kind: 'canvass', interval: '30', hours: 3, title: 'Canvass' },
@@ -13,13 +14,6 @@ function select(options) {
   return h('select', {}, options.map(([value, label]) => h('option', { value }, label)));
 }
 
-/** A value for <input type="datetime-local"> that many hours from now, in the device's zone. */
-function localInputValue(hoursFromNow) {
-  const at = new Date(Date.now() + hoursFromNow * 3600_000);
-  at.setSeconds(0, 0);
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
-}
 
 export function newSessionForm() {
   const intervals = [['', 'No periodic check-ins (arrival time only)'], ...[5, 10, 15, 20, 30, 45, 60, 90, 120, 240].map((m) => [String(m), `Every ${m} minutes`])];
@@ -33,7 +27,7 @@ export function newSessionForm() {
     field('title', 'Name', h('input', { type: 'text', maxlength: '500' }), 'For example “Ward 3, Elm Road”.'),
     field('participants', 'People', h('input', { type: 'text', maxlength: '500' }), 'Names, separated by commas. Canvass in pairs.'),
     field('place', 'Where', h('input', { type: 'text', maxlength: '500' }), 'Area, route, destination or meeting place.'),
-    field('endsAt', 'Ends (or expected arrival)', h('input', { type: 'datetime-local' })),
+    dateTimeField('endsAt', 'Ends (or expected arrival)', null),
     field('intervalMinutes', 'Check in', select(intervals)),
     field('reminderLeadMinutes', 'Remind me', select([['5', '5 minutes before'], ['0', 'When it is due'], ['10', '10 minutes before']])),
     field('graceMinutes', 'Raise the alarm', select([['10', '10 minutes after a missed check-in'], ['5', '5 minutes after'], ['15', '15 minutes after'], ['30', '30 minutes after']])),
@@ -56,7 +50,7 @@ export function newSessionForm() {
   const applyPreset = (preset) => {
     el('kind').value = preset.kind;
     el('intervalMinutes').value = preset.interval;
-    el('endsAt').value = localInputValue(preset.hours);
+    setDateTime(form, 'endsAt', new Date(Date.now() + preset.hours * 3600_000).toISOString());
     if (!el('title').value) el('title').value = preset.title;
   };
   applyPreset(PRESETS.pair);
@@ -68,7 +62,6 @@ export function newSessionForm() {
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(form);
-    const ends = el('endsAt').value ? new Date(el('endsAt').value) : null;
     const contact = { name: el('escalation[0].name').value, phone: el('escalation[0].phone').value, relationship: el('escalation[0].relationship').value };
     const session = {
       kind: el('kind').value,
@@ -78,12 +71,13 @@ export function newSessionForm() {
       place: el('place').value,
       notes: el('notes').value,
       escalation: contact.name || contact.phone ? [contact] : [],
-      endsAt: ends && !Number.isNaN(ends.getTime()) ? ends.toISOString() : null,
+      endsAt: null,
       intervalMinutes: el('intervalMinutes').value ? Number(el('intervalMinutes').value) : null,
       reminderLeadMinutes: Number(el('reminderLeadMinutes').value),
       graceMinutes: Number(el('graceMinutes').value),
     };
     try {
+      session.endsAt = readDateTime(form, 'endsAt', 'Ends (or expected arrival)');
       const started = await api.checkinsStart(session);
       if (el('shareWith').value) {
         try {
@@ -97,7 +91,7 @@ export function newSessionForm() {
       // What was typed stays in the form; the message goes next to its field.
       const field = error.field?.startsWith('participants[') ? 'participants' : error.field;
       showError(form, { ...error, message: error.message, field });
-      form.querySelector(`[name="${CSS.escape(field ?? '')}"]`)?.focus();
+      (form.querySelector(`[name="${CSS.escape(field ?? '')}"]`) ?? form.querySelector(`#f-${CSS.escape(field ?? '')}`))?.focus();
     }
   });
   return form;

@@ -3,6 +3,7 @@
 import * as api from '../api.js';
 import { h, field, errorSlot, showError, clearErrors, announce, fill } from '../dom.js';
 import { dayStart, dayEnd } from '../when.js';
+import { dateInput, readDate } from '../datetime.js';
 
 /**
  * A field for a path, typed or picked: "Choose…" opens the device's own picker and fills
@@ -70,8 +71,8 @@ export async function exportScreen(kind, value) {
     h('p', { class: 'lead' }, 'One folder to give the police, your force election contact, party or council: a printable report with every version and fingerprint, a spreadsheet (CSV), a file Campaign Safe can import, and copies of the attachments.'),
     field('scope', 'Which incidents', scope),
     h('div', { class: 'scope-dates field-pair' },
-      field('from', 'From', h('input', { type: 'date' })),
-      field('to', 'To', h('input', { type: 'date' }))),
+      field('from', 'From', dateInput(null), 'Day/month/year.'),
+      field('to', 'To', dateInput(null), 'Day/month/year.')),
     h('div', { class: 'scope-person' }, people.length ? field('personId', 'Person', personSelect) : h('p', { class: 'muted' }, 'No known people yet: link a person in an incident’s full form.')),
     h('div', { class: 'scope-category' }, field('category', 'Type', h('select', {}, vocab.categories.map((c) => h('option', { value: c.key }, c.label))))),
     h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'includeWithdrawn' }), ' Include withdrawn incidents'),
@@ -95,11 +96,11 @@ export async function exportScreen(kind, value) {
     clearErrors(form);
     const el = form.elements;
     const selection = { includeWithdrawn: el.includeWithdrawn.checked };
-    if (scope.value === 'dates') Object.assign(selection, { from: dayStart(el.from.value), to: dayEnd(el.to.value) });
-    if (scope.value === 'person') selection.personId = el.personId?.value ?? null;
-    if (scope.value === 'category') selection.category = el.category.value;
-    if (scope.value === 'incident') selection.ids = [value];
     try {
+      if (scope.value === 'dates') Object.assign(selection, { from: dayStart(readDate(form, 'from', 'From')), to: dayEnd(readDate(form, 'to', 'To')) });
+      if (scope.value === 'person') selection.personId = el.personId?.value ?? null;
+      if (scope.value === 'category') selection.category = el.category.value;
+      if (scope.value === 'incident') selection.ids = [value];
       const summary = await api.incidentsExport(selection, el.folder.value);
       fill(form.querySelector('.export-result'),
         h('p', { class: 'ok', role: 'status' }, `Pack made with ${summary.incidents} incident(s) and ${summary.attachments} file(s), in:`),

@@ -4,7 +4,7 @@
 
 import * as api from '../api.js';
 import { h, field, errorSlot, showError, clearErrors, announce } from '../dom.js';
-import { fromInputValue, nowInputValue, toInputValue } from '../when.js';
+import { dateTimeField, readDateTime, dateInput, readDate } from '../datetime.js';
 
 const text = (max, attrs = {}) => h('input', { type: 'text', maxlength: String(max), ...attrs });
 const area = (max, rows = 3) => h('textarea', { rows: String(rows), maxlength: String(max) });
@@ -68,7 +68,7 @@ function witnessFields(vocab) {
 function reportFields(vocab) {
   return (i, r) => [
     field(`reports[${i}].to`, 'Reported to', setValue(select(vocab.reportedTo), r.to)),
-    field(`reports[${i}].on`, 'Date', setValue(h('input', { type: 'date' }), r.on)),
+    field(`reports[${i}].on`, 'Date', dateInput(r.on), 'Day/month/year.'),
     field(`reports[${i}].reference`, 'Reference number', setValue(text(vocab.limits.short), r.reference), 'Crime or incident number, or the platform’s report ID.'),
     field(`reports[${i}].officer`, 'Officer or contact', setValue(text(vocab.limits.short), r.officer)),
     field(`reports[${i}].followUp`, 'Follow-up', setValue(select(vocab.followUp), r.followUp)),
@@ -85,16 +85,14 @@ function rowsOf(form, name, read) {
 function readForm(form) {
   const el = (name) => form.elements[name];
   const value = (name) => el(name)?.value ?? '';
-  const time = (name) => {
-    const iso = fromInputValue(value(name));
-    if (iso === undefined) throw new api.ApiError({ code: 'validation', field: name, message: 'That date and time cannot be read. Use the picker.' });
-    return iso;
-  };
-  const occurredFrom = time('occurredFrom');
-  if (!occurredFrom) throw new api.ApiError({ code: 'validation', field: 'occurredFrom', message: 'When it happened: choose a date and time (roughly is fine).' });
+  const label = (name) => form.querySelector(`[data-field="${name}"] legend`)?.textContent ?? name;
+  const occurredFrom = readDateTime(form, 'occurredFrom', label('occurredFrom'));
+  if (!occurredFrom) throw new api.ApiError({ code: 'validation', field: 'occurredFrom', message: `${label('occurredFrom')}: type when it happened, as day/month/year and the time (roughly is fine).` });
+  const reports = rowsOf(form, 'reports', (f) => ({ to: f('to'), on: f('on'), reference: f('reference'), officer: f('officer'), followUp: f('followUp'), notes: f('notes') }));
+  reports.forEach((report, i) => { report.on = readDate(form, `reports[${i}].on`, `Report ${i + 1} – Date`); });
   return {
     occurredFrom,
-    occurredTo: el('occurredTo') ? time('occurredTo') : null,
+    occurredTo: form.elements['occurredTo.date'] ? readDateTime(form, 'occurredTo', label('occurredTo')) : null,
     category: value('category'),
     channel: value('channel') || null,
     location: value('location'),
@@ -106,7 +104,7 @@ function readForm(form) {
     impact: value('impact'),
     flags: checked(form, 'flags'),
     actions: checked(form, 'actions'),
-    reports: rowsOf(form, 'reports', (f) => ({ to: f('to'), on: f('on') || null, reference: f('reference'), officer: f('officer'), followUp: f('followUp'), notes: f('notes') })),
+    reports,
   };
 }
 
@@ -140,7 +138,7 @@ export async function quickForm() {
     h('h1', { tabindex: '-1' }, 'Record an incident'),
     h('p', { class: 'lead' }, 'Write it down now, in the words that were used. Everything else can be added later.'),
     field('whatHappened', 'What happened', area(vocab.limits.whatHappened, 6), 'Exact words are best, in quotes. Who, what, where.'),
-    field('occurredFrom', 'When', setValue(h('input', { type: 'datetime-local' }), nowInputValue())),
+    dateTimeField('occurredFrom', 'When', new Date().toISOString()),
     field('category', 'Type (change it later if unsure)', category),
     errorSlot('general'),
     h('div', { class: 'actions' },
@@ -160,8 +158,8 @@ export async function fullForm(detail = null) {
     detail ? h('p', { class: 'lead' }, 'Saving adds a new version. The earlier versions stay exactly as they were, and anyone reading the record can see both.') : null,
     field('whatHappened', 'What happened', setValue(area(vocab.limits.whatHappened, 8), r.whatHappened), `Exact words, in quotes. Up to ${vocab.limits.whatHappened.toLocaleString('en-GB')} characters.`),
     h('div', { class: 'field-pair' },
-      field('occurredFrom', 'Started', setValue(h('input', { type: 'datetime-local' }), r.occurredFrom ? toInputValue(r.occurredFrom) : nowInputValue())),
-      field('occurredTo', 'Ended (optional)', setValue(h('input', { type: 'datetime-local' }), toInputValue(r.occurredTo)))),
+      dateTimeField('occurredFrom', 'Started', r.occurredFrom ?? new Date().toISOString()),
+      dateTimeField('occurredTo', 'Ended (optional)', r.occurredTo)),
     field('category', 'Type of incident', setValue(select(vocab.categories, 'Choose…'), r.category)),
     field('channel', 'How it reached you', setValue(select(vocab.channels, 'Not said'), r.channel ?? '')),
     field('location', 'Where', setValue(text(vocab.limits.text), r.location), 'Street, venue, website or phone number it came from.'),

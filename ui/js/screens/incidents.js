@@ -5,8 +5,9 @@
 // (#/incidents/export/person/<id> or /incident/<id> starts it with that selection).
 
 import * as api from '../api.js';
-import { h, errorSlot, showError, clearErrors, announce } from '../dom.js';
+import { h, field, errorSlot, showError, clearErrors, announce } from '../dom.js';
 import { formatWhen, dayStart, dayEnd } from '../when.js';
+import { dateInput, readDate } from '../datetime.js';
 import { quickForm, fullForm } from './incident_form.js';
 import { renderDetail } from './incident_detail.js';
 import { exportScreen } from './incident_export.js';
@@ -58,8 +59,8 @@ async function listScreen() {
       h('div', { class: 'field' }, h('label', { for: 'f-category' }, 'Type'),
         h('select', { id: 'f-category', name: 'category' }, h('option', { value: '' }, 'Any type'), vocab.categories.map((c) => h('option', { value: c.key }, c.label))), errorSlot('category')),
       h('div', { class: 'field-pair' },
-        h('div', { class: 'field' }, h('label', { for: 'f-from' }, 'From'), h('input', { type: 'date', id: 'f-from', name: 'from' })),
-        h('div', { class: 'field' }, h('label', { for: 'f-to' }, 'To'), h('input', { type: 'date', id: 'f-to', name: 'to', 'aria-describedby': 'error-to' }), errorSlot('to'))),
+        field('from', 'From', dateInput(null), 'Day/month/year.'),
+        field('to', 'To', dateInput(null), 'Day/month/year.')),
       h('div', { class: 'field' }, h('label', { for: 'f-person' }, 'Person'),
         h('select', { id: 'f-person', name: 'personId' }, h('option', { value: '' }, 'Anyone'), people.map((p) => h('option', { value: p.id }, `${p.label} (${p.incidents})`)))),
       h('fieldset', { class: 'checks' }, h('legend', {}, 'Warning signs'),
@@ -76,8 +77,8 @@ async function listScreen() {
     return {
       text: el.text.value,
       category: el.category.value || null,
-      from: dayStart(el.from.value),
-      to: dayEnd(el.to.value),
+      from: dayStart(readDate(filters, 'from', 'From')),
+      to: dayEnd(readDate(filters, 'to', 'To')),
       personId: el.personId.value || null,
       flags: [...filters.querySelectorAll('input[name="flags"]:checked')].map((box) => box.value),
       reported: reported === '' ? null : reported === 'yes',
@@ -92,9 +93,9 @@ async function listScreen() {
   let speaking;
   const run = async () => {
     clearErrors(filters);
-    const query = readQuery();
     const mine = ++latest;
     try {
+      const query = readQuery();
       const page = await api.incidentsList(query);
       if (mine !== latest) return;
       const searching = query.text.trim() || query.category || query.from || query.to || query.personId || query.flags.length || query.reported !== null;
