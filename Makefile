@@ -1,7 +1,7 @@
 # The two commands in the README. Both install what is missing first, so they work on a
 # fresh Debian/Ubuntu machine and are quick when everything is already there.
 
-.PHONY: run test bench
+.PHONY: run test bench package
 
 # Where the tests' Matrix server (Synapse) is installed; kept between runs.
 export CAMPAIGN_SAFE_SYNAPSE_VENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/campaign-safe/synapse-1.163.2
@@ -11,6 +11,11 @@ run:
 	@scripts/setup.sh run
 	@echo "==> Building and starting Campaign Safe"
 	cargo run --locked
+
+## Build the release .deb into target/package/ (install it with apt-get install ./….deb).
+package:
+	@scripts/setup.sh package
+	scripts/package.sh
 
 ## Run every test: unit, integration (mock runtime) and end-to-end (real window under Xvfb).
 test:

@@ -2,6 +2,7 @@
 # Installs what Campaign Safe needs on Debian/Ubuntu, and nothing that is already there.
 #   scripts/setup.sh run    what building and running the app needs
 #   scripts/setup.sh test   that, plus what the tests need (Xvfb, WebKitWebDriver, tauri-driver)
+#   scripts/setup.sh package  what building the .deb needs
 set -euo pipefail
 
 TAURI_DRIVER_VERSION=2.1.0
@@ -13,7 +14,9 @@ case "$SYNAPSE_VENV" in
   *) echo "CAMPAIGN_SAFE_SYNAPSE_VENV should end in the Synapse version $SYNAPSE_VERSION" >&2; exit 2 ;;
 esac
 RUN_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev curl file)
-TEST_PACKAGES=(xvfb webkit2gtk-driver dbus-daemon imagemagick xdotool python3 python3-venv)
+PACKAGE_PACKAGES=(dpkg-dev)
+TEST_PACKAGES=(xvfb webkit2gtk-driver dbus-daemon imagemagick xdotool python3 python3-venv
+  "${PACKAGE_PACKAGES[@]}" desktop-file-utils)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -21,7 +24,8 @@ mode=${1:-run}
 case "$mode" in
   run) packages=("${RUN_PACKAGES[@]}") ;;
   test) packages=("${RUN_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
-  *) echo "usage: $0 run|test" >&2; exit 2 ;;
+  package) packages=("${RUN_PACKAGES[@]}" "${PACKAGE_PACKAGES[@]}") ;;
+  *) echo "usage: $0 run|test|package" >&2; exit 2 ;;
 esac
 
 if ! command -v cargo >/dev/null 2>&1; then

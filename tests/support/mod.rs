@@ -250,7 +250,8 @@ pub fn app_pids(data_dir: &Path) -> Vec<u32> {
         .filter(|pid| {
             let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
             let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            exe.is_some_and(|exe| exe == Path::new(APP_BINARY))
+            // The built binary, or the same program installed from the package.
+            exe.is_some_and(|exe| exe.file_name() == Path::new(APP_BINARY).file_name())
                 && environ
                     .split(|b| *b == 0)
                     .any(|var| var == marker.as_bytes())
@@ -274,9 +275,14 @@ pub struct App {
 
 impl App {
     pub async fn launch(driver: &Driver) -> Self {
+        Self::launch_program(driver, Path::new(APP_BINARY)).await
+    }
+
+    /// As [`App::launch`], with another copy of the program (the installed one).
+    pub async fn launch_program(driver: &Driver, program: &Path) -> Self {
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("wry"));
-        capabilities.insert("tauri:options".into(), json!({ "application": APP_BINARY }));
+        capabilities.insert("tauri:options".into(), json!({ "application": program }));
         // The native driver behind tauri-driver can refuse the very first session while it
         // starts up; a few tries with a pause cover that without hiding a real failure.
         let mut attempt = 0;
