@@ -5,6 +5,8 @@
 const COMMANDS: &[&str] = &[
     "app_status",
     "emergency_info",
+    "settings_time_zone",
+    "settings_set_time_zone",
     "advice_list",
     "advice_section",
     "advice_set_tick",

@@ -404,6 +404,30 @@ async fn dates_and_times_are_uk_whatever_the_laptop_is_set_to() {
     app.wait_for_value("#f-occurredFrom", "27/11/2026").await;
     app.wait_for_value("#f-occurredFrom-time", "23:30").await;
     app.screenshots("incident-edit-us-laptop").await;
+
+    // Someone away from the UK chooses the device's zone: the same incident is now shown,
+    // and edited, at 18:30 New York time, and the choice is kept.
+    app.go("#/today").await;
+    app.wait_for_text("main h1", "Today").await;
+    app.wait_for_text("#f-timeZone", "America/New York").await;
+    app.click("#f-timeZone option[value='device']").await;
+    app.wait_for_text("#saved-timeZone", "time in America/New York").await;
+    app.go("#/incidents").await;
+    app.wait_for_text("main", "27 Nov 2026, 18:30").await;
+    app.click("main .card-title a").await;
+    app.wait_for_text("dl.record", "27 Nov 2026, 18:30").await;
+    app.click("a[href$='/edit']").await;
+    app.wait_for_text("main h1", "Edit incident").await;
+    app.wait_for_value("#f-occurredFrom-time", "18:30").await;
+    app.wait_for_text("main", "24-hour clock, time in America/New York").await;
+    app.screenshots("incident-edit-device-zone").await;
+    app.go("#/today").await;
+    app.wait_for("#f-timeZone").await;
+    app.screenshots_of("time-zone-setting", Some("#f-timeZone")).await;
+    app.click("#f-timeZone option[value='uk']").await;
+    app.wait_for_text("#saved-timeZone", "UK time").await;
+    app.go("#/incidents").await;
+    app.wait_for_text("main", "27 Nov 2026, 23:30").await;
     app.quit(driver).await;
 
     // Stored as 23:30 in UTC, which is UK time in November.

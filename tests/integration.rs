@@ -296,6 +296,27 @@ fn app_status_reports_the_data_folder_when_healthy() {
     assert!(dir.path().join(DB_FILE_NAME).is_file());
 }
 
+/// UK time until someone chooses otherwise; a choice the app does not know is refused by
+/// the setting's label and leaves the saved one as it was. (Choosing the device's zone
+/// changes every time shown in this process, so the end-to-end test does that.)
+#[test]
+fn the_time_zone_setting_starts_in_uk_time_and_refuses_unknown_choices() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let shown = invoke(&app, "settings_time_zone", json!({})).unwrap();
+    assert_eq!(shown["choice"], "uk");
+    assert_eq!(shown["zone"], "Europe/London");
+    for bad in [json!("America/New_York"), json!(""), json!("UK")] {
+        let error = invoke(&app, "settings_set_time_zone", json!({ "choice": bad })).unwrap_err();
+        assert_eq!(error["code"], "validation", "{error}");
+        assert_eq!(error["field"], "timeZone", "{error}");
+        assert!(error["message"].as_str().unwrap().starts_with("Times shown in:"));
+    }
+    let kept = invoke(&app, "settings_set_time_zone", json!({ "choice": "uk" })).unwrap();
+    assert_eq!(kept["choice"], "uk");
+    assert_eq!(invoke(&app, "settings_time_zone", json!({})).unwrap()["choice"], "uk");
+}
+
 /// The front end builds the page from text nodes only, so user and content text can never
 /// become markup; and nothing runs that the CSP would have to allow inline.
 #[test]

@@ -17,6 +17,7 @@ pub mod incidents;
 mod logging;
 pub mod notify;
 pub mod relay;
+pub mod settings;
 pub mod state;
 pub mod storage;
 pub mod time;

@@ -14,7 +14,8 @@ use crate::guides::GuideLibrary;
 use crate::relay::matrix::TeamService;
 use crate::relay::RelayError;
 use crate::storage::{Database, StorageError};
-use crate::time::Clock;
+use crate::settings;
+use crate::time::{self, Clock};
 
 pub struct AppState {
     pub data_dir: PathBuf,
@@ -34,8 +35,12 @@ pub struct AppState {
 impl AppState {
     pub fn start(data_dir: PathBuf, clock: Arc<dyn Clock>) -> Self {
         let database = Database::open_in(&data_dir).map(Arc::new);
-        if let Err(error) = &database {
-            tracing::error!("{error}");
+        match &database {
+            Ok(database) => match settings::time_zone_choice(&database.conn()) {
+                Ok(choice) => time::show_times_in(choice.zone()),
+                Err(error) => tracing::warn!("time zone setting not read, UK time used: {error}"),
+            },
+            Err(error) => tracing::error!("{error}"),
         }
         let advice = AdviceLibrary::load_embedded();
         let guides = GuideLibrary::load_embedded();

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_incidents.sql"),
     include_str!("../migrations/0005_longer_prefixes.sql"),
     include_str!("../migrations/0006_team.sql"),
+    include_str!("../migrations/0007_settings.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

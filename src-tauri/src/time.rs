@@ -1,12 +1,35 @@
-//! Time: stored in UTC, shown in the UK's zone.
+//! Time: stored in UTC, shown in the UK's zone (or the device's, if the user chooses it).
 //!
 //! Everything that needs "now" is given a [`Clock`], so tests control time.
+
+use std::sync::{PoisonError, RwLock};
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
-/// The zone times are shown in. Campaign Safe is for UK elections.
-pub const DISPLAY_ZONE: Tz = chrono_tz::Europe::London;
+/// UK time, GMT or BST. Campaign Safe is for UK elections; evidence packs always use it.
+pub const UK_ZONE: Tz = chrono_tz::Europe::London;
+
+/// The zone screens and notifications show times in. Process-wide because it is a display
+/// preference that every formatted time follows; stored times are UTC whatever it is.
+static SHOWN_ZONE: RwLock<Tz> = RwLock::new(UK_ZONE);
+
+pub fn shown_zone() -> Tz {
+    *SHOWN_ZONE.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub fn show_times_in(zone: Tz) {
+    *SHOWN_ZONE.write().unwrap_or_else(PoisonError::into_inner) = zone;
+}
+
+/// The device's time zone as the C library sees it: `TZ` when it names a zone, else the
+/// system's setting. `None` when it is not a zone name the app knows.
+pub fn device_zone() -> Option<Tz> {
+    let from_env = std::env::var("TZ")
+        .ok()
+        .and_then(|tz| tz.trim_start_matches(':').parse::<Tz>().ok());
+    from_env.or_else(|| iana_time_zone::get_timezone().ok()?.parse().ok())
+}
 
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
@@ -44,11 +67,19 @@ pub fn from_millis(millis: i64) -> Option<DateTime<Utc>> {
     Utc.timestamp_millis_opt(millis).single()
 }
 
-/// "25 Nov 2026, 14:03" in UK time (GMT or BST as it applies on that date).
+/// "25 Nov 2026, 14:03" in the zone times are shown in (GMT or BST as it applies on that
+/// date, in UK time).
 pub fn format_local(at: DateTime<Utc>) -> String {
-    at.with_timezone(&DISPLAY_ZONE)
-        .format("%-d %b %Y, %H:%M")
-        .to_string()
+    format_in(at, shown_zone())
+}
+
+/// As [`format_local`], always in UK time: for reports handed to the police.
+pub fn format_uk(at: DateTime<Utc>) -> String {
+    format_in(at, UK_ZONE)
+}
+
+pub fn format_in(at: DateTime<Utc>, zone: Tz) -> String {
+    at.with_timezone(&zone).format("%-d %b %Y, %H:%M").to_string()
 }
 
 #[cfg(test)]
@@ -61,6 +92,16 @@ mod tests {
         let summer = Utc.with_ymd_and_hms(2026, 7, 1, 14, 3, 0).unwrap();
         assert_eq!(format_local(winter), "25 Nov 2026, 14:03");
         assert_eq!(format_local(summer), "1 Jul 2026, 15:03");
+    }
+
+    #[test]
+    fn formats_in_another_zone_for_the_device_setting() {
+        let winter = Utc.with_ymd_and_hms(2026, 11, 27, 23, 30, 0).unwrap();
+        assert_eq!(
+            format_in(winter, chrono_tz::America::New_York),
+            "27 Nov 2026, 18:30"
+        );
+        assert_eq!(format_uk(winter), "27 Nov 2026, 23:30");
     }
 
     #[test]

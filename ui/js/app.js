@@ -6,16 +6,21 @@ import { h } from './dom.js';
 import { applyDisplay, savedDisplay } from './display.js';
 import { startAlarms } from './alarms.js';
 import { startCountdowns } from './countdowns.js';
-import * as today from './screens/today.js';
-import * as checkins from './screens/checkins.js';
-import * as incidents from './screens/incidents.js';
-import * as sos from './screens/sos.js';
-import * as advice from './screens/advice.js';
-import * as emergency from './screens/emergency.js';
-import * as contacts from './screens/contacts.js';
-import * as team from './screens/team.js';
+import { setZone } from './when.js';
 
-const screens = { today, checkins, incidents, sos, advice, emergency, contacts, team };
+// Each screen's module is loaded when it is first opened, so the first window is not kept
+// waiting for screens nobody has asked for yet. Emergency is fetched straight after the
+// first screen is drawn, so it never waits on a slow disk when it is needed.
+const screens = {
+  today: () => import('./screens/today.js'),
+  checkins: () => import('./screens/checkins.js'),
+  incidents: () => import('./screens/incidents.js'),
+  sos: () => import('./screens/sos.js'),
+  advice: () => import('./screens/advice.js'),
+  emergency: () => import('./screens/emergency.js'),
+  contacts: () => import('./screens/contacts.js'),
+  team: () => import('./screens/team.js'),
+};
 // Screens reached from another one, and the navigation entry they belong under.
 const parentScreen = { contacts: 'emergency', team: 'checkins' };
 
@@ -31,12 +36,13 @@ function parseHash() {
 
 async function route() {
   const { name, params } = parseHash();
-  const screen = screens[name] ?? today;
+  const known = Object.hasOwn(screens, name);
   const thisRender = ++renderCount;
-  markCurrent(screens[name] ? (parentScreen[name] ?? name) : 'today');
+  markCurrent(known ? (parentScreen[name] ?? name) : 'today');
 
   let view;
   try {
+    const screen = await screens[known ? name : 'today']();
     view = await screen.render(params);
   } catch (error) {
     view = {
@@ -52,13 +58,14 @@ async function route() {
 
   main.replaceChildren(view.node);
   document.title = `${view.title} – Campaign Safe`;
-  main.dataset.screen = screens[name] ? name : 'today';
+  main.dataset.screen = known ? name : 'today';
   // After the first screen, move focus to the new heading so keyboard and screen-reader
   // users start at the top of what changed. On launch, leave focus alone so the first Tab
   // lands on Emergency.
   if (!firstRender) {
     (main.querySelector('h1') ?? main).focus();
   }
+  if (firstRender) screens.emergency().catch(() => {});
   firstRender = false;
 }
 
@@ -138,6 +145,8 @@ api.listen('open-session', (sessionId) => { location.hash = `#/checkins/${sessio
 applyDisplay(savedDisplay());
 window.addEventListener('hashchange', route);
 showStartupProblems();
-route();
+// Times are drawn in the zone the user chose (UK time unless they chose the device's), so
+// the first screen waits for that one answer.
+api.timeZone().then((tz) => setZone(tz.zone), () => {}).finally(route);
 startAlarms();
 startCountdowns();

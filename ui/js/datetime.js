@@ -1,12 +1,13 @@
-// Date and time fields of the app's own: day/month/year and the 24-hour clock in UK time,
+// Date and time fields of the app's own: day/month/year and the 24-hour clock in the app's
+// zone (UK time unless the user chose the device's),
 // whatever language and zone the device is set to (a browser's own date field follows the
 // device: "11/28/2026, 06:25 PM" on a US laptop).
 
 import { h, errorSlot } from './dom.js';
 import { ApiError } from './api.js';
-import { toFields, parseDate, parseTime, wallToUtc, dateValue, dateField } from './when.js';
+import { toFields, parseDate, parseTime, wallToUtc, dateValue, dateField, zoneName } from './when.js';
 
-const FORMAT = 'Day/month/year and the 24-hour clock, UK time.';
+const format = () => `Day/month/year and the 24-hour clock, ${zoneName()}.`;
 
 function part(id, name, value, placeholder, size, describedBy) {
   const input = h('input', {
@@ -18,7 +19,7 @@ function part(id, name, value, placeholder, size, describedBy) {
 }
 
 /** A date and a time, typed: `name` is what errors are reported against. */
-export function dateTimeField(name, label, iso, hint = FORMAT) {
+export function dateTimeField(name, label, iso, hint = format()) {
   const { date, time } = toFields(iso);
   const described = `hint-${name} error-${name}`;
   const dateInput = part(`f-${name}`, `${name}.date`, date, 'DD/MM/YYYY', 10, described);

@@ -1,18 +1,37 @@
-// Dates and times. One time zone for the whole app, the UK's, for entry and display alike,
-// whatever zone and language the device is set to: times are stored in UTC, shown in UK
-// time, and typed as day/month/year and the 24-hour clock in fields of the app's own.
+// Dates and times. One time zone for the whole app, for entry and display alike, whatever
+// zone and language the device is set to: UK time unless the user chose the device's zone
+// (Today, "Times shown in"). Times are stored in UTC and typed as day/month/year and the
+// 24-hour clock in fields of the app's own.
 
-export const APP_ZONE = 'Europe/London';
+let zone = 'Europe/London';
+let dateTime;
+let dateOnly;
+let parts;
 
-const dateTime = new Intl.DateTimeFormat('en-GB', {
-  timeZone: APP_ZONE, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
-});
-const dateOnly = new Intl.DateTimeFormat('en-GB', { timeZone: APP_ZONE, day: 'numeric', month: 'short', year: 'numeric' });
-const parts = new Intl.DateTimeFormat('en-GB', {
-  timeZone: APP_ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-});
+/** Shows and reads every time in `name` (an IANA zone the backend chose) from now on. */
+export function setZone(name) {
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone: name });
+    zone = name;
+  } catch {
+    zone = 'Europe/London';
+  }
+  dateTime = new Intl.DateTimeFormat('en-GB', {
+    timeZone: zone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  });
+  dateOnly = new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: 'numeric', month: 'short', year: 'numeric' });
+  parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+  });
+}
+setZone(zone);
 
-/** "Wed 25 Nov 2026, 18:30" in UK time, or '' for nothing. */
+/** How the date and time fields describe the zone: "UK time" or "time in America/New_York". */
+export function zoneName() {
+  return zone === 'Europe/London' ? 'UK time' : `time in ${zone.replaceAll('_', ' ')}`;
+}
+
+/** "Wed 25 Nov 2026, 18:30" in the app's zone, or '' for nothing. */
 export function formatWhen(iso) {
   return iso ? dateTime.format(new Date(iso)) : '';
 }
@@ -23,13 +42,13 @@ export function formatDate(isoDate) {
 
 const pad = (n) => String(n).padStart(2, '0');
 
-/** The UK wall clock at a UTC instant: { year, month, day, hour, minute }. */
+/** The app zone's wall clock at a UTC instant: { year, month, day, hour, minute }. */
 function wall(ms) {
   const got = Object.fromEntries(parts.formatToParts(new Date(ms)).map((p) => [p.type, Number(p.value)]));
   return { year: got.year, month: got.month, day: got.day, hour: got.hour % 24, minute: got.minute, second: got.second };
 }
 
-/** The UTC instant of a UK wall time (the first, when the clocks go back). */
+/** The UTC instant of a wall time in the app's zone (the first, when the clocks go back). */
 export function wallToUtc(year, month, day, hour = 0, minute = 0) {
   const asUtc = Date.UTC(year, month - 1, day, hour, minute);
   const offset = (ms) => {
@@ -86,14 +105,14 @@ export function dateField(isoDate) {
   return `${day}/${month}/${year}`;
 }
 
-/** The start of a UK day ("2026-11-28") in UTC. */
+/** The start of a day in the app's zone ("2026-11-28") in UTC. */
 export function dayStart(isoDate) {
   if (!isoDate) return null;
   const [year, month, day] = isoDate.split('-').map(Number);
   return new Date(wallToUtc(year, month, day)).toISOString();
 }
 
-/** The last moment of a UK day in UTC. */
+/** The last moment of a day in the app's zone, in UTC. */
 export function dayEnd(isoDate) {
   if (!isoDate) return null;
   const [year, month, day] = isoDate.split('-').map(Number);

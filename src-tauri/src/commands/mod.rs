@@ -9,6 +9,7 @@ mod checkins;
 mod contacts;
 mod incidents;
 mod pickers;
+mod settings;
 mod sos;
 mod team;
 
@@ -34,6 +35,8 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
     tauri::generate_handler![
         app::app_status,
         app::emergency_info,
+        settings::settings_time_zone,
+        settings::settings_set_time_zone,
         advice::advice_list,
         advice::advice_section,
         advice::advice_set_tick,

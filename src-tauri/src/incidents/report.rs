@@ -5,7 +5,7 @@ use super::chain::VersionKind;
 use super::model::{IncidentRecord, PersonInvolved, Report};
 use super::pack::{body_of, Pack, PackIncident};
 use super::IncidentError;
-use crate::time::{format_local, from_millis};
+use crate::time::{format_uk, from_millis};
 
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -26,10 +26,10 @@ fn when(record: &IncidentRecord) -> String {
     match record.occurred_to {
         Some(to) => format!(
             "{} to {}",
-            format_local(record.occurred_from),
-            format_local(to)
+            format_uk(record.occurred_from),
+            format_uk(to)
         ),
-        None => format_local(record.occurred_from),
+        None => format_uk(record.occurred_from),
     }
 }
 
@@ -146,7 +146,7 @@ fn incident_section(out: &mut String, number: usize, incident: &PackIncident) {
     let latest = incident.latest_record();
     let title = latest
         .as_ref()
-        .map(|r| format!("{}: {}", format_local(r.occurred_from), r.category.label()))
+        .map(|r| format!("{}: {}", format_uk(r.occurred_from), r.category.label()))
         .unwrap_or_else(|| "Erased incident".into());
     out.push_str(&format!(
         "<section>\n<h2>{number}. {}</h2>\n",
@@ -164,7 +164,7 @@ fn incident_section(out: &mut String, number: usize, incident: &PackIncident) {
     out.push_str("<h3>Version history</h3>\n<ol class=\"history\">\n");
     for version in &incident.versions {
         let recorded = from_millis(version.recorded_at_ms)
-            .map(format_local)
+            .map(format_uk)
             .unwrap_or_default();
         let reason = body_of(version)
             .map(|b| b.reason)
@@ -214,7 +214,7 @@ pub fn html(pack: &Pack) -> String {
         "<p>Exported from Campaign Safe on {}. {} incident(s), oldest first. Times are UK time. \
          Each version carries a SHA-256 hash that includes the hash of the version before, so any later \
          change to a recorded version shows. The file {} holds the same versions for checking.</p>\n",
-        escape(&format_local(pack.exported_at)),
+        escape(&format_uk(pack.exported_at)),
         pack.incidents.len(),
         super::pack::JSON_NAME
     ));
@@ -283,7 +283,7 @@ pub fn csv(pack: &Pack) -> Result<Vec<u8>, IncidentError> {
             .versions
             .first()
             .and_then(|v| from_millis(v.recorded_at_ms))
-            .map(format_local)
+            .map(format_uk)
             .unwrap_or_default();
         let hash = incident
             .versions
@@ -293,8 +293,8 @@ pub fn csv(pack: &Pack) -> Result<Vec<u8>, IncidentError> {
         let r = incident.latest_record();
         let fields = match &r {
             Some(r) => vec![
-                format_local(r.occurred_from),
-                r.occurred_to.map(format_local).unwrap_or_default(),
+                format_uk(r.occurred_from),
+                r.occurred_to.map(format_uk).unwrap_or_default(),
                 r.category.label().to_owned(),
                 r.channel.map(|c| c.label().to_owned()).unwrap_or_default(),
                 r.location_text(),

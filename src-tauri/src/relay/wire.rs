@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::FIELD;
 use crate::checkins::{EscalationContact, Kind};
-use crate::time::{format_local, from_millis};
+use crate::time::{format_uk, from_millis};
 
 /// The format's version; a device ignores posts of a newer one it cannot read.
 pub const VERSION: u32 = 1;
@@ -85,7 +85,7 @@ impl Wire {
 fn clock(ms: Option<i64>) -> String {
     ms.and_then(from_millis)
         .map(|at| {
-            format_local(at)
+            format_uk(at)
                 .rsplit(", ")
                 .next()
                 .unwrap_or_default()

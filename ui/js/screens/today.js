@@ -1,7 +1,8 @@
-// Today: the three messages, progress so far, and the display setting.
+// Today: the three messages, progress so far, and the display and time zone settings.
 
 import * as api from '../api.js';
-import { h } from '../dom.js';
+import { h, errorSlot } from '../dom.js';
+import { setZone, zoneName } from '../when.js';
 import { DISPLAY_CHOICES, savedDisplay, saveDisplay } from '../display.js';
 import { liveSessionList } from './checkins.js';
 
@@ -22,6 +23,13 @@ export async function render() {
     adviceCard = h('li', { class: 'card' },
       h('h2', { class: 'card-title' }, 'Advice checklists'),
       h('p', { class: 'problem' }, error.message));
+  }
+
+  let timeZone = null;
+  try {
+    timeZone = await api.timeZone();
+  } catch {
+    // Without the setting the screens stay in UK time; nothing to offer here.
   }
 
   let sessions;
@@ -49,8 +57,40 @@ export async function render() {
         h('p', { class: 'card-text' },
           'Canvass in pairs or groups, and tell someone when you leave and when you expect to be back.'),
         h('a', { class: 'button button-secondary', href: '#/advice/safer-canvassing' }, 'Safer canvassing checklist'))),
-    displaySetting());
+    displaySetting(),
+    timeZoneSetting(timeZone));
   return { title: 'Today', node };
+}
+
+/** UK time, or the device's zone for someone away from the UK; re-draws the screen. */
+function timeZoneSetting(current) {
+  if (!current) return null;
+  const device = current.deviceZone && current.deviceZone !== 'Europe/London'
+    ? `This device: ${current.deviceZone.replaceAll('_', ' ')}`
+    : 'This device’s zone (UK time here)';
+  const select = h('select', { id: 'f-timeZone', name: 'timeZone', 'aria-describedby': 'hint-timeZone error-timeZone' },
+    h('option', { value: 'uk', selected: current.choice === 'uk' }, 'UK time (GMT or BST)'),
+    h('option', { value: 'device', selected: current.choice === 'device' }, device));
+  const error = errorSlot('timeZone');
+  error.setAttribute('role', 'alert');
+  const saved = h('p', { class: 'saved', id: 'saved-timeZone', role: 'status' });
+  select.addEventListener('change', async () => {
+    saved.textContent = '';
+    error.hidden = true;
+    try {
+      const chosen = await api.setTimeZone(select.value);
+      setZone(chosen.zone);
+      saved.textContent = `Saved. Times are now shown in ${zoneName()}.`;
+    } catch (problem) {
+      error.textContent = problem.message;
+      error.hidden = false;
+    }
+  });
+  return h('div', { class: 'setting' },
+    h('label', { for: 'f-timeZone' }, 'Times shown in'),
+    h('p', { class: 'hint', id: 'hint-timeZone' },
+      'For typing and reading times on this app. Evidence packs and team messages always use UK time.'),
+    select, saved, error);
 }
 
 function displaySetting() {

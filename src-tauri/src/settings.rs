@@ -1,0 +1,157 @@
+//! Settings kept with the record: for now, which time zone the screens show times in.
+//! UK time is the default and what evidence packs and team messages always use; a
+//! candidate abroad (or a volunteer with a laptop set elsewhere) can choose the device's.
+
+use chrono_tz::Tz;
+use rusqlite::{Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::error::ErrorCode;
+use crate::storage::StorageError;
+use crate::time::{self, UK_ZONE};
+
+const TIME_ZONE: &str = "timeZone";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TimeZoneChoice {
+    Uk,
+    Device,
+}
+
+impl TimeZoneChoice {
+    fn as_str(self) -> &'static str {
+        match self {
+            TimeZoneChoice::Uk => "uk",
+            TimeZoneChoice::Device => "device",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, SettingsError> {
+        match value {
+            "uk" => Ok(TimeZoneChoice::Uk),
+            "device" => Ok(TimeZoneChoice::Device),
+            _ => Err(SettingsError::TimeZone),
+        }
+    }
+
+    /// The zone this choice means on this device (UK time when the device's is unknown).
+    pub fn zone(self) -> Tz {
+        match self {
+            TimeZoneChoice::Uk => UK_ZONE,
+            TimeZoneChoice::Device => time::device_zone().unwrap_or(UK_ZONE),
+        }
+    }
+}
+
+/// What the settings screen shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimeZoneView {
+    pub choice: TimeZoneChoice,
+    /// The zone in use, e.g. "Europe/London".
+    pub zone: String,
+    /// The device's own zone, if the app can tell it.
+    pub device_zone: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("Times shown in: choose UK time or this device's time zone.")]
+    TimeZone,
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<rusqlite::Error> for SettingsError {
+    fn from(error: rusqlite::Error) -> Self {
+        SettingsError::Storage(error.into())
+    }
+}
+
+impl ErrorCode for SettingsError {
+    fn code(&self) -> &'static str {
+        match self {
+            SettingsError::TimeZone => "validation",
+            SettingsError::Storage(error) => error.code(),
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            SettingsError::TimeZone => Some(TIME_ZONE),
+            SettingsError::Storage(_) => None,
+        }
+    }
+
+    fn is_fault(&self) -> bool {
+        matches!(self, SettingsError::Storage(_))
+    }
+}
+
+/// The saved choice; UK time when none was made (or the saved value is not one the app
+/// knows, say from a newer version).
+pub fn time_zone_choice(conn: &Connection) -> Result<TimeZoneChoice, SettingsError> {
+    let saved: Option<String> = conn
+        .query_row(
+            "SELECT value FROM app_setting WHERE name = ?1",
+            [TIME_ZONE],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(saved
+        .and_then(|value| TimeZoneChoice::parse(&value).ok())
+        .unwrap_or(TimeZoneChoice::Uk))
+}
+
+/// Saves the choice and makes every time shown from now on follow it.
+pub fn choose_time_zone(conn: &Connection, choice: TimeZoneChoice) -> Result<(), SettingsError> {
+    conn.execute(
+        "INSERT INTO app_setting (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        [TIME_ZONE, choice.as_str()],
+    )?;
+    time::show_times_in(choice.zone());
+    Ok(())
+}
+
+pub fn time_zone_view(choice: TimeZoneChoice) -> TimeZoneView {
+    TimeZoneView {
+        choice,
+        zone: time::shown_zone().name().to_owned(),
+        device_zone: time::device_zone().map(|zone| zone.name().to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::Database;
+
+    #[test]
+    fn uk_time_until_a_choice_is_saved_and_unknown_values_read_as_uk() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::open_in(dir.path()).unwrap();
+        let conn = database.conn();
+        assert_eq!(time_zone_choice(&conn).unwrap(), TimeZoneChoice::Uk);
+        // Saving UK leaves the process-wide zone as it is for the other tests.
+        choose_time_zone(&conn, TimeZoneChoice::Uk).unwrap();
+        assert_eq!(time_zone_choice(&conn).unwrap(), TimeZoneChoice::Uk);
+        conn.execute(
+            "UPDATE app_setting SET value = 'mars' WHERE name = 'timeZone'",
+            [],
+        )
+        .unwrap();
+        assert_eq!(time_zone_choice(&conn).unwrap(), TimeZoneChoice::Uk);
+    }
+
+    #[test]
+    fn only_the_two_choices_are_accepted_and_the_error_names_the_field() {
+        assert_eq!(TimeZoneChoice::parse("device").unwrap(), TimeZoneChoice::Device);
+        for bad in ["", "UK", "America/New_York", "device "] {
+            let error = TimeZoneChoice::parse(bad).unwrap_err();
+            assert_eq!(error.field(), Some("timeZone"));
+            assert!(error.to_string().starts_with("Times shown in:"), "{error}");
+        }
+    }
+}
