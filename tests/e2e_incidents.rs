@@ -381,17 +381,25 @@ async fn dates_and_times_are_uk_whatever_the_laptop_is_set_to() {
     let app = App::launch(driver).await;
     app.go("#/incidents/new").await;
     app.wait_for_text("main h1", "Record an incident").await;
-    let shown = app.js("return document.querySelector('#f-occurredFrom').value").await;
+    let shown = app
+        .js("return document.querySelector('#f-occurredFrom').value")
+        .await;
     assert!(
-        shown.as_str().is_some_and(|v| v.len() == 10 && v.as_bytes()[2] == b'/'),
+        shown
+            .as_str()
+            .is_some_and(|v| v.len() == 10 && v.as_bytes()[2] == b'/'),
         "day/month/year by default: {shown}"
     );
     // What cannot be read is refused next to the field, by its label.
     app.retype("#f-occurredFrom", "11/31/2026").await;
-    app.type_in("#f-whatHappened", "Leaflets torn up at the gate").await;
-    submit(&app, "form.incident-form").await;
-    app.wait_for_text("#error-occurredFrom", "When: type the date as day/month/year")
+    app.type_in("#f-whatHappened", "Leaflets torn up at the gate")
         .await;
+    submit(&app, "form.incident-form").await;
+    app.wait_for_text(
+        "#error-occurredFrom",
+        "When: type the date as day/month/year",
+    )
+    .await;
     app.retype("#f-occurredFrom", "27/11/2026").await;
     app.retype("#f-occurredFrom-time", "23:30").await;
     submit(&app, "form.incident-form").await;
@@ -411,7 +419,8 @@ async fn dates_and_times_are_uk_whatever_the_laptop_is_set_to() {
     app.wait_for_text("main h1", "Today").await;
     app.wait_for_text("#f-timeZone", "America/New York").await;
     app.click("#f-timeZone option[value='device']").await;
-    app.wait_for_text("#saved-timeZone", "time in America/New York").await;
+    app.wait_for_text("#saved-timeZone", "time in America/New York")
+        .await;
     app.go("#/incidents").await;
     app.wait_for_text("main", "27 Nov 2026, 18:30").await;
     app.click("main .card-title a").await;
@@ -419,11 +428,13 @@ async fn dates_and_times_are_uk_whatever_the_laptop_is_set_to() {
     app.click("a[href$='/edit']").await;
     app.wait_for_text("main h1", "Edit incident").await;
     app.wait_for_value("#f-occurredFrom-time", "18:30").await;
-    app.wait_for_text("main", "24-hour clock, time in America/New York").await;
+    app.wait_for_text("main", "24-hour clock, time in America/New York")
+        .await;
     app.screenshots("incident-edit-device-zone").await;
     app.go("#/today").await;
     app.wait_for("#f-timeZone").await;
-    app.screenshots_of("time-zone-setting", Some("#f-timeZone")).await;
+    app.screenshots_of("time-zone-setting", Some("#f-timeZone"))
+        .await;
     app.click("#f-timeZone option[value='uk']").await;
     app.wait_for_text("#saved-timeZone", "UK time").await;
     app.go("#/incidents").await;

@@ -92,10 +92,17 @@ async fn the_package_installs_starts_and_uninstalls_keeping_the_data() {
     assert!(deb.is_file(), "no package at {}", deb.display());
 
     let _cleanup = Installed;
-    run("apt-get", &["install", "-y", "-qq", &deb.display().to_string()], true);
+    run(
+        "apt-get",
+        &["install", "-y", "-qq", &deb.display().to_string()],
+        true,
+    );
     assert!(installed(), "dpkg does not list {PACKAGE} as installed");
     for path in [INSTALLED_PROGRAM, DESKTOP_ENTRY, ICON] {
-        assert!(Path::new(path).is_file(), "the package did not install {path}");
+        assert!(
+            Path::new(path).is_file(),
+            "the package did not install {path}"
+        );
     }
     run("desktop-file-validate", &[DESKTOP_ENTRY], false);
     let entry = std::fs::read_to_string(DESKTOP_ENTRY).unwrap();
@@ -116,7 +123,13 @@ async fn the_package_installs_starts_and_uninstalls_keeping_the_data() {
     assert!(database.is_file(), "the installed app made no database");
 
     run("apt-get", &["remove", "-y", "-qq", PACKAGE], true);
-    assert!(!installed(), "{PACKAGE} is still installed after apt-get remove");
+    assert!(
+        !installed(),
+        "{PACKAGE} is still installed after apt-get remove"
+    );
     assert!(!Path::new(INSTALLED_PROGRAM).exists());
-    assert!(database.is_file(), "removing the package took the user's data with it");
+    assert!(
+        database.is_file(),
+        "removing the package took the user's data with it"
+    );
 }

@@ -310,11 +310,17 @@ fn the_time_zone_setting_starts_in_uk_time_and_refuses_unknown_choices() {
         let error = invoke(&app, "settings_set_time_zone", json!({ "choice": bad })).unwrap_err();
         assert_eq!(error["code"], "validation", "{error}");
         assert_eq!(error["field"], "timeZone", "{error}");
-        assert!(error["message"].as_str().unwrap().starts_with("Times shown in:"));
+        assert!(error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Times shown in:"));
     }
     let kept = invoke(&app, "settings_set_time_zone", json!({ "choice": "uk" })).unwrap();
     assert_eq!(kept["choice"], "uk");
-    assert_eq!(invoke(&app, "settings_time_zone", json!({})).unwrap()["choice"], "uk");
+    assert_eq!(
+        invoke(&app, "settings_time_zone", json!({})).unwrap()["choice"],
+        "uk"
+    );
 }
 
 /// The front end builds the page from text nodes only, so user and content text can never

@@ -117,29 +117,23 @@ mod tests {
 
     #[test]
     fn rejects_empty_steps_bad_numbers_and_unofficial_sources() {
-        let error =
-            EmergencyInfo::from_text(&embedded().replace("\"Don’t go home.\",", "\"\","))
-                .unwrap_err();
+        let error = EmergencyInfo::from_text(&embedded().replace("\"Don’t go home.\",", "\"\","))
+            .unwrap_err();
         assert_eq!(error.field, "sections[1].items[0]");
-        let error = EmergencyInfo::from_text(
-            &embedded().replace("\"call\": \"101\"", "\"call\": \"1O1\""),
-        )
-        .unwrap_err();
+        let error =
+            EmergencyInfo::from_text(&embedded().replace("\"call\": \"101\"", "\"call\": \"1O1\""))
+                .unwrap_err();
         assert_eq!(error.field, "sections[2].call");
-        let error = EmergencyInfo::from_text(
-            &embedded().replace(
-                "https://www.policeconduct.gov.uk/",
-                "https://www.the-sun.com/silent",
-            ),
-        )
+        let error = EmergencyInfo::from_text(&embedded().replace(
+            "https://www.policeconduct.gov.uk/",
+            "https://www.the-sun.com/silent",
+        ))
         .unwrap_err();
         assert_eq!(error.field, "sources[2].url");
-        let error = EmergencyInfo::from_text(
-            &embedded().replace(
-                "\"reviewed\": \"2026-11-25\"",
-                "\"reviewed\": \"2062-11-25\"",
-            ),
-        )
+        let error = EmergencyInfo::from_text(&embedded().replace(
+            "\"reviewed\": \"2026-11-25\"",
+            "\"reviewed\": \"2062-11-25\"",
+        ))
         .unwrap_err();
         assert_eq!(error.field, "reviewed");
     }

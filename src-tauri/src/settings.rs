@@ -147,7 +147,10 @@ mod tests {
 
     #[test]
     fn only_the_two_choices_are_accepted_and_the_error_names_the_field() {
-        assert_eq!(TimeZoneChoice::parse("device").unwrap(), TimeZoneChoice::Device);
+        assert_eq!(
+            TimeZoneChoice::parse("device").unwrap(),
+            TimeZoneChoice::Device
+        );
         for bad in ["", "UK", "America/New_York", "device "] {
             let error = TimeZoneChoice::parse(bad).unwrap_err();
             assert_eq!(error.field(), Some("timeZone"));

@@ -13,8 +13,8 @@ use crate::emergency::EmergencyInfo;
 use crate::guides::GuideLibrary;
 use crate::relay::matrix::TeamService;
 use crate::relay::RelayError;
-use crate::storage::{Database, StorageError};
 use crate::settings;
+use crate::storage::{Database, StorageError};
 use crate::time::{self, Clock};
 
 pub struct AppState {

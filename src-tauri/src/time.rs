@@ -79,7 +79,9 @@ pub fn format_uk(at: DateTime<Utc>) -> String {
 }
 
 pub fn format_in(at: DateTime<Utc>, zone: Tz) -> String {
-    at.with_timezone(&zone).format("%-d %b %Y, %H:%M").to_string()
+    at.with_timezone(&zone)
+        .format("%-d %b %Y, %H:%M")
+        .to_string()
 }
 
 #[cfg(test)]

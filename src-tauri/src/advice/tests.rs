@@ -120,8 +120,7 @@ fn rejects_an_implausible_review_date_and_a_bad_one() {
 fn rejects_duplicate_item_ids_and_a_mismatched_file_name() {
     let error = load_one(&GOOD.replace("tell-someone", "vary-route")).unwrap_err();
     assert_eq!(error.field, "items[1].id");
-    let error =
-        AdviceLibrary::from_files([("content/advice/other.json", GOOD)]).unwrap_err();
+    let error = AdviceLibrary::from_files([("content/advice/other.json", GOOD)]).unwrap_err();
     assert_eq!(error.field, "id");
 }
 

@@ -24,11 +24,7 @@ fn escape(text: &str) -> String {
 
 fn when(record: &IncidentRecord) -> String {
     match record.occurred_to {
-        Some(to) => format!(
-            "{} to {}",
-            format_uk(record.occurred_from),
-            format_uk(to)
-        ),
+        Some(to) => format!("{} to {}", format_uk(record.occurred_from), format_uk(to)),
         None => format_uk(record.occurred_from),
     }
 }
