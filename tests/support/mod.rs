@@ -267,6 +267,13 @@ pub fn wait_for_app_exit(data_dir: &Path) {
     }
 }
 
+/// The element found was replaced by the page before it was used (WebKitWebDriver says
+/// the node "was not found"; the standard says "stale element reference").
+fn redrawn(error: &fantoccini::error::CmdError) -> bool {
+    let text = error.to_string();
+    text.contains("was not found") || text.contains("stale element")
+}
+
 /// The app running in its window, driven over WebDriver.
 pub struct App {
     pub client: Client,
@@ -345,13 +352,20 @@ impl App {
             .unwrap_or_else(|e| panic!("finding {css}: {e}"))
     }
 
-    /// Types `text` into the control `css`, after what it already holds.
+    /// Types `text` into the control `css`, after what it already holds. If the page
+    /// redrew the control between finding and typing (a live list), it is found again.
     pub async fn type_in(&self, css: &str, text: &str) {
-        self.find(css)
-            .await
-            .send_keys(text)
-            .await
-            .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.find(css).await.send_keys(text).await {
+                Ok(()) => return,
+                Err(error) if tries < 5 && redrawn(&error) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("typing into {css}: {error}"),
+            }
+        }
     }
 
     /// Empties the control `css` and types `text` into it.
@@ -365,6 +379,20 @@ impl App {
     /// clear of the sticky top bar and the phone-width bottom navigation, which would
     /// otherwise take the click when the element sits under them.
     pub async fn click(&self, css: &str) {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.try_click(css).await {
+                Ok(()) => return,
+                Err(error) if tries < 5 && redrawn(&error) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("clicking {css}: {error}"),
+            }
+        }
+    }
+
+    async fn try_click(&self, css: &str) -> Result<(), fantoccini::error::CmdError> {
         let element = self.find(css).await;
         // An <option> is reached through its list, so the list is what comes into view.
         self.client
@@ -373,12 +401,8 @@ impl App {
                     .scrollIntoView({block: 'center', inline: 'nearest'})",
                 vec![json!(element)],
             )
-            .await
-            .unwrap_or_else(|e| panic!("scrolling to {css}: {e}"));
-        element
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+            .await?;
+        element.click().await
     }
 
     /// Resizes the window and waits until the page has laid out at the new width: the X

@@ -50,10 +50,18 @@ function refill(holder, ...children) {
 /** Active sessions as cards that follow every change without a reload; also used on Today. */
 export function liveSessionList(sessions) {
   const holder = h('div', { class: 'session-holder' }, sessionList(sessions));
+  let shown = JSON.stringify(sessions);
   whileShown(holder, async () => {
     try {
-      refill(holder, sessionList(await api.checkinsActive()));
+      const fresh = await api.checkinsActive();
+      // Alarms change more often than sessions do: an unchanged list is left alone, so
+      // focus, selection and screen readers are not disturbed for nothing.
+      const text = JSON.stringify(fresh);
+      if (text === shown) return;
+      shown = text;
+      refill(holder, sessionList(fresh));
     } catch (error) {
+      shown = null;
       refill(holder, h('p', { class: 'problem' }, error.message));
     }
   });
@@ -130,6 +138,7 @@ async function renderDetail(id) {
   whileShown(node, async () => {
     try {
       const fresh = await api.checkinsDetail(id);
+      if (JSON.stringify(fresh) === JSON.stringify(latest)) return;
       refill(node, detailParts(fresh, fresh.status === latest.status));
       latest = fresh;
     } catch (error) {
