@@ -10,6 +10,7 @@
 //! process ≤ 10; with 20 sessions active, web process CPU ≤ 0.1 s a minute.
 //! SETTLE and SECONDS (defaults 20 and 60) change the timings.
 
+#[allow(dead_code)] // pss_kib is for benches/startup.rs.
 #[path = "support/procs.rs"]
 mod procs;
 

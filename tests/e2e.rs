@@ -224,6 +224,73 @@ async fn a_damaged_database_is_explained_and_left_untouched() {
     assert_eq!(std::fs::read(&db_path).unwrap(), garbage);
 }
 
+/// A record saved by the previous version is upgraded with the window already open: the
+/// window says so, Emergency works meanwhile, and the saved data is there once it is done.
+#[tokio::test]
+async fn an_upgrade_runs_with_the_window_open_and_keeps_the_data() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let db_path = data.path().join("campaign-safe.sqlite3");
+    {
+        // Today's schema taken back one step: what the previous version left on disk.
+        let database = campaign_safe_lib::storage::Database::open_in(data.path()).unwrap();
+        let conn = database.conn();
+        campaign_safe_lib::contacts::save(
+            &conn,
+            "election-coordinator",
+            "Priya Shah",
+            "01632 960 123",
+            "",
+            chrono::Utc::now(),
+        )
+        .unwrap();
+        conn.execute_batch("DROP TABLE app_setting; PRAGMA user_version = 6;")
+            .unwrap();
+    }
+    // The upgrade waits for this file, so the test sees the window while it runs.
+    let release = data.path().join("release-upgrade");
+    let desktop = Desktop::start();
+    let driver = &Driver::start_with(
+        &desktop,
+        data.path(),
+        &[("CAMPAIGN_SAFE_TEST_HOLD_UPGRADE", release.to_str().unwrap())],
+    );
+    let app = App::launch(driver).await;
+    app.wait_for_text("#upgrading", "Upgrading your record")
+        .await;
+    app.go("#/emergency").await;
+    app.wait_for_text("main h1", "Emergency").await;
+    app.wait_for_text("main", "999").await;
+    app.screenshots("upgrading").await;
+
+    std::fs::write(&release, b"go").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while app
+        .js("return document.getElementById('upgrading') !== null")
+        .await
+        == true
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the upgrade notice was still up a minute after the upgrade was let go; the page said: {}",
+            app.text("body").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.wait_for_text("main", "Priya Shah").await;
+    app.screenshots("upgraded").await;
+    app.quit(driver).await;
+
+    let conn = rusqlite::Connection::open(&db_path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(
+        version as usize,
+        campaign_safe_lib::storage::latest_schema_version()
+    );
+}
+
 #[tokio::test]
 async fn markup_in_a_link_is_shown_as_text() {
     let _one = serial();

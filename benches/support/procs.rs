@@ -83,6 +83,36 @@ impl Desktop {
     }
 }
 
+impl Desktop {
+    /// Starts `binary` on this display and bus with `data` as its data folder; its
+    /// standard output is piped for start-up probes.
+    pub fn spawn(&self, binary: &Path, data: &Path, extra_env: &[(&str, &str)]) -> Child {
+        Command::new(binary)
+            .env("DISPLAY", &self.display)
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .env("CAMPAIGN_SAFE_DATA_DIR", data)
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env("NO_AT_BRIDGE", "1")
+            .env_remove("WAYLAND_DISPLAY")
+            .envs(extra_env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start")
+    }
+}
+
+/// Proportional set size of a process in KiB (shared pages split between their users), so
+/// several processes' figures add up honestly.
+pub fn pss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("Pss:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
 impl Drop for Desktop {
     fn drop(&mut self) {
         for child in [&mut self.bus, &mut self.xvfb] {
@@ -148,7 +178,7 @@ fn since(before: &HashMap<String, Counters>, after: &HashMap<String, Counters>) 
 }
 
 /// The process and its WebKit children, by name.
-fn family(pid: u32) -> HashMap<String, u32> {
+pub fn family(pid: u32) -> HashMap<String, u32> {
     let mut found = HashMap::from([("app".to_owned(), pid)]);
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -178,17 +208,7 @@ pub struct Run {
 /// Runs `binary` with `data` as its data folder and counts a quiet `SECONDS` after `SETTLE`.
 pub fn idle_run(binary: &Path, data: &Path) -> Run {
     let desktop = Desktop::start();
-    let mut app = Command::new(binary)
-        .env("DISPLAY", &desktop.display)
-        .env("DBUS_SESSION_BUS_ADDRESS", &desktop.address)
-        .env("CAMPAIGN_SAFE_DATA_DIR", data)
-        .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
-        .env("NO_AT_BRIDGE", "1")
-        .env_remove("WAYLAND_DISPLAY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start");
+    let mut app = desktop.spawn(binary, data, &[]);
     std::thread::sleep(Duration::from_secs(seconds("SETTLE", 20)));
     let processes = family(app.id());
     assert!(

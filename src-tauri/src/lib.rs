@@ -25,7 +25,7 @@ pub mod time;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use tauri::{Manager, Runtime};
+use tauri::{Emitter, Manager, Runtime};
 
 use crate::alarms::hub::AlarmHub;
 use crate::checkins::runner::Runner;
@@ -103,6 +103,7 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
         // Used from Rust only (commands/pickers.rs); the window is granted none of its commands.
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(commands::handler())
+        .on_page_load(startup_probe)
         .setup(move |app| {
         let (data_dir, log_dir) = match options.data_dir {
             Some(dir) => (dir.clone(), dir.join("logs")),
@@ -112,38 +113,96 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
         tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %data_dir.display(), "starting");
 
         let webview_dir = data_dir.join("webview");
-        let mut state = AppState::start(data_dir, options.clock);
-        if let Ok(database) = state.database().cloned() {
-            let alarms = AlarmHub::new(
-                database.clone(),
-                state.clock.clone(),
-                options.notifier,
-                Arc::new(commands::WindowAlarms(app.handle().clone())),
-                state.scheduler.clone(),
-            );
-            state.set_alarms(alarms.clone());
-            let team = team_relay(&state, &database, &alarms);
-            alarms.set_relay(team.clone());
-            state.set_team(team.clone());
-            let runner = Runner {
-                database,
-                clock: state.clock.clone(),
-                alarms,
-                handle: state.scheduler.clone(),
-            };
-            if let Err(error) = runner.spawn() {
-                tracing::error!("the check-in scheduler could not start: {error}");
-            }
-            app.manage(state);
+        // An upgrade of an earlier version's record can take seconds on a large log: the
+        // window comes first and says so, and the record opens behind it.
+        let upgrade = storage::upgrade_pending(&data_dir);
+        app.manage(AppState::new(data_dir, options.clock));
+        let handle = app.handle().clone();
+        let notifier = options.notifier;
+        if upgrade {
+            tracing::info!("upgrading the record with the window open");
+            open_main_window(app.handle(), webview_dir)?;
+            std::thread::Builder::new()
+                .name("open-record".into())
+                .spawn(move || {
+                    hold_upgrade_for_tests();
+                    let team = start_services(&handle, notifier);
+                    if let Err(error) = handle.emit("record-ready", ()) {
+                        tracing::warn!("the window was not told the record is open: {error}");
+                    }
+                    if let Some(team) = team {
+                        tauri::async_runtime::spawn(async move { team.restore().await });
+                    }
+                })?;
+        } else {
+            let team = start_services(&handle, notifier);
             open_main_window(app.handle(), webview_dir)?;
             // After the window: signing back in to the team server never delays it.
-            tauri::async_runtime::spawn(async move { team.restore().await });
-        } else {
-            app.manage(state);
-            open_main_window(app.handle(), webview_dir)?;
+            if let Some(team) = team {
+                tauri::async_runtime::spawn(async move { team.restore().await });
+            }
         }
         Ok(())
     })
+}
+
+/// Opens the record, then starts what needs it: the alarms, the team relay and the
+/// check-in scheduler. With no usable database none of them runs; the window says why.
+fn start_services<R: Runtime>(
+    handle: &tauri::AppHandle<R>,
+    notifier: Arc<dyn Notifier>,
+) -> Option<Arc<relay::matrix::TeamService>> {
+    let state = handle.state::<AppState>();
+    let database = state.open_database().ok()?.clone();
+    let alarms = AlarmHub::new(
+        database.clone(),
+        state.clock.clone(),
+        notifier,
+        Arc::new(commands::WindowAlarms(handle.clone())),
+        state.scheduler.clone(),
+    );
+    state.set_alarms(alarms.clone());
+    let team = team_relay(&state, &database, &alarms);
+    alarms.set_relay(team.clone());
+    state.set_team(team.clone());
+    let runner = Runner {
+        database,
+        clock: state.clock.clone(),
+        alarms,
+        handle: state.scheduler.clone(),
+    };
+    if let Err(error) = runner.spawn() {
+        tracing::error!("the check-in scheduler could not start: {error}");
+    }
+    Some(team)
+}
+
+/// Debug builds only: `CAMPAIGN_SAFE_TEST_HOLD_UPGRADE` names a file the upgrade waits for,
+/// so an end-to-end test can see the window while the record is still being upgraded.
+#[cfg(debug_assertions)]
+fn hold_upgrade_for_tests() {
+    let Some(release) = std::env::var_os("CAMPAIGN_SAFE_TEST_HOLD_UPGRADE") else {
+        return;
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !std::path::Path::new(&release).exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn hold_upgrade_for_tests() {}
+
+/// `cargo bench --bench startup` sets `CAMPAIGN_SAFE_STARTUP_PROBE` and times these lines
+/// (the bare reference window prints the same ones).
+fn startup_probe<R: Runtime>(_: &tauri::Webview<R>, page: &tauri::webview::PageLoadPayload<'_>) {
+    if std::env::var_os("CAMPAIGN_SAFE_STARTUP_PROBE").is_some() {
+        let event = match page.event() {
+            tauri::webview::PageLoadEvent::Started => "started",
+            tauri::webview::PageLoadEvent::Finished => "finished",
+        };
+        println!("startup-probe page-{event}");
+    }
 }
 
 /// The team relay, idle until a Matrix account is set up. What it applies from the room

@@ -3,7 +3,7 @@
 //! Emergency screen) keep working.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::advice::AdviceLibrary;
 use crate::alarms::hub::AlarmHub;
@@ -22,39 +22,32 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Wakes the check-in scheduler when sessions change.
     pub scheduler: SchedulerHandle,
-    /// The open alarms; absent only when the database could not be opened.
-    alarms: Option<Arc<AlarmHub>>,
-    /// The team relay; absent only when the database could not be opened.
-    team: Option<Arc<TeamService>>,
-    database: Result<Arc<Database>, StorageError>,
+    /// The open alarms; absent until the database is open, and if it could not be.
+    alarms: OnceLock<Arc<AlarmHub>>,
+    /// The team relay; absent until the database is open, and if it could not be.
+    team: OnceLock<Arc<TeamService>>,
+    /// Set once the database has been opened (and upgraded, which may happen after the
+    /// window is up), or has failed to open.
+    database: OnceLock<Result<Arc<Database>, StorageError>>,
     advice: Result<AdviceLibrary, ContentError>,
     guides: Result<GuideLibrary, ContentError>,
     emergency: Result<EmergencyInfo, ContentError>,
 }
 
 impl AppState {
-    pub fn start(data_dir: PathBuf, clock: Arc<dyn Clock>) -> Self {
-        let database = Database::open_in(&data_dir).map(Arc::new);
-        match &database {
-            Ok(database) => match settings::time_zone_choice(&database.conn()) {
-                Ok(choice) => time::show_times_in(choice.zone()),
-                Err(error) => tracing::warn!("time zone setting not read, UK time used: {error}"),
-            },
-            Err(error) => tracing::error!("{error}"),
-        }
-        let advice = AdviceLibrary::load_embedded();
-        let guides = GuideLibrary::load_embedded();
-        let emergency = EmergencyInfo::load_embedded();
+    /// The state with the built-in content loaded; the database is opened by
+    /// [`AppState::open_database`].
+    pub fn new(data_dir: PathBuf, clock: Arc<dyn Clock>) -> Self {
         let state = Self {
             data_dir,
             clock,
             scheduler: SchedulerHandle::default(),
-            alarms: None,
-            team: None,
-            database,
-            advice,
-            guides,
-            emergency,
+            alarms: OnceLock::new(),
+            team: OnceLock::new(),
+            database: OnceLock::new(),
+            advice: AdviceLibrary::load_embedded(),
+            guides: GuideLibrary::load_embedded(),
+            emergency: EmergencyInfo::load_embedded(),
         };
         if let Some(problems) = state.content_problems() {
             tracing::error!("{problems}");
@@ -62,31 +55,58 @@ impl AppState {
         state
     }
 
+    /// Opens (creating or upgrading) the database, once; later calls return the first
+    /// outcome.
+    pub fn open_database(&self) -> Result<&Arc<Database>, StorageError> {
+        self.database.get_or_init(|| {
+            let database = Database::open_in(&self.data_dir).map(Arc::new);
+            match &database {
+                Ok(database) => match settings::time_zone_choice(&database.conn()) {
+                    Ok(choice) => time::show_times_in(choice.zone()),
+                    Err(error) => {
+                        tracing::warn!("time zone setting not read, UK time used: {error}")
+                    }
+                },
+                Err(error) => tracing::error!("{error}"),
+            }
+            database
+        });
+        self.database()
+    }
+
     pub fn database(&self) -> Result<&Arc<Database>, StorageError> {
-        self.database
-            .as_ref()
-            .map_err(|error| StorageError::Unavailable(error.to_string()))
+        match self.database.get() {
+            None => Err(StorageError::Upgrading),
+            Some(opened) => opened
+                .as_ref()
+                .map_err(|error| StorageError::Unavailable(error.to_string())),
+        }
     }
 
-    pub fn set_alarms(&mut self, hub: Arc<AlarmHub>) {
-        self.alarms = Some(hub);
+    /// True while an upgrade of the record runs after the window opened.
+    pub fn upgrading(&self) -> bool {
+        self.database.get().is_none()
     }
 
-    pub fn set_team(&mut self, team: Arc<TeamService>) {
-        self.team = Some(team);
+    pub fn set_alarms(&self, hub: Arc<AlarmHub>) {
+        let _ = self.alarms.set(hub);
+    }
+
+    pub fn set_team(&self, team: Arc<TeamService>) {
+        let _ = self.team.set(team);
     }
 
     pub fn team(&self) -> Result<&Arc<TeamService>, RelayError> {
-        match &self.team {
+        match self.team.get() {
             Some(team) => Ok(team),
-            None => Err(RelayError::Storage(StorageError::Unavailable(
-                "the team relay has not started".into(),
+            None => Err(RelayError::Storage(self.database().err().unwrap_or_else(
+                || StorageError::Unavailable("the team relay has not started".into()),
             ))),
         }
     }
 
     pub fn alarms(&self) -> Result<&Arc<AlarmHub>, StorageError> {
-        match &self.alarms {
+        match self.alarms.get() {
             Some(hub) => Ok(hub),
             None => self
                 .database()
@@ -101,13 +121,13 @@ impl AppState {
     /// alarms (window, notifications) is brought up to date.
     pub fn sessions_changed(&self) {
         self.scheduler.poke();
-        if let Some(hub) = &self.alarms {
+        if let Some(hub) = self.alarms.get() {
             hub.refresh(&[]);
         }
     }
 
     pub fn database_problem(&self) -> Option<String> {
-        self.database.as_ref().err().map(ToString::to_string)
+        self.database.get()?.as_ref().err().map(ToString::to_string)
     }
 
     pub fn advice(&self) -> Result<&AdviceLibrary, ContentError> {

@@ -74,6 +74,12 @@ pub enum StorageError {
 
     #[error("Campaign Safe's database is not available: {0}")]
     Unavailable(String),
+
+    #[error(
+        "Campaign Safe is still upgrading your record for this version. Nothing is lost; \
+         try again when the message at the top has gone."
+    )]
+    Upgrading,
 }
 
 impl ErrorCode for StorageError {
@@ -81,12 +87,13 @@ impl ErrorCode for StorageError {
         match self {
             StorageError::NewerSchema { .. } => "newer_database",
             StorageError::Unavailable(_) => "storage_unavailable",
+            StorageError::Upgrading => "upgrading",
             _ => "storage",
         }
     }
 
     fn is_fault(&self) -> bool {
-        true
+        !matches!(self, StorageError::Upgrading)
     }
 }
 
@@ -193,6 +200,19 @@ impl Database {
 
 /// How long a connection waits for another one's lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Whether opening the database in `data_dir` will upgrade a record saved by an earlier
+/// version: that can take seconds on a large log, so the window is shown first.
+pub fn upgrade_pending(data_dir: &Path) -> bool {
+    let path = data_dir.join(DB_FILE_NAME);
+    if !path.is_file() {
+        return false;
+    }
+    let found = open_read_only(&path)
+        .and_then(|conn| conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0)))
+        .unwrap_or(0);
+    found > 0 && (found as usize) < latest_schema_version()
+}
 
 fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(

@@ -163,6 +163,12 @@ function apply(state, { fromLoad = false } = {}) {
 /** Starts showing alarms: what is open now, then every change the backend reports. */
 export async function startAlarms() {
   api.listen('alarms-changed', (state) => apply(state));
+  // After an upgrade that ran with the window open, the alarms are read again.
+  api.listen('record-ready', () => loadAlarms());
+  await loadAlarms();
+}
+
+async function loadAlarms() {
   try {
     apply(await api.alarmsOpen(), { fromLoad: true });
   } catch {

@@ -34,7 +34,7 @@ function parseHash() {
   return { name, params };
 }
 
-async function route() {
+async function route({ keepFocus = false } = {}) {
   const { name, params } = parseHash();
   const known = Object.hasOwn(screens, name);
   const thisRender = ++renderCount;
@@ -62,7 +62,7 @@ async function route() {
   // After the first screen, move focus to the new heading so keyboard and screen-reader
   // users start at the top of what changed. On launch, leave focus alone so the first Tab
   // lands on Emergency.
-  if (!firstRender) {
+  if (!firstRender && !keepFocus) {
     (main.querySelector('h1') ?? main).focus();
   }
   if (firstRender) screens.emergency().catch(() => {});
@@ -123,6 +123,12 @@ async function showStartupProblems() {
   let problems = [];
   try {
     const status = await api.appStatus();
+    if (status.upgrading) {
+      problems.push(h('div', { class: 'banner banner-progress', role: 'status', id: 'upgrading' },
+        h('strong', {}, 'Upgrading your record for this version of Campaign Safe. '),
+        'This can take a minute with a long incident log. Nothing is lost, and the Emergency screen works meanwhile. ',
+        h('progress', { 'aria-label': 'Upgrading your record' })));
+    }
     if (status.storageProblem) {
       problems.push(h('div', { class: 'banner banner-problem', role: 'alert' },
         h('strong', {}, 'Your saved data cannot be used right now. '),
@@ -141,6 +147,18 @@ async function showStartupProblems() {
 }
 
 api.listen('open-session', (sessionId) => { location.hash = `#/checkins/${sessionId}`; });
+// The record finished upgrading behind the window: drop the notice and draw the screen
+// again with the saved data, leaving focus where it is. A form being filled in is left as
+// it is: it saves normally now.
+api.listen('record-ready', async () => {
+  await showStartupProblems();
+  try {
+    setZone((await api.timeZone()).zone);
+  } catch {
+    // UK time stays.
+  }
+  if (!/\/(new|edit)$/.test(location.hash)) route({ keepFocus: true });
+});
 
 applyDisplay(savedDisplay());
 window.addEventListener('hashchange', route);

@@ -12,6 +12,8 @@ pub struct AppStatus {
     data_dir: String,
     /// Why saved data cannot be used right now, if it cannot.
     storage_problem: Option<String>,
+    /// The record of an earlier version is being upgraded; `record-ready` follows.
+    upgrading: bool,
     /// Why the built-in advice could not be loaded, if it could not.
     content_problem: Option<String>,
 }
@@ -23,6 +25,7 @@ pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcError> {
         version: env!("CARGO_PKG_VERSION"),
         data_dir: state.data_dir.display().to_string(),
         storage_problem: state.database_problem(),
+        upgrading: state.upgrading(),
         content_problem: state.content_problems(),
     })
 }

@@ -1,0 +1,121 @@
+//! Start-up beside a bare Tauri window: `cargo bench --bench startup`.
+//!
+//! The app (this profile's build) and the bare window of benches/bare_window (same tauri
+//! version and profile, built here) are started in turn under Xvfb, RUNS times each
+//! (default 7), after one warm-up start each that is not counted. Each program keeps one
+//! data folder across its starts, made by the warm-up, as a user's would be (the bare
+//! window's web view data lives in its own folder under the home directory likewise). Timed from spawn, as the programs report it on
+//! standard output (`CAMPAIGN_SAFE_STARTUP_PROBE`): the page starting to load (the window
+//! and its web view exist) and the page finished (its scripts ran and the load event
+//! fired). Then, after SETTLE seconds (default 5), the proportional memory (PSS) of the
+//! program and its WebKit processes. Medians, and the app's figures as ratios to the
+//! window's, measured in the same run because these machines are noisy. Also the size of
+//! both programs.
+//!
+//! Targets (issue 12): page started ≤ 1.15×, PSS ≤ 1.15×.
+
+#[allow(dead_code)] // The idle counters in procs.rs are for benches/idle.rs.
+#[path = "support/procs.rs"]
+mod procs;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use procs::{family, pss_kib, seconds, Desktop};
+
+struct Start {
+    started_ms: f64,
+    finished_ms: f64,
+    pss_mib: f64,
+}
+
+/// Reads the probe lines until the page has finished loading.
+fn wait_for_page(child: &mut Child, spawned: Instant) -> (f64, f64) {
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut started = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("probe output");
+        let at = spawned.elapsed().as_secs_f64() * 1000.0;
+        match line.trim() {
+            "startup-probe page-started" => started = started.or(Some(at)),
+            "startup-probe page-finished" => {
+                return (started.expect("page-started comes first"), at);
+            }
+            _ => {}
+        }
+    }
+    panic!("the program ended before its page finished loading");
+}
+
+fn start_once(binary: &Path, data: &Path) -> Start {
+    let desktop = Desktop::start();
+    let spawned = Instant::now();
+    let mut child = desktop.spawn(binary, data, &[("CAMPAIGN_SAFE_STARTUP_PROBE", "1")]);
+    let (started_ms, finished_ms) = wait_for_page(&mut child, spawned);
+    std::thread::sleep(Duration::from_secs(seconds("SETTLE", 5)));
+    let processes = family(child.id());
+    assert!(
+        processes.contains_key("web"),
+        "no web process after settling"
+    );
+    let pss_mib = processes.values().map(|pid| pss_kib(*pid)).sum::<u64>() as f64 / 1024.0;
+    let _ = child.kill();
+    let _ = child.wait();
+    Start {
+        started_ms,
+        finished_ms,
+        pss_mib,
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    let bare = procs::built(&["--example", "bare_window"]);
+    let app = procs::built(&["--bin", "campaign-safe"]);
+    let runs = seconds("RUNS", 7) as usize;
+    let (bare_data, app_data) = (
+        tempfile::tempdir().expect("data folder"),
+        tempfile::tempdir().expect("data folder"),
+    );
+    // Alternate, so both meet the same machine weather; one warm-up each, not counted.
+    start_once(&bare, bare_data.path());
+    start_once(&app, app_data.path());
+    let (mut of_bare, mut of_app) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        of_bare.push(start_once(&bare, bare_data.path()));
+        of_app.push(start_once(&app, app_data.path()));
+    }
+    let figures = |starts: &[Start]| {
+        (
+            median(starts.iter().map(|s| s.started_ms).collect()),
+            median(starts.iter().map(|s| s.finished_ms).collect()),
+            median(starts.iter().map(|s| s.pss_mib).collect()),
+        )
+    };
+    let (bare_started, bare_finished, bare_pss) = figures(&of_bare);
+    let (app_started, app_finished, app_pss) = figures(&of_app);
+    let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+    println!("median of {runs} starts        page started   page finished   PSS (all processes)   program");
+    println!(
+        "bare Tauri window            {bare_started:>9.0} ms    {bare_finished:>9.0} ms    {bare_pss:>12.1} MiB    {:>6.1} MB",
+        size(&bare)
+    );
+    println!(
+        "Campaign Safe                {app_started:>9.0} ms    {app_finished:>9.0} ms    {app_pss:>12.1} MiB    {:>6.1} MB",
+        size(&app)
+    );
+    println!(
+        "ratio                        {:>9.2}×       {:>9.2}×       {:>12.2}×          {:>6.2}×",
+        app_started / bare_started,
+        app_finished / bare_finished,
+        app_pss / bare_pss,
+        size(&app) / size(&bare)
+    );
+    println!("targets: page started <= 1.15x, PSS <= 1.15x (program sizes are of the bench profile, not stripped)");
+}
