@@ -11,8 +11,14 @@ use std::time::Duration;
 /// (Asking cargo here, rather than through `CARGO_BIN_EXE_*`, keeps the library from being
 /// built twice under one file name for the benchmark: cargo#6313.)
 pub fn built(target: &[&str]) -> PathBuf {
+    built_as(&["--profile", "bench"], target)
+}
+
+/// As [`built`], with other cargo options (another profile, features).
+pub fn built_as(options: &[&str], target: &[&str]) -> PathBuf {
     let output = Command::new(env!("CARGO"))
-        .args(["build", "--profile", "bench", "--message-format=json"])
+        .args(["build", "--message-format=json"])
+        .args(options)
         .args(target)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stderr(Stdio::inherit())

@@ -105,6 +105,7 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
         .invoke_handler(commands::handler())
         .on_page_load(startup_probe)
         .setup(move |app| {
+        probe("setup");
         let (data_dir, log_dir) = match options.data_dir {
             Some(dir) => (dir.clone(), dir.join("logs")),
             None => (app.path().app_data_dir()?, app.path().app_log_dir()?),
@@ -136,7 +137,9 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
                 })?;
         } else {
             let team = start_services(&handle, notifier);
+            probe("record-open");
             open_main_window(app.handle(), webview_dir)?;
+            probe("window-built");
             // After the window: signing back in to the team server never delays it.
             if let Some(team) = team {
                 tauri::async_runtime::spawn(async move { team.restore().await });
@@ -194,14 +197,47 @@ fn hold_upgrade_for_tests() {
 fn hold_upgrade_for_tests() {}
 
 /// `cargo bench --bench startup` sets `CAMPAIGN_SAFE_STARTUP_PROBE` and times these lines
-/// (the bare reference window prints the same ones).
-fn startup_probe<R: Runtime>(_: &tauri::Webview<R>, page: &tauri::webview::PageLoadPayload<'_>) {
+/// (the bare reference window prints the page ones too).
+fn startup_probe<R: Runtime>(
+    webview: &tauri::Webview<R>,
+    page: &tauri::webview::PageLoadPayload<'_>,
+) {
+    match page.event() {
+        tauri::webview::PageLoadEvent::Started => probe("page-started"),
+        tauri::webview::PageLoadEvent::Finished => {
+            probe("page-finished");
+            if std::env::var_os("CAMPAIGN_SAFE_STARTUP_PROBE").is_some() {
+                report_dom_content_loaded(webview.clone());
+            }
+        }
+    }
+}
+
+/// Prints the page's own DOMContentLoaded time (ms from navigation start). The page has no
+/// command for it, so it is passed out through the window title, in probe runs only.
+fn report_dom_content_loaded<R: Runtime>(webview: tauri::Webview<R>) {
+    std::thread::spawn(move || {
+        const READ: &str = "document.title = 'dcl:' + performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd.toFixed(1)";
+        for _ in 0..250 {
+            let _ = webview.eval(READ);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            if let Some(ms) = webview
+                .window()
+                .title()
+                .ok()
+                .and_then(|title| title.strip_prefix("dcl:").map(str::to_owned))
+            {
+                println!("startup-probe dom-content-loaded {ms}");
+                return;
+            }
+        }
+    });
+}
+
+/// A start-up moment for the benchmark; nothing unless it asked.
+fn probe(moment: &str) {
     if std::env::var_os("CAMPAIGN_SAFE_STARTUP_PROBE").is_some() {
-        let event = match page.event() {
-            tauri::webview::PageLoadEvent::Started => "started",
-            tauri::webview::PageLoadEvent::Finished => "finished",
-        };
-        println!("startup-probe page-{event}");
+        println!("startup-probe {moment}");
     }
 }
 
@@ -258,6 +294,7 @@ fn is_app_url(url: &tauri::Url) -> bool {
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
+    probe("main");
     #[allow(unused_mut)]
     let mut builder = tauri::Builder::default();
     #[cfg(desktop)]
