@@ -198,39 +198,10 @@ fn hold_upgrade_for_tests() {}
 
 /// `cargo bench --bench startup` sets `CAMPAIGN_SAFE_STARTUP_PROBE` and times these lines
 /// (the bare reference window prints the page ones too).
-fn startup_probe<R: Runtime>(
-    webview: &tauri::Webview<R>,
-    page: &tauri::webview::PageLoadPayload<'_>,
-) {
-    match page.event() {
-        tauri::webview::PageLoadEvent::Started => probe("page-started"),
-        tauri::webview::PageLoadEvent::Finished => {
-            probe("page-finished");
-            if std::env::var_os("CAMPAIGN_SAFE_STARTUP_PROBE").is_some() {
-                report_dom_content_loaded(webview.clone());
-            }
-        }
-    }
-}
-
-/// Prints the page's own DOMContentLoaded time (ms from navigation start). The page has no
-/// command for it, so it is passed out through the window title, in probe runs only.
-fn report_dom_content_loaded<R: Runtime>(webview: tauri::Webview<R>) {
-    std::thread::spawn(move || {
-        const READ: &str = "document.title = 'dcl:' + performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd.toFixed(1)";
-        for _ in 0..250 {
-            let _ = webview.eval(READ);
-            std::thread::sleep(std::time::Duration::from_millis(20));
-            if let Some(ms) = webview
-                .window()
-                .title()
-                .ok()
-                .and_then(|title| title.strip_prefix("dcl:").map(str::to_owned))
-            {
-                println!("startup-probe dom-content-loaded {ms}");
-                return;
-            }
-        }
+fn startup_probe<R: Runtime>(_: &tauri::Webview<R>, page: &tauri::webview::PageLoadPayload<'_>) {
+    probe(match page.event() {
+        tauri::webview::PageLoadEvent::Started => "page-started",
+        tauri::webview::PageLoadEvent::Finished => "page-finished",
     });
 }
 
