@@ -62,7 +62,7 @@ export async function render() {
   return { title: 'Today', node };
 }
 
-/** UK time, or the device's zone for someone away from the UK; re-draws the screen. */
+/** UK time, or the device's zone for someone away from the UK; says when it is saved. */
 function timeZoneSetting(current) {
   if (!current) return null;
   const device = current.deviceZone && current.deviceZone !== 'Europe/London'
