@@ -8,6 +8,7 @@
 #[allow(dead_code)] // Each test binary uses its own part of the shared support.
 mod support;
 
+use std::process::Command;
 use std::time::Duration;
 
 use fantoccini::key::Key;
@@ -310,7 +311,7 @@ async fn markup_in_a_link_is_shown_as_text() {
 }
 
 #[tokio::test]
-async fn a_second_launch_hands_over_and_no_dbus_is_not_fatal() {
+async fn a_second_launch_hands_over_and_never_writes_the_record_with_or_without_dbus() {
     let _one = serial();
     let data = tempfile::tempdir().unwrap();
     let desktop = Desktop::start();
@@ -318,7 +319,7 @@ async fn a_second_launch_hands_over_and_no_dbus_is_not_fatal() {
     let mut first = spawn_app(data.path(), desktop.app_env(data.path()));
     wait_for_log(&mut first, data.path(), "database open");
 
-    // A second launch with the same session finds the first, asks it to come forward and exits.
+    // A second launch with the same record finds the first, asks it to come forward and exits.
     let mut second = spawn_app(data.path(), desktop.app_env(data.path()));
     let status =
         wait_with_timeout(&mut second, Duration::from_secs(20)).expect("second instance exits");
@@ -329,7 +330,8 @@ async fn a_second_launch_hands_over_and_no_dbus_is_not_fatal() {
     );
     stop(&mut first);
 
-    // With no usable D-Bus session, the app starts normally instead of panicking.
+    // With no usable D-Bus session the app starts normally, and a second launch still hands
+    // over: the lock is on the data folder, not on the bus.
     let lonely = tempfile::tempdir().unwrap();
     let mut env = desktop.app_env(lonely.path());
     env.retain(|(key, _)| key != "DBUS_SESSION_BUS_ADDRESS");
@@ -337,14 +339,65 @@ async fn a_second_launch_hands_over_and_no_dbus_is_not_fatal() {
         "DBUS_SESSION_BUS_ADDRESS".into(),
         "unix:path=/nonexistent/bus".into(),
     ));
-    let mut alone = spawn_app(lonely.path(), env);
+    let mut alone = spawn_app(lonely.path(), env.clone());
     wait_for_log(&mut alone, lonely.path(), "database open");
-    std::thread::sleep(Duration::from_secs(2));
+    let mut again = spawn_app(lonely.path(), env.clone());
+    let status = wait_with_timeout(&mut again, Duration::from_secs(20))
+        .expect("a second launch without D-Bus exits");
+    assert!(status.success(), "second launch exited with {status}");
     assert!(
         alone.try_wait().unwrap().is_none(),
         "the app runs without D-Bus"
     );
+
+    // A first copy that does not answer (stopped here) keeps the record: the next launch
+    // opens its window, says why, and never opens the database.
+    let pid = alone.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let database = lonely.path().join(campaign_safe_lib::storage::DB_FILE_NAME);
+    let before = std::fs::read(&database).unwrap();
+    let mut third = spawn_app(lonely.path(), env);
+    wait_for_log(&mut third, lonely.path(), "already open on this computer");
+    assert!(
+        third.try_wait().unwrap().is_none(),
+        "the third launch keeps its window open"
+    );
+    assert_eq!(
+        std::fs::read(&database).unwrap(),
+        before,
+        "the record was not touched"
+    );
+    let log = log_text(lonely.path());
+    assert_eq!(
+        log.matches("database open").count(),
+        1,
+        "only the first copy opened it:\n{log}"
+    );
+    stop(&mut third);
+    assert!(Command::new("kill")
+        .args(["-CONT", &pid])
+        .status()
+        .unwrap()
+        .success());
     stop(&mut alone);
+}
+
+/// Everything the app logged in this data folder.
+fn log_text(data_dir: &std::path::Path) -> String {
+    let mut files: Vec<_> = std::fs::read_dir(data_dir.join("logs"))
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|path| std::fs::read_to_string(path).unwrap_or_default())
+        .collect()
 }
 
 fn wait_with_timeout(

@@ -38,10 +38,15 @@ fn noon() -> DateTime<Utc> {
 }
 
 fn start_app(data_dir: &Path) -> App<MockRuntime> {
+    start_app_with(data_dir, false)
+}
+
+fn start_app_with(data_dir: &Path, one_copy_per_record: bool) -> App<MockRuntime> {
     let options = Options {
         data_dir: Some(data_dir.to_owned()),
         clock: Arc::new(FixedClock(noon())),
         notifier: Arc::new(Silent),
+        one_copy_per_record,
     };
     let mut app = setup(mock_builder(), options)
         .build(context())
@@ -283,6 +288,44 @@ fn an_unusable_data_folder_is_reported_not_fatal() {
         "{status}"
     );
     assert_eq!(std::fs::read(&file).unwrap(), b"x");
+}
+
+#[test]
+fn a_read_only_folder_or_a_record_in_use_is_said_at_start_in_plain_words() {
+    // /sys takes no new entries, even from root: as a read-only folder does for a user.
+    let app = start_app_with(Path::new("/sys/campaign-safe-test"), true);
+    let status = invoke(&app, "app_status", json!({})).unwrap();
+    let problem = status["storageProblem"].as_str().unwrap();
+    assert!(problem.contains("read-only"), "{problem}");
+    assert!(!problem.contains("damaged"), "{problem}");
+    let refused = invoke(
+        &app,
+        "advice_set_tick",
+        json!({"sectionId": "routine", "itemId": "vary-route-and-times", "done": true}),
+    )
+    .unwrap_err();
+    assert!(
+        refused["message"].as_str().unwrap().contains("read-only"),
+        "{refused}"
+    );
+
+    // Another copy holds the record and does not answer: this one never opens it.
+    let dir = tempfile::tempdir().unwrap();
+    let campaign_safe_lib::storage::instance::Claim::Ours(_held) =
+        campaign_safe_lib::storage::instance::claim(dir.path()).unwrap()
+    else {
+        panic!("the test holds the record");
+    };
+    let app = start_app_with(dir.path(), true);
+    let status = invoke(&app, "app_status", json!({})).unwrap();
+    let problem = status["storageProblem"].as_str().unwrap();
+    assert!(problem.contains("already open"), "{problem}");
+    assert!(!dir
+        .path()
+        .join(campaign_safe_lib::storage::DB_FILE_NAME)
+        .exists());
+    // Emergency guidance needs no record.
+    invoke(&app, "emergency_info", json!({})).unwrap();
 }
 
 #[test]

@@ -43,6 +43,9 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     pub clock: Arc<dyn Clock>,
     pub notifier: Arc<dyn Notifier>,
+    /// Lock the data folder so only one copy of the app uses the record, and hand a second
+    /// launch over to the first. Tests that start the app twice in one process leave it off.
+    pub one_copy_per_record: bool,
 }
 
 impl Options {
@@ -54,6 +57,7 @@ impl Options {
             data_dir,
             clock: test_clock().unwrap_or_else(|| Arc::new(SystemClock)),
             notifier: default_notifier(),
+            one_copy_per_record: true,
         }
     }
 }
@@ -114,10 +118,35 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
         tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %data_dir.display(), "starting");
 
         let webview_dir = data_dir.join("webview");
+        let claim = options
+            .one_copy_per_record
+            .then(|| storage::instance::claim(&data_dir));
         // An upgrade of an earlier version's record can take seconds on a large log: the
         // window comes first and says so, and the record opens behind it.
         let upgrade = storage::upgrade_pending(&data_dir);
         app.manage(AppState::new(data_dir, options.clock));
+        match claim {
+            None => {}
+            Some(Ok(storage::instance::Claim::Ours(lock))) => {
+                let handle = app.handle().clone();
+                if let Err(error) = storage::instance::listen(&lock, move || come_forward(&handle)) {
+                    tracing::warn!("a second launch cannot hand over to this one: {error}");
+                }
+                app.manage(lock);
+            }
+            Some(Ok(storage::instance::Claim::HandedOver)) => {
+                tracing::info!("already running with this record: brought it forward");
+                std::process::exit(0);
+            }
+            Some(Err(error)) => {
+                // The window still opens (Emergency and the guides need no record) and says
+                // why nothing can be saved; the record is never opened.
+                tracing::error!("{error}");
+                app.state::<AppState>().refuse_database(error);
+                open_main_window(app.handle(), webview_dir)?;
+                return Ok(());
+            }
+        }
         let handle = app.handle().clone();
         let notifier = options.notifier;
         if upgrade {
@@ -259,6 +288,15 @@ fn open_main_window<R: Runtime>(
     Ok(())
 }
 
+/// A second launch asked this copy to come forward.
+fn come_forward<R: Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
 fn is_app_url(url: &tauri::Url) -> bool {
     matches!(url.scheme(), "tauri" | "asset") || url.host_str() == Some("tauri.localhost")
 }
@@ -266,20 +304,7 @@ fn is_app_url(url: &tauri::Url) -> bool {
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
     probe("main");
-    #[allow(unused_mut)]
-    let mut builder = tauri::Builder::default();
-    #[cfg(desktop)]
-    {
-        // First, so a second launch hands over before anything else starts. Without a D-Bus
-        // session bus the plugin logs a warning and the app starts normally.
-        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
-            if let Some(window) = app.get_webview_window(MAIN_WINDOW) {
-                let _ = window.unminimize();
-                let _ = window.show();
-                let _ = window.set_focus();
-            }
-        }));
-    }
+    let builder = tauri::Builder::default();
     if let Err(error) = setup(builder, Options::from_env()).run(context()) {
         eprintln!("Campaign Safe could not start: {error}");
         std::process::exit(1);

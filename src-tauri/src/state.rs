@@ -74,6 +74,12 @@ impl AppState {
         self.database()
     }
 
+    /// The record may not be opened by this copy of the app (another copy has it, or the
+    /// folder is read-only): every use of it answers with `error`.
+    pub fn refuse_database(&self, error: StorageError) {
+        let _ = self.database.set(Err(error));
+    }
+
     pub fn database(&self) -> Result<&Arc<Database>, StorageError> {
         match self.database.get() {
             None => Err(StorageError::Upgrading),

@@ -12,6 +12,8 @@ use rusqlite_migration::{Migrations, M};
 
 use crate::error::ErrorCode;
 
+pub mod instance;
+
 /// Set this to keep all data (database, logs, webview storage) in another folder.
 /// Every test sets it so none ever touches a real user's data.
 pub const DATA_DIR_ENV: &str = "CAMPAIGN_SAFE_DATA_DIR";
@@ -76,6 +78,22 @@ pub enum StorageError {
     Unavailable(String),
 
     #[error(
+        "Campaign Safe cannot save anything in its data folder {path}: the folder is \
+         read-only, or this account may not write in it. Your record has been left as it was. \
+         Ask whoever looks after this computer to let you write there, or copy the folder \
+         somewhere you can write and start Campaign Safe from that."
+    )]
+    ReadOnly { path: PathBuf },
+
+    #[error(
+        "Campaign Safe is already open on this computer with the same record (data folder \
+         {path}), and that copy did not come forward when asked. Use that copy: this window \
+         will not save anything, so that two copies never write the same record. If you \
+         cannot find it, restart the computer."
+    )]
+    InUse { path: PathBuf },
+
+    #[error(
         "Campaign Safe is still upgrading your record for this version. Nothing is lost; \
          try again when the message at the top has gone."
     )]
@@ -88,6 +106,8 @@ impl ErrorCode for StorageError {
             StorageError::NewerSchema { .. } => "newer_database",
             StorageError::Unavailable(_) => "storage_unavailable",
             StorageError::Upgrading => "upgrading",
+            StorageError::ReadOnly { .. } => "read_only",
+            StorageError::InUse { .. } => "in_use",
             _ => "storage",
         }
     }
