@@ -236,9 +236,13 @@ fn startup_probe<R: Runtime>(_: &tauri::Webview<R>, page: &tauri::webview::PageL
 
 /// A start-up moment for the benchmark; nothing unless it asked.
 fn probe(moment: &str) {
-    if std::env::var_os("CAMPAIGN_SAFE_STARTUP_PROBE").is_some() {
+    if probing() {
         println!("startup-probe {moment}");
     }
+}
+
+fn probing() -> bool {
+    std::env::var_os("CAMPAIGN_SAFE_STARTUP_PROBE").is_some()
 }
 
 /// The team relay, idle until a Matrix account is set up. What it applies from the room
@@ -276,6 +280,9 @@ fn open_main_window<R: Runtime>(
     let mut window = tauri::WebviewWindowBuilder::from_config(app, &config)?
         // The app is offline and self-contained: never navigate the window away from it.
         .on_navigation(is_app_url);
+    if probing() {
+        window = window.initialization_script(include_str!("startup_probe.js"));
+    }
     // Keep the webview's own storage with the rest of the app's data. If that folder is
     // unusable the start-up banner says so; the window must still open.
     match std::fs::create_dir_all(&webview_dir) {

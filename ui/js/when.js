@@ -4,27 +4,34 @@
 // 24-hour clock in fields of the app's own.
 
 let zone = 'Europe/London';
-let dateTime;
-let dateOnly;
-let parts;
+// Made when a time is first shown: the zone data behind them is a few megabytes the first
+// screen need not hold when it shows no times.
+let formats = null;
+
+function formatters() {
+  formats ??= {
+    dateTime: new Intl.DateTimeFormat('en-GB', {
+      timeZone: zone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    }),
+    dateOnly: new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: 'numeric', month: 'short', year: 'numeric' }),
+    parts: new Intl.DateTimeFormat('en-GB', {
+      timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+    }),
+  };
+  return formats;
+}
 
 /** Shows and reads every time in `name` (an IANA zone the backend chose) from now on. */
 export function setZone(name) {
+  if (name === zone) return;
   try {
     new Intl.DateTimeFormat('en-GB', { timeZone: name });
     zone = name;
   } catch {
     zone = 'Europe/London';
   }
-  dateTime = new Intl.DateTimeFormat('en-GB', {
-    timeZone: zone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
-  });
-  dateOnly = new Intl.DateTimeFormat('en-GB', { timeZone: zone, day: 'numeric', month: 'short', year: 'numeric' });
-  parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-  });
+  formats = null;
 }
-setZone(zone);
 
 /** How the date and time fields describe the zone: "UK time" or "time in America/New_York". */
 export function zoneName() {
@@ -33,18 +40,18 @@ export function zoneName() {
 
 /** "Wed 25 Nov 2026, 18:30" in the app's zone, or '' for nothing. */
 export function formatWhen(iso) {
-  return iso ? dateTime.format(new Date(iso)) : '';
+  return iso ? formatters().dateTime.format(new Date(iso)) : '';
 }
 
 export function formatDate(isoDate) {
-  return isoDate ? dateOnly.format(new Date(`${isoDate}T12:00:00Z`)) : '';
+  return isoDate ? formatters().dateOnly.format(new Date(`${isoDate}T12:00:00Z`)) : '';
 }
 
 const pad = (n) => String(n).padStart(2, '0');
 
 /** The app zone's wall clock at a UTC instant: { year, month, day, hour, minute }. */
 function wall(ms) {
-  const got = Object.fromEntries(parts.formatToParts(new Date(ms)).map((p) => [p.type, Number(p.value)]));
+  const got = Object.fromEntries(formatters().parts.formatToParts(new Date(ms)).map((p) => [p.type, Number(p.value)]));
   return { year: got.year, month: got.month, day: got.day, hour: got.hour % 24, minute: got.minute, second: got.second };
 }
 

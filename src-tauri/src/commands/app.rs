@@ -35,3 +35,15 @@ pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcError> {
 pub fn emergency_info(state: State<'_, AppState>) -> Result<EmergencyInfo, IpcError> {
     Ok(state.emergency()?.clone())
 }
+
+/// The start-up benchmark's reading of the page's own timings (benches/startup.rs): printed
+/// only when the benchmark asked for it, and only for a moment named in plain letters.
+#[tauri::command]
+pub fn startup_probe(moment: String, ms: f64) {
+    let named = !moment.is_empty()
+        && moment.len() <= 40
+        && moment.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+    if named && ms.is_finite() {
+        crate::probe(&format!("{moment} {ms:.1}"));
+    }
+}
