@@ -595,6 +595,28 @@ fn check_in_sessions_start_check_in_and_end_through_ipc() {
     assert_eq!(error["code"], "conflict");
 }
 
+/// `incidents_attach` as the window sends it: the raw bytes, with the incident and the
+/// (URL-encoded) file name in headers.
+fn attach(app: &App<MockRuntime>, id: &str, name: &str, bytes: &[u8]) -> Result<Value, Value> {
+    let webview = app.get_webview_window(MAIN_WINDOW).unwrap();
+    let mut headers = tauri::http::HeaderMap::new();
+    headers.insert("incident-id", id.parse().unwrap());
+    headers.insert("file-name", name.parse().unwrap());
+    get_ipc_response(
+        &webview,
+        InvokeRequest {
+            cmd: "incidents_attach".into(),
+            callback: tauri::ipc::CallbackFn(0),
+            error: tauri::ipc::CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: tauri::ipc::InvokeBody::Raw(bytes.to_vec()),
+            headers,
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+    .map(|body| body.deserialize::<Value>().unwrap())
+}
+
 #[test]
 fn incidents_record_amend_attach_and_verify_through_ipc() {
     let dir = tempfile::tempdir().unwrap();
@@ -633,29 +655,28 @@ fn incidents_record_amend_attach_and_verify_through_ipc() {
     );
 
     // A file arrives as the raw body, its names in headers.
-    let webview = app.get_webview_window(MAIN_WINDOW).unwrap();
-    let mut headers = tauri::http::HeaderMap::new();
-    headers.insert("incident-id", id.parse().unwrap());
-    headers.insert("file-name", "call%20log%20%C3%A9.png".parse().unwrap());
-    let attached = get_ipc_response(
-        &webview,
-        InvokeRequest {
-            cmd: "incidents_attach".into(),
-            callback: tauri::ipc::CallbackFn(0),
-            error: tauri::ipc::CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: tauri::ipc::InvokeBody::Raw(b"screenshot bytes".to_vec()),
-            headers,
-            invoke_key: INVOKE_KEY.to_string(),
-        },
-    )
-    .map(|body| body.deserialize::<Value>().unwrap())
-    .unwrap();
+    let attached = attach(&app, &id, "call%20log%20%C3%A9.png", b"screenshot bytes").unwrap();
     assert_eq!(
         attached["current"]["attachments"][0]["originalName"],
         "call log é.png"
     );
     assert_eq!(attached["current"]["attachments"][0]["size"], 16);
+
+    // A refused attachment leaves no bytes behind; verify names any file no incident names.
+    let attachments = dir.path().join("attachments");
+    let files_there = || std::fs::read_dir(&attachments).unwrap().count();
+    assert_eq!(files_there(), 1);
+    let error = attach(&app, "no-such-incident", "a.png", b"other bytes").unwrap_err();
+    assert_eq!(error["code"], "not_found", "{error}");
+    let long_name = format!("{}.png", "x".repeat(300));
+    let error = attach(&app, &id, &long_name, b"other bytes").unwrap_err();
+    assert_eq!(error["field"], "file", "{error}");
+    assert_eq!(files_there(), 1, "refused attachments left bytes behind");
+    let stray = attachments.join("ab".repeat(32));
+    std::fs::write(&stray, b"left by a crash").unwrap();
+    let report = invoke(&app, "incidents_verify", json!({})).unwrap();
+    assert_eq!(report["unreferencedFiles"], json!(["ab".repeat(32)]));
+    std::fs::remove_file(stray).unwrap();
 
     let page = invoke(&app, "incidents_list", json!({"query": {"text": "twice"}})).unwrap();
     assert_eq!(page["items"].as_array().unwrap().len(), 1);

@@ -352,6 +352,31 @@ pub fn amend(
     )
 }
 
+/// Whether a file can be added to the incident under this name. Checked before the file's
+/// bytes are stored, so a refusal leaves nothing behind in the data folder.
+pub fn check_attachable(
+    conn: &Connection,
+    id: &str,
+    original_name: &str,
+) -> Result<(), IncidentError> {
+    attachments::clean_name(original_name)?;
+    writable(&current(conn, id)?)?;
+    Ok(())
+}
+
+/// After an attachment was refused once its bytes were stored (the incident was withdrawn
+/// meanwhile, or the disk failed): the bytes go, unless an incident already names them.
+pub fn discard_unattached(conn: &Connection, files: &AttachmentStore, sha256: &str) {
+    let named = conn
+        .prepare_cached("SELECT 1 FROM attachment_file WHERE sha256 = ?1")
+        .and_then(|mut stmt| stmt.exists(params![sha256]));
+    if let Ok(false) = named {
+        if let Err(error) = files.remove(sha256) {
+            tracing::warn!("a refused attachment's bytes could not be removed: {error}");
+        }
+    }
+}
+
 /// Adds a stored file to the incident, as a new version that names it.
 pub fn attach(
     conn: &mut Connection,

@@ -126,16 +126,18 @@ pub fn incidents_attach(
         InvokeBody::Json(value) => serde_json::from_value(value.clone())
             .map_err(|_| invalid("file", "File: the file could not be read."))?,
     };
-    let stored = files(&state).store_bytes(&bytes)?;
     let database = state.database()?;
-    incidents::attach(
-        &mut database.conn(),
-        &incident_id,
-        stored,
-        &name,
-        state.clock.now(),
-    )?;
-    Ok(incidents::detail(&database.conn(), &incident_id)?)
+    incidents::check_attachable(&database.reader(), &incident_id, &name)?;
+    let files = files(&state);
+    let stored = files.store_bytes(&bytes)?;
+    let sha256 = stored.sha256.clone();
+    let mut conn = database.conn();
+    if let Err(error) = incidents::attach(&mut conn, &incident_id, stored, &name, state.clock.now())
+    {
+        incidents::discard_unattached(&conn, &files, &sha256);
+        return Err(error.into());
+    }
+    Ok(incidents::detail(&conn, &incident_id)?)
 }
 
 #[tauri::command(async)]

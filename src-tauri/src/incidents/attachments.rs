@@ -184,6 +184,24 @@ impl AttachmentStore {
         None
     }
 
+    /// The content files in the folder (named by their SHA-256), for finding ones no
+    /// incident names. A temporary file of a copy in progress is not one of them.
+    pub fn stored(&self) -> io::Result<Vec<String>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            entries => entries?,
+        };
+        let mut names = Vec::new();
+        for entry in entries {
+            let name = entry?.file_name().to_string_lossy().into_owned();
+            if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
     /// Removes a file no longer named by any incident (after an erasure).
     pub fn remove(&self, sha256: &str) -> io::Result<()> {
         match std::fs::remove_file(self.path_of(sha256)) {

@@ -115,6 +115,9 @@ pub struct VerifyReport {
     pub versions_checked: usize,
     pub attachments_checked: usize,
     pub problems: Vec<Problem>,
+    /// Files in the attachments folder that no incident names (left by an attachment that
+    /// was refused or interrupted): not part of the record, and said so.
+    pub unreferenced_files: Vec<String>,
 }
 
 /// Checks one incident's versions in order; returns its problems and, when the chain holds,
@@ -239,6 +242,7 @@ pub fn verify_all(conn: &Connection, files: &AttachmentStore) -> rusqlite::Resul
         versions_checked: 0,
         attachments_checked: 0,
         problems: Vec::new(),
+        unreferenced_files: Vec::new(),
     };
     let mut stmt = conn.prepare(
         "SELECT num, id, status, category, occurred_from, flags, reported, versions FROM incident ORDER BY num",
@@ -305,5 +309,22 @@ pub fn verify_all(conn: &Connection, files: &AttachmentStore) -> rusqlite::Resul
         }
         report.problems.extend(problems);
     }
+    report.unreferenced_files = unreferenced(conn, files)?;
     Ok(report)
+}
+
+/// Stored files that no incident names.
+fn unreferenced(conn: &Connection, files: &AttachmentStore) -> rusqlite::Result<Vec<String>> {
+    let stored = files.stored().unwrap_or_else(|error| {
+        tracing::warn!("the attachments folder could not be listed: {error}");
+        Vec::new()
+    });
+    let mut named = conn.prepare_cached("SELECT 1 FROM attachment_file WHERE sha256 = ?1")?;
+    let mut found = Vec::new();
+    for name in stored {
+        if !named.exists(params![name])? {
+            found.push(name);
+        }
+    }
+    Ok(found)
 }

@@ -114,6 +114,11 @@ async function listScreen() {
   filters.addEventListener('submit', (event) => { event.preventDefault(); run(); });
   search.addEventListener('input', run);
 
+  // Files no incident names (an attachment refused or cut off half way) are not part of the
+  // record; they are named so nobody mistakes them for evidence, or for evidence lost.
+  const unreferencedNote = (names) => names.length === 0 ? '' : h('p', { class: 'note' },
+    `${names.length} file(s) in the attachments folder belong to no incident (left by an attachment that was refused or cut off). They are not part of the record: `,
+    h('span', { class: 'hash' }, names.join(', ')));
   const checkResult = h('div', { class: 'check-result', 'aria-live': 'polite' });
   const checkButton = h('button', { type: 'button', class: 'button button-secondary' }, 'Check the log has not been changed');
   checkButton.addEventListener('click', async () => {
@@ -123,7 +128,8 @@ async function listScreen() {
       checkResult.replaceChildren(report.problems.length === 0
         ? h('p', { class: 'ok', role: 'status' }, `All ${report.incidentsChecked} incidents (${report.versionsChecked} versions, ${report.attachmentsChecked} files) check out: nothing has been changed or removed since it was recorded.`)
         : h('div', { class: 'problem', role: 'alert' }, h('p', {}, `${report.problems.length} problem(s) found:`),
-          h('ul', {}, report.problems.map((p) => h('li', {}, h('a', { href: `#/incidents/${encodeURIComponent(p.incidentId)}` }, p.version ? `Version ${p.version}` : 'Incident'), ` ${p.problem}.`)))));
+          h('ul', {}, report.problems.map((p) => h('li', {}, h('a', { href: `#/incidents/${encodeURIComponent(p.incidentId)}` }, p.version ? `Version ${p.version}` : 'Incident'), ` ${p.problem}.`)))),
+        unreferencedNote(report.unreferencedFiles ?? []));
     } catch (error) {
       checkResult.replaceChildren(h('p', { class: 'problem', role: 'alert' }, error.message));
     }
