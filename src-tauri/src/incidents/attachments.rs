@@ -88,7 +88,7 @@ impl AttachmentStore {
     /// Copies a file the user chose, leaving the original untouched.
     pub fn store_file(&self, source: &Path) -> Result<Stored, IncidentError> {
         let shown = source.display();
-        let mut file = File::open(source).map_err(|error| match error.kind() {
+        let unreadable = |error: io::Error| match error.kind() {
             io::ErrorKind::NotFound => file_error(format!(
                 "File: {shown} is not there any more. Choose it again."
             )),
@@ -96,15 +96,20 @@ impl AttachmentStore {
                 "File: Campaign Safe is not allowed to read {shown}."
             )),
             _ => file_error(format!("File: {shown} cannot be read ({error}).")),
-        })?;
-        let metadata = file
-            .metadata()
-            .map_err(|error| file_error(format!("File: {shown} cannot be read ({error}).")))?;
-        if !metadata.is_file() {
+        };
+        // Looked at before opening: opening a pipe would wait for a writer for ever.
+        let metadata = std::fs::metadata(source).map_err(unreadable)?;
+        if metadata.is_dir() {
             return Err(file_error(format!(
                 "File: {shown} is a folder, not a file."
             )));
         }
+        if !metadata.is_file() {
+            return Err(file_error(format!(
+                "File: {shown} is not an ordinary file (a pipe or a device)."
+            )));
+        }
+        let mut file = File::open(source).map_err(unreadable)?;
         if metadata.len() > MAX_BYTES {
             return Err(too_big());
         }

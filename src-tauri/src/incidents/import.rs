@@ -2,6 +2,7 @@
 //! written; files are stored and checked against their SHA-256 first, so an imported
 //! incident never names a file that is not there.
 
+use std::io::Read;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -46,24 +47,41 @@ pub fn import(
     };
     let folder = json_path.parent().map(Path::to_owned).unwrap_or_default();
     let shown = json_path.display();
-    let size = std::fs::metadata(&json_path)
-        .map_err(|_| {
-            invalid(
-                "file",
-                format!(
-                    "Import: {shown} is not there. Choose the pack's folder or its {JSON_NAME}."
-                ),
-            )
-        })?
-        .len();
-    if size > IMPORT_MAX_BYTES {
+    let metadata = std::fs::metadata(&json_path).map_err(|_| {
+        invalid(
+            "file",
+            format!("Import: {shown} is not there. Choose the pack's folder or its {JSON_NAME}."),
+        )
+    })?;
+    // A pipe or a device would never end (or never start): only ordinary files are read.
+    if !metadata.is_file() {
         return Err(invalid(
             "file",
-            "Import: that file is too large to be a Campaign Safe pack.",
+            format!(
+                "Import: {shown} is not an ordinary file. Choose the pack's folder or its {JSON_NAME}."
+            ),
         ));
     }
-    let text = std::fs::read_to_string(&json_path)
-        .map_err(|e| invalid("file", format!("Import: {shown} cannot be read ({e}).")))?;
+    let too_large = || {
+        invalid(
+            "file",
+            "Import: that file is too large to be a Campaign Safe pack.",
+        )
+    };
+    if metadata.len() > IMPORT_MAX_BYTES {
+        return Err(too_large());
+    }
+    let cannot_read = |e: std::io::Error| invalid("file", format!("Import: {shown} cannot be read ({e})."));
+    let mut text = String::new();
+    // The limit holds while reading too: the file may grow after it was measured.
+    std::fs::File::open(&json_path)
+        .map_err(cannot_read)?
+        .take(IMPORT_MAX_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(cannot_read)?;
+    if text.len() as u64 > IMPORT_MAX_BYTES {
+        return Err(too_large());
+    }
     let pack: Pack = serde_json::from_str(&text).map_err(|e| {
         invalid(
             "file",
