@@ -242,7 +242,27 @@ async fn the_full_form_works_from_the_keyboard_at_phone_width() {
         app.text("dl.record .words").await,
         "Leaflet pushed back through the door, torn up"
     );
+
+    // A long unbroken word (a pasted address) wraps: the detail and the list stay as wide
+    // as the window.
+    let long_word = format!("https://example.com/{}", "x".repeat(300));
+    quick_record(&app, &long_word).await;
+    assert_no_sideways_scroll(&app, "the detail").await;
+    app.go("#/incidents").await;
+    app.wait_for_text(".incident-list", "https://example.com/").await;
+    assert_no_sideways_scroll(&app, "the list").await;
+    app.screenshot("incident-list-long-word").await;
     app.quit(driver).await;
+}
+
+async fn assert_no_sideways_scroll(app: &App, what: &str) {
+    let widths = app
+        .js("return [document.documentElement.scrollWidth, window.innerWidth]")
+        .await;
+    assert!(
+        widths[0].as_f64() <= widths[1].as_f64(),
+        "{what} is wider than the window: {widths}"
+    );
 }
 
 /// Picks `folder` for the pack in the desktop's own folder dialog.

@@ -750,3 +750,59 @@ fn team_commands_answer_in_the_one_error_shape_before_any_account_exists() {
         json!([])
     );
 }
+
+#[test]
+fn hidden_control_characters_and_overlong_lists_are_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let refused = |cmd: &str, args: Value| {
+        let error = invoke(&app, cmd, args).unwrap_err();
+        assert_eq!(error["code"], "validation", "{error}");
+        (
+            error["field"].as_str().unwrap_or_default().to_owned(),
+            error["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    };
+
+    let incident = |what: &str| json!({"incident": {"occurredFrom": "2026-11-25T11:00:00Z", "category": "phone-call", "whatHappened": what}});
+    let (field, message) = refused("incidents_record", incident("He said\u{0}nothing"));
+    assert_eq!(field, "whatHappened");
+    assert!(
+        message.starts_with("What happened: this has a hidden control character"),
+        "{message}"
+    );
+    refused("incidents_record", incident("escape \u{1b}[31m red"));
+    // Line breaks and tabs are kept.
+    let kept = invoke(
+        &app,
+        "incidents_record",
+        incident("Line one\n\tLine two\r\nLine three"),
+    )
+    .unwrap();
+    assert!(kept["current"]["whatHappened"]
+        .as_str()
+        .unwrap()
+        .contains("\n\tLine two"));
+
+    let mut session = session_args(Some(30), "2026-11-25T18:00:00Z");
+    session["session"]["title"] = json!("Ward\u{0}3");
+    assert_eq!(refused("checkins_start", session).0, "title");
+    let mut session = session_args(Some(30), "2026-11-25T18:00:00Z");
+    session["session"]["participants"] = json!(vec!["Volunteer"; 500]);
+    let (field, message) = refused("checkins_start", session);
+    assert_eq!(field, "participants");
+    assert!(
+        message.starts_with("People: at most 20 people"),
+        "{message}"
+    );
+    let mut session = session_args(Some(30), "2026-11-25T18:00:00Z");
+    session["session"]["participants"] = json!(["Asha", "x".repeat(490)]);
+    assert_eq!(refused("checkins_start", session).0, "participants[1]");
+
+    let (field, message) = refused(
+        "contacts_save",
+        json!({"role": "party-safety-contact", "name": "Sam", "phone": "01632 960123", "notes": "call\u{7}"}),
+    );
+    assert_eq!(field, "notes");
+    assert!(message.starts_with("Notes: this has a hidden"), "{message}");
+}

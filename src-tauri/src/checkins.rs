@@ -19,6 +19,9 @@ pub const INTERVAL_MINUTES: std::ops::RangeInclusive<u32> = 5..=1440;
 pub const EXTEND_MINUTES: &[u32] = &[15, 30, 60];
 pub const SNOOZE_MINUTES: i64 = 5;
 const TEXT_MAX: usize = 500;
+/// A canvass goes out in pairs or small groups; a list longer than this is a mistake.
+const PEOPLE_MAX: usize = 20;
+const PERSON_MAX: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -133,6 +136,12 @@ fn invalid(field: &str, message: impl Into<String>) -> CheckinError {
 
 fn text(field: &str, label: &str, value: &str, required: bool) -> Result<String, CheckinError> {
     let value = value.trim();
+    if crate::error::has_hidden_characters(value) {
+        return Err(invalid(
+            field,
+            crate::error::hidden_characters_message(label),
+        ));
+    }
     if required && value.is_empty() {
         return Err(invalid(field, format!("{label}: this cannot be empty.")));
     }
@@ -194,8 +203,20 @@ pub fn start(
     if participants.is_empty() && new.kind == Kind::Canvass {
         return Err(CheckinError::NoParticipants);
     }
+    if participants.len() > PEOPLE_MAX {
+        return Err(invalid(
+            "participants",
+            format!("People: at most {PEOPLE_MAX} people in one session. Split a bigger group into pairs or small groups, one session each."),
+        ));
+    }
     for (index, person) in participants.iter().enumerate() {
         text(&format!("participants[{index}]"), "People", person, true)?;
+        if person.chars().count() > PERSON_MAX {
+            return Err(invalid(
+                &format!("participants[{index}]"),
+                format!("People: a name of at most {PERSON_MAX} characters each."),
+            ));
+        }
     }
     let mut escalation = Vec::new();
     for (index, contact) in new.escalation.iter().enumerate() {

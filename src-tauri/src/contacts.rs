@@ -31,6 +31,11 @@ pub enum ContactError {
     Phone(&'static str),
     #[error("Notes: at most {NOTES_MAX} characters.")]
     Notes,
+    #[error("{}", crate::error::hidden_characters_message(.label))]
+    Hidden {
+        field: &'static str,
+        label: &'static str,
+    },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -55,6 +60,7 @@ impl ErrorCode for ContactError {
             ContactError::Name => Some("name"),
             ContactError::Phone(_) => Some("phone"),
             ContactError::Notes => Some("notes"),
+            ContactError::Hidden { field, .. } => Some(field),
             ContactError::Storage(_) => None,
         }
     }
@@ -175,11 +181,16 @@ pub fn save(
 ) -> Result<Vec<ContactCard>, ContactError> {
     role_name(role)?;
     let name = name.trim();
+    let notes = notes.trim();
+    for (field, label, text) in [("name", "Name", name), ("notes", "Notes", notes)] {
+        if crate::error::has_hidden_characters(text) {
+            return Err(ContactError::Hidden { field, label });
+        }
+    }
     if name.is_empty() || name.chars().count() > NAME_MAX {
         return Err(ContactError::Name);
     }
     let phone = normalise_uk_phone(phone)?;
-    let notes = notes.trim();
     if notes.chars().count() > NOTES_MAX {
         return Err(ContactError::Notes);
     }

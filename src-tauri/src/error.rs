@@ -39,6 +39,22 @@ impl std::fmt::Display for IpcError {
     }
 }
 
+/// Whether text holds a character that cannot be kept in a record: a control character
+/// other than a line break or a tab (a NUL byte pasted from a binary file, an escape
+/// sequence). They are invisible on screen and break reports, CSV files and messages.
+pub fn has_hidden_characters(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// The refusal for such text, naming the field as the form labels it.
+pub fn hidden_characters_message(label: &str) -> String {
+    format!(
+        "{label}: this has a hidden control character (such as a NUL byte) that cannot be kept \
+         in the record. Type it again, or paste it as plain text."
+    )
+}
+
 /// Implemented by every domain error so it can cross IPC.
 pub trait ErrorCode: std::error::Error {
     fn code(&self) -> &'static str;

@@ -104,6 +104,12 @@ fn reason_text(
     required: bool,
 ) -> Result<String, IncidentError> {
     let reason = raw.trim();
+    if crate::error::has_hidden_characters(reason) {
+        return Err(invalid(
+            field,
+            crate::error::hidden_characters_message(label),
+        ));
+    }
     if required && reason.is_empty() {
         return Err(invalid(
             field,

@@ -71,7 +71,8 @@ pub fn import(
     if metadata.len() > IMPORT_MAX_BYTES {
         return Err(too_large());
     }
-    let cannot_read = |e: std::io::Error| invalid("file", format!("Import: {shown} cannot be read ({e})."));
+    let cannot_read =
+        |e: std::io::Error| invalid("file", format!("Import: {shown} cannot be read ({e})."));
     let mut text = String::new();
     // The limit holds while reading too: the file may grow after it was measured.
     std::fs::File::open(&json_path)

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 pub use super::vocabulary::*;
 use super::IncidentError;
+use crate::error::{has_hidden_characters, hidden_characters_message};
 
 pub const WHAT_HAPPENED_MAX: usize = 20_000;
 pub const TEXT_MAX: usize = 2_000;
@@ -165,6 +166,9 @@ fn invalid(field: impl Into<String>, message: impl Into<String>) -> IncidentErro
 
 fn text(field: &str, label: &str, value: &str, max: usize) -> Result<String, IncidentError> {
     let value = value.trim();
+    if has_hidden_characters(value) {
+        return Err(invalid(field, hidden_characters_message(label)));
+    }
     let count = value.chars().count();
     if count > max {
         return Err(invalid(

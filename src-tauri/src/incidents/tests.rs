@@ -1046,14 +1046,25 @@ fn known_person_labels_are_one_tidy_line() {
 fn pipes_and_devices_are_refused_at_once_for_import_and_attachments() {
     let log = Log::new();
     let fifo = log.dir.path().join("pack.json");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success());
     // Each of these would wait for a writer for ever, or read without end, if opened.
     for path in [fifo.as_path(), std::path::Path::new("/dev/zero")] {
         let error = error_of(import::import(&log.db, &log.files, path, now()));
         assert_eq!(error.field.as_deref(), Some("file"));
-        assert!(error.message.contains("not an ordinary file"), "{}", error.message);
+        assert!(
+            error.message.contains("not an ordinary file"),
+            "{}",
+            error.message
+        );
         let error = error_of(log.files.store_file(path));
-        assert!(error.message.contains("not an ordinary file"), "{}", error.message);
+        assert!(
+            error.message.contains("not an ordinary file"),
+            "{}",
+            error.message
+        );
     }
 }
