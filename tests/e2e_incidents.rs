@@ -249,7 +249,8 @@ async fn the_full_form_works_from_the_keyboard_at_phone_width() {
     quick_record(&app, &long_word).await;
     assert_no_sideways_scroll(&app, "the detail").await;
     app.go("#/incidents").await;
-    app.wait_for_text(".incident-list", "https://example.com/").await;
+    app.wait_for_text(".incident-list", "https://example.com/")
+        .await;
     assert_no_sideways_scroll(&app, "the list").await;
     app.screenshot("incident-list-long-word").await;
     app.quit(driver).await;

@@ -806,3 +806,95 @@ fn hidden_control_characters_and_overlong_lists_are_refused_naming_the_field() {
     assert_eq!(field, "notes");
     assert!(message.starts_with("Notes: this has a hidden"), "{message}");
 }
+
+#[test]
+fn wrongly_typed_arguments_get_the_error_shape_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let error = invoke(
+        &app,
+        "checkins_extend",
+        json!({"sessionId": 1, "minutes": -5}),
+    )
+    .unwrap_err();
+    assert_eq!(error["code"], "invalid_arguments");
+    assert_eq!(error["field"], "minutes");
+    assert_eq!(
+        error["message"],
+        "Minutes: Campaign Safe cannot use this value (got the number -5, expected a whole number). Nothing was changed."
+    );
+    let mut session = session_args(Some(30), "2026-11-25T18:00:00Z");
+    session["session"]["participants"] = json!("Asha");
+    let error = invoke(&app, "checkins_start", session).unwrap_err();
+    assert_eq!(error["field"], "participants", "{error}");
+
+    // Every command the window may call, with every argument name it uses given a value of
+    // the wrong kind: each refusal is { code, message }, never a bare string.
+    let build = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src-tauri/build.rs"))
+        .unwrap();
+    let list = &build[build.find("const COMMANDS").unwrap()..];
+    let list = &list[..list.find("];").unwrap()];
+    let commands: Vec<&str> = list.split('"').skip(1).step_by(2).collect();
+    assert!(commands.len() > 40, "{commands:?}");
+    let keys = [
+        "sessionId",
+        "minutes",
+        "session",
+        "incident",
+        "incidentId",
+        "query",
+        "selection",
+        "folder",
+        "reason",
+        "confirmation",
+        "sectionId",
+        "itemId",
+        "done",
+        "role",
+        "name",
+        "phone",
+        "notes",
+        "choice",
+        "model",
+        "guideId",
+        "deviceId",
+        "personId",
+        "path",
+        "purpose",
+        "start",
+        "moment",
+        "ms",
+        "homeserver",
+        "username",
+        "password",
+        "token",
+        "roomId",
+        "link",
+        "userId",
+        "text",
+        "chatMembers",
+        "displayName",
+        "account",
+        "invite",
+    ];
+    let wrong: serde_json::Map<String, Value> = keys
+        .iter()
+        .map(|key| (key.to_string(), json!([[{"x": -1.5}]])))
+        .collect();
+    let mut bare = Vec::new();
+    for command in commands {
+        if command.starts_with("choose_") {
+            continue; // Would open a native dialog if an argument were ever accepted.
+        }
+        if let Err(error) = invoke(&app, command, Value::Object(wrong.clone())) {
+            if !(error["code"].is_string() && error["message"].is_string()) {
+                bare.push(format!("{command}: {error}"));
+            }
+        }
+    }
+    assert!(
+        bare.is_empty(),
+        "answered outside the error shape:\n{}",
+        bare.join("\n")
+    );
+}

@@ -1,3 +1,4 @@
+use super::args::Arg;
 use tauri::State;
 
 use super::ticks_or_none;
@@ -14,7 +15,7 @@ pub fn advice_list(state: State<'_, AppState>) -> Result<Vec<SectionSummary>, Ip
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn advice_section(
     state: State<'_, AppState>,
-    section_id: String,
+    section_id: Arg<String>,
 ) -> Result<SectionView, IpcError> {
     let section = state.advice()?.section(&section_id)?;
     Ok(advice::view(section, &ticks_or_none(&state)?))
@@ -23,9 +24,9 @@ pub fn advice_section(
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn advice_set_tick(
     state: State<'_, AppState>,
-    section_id: String,
-    item_id: String,
-    done: bool,
+    section_id: Arg<String>,
+    item_id: Arg<String>,
+    done: Arg<bool>,
 ) -> Result<SectionView, IpcError> {
     let library = state.advice()?;
     let database = state.database()?;
@@ -35,7 +36,7 @@ pub fn advice_set_tick(
         &database.conn(),
         &section_id,
         &item_id,
-        done,
+        done.0,
         now,
     )?)
 }

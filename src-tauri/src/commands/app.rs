@@ -1,3 +1,4 @@
+use super::args::Arg;
 use serde::Serialize;
 use tauri::State;
 
@@ -39,7 +40,8 @@ pub fn emergency_info(state: State<'_, AppState>) -> Result<EmergencyInfo, IpcEr
 /// The start-up benchmark's reading of the page's own timings (benches/startup.rs): printed
 /// only when the benchmark asked for it, and only for a moment named in plain letters.
 #[tauri::command]
-pub fn startup_probe(moment: String, ms: f64) {
+pub fn startup_probe(moment: Arg<String>, ms: Arg<f64>) {
+    let (moment, ms) = (moment.0, ms.0);
     let named = !moment.is_empty()
         && moment.len() <= 40
         && moment.chars().all(|c| c.is_ascii_lowercase() || c == '-');

@@ -1,3 +1,4 @@
+use super::args::Arg;
 use tauri::{Emitter, Manager, Runtime, State};
 
 use crate::alarms::hub::{AlarmObserver, AlarmState};
@@ -17,15 +18,15 @@ pub fn checkins_active(state: State<'_, AppState>) -> Result<Vec<SessionView>, I
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn checkins_detail(
     state: State<'_, AppState>,
-    session_id: i64,
+    session_id: Arg<i64>,
 ) -> Result<SessionDetail, IpcError> {
-    Ok(views::detail(&state.database()?.reader(), session_id)?)
+    Ok(views::detail(&state.database()?.reader(), session_id.0)?)
 }
 
 #[tauri::command(async)]
 pub fn checkins_start(
     state: State<'_, AppState>,
-    session: NewSession,
+    session: Arg<NewSession>,
 ) -> Result<SessionDetail, IpcError> {
     let database = state.database()?;
     let id = checkins::start(&mut database.conn(), &session, state.clock.now(), BY_APP)?;
@@ -51,31 +52,31 @@ fn change(
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn checkins_check_in(
     state: State<'_, AppState>,
-    session_id: i64,
+    session_id: Arg<i64>,
 ) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id, |conn, now| {
-        checkins::check_in(conn, session_id, now, BY_APP)
+    change(&state, session_id.0, |conn, now| {
+        checkins::check_in(conn, session_id.0, now, BY_APP)
     })
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn checkins_extend(
     state: State<'_, AppState>,
-    session_id: i64,
-    minutes: u32,
+    session_id: Arg<i64>,
+    minutes: Arg<u32>,
 ) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id, |conn, now| {
-        checkins::extend(conn, session_id, minutes, now, BY_APP)
+    change(&state, session_id.0, |conn, now| {
+        checkins::extend(conn, session_id.0, minutes.0, now, BY_APP)
     })
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn checkins_end(
     state: State<'_, AppState>,
-    session_id: i64,
+    session_id: Arg<i64>,
 ) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id, |conn, now| {
-        checkins::end_safely(conn, session_id, now, BY_APP)
+    change(&state, session_id.0, |conn, now| {
+        checkins::end_safely(conn, session_id.0, now, BY_APP)
     })
 }
 
@@ -83,10 +84,10 @@ pub fn checkins_end(
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn checkins_snooze(
     state: State<'_, AppState>,
-    session_id: i64,
+    session_id: Arg<i64>,
 ) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id, |conn, now| {
-        checkins::snooze(conn, session_id, now, BY_APP)
+    change(&state, session_id.0, |conn, now| {
+        checkins::snooze(conn, session_id.0, now, BY_APP)
     })
 }
 
@@ -99,10 +100,10 @@ pub fn alarms_open(state: State<'_, AppState>) -> Result<AlarmState, IpcError> {
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn checkins_acknowledge(
     state: State<'_, AppState>,
-    session_id: i64,
+    session_id: Arg<i64>,
 ) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id, |conn, now| {
-        checkins::acknowledge(conn, session_id, now, BY_APP)
+    change(&state, session_id.0, |conn, now| {
+        checkins::acknowledge(conn, session_id.0, now, BY_APP)
     })
 }
 

@@ -1,3 +1,4 @@
+use super::args::Arg;
 use tauri::State;
 
 use crate::contacts::{self, ContactCard};
@@ -12,10 +13,10 @@ pub fn contacts_list(state: State<'_, AppState>) -> Result<Vec<ContactCard>, Ipc
 #[tauri::command(async)]
 pub fn contacts_save(
     state: State<'_, AppState>,
-    role: String,
-    name: String,
-    phone: String,
-    notes: String,
+    role: Arg<String>,
+    name: Arg<String>,
+    phone: Arg<String>,
+    notes: Arg<String>,
 ) -> Result<Vec<ContactCard>, IpcError> {
     let database = state.database()?;
     Ok(contacts::save(
@@ -31,7 +32,7 @@ pub fn contacts_save(
 #[tauri::command(async)]
 pub fn contacts_clear(
     state: State<'_, AppState>,
-    role: String,
+    role: Arg<String>,
 ) -> Result<Vec<ContactCard>, IpcError> {
     Ok(contacts::clear(&state.database()?.conn(), &role)?)
 }

@@ -1,3 +1,4 @@
+use super::args::Arg;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -24,14 +25,17 @@ pub fn incidents_vocabulary() -> Vocabulary {
 }
 
 #[tauri::command(async)]
-pub fn incidents_list(state: State<'_, AppState>, query: ListQuery) -> Result<ListPage, IpcError> {
+pub fn incidents_list(
+    state: State<'_, AppState>,
+    query: Arg<ListQuery>,
+) -> Result<ListPage, IpcError> {
     Ok(find::list(&state.database()?.reader(), &query)?)
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn incidents_detail(
     state: State<'_, AppState>,
-    incident_id: String,
+    incident_id: Arg<String>,
 ) -> Result<IncidentDetail, IpcError> {
     Ok(incidents::detail(
         &state.database()?.reader(),
@@ -42,7 +46,7 @@ pub fn incidents_detail(
 #[tauri::command(async)]
 pub fn incidents_record(
     state: State<'_, AppState>,
-    incident: IncidentInput,
+    incident: Arg<IncidentInput>,
 ) -> Result<IncidentDetail, IpcError> {
     let database = state.database()?;
     let id = incidents::record(&mut database.conn(), &incident, state.clock.now())?;
@@ -52,9 +56,9 @@ pub fn incidents_record(
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn incidents_amend(
     state: State<'_, AppState>,
-    incident_id: String,
-    incident: IncidentInput,
-    reason: String,
+    incident_id: Arg<String>,
+    incident: Arg<IncidentInput>,
+    reason: Arg<String>,
 ) -> Result<IncidentDetail, IpcError> {
     let database = state.database()?;
     incidents::amend(
@@ -70,8 +74,8 @@ pub fn incidents_amend(
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn incidents_withdraw(
     state: State<'_, AppState>,
-    incident_id: String,
-    reason: String,
+    incident_id: Arg<String>,
+    reason: Arg<String>,
 ) -> Result<IncidentDetail, IpcError> {
     let database = state.database()?;
     incidents::withdraw(
@@ -86,9 +90,9 @@ pub fn incidents_withdraw(
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn incidents_erase(
     state: State<'_, AppState>,
-    incident_id: String,
-    reason: String,
-    confirmation: String,
+    incident_id: Arg<String>,
+    reason: Arg<String>,
+    confirmation: Arg<String>,
 ) -> Result<IncidentDetail, IpcError> {
     let database = state.database()?;
     incidents::erase(
@@ -154,12 +158,12 @@ pub struct PersonView {
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn incidents_person(
     state: State<'_, AppState>,
-    person_id: String,
+    person_id: Arg<String>,
 ) -> Result<PersonView, IpcError> {
     let conn = state.database()?.reader();
     let person = find::person(&conn, &person_id)?;
     let query = ListQuery {
-        person_id: Some(person_id),
+        person_id: Some(person_id.0),
         status: Some("all".into()),
         limit: Some(500),
         ..ListQuery::default()
@@ -199,8 +203,8 @@ pub fn incidents_export_folder<R: Runtime>(app: tauri::AppHandle<R>) -> String {
 #[tauri::command(async)]
 pub fn incidents_export(
     state: State<'_, AppState>,
-    selection: Selection,
-    folder: String,
+    selection: Arg<Selection>,
+    folder: Arg<String>,
 ) -> Result<ExportSummary, IpcError> {
     let folder = folder.trim();
     if folder.is_empty() {
@@ -219,7 +223,7 @@ pub fn incidents_export(
 #[tauri::command(async)]
 pub fn incidents_import(
     state: State<'_, AppState>,
-    path: String,
+    path: Arg<String>,
 ) -> Result<ImportSummary, IpcError> {
     let path = path.trim();
     if path.is_empty() {

@@ -5,6 +5,7 @@
 
 mod advice;
 mod app;
+mod args;
 mod checkins;
 mod contacts;
 mod incidents;

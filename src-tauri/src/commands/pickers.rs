@@ -3,6 +3,7 @@
 //! The dialog plugin is driven from here, so the window itself is granted none of the
 //! plugin's commands: it can ask for a folder or a pack, and gets back a path or nothing.
 
+use super::args::Arg;
 use serde::Deserialize;
 use tauri::{Runtime, WebviewWindow};
 use tauri_plugin_dialog::{DialogExt, FileDialogBuilder, FilePath};
@@ -75,12 +76,12 @@ fn picker_failed(error: impl std::fmt::Display) -> IpcError {
 #[tauri::command]
 pub async fn choose_folder<R: Runtime>(
     window: WebviewWindow<R>,
-    purpose: Purpose,
-    start: Option<String>,
+    purpose: Arg<Purpose>,
+    start: Arg<Option<String>>,
 ) -> Result<Option<String>, IpcError> {
     #[cfg(desktop)]
     {
-        let dialog = dialog(&window, purpose, start);
+        let dialog = dialog(&window, purpose.0, start.0);
         let picked = tauri::async_runtime::spawn_blocking(move || dialog.blocking_pick_folder())
             .await
             .map_err(picker_failed)?;
@@ -101,10 +102,10 @@ pub async fn choose_folder<R: Runtime>(
 #[tauri::command]
 pub async fn choose_file<R: Runtime>(
     window: WebviewWindow<R>,
-    purpose: Purpose,
-    start: Option<String>,
+    purpose: Arg<Purpose>,
+    start: Arg<Option<String>>,
 ) -> Result<Option<String>, IpcError> {
-    let dialog = dialog(&window, purpose, start);
+    let dialog = dialog(&window, purpose.0, start.0);
     let picked = tauri::async_runtime::spawn_blocking(move || dialog.blocking_pick_file())
         .await
         .map_err(picker_failed)?;

@@ -1,3 +1,4 @@
+use super::args::Arg;
 use tauri::State;
 
 use crate::error::IpcError;
@@ -18,7 +19,7 @@ pub fn settings_time_zone(state: State<'_, AppState>) -> Result<TimeZoneView, Ip
 #[tauri::command(async)]
 pub fn settings_set_time_zone(
     state: State<'_, AppState>,
-    choice: String,
+    choice: Arg<String>,
 ) -> Result<TimeZoneView, IpcError> {
     let choice = TimeZoneChoice::parse(&choice)?;
     settings::choose_time_zone(&state.database()?.conn(), choice)?;

@@ -1,3 +1,4 @@
+use super::args::Arg;
 use serde::Serialize;
 use tauri::State;
 
@@ -37,7 +38,7 @@ pub struct Found {
 }
 
 #[tauri::command(async)]
-pub fn sos_resolve(state: State<'_, AppState>, model: String) -> Result<Found, IpcError> {
+pub fn sos_resolve(state: State<'_, AppState>, model: Arg<String>) -> Result<Found, IpcError> {
     let library = state.guides()?;
     let resolution = library.resolve(&model)?;
     // An ambiguous name has no guide yet: the window asks which model it is.
@@ -52,7 +53,7 @@ pub fn sos_resolve(state: State<'_, AppState>, model: String) -> Result<Found, I
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
-pub fn sos_guide(state: State<'_, AppState>, guide_id: String) -> Result<GuideView, IpcError> {
+pub fn sos_guide(state: State<'_, AppState>, guide_id: Arg<String>) -> Result<GuideView, IpcError> {
     let guide = state.guides()?.guide(&guide_id)?;
     Ok(guides::view(guide, &ticks_or_none(&state)?))
 }
@@ -60,9 +61,9 @@ pub fn sos_guide(state: State<'_, AppState>, guide_id: String) -> Result<GuideVi
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn sos_set_tick(
     state: State<'_, AppState>,
-    guide_id: String,
-    item_id: String,
-    done: bool,
+    guide_id: Arg<String>,
+    item_id: Arg<String>,
+    done: Arg<bool>,
 ) -> Result<GuideView, IpcError> {
     let database = state.database()?;
     Ok(guides::set_tick(
@@ -70,7 +71,7 @@ pub fn sos_set_tick(
         &database.conn(),
         &guide_id,
         &item_id,
-        done,
+        done.0,
         state.clock.now(),
     )?)
 }
@@ -81,7 +82,10 @@ pub fn sos_devices(state: State<'_, AppState>) -> Result<Vec<Device>, IpcError> 
 }
 
 #[tauri::command(async)]
-pub fn sos_add_device(state: State<'_, AppState>, model: String) -> Result<Vec<Device>, IpcError> {
+pub fn sos_add_device(
+    state: State<'_, AppState>,
+    model: Arg<String>,
+) -> Result<Vec<Device>, IpcError> {
     Ok(guides::add_device(
         state.guides()?,
         &state.database()?.conn(),
@@ -93,11 +97,11 @@ pub fn sos_add_device(state: State<'_, AppState>, model: String) -> Result<Vec<D
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn sos_remove_device(
     state: State<'_, AppState>,
-    device_id: i64,
+    device_id: Arg<i64>,
 ) -> Result<Vec<Device>, IpcError> {
     Ok(guides::remove_device(
         state.guides()?,
         &state.database()?.conn(),
-        device_id,
+        device_id.0,
     )?)
 }

@@ -1,5 +1,6 @@
 //! The Team screen's commands: a thin layer over `relay::matrix::TeamService`.
 
+use super::args::Arg;
 use serde::Deserialize;
 use tauri::State;
 
@@ -27,7 +28,7 @@ pub struct SignIn {
 #[tauri::command]
 pub async fn team_sign_in(
     state: State<'_, AppState>,
-    account: SignIn,
+    account: Arg<SignIn>,
 ) -> Result<TeamStatus, IpcError> {
     let team = state.team()?.clone();
     Ok(team
@@ -41,15 +42,18 @@ pub async fn team_sign_in(
 }
 
 #[tauri::command]
-pub async fn team_create(state: State<'_, AppState>, name: String) -> Result<TeamView, IpcError> {
+pub async fn team_create(
+    state: State<'_, AppState>,
+    name: Arg<String>,
+) -> Result<TeamView, IpcError> {
     Ok(state.team()?.create_team(&name).await?)
 }
 
 #[tauri::command]
 pub async fn team_join(
     state: State<'_, AppState>,
-    invite: String,
-    name: String,
+    invite: Arg<String>,
+    name: Arg<String>,
 ) -> Result<TeamView, IpcError> {
     Ok(state.team()?.join_team(&invite, &name).await?)
 }
@@ -57,8 +61,8 @@ pub async fn team_join(
 #[tauri::command(rename_all = "camelCase")]
 pub async fn team_invite(
     state: State<'_, AppState>,
-    room_id: String,
-    user_id: String,
+    room_id: Arg<String>,
+    user_id: Arg<String>,
 ) -> Result<(), IpcError> {
     Ok(state.team()?.invite(&room_id, &user_id).await?)
 }
@@ -66,13 +70,13 @@ pub async fn team_invite(
 #[tauri::command(rename_all = "camelCase")]
 pub async fn team_members(
     state: State<'_, AppState>,
-    room_id: String,
+    room_id: Arg<String>,
 ) -> Result<Vec<Member>, IpcError> {
     Ok(state.team()?.members(&room_id).await?)
 }
 
 #[tauri::command(rename_all = "camelCase")]
-pub async fn team_leave(state: State<'_, AppState>, room_id: String) -> Result<(), IpcError> {
+pub async fn team_leave(state: State<'_, AppState>, room_id: Arg<String>) -> Result<(), IpcError> {
     Ok(state.team()?.leave_team(&room_id).await?)
 }
 
@@ -92,11 +96,11 @@ pub async fn team_sign_out(state: State<'_, AppState>) -> Result<(), IpcError> {
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn checkins_share(
     state: State<'_, AppState>,
-    session_id: i64,
-    room_id: String,
-    chat_members: Vec<String>,
+    session_id: Arg<i64>,
+    room_id: Arg<String>,
+    chat_members: Arg<Vec<String>>,
 ) -> Result<SessionDetail, IpcError> {
-    state.team()?.share(session_id, &room_id, &chat_members)?;
+    state.team()?.share(session_id.0, &room_id, &chat_members)?;
     state.sessions_changed();
-    Ok(views::detail(&state.database()?.conn(), session_id)?)
+    Ok(views::detail(&state.database()?.conn(), session_id.0)?)
 }
