@@ -83,9 +83,12 @@ impl AppState {
     pub fn database(&self) -> Result<&Arc<Database>, StorageError> {
         match self.database.get() {
             None => Err(StorageError::Upgrading),
-            Some(opened) => opened
-                .as_ref()
-                .map_err(|error| StorageError::Unavailable(error.to_string())),
+            Some(opened) => opened.as_ref().map_err(|error| match error {
+                // Already a sentence about the record as a whole: said as it is.
+                StorageError::InUse { path } => StorageError::InUse { path: path.clone() },
+                StorageError::ReadOnly { path } => StorageError::ReadOnly { path: path.clone() },
+                other => StorageError::Unavailable(other.to_string()),
+            }),
         }
     }
 
