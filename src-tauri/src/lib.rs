@@ -118,27 +118,34 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
         tracing::info!(version = env!("CARGO_PKG_VERSION"), data_dir = %data_dir.display(), "starting");
 
         let webview_dir = data_dir.join("webview");
-        let claim = options
+        // One copy per record: a second launch hands over and exits before loading anything.
+        let lock = match options
             .one_copy_per_record
-            .then(|| storage::instance::claim(&data_dir));
+            .then(|| storage::instance::claim(&data_dir))
+        {
+            None => Ok(None),
+            Some(Ok(storage::instance::Claim::Ours(lock))) => Ok(Some(lock)),
+            Some(Ok(storage::instance::Claim::HandedOver)) => {
+                tracing::info!("already running with this record: brought it forward");
+                std::process::exit(0);
+            }
+            Some(Err(error)) => Err(error),
+        };
         // An upgrade of an earlier version's record can take seconds on a large log: the
-        // window comes first and says so, and the record opens behind it.
-        let upgrade = storage::upgrade_pending(&data_dir);
+        // window comes first and says so, and the record opens behind it. A record this copy
+        // may not use is not even read.
+        let upgrade = lock.is_ok() && storage::upgrade_pending(&data_dir);
         app.manage(AppState::new(data_dir, options.clock));
-        match claim {
-            None => {}
-            Some(Ok(storage::instance::Claim::Ours(lock))) => {
+        match lock {
+            Ok(None) => {}
+            Ok(Some(lock)) => {
                 let handle = app.handle().clone();
                 if let Err(error) = storage::instance::listen(&lock, move || come_forward(&handle)) {
                     tracing::warn!("a second launch cannot hand over to this one: {error}");
                 }
                 app.manage(lock);
             }
-            Some(Ok(storage::instance::Claim::HandedOver)) => {
-                tracing::info!("already running with this record: brought it forward");
-                std::process::exit(0);
-            }
-            Some(Err(error)) => {
+            Err(error) => {
                 // The window still opens (Emergency and the guides need no record) and says
                 // why nothing can be saved; the record is never opened.
                 tracing::error!("{error}");
