@@ -145,7 +145,13 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().unwrap();
-    let database = Arc::new(Database::open_in(dir.path()).unwrap());
+    let database = Arc::new(
+        Database::open_in(
+            dir.path(),
+            &campaign_safe_lib::vault::DataKey::generate().unwrap(),
+        )
+        .unwrap(),
+    );
     let began = Instant::now();
     support_log::build(&database, count);
     println!(

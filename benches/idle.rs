@@ -23,7 +23,11 @@ use campaign_safe_lib::storage::Database;
 use procs::{idle_run, Run};
 
 fn twenty_sessions(data: &Path) {
-    let database = Database::open_in(data).unwrap();
+    let database = Database::open_in(
+        data,
+        &campaign_safe_lib::vault::DataKey::generate().unwrap(),
+    )
+    .unwrap();
     let now = Utc::now();
     let mut conn = database.conn();
     for i in 0..20 {

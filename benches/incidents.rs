@@ -67,14 +67,19 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(100_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = Database::open_in(dir.path()).expect("open");
+    let key = campaign_safe_lib::vault::DataKey::generate().expect("key");
+    let db = Database::open_in(dir.path(), &key).expect("open");
     let started = Instant::now();
     let person = build(&db, count);
     println!(
         "built {count} incidents through incidents::record in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    // The reference is keyed too: both pay SQLCipher's page decryption.
     let raw_conn = Connection::open(db.path()).expect("raw connection");
+    raw_conn
+        .pragma_update(None, "key", key.sqlcipher_key().as_str())
+        .expect("key");
 
     let now = Utc.with_ymd_and_hms(2026, 11, 25, 18, 0, 0).unwrap();
     let cases: Vec<(&str, QueryFor)> = vec![

@@ -115,8 +115,13 @@ async fn idle_signed_in(server: &Synapse, room: &str) -> (procs::Run, procs::Run
     // Sign in with the app's own code in this folder, then let the app itself restore it.
     let dir = tempfile::tempdir().unwrap();
     {
-        let database =
-            std::sync::Arc::new(campaign_safe_lib::storage::Database::open_in(dir.path()).unwrap());
+        let database = std::sync::Arc::new(
+            campaign_safe_lib::storage::Database::open_in(
+                dir.path(),
+                &campaign_safe_lib::vault::DataKey::generate().unwrap(),
+            )
+            .unwrap(),
+        );
         let service = TeamService::new(
             database,
             dir.path().to_owned(),

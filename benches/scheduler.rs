@@ -77,7 +77,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn reminder_latency() {
     const SESSIONS: usize = 200;
     let dir = tempfile::tempdir().unwrap();
-    let database = Arc::new(Database::open_in(dir.path()).unwrap());
+    let database = Arc::new(
+        Database::open_in(
+            dir.path(),
+            &campaign_safe_lib::vault::DataKey::generate().unwrap(),
+        )
+        .unwrap(),
+    );
     let base = Utc::now() + chrono::Duration::seconds(2);
     // A reminder comes 5 minutes before a due time 5 minutes after the start: at the start.
     let mut reminder_at = std::collections::HashMap::new();
@@ -122,7 +128,13 @@ fn reminder_latency() {
 
 fn idle_wakeups() {
     let dir = tempfile::tempdir().unwrap();
-    let database = Arc::new(Database::open_in(dir.path()).unwrap());
+    let database = Arc::new(
+        Database::open_in(
+            dir.path(),
+            &campaign_safe_lib::vault::DataKey::generate().unwrap(),
+        )
+        .unwrap(),
+    );
     let clock = Arc::new(CountingClock(AtomicUsize::new(0)));
     runner(database, clock.clone(), Arc::new(Stopwatch::default()))
         .spawn()
@@ -137,7 +149,11 @@ fn idle_wakeups() {
 fn catch_up() {
     const SESSIONS: usize = 1000;
     let dir = tempfile::tempdir().unwrap();
-    let database = Database::open_in(dir.path()).unwrap();
+    let database = Database::open_in(
+        dir.path(),
+        &campaign_safe_lib::vault::DataKey::generate().unwrap(),
+    )
+    .unwrap();
     let start = Utc::now();
     let mut conn = database.conn();
     for i in 0..SESSIONS {

@@ -15,7 +15,7 @@ case "$SYNAPSE_VENV" in
 esac
 RUN_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev curl file)
 PACKAGE_PACKAGES=(dpkg-dev)
-TEST_PACKAGES=(xvfb webkit2gtk-driver dbus-daemon imagemagick xdotool python3 python3-venv
+TEST_PACKAGES=(xvfb webkit2gtk-driver dbus-daemon gnome-keyring imagemagick xdotool python3 python3-venv
   "${PACKAGE_PACKAGES[@]}" desktop-file-utils)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }

@@ -4,6 +4,7 @@
 /// Every command the front end may be granted. Keep in step with `commands::handler()`.
 const COMMANDS: &[&str] = &[
     "app_status",
+    "unlock_record",
     "startup_probe",
     "emergency_info",
     "settings_time_zone",

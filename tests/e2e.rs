@@ -232,9 +232,10 @@ async fn an_upgrade_runs_with_the_window_open_and_keeps_the_data() {
     let _one = serial();
     let data = tempfile::tempdir().unwrap();
     let db_path = data.path().join("campaign-safe.sqlite3");
+    let desktop = Desktop::start();
     {
-        // Today's schema taken back one step: what the previous version left on disk.
-        let database = campaign_safe_lib::storage::Database::open_in(data.path()).unwrap();
+        // Today's schema taken back one step, unencrypted: what the previous version left.
+        let database = desktop.new_record(data.path());
         let conn = database.conn();
         campaign_safe_lib::contacts::save(
             &conn,
@@ -245,12 +246,15 @@ async fn an_upgrade_runs_with_the_window_open_and_keeps_the_data() {
             chrono::Utc::now(),
         )
         .unwrap();
-        conn.execute_batch("DROP TABLE app_setting; PRAGMA user_version = 6;")
-            .unwrap();
+        conn.execute_batch("DROP TABLE app_setting;").unwrap();
     }
+    support::make_earlier_version(&db_path, &desktop.record_key(data.path()), 6);
+    assert!(
+        contains(&std::fs::read(&db_path).unwrap(), b"Priya Shah"),
+        "the earlier version's record is plain"
+    );
     // The upgrade waits for this file, so the test sees the window while it runs.
     let release = data.path().join("release-upgrade");
-    let desktop = Desktop::start();
     let driver = &Driver::start_with(
         &desktop,
         data.path(),
@@ -282,7 +286,7 @@ async fn an_upgrade_runs_with_the_window_open_and_keeps_the_data() {
     app.screenshots("upgraded").await;
     app.quit(driver).await;
 
-    let conn = rusqlite::Connection::open(&db_path).unwrap();
+    let conn = desktop.open_record(data.path());
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
@@ -290,6 +294,25 @@ async fn an_upgrade_runs_with_the_window_open_and_keeps_the_data() {
         version as usize,
         campaign_safe_lib::storage::latest_schema_version()
     );
+    // Encrypted on the way: no trace of the name in the record's files.
+    for name in ["campaign-safe.sqlite3", "campaign-safe.sqlite3-wal"] {
+        if let Ok(bytes) = std::fs::read(data.path().join(name)) {
+            assert!(
+                !contains(&bytes, b"Priya Shah"),
+                "{name} holds the name in the clear"
+            );
+            assert!(
+                !contains(&bytes, b"SQLite format 3"),
+                "{name} is not encrypted"
+            );
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 #[tokio::test]
@@ -330,9 +353,19 @@ async fn a_second_launch_hands_over_and_never_writes_the_record_with_or_without_
     );
     stop(&mut first);
 
-    // With no usable D-Bus session the app starts normally, and a second launch still hands
-    // over: the lock is on the data folder, not on the bus.
+    // With no usable D-Bus session (so no keyring: this record is kept under a passphrase)
+    // the app starts and asks for it, and a second launch still hands over: the lock is on
+    // the data folder, not on the bus.
     let lonely = tempfile::tempdir().unwrap();
+    {
+        let key = campaign_safe_lib::vault::choose_passphrase(
+            lonely.path(),
+            "lonely laptop passphrase",
+            "lonely laptop passphrase",
+        )
+        .unwrap();
+        campaign_safe_lib::storage::Database::open_in(lonely.path(), &key).unwrap();
+    }
     let mut env = desktop.app_env(lonely.path());
     env.retain(|(key, _)| key != "DBUS_SESSION_BUS_ADDRESS");
     env.push((
@@ -340,7 +373,11 @@ async fn a_second_launch_hands_over_and_never_writes_the_record_with_or_without_
         "unix:path=/nonexistent/bus".into(),
     ));
     let mut alone = spawn_app(lonely.path(), env.clone());
-    wait_for_log(&mut alone, lonely.path(), "database open");
+    wait_for_log(
+        &mut alone,
+        lonely.path(),
+        "the record waits for its passphrase",
+    );
     let mut again = spawn_app(lonely.path(), env.clone());
     let status = wait_with_timeout(&mut again, Duration::from_secs(20))
         .expect("a second launch without D-Bus exits");
@@ -373,9 +410,9 @@ async fn a_second_launch_hands_over_and_never_writes_the_record_with_or_without_
     );
     let log = log_text(lonely.path());
     assert_eq!(
-        log.matches("database open").count(),
+        log.matches("the record waits for its passphrase").count(),
         1,
-        "only the first copy opened it:\n{log}"
+        "only the first copy got as far as asking for the record's passphrase:\n{log}"
     );
     stop(&mut third);
     assert!(Command::new("kill")
@@ -674,5 +711,92 @@ async fn every_screen_can_be_walked_with_the_keyboard_at_phone_and_laptop_width(
             assert_eq!(stops, expected, "Tab order on {hash} at {width} px");
         }
     }
+    app.quit(driver).await;
+}
+
+/// A desktop with no keyring: the first start asks for a passphrase and says why; the record
+/// then opens, is kept encrypted under it, and the next start asks for it again.
+#[tokio::test]
+async fn with_no_keyring_a_passphrase_is_chosen_then_asked_for_at_the_next_start() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start_without_keyring();
+    let driver = &Driver::start(&desktop, data.path());
+
+    let app = App::launch(driver).await;
+    app.wait_for_text("#unlock h2", "Choose a passphrase for your record")
+        .await;
+    app.wait_for_text("#unlock", "no keyring").await;
+    // Emergency needs no record.
+    app.go("#/emergency").await;
+    app.wait_for_text("main", "999").await;
+    app.go("#/today").await;
+    app.wait_for("#f-unlock-passphrase").await;
+
+    app.type_in("#f-unlock-passphrase", "too short").await;
+    app.type_in(
+        "#f-unlock-passphraseAgain",
+        &format!("too short{}", char::from(Key::Enter)),
+    )
+    .await;
+    app.wait_for_text("#error-unlock-passphrase", "at least 10 characters")
+        .await;
+    app.screenshots_of("unlock-choose", Some("#unlock")).await;
+    app.retype("#f-unlock-passphrase", "Lantern orchard velvet")
+        .await;
+    app.retype(
+        "#f-unlock-passphraseAgain",
+        &format!("Lantern orchard velvet{}", char::from(Key::Enter)),
+    )
+    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while app
+        .js("return document.getElementById('unlock') !== null")
+        .await
+        == true
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the record did not open after the passphrase was chosen; the page said: {}",
+            app.text("body").await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    app.wait_for_text(".cards", "0 of 36 done").await;
+    app.go("#/advice/cyber-hygiene").await;
+    app.wait_for_text("main h1", "Be cyber aware").await;
+    app.type_in("#item-two-step-verification", " ").await;
+    app.wait_for_text(".section-progress", "1 of 5 done").await;
+    app.quit(driver).await;
+    let key_file = std::fs::read_to_string(data.path().join("record-key.json")).unwrap();
+    assert!(
+        key_file.contains("argon2id") && !key_file.contains("Lantern"),
+        "{key_file}"
+    );
+
+    // The next start asks for it; a wrong one is refused next to the field.
+    let app = App::launch(driver).await;
+    app.wait_for_text("#unlock h2", "Your record is locked")
+        .await;
+    app.type_in(
+        "#f-unlock-passphrase",
+        &format!("Lantern orchard velvel{}", char::from(Key::Enter)),
+    )
+    .await;
+    app.wait_for_text("#error-unlock-passphrase", "does not unlock your record")
+        .await;
+    app.screenshots_of("unlock-wrong", Some("#unlock")).await;
+    app.retype(
+        "#f-unlock-passphrase",
+        &format!("Lantern orchard velvet{}", char::from(Key::Enter)),
+    )
+    .await;
+    app.go("#/advice").await;
+    app.wait_for_text(
+        "a[href='#/advice/cyber-hygiene'] .progress-label",
+        "1 of 5 done",
+    )
+    .await;
+    app.screenshots("unlocked-advice").await;
     app.quit(driver).await;
 }

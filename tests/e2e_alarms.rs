@@ -13,14 +13,20 @@ use chrono::Utc;
 use serde_json::Value;
 
 use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSession};
-use campaign_safe_lib::storage::Database;
 use support::notification_server::NotificationServer;
 use support::{serial, App, Desktop, Driver};
 
 /// Starts a canvass that began `minutes_ago`, checking in every 30 minutes with 10 minutes'
 /// grace: from 40 minutes ago it has been missed.
-fn seed_session(data: &Path, title: &str, people: &[&str], mode: Mode, minutes_ago: i64) -> i64 {
-    let database = Database::open_in(data).expect("database");
+fn seed_session(
+    desktop: &Desktop,
+    data: &Path,
+    title: &str,
+    people: &[&str],
+    mode: Mode,
+    minutes_ago: i64,
+) -> i64 {
+    let database = desktop.new_record(data);
     let started = Utc::now() - chrono::Duration::minutes(minutes_ago);
     let new = NewSession {
         kind: Kind::Canvass,
@@ -80,9 +86,23 @@ async fn element_at(app: &App, css: &str) -> Value {
 async fn two_missed_check_ins_give_two_alarms_and_a_notification_answer_clears_one() {
     let _one = serial();
     let data = tempfile::tempdir().unwrap();
-    let ward3 = seed_session(data.path(), "Ward 3", &["Asha", "Ben"], Mode::Me, 45);
-    let ward5 = seed_session(data.path(), "Ward 5", &["Cat", "Dev"], Mode::Watching, 44);
     let desktop = Desktop::start();
+    let ward3 = seed_session(
+        &desktop,
+        data.path(),
+        "Ward 3",
+        &["Asha", "Ben"],
+        Mode::Me,
+        45,
+    );
+    let ward5 = seed_session(
+        &desktop,
+        data.path(),
+        "Ward 5",
+        &["Cat", "Dev"],
+        Mode::Watching,
+        44,
+    );
     let server = NotificationServer::start(&desktop.bus, true);
 
     {
@@ -199,7 +219,14 @@ async fn two_missed_check_ins_give_two_alarms_and_a_notification_answer_clears_o
 
     // Three missed sessions at the next start (Ward 3 missed again 45 minutes on): three
     // alarms, one each, and one notice each.
-    let ward7 = seed_session(data.path(), "Ward 7", &["Eve"], Mode::Watching, 50);
+    let ward7 = seed_session(
+        &desktop,
+        data.path(),
+        "Ward 7",
+        &["Eve"],
+        Mode::Watching,
+        50,
+    );
     let before = server.sent().len();
     let driver = &Driver::start_with(
         &desktop,

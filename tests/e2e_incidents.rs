@@ -463,8 +463,8 @@ async fn dates_and_times_are_uk_whatever_the_laptop_is_set_to() {
     app.quit(driver).await;
 
     // Stored as 23:30 in UTC, which is UK time in November.
-    let stored: i64 = rusqlite::Connection::open(data.path().join("campaign-safe.sqlite3"))
-        .unwrap()
+    let stored: i64 = desktop
+        .open_record(data.path())
         .query_row("SELECT occurred_from FROM incident", [], |r| r.get(0))
         .unwrap();
     assert_eq!(

@@ -131,15 +131,14 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
     app.quit(driver).await;
 
     // Neither the access token nor the store's passphrase is ever written to the log.
-    let (session, passphrase): (String, String) =
-        rusqlite::Connection::open(data.path().join("campaign-safe.sqlite3"))
-            .unwrap()
-            .query_row(
-                "SELECT session, store_passphrase FROM team_account",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
+    let (session, passphrase): (String, String) = desktop
+        .open_record(data.path())
+        .query_row(
+            "SELECT session, store_passphrase FROM team_account",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
     let token: serde_json::Value = serde_json::from_str(&session).unwrap();
     let token = token["access_token"]
         .as_str()

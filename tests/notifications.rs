@@ -185,7 +185,13 @@ fn scheduler_reminder_answered_over_dbus(
     runtime: &tokio::runtime::Runtime,
 ) {
     let dir = tempfile::tempdir().unwrap();
-    let database = Arc::new(Database::open_in(dir.path()).unwrap());
+    let database = Arc::new(
+        Database::open_in(
+            dir.path(),
+            &campaign_safe_lib::vault::DataKey::generate().unwrap(),
+        )
+        .unwrap(),
+    );
     let start = Utc.with_ymd_and_hms(2026, 11, 25, 14, 0, 0).unwrap();
     let clock = Arc::new(TestClock(Mutex::new(start)));
     let session = NewSession {

@@ -251,7 +251,7 @@ mod tests {
     #[test]
     fn saves_updates_and_clears_a_card() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_in(dir.path()).unwrap();
+        let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
         let now = Utc::now();
         let cards = list(&db.conn()).unwrap();
         assert_eq!(cards.len(), ROLES.len());
@@ -287,7 +287,7 @@ mod tests {
     #[test]
     fn a_bad_field_stores_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_in(dir.path()).unwrap();
+        let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
         let now = Utc::now();
         save(
             &db.conn(),

@@ -21,6 +21,7 @@ pub mod settings;
 pub mod state;
 pub mod storage;
 pub mod time;
+pub mod vault;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,9 +31,10 @@ use tauri::{Emitter, Manager, Runtime};
 use crate::alarms::hub::AlarmHub;
 use crate::checkins::runner::Runner;
 use crate::notify::Notifier;
-use crate::state::AppState;
+use crate::state::{AppState, Ask};
 use crate::storage::DATA_DIR_ENV;
 use crate::time::{Clock, SystemClock};
+use crate::vault::{AtStart, DataKey, Keyring};
 
 /// The label of the app's one window; capabilities are granted to it by this name.
 pub const MAIN_WINDOW: &str = "main";
@@ -46,6 +48,8 @@ pub struct Options {
     /// Lock the data folder so only one copy of the app uses the record, and hand a second
     /// launch over to the first. Tests that start the app twice in one process leave it off.
     pub one_copy_per_record: bool,
+    /// Where the record's key is kept: the desktop's keyring, or a stand-in in tests.
+    pub keyring: Arc<dyn Keyring>,
 }
 
 impl Options {
@@ -58,6 +62,7 @@ impl Options {
             clock: test_clock().unwrap_or_else(|| Arc::new(SystemClock)),
             notifier: default_notifier(),
             one_copy_per_record: true,
+            keyring: vault::system_keyring(),
         }
     }
 }
@@ -131,11 +136,7 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
             }
             Some(Err(error)) => Err(error),
         };
-        // An upgrade of an earlier version's record can take seconds on a large log: the
-        // window comes first and says so, and the record opens behind it. A record this copy
-        // may not use is not even read.
-        let upgrade = lock.is_ok() && storage::upgrade_pending(&data_dir);
-        app.manage(AppState::new(data_dir, options.clock));
+        app.manage(AppState::new(data_dir.clone(), options.clock));
         match lock {
             Ok(None) => {}
             Ok(Some(lock)) => {
@@ -156,43 +157,85 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
         }
         let handle = app.handle().clone();
         let notifier = options.notifier;
-        if upgrade {
-            tracing::info!("upgrading the record with the window open");
+        let state = app.state::<AppState>();
+        if let Err(source) = std::fs::create_dir_all(&data_dir) {
+            let error = storage::StorageError::DataDir { path: data_dir, source };
+            tracing::error!("{error}");
+            state.refuse_database(error);
             open_main_window(app.handle(), webview_dir)?;
-            std::thread::Builder::new()
-                .name("open-record".into())
-                .spawn(move || {
-                    hold_upgrade_for_tests();
-                    let team = start_services(&handle, notifier);
-                    if let Err(error) = handle.emit("record-ready", ()) {
-                        tracing::warn!("the window was not told the record is open: {error}");
-                    }
-                    if let Some(team) = team {
-                        tauri::async_runtime::spawn(async move { team.restore().await });
-                    }
-                })?;
-        } else {
-            let team = start_services(&handle, notifier);
-            probe("record-open");
-            open_main_window(app.handle(), webview_dir)?;
-            probe("window-built");
-            // After the window: signing back in to the team server never delays it.
-            if let Some(team) = team {
-                tauri::async_runtime::spawn(async move { team.restore().await });
+            return Ok(());
+        }
+        match vault::at_start(&data_dir, options.keyring.as_ref()) {
+            // An upgrade of an earlier version's record (its schema, or encrypting it) can
+            // take seconds on a large log: the window comes first and says so, and the record
+            // opens behind it.
+            Ok(AtStart::Ready(key)) if storage::upgrade_pending(&data_dir, &key) => {
+                tracing::info!("upgrading the record with the window open");
+                open_main_window(app.handle(), webview_dir)?;
+                open_record_behind(&handle, key, notifier)?;
+            }
+            Ok(AtStart::Ready(key)) => {
+                let team = start_services(&handle, &key, notifier);
+                probe("record-open");
+                open_main_window(app.handle(), webview_dir)?;
+                probe("window-built");
+                // After the window: signing back in to the team server never delays it.
+                if let Some(team) = team {
+                    tauri::async_runtime::spawn(async move { team.restore().await });
+                }
+            }
+            Ok(AtStart::EnterPassphrase) => {
+                tracing::info!("the record waits for its passphrase");
+                state.await_passphrase(Ask::Enter, notifier);
+                open_main_window(app.handle(), webview_dir)?;
+            }
+            Ok(AtStart::ChoosePassphrase { why }) => {
+                tracing::info!("no keyring: a passphrase is asked for the record's key");
+                state.await_passphrase(Ask::Choose { why }, notifier);
+                open_main_window(app.handle(), webview_dir)?;
+            }
+            Err(error) => {
+                tracing::error!("{error}");
+                state.refuse_database(storage::StorageError::Key(error));
+                open_main_window(app.handle(), webview_dir)?;
             }
         }
         Ok(())
     })
 }
 
+/// Opens the record on a thread of its own, the window already up, and tells the window when
+/// it is ready: after an upgrade, or once its passphrase is typed.
+pub(crate) fn open_record_behind<R: Runtime>(
+    handle: &tauri::AppHandle<R>,
+    key: DataKey,
+    notifier: Arc<dyn Notifier>,
+) -> std::io::Result<()> {
+    let handle = handle.clone();
+    std::thread::Builder::new()
+        .name("open-record".into())
+        .spawn(move || {
+            hold_upgrade_for_tests();
+            let team = start_services(&handle, &key, notifier);
+            if let Err(error) = handle.emit("record-ready", ()) {
+                tracing::warn!("the window was not told the record is open: {error}");
+            }
+            if let Some(team) = team {
+                tauri::async_runtime::spawn(async move { team.restore().await });
+            }
+        })
+        .map(drop)
+}
+
 /// Opens the record, then starts what needs it: the alarms, the team relay and the
 /// check-in scheduler. With no usable database none of them runs; the window says why.
 fn start_services<R: Runtime>(
     handle: &tauri::AppHandle<R>,
+    key: &DataKey,
     notifier: Arc<dyn Notifier>,
 ) -> Option<Arc<relay::matrix::TeamService>> {
     let state = handle.state::<AppState>();
-    let database = state.open_database().ok()?.clone();
+    let database = state.open_database(key).ok()?.clone();
     let alarms = AlarmHub::new(
         database.clone(),
         state.clock.clone(),

@@ -131,7 +131,7 @@ mod tests {
     #[test]
     fn uk_time_until_a_choice_is_saved_and_unknown_values_read_as_uk() {
         let dir = tempfile::tempdir().unwrap();
-        let database = Database::open_in(dir.path()).unwrap();
+        let database = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
         let conn = database.conn();
         assert_eq!(time_zone_choice(&conn).unwrap(), TimeZoneChoice::Uk);
         // Saving UK leaves the process-wide zone as it is for the other tests.

@@ -3,7 +3,10 @@
 //! Emergency screen) keep working.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use crate::advice::AdviceLibrary;
 use crate::alarms::hub::AlarmHub;
@@ -11,11 +14,31 @@ use crate::checkins::runner::SchedulerHandle;
 use crate::content::ContentError;
 use crate::emergency::EmergencyInfo;
 use crate::guides::GuideLibrary;
+use crate::notify::Notifier;
 use crate::relay::matrix::TeamService;
 use crate::relay::RelayError;
 use crate::settings;
 use crate::storage::{Database, StorageError};
 use crate::time::{self, Clock};
+use crate::vault::{self, DataKey, VaultError};
+
+/// What the window asks for while the record waits for its passphrase.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "mode", rename_all = "camelCase")]
+pub enum Ask {
+    /// The record's key is kept under a passphrase: type it.
+    Enter,
+    /// A new record with no keyring to keep its key: choose a passphrase, and why.
+    Choose { why: String },
+}
+
+/// The record waiting for its passphrase, with what opening it will need.
+struct Waiting {
+    ask: Ask,
+    notifier: Arc<dyn Notifier>,
+    wrong_tries: u32,
+    retry_at: Option<DateTime<Utc>>,
+}
 
 pub struct AppState {
     pub data_dir: PathBuf,
@@ -29,6 +52,8 @@ pub struct AppState {
     /// Set once the database has been opened (and upgraded, which may happen after the
     /// window is up), or has failed to open.
     database: OnceLock<Result<Arc<Database>, StorageError>>,
+    /// Set while the record waits for its passphrase.
+    waiting: Mutex<Option<Waiting>>,
     advice: Result<AdviceLibrary, ContentError>,
     guides: Result<GuideLibrary, ContentError>,
     emergency: Result<EmergencyInfo, ContentError>,
@@ -45,6 +70,7 @@ impl AppState {
             alarms: OnceLock::new(),
             team: OnceLock::new(),
             database: OnceLock::new(),
+            waiting: Mutex::new(None),
             advice: AdviceLibrary::load_embedded(),
             guides: GuideLibrary::load_embedded(),
             emergency: EmergencyInfo::load_embedded(),
@@ -57,9 +83,9 @@ impl AppState {
 
     /// Opens (creating or upgrading) the database, once; later calls return the first
     /// outcome.
-    pub fn open_database(&self) -> Result<&Arc<Database>, StorageError> {
+    pub fn open_database(&self, key: &DataKey) -> Result<&Arc<Database>, StorageError> {
         self.database.get_or_init(|| {
-            let database = Database::open_in(&self.data_dir).map(Arc::new);
+            let database = Database::open_in(&self.data_dir, key).map(Arc::new);
             match &database {
                 Ok(database) => match settings::time_zone_choice(&database.conn()) {
                     Ok(choice) => time::show_times_in(choice.zone()),
@@ -82,6 +108,7 @@ impl AppState {
 
     pub fn database(&self) -> Result<&Arc<Database>, StorageError> {
         match self.database.get() {
+            None if self.passphrase_asked().is_some() => Err(StorageError::Locked),
             None => Err(StorageError::Upgrading),
             Some(opened) => opened.as_ref().map_err(|error| match error {
                 // Already a sentence about the record as a whole: said as it is.
@@ -94,7 +121,69 @@ impl AppState {
 
     /// True while an upgrade of the record runs after the window opened.
     pub fn upgrading(&self) -> bool {
-        self.database.get().is_none()
+        self.database.get().is_none() && self.passphrase_asked().is_none()
+    }
+
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Option<Waiting>> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The record stays closed until its passphrase is typed (or chosen); `notifier` is kept
+    /// for the alarms that start then.
+    pub fn await_passphrase(&self, ask: Ask, notifier: Arc<dyn Notifier>) {
+        *self.waiting() = Some(Waiting {
+            ask,
+            notifier,
+            wrong_tries: 0,
+            retry_at: None,
+        });
+    }
+
+    /// What the window should ask for, while the record is locked.
+    pub fn passphrase_asked(&self) -> Option<Ask> {
+        self.waiting().as_ref().map(|waiting| waiting.ask.clone())
+    }
+
+    /// Tries a passphrase with `attempt` (slow by design, run without holding anything the
+    /// window needs). After a few wrong tries each next one must wait longer. On success the
+    /// record is no longer waiting: the key and the kept notifier are handed back to open it.
+    pub fn try_passphrase(
+        &self,
+        attempt: impl FnOnce(&Ask) -> Result<DataKey, VaultError>,
+    ) -> Result<(DataKey, Arc<dyn Notifier>), VaultError> {
+        let now = self.clock.now();
+        let ask = {
+            let waiting = self.waiting();
+            let waiting = waiting.as_ref().ok_or(VaultError::AlreadyOpen)?;
+            if let Some(retry_at) = waiting.retry_at.filter(|at| *at > now) {
+                let seconds = (retry_at - now).num_seconds().max(1) as u64;
+                return Err(VaultError::SlowDown { seconds });
+            }
+            waiting.ask.clone()
+        };
+        let outcome = attempt(&ask);
+        let mut waiting = self.waiting();
+        let Some(current) = waiting.as_mut() else {
+            return Err(VaultError::AlreadyOpen);
+        };
+        match outcome {
+            Ok(key) => {
+                let notifier = current.notifier.clone();
+                *waiting = None;
+                Ok((key, notifier))
+            }
+            Err(VaultError::WrongPassphrase) => {
+                current.wrong_tries += 1;
+                if current.wrong_tries >= vault::SLOW_DOWN_AFTER {
+                    let doublings = (current.wrong_tries - vault::SLOW_DOWN_AFTER).min(6);
+                    current.retry_at = Some(now + chrono::Duration::seconds(5 << doublings));
+                }
+                Err(VaultError::WrongPassphrase)
+            }
+            Err(other) => Err(other),
+        }
     }
 
     pub fn set_alarms(&self, hub: Arc<AlarmHub>) {

@@ -11,8 +11,12 @@ use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
 
 use crate::error::ErrorCode;
+use crate::vault::DataKey;
 
+mod encrypt;
 pub mod instance;
+
+pub use encrypt::holds_encrypted_record;
 
 /// Set this to keep all data (database, logs, webview storage) in another folder.
 /// Every test sets it so none ever touches a real user's data.
@@ -71,6 +75,21 @@ pub enum StorageError {
     #[error("Campaign Safe could not update its database {path}: {detail}. Nothing was changed.")]
     Migration { path: PathBuf, detail: String },
 
+    #[error(
+        "Campaign Safe could not encrypt your record {path}: {detail}. The record has been left \
+         as it was, unencrypted; Campaign Safe tries again the next time it starts."
+    )]
+    Encrypt { path: PathBuf, detail: String },
+
+    #[error("{0}")]
+    Key(crate::vault::VaultError),
+
+    #[error(
+        "Your record is locked. Type its passphrase in the box at the top of the screen to \
+         open it. The Emergency screen and the guides work meanwhile."
+    )]
+    Locked,
+
     #[error("Campaign Safe could not read or save its data: {0}.")]
     Sqlite(#[from] rusqlite::Error),
 
@@ -106,14 +125,16 @@ impl ErrorCode for StorageError {
             StorageError::NewerSchema { .. } => "newer_database",
             StorageError::Unavailable(_) => "storage_unavailable",
             StorageError::Upgrading => "upgrading",
+            StorageError::Locked => "locked",
             StorageError::ReadOnly { .. } => "read_only",
             StorageError::InUse { .. } => "in_use",
+            StorageError::Key(error) => error.code(),
             _ => "storage",
         }
     }
 
     fn is_fault(&self) -> bool {
-        !matches!(self, StorageError::Upgrading)
+        !matches!(self, StorageError::Upgrading | StorageError::Locked)
     }
 }
 
@@ -128,26 +149,32 @@ impl ErrorCode for StorageError {
 ///   (export, "Check the record"): it holds no lock anyone else takes.
 pub struct Database {
     path: PathBuf,
+    key: DataKey,
     conn: Mutex<Connection>,
     reader: Mutex<Connection>,
 }
 
 impl Database {
-    /// Opens (creating if needed) the database in `data_dir` and brings its schema up to date.
-    pub fn open_in(data_dir: &Path) -> Result<Self, StorageError> {
+    /// Opens (creating if needed) the database in `data_dir`, encrypted with `key`, and brings
+    /// its schema up to date. An earlier version's unencrypted record is encrypted first.
+    pub fn open_in(data_dir: &Path, key: &DataKey) -> Result<Self, StorageError> {
         std::fs::create_dir_all(data_dir).map_err(|source| StorageError::DataDir {
             path: data_dir.to_owned(),
             source,
         })?;
-        Self::open(&data_dir.join(DB_FILE_NAME))
+        Self::open(&data_dir.join(DB_FILE_NAME), key)
     }
 
-    pub fn open(path: &Path) -> Result<Self, StorageError> {
+    pub fn open(path: &Path, key: &DataKey) -> Result<Self, StorageError> {
         let open_error = |source| StorageError::Open {
             path: path.to_owned(),
             source,
         };
+        if encrypt::is_plain(path) {
+            encrypt::encrypt_in_place(path, key, latest_schema_version())?;
+        }
         let mut conn = Connection::open(path).map_err(open_error)?;
+        apply_key(&conn, key).map_err(open_error)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
 
         // Read before writing anything: this is where a damaged file or a foreign one fails.
@@ -180,10 +207,11 @@ impl Database {
                 path: path.to_owned(),
                 detail: error.to_string(),
             })?;
-        let reader = open_read_only(path).map_err(open_error)?;
+        let reader = open_read_only(path, key).map_err(open_error)?;
         tracing::info!(path = %path.display(), schema = supported, "database open");
         Ok(Self {
             path: path.to_owned(),
+            key: key.clone(),
             conn: Mutex::new(conn),
             reader: Mutex::new(reader),
         })
@@ -211,7 +239,7 @@ impl Database {
 
     /// A read-only connection of its own, for a long job.
     pub fn open_reader(&self) -> Result<Connection, StorageError> {
-        open_read_only(&self.path).map_err(|source| StorageError::Open {
+        open_read_only(&self.path, &self.key).map_err(|source| StorageError::Open {
             path: self.path.clone(),
             source,
         })
@@ -222,23 +250,38 @@ impl Database {
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Whether opening the database in `data_dir` will upgrade a record saved by an earlier
-/// version: that can take seconds on a large log, so the window is shown first.
-pub fn upgrade_pending(data_dir: &Path) -> bool {
+/// version (encrypting it, or changing its schema): that can take seconds on a large log, so
+/// the window is shown first.
+pub fn upgrade_pending(data_dir: &Path, key: &DataKey) -> bool {
     let path = data_dir.join(DB_FILE_NAME);
     if !path.is_file() {
         return false;
     }
-    let found = open_read_only(&path)
+    if encrypt::is_plain(&path) {
+        // Encrypting it is the upgrade; a newer version's record is refused at once.
+        return Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|conn| {
+                conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
+            })
+            .is_ok_and(|found| found >= 0 && (found as usize) <= latest_schema_version());
+    }
+    let found = open_read_only(&path, key)
         .and_then(|conn| conn.pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0)))
         .unwrap_or(0);
     found > 0 && (found as usize) < latest_schema_version()
 }
 
-fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+/// Every connection is keyed before its first read.
+fn apply_key(conn: &Connection, key: &DataKey) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "key", key.sqlcipher_key().as_str())
+}
+
+fn open_read_only(path: &Path, key: &DataKey) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
+    apply_key(&conn, key)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     Ok(conn)
 }
@@ -266,7 +309,7 @@ mod tests {
     fn creates_folder_and_database_with_latest_schema_and_pragmas() {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("nested").join("data");
-        let db = Database::open_in(&data_dir).unwrap();
+        let db = Database::open_in(&data_dir, &crate::vault::test_key()).unwrap();
         assert!(data_dir.join(DB_FILE_NAME).is_file());
         let conn = db.conn();
         let version: i64 = conn
@@ -298,7 +341,7 @@ mod tests {
             )
             .unwrap();
         }
-        let db = Database::open(&path).unwrap();
+        let db = Database::open(&path, &crate::vault::test_key()).unwrap();
         let row: (String, String, i64) = db
             .conn()
             .query_row(
@@ -326,7 +369,7 @@ mod tests {
             )
             .unwrap();
         }
-        let db = Database::open(&path).unwrap();
+        let db = Database::open(&path, &crate::vault::test_key()).unwrap();
         let conn = db.conn();
         for prefix in ["le*", "lea*", "leaf*", "leafl*", "leaflet*", "mill"] {
             let found: Vec<i64> = conn
@@ -352,12 +395,12 @@ mod tests {
     fn reopening_keeps_data_and_does_not_migrate_again() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let db = Database::open_in(dir.path()).unwrap();
+            let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
             db.conn()
                 .execute("INSERT INTO checklist_tick VALUES ('s', 'i', 1)", [])
                 .unwrap();
         }
-        let db = Database::open_in(dir.path()).unwrap();
+        let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
         let n: i64 = db
             .conn()
             .query_row("SELECT count(*) FROM checklist_tick", [], |r| r.get(0))
@@ -394,7 +437,9 @@ mod tests {
                 .unwrap();
         }
         let bytes_before = std::fs::read(&path).unwrap();
-        let error = Database::open(&path).err().expect("must refuse");
+        let error = Database::open(&path, &crate::vault::test_key())
+            .err()
+            .expect("must refuse");
         assert!(
             matches!(error, StorageError::NewerSchema { found: 99, .. }),
             "{error:?}"
@@ -411,7 +456,9 @@ mod tests {
         let path = dir.path().join(DB_FILE_NAME);
         let garbage: Vec<u8> = (0..8192u32).map(|i| (i * 7 % 251) as u8).collect();
         std::fs::write(&path, &garbage).unwrap();
-        let error = Database::open(&path).err().expect("must refuse");
+        let error = Database::open(&path, &crate::vault::test_key())
+            .err()
+            .expect("must refuse");
         assert!(matches!(error, StorageError::Open { .. }), "{error:?}");
         assert!(error.to_string().contains("left exactly as it was"));
         assert_eq!(std::fs::read(&path).unwrap(), garbage);
@@ -422,7 +469,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let not_a_folder = dir.path().join("file");
         std::fs::write(&not_a_folder, b"x").unwrap();
-        let error = Database::open_in(&not_a_folder.join("data"))
+        let error = Database::open_in(&not_a_folder.join("data"), &crate::vault::test_key())
             .err()
             .expect("must fail");
         assert!(matches!(error, StorageError::DataDir { .. }), "{error:?}");
@@ -433,7 +480,9 @@ mod tests {
     fn reports_a_database_path_that_is_a_folder() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join(DB_FILE_NAME)).unwrap();
-        let error = Database::open_in(dir.path()).err().expect("must fail");
+        let error = Database::open_in(dir.path(), &crate::vault::test_key())
+            .err()
+            .expect("must fail");
         assert!(matches!(error, StorageError::Open { .. }), "{error:?}");
     }
 }

@@ -19,6 +19,7 @@ pub const APP_BINARY: &str = env!("CARGO_BIN_EXE_campaign-safe");
 const DATA_DIR_ENV: &str = "CAMPAIGN_SAFE_DATA_DIR";
 pub mod keyboard;
 pub mod notification_server;
+pub mod secrets;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -43,6 +44,9 @@ pub fn screenshot_dir() -> PathBuf {
 
 /// An X display and a D-Bus session bus of our own, so nothing leaks to or from the host.
 pub struct Desktop {
+    /// The Secret Service that keeps each record's key; absent to see the app without one.
+    pub keyring: Option<secrets::SecretServiceDaemon>,
+    _bus_dir: tempfile::TempDir,
     xvfb: Child,
     dbus: Child,
     _pipes: Vec<BufReader<ChildStdout>>,
@@ -64,7 +68,51 @@ fn first_line(child: &mut Child, what: &str) -> (String, BufReader<ChildStdout>)
 }
 
 impl Desktop {
+    /// A desktop with a Secret Service, as a logged-in user has.
     pub fn start() -> Self {
+        let mut desktop = Self::start_without_keyring();
+        desktop.keyring = Some(secrets::SecretServiceDaemon::start(&desktop.bus));
+        desktop
+    }
+
+    /// The record's key as the desktop's keyring keeps it.
+    pub fn record_key(&self, data_dir: &Path) -> campaign_safe_lib::vault::DataKey {
+        use campaign_safe_lib::vault::{record_name, Keyring};
+        secrets::BusKeyring::on(&self.bus)
+            .load(&record_name(data_dir))
+            .expect("the keyring answers")
+            .expect("the keyring holds the record's key")
+    }
+
+    /// A record made before the app starts, its key in this desktop's keyring as the app
+    /// would have put it there.
+    pub fn new_record(&self, data_dir: &Path) -> campaign_safe_lib::storage::Database {
+        use campaign_safe_lib::vault::{at_start, AtStart};
+        let keyring = secrets::BusKeyring::on(&self.bus);
+        match at_start(data_dir, &keyring).expect("a key for the record") {
+            AtStart::Ready(key) => {
+                campaign_safe_lib::storage::Database::open_in(data_dir, &key).expect("database")
+            }
+            other => panic!("the desktop's keyring did not keep a key: {other:?}"),
+        }
+    }
+
+    /// The record in `data_dir`, opened with the key this desktop's keyring keeps, as SQLite
+    /// sees it: for checking what the app stored.
+    pub fn open_record(&self, data_dir: &Path) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open(data_dir.join("campaign-safe.sqlite3"))
+            .expect("open the record");
+        conn.pragma_update(
+            None,
+            "key",
+            self.record_key(data_dir).sqlcipher_key().as_str(),
+        )
+        .expect("key the record");
+        conn
+    }
+
+    /// An X display and a bus, and no Secret Service on it.
+    pub fn start_without_keyring() -> Self {
         let mut xvfb = Command::new("Xvfb")
             .args([
                 "-displayfd",
@@ -80,14 +128,32 @@ impl Desktop {
             .spawn()
             .expect("Xvfb must be installed: run `make test`, which installs it");
         let (display, xvfb_pipe) = first_line(&mut xvfb, "Xvfb");
+        // A session bus that starts nothing by itself: no service on this machine (a
+        // keyring, a notification daemon) is activated behind the tests' backs.
+        let bus_dir = tempfile::tempdir().expect("bus folder");
+        let config = bus_dir.path().join("session.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "<busconfig><type>session</type><listen>unix:dir={}</listen>\
+                 <auth>EXTERNAL</auth><policy context=\"default\"><allow send_destination=\"*\" \
+                 eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow own=\"*\"/></policy>\
+                 </busconfig>",
+                bus_dir.path().display()
+            ),
+        )
+        .expect("bus config");
         let mut dbus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address=1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("dbus-daemon must be installed: run `make test`");
         let (bus, dbus_pipe) = first_line(&mut dbus, "dbus-daemon");
         Self {
+            keyring: None,
+            _bus_dir: bus_dir,
             xvfb,
             dbus,
             _pipes: vec![xvfb_pipe, dbus_pipe],
@@ -111,11 +177,42 @@ impl Desktop {
 
 impl Drop for Desktop {
     fn drop(&mut self) {
+        drop(self.keyring.take());
         for child in [&mut self.dbus, &mut self.xvfb] {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
+}
+
+/// Turns the encrypted record at `db_path` back into what an earlier version left: a plain
+/// SQLite file at schema `version`.
+pub fn make_earlier_version(
+    db_path: &Path,
+    key: &campaign_safe_lib::vault::DataKey,
+    version: usize,
+) {
+    let plain = db_path.with_extension("plain");
+    {
+        let conn = rusqlite::Connection::open(db_path).expect("open");
+        conn.pragma_update(None, "key", key.sqlcipher_key().as_str())
+            .expect("key");
+        conn.execute(
+            "ATTACH DATABASE ?1 AS plain KEY ''",
+            [plain.to_str().expect("a UTF-8 path")],
+        )
+        .expect("attach");
+        conn.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))
+            .expect("export");
+        conn.execute_batch(&format!(
+            "PRAGMA plain.user_version = {version}; DETACH DATABASE plain;"
+        ))
+        .expect("version");
+    }
+    for side in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{side}", db_path.display()));
+    }
+    std::fs::rename(&plain, db_path).expect("replace");
 }
 
 fn free_port() -> u16 {

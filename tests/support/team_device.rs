@@ -60,7 +60,13 @@ impl Device {
     /// A backend that registers `name` with the server's token and signs in.
     pub async fn new(name: &str, server: &Synapse) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let database = Arc::new(Database::open_in(dir.path()).unwrap());
+        let database = Arc::new(
+            Database::open_in(
+                dir.path(),
+                &campaign_safe_lib::vault::DataKey::generate().unwrap(),
+            )
+            .unwrap(),
+        );
         let clock = Arc::new(ShiftClock::default());
         let scheduler = SchedulerHandle::default();
         let hub = AlarmHub::new(

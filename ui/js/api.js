@@ -29,6 +29,8 @@ async function call(command, args = {}, options = undefined) {
 }
 
 export const appStatus = () => call('app_status');
+export const unlockRecord = (passphrase, passphraseAgain) =>
+  call('unlock_record', { passphrase, passphraseAgain });
 export const timeZone = () => call('settings_time_zone');
 export const setTimeZone = (choice) => call('settings_set_time_zone', { choice });
 

@@ -129,6 +129,10 @@ async function showStartupProblems() {
         'This can take a minute with a long incident log. Nothing is lost, and the Emergency screen works meanwhile. ',
         h('progress', { 'aria-label': 'Upgrading your record' })));
     }
+    if (status.passphrase) {
+      const { unlockPanel } = await import('./unlock.js');
+      problems.push(unlockPanel(status.passphrase));
+    }
     if (status.storageProblem) {
       problems.push(h('div', { class: 'banner banner-problem', role: 'alert' },
         h('strong', {}, 'Your saved data cannot be used right now. '),

@@ -135,7 +135,7 @@ fn rejects_malformed_json_and_an_empty_folder() {
 #[test]
 fn ticking_stores_the_time_and_keeps_the_first_one() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open_in(dir.path()).unwrap();
+    let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
     let library = library();
     let first = Utc.with_ymd_and_hms(2026, 11, 25, 9, 30, 0).unwrap();
     let later = Utc.with_ymd_and_hms(2026, 11, 25, 18, 0, 0).unwrap();
@@ -169,10 +169,10 @@ fn ticks_survive_reopening_the_database() {
     let library = library();
     let at = Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap();
     {
-        let db = Database::open_in(dir.path()).unwrap();
+        let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
         set_tick(&library, &db.conn(), "routine", "tell-someone", true, at).unwrap();
     }
-    let db = Database::open_in(dir.path()).unwrap();
+    let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
     let ticks = Ticks::load(&db.conn()).unwrap();
     let summary = &summaries(&library, &ticks)[0];
     assert_eq!((summary.done, summary.total), (1, 2));
@@ -182,7 +182,7 @@ fn ticks_survive_reopening_the_database() {
 #[test]
 fn unknown_section_or_item_is_refused_naming_the_field_and_stores_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open_in(dir.path()).unwrap();
+    let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
     let library = library();
     let now = Utc::now();
 
@@ -205,7 +205,7 @@ fn unknown_section_or_item_is_refused_naming_the_field_and_stores_nothing() {
 #[test]
 fn ticks_for_items_no_longer_in_the_content_are_ignored() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open_in(dir.path()).unwrap();
+    let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
     db.conn()
         .execute(
             "INSERT INTO checklist_tick VALUES ('routine', 'retired-item', 1)",

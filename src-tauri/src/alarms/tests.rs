@@ -104,7 +104,7 @@ impl World {
 
     fn with_notifier(notifier: RecordingNotifier) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let database = Arc::new(Database::open_in(dir.path()).unwrap());
+        let database = Arc::new(Database::open_in(dir.path(), &crate::vault::test_key()).unwrap());
         let clock = Arc::new(TestClock(Mutex::new(at(14, 0))));
         let (notifier, observer) = (Arc::new(notifier), Arc::new(RecordingObserver::default()));
         let runner = Self::runner(&database, &clock, &notifier, &observer);

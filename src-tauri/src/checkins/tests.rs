@@ -30,7 +30,7 @@ fn canvass(ends_at: DateTime<Utc>) -> NewSession {
 
 fn db() -> (tempfile::TempDir, Database) {
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open_in(dir.path()).unwrap();
+    let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
     (dir, db)
 }
 
@@ -138,22 +138,22 @@ fn after_a_long_suspend_each_session_gets_one_consolidated_alert() {
 fn nothing_fires_twice_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let db = Database::open_in(dir.path()).unwrap();
+        let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
         let mut conn = db.conn();
         start(&mut conn, &canvass(at(18, 0)), at(14, 0), "Asha").unwrap();
         assert_eq!(evaluate(&mut conn, at(14, 25)).unwrap().len(), 1);
     }
     {
         // Restarted at 14:27: the reminder was already sent.
-        let db = Database::open_in(dir.path()).unwrap();
+        let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
         assert!(evaluate(&mut db.conn(), at(14, 27)).unwrap().is_empty());
     }
     {
         // Stopped, then started again after the grace period: exactly one missed alert.
-        let db = Database::open_in(dir.path()).unwrap();
+        let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
         assert_eq!(evaluate(&mut db.conn(), at(15, 0)).unwrap().len(), 1);
     }
-    let db = Database::open_in(dir.path()).unwrap();
+    let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
     assert!(evaluate(&mut db.conn(), at(15, 1)).unwrap().is_empty());
 }
 

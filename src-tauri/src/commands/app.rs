@@ -1,10 +1,11 @@
 use super::args::Arg;
 use serde::Serialize;
-use tauri::State;
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::emergency::EmergencyInfo;
 use crate::error::IpcError;
-use crate::state::AppState;
+use crate::state::{AppState, Ask};
+use crate::vault;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -15,6 +16,8 @@ pub struct AppStatus {
     storage_problem: Option<String>,
     /// The record of an earlier version is being upgraded; `record-ready` follows.
     upgrading: bool,
+    /// The record is locked until its passphrase is typed, or a new one is chosen.
+    passphrase: Option<Ask>,
     /// Why the built-in advice could not be loaded, if it could not.
     content_problem: Option<String>,
 }
@@ -27,7 +30,30 @@ pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcError> {
         data_dir: state.data_dir.display().to_string(),
         storage_problem: state.database_problem(),
         upgrading: state.upgrading(),
+        passphrase: state.passphrase_asked(),
         content_problem: state.content_problems(),
+    })
+}
+
+/// Opens a record kept under a passphrase, or keeps a new record's key under the passphrase
+/// chosen (`passphraseAgain` then confirms it). `record-ready` follows when the record is open.
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn unlock_record<R: Runtime>(
+    app: AppHandle<R>,
+    passphrase: Arg<String>,
+    passphrase_again: Arg<Option<String>>,
+) -> Result<(), IpcError> {
+    let state = app.state::<AppState>();
+    let data_dir = state.data_dir.clone();
+    let (passphrase, again) = (passphrase.0, passphrase_again.0.unwrap_or_default());
+    let (key, notifier) = state.try_passphrase(|ask| match ask {
+        Ask::Enter => vault::unlock(&data_dir, &passphrase),
+        Ask::Choose { .. } => vault::choose_passphrase(&data_dir, &passphrase, &again),
+    })?;
+    crate::open_record_behind(&app, key, notifier).map_err(|error| IpcError {
+        code: "storage",
+        message: format!("Campaign Safe could not open your record: {error}."),
+        field: None,
     })
 }
 

@@ -35,6 +35,7 @@ fn ticks_or_none(state: &AppState) -> Result<Ticks, IpcError> {
 pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         app::app_status,
+        app::unlock_record,
         app::startup_probe,
         app::emergency_info,
         settings::settings_time_zone,

@@ -277,7 +277,7 @@ fn rejects_a_model_or_rule_pointing_at_no_guide() {
 #[test]
 fn set_up_ticks_are_stored_with_their_date() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open_in(dir.path()).unwrap();
+    let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
     let library = library();
     let at = Utc.with_ymd_and_hms(2026, 7, 1, 9, 0, 0).unwrap();
     let view = set_tick(
@@ -308,7 +308,7 @@ fn set_up_ticks_are_stored_with_their_date() {
 #[test]
 fn my_devices_are_saved_once_and_removed() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open_in(dir.path()).unwrap();
+    let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
     let library = library();
     let now = Utc::now();
     add_device(&library, &db.conn(), "galaxy s23", now).unwrap();
@@ -434,7 +434,7 @@ fn model_names_as_people_type_them_open_the_right_guide() {
 #[test]
 fn an_ambiguous_name_cannot_be_saved_until_the_model_is_chosen() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open_in(dir.path()).unwrap();
+    let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
     let library = library();
     let now = chrono::Utc
         .with_ymd_and_hms(2026, 11, 28, 12, 0, 0)

@@ -24,7 +24,7 @@ struct Log {
 impl Log {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open_in(dir.path()).unwrap();
+        let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
         let files = AttachmentStore::new(dir.path());
         Self { dir, db, files }
     }
@@ -999,14 +999,44 @@ fn a_tampered_or_foreign_pack_is_refused_with_reasons() {
 }
 
 #[test]
-fn the_database_file_stays_readable_by_plain_sqlite() {
+fn the_database_files_hold_no_plain_text_and_open_only_with_the_key() {
     let log = Log::new();
-    log.record(&input("Checked with a plain connection"));
+    log.record(&input(
+        "Checked for plain text by Siobhan Featherstonehaugh",
+    ));
+    let on_disk = |path: &std::path::Path| {
+        ["", "-wal"]
+            .iter()
+            .filter_map(|side| std::fs::read(format!("{}{side}", path.display())).ok())
+            .collect::<Vec<_>>()
+    };
+    let needle: &[u8] = b"Featherstonehaugh";
+    // Before and after the log is folded into the main file.
+    for _ in 0..2 {
+        for bytes in on_disk(log.db.path()) {
+            assert!(!bytes.windows(needle.len()).any(|w| w == needle));
+            assert!(!bytes.starts_with(b"SQLite format 3"));
+        }
+        log.db
+            .conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+    }
     let raw = Connection::open(log.db.path()).unwrap();
+    assert!(raw
+        .query_row("SELECT count(*) FROM incident_version", [], |r| r
+            .get::<_, i64>(0))
+        .is_err());
+    raw.pragma_update(
+        None,
+        "key",
+        crate::vault::test_key().sqlcipher_key().as_str(),
+    )
+    .unwrap();
     let body: String = raw
         .query_row("SELECT body FROM incident_version", [], |r| r.get(0))
         .unwrap();
-    assert!(body.contains("Checked with a plain connection"));
+    assert!(body.contains("Featherstonehaugh"));
 }
 
 #[test]

@@ -23,7 +23,7 @@ struct Device {
 
 fn device(user: &'static str, device_id: &str) -> Device {
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open_in(dir.path()).unwrap();
+    let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
     db.conn()
         .execute(
             "INSERT INTO team_account (id, homeserver, user_id, device_id, session, store_passphrase, signed_in_at)

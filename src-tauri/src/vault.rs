@@ -1,0 +1,340 @@
+//! The record's data key: 32 random bytes that unlock the database (SQLCipher).
+//!
+//! The key is kept by the operating system's keyring by default (the Secret Service on Linux),
+//! so the app starts unattended and reminders fire after a reboot. Where there is no keyring,
+//! or when the user asks for it, the key is instead wrapped with a passphrase (Argon2id and
+//! XChaCha20-Poly1305) and nothing is readable until it is typed.
+//!
+//! A small file in the data folder, `record-key.json`, says which of the two holds the key;
+//! with a passphrase it also holds the wrapped key. It never holds the key itself in the clear.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::error::ErrorCode;
+
+mod keyrings;
+mod passphrase;
+
+pub use keyrings::{system_keyring, Keyring, KeyringError, MemoryKeyring, NoKeyring};
+pub use passphrase::{PASSPHRASE_MIN_CHARS, SLOW_DOWN_AFTER};
+
+pub const KEY_FILE_NAME: &str = "record-key.json";
+
+/// The record's data key. Never logged, never shown; wiped from memory when dropped.
+#[derive(Clone)]
+pub struct DataKey(Zeroizing<[u8; 32]>);
+
+impl DataKey {
+    /// A new random key, from the operating system's random source.
+    pub fn generate() -> Result<Self, VaultError> {
+        let mut bytes = Zeroizing::new([0u8; 32]);
+        getrandom::fill(bytes.as_mut()).map_err(|error| VaultError::Random(error.to_string()))?;
+        Ok(Self(bytes))
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        let bytes: [u8; 32] = bytes.try_into().ok()?;
+        Some(Self(Zeroizing::new(bytes)))
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// SQLCipher's raw-key form, `x'…'`: the key is used as it is, with no key derivation on
+    /// every connection (the key is random, not a password).
+    pub fn sqlcipher_key(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!("x'{}'", hex::encode(self.0.as_ref())))
+    }
+}
+
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(…)")
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum VaultError {
+    #[error(
+        "Campaign Safe cannot reach the keyring that holds your record's key ({detail}). Your \
+         record is safe but cannot be opened until the keyring is back: log in to the desktop \
+         as usual (the keyring opens with your login), then start Campaign Safe again."
+    )]
+    KeyringUnavailable { detail: String },
+
+    #[error(
+        "Campaign Safe cannot open your record: the key to it is not in this computer's \
+         keyring, or the record's file is damaged. The record has been left exactly as it was. \
+         If you have a backup, restore it; ask whoever looks after this computer whether the \
+         keyring was reset."
+    )]
+    KeyMissing,
+
+    #[error(
+        "Passphrase: this does not unlock your record. Check Caps Lock and the keyboard \
+         layout, and try again. Nothing was changed."
+    )]
+    WrongPassphrase,
+
+    #[error(
+        "Passphrase: too many wrong tries. Wait {seconds} seconds, then try again. Nothing was \
+         changed."
+    )]
+    SlowDown { seconds: u64 },
+
+    #[error(
+        "Passphrase: use at least {min} characters. A few unrelated words you will remember \
+         work well."
+    )]
+    TooShort { min: usize },
+
+    #[error("Passphrase again: this is not the same as the passphrase above. Type both again.")]
+    Mismatch,
+
+    #[error("{}", crate::error::hidden_characters_message("Passphrase"))]
+    Hidden,
+
+    #[error(
+        "Campaign Safe cannot read {path}, which says how your record's key is kept: {detail}. \
+         It has been left exactly as it was."
+    )]
+    KeyFile { path: PathBuf, detail: String },
+
+    #[error("Campaign Safe could not make a new key for your record: {0}.")]
+    Random(String),
+
+    #[error("Your record is already unlocked.")]
+    AlreadyOpen,
+}
+
+impl ErrorCode for VaultError {
+    fn code(&self) -> &'static str {
+        match self {
+            VaultError::KeyringUnavailable { .. } => "keyring_unavailable",
+            VaultError::KeyMissing => "key_missing",
+            VaultError::WrongPassphrase => "wrong_passphrase",
+            VaultError::SlowDown { .. } => "slow_down",
+            VaultError::TooShort { .. } | VaultError::Hidden => "invalid_passphrase",
+            VaultError::Mismatch => "passphrase_mismatch",
+            VaultError::KeyFile { .. } => "key_file",
+            VaultError::Random(_) => "random",
+            VaultError::AlreadyOpen => "already_open",
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            VaultError::WrongPassphrase
+            | VaultError::SlowDown { .. }
+            | VaultError::TooShort { .. }
+            | VaultError::Hidden => Some("passphrase"),
+            VaultError::Mismatch => Some("passphraseAgain"),
+            _ => None,
+        }
+    }
+
+    fn is_fault(&self) -> bool {
+        matches!(
+            self,
+            VaultError::KeyringUnavailable { .. }
+                | VaultError::KeyMissing
+                | VaultError::KeyFile { .. }
+                | VaultError::Random(_)
+        )
+    }
+}
+
+/// How the key of the record in one data folder is kept.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "keptIn", rename_all = "camelCase")]
+enum KeyFile {
+    /// In the OS keyring, under this record's name.
+    Keyring,
+    /// Here, wrapped with a key derived from the user's passphrase.
+    Passphrase(passphrase::Wrapped),
+}
+
+impl KeyFile {
+    fn path(data_dir: &Path) -> PathBuf {
+        data_dir.join(KEY_FILE_NAME)
+    }
+
+    fn read(data_dir: &Path) -> Result<Option<Self>, VaultError> {
+        let path = Self::path(data_dir);
+        let damaged = |detail: String| VaultError::KeyFile {
+            path: path.clone(),
+            detail,
+        };
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|error| damaged(format!("it is damaged ({error})"))),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(damaged(error.to_string())),
+        }
+    }
+
+    /// Written whole or not at all: a crash leaves the old file or the new one.
+    fn write(&self, data_dir: &Path) -> Result<(), VaultError> {
+        let path = Self::path(data_dir);
+        let failed = |error: std::io::Error| VaultError::KeyFile {
+            path: path.clone(),
+            detail: format!("it could not be saved ({error})"),
+        };
+        let json = serde_json::to_vec_pretty(self).map_err(|error| VaultError::KeyFile {
+            path: path.clone(),
+            detail: error.to_string(),
+        })?;
+        let mut file = tempfile::NamedTempFile::new_in(data_dir).map_err(failed)?;
+        std::io::Write::write_all(&mut file, &json).map_err(failed)?;
+        file.as_file().sync_all().map_err(failed)?;
+        file.persist(&path).map_err(|error| failed(error.error))?;
+        if let Ok(dir) = std::fs::File::open(data_dir) {
+            let _ = dir.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// The name the record's key has in the keyring: one per data folder, so two records on one
+/// computer (a test copy, a second campaign) never share a key.
+pub fn record_name(data_dir: &Path) -> String {
+    let dir = data_dir
+        .canonicalize()
+        .unwrap_or_else(|_| data_dir.to_owned());
+    let digest = Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    format!("record-{}", hex::encode(&digest[..16]))
+}
+
+/// What start-up does about the record's key.
+#[derive(Debug)]
+pub enum AtStart {
+    /// The key is at hand: open the record.
+    Ready(DataKey),
+    /// The key is wrapped with a passphrase: ask for it.
+    EnterPassphrase,
+    /// A new record (or an earlier version's, not yet encrypted) and no keyring to keep its
+    /// key in: ask the user to choose a passphrase, saying why.
+    ChoosePassphrase { why: String },
+}
+
+/// Finds the record's key, or says what must be asked for. A new record's key is made here
+/// and saved before anything is encrypted with it, so a crash can never leave data behind
+/// a key that was not kept.
+pub fn at_start(data_dir: &Path, keyring: &dyn Keyring) -> Result<AtStart, VaultError> {
+    let name = record_name(data_dir);
+    match KeyFile::read(data_dir)? {
+        Some(KeyFile::Passphrase(_)) => Ok(AtStart::EnterPassphrase),
+        Some(KeyFile::Keyring) => match keyring.load(&name) {
+            Ok(Some(key)) => Ok(AtStart::Ready(key)),
+            // Nothing was ever encrypted with the lost key: start again with a new one.
+            Ok(None) if !crate::storage::holds_encrypted_record(data_dir) => {
+                new_key_in_keyring(data_dir, keyring, &name)
+            }
+            Ok(None) => Err(VaultError::KeyMissing),
+            Err(error) => Err(VaultError::KeyringUnavailable {
+                detail: error.to_string(),
+            }),
+        },
+        None => match keyring.load(&name) {
+            // The marker was lost but the keyring kept the key.
+            Ok(Some(key)) => {
+                KeyFile::Keyring.write(data_dir)?;
+                Ok(AtStart::Ready(key))
+            }
+            Ok(None) if crate::storage::holds_encrypted_record(data_dir) => {
+                Err(VaultError::KeyMissing)
+            }
+            Ok(None) => new_key_in_keyring(data_dir, keyring, &name),
+            Err(error) if crate::storage::holds_encrypted_record(data_dir) => {
+                Err(VaultError::KeyringUnavailable {
+                    detail: error.to_string(),
+                })
+            }
+            Err(error) => Ok(AtStart::ChoosePassphrase {
+                why: format!(
+                    "This computer has no keyring Campaign Safe can keep your record's key in \
+                     ({error}). Choose a passphrase instead: you will type it each time \
+                     Campaign Safe starts, and nobody can read your record without it."
+                ),
+            }),
+        },
+    }
+}
+
+fn new_key_in_keyring(
+    data_dir: &Path,
+    keyring: &dyn Keyring,
+    name: &str,
+) -> Result<AtStart, VaultError> {
+    let key = DataKey::generate()?;
+    let saved = keyring.save(name, &key).and_then(|()| keyring.load(name));
+    match saved {
+        // Read back before use: a keyring that accepts but does not keep would lose the record.
+        Ok(Some(kept)) if kept.as_bytes() == key.as_bytes() => {
+            std::fs::create_dir_all(data_dir).map_err(|error| VaultError::KeyFile {
+                path: KeyFile::path(data_dir),
+                detail: error.to_string(),
+            })?;
+            KeyFile::Keyring.write(data_dir)?;
+            tracing::info!("a new record key is kept in the keyring");
+            Ok(AtStart::Ready(key))
+        }
+        Ok(_) => Ok(AtStart::ChoosePassphrase {
+            why: "The keyring on this computer did not keep your record's key when asked. \
+                  Choose a passphrase instead: you will type it each time Campaign Safe \
+                  starts, and nobody can read your record without it."
+                .into(),
+        }),
+        Err(error) => Ok(AtStart::ChoosePassphrase {
+            why: format!(
+                "This computer has no keyring Campaign Safe can keep your record's key in \
+                 ({error}). Choose a passphrase instead: you will type it each time Campaign \
+                 Safe starts, and nobody can read your record without it."
+            ),
+        }),
+    }
+}
+
+/// A new key for the record in `data_dir`, wrapped with a passphrase the user chose.
+pub fn choose_passphrase(
+    data_dir: &Path,
+    passphrase: &str,
+    again: &str,
+) -> Result<DataKey, VaultError> {
+    passphrase::check_new(passphrase, again)?;
+    if KeyFile::read(data_dir)?.is_some() {
+        return Err(VaultError::AlreadyOpen);
+    }
+    let key = DataKey::generate()?;
+    let wrapped = passphrase::wrap(&key, passphrase)?;
+    std::fs::create_dir_all(data_dir).map_err(|error| VaultError::KeyFile {
+        path: KeyFile::path(data_dir),
+        detail: error.to_string(),
+    })?;
+    KeyFile::Passphrase(wrapped).write(data_dir)?;
+    tracing::info!("a new record key is kept under a passphrase");
+    Ok(key)
+}
+
+/// The key of a record kept under a passphrase. Slow by design (Argon2id).
+pub fn unlock(data_dir: &Path, passphrase: &str) -> Result<DataKey, VaultError> {
+    match KeyFile::read(data_dir)? {
+        Some(KeyFile::Passphrase(wrapped)) => passphrase::unwrap(&wrapped, passphrase),
+        _ => Err(VaultError::AlreadyOpen),
+    }
+}
+
+/// One fixed key for unit tests that reopen a record.
+#[cfg(test)]
+pub fn test_key() -> DataKey {
+    DataKey(Zeroizing::new([7; 32]))
+}
+
+#[cfg(test)]
+mod tests;

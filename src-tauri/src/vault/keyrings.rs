@@ -1,0 +1,121 @@
+//! Where a record's key can be kept by the operating system.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::DataKey;
+
+/// The service name the key is filed under in the keyring.
+pub const KEYRING_SERVICE: &str = "uk.campaignsafe.app";
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyringError(pub String);
+
+/// A place that keeps a record's key between runs.
+pub trait Keyring: Send + Sync {
+    /// The key filed under `name`, if there is one.
+    fn load(&self, name: &str) -> Result<Option<DataKey>, KeyringError>;
+    fn save(&self, name: &str, key: &DataKey) -> Result<(), KeyringError>;
+}
+
+/// No keyring: every record's key is kept under a passphrase.
+pub struct NoKeyring(pub String);
+
+impl Keyring for NoKeyring {
+    fn load(&self, _: &str) -> Result<Option<DataKey>, KeyringError> {
+        Err(KeyringError(self.0.clone()))
+    }
+
+    fn save(&self, _: &str, _: &DataKey) -> Result<(), KeyringError> {
+        Err(KeyringError(self.0.clone()))
+    }
+}
+
+/// Keys kept in memory for as long as the value lives: for tests run in one process with no
+/// desktop session. The end-to-end tests use a real Secret Service.
+#[derive(Default)]
+pub struct MemoryKeyring(Mutex<HashMap<String, DataKey>>);
+
+impl Keyring for MemoryKeyring {
+    fn load(&self, name: &str) -> Result<Option<DataKey>, KeyringError> {
+        let keys = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(keys.get(name).cloned())
+    }
+
+    fn save(&self, name: &str, key: &DataKey) -> Result<(), KeyringError> {
+        let mut keys = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        keys.insert(name.to_owned(), key.clone());
+        Ok(())
+    }
+}
+
+/// The desktop's Secret Service (GNOME Keyring, KWallet), reached over the session bus when
+/// first used.
+#[cfg(target_os = "linux")]
+pub struct SecretService;
+
+#[cfg(target_os = "linux")]
+impl SecretService {
+    fn entry(name: &str) -> Result<keyring_core::Entry, KeyringError> {
+        let store = zbus_secret_service_keyring_store::Store::new().map_err(said)?;
+        let label = "Campaign Safe record key".to_string();
+        let modifiers = HashMap::from([("label", label.as_str())]);
+        keyring_core::Entry::new_in_store_with_modifiers(
+            &(store as Arc<keyring_core::CredentialStore>),
+            KEYRING_SERVICE,
+            name,
+            &modifiers,
+        )
+        .map_err(said)
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn said(error: keyring_core::Error) -> KeyringError {
+    KeyringError(match error {
+        keyring_core::Error::PlatformFailure(cause)
+        | keyring_core::Error::NoStorageAccess(cause) => {
+            format!("the Secret Service answered: {cause}")
+        }
+        other => other.to_string(),
+    })
+}
+
+#[cfg(target_os = "linux")]
+impl Keyring for SecretService {
+    fn load(&self, name: &str) -> Result<Option<DataKey>, KeyringError> {
+        match Self::entry(name)?.get_secret() {
+            Ok(secret) => DataKey::from_bytes(&secret).map(Some).ok_or_else(|| {
+                KeyringError("the keyring holds something else under this record's name".into())
+            }),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(error) => Err(said(error)),
+        }
+    }
+
+    fn save(&self, name: &str, key: &DataKey) -> Result<(), KeyringError> {
+        Self::entry(name)?.set_secret(key.as_bytes()).map_err(said)
+    }
+}
+
+/// The keyring of the platform the app runs on.
+#[cfg(target_os = "linux")]
+pub fn system_keyring() -> Arc<dyn Keyring> {
+    Arc::new(SecretService)
+}
+
+/// Keychain, Credential Manager and the phones' keystores are not wired up yet (untested
+/// here): records there are kept under a passphrase.
+#[cfg(not(target_os = "linux"))]
+pub fn system_keyring() -> Arc<dyn Keyring> {
+    Arc::new(NoKeyring(
+        "this version keeps keys in the keyring only on Linux".into(),
+    ))
+}

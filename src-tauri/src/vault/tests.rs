@@ -1,0 +1,164 @@
+use super::*;
+
+fn ready(outcome: Result<AtStart, VaultError>) -> DataKey {
+    match outcome {
+        Ok(AtStart::Ready(key)) => key,
+        other => panic!("expected a key, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_new_record_gets_a_key_in_the_keyring_and_finds_it_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = MemoryKeyring::default();
+    let first = ready(at_start(dir.path(), &keyring));
+    let again = ready(at_start(dir.path(), &keyring));
+    assert_eq!(first.as_bytes(), again.as_bytes());
+    let file = std::fs::read_to_string(dir.path().join(KEY_FILE_NAME)).unwrap();
+    assert!(file.contains("\"keptIn\": \"keyring\""), "{file}");
+    assert!(!file.contains(&hex::encode(first.as_bytes())));
+    // Another data folder is another record with its own key.
+    let other = tempfile::tempdir().unwrap();
+    let second = ready(at_start(other.path(), &keyring));
+    assert_ne!(first.as_bytes(), second.as_bytes());
+}
+
+#[test]
+fn with_no_keyring_a_new_record_asks_for_a_passphrase_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = NoKeyring("no Secret Service on the session bus".into());
+    match at_start(dir.path(), &keyring).unwrap() {
+        AtStart::ChoosePassphrase { why } => {
+            assert!(
+                why.contains("no Secret Service on the session bus"),
+                "{why}"
+            );
+            assert!(why.contains("Choose a passphrase"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!dir.path().join(KEY_FILE_NAME).exists());
+}
+
+#[test]
+fn a_record_whose_keyring_is_gone_is_refused_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = MemoryKeyring::default();
+    let key = ready(at_start(dir.path(), &keyring));
+    crate::storage::Database::open_in(dir.path(), &key).unwrap();
+
+    let away = NoKeyring("the Secret Service did not answer".into());
+    let error = at_start(dir.path(), &away).unwrap_err();
+    assert_eq!(error.code(), "keyring_unavailable");
+    assert!(error
+        .to_string()
+        .contains("the Secret Service did not answer"));
+
+    let emptied = MemoryKeyring::default();
+    let error = at_start(dir.path(), &emptied).unwrap_err();
+    assert_eq!(error.code(), "key_missing");
+    assert!(error.to_string().contains("left exactly as it was"));
+}
+
+#[test]
+fn a_key_lost_before_anything_was_encrypted_is_simply_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    ready(at_start(dir.path(), &MemoryKeyring::default()));
+    // No database was ever written with it: a fresh keyring just makes a new key.
+    ready(at_start(dir.path(), &MemoryKeyring::default()));
+}
+
+#[test]
+fn a_chosen_passphrase_unlocks_the_same_key_and_a_wrong_one_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let key =
+        choose_passphrase(dir.path(), "correct horse battery", "correct horse battery").unwrap();
+    assert!(matches!(
+        at_start(dir.path(), &MemoryKeyring::default()),
+        Ok(AtStart::EnterPassphrase)
+    ));
+    let file = std::fs::read_to_string(dir.path().join(KEY_FILE_NAME)).unwrap();
+    assert!(file.contains("argon2id"), "{file}");
+    assert!(!file.contains(&hex::encode(key.as_bytes())));
+    assert!(!file.contains("correct horse"));
+
+    let unlocked = unlock(dir.path(), "correct horse battery").unwrap();
+    assert_eq!(unlocked.as_bytes(), key.as_bytes());
+    let wrong = unlock(dir.path(), "correct horse battery!").unwrap_err();
+    assert_eq!(wrong.code(), "wrong_passphrase");
+    assert_eq!(wrong.field(), Some("passphrase"));
+    assert!(wrong.to_string().starts_with("Passphrase: "));
+    // Choosing again over an existing key is refused: it would lock the record out.
+    assert_eq!(
+        choose_passphrase(dir.path(), "another long one", "another long one")
+            .unwrap_err()
+            .code(),
+        "already_open"
+    );
+    assert_eq!(
+        unlock(dir.path(), "correct horse battery")
+            .unwrap()
+            .as_bytes(),
+        key.as_bytes()
+    );
+}
+
+#[test]
+fn a_new_passphrase_is_checked_field_by_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "short",
+            "short",
+            "invalid_passphrase",
+            "passphrase",
+            "at least 10",
+        ),
+        (
+            "long enough here",
+            "long enough hare",
+            "passphrase_mismatch",
+            "passphraseAgain",
+            "Passphrase again: ",
+        ),
+        (
+            "nul\u{0}inside it",
+            "nul\u{0}inside it",
+            "invalid_passphrase",
+            "passphrase",
+            "hidden control",
+        ),
+    ];
+    for (passphrase, again, code, field, says) in cases {
+        let error = choose_passphrase(dir.path(), passphrase, again).unwrap_err();
+        assert_eq!(error.code(), code, "{passphrase:?}");
+        assert_eq!(error.field(), Some(field), "{passphrase:?}");
+        assert!(error.to_string().contains(says), "{error}");
+    }
+    assert!(
+        !dir.path().join(KEY_FILE_NAME).exists(),
+        "nothing is kept after a refusal"
+    );
+}
+
+#[test]
+fn a_damaged_key_file_is_reported_and_left_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(KEY_FILE_NAME), b"{ not json").unwrap();
+    let error = at_start(dir.path(), &MemoryKeyring::default()).unwrap_err();
+    assert_eq!(error.code(), "key_file");
+    assert!(
+        error.to_string().contains("left exactly as it was"),
+        "{error}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join(KEY_FILE_NAME)).unwrap(),
+        b"{ not json"
+    );
+}
+
+#[test]
+fn the_key_never_shows_in_debug_output() {
+    let key = DataKey::generate().unwrap();
+    assert_eq!(format!("{key:?}"), "DataKey(…)");
+}
