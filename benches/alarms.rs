@@ -164,7 +164,7 @@ fn main() {
     // The long jobs, each on the connection of its own that the commands give it.
     let stop = Arc::new(AtomicBool::new(false));
     let (verifies, exports) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let files = AttachmentStore::new(dir.path());
+    let files = AttachmentStore::new(dir.path(), database.key());
     let verifier = {
         let (database, stop, verifies, files) = (
             database.clone(),

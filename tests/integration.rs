@@ -683,6 +683,11 @@ fn incidents_record_amend_attach_and_verify_through_ipc() {
     let attachments = dir.path().join("attachments");
     let files_there = || std::fs::read_dir(&attachments).unwrap().count();
     assert_eq!(files_there(), 1);
+    // Sealed on disk: the bytes sent are not there in the clear.
+    for file in std::fs::read_dir(&attachments).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+        assert!(!bytes.windows(16).any(|w| w == b"screenshot bytes"));
+    }
     let error = attach(&app, "no-such-incident", "a.png", b"other bytes").unwrap_err();
     assert_eq!(error["code"], "not_found", "{error}");
     let long_name = format!("{}.png", "x".repeat(300));
@@ -1164,7 +1169,7 @@ fn a_plain_record_of_10000_incidents_killed_while_being_encrypted_loses_nothing(
         .query_row("SELECT count(*) FROM incident", [], |row| row.get(0))
         .unwrap();
     assert_eq!(count, INCIDENTS);
-    let files = campaign_safe_lib::incidents::attachments::AttachmentStore::new(dir.path());
+    let files = campaign_safe_lib::incidents::attachments::AttachmentStore::new(dir.path(), &key);
     let report = campaign_safe_lib::incidents::chain::verify_all(&conn, &files).unwrap();
     assert_eq!(report.incidents_checked, INCIDENTS as usize);
     assert!(report.problems.is_empty(), "{:?}", report.problems);

@@ -169,7 +169,7 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
             // An upgrade of an earlier version's record (its schema, or encrypting it) can
             // take seconds on a large log: the window comes first and says so, and the record
             // opens behind it.
-            Ok(AtStart::Ready(key)) if storage::upgrade_pending(&data_dir, &key) => {
+            Ok(AtStart::Ready(key)) if upgrade_pending(&data_dir, &key) => {
                 tracing::info!("upgrading the record with the window open");
                 open_main_window(app.handle(), webview_dir)?;
                 open_record_behind(&handle, key, notifier)?;
@@ -204,6 +204,13 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
     })
 }
 
+/// Whether opening the record will upgrade what an earlier version left (its schema, or
+/// encrypting it and its attachments): the window is shown first then.
+fn upgrade_pending(data_dir: &std::path::Path, key: &DataKey) -> bool {
+    storage::upgrade_pending(data_dir, key)
+        || incidents::attachments::AttachmentStore::new(data_dir, key).has_plain_files()
+}
+
 /// Opens the record on a thread of its own, the window already up, and tells the window when
 /// it is ready: after an upgrade, or once its passphrase is typed.
 pub(crate) fn open_record_behind<R: Runtime>(
@@ -236,6 +243,11 @@ fn start_services<R: Runtime>(
 ) -> Option<Arc<relay::matrix::TeamService>> {
     let state = handle.state::<AppState>();
     let database = state.open_database(key).ok()?.clone();
+    // An earlier version's attachments were stored unsealed: sealed now, each one checked.
+    let files = incidents::attachments::AttachmentStore::new(&state.data_dir, key);
+    if let Err(error) = files.seal_plain_files() {
+        tracing::error!("attachments could not all be sealed; tried again at next start: {error}");
+    }
     let alarms = AlarmHub::new(
         database.clone(),
         state.clock.clone(),

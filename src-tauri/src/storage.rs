@@ -221,6 +221,11 @@ impl Database {
         &self.path
     }
 
+    /// The record's key, for what is sealed beside the database (attachments).
+    pub fn key(&self) -> &DataKey {
+        &self.key
+    }
+
     /// The writer, for one short unit of work. A panic while holding it (a bug) must not
     /// lock the user out of their data for the rest of the session, so poisoning is
     /// ignored: SQLite's own transactions keep the file consistent.

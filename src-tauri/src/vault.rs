@@ -18,6 +18,7 @@ use crate::error::ErrorCode;
 
 mod keyrings;
 mod passphrase;
+pub mod sealed;
 
 pub use keyrings::{system_keyring, Keyring, KeyringError, MemoryKeyring, NoKeyring};
 pub use passphrase::{PASSPHRASE_MIN_CHARS, SLOW_DOWN_AFTER};

@@ -15,8 +15,12 @@ use crate::incidents::pack::{self, ExportSummary, Selection};
 use crate::incidents::{self, invalid, IncidentDetail};
 use crate::state::AppState;
 
-fn files(state: &AppState) -> AttachmentStore {
-    AttachmentStore::new(&state.data_dir)
+/// The attachments, sealed with the record's key: there only once the record is open.
+fn files(state: &AppState) -> Result<AttachmentStore, crate::storage::StorageError> {
+    Ok(AttachmentStore::new(
+        &state.data_dir,
+        state.database()?.key(),
+    ))
 }
 
 #[tauri::command(async)]
@@ -97,7 +101,7 @@ pub fn incidents_erase(
     let database = state.database()?;
     incidents::erase(
         &mut database.conn(),
-        &files(&state),
+        &files(&state)?,
         &incident_id,
         &reason,
         &confirmation,
@@ -132,7 +136,7 @@ pub fn incidents_attach(
     };
     let database = state.database()?;
     incidents::check_attachable(&database.reader(), &incident_id, &name)?;
-    let files = files(&state);
+    let files = files(&state)?;
     let stored = files.store_bytes(&bytes)?;
     let sha256 = stored.sha256.clone();
     let mut conn = database.conn();
@@ -179,7 +183,7 @@ pub fn incidents_verify(state: State<'_, AppState>) -> Result<VerifyReport, IpcE
     // A connection of its own: a check over a large log must not hold up check-ins.
     let conn = state.database()?.open_reader()?;
     let report =
-        chain::verify_all(&conn, &files(&state)).map_err(crate::storage::StorageError::from)?;
+        chain::verify_all(&conn, &files(&state)?).map_err(crate::storage::StorageError::from)?;
     if !report.problems.is_empty() {
         tracing::warn!(
             problems = report.problems.len(),
@@ -213,7 +217,7 @@ pub fn incidents_export(
     let conn = state.database()?.open_reader()?;
     Ok(pack::export(
         &conn,
-        &files(&state),
+        &files(&state)?,
         &selection,
         &PathBuf::from(folder),
         state.clock.now(),
@@ -236,7 +240,7 @@ pub fn incidents_import(
     let database = state.database()?;
     Ok(import::import(
         database,
-        &files(&state),
+        &files(&state)?,
         &PathBuf::from(path),
         state.clock.now(),
     )?)

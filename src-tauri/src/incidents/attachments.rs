@@ -1,9 +1,13 @@
-//! Attachment files, copied into the data folder and named by the SHA-256 of their content.
-//! The original is only ever read. A copy is written to a temporary name first and renamed
-//! into place, so a full disk or a crash never leaves a half file under a real name.
+//! Attachment files, copied into the data folder sealed with the record's key, and named by
+//! the SHA-256 of their original content (the fingerprint the record keeps). The original is
+//! only ever read. A copy is written to a temporary name first and renamed into place, so a
+//! full disk or a crash never leaves a half file under a real name.
+//!
+//! Files an earlier version stored unsealed are still read, and sealed in place by
+//! [`AttachmentStore::seal_plain_files`] at start.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -11,14 +15,25 @@ use sha2::{Digest, Sha256};
 use super::chain::hex;
 use super::model::AttachmentRef;
 use super::IncidentError;
+use crate::vault::sealed::{self, FileKey, SealError};
+use crate::vault::DataKey;
 
 /// 50 MiB: a long voice memo or a dozen photos' worth; videos should be kept elsewhere.
 pub const MAX_BYTES: u64 = 50 * 1024 * 1024;
 pub const NAME_MAX: usize = 200;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AttachmentStore {
     dir: PathBuf,
+    key: FileKey,
+}
+
+impl std::fmt::Debug for AttachmentStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachmentStore")
+            .field("dir", &self.dir)
+            .finish()
+    }
 }
 
 /// What was stored: the content's hash and size.
@@ -75,9 +90,10 @@ pub fn clean_name(raw: &str) -> Result<String, IncidentError> {
 }
 
 impl AttachmentStore {
-    pub fn new(data_dir: &Path) -> Self {
+    pub fn new(data_dir: &Path, key: &DataKey) -> Self {
         Self {
             dir: data_dir.join("attachments"),
+            key: FileKey::of(key),
         }
     }
 
@@ -136,50 +152,141 @@ impl AttachmentStore {
         reader: &mut impl Read,
         read_failed: &str,
     ) -> Result<Stored, IncidentError> {
-        std::fs::create_dir_all(&self.dir).map_err(write_error)?;
-        let mut temp = tempfile::NamedTempFile::new_in(&self.dir).map_err(write_error)?;
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        let mut buffer = vec![0u8; 64 * 1024];
-        loop {
-            let read = reader
-                .read(&mut buffer)
-                .map_err(|error| file_error(format!("{read_failed} ({error}).")))?;
-            if read == 0 {
-                break;
-            }
-            size += read as u64;
-            if size > MAX_BYTES {
-                return Err(too_big());
-            }
-            hasher.update(&buffer[..read]);
-            temp.write_all(&buffer[..read]).map_err(write_error)?;
-        }
-        temp.as_file().sync_all().map_err(write_error)?;
-        let sha256 = hex(hasher.finalize());
-        let destination = self.path_of(&sha256);
+        let (temp, stored) = self.seal_to_temp(reader, read_failed)?;
+        let destination = self.path_of(&stored.sha256);
         // The same content stored before is already there under the same name.
         if !destination.exists() {
             temp.persist(&destination)
                 .map_err(|error| write_error(error.error))?;
         }
-        Ok(Stored { sha256, size })
+        Ok(stored)
+    }
+
+    /// Seals `reader` into a new temporary file in the folder, hashing the plain bytes.
+    fn seal_to_temp(
+        &self,
+        reader: &mut impl Read,
+        read_failed: &str,
+    ) -> Result<(tempfile::NamedTempFile, Stored), IncidentError> {
+        std::fs::create_dir_all(&self.dir).map_err(write_error)?;
+        let temp = tempfile::NamedTempFile::new_in(&self.dir).map_err(write_error)?;
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut sink = io::BufWriter::new(temp);
+        let sealed = sealed::seal(&self.key, reader, &mut sink, |chunk| {
+            size += chunk.len() as u64;
+            hasher.update(chunk);
+            size <= MAX_BYTES
+        });
+        match sealed {
+            Ok(()) => {}
+            Err(SealError::Read(error)) => {
+                return Err(file_error(format!("{read_failed} ({error}).")))
+            }
+            Err(SealError::Write(error)) => return Err(write_error(error)),
+            Err(SealError::Stopped) => return Err(too_big()),
+        }
+        let temp = sink
+            .into_inner()
+            .map_err(|error| write_error(error.into_error()))?;
+        temp.as_file().sync_all().map_err(write_error)?;
+        let sha256 = hex(hasher.finalize());
+        Ok((temp, Stored { sha256, size }))
+    }
+
+    /// The original bytes of a stored file, as they are read (sealed, or an earlier
+    /// version's plain copy).
+    pub fn open(&self, sha256: &str) -> io::Result<Box<dyn Read>> {
+        let mut file = File::open(self.path_of(sha256))?;
+        let mut header = [0u8; 8];
+        let read = file.read(&mut header)?;
+        let rest = io::Cursor::new(header[..read].to_vec()).chain(file);
+        if sealed::is_sealed(&header[..read]) {
+            Ok(Box::new(sealed::Opened::new(&self.key, rest)?))
+        } else {
+            Ok(Box::new(rest))
+        }
+    }
+
+    /// True when an earlier version left files here unsealed.
+    pub fn has_plain_files(&self) -> bool {
+        self.stored()
+            .unwrap_or_default()
+            .iter()
+            .any(|name| !self.is_sealed(name))
+    }
+
+    fn is_sealed(&self, name: &str) -> bool {
+        let mut header = [0u8; 8];
+        File::open(self.path_of(name))
+            .and_then(|mut file| file.read_exact(&mut header))
+            .is_ok_and(|()| sealed::is_sealed(&header))
+    }
+
+    /// Seals every file an earlier version stored in the clear, one at a time: each sealed
+    /// copy is checked against its fingerprint before it replaces the plain file, so a crash
+    /// leaves each file either plain or sealed, never lost. How many were sealed.
+    pub fn seal_plain_files(&self) -> Result<usize, IncidentError> {
+        let mut sealed_count = 0;
+        for name in self.stored().map_err(write_error)? {
+            if self.is_sealed(&name) {
+                continue;
+            }
+            let mut plain = File::open(self.path_of(&name)).map_err(write_error)?;
+            let (temp, stored) =
+                self.seal_to_temp(&mut plain, "An attachment could not be read")?;
+            if stored.sha256 != name {
+                // Changed since it was stored: left as it is for "Check the log" to report.
+                tracing::warn!("an attachment does not match its fingerprint; left unsealed");
+                continue;
+            }
+            temp.persist(self.path_of(&name))
+                .map_err(|error| write_error(error.error))?;
+            sealed_count += 1;
+        }
+        if sealed_count > 0 {
+            if let Ok(dir) = File::open(&self.dir) {
+                let _ = dir.sync_all();
+            }
+            tracing::info!(files = sealed_count, "attachments sealed");
+        }
+        Ok(sealed_count)
     }
 
     /// Why a recorded attachment no longer matches its file, if it does not.
     pub fn check(&self, attachment: &AttachmentRef) -> Option<String> {
         let name = &attachment.original_name;
-        let path = self.path_of(&attachment.sha256);
-        let Ok(mut file) = File::open(&path) else {
-            return Some(format!(
-                "attachment “{name}” is missing from the data folder"
-            ));
+        let mut file = match self.open(&attachment.sha256) {
+            Ok(file) => file,
+            Err(error) if error.kind() == io::ErrorKind::InvalidData => {
+                return Some(format!(
+                    "attachment “{name}” has changed since it was added (it no longer opens)"
+                ))
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Some(format!(
+                    "attachment “{name}” is missing from the data folder"
+                ))
+            }
+            Err(_) => {
+                return Some(format!(
+                    "attachment “{name}” cannot be read from the data folder"
+                ))
+            }
         };
         let mut hasher = Sha256::new();
-        let Ok(size) = io::copy(&mut file, &mut hasher) else {
-            return Some(format!(
-                "attachment “{name}” cannot be read from the data folder"
-            ));
+        let size = match io::copy(&mut file, &mut hasher) {
+            Ok(size) => size,
+            Err(error) if error.kind() == io::ErrorKind::InvalidData => {
+                return Some(format!(
+                    "attachment “{name}” has changed since it was added (it no longer opens)"
+                ))
+            }
+            Err(_) => {
+                return Some(format!(
+                    "attachment “{name}” cannot be read from the data folder"
+                ))
+            }
         };
         if size != attachment.size || hex(hasher.finalize()) != attachment.sha256 {
             return Some(format!(
@@ -215,3 +322,6 @@ impl AttachmentStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

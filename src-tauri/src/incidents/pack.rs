@@ -274,7 +274,6 @@ fn write_pack(pack: &Pack, files: &AttachmentStore, folder: &Path) -> Result<(),
     std::fs::write(folder.join("people.csv"), report::people_csv(pack)?).map_err(write_error)?;
     std::fs::write(folder.join("report.html"), report::html(pack)).map_err(write_error)?;
     for attachment in &pack.attachments {
-        let source = files.path_of(&attachment.sha256);
         let missing = |error: std::io::Error| {
             match error.kind() {
             std::io::ErrorKind::NotFound => invalid("selection", format!("An attachment ({}) is missing from the data folder. Run Check the log to see which incident.", attachment.file)),
@@ -283,9 +282,12 @@ fn write_pack(pack: &Pack, files: &AttachmentStore, folder: &Path) -> Result<(),
         };
         // Copied into a file made as any other document (the user's usual permissions),
         // not with the data folder's owner-only ones: the pack is meant to be handed on.
-        let mut from = std::fs::File::open(&source).map_err(missing)?;
+        let mut from = files.open(&attachment.sha256).map_err(missing)?;
         let mut to = std::fs::File::create(folder.join(&attachment.file)).map_err(write_error)?;
-        std::io::copy(&mut from, &mut to).map_err(write_error)?;
+        std::io::copy(&mut from, &mut to).map_err(|error| match error.kind() {
+            std::io::ErrorKind::InvalidData => invalid("selection", format!("An attachment ({}) has changed since it was added and was not copied. Run Check the log to see which incident.", attachment.file)),
+            _ => write_error(error),
+        })?;
         to.sync_all().map_err(write_error)?;
     }
     Ok(())

@@ -25,7 +25,7 @@ impl Log {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
-        let files = AttachmentStore::new(dir.path());
+        let files = AttachmentStore::new(dir.path(), &crate::vault::test_key());
         Self { dir, db, files }
     }
     fn record(&self, input: &IncidentInput) -> String {
