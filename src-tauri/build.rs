@@ -5,6 +5,9 @@
 const COMMANDS: &[&str] = &[
     "app_status",
     "unlock_record",
+    "backup_status",
+    "backup_write",
+    "backup_restore",
     "startup_probe",
     "emergency_info",
     "settings_time_zone",

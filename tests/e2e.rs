@@ -800,3 +800,87 @@ async fn with_no_keyring_a_passphrase_is_chosen_then_asked_for_at_the_next_start
     app.screenshots("unlocked-advice").await;
     app.quit(driver).await;
 }
+
+/// Back the record up from its screen, then restore it into a new install on the same
+/// desktop, checked afterwards.
+#[tokio::test]
+async fn a_backup_made_on_its_screen_restores_into_a_new_install() {
+    let _one = serial();
+    let desktop = Desktop::start();
+    let (first, second, out) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let enter = char::from(Key::Enter);
+    {
+        let driver = &Driver::start(&desktop, first.path());
+        let app = App::launch(driver).await;
+        app.go("#/advice/cyber-hygiene").await;
+        app.wait_for_text("main h1", "Be cyber aware").await;
+        app.type_in("#item-two-step-verification", " ").await;
+        app.wait_for_text(".section-progress", "1 of 5 done").await;
+        app.go("#/today").await;
+        app.wait_for_text("#backup-card", "No backup yet").await;
+        app.click("#backup-card a").await;
+        app.wait_for_text("main h1", "Backup").await;
+        app.retype("#f-folder", &out.path().display().to_string())
+            .await;
+        app.type_in("#f-backup-passphrase", "harbour pencil meadow")
+            .await;
+        app.type_in(
+            "#f-backup-passphraseAgain",
+            &format!("harbour pencil{enter}"),
+        )
+        .await;
+        app.wait_for_text("#error-backup-passphraseAgain", "not the same")
+            .await;
+        app.retype(
+            "#f-backup-passphraseAgain",
+            &format!("harbour pencil meadow{enter}"),
+        )
+        .await;
+        app.wait_for_text("#backup-made", "Backup made").await;
+        app.wait_for_text("#backup-last", "Last backup").await;
+        app.screenshots_of("backup-made", Some("#backup-made"))
+            .await;
+        app.quit(driver).await;
+    }
+    let backup = std::fs::read_dir(out.path())
+        .unwrap()
+        .next()
+        .expect("a backup file")
+        .unwrap()
+        .path();
+    assert!(backup.display().to_string().ends_with(".csbackup"));
+
+    let driver = &Driver::start(&desktop, second.path());
+    let app = App::launch(driver).await;
+    app.go("#/backup").await;
+    app.wait_for_text("main h1", "Backup").await;
+    app.type_in("#f-file", &backup.display().to_string()).await;
+    app.type_in(
+        "#f-restore-passphrase",
+        &format!("harbour pencil meadows{enter}"),
+    )
+    .await;
+    app.wait_for_text("#error-restore-passphrase", "does not open the backup")
+        .await;
+    app.retype(
+        "#f-restore-passphrase",
+        &format!("harbour pencil meadow{enter}"),
+    )
+    .await;
+    app.wait_for_text("#restore-done", "Restored 0 incidents")
+        .await;
+    app.wait_for_text("#restore-check", "Checked").await;
+    app.screenshots_of("backup-restored", Some("#restore-check"))
+        .await;
+    app.go("#/advice").await;
+    app.wait_for_text(
+        "a[href='#/advice/cyber-hygiene'] .progress-label",
+        "1 of 5 done",
+    )
+    .await;
+    app.quit(driver).await;
+}

@@ -1175,3 +1175,93 @@ fn a_plain_record_of_10000_incidents_killed_while_being_encrypted_loses_nothing(
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     eprintln!("killed {caught} times while encrypting 10,000 incidents; nothing lost");
 }
+
+#[test]
+fn a_backup_made_through_ipc_restores_into_a_new_install_and_refuses_bad_input() {
+    let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let out = tempfile::tempdir().unwrap();
+    let folder = out.path().display().to_string();
+    let passphrase = "harbour pencil meadow";
+    {
+        let app = start_app(first.path());
+        let status = invoke(&app, "backup_status", json!({})).unwrap();
+        assert_eq!(status["lastBackupAt"], Value::Null);
+        assert_eq!(status["reminderDue"], false, "nothing to back up yet");
+        invoke(&app, "contacts_save", json!({"role": "election-coordinator", "name": "Priya Shah", "phone": "01632 960 123", "notes": ""})).unwrap();
+        for (args, field) in [
+            (
+                json!({"folder": "", "passphrase": passphrase, "passphraseAgain": passphrase}),
+                "folder",
+            ),
+            (
+                json!({"folder": folder, "passphrase": "short", "passphraseAgain": "short"}),
+                "passphrase",
+            ),
+            (
+                json!({"folder": folder, "passphrase": passphrase, "passphraseAgain": "harbour"}),
+                "passphraseAgain",
+            ),
+            (
+                json!({"folder": folder, "passphrase": 7, "passphraseAgain": passphrase}),
+                "passphrase",
+            ),
+        ] {
+            let error = invoke(&app, "backup_write", args).unwrap_err();
+            assert_eq!(error["field"], field, "{error}");
+        }
+        let made = invoke(
+            &app,
+            "backup_write",
+            json!({"folder": folder, "passphrase": passphrase, "passphraseAgain": passphrase}),
+        )
+        .unwrap();
+        assert!(
+            made["path"].as_str().unwrap().ends_with(".csbackup"),
+            "{made}"
+        );
+        let status = invoke(&app, "backup_status", json!({})).unwrap();
+        assert!(status["lastBackupAt"].is_string(), "{status}");
+    }
+    let backup = std::fs::read_dir(out.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .display()
+        .to_string();
+
+    let app = start_app(second.path());
+    let wrong = invoke(
+        &app,
+        "backup_restore",
+        json!({"path": backup, "passphrase": "harbour pencil meadows"}),
+    )
+    .unwrap_err();
+    assert_eq!(wrong["code"], "wrong_passphrase", "{wrong}");
+    assert_eq!(wrong["field"], "passphrase");
+    let missing = invoke(
+        &app,
+        "backup_restore",
+        json!({"path": "", "passphrase": passphrase}),
+    )
+    .unwrap_err();
+    assert_eq!(missing["field"], "file", "{missing}");
+    let restored = invoke(
+        &app,
+        "backup_restore",
+        json!({"path": backup, "passphrase": passphrase}),
+    )
+    .unwrap();
+    assert_eq!(restored["incidents"], 0);
+    let cards = invoke(&app, "contacts_list", json!({})).unwrap();
+    assert!(cards.to_string().contains("Priya Shah"), "{cards}");
+    // A second restore would overwrite: refused.
+    let again = invoke(
+        &app,
+        "backup_restore",
+        json!({"path": backup, "passphrase": passphrase}),
+    )
+    .unwrap_err();
+    assert_eq!(again["code"], "not_empty", "{again}");
+}

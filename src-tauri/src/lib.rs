@@ -5,6 +5,7 @@
 
 pub mod advice;
 pub mod alarms;
+pub mod backup;
 pub mod checkins;
 pub mod checklist;
 mod commands;

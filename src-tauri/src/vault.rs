@@ -21,7 +21,9 @@ mod passphrase;
 pub mod sealed;
 
 pub use keyrings::{system_keyring, Keyring, KeyringError, MemoryKeyring, NoKeyring};
-pub use passphrase::{PASSPHRASE_MIN_CHARS, SLOW_DOWN_AFTER};
+pub use passphrase::{
+    check_new as check_new_passphrase, KdfParams, PASSPHRASE_MIN_CHARS, SLOW_DOWN_AFTER,
+};
 
 pub const KEY_FILE_NAME: &str = "record-key.json";
 

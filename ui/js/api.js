@@ -29,6 +29,10 @@ async function call(command, args = {}, options = undefined) {
 }
 
 export const appStatus = () => call('app_status');
+export const backupStatus = () => call('backup_status');
+export const backupWrite = (folder, passphrase, passphraseAgain) =>
+  call('backup_write', { folder, passphrase, passphraseAgain });
+export const backupRestore = (path, passphrase) => call('backup_restore', { path, passphrase });
 export const unlockRecord = (passphrase, passphraseAgain) =>
   call('unlock_record', { passphrase, passphraseAgain });
 export const timeZone = () => call('settings_time_zone');

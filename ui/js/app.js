@@ -20,9 +20,10 @@ const screens = {
   emergency: () => import('./screens/emergency.js'),
   contacts: () => import('./screens/contacts.js'),
   team: () => import('./screens/team.js'),
+  backup: () => import('./screens/backup.js'),
 };
 // Screens reached from another one, and the navigation entry they belong under.
-const parentScreen = { contacts: 'emergency', team: 'checkins' };
+const parentScreen = { contacts: 'emergency', team: 'checkins', backup: 'today' };
 
 const main = document.getElementById('main');
 let renderCount = 0;

@@ -1,6 +1,6 @@
 // Pieces shared by several screens.
 
-import { h, errorSlot, showError, clearErrors, announce } from './dom.js';
+import { h, field, errorSlot, showError, clearErrors, announce } from './dom.js';
 
 /**
  * A checklist whose items can be ticked. `items` are { id, text, detail?, tickedAtLocal? }.
@@ -63,4 +63,31 @@ export function sourcesBlock(sources, reviewedIsoDate) {
       h('span', { class: 'source-title' }, source.title), ' ',
       h('span', { class: 'source-url' }, source.url)))),
     h('p', { class: 'reviewed' }, `Checked against these pages on ${reviewed}.`));
+}
+
+/**
+ * A field for a path, typed or picked: "Choose…" opens the device's own picker and fills
+ * the field in. Typing stays possible where no picker can open.
+ */
+export function pathField(name, label, hint, buttonText, pick) {
+  const input = h('input', { type: 'text', maxlength: '4000', autocomplete: 'off', spellcheck: 'false' });
+  const wrapper = field(name, label, input, hint);
+  const button = h('button', { type: 'button', class: 'button button-secondary path-picker' }, buttonText);
+  button.addEventListener('click', async () => {
+    const form = button.closest('form');
+    clearErrors(form);
+    try {
+      const chosen = await pick(input.value.trim());
+      if (chosen) {
+        input.value = chosen;
+        announce(`Chosen: ${chosen}`);
+      }
+    } catch (error) {
+      error.field = error.field ?? name;
+      showError(form, error);
+    }
+    button.focus();
+  });
+  input.after(button);
+  return wrapper;
 }

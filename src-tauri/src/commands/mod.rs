@@ -6,6 +6,7 @@
 mod advice;
 mod app;
 mod args;
+mod backup;
 mod checkins;
 mod contacts;
 mod incidents;
@@ -36,6 +37,9 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
     tauri::generate_handler![
         app::app_status,
         app::unlock_record,
+        backup::backup_status,
+        backup::backup_write,
+        backup::backup_restore,
         app::startup_probe,
         app::emergency_info,
         settings::settings_time_zone,

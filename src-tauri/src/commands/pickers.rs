@@ -18,6 +18,10 @@ pub enum Purpose {
     PackFolder,
     /// A pack to import: its incidents.json.
     PackToImport,
+    /// The folder a backup is written in.
+    BackupFolder,
+    /// A backup to restore.
+    BackupToRestore,
 }
 
 impl Purpose {
@@ -25,6 +29,8 @@ impl Purpose {
         match self {
             Purpose::PackFolder => "Choose where the evidence pack goes",
             Purpose::PackToImport => "Choose the pack’s incidents.json",
+            Purpose::BackupFolder => "Choose where the backup goes",
+            Purpose::BackupToRestore => "Choose the backup to restore",
         }
     }
 }
@@ -45,8 +51,12 @@ fn dialog<R: Runtime>(
             dialog = dialog.set_directory(folder);
         }
     }
-    if let Purpose::PackToImport = purpose {
-        dialog = dialog.add_filter("Campaign Safe pack", &["json"]);
+    match purpose {
+        Purpose::PackToImport => dialog = dialog.add_filter("Campaign Safe pack", &["json"]),
+        Purpose::BackupToRestore => {
+            dialog = dialog.add_filter("Campaign Safe backup", &[crate::backup::EXTENSION])
+        }
+        Purpose::PackFolder | Purpose::BackupFolder => {}
     }
     dialog
 }

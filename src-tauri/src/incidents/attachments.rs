@@ -147,7 +147,7 @@ impl AttachmentStore {
         self.store_from(&mut reader, "File: the file could not be read")
     }
 
-    fn store_from(
+    pub(crate) fn store_from(
         &self,
         reader: &mut impl Read,
         read_failed: &str,

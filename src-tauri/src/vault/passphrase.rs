@@ -76,6 +76,45 @@ fn derive(
     Ok(out)
 }
 
+/// A key derived from a passphrase with Argon2id, and the settings that derive it again: for
+/// files sealed with a passphrase of their own, such as backups.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KdfParams {
+    algorithm: String,
+    memory_kib: u32,
+    passes: u32,
+    lanes: u32,
+    salt: String,
+}
+
+impl KdfParams {
+    /// Today's costs with a new random salt.
+    pub fn new_random() -> Result<Self, VaultError> {
+        let salt: [u8; 16] = random()?;
+        Ok(Self {
+            algorithm: "argon2id".into(),
+            memory_kib: MEMORY_KIB,
+            passes: PASSES,
+            lanes: LANES,
+            salt: hex::encode(salt),
+        })
+    }
+
+    /// The key `passphrase` gives under these settings. Slow by design.
+    pub fn derive(&self, passphrase: &str) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+        let damaged = || VaultError::KeyFile {
+            path: "the backup".into(),
+            detail: "its key settings are damaged".into(),
+        };
+        if self.algorithm != "argon2id" || self.memory_kib > 4 * 1024 * 1024 || self.passes > 64 {
+            return Err(damaged());
+        }
+        let salt = hex::decode(&self.salt).map_err(|_| damaged())?;
+        derive(passphrase, &salt, self.memory_kib, self.passes, self.lanes)
+    }
+}
+
 pub fn wrap(key: &DataKey, passphrase: &str) -> Result<Wrapped, VaultError> {
     let salt: [u8; 16] = random()?;
     let nonce: [u8; 24] = random()?;

@@ -33,6 +33,20 @@ impl FileKey {
         Self(Zeroizing::new(hasher.finalize().into()))
     }
 
+    /// A key that is already secret and random (derived from a passphrase, say).
+    pub fn from_secret(secret: Zeroizing<[u8; 32]>) -> Self {
+        Self(secret)
+    }
+
+    /// A short public value that tells whether a key is the right one before anything is
+    /// opened with it, so a wrong passphrase is told apart from a damaged file.
+    pub fn check_value(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(b"campaign-safe key check v1");
+        hasher.update(self.0.as_ref());
+        hex::encode(&hasher.finalize()[..16])
+    }
+
     fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(self.0.as_ref().into())
     }

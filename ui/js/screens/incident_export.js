@@ -2,35 +2,9 @@
 
 import * as api from '../api.js';
 import { h, field, errorSlot, showError, clearErrors, announce, fill } from '../dom.js';
+import { pathField } from '../components.js';
 import { dayStart, dayEnd } from '../when.js';
 import { dateInput, readDate } from '../datetime.js';
-
-/**
- * A field for a path, typed or picked: "Choose…" opens the device's own picker and fills
- * the field in. Typing stays possible where no picker can open.
- */
-function pathField(name, label, hint, buttonText, pick) {
-  const input = h('input', { type: 'text', maxlength: '4000', autocomplete: 'off', spellcheck: 'false' });
-  const wrapper = field(name, label, input, hint);
-  const button = h('button', { type: 'button', class: 'button button-secondary path-picker' }, buttonText);
-  button.addEventListener('click', async () => {
-    const form = button.closest('form');
-    clearErrors(form);
-    try {
-      const chosen = await pick(input.value.trim());
-      if (chosen) {
-        input.value = chosen;
-        announce(`Chosen: ${chosen}`);
-      }
-    } catch (error) {
-      error.field = error.field ?? name;
-      showError(form, error);
-    }
-    button.focus();
-  });
-  input.after(button);
-  return wrapper;
-}
 
 function importForm() {
   const form = h('form', { class: 'import-form', novalidate: true },

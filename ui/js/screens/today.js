@@ -32,6 +32,23 @@ export async function render() {
     // Without the setting the screens stay in UK time; nothing to offer here.
   }
 
+  let backupCard;
+  try {
+    const status = await api.backupStatus();
+    const due = status.reminderDue;
+    backupCard = h('li', { class: due ? 'card card-due' : 'card', id: 'backup-card' },
+      h('h2', { class: 'card-title' }, due ? 'Time for a backup' : 'Backup'),
+      h('p', { class: 'card-text' },
+        !status.lastBackupAt
+          ? `No backup yet${status.incidentsSince ? `, and ${status.incidentsSince} incident${status.incidentsSince === 1 ? '' : 's'} recorded` : ''}. One lost laptop should not lose the record.`
+          : due
+            ? `The last one is over a week old and ${status.incidentsSince} incident${status.incidentsSince === 1 ? ' was' : 's were'} recorded since.`
+            : 'Your last backup is up to date.'),
+      h('a', { class: due ? 'button' : 'button button-secondary', href: '#/backup' }, due ? 'Back up now' : 'Backup and restore'));
+  } catch {
+    // No record open (locked, or it could not be opened): the banner at the top says why.
+  }
+
   let sessions;
   try {
     sessions = liveSessionList(await api.checkinsActive());
@@ -52,6 +69,7 @@ export async function render() {
         h('p', { class: 'card-text' }, 'Write it down now, while the words are fresh. It takes under a minute; add detail later.'),
         h('a', { class: 'button', href: '#/incidents/new' }, 'Record an incident')),
       adviceCard,
+      backupCard,
       h('li', { class: 'card' },
         h('h2', { class: 'card-title' }, 'Going out?'),
         h('p', { class: 'card-text' },

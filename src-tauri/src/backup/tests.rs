@@ -1,0 +1,320 @@
+use chrono::{Duration, TimeZone};
+
+use super::*;
+use crate::incidents::chain::verify_all;
+use crate::incidents::find::{self, ListQuery};
+use crate::incidents::model::IncidentInput;
+
+const PASSPHRASE: &str = "orchard lantern velvet";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 18, 30, 0).unwrap()
+}
+
+/// A record of its own: a folder, a database under a new key, its attachments.
+struct Record {
+    dir: tempfile::TempDir,
+    db: Database,
+    files: AttachmentStore,
+}
+
+impl Record {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DataKey::generate().unwrap();
+        let db = Database::open_in(dir.path(), &key).unwrap();
+        let files = AttachmentStore::new(dir.path(), &key);
+        Self { dir, db, files }
+    }
+
+    fn count(&self, table: &str) -> i64 {
+        self.db
+            .conn()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .unwrap()
+    }
+}
+
+fn input(what: &str) -> IncidentInput {
+    IncidentInput {
+        occurred_from: now() - Duration::hours(2),
+        occurred_to: None,
+        category: "doorstep-abuse".into(),
+        channel: Some("in-person".into()),
+        location: "Elm Street".into(),
+        postcode: "sw1a1aa".into(),
+        what_happened: what.into(),
+        affected: vec![],
+        people: vec![],
+        witnesses: vec![],
+        impact: String::new(),
+        flags: vec![],
+        actions: vec![],
+        reports: vec![],
+    }
+}
+
+/// A record with two incidents, one with a photo, and a contact card.
+fn filled() -> (Record, Vec<u8>) {
+    let record = Record::new();
+    let id = crate::incidents::record(
+        &mut record.db.conn(),
+        &input("Shouted at by Siobhan Featherstonehaugh at the gate"),
+        now(),
+    )
+    .unwrap();
+    crate::incidents::record(&mut record.db.conn(), &input("Leaflets torn up"), now()).unwrap();
+    let photo: Vec<u8> = (0..150_000u32).map(|i| (i % 251) as u8).collect();
+    let stored = record.files.store_bytes(&photo).unwrap();
+    crate::incidents::attach(&mut record.db.conn(), &id, stored, "gate.jpg", now()).unwrap();
+    crate::contacts::save(
+        &record.db.conn(),
+        "election-coordinator",
+        "Priya Shah",
+        "01632 960 123",
+        "",
+        now(),
+    )
+    .unwrap();
+    (record, photo)
+}
+
+fn backup_of(record: &Record) -> (tempfile::TempDir, PathBuf) {
+    let out = tempfile::tempdir().unwrap();
+    let summary = write(
+        &record.db,
+        &record.files,
+        out.path(),
+        PASSPHRASE,
+        PASSPHRASE,
+        now(),
+    )
+    .unwrap();
+    assert_eq!(summary.incidents, 2);
+    assert_eq!(summary.attachments, 1);
+    let path = PathBuf::from(&summary.path);
+    assert!(path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .ends_with(".csbackup"));
+    (out, path)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+#[test]
+fn a_backup_restores_whole_into_a_new_record_and_verifies() {
+    let (source, photo) = filled();
+    let (_out, path) = backup_of(&source);
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(
+        !contains(&bytes, b"Featherstonehaugh"),
+        "the backup holds a name in the clear"
+    );
+    assert!(!contains(&bytes, b"Priya Shah"));
+    // Only the backup's own files in its folder: no temporary left behind.
+    assert_eq!(
+        std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+        1
+    );
+    assert_eq!(
+        std::fs::read_dir(source.dir.path())
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("backup-snapshot"))
+            .count(),
+        0
+    );
+
+    let target = Record::new();
+    let summary = restore(&target.db, &target.files, &path, PASSPHRASE).unwrap();
+    assert_eq!((summary.incidents, summary.attachments), (2, 1));
+    assert_eq!(target.count("incident"), 2);
+    assert_eq!(target.count("contact_card"), 1);
+    let report = verify_all(&target.db.conn(), &target.files).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert!(report.unreferenced_files.is_empty());
+    assert_eq!(report.attachments_checked, 1);
+    // Search works: the full-text index came with the rows.
+    let found = find::list(
+        &target.db.conn(),
+        &ListQuery {
+            text: "feathers".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(found.items.len(), 1);
+    let sha = target.files.stored().unwrap().remove(0);
+    let mut back = Vec::new();
+    target
+        .files
+        .open(&sha)
+        .unwrap()
+        .read_to_end(&mut back)
+        .unwrap();
+    assert_eq!(back, photo);
+    assert!(!target.dir.path().join("restore-staging.sqlite3").exists());
+}
+
+#[test]
+fn a_wrong_passphrase_or_a_damaged_file_changes_nothing() {
+    let (source, _) = filled();
+    let (out, path) = backup_of(&source);
+    let target = Record::new();
+
+    let wrong = restore(&target.db, &target.files, &path, "orchard lantern velvel").unwrap_err();
+    assert_eq!(wrong.code(), "wrong_passphrase");
+    assert_eq!(wrong.field(), Some("passphrase"));
+
+    let bytes = std::fs::read(&path).unwrap();
+    let cut = out.path().join("cut.csbackup");
+    let altered = out.path().join("altered.csbackup");
+    let mut flipped = bytes.clone();
+    let middle = bytes.len() / 2;
+    flipped[middle] ^= 0x40;
+    std::fs::write(&altered, &flipped).unwrap();
+    for (file, at) in [
+        (&cut, bytes.len() - 10),
+        (&cut, bytes.len() / 3),
+        (&cut, 200),
+        (&altered, 0),
+    ] {
+        if file == &cut {
+            std::fs::write(&cut, &bytes[..at]).unwrap();
+        }
+        let error = restore(&target.db, &target.files, file, PASSPHRASE).unwrap_err();
+        assert!(
+            matches!(error.code(), "damaged_backup" | "validation"),
+            "{error}"
+        );
+        assert_eq!(error.field(), Some("file"), "{error}");
+        assert!(
+            error.to_string().contains("Nothing was changed")
+                || error.to_string().contains("Backup file:"),
+            "{error}"
+        );
+        assert_eq!(target.count("incident"), 0, "cut at {at}");
+        assert!(
+            target.files.stored().unwrap().is_empty(),
+            "cut at {at}: an attachment was left"
+        );
+        assert!(!target.dir.path().join("restore-staging.sqlite3").exists());
+    }
+
+    let not_a_backup = out.path().join("notes.txt");
+    std::fs::write(&not_a_backup, b"shopping list").unwrap();
+    let error = restore(&target.db, &target.files, &not_a_backup, PASSPHRASE).unwrap_err();
+    assert!(
+        error.to_string().contains("not a Campaign Safe backup"),
+        "{error}"
+    );
+
+    // The real one still restores after all that.
+    restore(&target.db, &target.files, &path, PASSPHRASE).unwrap();
+    assert_eq!(target.count("incident"), 2);
+}
+
+#[test]
+fn a_record_that_holds_anything_is_not_overwritten() {
+    let (source, _) = filled();
+    let (_out, path) = backup_of(&source);
+    let target = Record::new();
+    crate::incidents::record(&mut target.db.conn(), &input("Already here"), now()).unwrap();
+    let error = restore(&target.db, &target.files, &path, PASSPHRASE).unwrap_err();
+    assert_eq!(error.code(), "not_empty");
+    assert!(error.to_string().contains("1 incident"), "{error}");
+    assert_eq!(target.count("incident"), 1);
+}
+
+#[test]
+fn a_backup_from_a_newer_version_is_refused() {
+    let (source, _) = filled();
+    let (out, path) = backup_of(&source);
+    let text = std::fs::read(&path).unwrap();
+    let newer = out.path().join("newer.csbackup");
+    let changed = String::from_utf8_lossy(&text[..200]).replacen("\"format\":1", "\"format\":2", 1);
+    let mut bytes = changed.into_bytes();
+    bytes.truncate(200);
+    bytes.extend_from_slice(&text[200..]);
+    std::fs::write(&newer, &bytes).unwrap();
+    let target = Record::new();
+    let error = restore(&target.db, &target.files, &newer, PASSPHRASE).unwrap_err();
+    assert_eq!(error.code(), "newer_backup", "{error}");
+    assert!(schema_supported(latest_schema_version() + 1).is_err());
+}
+
+#[test]
+fn a_backup_needs_a_folder_and_a_confirmed_passphrase() {
+    let (source, _) = filled();
+    let out = tempfile::tempdir().unwrap();
+    let short = write(
+        &source.db,
+        &source.files,
+        out.path(),
+        "short",
+        "short",
+        now(),
+    )
+    .unwrap_err();
+    assert_eq!(short.field(), Some("passphrase"));
+    let mismatch = write(
+        &source.db,
+        &source.files,
+        out.path(),
+        PASSPHRASE,
+        "orchard",
+        now(),
+    )
+    .unwrap_err();
+    assert_eq!(mismatch.field(), Some("passphraseAgain"));
+    let nowhere = write(
+        &source.db,
+        &source.files,
+        &out.path().join("missing"),
+        PASSPHRASE,
+        PASSPHRASE,
+        now(),
+    )
+    .unwrap_err();
+    assert_eq!(nowhere.field(), Some("folder"));
+    assert!(nowhere.to_string().starts_with("Save to: "));
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_reminder_is_due_a_week_after_the_last_backup_when_incidents_were_added() {
+    let (source, _) = filled();
+    let conn_status = |at| status(&source.db.conn(), at).unwrap();
+    let never = conn_status(now());
+    assert!(never.reminder_due && never.last_backup_at.is_none());
+    let (_out, _path) = backup_of(&source);
+    assert!(
+        !conn_status(now() + Duration::days(10)).reminder_due,
+        "nothing new since"
+    );
+    crate::incidents::record(
+        &mut source.db.conn(),
+        &input("Later"),
+        now() + Duration::days(1),
+    )
+    .unwrap();
+    assert!(
+        !conn_status(now() + Duration::days(6)).reminder_due,
+        "not a week yet"
+    );
+    let due = conn_status(now() + Duration::days(8));
+    assert!(due.reminder_due);
+    assert_eq!(due.incidents_since, 1);
+}
