@@ -5,6 +5,11 @@
 const COMMANDS: &[&str] = &[
     "app_status",
     "unlock_record",
+    "lock_status",
+    "lock_now",
+    "lock_unlock",
+    "lock_set_pin",
+    "lock_set_idle",
     "backup_status",
     "backup_write",
     "backup_restore",

@@ -884,3 +884,50 @@ async fn a_backup_made_on_its_screen_restores_into_a_new_install() {
     .await;
     app.quit(driver).await;
 }
+
+/// Turn the screen lock on from Today, lock with the button, see that only the lock screen
+/// and the Emergency screen show, unlock with the PIN; and a restart starts locked.
+#[tokio::test]
+async fn the_screen_lock_hides_the_record_until_the_pin_and_holds_across_a_restart() {
+    let _one = serial();
+    let harness = Harness::start();
+    let driver = &harness.driver;
+    let enter = char::from(Key::Enter);
+    let app = App::launch(driver).await;
+    app.wait_for("#lock-setting").await;
+    app.type_in("#f-set-pin", "2468").await;
+    app.type_in("#f-set-pinAgain", &format!("2469{enter}"))
+        .await;
+    app.wait_for_text("#error-set-pinAgain", "not the same")
+        .await;
+    app.retype("#f-set-pinAgain", &format!("2468{enter}")).await;
+    app.wait_for_text("#saved-pin", "The lock is on").await;
+    app.wait_for("#lock-button").await;
+    app.screenshots_of("lock-setting", Some("#lock-setting"))
+        .await;
+
+    app.click("#lock-button").await;
+    app.wait_for_text("main h1", "Campaign Safe is locked")
+        .await;
+    app.screenshots("lock-screen").await;
+    app.go("#/incidents").await;
+    app.wait_for_text("main h1", "Campaign Safe is locked")
+        .await;
+    app.go("#/emergency").await;
+    app.wait_for_text("main", "999").await;
+    app.go("#/today").await;
+    app.wait_for_text("main h1", "Campaign Safe is locked")
+        .await;
+    app.type_in("#f-lock-pin", &format!("1357{enter}")).await;
+    app.wait_for_text("#error-lock-pin", "not the PIN").await;
+    app.type_in("#f-lock-pin", &format!("2468{enter}")).await;
+    app.wait_for_text("main h1", "Today").await;
+    app.quit(driver).await;
+
+    let app = App::launch(driver).await;
+    app.wait_for_text("main h1", "Campaign Safe is locked")
+        .await;
+    app.type_in("#f-lock-pin", &format!("2468{enter}")).await;
+    app.wait_for_text("main h1", "Today").await;
+    app.quit(driver).await;
+}

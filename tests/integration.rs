@@ -1265,3 +1265,68 @@ fn a_backup_made_through_ipc_restores_into_a_new_install_and_refuses_bad_input()
     .unwrap_err();
     assert_eq!(again["code"], "not_empty", "{again}");
 }
+
+#[test]
+fn while_locked_only_emergency_guidance_im_ok_and_unlocking_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let refused = invoke(&app, "lock_now", json!({})).unwrap_err();
+    assert_eq!(refused["code"], "no_pin", "{refused}");
+    invoke(
+        &app,
+        "lock_set_pin",
+        json!({"pin": "2468", "pinAgain": "2468"}),
+    )
+    .unwrap();
+    let session = invoke(
+        &app,
+        "checkins_start",
+        session_args(Some(30), "2026-11-25T15:00:00Z"),
+    )
+    .unwrap();
+    let id = session["id"].clone();
+    invoke(&app, "contacts_save", json!({"role": "election-coordinator", "name": "Priya Shah", "phone": "01632 960 123", "notes": ""})).unwrap();
+    let status = invoke(&app, "lock_now", json!({})).unwrap();
+    assert_eq!(status["locked"], true);
+
+    for (command, args) in [
+        ("incidents_list", json!({"query": {}})),
+        ("contacts_list", json!({})),
+        ("checkins_detail", json!({"sessionId": id})),
+        ("team_status", json!({})),
+        ("backup_status", json!({})),
+        ("lock_set_pin", json!({"pin": "1111", "pinAgain": "1111"})),
+    ] {
+        let error = invoke(&app, command, args).unwrap_err();
+        assert_eq!(error["code"], "app_locked", "{command}: {error}");
+        assert!(!error.to_string().contains("Priya"), "{command}: {error}");
+    }
+    // The Emergency screen's guidance and "I'm OK" still answer.
+    invoke(&app, "emergency_info", json!({})).unwrap();
+    invoke(&app, "checkins_active", json!({})).unwrap();
+    invoke(&app, "checkins_check_in", json!({"sessionId": id})).unwrap();
+
+    let wrong = invoke(&app, "lock_unlock", json!({"pin": "1357"})).unwrap_err();
+    assert_eq!(
+        (wrong["code"].as_str(), wrong["field"].as_str()),
+        (Some("wrong_pin"), Some("pin"))
+    );
+    let open = invoke(&app, "lock_unlock", json!({"pin": "2468"})).unwrap();
+    assert_eq!(open["locked"], false);
+    assert!(invoke(&app, "contacts_list", json!({}))
+        .unwrap()
+        .to_string()
+        .contains("Priya Shah"));
+    drop(app);
+
+    // With a PIN set, a restart starts locked.
+    let app = start_app(dir.path());
+    assert_eq!(
+        invoke(&app, "lock_status", json!({})).unwrap()["locked"],
+        true
+    );
+    assert_eq!(
+        invoke(&app, "contacts_list", json!({})).unwrap_err()["code"],
+        "app_locked"
+    );
+}

@@ -5,6 +5,7 @@
 
 pub mod advice;
 pub mod alarms;
+pub mod applock;
 pub mod backup;
 pub mod checkins;
 pub mod checklist;
@@ -244,6 +245,7 @@ fn start_services<R: Runtime>(
 ) -> Option<Arc<relay::matrix::TeamService>> {
     let state = handle.state::<AppState>();
     let database = state.open_database(key).ok()?.clone();
+    state.app_lock.lock_if_pin_set(&database.conn());
     // An earlier version's attachments were stored unsealed: sealed now, each one checked.
     let files = incidents::attachments::AttachmentStore::new(&state.data_dir, key);
     if let Err(error) = files.seal_plain_files() {

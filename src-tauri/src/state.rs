@@ -42,6 +42,9 @@ struct Waiting {
 
 pub struct AppState {
     pub data_dir: PathBuf,
+    /// The window's lock: while it is locked, only the Emergency screen, the guidance and
+    /// "I'm OK" answer (commands/mod.rs).
+    pub app_lock: crate::applock::AppLock,
     pub clock: Arc<dyn Clock>,
     /// Wakes the check-in scheduler when sessions change.
     pub scheduler: SchedulerHandle,
@@ -65,6 +68,7 @@ impl AppState {
     pub fn new(data_dir: PathBuf, clock: Arc<dyn Clock>) -> Self {
         let state = Self {
             data_dir,
+            app_lock: Default::default(),
             clock,
             scheduler: SchedulerHandle::default(),
             alarms: OnceLock::new(),

@@ -33,6 +33,11 @@ export const backupStatus = () => call('backup_status');
 export const backupWrite = (folder, passphrase, passphraseAgain) =>
   call('backup_write', { folder, passphrase, passphraseAgain });
 export const backupRestore = (path, passphrase) => call('backup_restore', { path, passphrase });
+export const lockStatus = () => call('lock_status');
+export const lockNow = () => call('lock_now');
+export const lockUnlock = (pin) => call('lock_unlock', { pin });
+export const lockSetPin = (pin, pinAgain) => call('lock_set_pin', { pin, pinAgain });
+export const lockSetIdle = (idleMinutes) => call('lock_set_idle', { idleMinutes });
 export const unlockRecord = (passphrase, passphraseAgain) =>
   call('unlock_record', { passphrase, passphraseAgain });
 export const timeZone = () => call('settings_time_zone');

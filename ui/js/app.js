@@ -26,6 +26,8 @@ const screens = {
 const parentScreen = { contacts: 'emergency', team: 'checkins', backup: 'today' };
 
 const main = document.getElementById('main');
+// The app lock's module, loaded beside the first screen (ui/js/lock.js).
+let lock = null;
 let renderCount = 0;
 let firstRender = true;
 
@@ -43,9 +45,15 @@ async function route({ keepFocus = false } = {}) {
 
   let view;
   try {
-    const screen = await screens[known ? name : 'today']();
-    view = await screen.render(params);
+    if (lock?.isLocked() && !lock.OPEN_WHILE_LOCKED.includes(name)) {
+      view = await lock.lockScreen();
+    } else {
+      const screen = await screens[known ? name : 'today']();
+      view = await screen.render(params);
+    }
   } catch (error) {
+    // Locked meanwhile (the idle time ran out elsewhere): the lock screen follows.
+    if (error?.code === 'app_locked') lock?.lockedElsewhere();
     view = {
       title: 'Something went wrong',
       node: h('section', {},
@@ -157,6 +165,7 @@ api.listen('open-session', (sessionId) => { location.hash = `#/checkins/${sessio
 // it is: it saves normally now.
 api.listen('record-ready', async () => {
   await showStartupProblems();
+  await lock?.refreshLock();
   try {
     setZone((await api.timeZone()).zone);
   } catch {
@@ -170,6 +179,14 @@ window.addEventListener('hashchange', route);
 showStartupProblems();
 // Times are drawn in the zone the user chose (UK time unless they chose the device's), so
 // the first screen waits for that one answer.
-api.timeZone().then((tz) => setZone(tz.zone), () => {}).finally(route);
+// The lock's state too: with a PIN set the app starts locked, and nothing of the record is
+// drawn before the lock screen.
+Promise.all([
+  api.timeZone().then((tz) => setZone(tz.zone), () => {}),
+  import('./lock.js').then(async (module) => {
+    await module.startLock(() => route());
+    lock = module;
+  }, () => {}),
+]).finally(route);
 startAlarms();
 startCountdowns();

@@ -5,6 +5,7 @@
 
 mod advice;
 mod app;
+mod applock;
 mod args;
 mod backup;
 mod checkins;
@@ -17,7 +18,7 @@ mod team;
 
 pub use self::checkins::WindowAlarms;
 use tauri::ipc::Invoke;
-use tauri::Runtime;
+use tauri::{Manager, Runtime};
 
 use crate::checklist::Ticks;
 use crate::error::IpcError;
@@ -33,10 +34,57 @@ fn ticks_or_none(state: &AppState) -> Result<Ticks, IpcError> {
     }
 }
 
+/// What the window may still do while the app is locked: the Emergency screen and the built-in
+/// guidance, "I'm OK" and the alarms of sessions that are out, and unlocking.
+const ALLOWED_WHEN_LOCKED: &[&str] = &[
+    "app_status",
+    "startup_probe",
+    "unlock_record",
+    "emergency_info",
+    "settings_time_zone",
+    "advice_list",
+    "advice_section",
+    "sos_guides",
+    "sos_resolve",
+    "sos_guide",
+    "checkins_active",
+    "checkins_check_in",
+    "checkins_acknowledge",
+    "checkins_snooze",
+    "alarms_open",
+    "lock_status",
+    "lock_unlock",
+];
+
+/// Every command, behind the app lock: while it is locked, anything else is refused in the
+/// one error shape before it runs, so no screen can show the record by mistake.
 pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
+    let commands = every_command();
+    move |invoke: Invoke<R>| {
+        let locked = invoke
+            .message
+            .webview_ref()
+            .try_state::<AppState>()
+            .is_some_and(|state| state.app_lock.is_locked());
+        if locked && !ALLOWED_WHEN_LOCKED.contains(&invoke.message.command()) {
+            invoke
+                .resolver
+                .reject(IpcError::from(crate::applock::LockError::Locked));
+            return true;
+        }
+        commands(invoke)
+    }
+}
+
+fn every_command<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         app::app_status,
         app::unlock_record,
+        applock::lock_status,
+        applock::lock_now,
+        applock::lock_unlock,
+        applock::lock_set_pin,
+        applock::lock_set_idle,
         backup::backup_status,
         backup::backup_write,
         backup::backup_restore,

@@ -5,6 +5,7 @@ import { h, errorSlot } from '../dom.js';
 import { setZone, zoneName } from '../when.js';
 import { DISPLAY_CHOICES, savedDisplay, saveDisplay } from '../display.js';
 import { liveSessionList } from './checkins.js';
+import { lockSetting } from '../lock.js';
 
 export async function render() {
   let adviceCard;
@@ -76,7 +77,8 @@ export async function render() {
           'Canvass in pairs or groups, and tell someone when you leave and when you expect to be back.'),
         h('a', { class: 'button button-secondary', href: '#/advice/safer-canvassing' }, 'Safer canvassing checklist'))),
     displaySetting(),
-    timeZoneSetting(timeZone));
+    timeZoneSetting(timeZone),
+    lockSetting());
   return { title: 'Today', node };
 }
 

@@ -1,0 +1,232 @@
+//! The app lock: after a chosen idle time, or on demand, the window shows nothing of the
+//! record until the user's PIN is typed. Like a phone's lock screen, the Emergency screen and
+//! "I'm OK" for sessions that are out stay usable, and reminders and alarms keep firing: the
+//! scheduler never looks at the lock.
+//!
+//! The PIN is kept as an Argon2id hash in the (encrypted) record. The lock itself lives in
+//! memory: with a PIN set, the app starts locked.
+
+use std::sync::Mutex;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::error::ErrorCode;
+
+const PIN_SETTING: &str = "lockPinHash";
+const IDLE_SETTING: &str = "lockIdleMinutes";
+pub const DEFAULT_IDLE_MINUTES: u32 = 5;
+pub const IDLE_CHOICES: &[u32] = &[1, 2, 5, 10, 15, 30, 60];
+const PIN_MIN: usize = 4;
+const PIN_MAX: usize = 12;
+/// Wrong PINs allowed before each further try waits longer.
+const SLOW_DOWN_AFTER: u32 = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error("PIN: use {PIN_MIN} to {PIN_MAX} digits, and nothing else.")]
+    PinFormat,
+    #[error("PIN again: this is not the same as the PIN above. Type both again.")]
+    PinMismatch,
+    #[error("PIN: that is not the PIN for this app. Try again.")]
+    WrongPin,
+    #[error("PIN: too many wrong tries. Wait {0} seconds, then try again.")]
+    SlowDown(u64),
+    #[error("Lock after: choose one of the times offered.")]
+    IdleChoice,
+    #[error("Choose a PIN first: without one, the app could not be unlocked again.")]
+    NoPin,
+    #[error("Campaign Safe is locked. Type your PIN to see this.")]
+    Locked,
+    #[error("Campaign Safe could not keep the PIN: {0}.")]
+    Hash(String),
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+}
+
+impl From<rusqlite::Error> for LockError {
+    fn from(error: rusqlite::Error) -> Self {
+        LockError::Storage(error.into())
+    }
+}
+
+impl ErrorCode for LockError {
+    fn code(&self) -> &'static str {
+        match self {
+            LockError::PinFormat | LockError::PinMismatch | LockError::IdleChoice => "validation",
+            LockError::WrongPin => "wrong_pin",
+            LockError::SlowDown(_) => "slow_down",
+            LockError::NoPin => "no_pin",
+            LockError::Locked => "app_locked",
+            LockError::Hash(_) => "internal",
+            LockError::Storage(error) => error.code(),
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            LockError::PinFormat | LockError::WrongPin | LockError::SlowDown(_) => Some("pin"),
+            LockError::PinMismatch => Some("pinAgain"),
+            LockError::IdleChoice => Some("idleMinutes"),
+            _ => None,
+        }
+    }
+
+    fn is_fault(&self) -> bool {
+        matches!(self, LockError::Hash(_) | LockError::Storage(_))
+    }
+}
+
+/// What the window needs to know about the lock.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct LockStatus {
+    pub locked: bool,
+    pub pin_set: bool,
+    pub idle_minutes: u32,
+    pub idle_choices: &'static [u32],
+}
+
+fn setting(conn: &Connection, name: &str) -> Result<Option<String>, LockError> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM app_setting WHERE name = ?1",
+            [name],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+fn save_setting(conn: &Connection, name: &str, value: &str) -> Result<(), LockError> {
+    conn.execute(
+        "INSERT INTO app_setting (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        params![name, value],
+    )?;
+    Ok(())
+}
+
+pub fn idle_minutes(conn: &Connection) -> Result<u32, LockError> {
+    Ok(setting(conn, IDLE_SETTING)?
+        .and_then(|value| value.parse().ok())
+        .filter(|minutes| IDLE_CHOICES.contains(minutes))
+        .unwrap_or(DEFAULT_IDLE_MINUTES))
+}
+
+pub fn pin_set(conn: &Connection) -> Result<bool, LockError> {
+    Ok(setting(conn, PIN_SETTING)?.is_some())
+}
+
+/// Chooses (or changes) the PIN; the lock is then in use.
+pub fn set_pin(conn: &Connection, pin: &str, again: &str) -> Result<(), LockError> {
+    let digits = pin.chars().count();
+    if !(PIN_MIN..=PIN_MAX).contains(&digits) || !pin.chars().all(|c| c.is_ascii_digit()) {
+        return Err(LockError::PinFormat);
+    }
+    if pin != again {
+        return Err(LockError::PinMismatch);
+    }
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|error| LockError::Hash(error.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|error| LockError::Hash(error.to_string()))?;
+    let hash = Argon2::default()
+        .hash_password(pin.as_bytes(), &salt)
+        .map_err(|error| LockError::Hash(error.to_string()))?
+        .to_string();
+    save_setting(conn, PIN_SETTING, &hash)
+}
+
+pub fn set_idle_minutes(conn: &Connection, minutes: u32) -> Result<(), LockError> {
+    if !IDLE_CHOICES.contains(&minutes) {
+        return Err(LockError::IdleChoice);
+    }
+    save_setting(conn, IDLE_SETTING, &minutes.to_string())
+}
+
+#[derive(Default)]
+struct Inner {
+    locked: bool,
+    wrong_tries: u32,
+    retry_at: Option<DateTime<Utc>>,
+}
+
+/// Whether the window is locked now.
+#[derive(Default)]
+pub struct AppLock(Mutex<Inner>);
+
+impl AppLock {
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.inner().locked
+    }
+
+    /// Locks now; refused while no PIN could unlock it again.
+    pub fn lock(&self, conn: &Connection) -> Result<(), LockError> {
+        if !pin_set(conn)? {
+            return Err(LockError::NoPin);
+        }
+        self.inner().locked = true;
+        Ok(())
+    }
+
+    /// At start: locked whenever a PIN is set, so an unattended restart shows nothing.
+    pub fn lock_if_pin_set(&self, conn: &Connection) {
+        if pin_set(conn).unwrap_or(false) {
+            self.inner().locked = true;
+        }
+    }
+
+    /// Unlocks with the PIN (slow by design); wrong tries are slowed down.
+    pub fn unlock(
+        &self,
+        conn: &Connection,
+        pin: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LockError> {
+        if let Some(retry_at) = self.inner().retry_at.filter(|at| *at > now) {
+            return Err(LockError::SlowDown(
+                (retry_at - now).num_seconds().max(1) as u64
+            ));
+        }
+        let Some(stored) = setting(conn, PIN_SETTING)? else {
+            self.inner().locked = false;
+            return Ok(());
+        };
+        let hash =
+            PasswordHash::new(&stored).map_err(|error| LockError::Hash(error.to_string()))?;
+        let right = Argon2::default()
+            .verify_password(pin.as_bytes(), &hash)
+            .is_ok();
+        let mut inner = self.inner();
+        if right {
+            *inner = Inner::default();
+            return Ok(());
+        }
+        inner.wrong_tries += 1;
+        if inner.wrong_tries >= SLOW_DOWN_AFTER {
+            let doublings = (inner.wrong_tries - SLOW_DOWN_AFTER).min(6);
+            inner.retry_at = Some(now + Duration::seconds(5 << doublings));
+        }
+        Err(LockError::WrongPin)
+    }
+
+    pub fn status(&self, conn: &Connection) -> Result<LockStatus, LockError> {
+        Ok(LockStatus {
+            locked: self.is_locked(),
+            pin_set: pin_set(conn)?,
+            idle_minutes: idle_minutes(conn)?,
+            idle_choices: IDLE_CHOICES,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

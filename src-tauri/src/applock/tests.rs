@@ -1,0 +1,95 @@
+use super::*;
+use crate::storage::Database;
+
+fn database() -> (tempfile::TempDir, Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
+    (dir, db)
+}
+
+fn now() -> DateTime<Utc> {
+    chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 25, 18, 30, 0).unwrap()
+}
+
+#[test]
+fn no_lock_without_a_pin_then_locked_until_the_right_pin() {
+    let (_dir, db) = database();
+    let lock = AppLock::default();
+    assert_eq!(lock.lock(&db.conn()).unwrap_err().code(), "no_pin");
+    assert!(!lock.is_locked());
+    set_pin(&db.conn(), "2468", "2468").unwrap();
+    lock.lock(&db.conn()).unwrap();
+    assert!(lock.is_locked());
+    let wrong = lock.unlock(&db.conn(), "1357", now()).unwrap_err();
+    assert_eq!((wrong.code(), wrong.field()), ("wrong_pin", Some("pin")));
+    assert!(lock.is_locked());
+    lock.unlock(&db.conn(), "2468", now()).unwrap();
+    assert!(!lock.is_locked());
+    // The hash, not the PIN, is kept.
+    let kept: String = db
+        .conn()
+        .query_row(
+            "SELECT value FROM app_setting WHERE name = 'lockPinHash'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        kept.starts_with("$argon2id$") && !kept.contains("2468"),
+        "{kept}"
+    );
+}
+
+#[test]
+fn wrong_pins_are_slowed_down_and_the_wait_runs_out() {
+    let (_dir, db) = database();
+    set_pin(&db.conn(), "2468", "2468").unwrap();
+    let lock = AppLock::default();
+    lock.lock(&db.conn()).unwrap();
+    for _ in 0..SLOW_DOWN_AFTER {
+        assert_eq!(
+            lock.unlock(&db.conn(), "0000", now()).unwrap_err().code(),
+            "wrong_pin"
+        );
+    }
+    let slowed = lock.unlock(&db.conn(), "2468", now()).unwrap_err();
+    assert_eq!(slowed.code(), "slow_down");
+    assert!(slowed.to_string().contains("Wait 5 seconds"), "{slowed}");
+    lock.unlock(&db.conn(), "2468", now() + Duration::seconds(6))
+        .unwrap();
+    assert!(!lock.is_locked());
+}
+
+#[test]
+fn pins_and_idle_times_are_checked_field_by_field() {
+    let (_dir, db) = database();
+    for (pin, again, field) in [
+        ("12", "12", "pin"),
+        ("12ab", "12ab", "pin"),
+        ("1234567890123", "1234567890123", "pin"),
+        ("1234", "1243", "pinAgain"),
+    ] {
+        let error = set_pin(&db.conn(), pin, again).unwrap_err();
+        assert_eq!(error.field(), Some(field), "{pin}");
+    }
+    assert!(!pin_set(&db.conn()).unwrap());
+    assert_eq!(idle_minutes(&db.conn()).unwrap(), DEFAULT_IDLE_MINUTES);
+    assert_eq!(
+        set_idle_minutes(&db.conn(), 7).unwrap_err().field(),
+        Some("idleMinutes")
+    );
+    set_idle_minutes(&db.conn(), 15).unwrap();
+    assert_eq!(idle_minutes(&db.conn()).unwrap(), 15);
+}
+
+#[test]
+fn with_a_pin_set_the_app_starts_locked() {
+    let (_dir, db) = database();
+    let fresh = AppLock::default();
+    fresh.lock_if_pin_set(&db.conn());
+    assert!(!fresh.is_locked());
+    set_pin(&db.conn(), "2468", "2468").unwrap();
+    let restarted = AppLock::default();
+    restarted.lock_if_pin_set(&db.conn());
+    assert!(restarted.is_locked());
+}

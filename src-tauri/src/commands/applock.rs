@@ -1,0 +1,53 @@
+//! The app lock: its state, the PIN, the idle time, locking and unlocking.
+
+use tauri::State;
+
+use super::args::Arg;
+use crate::applock::{self, LockStatus};
+use crate::error::IpcError;
+use crate::state::AppState;
+
+#[tauri::command(async)]
+pub fn lock_status(state: State<'_, AppState>) -> Result<LockStatus, IpcError> {
+    let database = state.database()?;
+    Ok(state.app_lock.status(&database.reader())?)
+}
+
+#[tauri::command(async)]
+pub fn lock_now(state: State<'_, AppState>) -> Result<LockStatus, IpcError> {
+    let database = state.database()?;
+    state.app_lock.lock(&database.conn())?;
+    tracing::info!("the app was locked");
+    Ok(state.app_lock.status(&database.reader())?)
+}
+
+/// Slow by design (Argon2id), and slower after wrong tries.
+#[tauri::command(async)]
+pub fn lock_unlock(state: State<'_, AppState>, pin: Arg<String>) -> Result<LockStatus, IpcError> {
+    let database = state.database()?;
+    state
+        .app_lock
+        .unlock(&database.reader(), &pin, state.clock.now())?;
+    Ok(state.app_lock.status(&database.reader())?)
+}
+
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn lock_set_pin(
+    state: State<'_, AppState>,
+    pin: Arg<String>,
+    pin_again: Arg<String>,
+) -> Result<LockStatus, IpcError> {
+    let database = state.database()?;
+    applock::set_pin(&database.conn(), &pin, &pin_again)?;
+    Ok(state.app_lock.status(&database.reader())?)
+}
+
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn lock_set_idle(
+    state: State<'_, AppState>,
+    idle_minutes: Arg<u32>,
+) -> Result<LockStatus, IpcError> {
+    let database = state.database()?;
+    applock::set_idle_minutes(&database.conn(), idle_minutes.0)?;
+    Ok(state.app_lock.status(&database.reader())?)
+}
