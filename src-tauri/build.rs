@@ -5,6 +5,7 @@
 const COMMANDS: &[&str] = &[
     "app_status",
     "unlock_record",
+    "keep_key_under_passphrase",
     "lock_status",
     "lock_now",
     "lock_unlock",

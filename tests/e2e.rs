@@ -931,3 +931,45 @@ async fn the_screen_lock_hides_the_record_until_the_pin_and_holds_across_a_resta
     app.wait_for_text("main h1", "Today").await;
     app.quit(driver).await;
 }
+
+/// A keyring user chooses a passphrase instead: the keyring's copy of the key goes, and the
+/// next start asks for the passphrase.
+#[tokio::test]
+async fn the_record_key_can_move_from_the_keyring_to_a_passphrase() {
+    let _one = serial();
+    let harness = Harness::start();
+    let driver = &harness.driver;
+    let enter = char::from(Key::Enter);
+    let app = App::launch(driver).await;
+    app.wait_for("#key-setting form").await;
+    app.type_in("#f-key-passphrase", "copper violin harbour")
+        .await;
+    app.type_in(
+        "#f-key-passphraseAgain",
+        &format!("copper violin harbour{enter}"),
+    )
+    .await;
+    app.wait_for_text("#key-setting", "opens only with its passphrase")
+        .await;
+    app.screenshots_of("record-key-setting", Some("#key-setting"))
+        .await;
+    app.quit(driver).await;
+    {
+        use campaign_safe_lib::vault::{record_name, Keyring};
+        let kept = support::secrets::BusKeyring::on(&harness.desktop().bus)
+            .load(&record_name(harness.data_dir()))
+            .unwrap();
+        assert!(kept.is_none(), "the keyring still holds the record's key");
+    }
+
+    let app = App::launch(driver).await;
+    app.wait_for_text("#unlock h2", "Your record is locked")
+        .await;
+    app.type_in(
+        "#f-unlock-passphrase",
+        &format!("copper violin harbour{enter}"),
+    )
+    .await;
+    app.wait_for_text(".cards", "0 of 36 done").await;
+    app.quit(driver).await;
+}

@@ -196,6 +196,18 @@ async fn record_find_amend_attach_and_export_an_incident() {
     app.screenshots("incident-detail-high-contrast").await;
 
     app.quit(driver).await;
+
+    // The log says what happened to the app, never what happened to the user, nor the key.
+    let logs = harness.logs();
+    assert!(logs.contains("database open"), "the log was read: {logs}");
+    let key = harness.desktop().record_key(harness.data_dir());
+    let key_hex: String = key.as_bytes().iter().map(|b| format!("{b:02x}")).collect();
+    for secret in ["we know where you live", "laughed", key_hex.as_str()] {
+        assert!(
+            !logs.to_lowercase().contains(&secret.to_lowercase()),
+            "the log holds {secret:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -1330,3 +1330,47 @@ fn while_locked_only_emergency_guidance_im_ok_and_unlocking_answer() {
         "app_locked"
     );
 }
+
+#[test]
+fn a_record_moved_from_the_keyring_to_a_passphrase_asks_for_it_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let app = start_app(dir.path());
+        assert_eq!(
+            invoke(&app, "app_status", json!({})).unwrap()["keyKeptIn"],
+            "keyring"
+        );
+        invoke(&app, "contacts_save", json!({"role": "election-coordinator", "name": "Priya Shah", "phone": "01632 960 123", "notes": ""})).unwrap();
+        let error = invoke(
+            &app,
+            "keep_key_under_passphrase",
+            json!({"passphrase": "a long passphrase", "passphraseAgain": "other"}),
+        )
+        .unwrap_err();
+        assert_eq!(error["field"], "passphraseAgain", "{error}");
+        invoke(
+            &app,
+            "keep_key_under_passphrase",
+            json!({"passphrase": "a long passphrase", "passphraseAgain": "a long passphrase"}),
+        )
+        .unwrap();
+        assert_eq!(
+            invoke(&app, "app_status", json!({})).unwrap()["keyKeptIn"],
+            "passphrase"
+        );
+    }
+    let app = start_app(dir.path());
+    let status = invoke(&app, "app_status", json!({})).unwrap();
+    assert_eq!(status["passphrase"]["mode"], "enter", "{status}");
+    invoke(
+        &app,
+        "unlock_record",
+        json!({"passphrase": "a long passphrase"}),
+    )
+    .unwrap();
+    wait_until_open(&app);
+    assert!(invoke(&app, "contacts_list", json!({}))
+        .unwrap()
+        .to_string()
+        .contains("Priya Shah"));
+}

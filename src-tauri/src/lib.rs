@@ -167,6 +167,7 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
             open_main_window(app.handle(), webview_dir)?;
             return Ok(());
         }
+        let _ = state.keyring.set(options.keyring.clone());
         match vault::at_start(&data_dir, options.keyring.as_ref()) {
             // An upgrade of an earlier version's record (its schema, or encrypting it) can
             // take seconds on a large log: the window comes first and says so, and the record

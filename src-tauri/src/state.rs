@@ -45,6 +45,8 @@ pub struct AppState {
     /// The window's lock: while it is locked, only the Emergency screen, the guidance and
     /// "I'm OK" answer (commands/mod.rs).
     pub app_lock: crate::applock::AppLock,
+    /// Where the record's key is kept, when it is the desktop's keyring.
+    pub keyring: OnceLock<Arc<dyn vault::Keyring>>,
     pub clock: Arc<dyn Clock>,
     /// Wakes the check-in scheduler when sessions change.
     pub scheduler: SchedulerHandle,
@@ -69,6 +71,7 @@ impl AppState {
         let state = Self {
             data_dir,
             app_lock: Default::default(),
+            keyring: OnceLock::new(),
             clock,
             scheduler: SchedulerHandle::default(),
             alarms: OnceLock::new(),

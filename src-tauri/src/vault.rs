@@ -113,6 +113,9 @@ pub enum VaultError {
 
     #[error("Your record is already unlocked.")]
     AlreadyOpen,
+
+    #[error("Your record's key is already kept under a passphrase.")]
+    AlreadyPassphrase,
 }
 
 impl ErrorCode for VaultError {
@@ -127,6 +130,7 @@ impl ErrorCode for VaultError {
             VaultError::KeyFile { .. } => "key_file",
             VaultError::Random(_) => "random",
             VaultError::AlreadyOpen => "already_open",
+            VaultError::AlreadyPassphrase => "already_passphrase",
         }
     }
 
@@ -323,6 +327,44 @@ pub fn choose_passphrase(
     KeyFile::Passphrase(wrapped).write(data_dir)?;
     tracing::info!("a new record key is kept under a passphrase");
     Ok(key)
+}
+
+/// Where the key of the record in `data_dir` is kept, for the settings screen.
+pub fn kept_in(data_dir: &Path) -> Result<&'static str, VaultError> {
+    Ok(match KeyFile::read(data_dir)? {
+        Some(KeyFile::Passphrase(_)) => "passphrase",
+        _ => "keyring",
+    })
+}
+
+/// For someone who wants nothing readable without a passphrase: the key, now kept by the
+/// keyring, is sealed with `passphrase` in the key file and then taken out of the keyring.
+/// The key file is written first, so a crash leaves the key in at least one place.
+pub fn keep_under_passphrase(
+    data_dir: &Path,
+    keyring: &dyn Keyring,
+    key: &DataKey,
+    passphrase: &str,
+    again: &str,
+) -> Result<(), VaultError> {
+    passphrase::check_new(passphrase, again)?;
+    if matches!(KeyFile::read(data_dir)?, Some(KeyFile::Passphrase(_))) {
+        return Err(VaultError::AlreadyPassphrase);
+    }
+    let wrapped = passphrase::wrap(key, passphrase)?;
+    // Read back before the keyring's copy goes: the passphrase must open what was written.
+    let written = passphrase::unwrap(&wrapped, passphrase)?;
+    if written.as_bytes() != key.as_bytes() {
+        return Err(VaultError::Random(
+            "the sealed key did not read back".into(),
+        ));
+    }
+    KeyFile::Passphrase(wrapped).write(data_dir)?;
+    if let Err(error) = keyring.forget(&record_name(data_dir)) {
+        tracing::warn!("the keyring's copy of the record key could not be removed: {error}");
+    }
+    tracing::info!("the record key is now kept under a passphrase");
+    Ok(())
 }
 
 /// The key of a record kept under a passphrase. Slow by design (Argon2id).

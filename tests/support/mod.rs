@@ -323,6 +323,22 @@ impl Harness {
         self._data.path()
     }
 
+    pub fn desktop(&self) -> &Desktop {
+        &self._desktop
+    }
+
+    /// Everything the app wrote to its log files.
+    pub fn logs(&self) -> String {
+        std::fs::read_dir(self.data_dir().join("logs"))
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     pub fn start() -> Self {
         let data = tempfile::tempdir().expect("temporary data folder");
         let desktop = Desktop::start();

@@ -141,9 +141,35 @@ impl Keyring for BusKeyring {
             .save(name, key)
         })
     }
+
+    fn forget(&self, name: &str) -> Result<(), KeyringError> {
+        off_runtime(|| {
+            Client {
+                connection: connect(&self.bus),
+            }
+            .forget(name)
+        })
+    }
 }
 
 impl Client {
+    fn forget(&self, name: &str) -> Result<(), KeyringError> {
+        let service = self
+            .proxy("/org/freedesktop/secrets", "org.freedesktop.Secret.Service")
+            .map_err(failed)?;
+        let attributes = HashMap::from([("service", KEYRING_SERVICE), ("username", name)]);
+        let (unlocked, _locked): (Vec<OwnedObjectPath>, Vec<OwnedObjectPath>) = service
+            .call("SearchItems", &(attributes,))
+            .map_err(failed)?;
+        for item in unlocked {
+            let item = self
+                .proxy(item.as_str(), "org.freedesktop.Secret.Item")
+                .map_err(failed)?;
+            let _prompt: OwnedObjectPath = item.call("Delete", &()).map_err(failed)?;
+        }
+        Ok(())
+    }
+
     fn load(&self, name: &str) -> Result<Option<DataKey>, KeyringError> {
         let service = self
             .proxy("/org/freedesktop/secrets", "org.freedesktop.Secret.Service")

@@ -38,6 +38,8 @@ export const lockNow = () => call('lock_now');
 export const lockUnlock = (pin) => call('lock_unlock', { pin });
 export const lockSetPin = (pin, pinAgain) => call('lock_set_pin', { pin, pinAgain });
 export const lockSetIdle = (idleMinutes) => call('lock_set_idle', { idleMinutes });
+export const keepKeyUnderPassphrase = (passphrase, passphraseAgain) =>
+  call('keep_key_under_passphrase', { passphrase, passphraseAgain });
 export const unlockRecord = (passphrase, passphraseAgain) =>
   call('unlock_record', { passphrase, passphraseAgain });
 export const timeZone = () => call('settings_time_zone');

@@ -63,3 +63,36 @@ export function unlockPanel(ask) {
       : null,
     form);
 }
+
+/** Today's setting: what keeps the record's key, and the choice of a passphrase instead. */
+export function keySetting(keptIn) {
+  if (!keptIn) return null;
+  const box = h('div', { class: 'setting key-setting', id: 'key-setting' }, h('h2', {}, 'Record key'));
+  if (keptIn === 'passphrase') {
+    box.append(h('p', { class: 'hint' }, 'Your record opens only with its passphrase, asked for each time Campaign Safe starts.'));
+    return box;
+  }
+  const passphrase = h('input', { type: 'password', spellcheck: 'false', autocapitalize: 'off', autocomplete: 'new-password' });
+  const again = h('input', { type: 'password', spellcheck: 'false', autocapitalize: 'off', autocomplete: 'new-password' });
+  const form = h('form', { novalidate: true },
+    field('passphrase', 'Passphrase', passphrase, 'At least 10 characters. If it is forgotten, nobody can open the record.', 'key-'),
+    field('passphraseAgain', 'Passphrase again', again, null, 'key-'),
+    h('p', { class: 'field-error', 'data-error-for': 'general', hidden: true }),
+    h('button', { type: 'submit', class: 'button button-secondary' }, 'Ask for this passphrase at every start'));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      await api.keepKeyUnderPassphrase(passphrase.value, again.value);
+      box.replaceWith(keySetting('passphrase'));
+      announce('Saved. The passphrase will be asked for at every start.');
+    } catch (error) {
+      showError(form, error);
+      (error.field === 'passphraseAgain' ? again : passphrase).focus();
+    }
+  });
+  box.append(
+    h('p', { class: 'hint' }, 'This computer’s keyring keeps your record’s key, so Campaign Safe opens by itself and reminders come after a restart. For nothing to be readable without a passphrase, choose one here: it is then asked for at every start, and reminders wait for it.'),
+    form);
+  return box;
+}

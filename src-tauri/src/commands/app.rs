@@ -18,6 +18,8 @@ pub struct AppStatus {
     upgrading: bool,
     /// The record is locked until its passphrase is typed, or a new one is chosen.
     passphrase: Option<Ask>,
+    /// "keyring" or "passphrase": what keeps the record's key.
+    key_kept_in: Option<&'static str>,
     /// Why the built-in advice could not be loaded, if it could not.
     content_problem: Option<String>,
 }
@@ -31,6 +33,7 @@ pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcError> {
         storage_problem: state.database_problem(),
         upgrading: state.upgrading(),
         passphrase: state.passphrase_asked(),
+        key_kept_in: vault::kept_in(&state.data_dir).ok(),
         content_problem: state.content_problems(),
     })
 }
@@ -55,6 +58,30 @@ pub fn unlock_record<R: Runtime>(
         message: format!("Campaign Safe could not open your record: {error}."),
         field: None,
     })
+}
+
+/// Keeps the record's key under a passphrase from now on, asked for at every start, and takes
+/// it out of the keyring.
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn keep_key_under_passphrase(
+    state: State<'_, AppState>,
+    passphrase: Arg<String>,
+    passphrase_again: Arg<String>,
+) -> Result<(), IpcError> {
+    let database = state.database()?;
+    let keyring = state
+        .keyring
+        .get()
+        .cloned()
+        .unwrap_or_else(vault::system_keyring);
+    vault::keep_under_passphrase(
+        &state.data_dir,
+        keyring.as_ref(),
+        database.key(),
+        &passphrase,
+        &passphrase_again,
+    )?;
+    Ok(())
 }
 
 /// What the Emergency screen says beyond its built-in "Call 999" panel.

@@ -80,6 +80,7 @@ fn every_command<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'st
     tauri::generate_handler![
         app::app_status,
         app::unlock_record,
+        app::keep_key_under_passphrase,
         applock::lock_status,
         applock::lock_now,
         applock::lock_unlock,

@@ -17,6 +17,8 @@ pub trait Keyring: Send + Sync {
     /// The key filed under `name`, if there is one.
     fn load(&self, name: &str) -> Result<Option<DataKey>, KeyringError>;
     fn save(&self, name: &str, key: &DataKey) -> Result<(), KeyringError>;
+    /// Removes the key filed under `name`; nothing there is not an error.
+    fn forget(&self, name: &str) -> Result<(), KeyringError>;
 }
 
 /// No keyring: every record's key is kept under a passphrase.
@@ -29,6 +31,10 @@ impl Keyring for NoKeyring {
 
     fn save(&self, _: &str, _: &DataKey) -> Result<(), KeyringError> {
         Err(KeyringError(self.0.clone()))
+    }
+
+    fn forget(&self, _: &str) -> Result<(), KeyringError> {
+        Ok(())
     }
 }
 
@@ -52,6 +58,15 @@ impl Keyring for MemoryKeyring {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         keys.insert(name.to_owned(), key.clone());
+        Ok(())
+    }
+
+    fn forget(&self, name: &str) -> Result<(), KeyringError> {
+        let mut keys = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        keys.remove(name);
         Ok(())
     }
 }
@@ -88,9 +103,41 @@ fn said(error: keyring_core::Error) -> KeyringError {
     })
 }
 
+/// zbus's blocking calls drive their own executor, which panics inside the async runtime a
+/// command may run on: each call runs on a plain thread of its own.
+#[cfg(target_os = "linux")]
+fn off_runtime<T: Send>(
+    work: impl FnOnce() -> Result<T, KeyringError> + Send,
+) -> Result<T, KeyringError> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(work)
+            .join()
+            .unwrap_or_else(|_| Err(KeyringError("the keyring call failed".into())))
+    })
+}
+
 #[cfg(target_os = "linux")]
 impl Keyring for SecretService {
     fn load(&self, name: &str) -> Result<Option<DataKey>, KeyringError> {
+        off_runtime(|| Self::load_here(name))
+    }
+
+    fn save(&self, name: &str, key: &DataKey) -> Result<(), KeyringError> {
+        off_runtime(|| Self::entry(name)?.set_secret(key.as_bytes()).map_err(said))
+    }
+
+    fn forget(&self, name: &str) -> Result<(), KeyringError> {
+        off_runtime(|| match Self::entry(name)?.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(error) => Err(said(error)),
+        })
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl SecretService {
+    fn load_here(name: &str) -> Result<Option<DataKey>, KeyringError> {
         match Self::entry(name)?.get_secret() {
             Ok(secret) => DataKey::from_bytes(&secret).map(Some).ok_or_else(|| {
                 KeyringError("the keyring holds something else under this record's name".into())
@@ -98,10 +145,6 @@ impl Keyring for SecretService {
             Err(keyring_core::Error::NoEntry) => Ok(None),
             Err(error) => Err(said(error)),
         }
-    }
-
-    fn save(&self, name: &str, key: &DataKey) -> Result<(), KeyringError> {
-        Self::entry(name)?.set_secret(key.as_bytes()).map_err(said)
     }
 }
 

@@ -162,3 +162,58 @@ fn the_key_never_shows_in_debug_output() {
     let key = DataKey::generate().unwrap();
     assert_eq!(format!("{key:?}"), "DataKey(…)");
 }
+
+#[test]
+fn a_keyring_record_can_be_kept_under_a_passphrase_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    let keyring = MemoryKeyring::default();
+    let key = ready(at_start(dir.path(), &keyring));
+    assert_eq!(kept_in(dir.path()).unwrap(), "keyring");
+    let short = keep_under_passphrase(dir.path(), &keyring, &key, "short", "short").unwrap_err();
+    assert_eq!(short.field(), Some("passphrase"));
+    let mismatch = keep_under_passphrase(
+        dir.path(),
+        &keyring,
+        &key,
+        "a long passphrase",
+        "a long passphrasE",
+    )
+    .unwrap_err();
+    assert_eq!(mismatch.field(), Some("passphraseAgain"));
+    assert_eq!(
+        kept_in(dir.path()).unwrap(),
+        "keyring",
+        "nothing changed after a refusal"
+    );
+
+    keep_under_passphrase(
+        dir.path(),
+        &keyring,
+        &key,
+        "a long passphrase",
+        "a long passphrase",
+    )
+    .unwrap();
+    assert_eq!(kept_in(dir.path()).unwrap(), "passphrase");
+    assert!(
+        keyring.load(&record_name(dir.path())).unwrap().is_none(),
+        "the keyring's copy is gone"
+    );
+    assert!(matches!(
+        at_start(dir.path(), &keyring),
+        Ok(AtStart::EnterPassphrase)
+    ));
+    assert_eq!(
+        unlock(dir.path(), "a long passphrase").unwrap().as_bytes(),
+        key.as_bytes()
+    );
+    let again = keep_under_passphrase(
+        dir.path(),
+        &keyring,
+        &key,
+        "another passphrase",
+        "another passphrase",
+    )
+    .unwrap_err();
+    assert_eq!(again.code(), "already_passphrase");
+}

@@ -6,6 +6,7 @@ import { setZone, zoneName } from '../when.js';
 import { DISPLAY_CHOICES, savedDisplay, saveDisplay } from '../display.js';
 import { liveSessionList } from './checkins.js';
 import { lockSetting } from '../lock.js';
+import { keySetting } from '../unlock.js';
 
 export async function render() {
   let adviceCard;
@@ -50,6 +51,13 @@ export async function render() {
     // No record open (locked, or it could not be opened): the banner at the top says why.
   }
 
+  let keptIn = null;
+  try {
+    keptIn = (await api.appStatus()).keyKeptIn;
+  } catch {
+    // Said by the banner at the top.
+  }
+
   let sessions;
   try {
     sessions = liveSessionList(await api.checkinsActive());
@@ -78,7 +86,8 @@ export async function render() {
         h('a', { class: 'button button-secondary', href: '#/advice/safer-canvassing' }, 'Safer canvassing checklist'))),
     displaySetting(),
     timeZoneSetting(timeZone),
-    lockSetting());
+    lockSetting(),
+    keySetting(keptIn));
   return { title: 'Today', node };
 }
 
