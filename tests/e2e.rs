@@ -246,7 +246,14 @@ async fn an_upgrade_runs_with_the_window_open_and_keeps_the_data() {
             chrono::Utc::now(),
         )
         .unwrap();
-        conn.execute_batch("DROP TABLE app_setting;").unwrap();
+        // Schema 8 (signatures) and 7 (settings) undone.
+        conn.execute_batch(
+            "DROP TABLE device_key; DROP TABLE known_signer;
+             ALTER TABLE incident_version DROP COLUMN signature;
+             ALTER TABLE incident_version DROP COLUMN signer;
+             DROP TABLE app_setting;",
+        )
+        .unwrap();
     }
     support::make_earlier_version(&db_path, &desktop.record_key(data.path()), 6);
     assert!(
@@ -269,19 +276,11 @@ async fn an_upgrade_runs_with_the_window_open_and_keeps_the_data() {
     app.screenshots("upgrading").await;
 
     std::fs::write(&release, b"go").unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while app
-        .js("return document.getElementById('upgrading') !== null")
-        .await
-        == true
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the upgrade notice was still up a minute after the upgrade was let go; the page said: {}",
-            app.text("body").await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_until_gone(
+        "upgrading",
+        "the upgrade notice was still up a minute after the upgrade was let go",
+    )
+    .await;
     app.wait_for_text("main", "Priya Shah").await;
     app.screenshots("upgraded").await;
     app.quit(driver).await;
@@ -749,19 +748,11 @@ async fn with_no_keyring_a_passphrase_is_chosen_then_asked_for_at_the_next_start
         &format!("Lantern orchard velvet{}", char::from(Key::Enter)),
     )
     .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while app
-        .js("return document.getElementById('unlock') !== null")
-        .await
-        == true
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the record did not open after the passphrase was chosen; the page said: {}",
-            app.text("body").await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    app.wait_until_gone(
+        "unlock",
+        "the record did not open after the passphrase was chosen",
+    )
+    .await;
     app.wait_for_text(".cards", "0 of 36 done").await;
     app.go("#/advice/cyber-hygiene").await;
     app.wait_for_text("main h1", "Be cyber aware").await;

@@ -1098,8 +1098,11 @@ fn a_plain_record_of_10000_incidents_killed_while_being_encrypted_loses_nothing(
         .unwrap();
         conn.query_row("SELECT sqlcipher_export('plain')", [], |_| Ok(()))
             .unwrap();
-        conn.execute_batch("PRAGMA plain.user_version = 7; DETACH DATABASE plain;")
-            .unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA plain.user_version = {}; DETACH DATABASE plain;",
+            campaign_safe_lib::storage::latest_schema_version()
+        ))
+        .unwrap();
     }
     std::fs::rename(&plain, &path).unwrap();
     let is_plain = || {

@@ -9,8 +9,9 @@ pub mod import;
 pub mod model;
 pub mod pack;
 mod report;
+pub mod signing;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod views;
 pub mod vocabulary;
 
@@ -230,10 +231,11 @@ fn append(
     }
     .canonical();
     let hash = link_hash(&current.hash, &body);
+    let device = signing::DeviceKey::get_or_make(&tx, now)?;
     tx.execute(
-        "INSERT INTO incident_version (incident_num, version, kind, recorded_at, body, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![current.num, version, kind.key(), to_millis(now), body, current.hash, hash],
+        "INSERT INTO incident_version (incident_num, version, kind, recorded_at, body, prev_hash, hash, signer, signature)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![current.num, version, kind.key(), to_millis(now), body, current.hash, hash, device.public_hex(), device.sign(&hash)],
     )?;
     refresh_current(&tx, current.num)?;
     tx.commit()?;

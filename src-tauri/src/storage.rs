@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_longer_prefixes.sql"),
     include_str!("../migrations/0006_team.sql"),
     include_str!("../migrations/0007_settings.sql"),
+    include_str!("../migrations/0008_signatures.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

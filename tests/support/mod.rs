@@ -604,6 +604,24 @@ impl App {
         self.js(&format!("location.hash = {}", json!(hash))).await;
     }
 
+    /// Waits (up to a minute: a slow upgrade, a key derivation) until the element with
+    /// `id` has left the page; `what` says what went wrong if it stays.
+    pub async fn wait_until_gone(&self, id: &str, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self
+            .js(&format!("return document.getElementById({id:?}) !== null"))
+            .await
+            == true
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{what}; the page said: {}",
+                self.text("body").await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     pub async fn press(&self, key: Key) {
         let element = self.client.active_element().await.expect("active element");
         element

@@ -1,15 +1,11 @@
-use chrono::{Duration, TimeZone};
+use chrono::Duration;
 
 use super::*;
 use crate::incidents::chain::verify_all;
 use crate::incidents::find::{self, ListQuery};
-use crate::incidents::model::IncidentInput;
+use crate::incidents::tests::{input, now};
 
 const PASSPHRASE: &str = "orchard lantern velvet";
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 25, 18, 30, 0).unwrap()
-}
 
 /// A record of its own: a folder, a database under a new key, its attachments.
 struct Record {
@@ -34,25 +30,6 @@ impl Record {
                 row.get(0)
             })
             .unwrap()
-    }
-}
-
-fn input(what: &str) -> IncidentInput {
-    IncidentInput {
-        occurred_from: now() - Duration::hours(2),
-        occurred_to: None,
-        category: "doorstep-abuse".into(),
-        channel: Some("in-person".into()),
-        location: "Elm Street".into(),
-        postcode: "sw1a1aa".into(),
-        what_happened: what.into(),
-        affected: vec![],
-        people: vec![],
-        witnesses: vec![],
-        impact: String::new(),
-        flags: vec![],
-        actions: vec![],
-        reports: vec![],
     }
 }
 

@@ -97,6 +97,12 @@ pub struct StoredVersion {
     pub body: Option<String>,
     pub prev_hash: String,
     pub hash: String,
+    /// The recording device's public key and its signature of `hash` (hex); absent on
+    /// versions recorded before versions were signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// A record whose chain does not hold, and where.
@@ -193,6 +199,20 @@ pub fn check_versions(
                 }
             }
         }
+        match (&stored.signer, &stored.signature) {
+            (Some(signer), Some(signature)) => {
+                if !super::signing::verifies(signer, signature, &stored.hash) {
+                    problem(
+                        Some(number),
+                        "its signature does not match: it was written or changed without the \
+                         recording device's key"
+                            .into(),
+                    );
+                }
+            }
+            (None, None) => {}
+            _ => problem(Some(number), "its signature is incomplete".into()),
+        }
         expected_prev = stored.hash.clone();
     }
     if versions.is_empty() {
@@ -203,7 +223,7 @@ pub fn check_versions(
 }
 
 const VERSION_COLUMNS: &str =
-    "SELECT version, kind, recorded_at, body, prev_hash, hash FROM incident_version";
+    "SELECT version, kind, recorded_at, body, prev_hash, hash, signer, signature FROM incident_version";
 
 fn stored_version(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
     let kind: String = row.get(1)?;
@@ -214,6 +234,8 @@ fn stored_version(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredVersion> {
         body: row.get(3)?,
         prev_hash: row.get(4)?,
         hash: row.get(5)?,
+        signer: row.get(6)?,
+        signature: row.get(7)?,
     })
 }
 
@@ -244,6 +266,8 @@ pub fn verify_all(conn: &Connection, files: &AttachmentStore) -> rusqlite::Resul
         problems: Vec::new(),
         unreferenced_files: Vec::new(),
     };
+    // Signatures by a key this record never learnt are as good as none.
+    let signers = super::signing::known_signers(conn)?;
     let mut stmt = conn.prepare(
         "SELECT num, id, status, category, occurred_from, flags, reported, versions FROM incident ORDER BY num",
     )?;
@@ -265,6 +289,19 @@ pub fn verify_all(conn: &Connection, files: &AttachmentStore) -> rusqlite::Resul
         report.incidents_checked += 1;
         report.versions_checked += versions.len();
         let (mut problems, last) = check_versions(&id, &versions);
+        for version in &versions {
+            if version
+                .signer
+                .as_ref()
+                .is_some_and(|signer| !signers.contains(signer))
+            {
+                problems.push(Problem {
+                    incident_id: id.clone(),
+                    version: Some(version.version),
+                    problem: "it is signed by a key this record does not know".into(),
+                });
+            }
+        }
         if versions.len() as u32 != count {
             problems.push(Problem {
                 incident_id: id.clone(),

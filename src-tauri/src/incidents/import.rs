@@ -161,7 +161,7 @@ pub fn import(
         let mut conn = database.conn();
         let tx = conn.transaction()?;
         for incident in batch {
-            import_incident(&tx, incident, &mut summary)?;
+            import_incident(&tx, incident, &mut summary, now)?;
         }
         tx.commit()?;
     }
@@ -173,6 +173,7 @@ fn import_incident(
     tx: &Connection,
     incident: &PackIncident,
     summary: &mut ImportSummary,
+    now: DateTime<Utc>,
 ) -> Result<(), IncidentError> {
     let existing: Option<i64> = tx
         .query_row(
@@ -223,11 +224,16 @@ fn import_incident(
             params![num],
         )?;
     }
+    // The chain (and every signature in it) was checked before this: its signers are
+    // known from now on, so "Check the log" accepts them.
+    for signer in incident.versions.iter().filter_map(|v| v.signer.as_deref()) {
+        super::signing::learn_signer(tx, signer, now)?;
+    }
     for version in &incident.versions[shared..] {
         tx.execute(
-            "INSERT INTO incident_version (incident_num, version, kind, recorded_at, body, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![num, version.version, version.kind.key(), version.recorded_at_ms, version.body, version.prev_hash, version.hash],
+            "INSERT INTO incident_version (incident_num, version, kind, recorded_at, body, prev_hash, hash, signer, signature)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![num, version.version, version.kind.key(), version.recorded_at_ms, version.body, version.prev_hash, version.hash, version.signer, version.signature],
         )?;
     }
     refresh_current(tx, num)?;

@@ -64,6 +64,17 @@ pub struct Pack {
     pub people: Vec<PackPerson>,
     pub incidents: Vec<PackIncident>,
     pub attachments: Vec<PackFile>,
+    /// The keys that signed the versions in the pack, with the fingerprint a person compares
+    /// (printed in the report, to be checked against the one the sender gives separately).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signers: Vec<PackSigner>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PackSigner {
+    pub public_key: String,
+    pub fingerprint: String,
 }
 
 impl PackIncident {
@@ -193,6 +204,12 @@ pub fn collect(
             }
         }
     }
+    let mut signers: Vec<String> = incidents
+        .iter()
+        .flat_map(|incident| incident.versions.iter().filter_map(|v| v.signer.clone()))
+        .collect();
+    signers.sort();
+    signers.dedup();
     Ok(Pack {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
@@ -200,6 +217,13 @@ pub fn collect(
         people: people.into_values().collect(),
         incidents,
         attachments: attachments.into_values().collect(),
+        signers: signers
+            .into_iter()
+            .map(|public_key| PackSigner {
+                fingerprint: super::signing::fingerprint(&public_key),
+                public_key,
+            })
+            .collect(),
     })
 }
 

@@ -214,6 +214,19 @@ pub fn html(pack: &Pack) -> String {
         pack.incidents.len(),
         super::pack::JSON_NAME
     ));
+    if !pack.signers.is_empty() {
+        out.push_str(
+            "<p>Each version is also signed by the device that recorded it. Signing keys, by \
+             fingerprint (ask the sender to confirm theirs another way, such as by phone):</p>\n<ul>\n",
+        );
+        for signer in &pack.signers {
+            out.push_str(&format!(
+                "<li><code>{}</code></li>\n",
+                escape(&signer.fingerprint)
+            ));
+        }
+        out.push_str("</ul>\n");
+    }
     out.push_str("<h2>Timeline</h2>\n<ol>\n");
     for incident in &pack.incidents {
         let line = incident

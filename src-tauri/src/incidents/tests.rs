@@ -11,7 +11,8 @@ use super::*;
 use crate::error::IpcError;
 use crate::storage::Database;
 
-fn now() -> DateTime<Utc> {
+/// The tests' "now"; other modules' tests record incidents with it too.
+pub(crate) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 18, 30, 0).unwrap()
 }
 
@@ -66,7 +67,8 @@ impl Log {
     }
 }
 
-fn input(what: &str) -> IncidentInput {
+/// A minimal valid incident saying `what`.
+pub(crate) fn input(what: &str) -> IncidentInput {
     IncidentInput {
         occurred_from: now() - Duration::hours(2),
         occurred_to: None,
