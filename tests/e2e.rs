@@ -964,3 +964,35 @@ async fn the_record_key_can_move_from_the_keyring_to_a_passphrase() {
     app.wait_for_text(".cards", "0 of 36 done").await;
     app.quit(driver).await;
 }
+
+/// With a PIN set, the window locks by itself after the idle time (shortened to 3 s for the
+/// test).
+#[tokio::test]
+async fn the_window_locks_itself_after_the_idle_time() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let driver = &Driver::start_with(
+        &desktop,
+        data.path(),
+        &[("CAMPAIGN_SAFE_TEST_IDLE_SECONDS", "3")],
+    );
+    let enter = char::from(Key::Enter);
+    let app = App::launch(driver).await;
+    app.wait_for("#lock-setting").await;
+    app.type_in("#f-set-pin", "2468").await;
+    app.type_in("#f-set-pinAgain", &format!("2468{enter}"))
+        .await;
+    app.wait_for_text("#saved-pin", "The lock is on").await;
+    // Nobody touches it: locked within the wait, with nothing of the record left on screen.
+    app.wait_for_text("main h1", "Campaign Safe is locked")
+        .await;
+    assert!(
+        app.js("return document.getElementById('lock-setting') === null")
+            .await
+            == true
+    );
+    app.type_in("#f-lock-pin", &format!("2468{enter}")).await;
+    app.wait_for_text("main h1", "Today").await;
+    app.quit(driver).await;
+}

@@ -87,6 +87,8 @@ pub struct LockStatus {
     pub locked: bool,
     pub pin_set: bool,
     pub idle_minutes: u32,
+    /// What the window waits, in seconds: the minutes chosen (debug builds: a test may say).
+    pub idle_seconds: u32,
     pub idle_choices: &'static [u32],
 }
 
@@ -144,6 +146,21 @@ pub fn set_idle_minutes(conn: &Connection, minutes: u32) -> Result<(), LockError
         return Err(LockError::IdleChoice);
     }
     save_setting(conn, IDLE_SETTING, &minutes.to_string())
+}
+
+/// Debug builds only: `CAMPAIGN_SAFE_TEST_IDLE_SECONDS` shortens the idle time, so an
+/// end-to-end test can see the window lock by itself without waiting a minute.
+#[cfg(debug_assertions)]
+fn idle_seconds(minutes: u32) -> u32 {
+    std::env::var("CAMPAIGN_SAFE_TEST_IDLE_SECONDS")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(minutes * 60)
+}
+
+#[cfg(not(debug_assertions))]
+fn idle_seconds(minutes: u32) -> u32 {
+    minutes * 60
 }
 
 #[derive(Default)]
@@ -219,10 +236,12 @@ impl AppLock {
     }
 
     pub fn status(&self, conn: &Connection) -> Result<LockStatus, LockError> {
+        let minutes = idle_minutes(conn)?;
         Ok(LockStatus {
             locked: self.is_locked(),
             pin_set: pin_set(conn)?,
-            idle_minutes: idle_minutes(conn)?,
+            idle_minutes: minutes,
+            idle_seconds: idle_seconds(minutes),
             idle_choices: IDLE_CHOICES,
         })
     }

@@ -70,7 +70,7 @@ function armIdleTimer() {
   clearTimeout(idleTimer);
   idleTimer = null;
   if (!status?.pinSet || status.locked) return;
-  const idleMs = status.idleMinutes * 60_000;
+  const idleMs = status.idleSeconds * 1000;
   const check = () => {
     const idleFor = Date.now() - lastActivity;
     if (idleFor >= idleMs) lockNow();
