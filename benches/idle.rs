@@ -19,15 +19,10 @@ use std::path::Path;
 use chrono::Utc;
 
 use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSession};
-use campaign_safe_lib::storage::Database;
 use procs::{idle_run, Run};
 
-fn twenty_sessions(data: &Path) {
-    let database = Database::open_in(
-        data,
-        &campaign_safe_lib::vault::DataKey::generate().unwrap(),
-    )
-    .unwrap();
+fn twenty_sessions(desktop: &procs::Desktop, data: &Path) {
+    let database = desktop.new_record(data);
     let now = Utc::now();
     let mut conn = database.conn();
     for i in 0..20 {
@@ -58,8 +53,9 @@ fn main() {
     let reference = idle_run(&bare, tempfile::tempdir().unwrap().path());
     let quiet = idle_run(&app, tempfile::tempdir().unwrap().path());
     let busy_data = tempfile::tempdir().unwrap();
-    twenty_sessions(busy_data.path());
-    let busy = idle_run(&app, busy_data.path());
+    let desktop = procs::Desktop::start();
+    twenty_sessions(&desktop, busy_data.path());
+    let busy = procs::idle_run_on(&desktop, &app, busy_data.path());
 
     println!("per minute, after settling          app process          web process");
     let line = |what: &str, run: &Run| {

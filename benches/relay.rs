@@ -114,14 +114,11 @@ async fn idle_signed_in(server: &Synapse, room: &str) -> (procs::Run, procs::Run
     let quiet = quiet.await.unwrap();
     // Sign in with the app's own code in this folder, then let the app itself restore it.
     let dir = tempfile::tempdir().unwrap();
+    let desktop = tokio::task::spawn_blocking(procs::Desktop::start)
+        .await
+        .unwrap();
     {
-        let database = std::sync::Arc::new(
-            campaign_safe_lib::storage::Database::open_in(
-                dir.path(),
-                &campaign_safe_lib::vault::DataKey::generate().unwrap(),
-            )
-            .unwrap(),
-        );
+        let database = std::sync::Arc::new(desktop.new_record(dir.path()));
         let service = TeamService::new(
             database,
             dir.path().to_owned(),
@@ -137,7 +134,7 @@ async fn idle_signed_in(server: &Synapse, room: &str) -> (procs::Run, procs::Run
         service.stop().await;
     }
     let path = dir.path().to_owned();
-    let team = tokio::task::spawn_blocking(move || procs::idle_run(&app, &path))
+    let team = tokio::task::spawn_blocking(move || procs::idle_run_on(&desktop, &app, &path))
         .await
         .unwrap();
     (quiet, team)

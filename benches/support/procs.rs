@@ -49,9 +49,16 @@ fn first_line(child: &mut Child) -> String {
 }
 
 /// A display and a session bus of its own, ended when dropped.
+/// The tests' own Secret Service, so the app keeps its record key as on a desktop.
+#[allow(dead_code)]
+#[path = "../../tests/support/secrets.rs"]
+pub mod secrets;
+
 pub struct Desktop {
     xvfb: Child,
     bus: Child,
+    _keyring: secrets::SecretServiceDaemon,
+    _bus_dir: tempfile::TempDir,
     display: String,
     address: String,
 }
@@ -73,18 +80,50 @@ impl Desktop {
             .spawn()
             .expect("Xvfb (make test installs it)");
         let display = format!(":{}", first_line(&mut xvfb));
+        // A bus that activates nothing by itself (as in tests/support): no keyring of this
+        // machine's user is started behind the benchmark's back.
+        let bus_dir = tempfile::tempdir().expect("bus folder");
+        let config = bus_dir.path().join("session.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "<busconfig><type>session</type><listen>unix:dir={}</listen>\
+                 <auth>EXTERNAL</auth><policy context=\"default\"><allow send_destination=\"*\" \
+                 eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow own=\"*\"/></policy>\
+                 </busconfig>",
+                bus_dir.path().display()
+            ),
+        )
+        .expect("bus config");
         let mut bus = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address=1"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("dbus-daemon");
         let address = first_line(&mut bus);
+        let keyring = secrets::SecretServiceDaemon::start(&address);
         Self {
             xvfb,
             bus,
+            _keyring: keyring,
+            _bus_dir: bus_dir,
             display,
             address,
+        }
+    }
+
+    /// A record made before the app starts, its key in this desktop's keyring as the app
+    /// would have put it there.
+    #[allow(dead_code)]
+    pub fn new_record(&self, data: &Path) -> campaign_safe_lib::storage::Database {
+        use campaign_safe_lib::vault::{at_start, AtStart};
+        match at_start(data, &secrets::BusKeyring::on(&self.address)).expect("a record key") {
+            AtStart::Ready(key) => {
+                campaign_safe_lib::storage::Database::open_in(data, &key).expect("database")
+            }
+            other => panic!("the keyring did not keep a key: {other:?}"),
         }
     }
 }
@@ -213,7 +252,11 @@ pub struct Run {
 
 /// Runs `binary` with `data` as its data folder and counts a quiet `SECONDS` after `SETTLE`.
 pub fn idle_run(binary: &Path, data: &Path) -> Run {
-    let desktop = Desktop::start();
+    idle_run_on(&Desktop::start(), binary, data)
+}
+
+/// As [`idle_run`], on a desktop a record was already made on.
+pub fn idle_run_on(desktop: &Desktop, binary: &Path, data: &Path) -> Run {
     let mut app = desktop.spawn(binary, data, &[]);
     std::thread::sleep(Duration::from_secs(seconds("SETTLE", 20)));
     let processes = family(app.id());
