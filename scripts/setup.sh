@@ -16,7 +16,9 @@ esac
 RUN_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev curl file)
 PACKAGE_PACKAGES=(dpkg-dev)
 TEST_PACKAGES=(xvfb webkit2gtk-driver dbus-daemon gnome-keyring imagemagick xdotool python3 python3-venv
-  "${PACKAGE_PACKAGES[@]}" desktop-file-utils)
+  "${PACKAGE_PACKAGES[@]}" desktop-file-utils
+  # The printable report is printed to PDF by a real browser engine and turned into page images.
+  chromium poppler-utils)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -87,11 +87,35 @@ async fn record_find_amend_attach_and_export_an_incident() {
     );
     app.screenshots("incident-full-form").await;
     app.retype("#f-postcode", "sw1a 1aa").await;
+    // Online details: a post's address that is not a web address is refused by name, and
+    // the folded section opens to show it.
+    app.click("details.online > summary").await;
+    app.type_in("[id='f-online.platform']", "Social Example")
+        .await;
+    app.type_in("[id='f-online.postAddress']", "not a web address")
+        .await;
+    submit(&app, "form.incident-form").await;
+    app.wait_for_text(
+        "[id='error-online.postAddress']",
+        "Post’s address: that is not a web address",
+    )
+    .await;
+    let long_post = format!(
+        "https://social.example/@someone/status/{}?utm_campaign=the-end",
+        "9".repeat(120)
+    );
+    app.retype("[id='f-online.postAddress']", &long_post).await;
     submit(&app, "form.incident-form").await;
     app.wait_for_text("main h1", "Doorstep abuse or hostility")
         .await;
     app.wait_for_text(".history h2", "History (2 versions)")
         .await;
+    let shown = app.text("dl.record").await;
+    assert!(
+        shown.contains("Social Example") && shown.contains("utm_campaign=the-end"),
+        "{shown}"
+    );
+    assert_no_sideways_scroll(&app, "the detail with a long post address").await;
     let history = app.text(".versions").await;
     assert!(
         history.contains("Version 2: Amended") && history.contains("Added the impact"),
@@ -155,7 +179,7 @@ async fn record_find_amend_attach_and_export_an_incident() {
         "Version history",
         "Added the impact",
         "doorstep photo.png",
-        "&lt;b&gt;laughed&lt;/b&gt;",
+        "&#60;b&#62;laughed&#60;/b&#62;",
     ] {
         assert!(html.contains(expected), "report.html lacks {expected}");
     }

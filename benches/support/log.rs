@@ -87,6 +87,7 @@ pub fn build(db: &Database, count: usize) -> String {
             },
             actions: vec![],
             reports: vec![],
+            online: None,
         };
         // One person in a hundred incidents is the same fixated man; one in a thousand names a rare surname.
         if n % 100 == 0 {

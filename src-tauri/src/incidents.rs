@@ -8,6 +8,9 @@ pub mod find;
 pub mod import;
 pub mod model;
 pub mod pack;
+mod printable;
+#[cfg(test)]
+mod record_tests;
 mod report;
 pub mod signing;
 #[cfg(test)]

@@ -50,6 +50,25 @@ pub struct Report {
     pub notes: String,
 }
 
+/// Where online abuse was posted and what the platform was told. Addresses are kept as
+/// typed (they are evidence); only their shape is checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase", default)]
+pub struct OnlineDetails {
+    pub platform: String,
+    pub account_handle: String,
+    pub account_address: String,
+    pub post_address: String,
+    pub reported_to_platform_on: Option<NaiveDate>,
+    pub platform_report_number: String,
+}
+
+impl OnlineDetails {
+    fn is_empty(&self) -> bool {
+        self == &OnlineDetails::default()
+    }
+}
+
 /// A file kept with the incident, named by the SHA-256 of its content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -90,6 +109,8 @@ pub struct IncidentInput {
     pub actions: Vec<Action>,
     #[serde(default)]
     pub reports: Vec<Report>,
+    #[serde(default)]
+    pub online: Option<OnlineDetails>,
 }
 
 /// One version's record: the validated input plus its attachments.
@@ -111,6 +132,10 @@ pub struct IncidentRecord {
     pub actions: Vec<Action>,
     pub reports: Vec<Report>,
     pub attachments: Vec<AttachmentRef>,
+    /// Absent from versions recorded before it existed, and left out when empty, so those
+    /// versions' bodies (and hashes) are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub online: Option<OnlineDetails>,
 }
 
 impl IncidentRecord {
@@ -136,10 +161,15 @@ impl IncidentRecord {
     }
 
     pub fn refs_text(&self) -> String {
+        let online = self
+            .online
+            .iter()
+            .flat_map(|o| [&o.platform, &o.account_handle, &o.platform_report_number]);
         join_nonempty(
             self.reports
                 .iter()
-                .flat_map(|r| [&r.reference, &r.officer, &r.notes]),
+                .flat_map(|r| [&r.reference, &r.officer, &r.notes])
+                .chain(online),
         )
     }
 
@@ -245,6 +275,64 @@ pub fn normalise_postcode(raw: &str) -> Result<String, IncidentError> {
     }
     let split = compact.len() - 3;
     Ok(format!("{} {}", &compact[..split], &compact[split..]))
+}
+
+/// A web address as pasted from a phone's share sheet: "x.com/…" is accepted as https.
+fn web_address(field: &str, label: &str, value: &str) -> Result<String, IncidentError> {
+    let value = text(field, label, value, TEXT_MAX)?;
+    if value.is_empty() {
+        return Ok(value);
+    }
+    let with_scheme = if value.contains("://") {
+        value.clone()
+    } else {
+        format!("https://{value}")
+    };
+    match url::Url::parse(&with_scheme) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(value),
+        _ => Err(invalid(
+            field,
+            format!("{label}: that is not a web address. Copy it from the address bar or the post's Share button, e.g. https://x.com/name/status/123."),
+        )),
+    }
+}
+
+fn validate_online(
+    online: &OnlineDetails,
+    now: DateTime<Utc>,
+) -> Result<Option<OnlineDetails>, IncidentError> {
+    if let Some(on) = online.reported_to_platform_on {
+        let at = on.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+        plausible_time(
+            "online.reportedToPlatformOn",
+            "Reported to the platform on",
+            at,
+            now,
+        )?;
+    }
+    let checked = OnlineDetails {
+        platform: text("online.platform", "Platform", &online.platform, SHORT_MAX)?,
+        account_handle: text(
+            "online.accountHandle",
+            "Account name or handle",
+            &online.account_handle,
+            SHORT_MAX,
+        )?,
+        account_address: web_address(
+            "online.accountAddress",
+            "Account’s address",
+            &online.account_address,
+        )?,
+        post_address: web_address("online.postAddress", "Post’s address", &online.post_address)?,
+        reported_to_platform_on: online.reported_to_platform_on,
+        platform_report_number: text(
+            "online.platformReportNumber",
+            "Platform’s report number",
+            &online.platform_report_number,
+            SHORT_MAX,
+        )?,
+    };
+    Ok((!checked.is_empty()).then_some(checked))
 }
 
 /// Checks every field and returns the record to store. Attachments come from the caller.
@@ -416,5 +504,9 @@ pub fn validate(
         actions: Action::in_list_order(&input.actions),
         reports,
         attachments,
+        online: match &input.online {
+            Some(online) => validate_online(online, now)?,
+            None => None,
+        },
     })
 }

@@ -296,7 +296,7 @@ fn write_pack(pack: &Pack, files: &AttachmentStore, folder: &Path) -> Result<(),
     std::fs::write(folder.join(JSON_NAME), json).map_err(write_error)?;
     std::fs::write(folder.join("incidents.csv"), report::csv(pack)?).map_err(write_error)?;
     std::fs::write(folder.join("people.csv"), report::people_csv(pack)?).map_err(write_error)?;
-    std::fs::write(folder.join("report.html"), report::html(pack)).map_err(write_error)?;
+    std::fs::write(folder.join("report.html"), report::html(pack)?).map_err(write_error)?;
     for attachment in &pack.attachments {
         let missing = |error: std::io::Error| {
             match error.kind() {

@@ -1,35 +1,19 @@
 //! The pack's human-readable parts: a printable HTML report and a CSV for spreadsheets.
-//! Every piece of recorded text is escaped; the report has no scripts and loads nothing.
+//! The report is an askama template (`printable.rs`); it has no scripts and loads nothing.
 
-use super::chain::VersionKind;
 use super::model::{IncidentRecord, PersonInvolved, Report};
-use super::pack::{body_of, Pack, PackIncident};
+use super::pack::Pack;
 use super::IncidentError;
 use crate::time::{format_uk, from_millis};
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-fn when(record: &IncidentRecord) -> String {
+pub(super) fn when(record: &IncidentRecord) -> String {
     match record.occurred_to {
         Some(to) => format!("{} to {}", format_uk(record.occurred_from), format_uk(to)),
         None => format_uk(record.occurred_from),
     }
 }
 
-fn labels<T: Copy>(items: &[T], label: fn(T) -> &'static str) -> String {
+pub(super) fn labels<T: Copy>(items: &[T], label: fn(T) -> &'static str) -> String {
     items
         .iter()
         .map(|i| label(*i))
@@ -71,183 +55,9 @@ pub fn report_line(r: &Report) -> String {
     line
 }
 
-fn row(out: &mut String, label: &str, value: &str) {
-    if !value.is_empty() {
-        out.push_str(&format!(
-            "<tr><th scope=\"row\">{}</th><td>{}</td></tr>\n",
-            escape(label),
-            escape(value)
-        ));
-    }
-}
-
-fn record_table(out: &mut String, record: &IncidentRecord) {
-    out.push_str("<table>\n");
-    row(out, "When", &when(record));
-    row(out, "Type", record.category.label());
-    row(
-        out,
-        "How it reached them",
-        record.channel.map(|c| c.label()).unwrap_or(""),
-    );
-    row(out, "Where", &record.location_text());
-    row(
-        out,
-        "Who was affected",
-        &labels(&record.affected, |a| a.label()),
-    );
-    row(out, "Warning signs", &labels(&record.flags, |f| f.label()));
-    row(
-        out,
-        "Actions taken",
-        &labels(&record.actions, |a| a.label()),
-    );
-    for (i, person) in record.people.iter().enumerate() {
-        row(out, &format!("Person {}", i + 1), &person_line(person));
-    }
-    for witness in &record.witnesses {
-        row(
-            out,
-            "Witness",
-            &[witness.name.as_str(), witness.contact.as_str()]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-    }
-    row(out, "Impact", &record.impact);
-    for report in &record.reports {
-        row(out, "Reported to", &report_line(report));
-    }
-    for a in &record.attachments {
-        row(
-            out,
-            "Attachment",
-            &format!(
-                "{} ({} bytes), SHA-256 {}",
-                a.original_name, a.size, a.sha256
-            ),
-        );
-    }
-    out.push_str("</table>\n");
-    out.push_str(&format!(
-        "<p class=\"words\">{}</p>\n",
-        escape(&record.what_happened)
-    ));
-}
-
-fn incident_section(out: &mut String, number: usize, incident: &PackIncident) {
-    let latest = incident.latest_record();
-    let title = latest
-        .as_ref()
-        .map(|r| format!("{}: {}", format_uk(r.occurred_from), r.category.label()))
-        .unwrap_or_else(|| "Erased incident".into());
-    out.push_str(&format!(
-        "<section>\n<h2>{number}. {}</h2>\n",
-        escape(&title)
-    ));
-    out.push_str(&format!(
-        "<p class=\"meta\">Incident {} · status {} · {} version(s)</p>\n",
-        escape(&incident.id),
-        escape(&incident.status),
-        incident.versions.len()
-    ));
-    if let Some(record) = &latest {
-        record_table(out, record);
-    }
-    out.push_str("<h3>Version history</h3>\n<ol class=\"history\">\n");
-    for version in &incident.versions {
-        let recorded = from_millis(version.recorded_at_ms)
-            .map(format_uk)
-            .unwrap_or_default();
-        let reason = body_of(version)
-            .map(|b| b.reason)
-            .filter(|r| !r.is_empty())
-            .map(|r| format!(": {r}"))
-            .unwrap_or_default();
-        let kind = match version.kind {
-            VersionKind::Recorded => "Recorded",
-            VersionKind::Amended => "Amended",
-            VersionKind::Withdrawn => "Withdrawn",
-            VersionKind::Erased => "Erased",
-        };
-        out.push_str(&format!(
-            "<li><strong>{kind}</strong> {}{}<br><span class=\"hash\">SHA-256 {}</span>",
-            escape(&recorded),
-            escape(&reason),
-            escape(&version.hash)
-        ));
-        if version.body.is_none() {
-            out.push_str(" <em>(content erased)</em>");
-        } else if version.version < incident.versions.len() as u32 {
-            if let Some(record) = body_of(version).and_then(|b| b.record) {
-                out.push_str("<details><summary>This version in full</summary>");
-                record_table(out, &record);
-                out.push_str("</details>");
-            }
-        }
-        out.push_str("</li>\n");
-    }
-    out.push_str("</ol>\n</section>\n");
-}
-
-pub fn html(pack: &Pack) -> String {
-    let mut out = String::from(
-        "<!doctype html>\n<html lang=\"en-GB\"><head><meta charset=\"utf-8\">\n\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
-         <title>Incident log: evidence pack</title>\n<style>\n\
-         body{font:11pt/1.45 system-ui,sans-serif;max-width:48em;margin:1em auto;padding:0 1em;color:#111}\n\
-         table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{border:1px solid #999;padding:.3em .5em;text-align:left;vertical-align:top}\n\
-         th{width:12em;background:#eee}.words{white-space:pre-wrap;border-left:4px solid #333;padding-left:.7em}\n\
-         .hash{font-family:monospace;font-size:9pt;word-break:break-all}.meta{color:#333}\n\
-         section{page-break-inside:avoid;border-top:2px solid #333;margin-top:1.5em}\n\
-         @media print{details{display:block}summary{display:none}}\n</style></head><body>\n",
-    );
-    out.push_str("<h1>Incident log: evidence pack</h1>\n");
-    out.push_str(&format!(
-        "<p>Exported from Campaign Safe on {}. {} incident(s), oldest first. Times are UK time. \
-         Each version carries a SHA-256 hash that includes the hash of the version before, so any later \
-         change to a recorded version shows. The file {} holds the same versions for checking.</p>\n",
-        escape(&format_uk(pack.exported_at)),
-        pack.incidents.len(),
-        super::pack::JSON_NAME
-    ));
-    if !pack.signers.is_empty() {
-        out.push_str(
-            "<p>Each version is also signed by the device that recorded it. Signing keys, by \
-             fingerprint (ask the sender to confirm theirs another way, such as by phone):</p>\n<ul>\n",
-        );
-        for signer in &pack.signers {
-            out.push_str(&format!(
-                "<li><code>{}</code></li>\n",
-                escape(&signer.fingerprint)
-            ));
-        }
-        out.push_str("</ul>\n");
-    }
-    out.push_str("<h2>Timeline</h2>\n<ol>\n");
-    for incident in &pack.incidents {
-        let line = incident
-            .latest_record()
-            .map(|r| {
-                format!(
-                    "{}: {}: {}",
-                    when(&r),
-                    r.category.label(),
-                    super::find::summary_of(&r.what_happened)
-                )
-            })
-            .unwrap_or_else(|| "Erased incident".into());
-        out.push_str(&format!("<li>{}</li>\n", escape(&line)));
-    }
-    out.push_str("</ol>\n");
-    for (index, incident) in pack.incidents.iter().enumerate() {
-        incident_section(&mut out, index + 1, incident);
-    }
-    out.push_str("</body></html>\n");
-    out
+/// The printable report, made from a template that escapes every value.
+pub fn html(pack: &Pack) -> Result<String, IncidentError> {
+    super::printable::render(pack)
 }
 
 /// Spreadsheets run cells that start with these as formulas; a leading apostrophe stops it.

@@ -93,6 +93,7 @@ vocabulary!(ReportedTo {
     ElectionContact = "election-contact": "Force election contact (SPOC)",
     Party = "party": "Party",
     Council = "council": "Council or returning officer",
+    ElectionCoordinator = "election-coordinator": "Local election co-ordinator",
     Platform = "platform": "Platform (social media site)",
     Other = "other": "Other",
 });

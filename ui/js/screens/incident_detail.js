@@ -26,6 +26,18 @@ function reportText(vocab, r) {
     r.officer && `contact ${r.officer}`, `(${label(vocab.followUp, r.followUp)})`, r.notes].filter(Boolean).join(', ');
 }
 
+function onlineRows(online) {
+  if (!online) return null;
+  const told = [online.reportedToPlatformOn && `on ${formatDate(online.reportedToPlatformOn)}`,
+    online.platformReportNumber && `report number ${online.platformReportNumber}`].filter(Boolean).join(', ');
+  return [
+    row('Platform', online.platform),
+    row('Account', [online.accountHandle, online.accountAddress].filter(Boolean).join(', ')),
+    row('Post’s address', online.postAddress ? h('span', { class: 'long-address' }, online.postAddress) : ''),
+    row('Reported to the platform', told),
+  ];
+}
+
 /** A version's record as a definition list; also used for earlier versions. */
 export function recordView(vocab, record, linkedPeople = []) {
   const names = Object.fromEntries(linkedPeople.map((p) => [p.id, p]));
@@ -34,6 +46,7 @@ export function recordView(vocab, record, linkedPeople = []) {
     row('Type', label(vocab.categories, record.category)),
     row('How it reached you', record.channel ? label(vocab.channels, record.channel) : ''),
     row('Where', [record.location, record.postcode].filter(Boolean).join(', ')),
+    onlineRows(record.online),
     row('What happened', h('span', { class: 'words' }, record.whatHappened)),
     row('Who was affected', record.affected.map((a) => label(vocab.affected, a)).join(', ')),
     row('Warning signs', record.flags.map((f) => label(vocab.flags, f)).join(', ')),

@@ -76,6 +76,19 @@ function reportFields(vocab) {
   ];
 }
 
+/** Where online abuse was posted: open at once for online abuse, folded away otherwise. */
+function onlineFields(vocab, online = {}) {
+  return h('details', { class: 'group online', open: Boolean(online.platform || online.postAddress || online.accountHandle) },
+    h('summary', {}, 'Online: platform, account and post'),
+    h('p', { class: 'hint' }, 'Copy the addresses from the address bar or the post’s Share button. Take a screenshot too and add it under Files after saving.'),
+    field('online.platform', 'Platform', setValue(text(vocab.limits.short, { placeholder: 'e.g. X, Facebook, TikTok' }), online.platform)),
+    field('online.accountHandle', 'Account name or handle', setValue(text(vocab.limits.short, { spellcheck: 'false' }), online.accountHandle)),
+    field('online.accountAddress', 'Account’s address', setValue(text(vocab.limits.text, { inputmode: 'url', spellcheck: 'false' }), online.accountAddress)),
+    field('online.postAddress', 'Post’s address', setValue(text(vocab.limits.text, { inputmode: 'url', spellcheck: 'false' }), online.postAddress)),
+    field('online.reportedToPlatformOn', 'Reported to the platform on', dateInput(online.reportedToPlatformOn), 'Day/month/year. Leave empty if not reported yet.'),
+    field('online.platformReportNumber', 'Platform’s report number', setValue(text(vocab.limits.short), online.platformReportNumber)));
+}
+
 function rowsOf(form, name, read) {
   return [...form.querySelectorAll(`[data-rows="${name}"] > fieldset`)].map((row, i) => read((f) => form.elements[`${name}[${i}].${f}`]?.value ?? ''));
 }
@@ -105,6 +118,14 @@ function readForm(form) {
     flags: checked(form, 'flags'),
     actions: checked(form, 'actions'),
     reports,
+    online: form.elements['online.platform'] ? {
+      platform: value('online.platform'),
+      accountHandle: value('online.accountHandle'),
+      accountAddress: value('online.accountAddress'),
+      postAddress: value('online.postAddress'),
+      reportedToPlatformOn: readDate(form, 'online.reportedToPlatformOn', 'Reported to the platform on'),
+      platformReportNumber: value('online.platformReportNumber'),
+    } : null,
   };
 }
 
@@ -121,6 +142,7 @@ function submitWith(form, save) {
     } catch (error) {
       // Everything typed stays in the form; the message goes next to its field.
       showError(form, error);
+      form.querySelector('.field-error:not([hidden])')?.closest('details')?.setAttribute('open', '');
       form.querySelector('.field-error:not([hidden])')?.closest('.field, fieldset')?.querySelector('input, select, textarea')?.focus();
       button.disabled = false;
     }
@@ -164,6 +186,7 @@ export async function fullForm(detail = null) {
     field('channel', 'How it reached you', setValue(select(vocab.channels, 'Not said'), r.channel ?? '')),
     field('location', 'Where', setValue(text(vocab.limits.text), r.location), 'Street, venue, website or phone number it came from.'),
     field('postcode', 'Postcode (optional)', setValue(text(10, { autocapitalize: 'characters' }), r.postcode)),
+    onlineFields(vocab, r.online ?? {}),
     checkboxes('affected', 'Who was affected', vocab.affected, r.affected),
     checkboxes('flags', 'Warning signs (tell the police about these)', vocab.flags, r.flags),
     repeatable('people', 'People involved', 'Person', 'Add a person involved', personFields(vocab, people), r.people ?? []),
