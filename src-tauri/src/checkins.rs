@@ -185,6 +185,19 @@ pub fn start(
     now: DateTime<Utc>,
     by: &str,
 ) -> Result<i64, CheckinError> {
+    let tx = conn.transaction()?;
+    let id = start_in(&tx, new, now, by)?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// [`start`] inside the caller's transaction, so several sessions start together or not at all.
+pub fn start_in(
+    conn: &Connection,
+    new: &NewSession,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<i64, CheckinError> {
     if new.title.trim().is_empty() {
         return Err(invalid(
             "title",
@@ -264,7 +277,7 @@ pub fn start(
         None => ends_at,
     };
 
-    let tx = conn.transaction()?;
+    let tx = conn;
     let key = people_key(&participants);
     if !participants.is_empty() {
         let clash: Option<(String, String)> = tx
@@ -294,8 +307,7 @@ pub fn start(
         ],
     )?;
     let id = tx.last_insert_rowid();
-    event(&tx, id, now, "started", by, "")?;
-    tx.commit()?;
+    event(tx, id, now, "started", by, "")?;
     Ok(id)
 }
 

@@ -117,3 +117,19 @@ mod tests {
         assert_eq!(json, r#"{"code":"storage","message":"Disk full."}"#);
     }
 }
+
+/// Text from a form, trimmed and checked: no hidden characters, at most `max` characters.
+/// The refusal names the field by `label`; the caller adds the field's key.
+pub fn checked_text(label: &str, value: &str, max: usize) -> Result<String, String> {
+    let value = value.trim();
+    if has_hidden_characters(value) {
+        return Err(hidden_characters_message(label));
+    }
+    let count = value.chars().count();
+    if count > max {
+        return Err(format!(
+            "{label}: at most {max} characters (this has {count})."
+        ));
+    }
+    Ok(value.to_owned())
+}

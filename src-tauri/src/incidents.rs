@@ -11,7 +11,7 @@ pub mod pack;
 mod printable;
 #[cfg(test)]
 mod record_tests;
-mod report;
+pub(crate) mod report;
 pub mod signing;
 #[cfg(test)]
 pub(crate) mod tests;

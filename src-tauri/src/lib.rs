@@ -4,6 +4,7 @@
 //! Tauri; `commands` adapts them to IPC; this file wires the app together.
 
 pub mod advice;
+pub mod aftercare;
 pub mod alarms;
 pub mod applock;
 pub mod backup;
@@ -11,6 +12,7 @@ pub mod checkins;
 pub mod checklist;
 mod commands;
 pub mod contacts;
+pub mod donotknock;
 pub mod content;
 pub mod emergency;
 pub mod error;
@@ -18,6 +20,7 @@ pub mod guides;
 pub mod incidents;
 mod logging;
 pub mod notify;
+pub mod plans;
 pub mod relay;
 pub mod settings;
 pub mod state;

@@ -34,6 +34,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_team.sql"),
     include_str!("../migrations/0007_settings.sql"),
     include_str!("../migrations/0008_signatures.sql"),
+    include_str!("../migrations/0009_do_not_knock.sql"),
+    include_str!("../migrations/0010_plans.sql"),
+    include_str!("../migrations/0011_aftercare.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

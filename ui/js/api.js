@@ -100,6 +100,31 @@ export const incidentsExport = (selection, folder) => call('incidents_export', {
 export const incidentsImport = (path) => call('incidents_import', { path });
 
 // Native pickers; each resolves to a path, or null when the user closed the dialog.
+export const dnkRegister = () => call('dnk_register');
+export const dnkAdd = (entry) => call('dnk_add', { entry });
+export const dnkKeep = (entryId, reviewOn) => call('dnk_keep', { entryId, reviewOn });
+export const dnkRemove = (entryId) => call('dnk_remove', { entryId });
+export const dnkPreview = (path, addedBy) => call('dnk_preview', { path, addedBy });
+export const dnkImport = (path, addedBy) => call('dnk_import', { path, addedBy });
+export const dnkExport = (folder) => call('dnk_export', { folder });
+export const dnkForPlace = (place) => call('dnk_for_place', { place });
+export const plansChoices = () => call('plans_choices');
+export const plansList = () => call('plans_list');
+export const plansDetail = (planId) => call('plans_detail', { planId });
+export const plansCreate = (plan) => call('plans_create', { plan });
+export const plansUpdate = (planId, plan) => call('plans_update', { planId, plan });
+export const plansAnswerRisks = (planId, risks) => call('plans_answer_risks', { planId, risks });
+export const plansCopy = (planId) => call('plans_copy', { planId });
+export const plansDelete = (planId) => call('plans_delete', { planId });
+export const plansStart = (planId, roomId) => call('plans_start', { planId, roomId: roomId || null });
+export const aftercareDebrief = (sessionId, answers) => call('aftercare_debrief', { sessionId, answers });
+export const aftercareDebriefed = (sessionId) => call('aftercare_debriefed', { sessionId });
+export const aftercareFollowUps = () => call('aftercare_follow_ups');
+export const aftercareComplete = (followUpId) => call('aftercare_complete', { followUpId });
+export const aftercareSupport = () => call('aftercare_support');
+export const reviewStatus = () => call('review_status');
+export const reviewRecord = (review) => call('review_record', { review });
+export const reviewSetWeeks = (weeks) => call('review_set_weeks', { weeks });
 export const chooseFolder = (purpose, start) => call('choose_folder', { purpose, start: start || null });
 export const chooseFile = (purpose, start) => call('choose_file', { purpose, start: start || null });
 

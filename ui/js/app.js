@@ -21,9 +21,12 @@ const screens = {
   contacts: () => import('./screens/contacts.js'),
   team: () => import('./screens/team.js'),
   backup: () => import('./screens/backup.js'),
+  'do-not-knock': () => import('./screens/do_not_knock.js'),
+  plans: () => import('./screens/plans.js'),
+  review: () => import('./screens/review.js'),
 };
 // Screens reached from another one, and the navigation entry they belong under.
-const parentScreen = { contacts: 'emergency', team: 'checkins', backup: 'today' };
+const parentScreen = { contacts: 'emergency', team: 'checkins', backup: 'today', 'do-not-knock': 'checkins', plans: 'checkins', review: 'today' };
 
 const main = document.getElementById('main');
 // The app lock's module, loaded beside the first screen (ui/js/lock.js).

@@ -91,3 +91,28 @@ export function pathField(name, label, hint, buttonText, pick) {
   input.after(button);
   return wrapper;
 }
+
+/**
+ * Runs `work(form)` when the form is submitted, with its submit button disabled meanwhile.
+ * A refusal is shown next to the field it names (opening a folded section holding it), and
+ * focus goes to that field; everything typed stays.
+ */
+export function onSubmit(form, work) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    const button = event.submitter ?? form.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      await work(form, button);
+    } catch (error) {
+      showError(form, error);
+      const control = (error.field && form.elements[error.field]) || form.querySelector('.field-error:not([hidden])')?.closest('.field')?.querySelector('input, select, textarea');
+      control?.closest?.('details')?.setAttribute('open', '');
+      (control instanceof RadioNodeList ? control[0] : control)?.focus();
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}

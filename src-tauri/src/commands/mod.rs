@@ -4,14 +4,17 @@
 //! `src-tauri/capabilities/`.
 
 mod advice;
+mod aftercare;
 mod app;
 mod applock;
 mod args;
 mod backup;
 mod checkins;
 mod contacts;
+mod donotknock;
 mod incidents;
 mod pickers;
+mod plans;
 mod settings;
 mod sos;
 mod team;
@@ -106,6 +109,31 @@ fn every_command<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'st
         contacts::contacts_list,
         contacts::contacts_save,
         contacts::contacts_clear,
+        donotknock::dnk_register,
+        donotknock::dnk_add,
+        donotknock::dnk_keep,
+        donotknock::dnk_remove,
+        donotknock::dnk_preview,
+        donotknock::dnk_import,
+        donotknock::dnk_export,
+        donotknock::dnk_for_place,
+        plans::plans_choices,
+        plans::plans_list,
+        plans::plans_detail,
+        plans::plans_create,
+        plans::plans_update,
+        plans::plans_answer_risks,
+        plans::plans_copy,
+        plans::plans_delete,
+        plans::plans_start,
+        aftercare::aftercare_debrief,
+        aftercare::aftercare_debriefed,
+        aftercare::aftercare_follow_ups,
+        aftercare::aftercare_complete,
+        aftercare::aftercare_support,
+        aftercare::review_status,
+        aftercare::review_record,
+        aftercare::review_set_weeks,
         checkins::checkins_active,
         checkins::checkins_detail,
         checkins::checkins_start,

@@ -22,6 +22,10 @@ pub enum Purpose {
     BackupFolder,
     /// A backup to restore.
     BackupToRestore,
+    /// The party's do-not-knock list, as CSV.
+    DoNotKnockList,
+    /// The folder the do-not-knock list is exported to.
+    DoNotKnockFolder,
 }
 
 impl Purpose {
@@ -31,6 +35,8 @@ impl Purpose {
             Purpose::PackToImport => "Choose the pack’s incidents.json",
             Purpose::BackupFolder => "Choose where the backup goes",
             Purpose::BackupToRestore => "Choose the backup to restore",
+            Purpose::DoNotKnockList => "Choose the do-not-knock list (CSV)",
+            Purpose::DoNotKnockFolder => "Choose where the do-not-knock list goes",
         }
     }
 }
@@ -56,7 +62,8 @@ fn dialog<R: Runtime>(
         Purpose::BackupToRestore => {
             dialog = dialog.add_filter("Campaign Safe backup", &[crate::backup::EXTENSION])
         }
-        Purpose::PackFolder | Purpose::BackupFolder => {}
+        Purpose::DoNotKnockList => dialog = dialog.add_filter("CSV file", &["csv"]),
+        Purpose::PackFolder | Purpose::BackupFolder | Purpose::DoNotKnockFolder => {}
     }
     dialog
 }

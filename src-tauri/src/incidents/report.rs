@@ -61,7 +61,7 @@ pub fn html(pack: &Pack) -> Result<String, IncidentError> {
 }
 
 /// Spreadsheets run cells that start with these as formulas; a leading apostrophe stops it.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     match text.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
         _ => text.to_owned(),
@@ -70,7 +70,7 @@ fn cell(text: &str) -> String {
 
 /// Spreadsheets read a file as UTF-8 only when it starts with this mark; without it
 /// "Siân Ó Briain" comes out garbled in their default settings.
-const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 pub fn csv(pack: &Pack) -> Result<Vec<u8>, IncidentError> {
     let mut writer = csv::Writer::from_writer(UTF8_BOM.to_vec());

@@ -6,8 +6,9 @@ import { h, fill, field, errorSlot, showError, clearErrors, announce } from '../
 import { countdown, statusText } from '../countdowns.js';
 import { newSessionForm } from './checkin_form.js';
 
-export async function render([param]) {
+export async function render([param, sub]) {
   if (param === 'new') return { title: 'New check-in session', node: newSessionForm() };
+  if (param && sub === 'debrief') return (await import('./debrief.js')).render(Number(param));
   if (param) return renderDetail(Number(param));
   const sessions = await api.checkinsActive();
   const node = h('section', { class: 'checkins' },
@@ -15,6 +16,8 @@ export async function render([param]) {
     h('p', { class: 'lead' }, 'Tell someone when you leave, and check in on a schedule. If a check-in is missed, the alarm goes off here and as a desktop notification.'),
     h('div', { class: 'actions' },
       h('a', { class: 'button', href: '#/checkins/new' }, 'Start a session'),
+      h('a', { class: 'button button-secondary', href: '#/plans' }, 'Canvass plans'),
+      h('a', { class: 'button button-secondary', href: '#/do-not-knock' }, 'Do-not-knock list'),
       h('a', { class: 'button button-secondary', href: '#/team' }, 'Team')),
     liveSessionList(sessions));
   return { title: 'Check-ins', node };
@@ -121,6 +124,7 @@ function sessionCard(session) {
       if (button.dataset.minutes) await api.checkinsExtend(session.id, Number(button.dataset.minutes));
       announce(button.dataset.act === 'end' ? 'Session ended. Glad you are safe.' : 'Done.');
       window.dispatchEvent(new CustomEvent('sessions-changed'));
+      if (button.dataset.act === 'end' && session.kind === 'canvass') location.hash = `#/checkins/${session.id}/debrief`;
     } catch (error) {
       showError(card, error);
       button.disabled = false;
@@ -164,12 +168,29 @@ async function renderDetail(id) {
       if (button.dataset.act === 'end') await api.checkinsEnd(id);
       if (button.dataset.act === 'acknowledge') await api.checkinsAcknowledge(id);
       window.dispatchEvent(new CustomEvent('sessions-changed'));
+      if (button.dataset.act === 'end' && latest.kind === 'canvass') location.hash = `#/checkins/${id}/debrief`;
     } catch (error) {
       showError(node, error);
       button.disabled = false;
     }
   });
-  return { title: session.title, node };
+  return { title: session.title, node: h('div', { class: 'checkin-page' }, node, await sessionExtras(session)) };
+}
+
+/** The do-not-knock doors where the session goes, and the debrief once it has ended. */
+async function sessionExtras(session) {
+  const [doors, debriefed] = await Promise.all([
+    session.place ? api.dnkForPlace(session.place).catch(() => []) : [],
+    session.status === 'ended' && session.kind === 'canvass' ? api.aftercareDebriefed(session.id).catch(() => true) : true,
+  ]);
+  return [
+    debriefed ? null : h('p', { class: 'notice', id: 'debrief-due' }, 'Back safely? ',
+      h('a', { class: 'button', href: `#/checkins/${session.id}/debrief` }, 'Debrief now')),
+    doors.length ? h('section', { class: 'session-doors', 'aria-labelledby': 'doors-title' },
+      h('h2', { id: 'doors-title' }, `Do not knock here (${doors.length})`),
+      h('ul', {}, doors.map((door) => h('li', {}, h('strong', {}, door.house, ' ', door.street, door.postcode ? `, ${door.postcode}` : ''), `: ${door.reasonLabel}`, door.note ? `. ${door.note}` : ''))),
+      h('p', {}, h('a', { href: '#/do-not-knock' }, 'The whole list'))) : null,
+  ];
 }
 
 function preparedMessage(session) {

@@ -151,7 +151,9 @@ export async function renderDetail(incidentId) {
     statusNote ? h('p', { class: 'problem', role: 'status' }, statusNote) : null,
     detail.status === 'active' ? h('div', { class: 'actions' },
       h('a', { class: 'button', href: `#/incidents/${id}/edit` }, 'Edit or add detail'),
-      h('a', { class: 'button button-secondary', href: `#/incidents/export/incident/${id}` }, 'Evidence pack')) : null,
+      h('a', { class: 'button button-secondary', href: `#/incidents/export/incident/${id}` }, 'Evidence pack'),
+      current && (current.channel === 'in-person' || current.category === 'doorstep-abuse' || current.category === 'threat-in-person')
+        ? h('a', { class: 'button button-secondary', href: `#/do-not-knock/from/${id}` }, 'Add to do-not-knock') : null) : null,
     current ? recordView(vocab, current, detail.linkedPeople) : null,
     detail.status !== 'erased' ? attachmentsBlock(detail, refresh) : null,
     historyBlock(vocab, detail),

@@ -1,8 +1,8 @@
 // Today: the three messages, progress so far, and the display and time zone settings.
 
 import * as api from '../api.js';
-import { h, errorSlot } from '../dom.js';
-import { setZone, zoneName } from '../when.js';
+import { h, errorSlot, showError, announce } from '../dom.js';
+import { setZone, zoneName, formatDate } from '../when.js';
 import { DISPLAY_CHOICES, savedDisplay, saveDisplay } from '../display.js';
 import { liveSessionList } from './checkins.js';
 import { lockSetting } from '../lock.js';
@@ -58,6 +58,14 @@ export async function render() {
     // Said by the banner at the top.
   }
 
+  let followUps = null;
+  let review = null;
+  try {
+    [followUps, review] = await Promise.all([api.aftercareFollowUps(), api.reviewStatus()]);
+  } catch {
+    // No record open: the banner at the top says why.
+  }
+
   let sessions;
   try {
     sessions = liveSessionList(await api.checkinsActive());
@@ -72,7 +80,14 @@ export async function render() {
     h('h2', {}, 'Out now'),
     sessions,
     h('a', { class: 'button', href: '#/checkins/new' }, 'Start a check-in session'),
+    followUps?.length ? followUpList(followUps) : null,
     h('ul', { class: 'cards' },
+      review?.due ? h('li', { class: 'card card-due', id: 'review-card' },
+        h('h2', { class: 'card-title' }, 'Time to review emergency arrangements'),
+        h('p', { class: 'card-text' }, review.history.length
+          ? `The last review was ${review.history[0].atLocal}. Check contacts, escalation lists and each device’s SOS set-up.`
+          : 'Check contacts, escalation lists and each device’s SOS set-up, and practise an SOS call.'),
+        h('a', { class: 'button', href: '#/review' }, 'Review now')) : null,
       h('li', { class: 'card' },
         h('h2', { class: 'card-title' }, 'Something happened?'),
         h('p', { class: 'card-text' }, 'Write it down now, while the words are fresh. It takes under a minute; add detail later.'),
@@ -89,6 +104,34 @@ export async function render() {
     lockSetting(),
     keySetting(keptIn));
   return { title: 'Today', node };
+}
+
+/** Follow-ups from debriefs, until someone marks each done. */
+function followUpList(followUps) {
+  const list = h('ul', { class: 'cards follow-ups', 'aria-labelledby': 'follow-ups-title' });
+  const draw = (items) => {
+    list.replaceChildren(...items.map((item) => h('li', { class: item.overdue ? 'card card-due' : 'card', 'data-follow-up': item.id },
+      h('p', { class: 'card-title' }, item.about),
+      h('p', { class: 'card-text' }, `${item.whoChecks} · ${item.overdue ? 'overdue since' : 'by'} ${formatDate(item.dueOn)}`),
+      h('button', { type: 'button', class: 'button button-secondary', 'data-done': item.id }, 'Done'),
+      errorSlot('general'))));
+    if (!items.length) list.replaceChildren(h('li', { class: 'muted' }, 'All follow-ups done.'));
+  };
+  draw(followUps);
+  list.addEventListener('click', async (event) => {
+    const button = event.target.closest('button[data-done]');
+    if (!button) return;
+    button.disabled = true;
+    try {
+      draw(await api.aftercareComplete(Number(button.dataset.done)));
+      announce('Follow-up done.');
+      (list.querySelector('button') ?? document.getElementById('follow-ups-title'))?.focus();
+    } catch (error) {
+      showError(button.closest('li'), error);
+      button.disabled = false;
+    }
+  });
+  return [h('h2', { id: 'follow-ups-title', tabindex: '-1' }, 'Follow-ups'), list];
 }
 
 /** UK time, or the device's zone for someone away from the UK; says when it is saved. */

@@ -1,0 +1,162 @@
+//! End-to-end: the seven principles as a workflow in the real window. The do-not-knock
+//! list (an entry typed in, the party's CSV refused with a problem per row, then imported),
+//! a plan whose area has an earlier incident and a do-not-knock door (both in its risk
+//! check), started as one session per pair; a session ended and debriefed; the follow-up on
+//! Today until done. Screenshots: target/e2e/do-not-knock-*, plan-*, debrief-*.
+
+#![allow(clippy::await_holding_lock)]
+
+#[allow(dead_code)] // Each test binary uses its own part of the shared support.
+mod support;
+
+use chrono::{Duration, Utc};
+
+use campaign_safe_lib::donotknock::{self, EntryInput};
+use campaign_safe_lib::incidents::model::IncidentInput;
+use support::{serial, App, Desktop, Driver};
+
+/// WebDriver drops "\n"; a new line in a text area is typed with the Enter key.
+const ENTER: char = '\u{E007}';
+
+async fn submit(app: &App, css: &str) {
+    app.click(css).await;
+}
+
+/// An incident outside a door on Elm Road a fortnight ago, and a dog on Oak Avenue.
+fn seed(desktop: &Desktop, data: &std::path::Path) {
+    let database = desktop.new_record(data);
+    let mut conn = database.conn();
+    let earlier: IncidentInput = serde_json::from_value(serde_json::json!({
+        "occurredFrom": (Utc::now() - Duration::days(14)).to_rfc3339(),
+        "category": "doorstep-abuse",
+        "location": "Outside 14 Elm Road",
+        "whatHappened": "Shouted at Sam and followed us to the corner",
+    }))
+    .unwrap();
+    campaign_safe_lib::incidents::record(&mut conn, &earlier, Utc::now()).unwrap();
+    donotknock::add(
+        &conn,
+        &EntryInput {
+            house: "9".into(),
+            street: "Oak Avenue".into(),
+            reason: "aggressive-dog".into(),
+            note: "Loose in the front garden".into(),
+            added_by: "Sam".into(),
+            ..EntryInput::default()
+        },
+        Utc::now(),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    seed(&desktop, data.path());
+    let driver = &Driver::start(&desktop, data.path());
+    let app = App::launch(driver).await;
+
+    // The do-not-knock list: the seeded door, and one typed in.
+    app.go("#/do-not-knock").await;
+    app.wait_for_text(".dnk-entries", "9 Oak Avenue").await;
+    app.type_in("#f-house", "3").await;
+    app.type_in("#f-street", "Elm Road").await;
+    app.js("document.querySelector('#f-reason').value = 'abusive'").await;
+    // "Added by" starts as whoever added the last entry; emptied, it is asked for.
+    assert_eq!(app.js("return document.querySelector('#f-addedBy').value").await, "Sam");
+    app.js("document.querySelector('#f-addedBy').value = ''").await;
+    submit(&app, "form.dnk-add button[type='submit']").await;
+    app.wait_for_text("#error-addedBy", "Added by").await;
+    app.type_in("#f-addedBy", "Priya").await;
+    submit(&app, "form.dnk-add button[type='submit']").await;
+    app.wait_for_text(".dnk-entries", "3 Elm Road").await;
+    app.screenshots("do-not-knock-list").await;
+
+    // The party's list: a bad row is named, nothing is imported until it is fixed.
+    let csv = files.path().join("party list.csv");
+    std::fs::write(&csv, "House,Street,Postcode,Reason\n21,Mill Lane,AB1 2CD,Abusive\n22,Mill Lane,NOPE,\n").unwrap();
+    app.type_in("#f-path", csv.to_str().unwrap()).await;
+    submit(&app, "form.dnk-import button[value='preview']").await;
+    app.wait_for_text("#dnk-preview-summary", "1 row has a problem").await;
+    app.wait_for_text(".dnk-problems", "Row 3, Postcode: “NOPE”").await;
+    submit(&app, "form.dnk-import button[value='import']").await;
+    app.wait_for_text("#error-path", "nothing was imported").await;
+    app.screenshots_of("do-not-knock-import-refused", Some("form.dnk-import")).await;
+    assert!(!app.text(".dnk-entries").await.contains("Mill Lane"), "nothing half-imported");
+    std::fs::write(&csv, "House,Street,Postcode,Reason\n21,Mill Lane,AB1 2CD,Abusive\n22,Mill Lane,,\n").unwrap();
+    submit(&app, "form.dnk-import button[value='import']").await;
+    app.wait_for_text(".dnk-entries", "22 Mill Lane").await;
+    app.wait_for_text("#dnk-list-title", "On the list (4)").await;
+
+    // A plan for today whose area has the earlier incident and the dog.
+    app.go("#/plans/new").await;
+    app.wait_for_text("main h1", "Plan a canvass").await;
+    let today = Utc::now().with_timezone(&chrono_tz::Europe::London).format("%d/%m/%Y").to_string();
+    app.type_in("#f-title", "Ward 3 doorstep session").await;
+    app.type_in("#f-streets", &format!("Elm Road{ENTER}Oak Avenue")).await;
+    app.type_in("#f-date", &today).await;
+    app.type_in("#f-startTime", "00:01").await;
+    app.type_in("#f-endTime", "23:59").await;
+    app.js("document.querySelector('#f-town').value = 'manchester'").await;
+    app.type_in("#f-pairs", &format!("Sam and Alex{ENTER}Jo and Lee")).await;
+    app.type_in("#f-escalation", "Chris Office 07700 900123").await;
+    submit(&app, "form.plan-form button[type='submit']").await;
+    app.wait_for_text("#error-escalation", "Who to call, line 1").await;
+    app.screenshots("plan-form-error").await;
+    app.retype("#f-escalation", "Chris Office, 07700 900123").await;
+    submit(&app, "form.plan-form button[type='submit']").await;
+    app.wait_for_text("main h1", "Ward 3 doorstep session").await;
+    let check = app.wait_for_text("form.risk-check", "Shouted at Sam").await;
+    assert!(check.contains("9 Oak Avenue (Aggressive dog)"), "{check}");
+    assert!(check.contains("Sunset"), "{check}");
+    app.screenshots_of("plan-risk-check", Some("form.risk-check")).await;
+
+    // Starting needs an answer to each risk found.
+    submit(&app, "form.risk-check button[value='start']").await;
+    app.wait_for_text("[id='error-risks.earlier-incidents.action']", "What you will do about it").await;
+    app.screenshots_of("plan-start-refused", Some("[id='error-risks.earlier-incidents.action']")).await;
+    app.js(
+        "for (const box of document.querySelectorAll('fieldset.risk-present textarea')) box.value = 'Skip number 14 and 9; stay in sight of each other';",
+    )
+    .await;
+    submit(&app, "form.risk-check button[value='start']").await;
+    app.wait_for_text("#plan-started", "Started").await;
+    app.screenshots("plan-started").await;
+
+    // One session per pair, shown under Check-ins.
+    app.go("#/checkins").await;
+    let list = app.wait_for_text(".session-list", "Ward 3 doorstep session: Sam and Alex").await;
+    assert!(list.contains("Ward 3 doorstep session: Jo and Lee"), "{list}");
+    app.screenshots("plan-sessions").await;
+
+    // A session's page shows the doors not to knock; ending it asks for the debrief.
+    app.go("#/plans").await;
+    app.click(".plan-list a").await;
+    app.wait_for_text("#plan-started", "session 1").await;
+    app.click("#plan-started a").await;
+    app.wait_for_text(".session-doors", "9 Oak Avenue").await;
+    app.click("button[data-act='end']").await;
+    app.wait_for_text("main h1", "Debrief: Ward 3 doorstep session").await;
+    submit(&app, "form.debrief-form button[type='submit']").await;
+    app.wait_for_text("#error-anythingHappened", "Did anything happen? choose yes or no").await;
+    app.click("input[name='anythingHappened'][value='no']").await;
+    app.click("input[name='anyoneUpset'][value='yes']").await;
+    app.type_in("#f-whoIsUpset", "Alex").await;
+    app.type_in("#f-whoChecks", "Priya (organiser)").await;
+    app.click("input[name='updateDoNotKnock'][value='no']").await;
+    app.screenshots("debrief-form").await;
+    submit(&app, "form.debrief-form button[type='submit']").await;
+    app.wait_for_text("#debrief-saved", "Debrief saved").await;
+    app.screenshots("debrief-saved").await;
+
+    // The follow-up stays on Today until it is done.
+    app.go("#/today").await;
+    app.wait_for_text(".follow-ups", "Check on Alex after “Ward 3 doorstep session: Sam and Alex”").await;
+    app.screenshots_of("debrief-follow-up-on-today", Some(".follow-ups")).await;
+    app.click(".follow-ups button[data-done]").await;
+    app.wait_for_text(".follow-ups", "All follow-ups done").await;
+    app.quit(driver).await;
+}
