@@ -693,6 +693,9 @@ async fn every_screen_can_be_walked_with_the_keyboard_at_phone_and_laptop_width(
         ("#/incidents/new", "Record an incident"),
         ("#/incidents/new/full", "Record an incident"),
         ("#/incidents/export", "Evidence pack"),
+        ("#/plans/new", "Plan a canvass"),
+        ("#/do-not-knock", "Do-not-knock list"),
+        ("#/review", "Review emergency arrangements"),
     ];
     for (width, height) in [(360, 740), (1280, 800)] {
         app.resize(width, height).await;

@@ -64,10 +64,16 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
     app.wait_for_text(".dnk-entries", "9 Oak Avenue").await;
     app.type_in("#f-house", "3").await;
     app.type_in("#f-street", "Elm Road").await;
-    app.js("document.querySelector('#f-reason').value = 'abusive'").await;
+    app.js("document.querySelector('#f-reason').value = 'abusive'")
+        .await;
     // "Added by" starts as whoever added the last entry; emptied, it is asked for.
-    assert_eq!(app.js("return document.querySelector('#f-addedBy').value").await, "Sam");
-    app.js("document.querySelector('#f-addedBy').value = ''").await;
+    assert_eq!(
+        app.js("return document.querySelector('#f-addedBy').value")
+            .await,
+        "Sam"
+    );
+    app.js("document.querySelector('#f-addedBy').value = ''")
+        .await;
     submit(&app, "form.dnk-add button[type='submit']").await;
     app.wait_for_text("#error-addedBy", "Added by").await;
     app.type_in("#f-addedBy", "Priya").await;
@@ -77,47 +83,108 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
 
     // The party's list: a bad row is named, nothing is imported until it is fixed.
     let csv = files.path().join("party list.csv");
-    std::fs::write(&csv, "House,Street,Postcode,Reason\n21,Mill Lane,AB1 2CD,Abusive\n22,Mill Lane,NOPE,\n").unwrap();
+    std::fs::write(
+        &csv,
+        "House,Street,Postcode,Reason\n21,Mill Lane,AB1 2CD,Abusive\n22,Mill Lane,NOPE,\n",
+    )
+    .unwrap();
     app.type_in("#f-path", csv.to_str().unwrap()).await;
     submit(&app, "form.dnk-import button[value='preview']").await;
-    app.wait_for_text("#dnk-preview-summary", "1 row has a problem").await;
-    app.wait_for_text(".dnk-problems", "Row 3, Postcode: “NOPE”").await;
+    app.wait_for_text("#dnk-preview-summary", "1 row has a problem")
+        .await;
+    app.wait_for_text(".dnk-problems", "Row 3, Postcode: “NOPE”")
+        .await;
     submit(&app, "form.dnk-import button[value='import']").await;
-    app.wait_for_text("#error-path", "nothing was imported").await;
-    app.screenshots_of("do-not-knock-import-refused", Some("form.dnk-import")).await;
-    assert!(!app.text(".dnk-entries").await.contains("Mill Lane"), "nothing half-imported");
-    std::fs::write(&csv, "House,Street,Postcode,Reason\n21,Mill Lane,AB1 2CD,Abusive\n22,Mill Lane,,\n").unwrap();
+    app.wait_for_text("#error-path", "nothing was imported")
+        .await;
+    app.screenshots_of("do-not-knock-import-refused", Some("form.dnk-import"))
+        .await;
+    assert!(
+        !app.text(".dnk-entries").await.contains("Mill Lane"),
+        "nothing half-imported"
+    );
+    std::fs::write(
+        &csv,
+        "House,Street,Postcode,Reason\n21,Mill Lane,AB1 2CD,Abusive\n22,Mill Lane,,\n",
+    )
+    .unwrap();
     submit(&app, "form.dnk-import button[value='import']").await;
     app.wait_for_text(".dnk-entries", "22 Mill Lane").await;
-    app.wait_for_text("#dnk-list-title", "On the list (4)").await;
+    app.wait_for_text("#dnk-list-title", "On the list (4)")
+        .await;
+
+    // From the incident at a door: "Add to do-not-knock", filled in from the incident.
+    app.go("#/incidents").await;
+    app.click(".incident-list .card-title a").await;
+    app.click("a[href^='#/do-not-knock/from/']").await;
+    app.wait_for_text("#dnk-add-title", "Add the address from the incident")
+        .await;
+    assert_eq!(
+        app.js("return document.querySelector('#f-house').value")
+            .await,
+        "14"
+    );
+    assert_eq!(
+        app.js("return document.querySelector('#f-street').value")
+            .await,
+        "Elm Road"
+    );
+    submit(&app, "form.dnk-add button[type='submit']").await;
+    app.wait_for_text("main h1", "Do-not-knock list").await;
+    let from_incident = app.wait_for_text(".dnk-entries", "14 Elm Road").await;
+    assert!(
+        from_incident.contains("From an incident"),
+        "{from_incident}"
+    );
+    app.screenshots_of("do-not-knock-from-incident", Some(".dnk-entries"))
+        .await;
 
     // A plan for today whose area has the earlier incident and the dog.
     app.go("#/plans/new").await;
     app.wait_for_text("main h1", "Plan a canvass").await;
-    let today = Utc::now().with_timezone(&chrono_tz::Europe::London).format("%d/%m/%Y").to_string();
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .format("%d/%m/%Y")
+        .to_string();
     app.type_in("#f-title", "Ward 3 doorstep session").await;
-    app.type_in("#f-streets", &format!("Elm Road{ENTER}Oak Avenue")).await;
+    app.type_in("#f-streets", &format!("Elm Road{ENTER}Oak Avenue"))
+        .await;
     app.type_in("#f-date", &today).await;
     app.type_in("#f-startTime", "00:01").await;
     app.type_in("#f-endTime", "23:59").await;
-    app.js("document.querySelector('#f-town').value = 'manchester'").await;
-    app.type_in("#f-pairs", &format!("Sam and Alex{ENTER}Jo and Lee")).await;
-    app.type_in("#f-escalation", "Chris Office 07700 900123").await;
+    app.js("document.querySelector('#f-town').value = 'manchester'")
+        .await;
+    app.type_in("#f-pairs", &format!("Sam and Alex{ENTER}Jo and Lee"))
+        .await;
+    app.type_in("#f-escalation", "Chris Office 07700 900123")
+        .await;
     submit(&app, "form.plan-form button[type='submit']").await;
-    app.wait_for_text("#error-escalation", "Who to call, line 1").await;
+    app.wait_for_text("#error-escalation", "Who to call, line 1")
+        .await;
     app.screenshots("plan-form-error").await;
-    app.retype("#f-escalation", "Chris Office, 07700 900123").await;
+    app.retype("#f-escalation", "Chris Office, 07700 900123")
+        .await;
     submit(&app, "form.plan-form button[type='submit']").await;
-    app.wait_for_text("main h1", "Ward 3 doorstep session").await;
+    app.wait_for_text("main h1", "Ward 3 doorstep session")
+        .await;
     let check = app.wait_for_text("form.risk-check", "Shouted at Sam").await;
     assert!(check.contains("9 Oak Avenue (Aggressive dog)"), "{check}");
     assert!(check.contains("Sunset"), "{check}");
-    app.screenshots_of("plan-risk-check", Some("form.risk-check")).await;
+    app.screenshots_of("plan-risk-check", Some("form.risk-check"))
+        .await;
 
     // Starting needs an answer to each risk found.
     submit(&app, "form.risk-check button[value='start']").await;
-    app.wait_for_text("[id='error-risks.earlier-incidents.action']", "What you will do about it").await;
-    app.screenshots_of("plan-start-refused", Some("[id='error-risks.earlier-incidents.action']")).await;
+    app.wait_for_text(
+        "[id='error-risks.earlier-incidents.action']",
+        "What you will do about it",
+    )
+    .await;
+    app.screenshots_of(
+        "plan-start-refused",
+        Some("[id='error-risks.earlier-incidents.action']"),
+    )
+    .await;
     app.js(
         "for (const box of document.querySelectorAll('fieldset.risk-present textarea')) box.value = 'Skip number 14 and 9; stay in sight of each other';",
     )
@@ -126,27 +193,58 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
     app.wait_for_text("#plan-started", "Started").await;
     app.screenshots("plan-started").await;
 
+    // The one-page briefing, and a copy for next week.
+    app.click("a[href$='/briefing']").await;
+    let briefing = app
+        .wait_for_text("main h1", "Briefing: Ward 3 doorstep session")
+        .await;
+    assert!(!briefing.is_empty());
+    let risks = app.text(".briefing").await;
+    assert!(risks.contains("Skip number 14 and 9"), "{risks}");
+    app.screenshots("plan-briefing").await;
+    app.click(".briefing .back a").await;
+    app.click("#plan-copy").await;
+    app.wait_for_text("main h1", "Edit the plan").await;
+    assert_eq!(
+        app.js("return document.querySelector('#f-title').value")
+            .await,
+        "Ward 3 doorstep session (copy)"
+    );
+
     // One session per pair, shown under Check-ins.
     app.go("#/checkins").await;
-    let list = app.wait_for_text(".session-list", "Ward 3 doorstep session: Sam and Alex").await;
-    assert!(list.contains("Ward 3 doorstep session: Jo and Lee"), "{list}");
+    let list = app
+        .wait_for_text(".session-list", "Ward 3 doorstep session: Sam and Alex")
+        .await;
+    assert!(
+        list.contains("Ward 3 doorstep session: Jo and Lee"),
+        "{list}"
+    );
     app.screenshots("plan-sessions").await;
 
     // A session's page shows the doors not to knock; ending it asks for the debrief.
     app.go("#/plans").await;
-    app.click(".plan-list a").await;
+    app.wait_for_text(".plan-list", "(copy)").await;
+    app.js("[...document.querySelectorAll('.plan-list li')].find(li => li.textContent.includes('started')).querySelector('a').click()").await;
     app.wait_for_text("#plan-started", "session 1").await;
     app.click("#plan-started a").await;
     app.wait_for_text(".session-doors", "9 Oak Avenue").await;
     app.click("button[data-act='end']").await;
-    app.wait_for_text("main h1", "Debrief: Ward 3 doorstep session").await;
+    app.wait_for_text("main h1", "Debrief: Ward 3 doorstep session")
+        .await;
     submit(&app, "form.debrief-form button[type='submit']").await;
-    app.wait_for_text("#error-anythingHappened", "Did anything happen? choose yes or no").await;
-    app.click("input[name='anythingHappened'][value='no']").await;
+    app.wait_for_text(
+        "#error-anythingHappened",
+        "Did anything happen? choose yes or no",
+    )
+    .await;
+    app.click("input[name='anythingHappened'][value='no']")
+        .await;
     app.click("input[name='anyoneUpset'][value='yes']").await;
     app.type_in("#f-whoIsUpset", "Alex").await;
     app.type_in("#f-whoChecks", "Priya (organiser)").await;
-    app.click("input[name='updateDoNotKnock'][value='no']").await;
+    app.click("input[name='updateDoNotKnock'][value='no']")
+        .await;
     app.screenshots("debrief-form").await;
     submit(&app, "form.debrief-form button[type='submit']").await;
     app.wait_for_text("#debrief-saved", "Debrief saved").await;
@@ -154,9 +252,41 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
 
     // The follow-up stays on Today until it is done.
     app.go("#/today").await;
-    app.wait_for_text(".follow-ups", "Check on Alex after “Ward 3 doorstep session: Sam and Alex”").await;
-    app.screenshots_of("debrief-follow-up-on-today", Some(".follow-ups")).await;
+    app.wait_for_text(
+        ".follow-ups",
+        "Check on Alex after “Ward 3 doorstep session: Sam and Alex”",
+    )
+    .await;
+    app.screenshots_of("debrief-follow-up-on-today", Some(".follow-ups"))
+        .await;
     app.click(".follow-ups button[data-done]").await;
-    app.wait_for_text(".follow-ups", "All follow-ups done").await;
+    app.wait_for_text(".follow-ups", "All follow-ups done")
+        .await;
+
+    // The periodic review: due on a new record, kept with its date, then not due.
+    app.wait_for_text("#review-card", "Time to review emergency arrangements")
+        .await;
+    app.click("#review-card a").await;
+    app.wait_for_text("main h1", "Review emergency arrangements")
+        .await;
+    submit(&app, "form.review-form button[type='submit']").await;
+    app.wait_for_text("#error-checked", "tick at least one")
+        .await;
+    app.click("#review-contacts").await;
+    app.click("#review-escalation").await;
+    app.type_in("#f-notes", "Rang every number on the list")
+        .await;
+    submit(&app, "form.review-form button[type='submit']").await;
+    app.wait_for_text(".review-history", "Emergency contacts, Escalation lists")
+        .await;
+    app.wait_for_text("#review-due", "Next review").await;
+    app.screenshots("review-kept").await;
+    app.go("#/today").await;
+    app.wait_for_text("main h1", "Today").await;
+    assert_eq!(
+        app.js("return [document.getElementById('review-card'), document.querySelector('.follow-ups')]").await,
+        serde_json::json!([null, null]),
+        "nothing left to do on Today"
+    );
     app.quit(driver).await;
 }

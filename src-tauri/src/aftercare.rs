@@ -68,7 +68,10 @@ impl ErrorCode for AftercareError {
         }
     }
     fn is_fault(&self) -> bool {
-        matches!(self, AftercareError::Storage(_) | AftercareError::Content(_))
+        matches!(
+            self,
+            AftercareError::Storage(_) | AftercareError::Content(_)
+        )
     }
 }
 
@@ -79,7 +82,12 @@ pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> A
     }
 }
 
-pub(crate) fn text(field: &str, label: &str, value: &str, max: usize) -> Result<String, AftercareError> {
+pub(crate) fn text(
+    field: &str,
+    label: &str,
+    value: &str,
+    max: usize,
+) -> Result<String, AftercareError> {
     checked_text(label, value, max).map_err(|message| invalid(field, message))
 }
 
@@ -157,28 +165,64 @@ pub fn debrief(
     if done {
         return Err(AftercareError::AlreadyDebriefed);
     }
-    let happened = yes_no("anythingHappened", "Did anything happen?", input.anything_happened)?;
-    let what_happened = text("whatHappened", "What happened", &input.what_happened, TEXT_MAX)?;
+    let happened = yes_no(
+        "anythingHappened",
+        "Did anything happen?",
+        input.anything_happened,
+    )?;
+    let what_happened = text(
+        "whatHappened",
+        "What happened",
+        &input.what_happened,
+        TEXT_MAX,
+    )?;
     if happened && what_happened.is_empty() {
-        return Err(invalid("whatHappened", "What happened: a few words now; you can add detail to the incident later."));
+        return Err(invalid(
+            "whatHappened",
+            "What happened: a few words now; you can add detail to the incident later.",
+        ));
     }
-    let upset = yes_no("anyoneUpset", "Is anyone upset or shaken?", input.anyone_upset)?;
+    let upset = yes_no(
+        "anyoneUpset",
+        "Is anyone upset or shaken?",
+        input.anyone_upset,
+    )?;
     let who_is_upset = text("whoIsUpset", "Who", &input.who_is_upset, SHORT_MAX)?;
-    let who_checks = text("whoChecks", "Who will check on them", &input.who_checks, SHORT_MAX)?;
+    let who_checks = text(
+        "whoChecks",
+        "Who will check on them",
+        &input.who_checks,
+        SHORT_MAX,
+    )?;
     let check_on = input.check_on.unwrap_or(today(now) + Duration::days(1));
     if upset {
         if who_is_upset.is_empty() {
-            return Err(invalid("whoIsUpset", "Who: say who is upset or shaken, so someone checks on them."));
+            return Err(invalid(
+                "whoIsUpset",
+                "Who: say who is upset or shaken, so someone checks on them.",
+            ));
         }
         if who_checks.is_empty() {
-            return Err(invalid("whoChecks", "Who will check on them: name someone, such as the organiser."));
+            return Err(invalid(
+                "whoChecks",
+                "Who will check on them: name someone, such as the organiser.",
+            ));
         }
         if check_on < today(now) {
             return Err(invalid("checkOn", "When: choose today or a later day."));
         }
     }
-    let good = text("goodEncounters", "Good encounters worth sharing", &input.good_encounters, TEXT_MAX)?;
-    let update_list = yes_no("updateDoNotKnock", "Does the do-not-knock list need updating?", input.update_do_not_knock)?;
+    let good = text(
+        "goodEncounters",
+        "Good encounters worth sharing",
+        &input.good_encounters,
+        TEXT_MAX,
+    )?;
+    let update_list = yes_no(
+        "updateDoNotKnock",
+        "Does the do-not-knock list need updating?",
+        input.update_do_not_knock,
+    )?;
 
     let incident_id = if happened {
         let quick: IncidentInput = IncidentInput {
@@ -186,9 +230,16 @@ pub fn debrief(
             occurred_to: Some(ended_at),
             category: "other".into(),
             channel: Some("in-person".into()),
-            location: session.place.chars().take(crate::incidents::model::TEXT_MAX).collect(),
+            location: session
+                .place
+                .chars()
+                .take(crate::incidents::model::TEXT_MAX)
+                .collect(),
             postcode: String::new(),
-            what_happened: format!("{what_happened}\n\n(Recorded in the debrief of “{}”.)", session.title),
+            what_happened: format!(
+                "{what_happened}\n\n(Recorded in the debrief of “{}”.)",
+                session.title
+            ),
             affected: Vec::new(),
             people: Vec::new(),
             witnesses: Vec::new(),
@@ -220,14 +271,30 @@ pub fn debrief(
         Ok(())
     };
     if upset {
-        add(format!("Check on {who_is_upset} after “{}”", session.title), &who_checks, check_on)?;
+        add(
+            format!("Check on {who_is_upset} after “{}”", session.title),
+            &who_checks,
+            check_on,
+        )?;
     }
     if update_list {
-        let who = if who_checks.is_empty() { "The organiser" } else { who_checks.as_str() };
-        add(format!("Update the do-not-knock list after “{}”", session.title), who, today(now))?;
+        let who = if who_checks.is_empty() {
+            "The organiser"
+        } else {
+            who_checks.as_str()
+        };
+        add(
+            format!("Update the do-not-knock list after “{}”", session.title),
+            who,
+            today(now),
+        )?;
     }
     tx.commit()?;
-    Ok(DebriefResult { incident_id, follow_ups, update_do_not_knock: update_list })
+    Ok(DebriefResult {
+        incident_id,
+        follow_ups,
+        update_do_not_knock: update_list,
+    })
 }
 
 /// Whether a session still waits for its debrief.
@@ -250,7 +317,10 @@ pub struct FollowUp {
 }
 
 /// Follow-ups not yet done, soonest first.
-pub fn open_follow_ups(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<FollowUp>, AftercareError> {
+pub fn open_follow_ups(
+    conn: &Connection,
+    now: DateTime<Utc>,
+) -> Result<Vec<FollowUp>, AftercareError> {
     let today = today(now);
     let mut statement = conn.prepare(
         "SELECT id, about, who_checks, due_on FROM follow_up WHERE done_at IS NULL ORDER BY due_on, id",
@@ -258,7 +328,13 @@ pub fn open_follow_ups(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<Foll
     let rows = statement.query_map([], |r| {
         let due: String = r.get(3)?;
         let due_on = NaiveDate::parse_from_str(&due, "%Y-%m-%d").unwrap_or(today);
-        Ok(FollowUp { id: r.get(0)?, about: r.get(1)?, who_checks: r.get(2)?, due_on, overdue: due_on < today })
+        Ok(FollowUp {
+            id: r.get(0)?,
+            about: r.get(1)?,
+            who_checks: r.get(2)?,
+            due_on,
+            overdue: due_on < today,
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -317,17 +393,33 @@ impl SupportContent {
             let field = format!("contacts[{index}]");
             check.id(&format!("{field}.id"), &contact.id)?;
             if !ids.insert(contact.id.as_str()) {
-                return Err(check.error(format!("{field}.id"), format!("“{}” appears twice", contact.id)));
+                return Err(check.error(
+                    format!("{field}.id"),
+                    format!("“{}” appears twice", contact.id),
+                ));
             }
             check.text(&format!("{field}.name"), &contact.name, 80)?;
             check.text(&format!("{field}.what"), &contact.what, 300)?;
             check.text(&format!("{field}.phone"), &contact.phone, 20)?;
             check.text(&format!("{field}.when"), &contact.when, 200)?;
-            let digits: String = contact.phone.chars().filter(|c| !c.is_whitespace()).collect();
-            if contact.call.is_empty() || !contact.call.bytes().all(|b| b.is_ascii_digit()) || digits != contact.call {
-                return Err(check.error(format!("{field}.call"), "must be the phone number's digits"));
+            let digits: String = contact
+                .phone
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            if contact.call.is_empty()
+                || !contact.call.bytes().all(|b| b.is_ascii_digit())
+                || digits != contact.call
+            {
+                return Err(
+                    check.error(format!("{field}.call"), "must be the phone number's digits")
+                );
             }
-            check.sources(&format!("{field}.sources"), &contact.sources, SUPPORT_DOMAINS)?;
+            check.sources(
+                &format!("{field}.sources"),
+                &contact.sources,
+                SUPPORT_DOMAINS,
+            )?;
         }
         check.reviewed("reviewed", support.reviewed)?;
         Ok(support)
@@ -347,5 +439,8 @@ pub fn support(conn: &Connection) -> Result<Support, AftercareError> {
         .map_err(|e| AftercareError::Storage(StorageError::Unavailable(e.to_string())))?
         .into_iter()
         .find(|card| card.role == "party-safety-contact" && !card.phone.is_empty());
-    Ok(Support { content: SupportContent::load_embedded()?, party_contact })
+    Ok(Support {
+        content: SupportContent::load_embedded()?,
+        party_contact,
+    })
 }

@@ -56,7 +56,9 @@ choices!(Source {
 pub enum DoNotKnockError {
     #[error("{message}")]
     Invalid { field: String, message: String },
-    #[error("That do-not-knock entry no longer exists. It may have been removed on another screen.")]
+    #[error(
+        "That do-not-knock entry no longer exists. It may have been removed on another screen."
+    )]
     NotFound,
     #[error("{0}")]
     File(String),
@@ -193,7 +195,10 @@ pub fn check(input: &EntryInput, now: DateTime<Utc>) -> Result<CheckedEntry, DoN
     }
     let street = text("street", "Street", &input.street, SHORT_MAX)?;
     if street.is_empty() {
-        return Err(invalid("street", "Street: say which street the house is on."));
+        return Err(invalid(
+            "street",
+            "Street: say which street the house is on.",
+        ));
     }
     let postcode = crate::incidents::model::normalise_postcode(&input.postcode).map_err(|_| {
         invalid(
@@ -216,22 +221,26 @@ pub fn check(input: &EntryInput, now: DateTime<Utc>) -> Result<CheckedEntry, DoN
                 format!(
                     "Reason: “{}” is not one of: {}.",
                     input.reason.trim(),
-                    Reason::ALL.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ")
+                    Reason::ALL
+                        .iter()
+                        .map(|r| r.label())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         })?
     };
     let added_by = text("addedBy", "Added by", &input.added_by, SHORT_MAX)?;
     if added_by.is_empty() {
-        return Err(invalid("addedBy", "Added by: write your name, so others know who to ask."));
+        return Err(invalid(
+            "addedBy",
+            "Added by: write your name, so others know who to ask.",
+        ));
     }
     let today = today(now);
     let review_on = match input.review_on {
         Some(date) if date <= today => {
-            return Err(invalid(
-                "reviewOn",
-                "Review on: choose a date after today.",
-            ))
+            return Err(invalid("reviewOn", "Review on: choose a date after today."))
         }
         Some(date) if date > today + Duration::days(366 * 5) => {
             return Err(invalid(
@@ -277,7 +286,11 @@ pub(crate) fn insert(
         .query_row(
             "SELECT id FROM do_not_knock
              WHERE lower(house) = lower(?1) AND street_key = ?2 AND postcode_key = ?3",
-            params![entry.house, street_key(&entry.street), postcode_key(&entry.postcode)],
+            params![
+                entry.house,
+                street_key(&entry.street),
+                postcode_key(&entry.postcode)
+            ],
             |r| r.get(0),
         )
         .optional()?;
@@ -313,9 +326,17 @@ pub(crate) fn insert(
 }
 
 /// Adds one entry from the form: from an incident when it names one, else a canvasser's.
-pub fn add(conn: &Connection, input: &EntryInput, now: DateTime<Utc>) -> Result<Entry, DoNotKnockError> {
+pub fn add(
+    conn: &Connection,
+    input: &EntryInput,
+    now: DateTime<Utc>,
+) -> Result<Entry, DoNotKnockError> {
     let checked = check(input, now)?;
-    let incident_id = input.incident_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let incident_id = input
+        .incident_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     if let Some(id) = incident_id {
         let known: bool = conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM incident WHERE id = ?1)",
@@ -326,7 +347,11 @@ pub fn add(conn: &Connection, input: &EntryInput, now: DateTime<Utc>) -> Result<
             return Err(invalid("incidentId", "That incident no longer exists."));
         }
     }
-    let source = if incident_id.is_some() { Source::Incident } else { Source::Canvasser };
+    let source = if incident_id.is_some() {
+        Source::Incident
+    } else {
+        Source::Canvasser
+    };
     let id = insert(conn, &checked, source, incident_id, now)?;
     get(conn, id, now)
 }
@@ -431,7 +456,11 @@ impl Area {
     /// line-separated part is taken as a postcode if it looks like one, else a street.
     pub fn from_text(text: &str) -> Area {
         let mut area = Area::default();
-        for part in text.split([',', '\n', ';']).map(str::trim).filter(|p| !p.is_empty()) {
+        for part in text
+            .split([',', '\n', ';'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             if looks_like_postcode_part(part) {
                 area.postcodes.push(part.to_owned());
             } else {
@@ -469,12 +498,26 @@ pub fn looks_like_postcode_part(text: &str) -> bool {
 }
 
 /// The entries inside an area: on one of its streets, or within one of its postcodes.
-pub fn in_area(conn: &Connection, area: &Area, now: DateTime<Utc>) -> Result<Vec<Entry>, DoNotKnockError> {
+pub fn in_area(
+    conn: &Connection,
+    area: &Area,
+    now: DateTime<Utc>,
+) -> Result<Vec<Entry>, DoNotKnockError> {
     if area.is_empty() {
         return Ok(Vec::new());
     }
-    let streets: Vec<String> = area.streets.iter().map(|s| street_key(s)).filter(|s| !s.is_empty()).collect();
-    let prefixes: Vec<String> = area.postcodes.iter().map(|p| postcode_key(p)).filter(|p| !p.is_empty()).collect();
+    let streets: Vec<String> = area
+        .streets
+        .iter()
+        .map(|s| street_key(s))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let prefixes: Vec<String> = area
+        .postcodes
+        .iter()
+        .map(|p| postcode_key(p))
+        .filter(|p| !p.is_empty())
+        .collect();
     Ok(list(conn, now)?
         .into_iter()
         .filter(|entry| {
@@ -516,7 +559,13 @@ pub fn register(conn: &Connection, now: DateTime<Utc>) -> Result<Register, DoNot
     Ok(Register {
         due_for_review: entries.iter().filter(|e| e.due_for_review).count(),
         entries,
-        reasons: Reason::ALL.iter().map(|r| Choice { key: r.key(), label: r.label() }).collect(),
+        reasons: Reason::ALL
+            .iter()
+            .map(|r| Choice {
+                key: r.key(),
+                label: r.label(),
+            })
+            .collect(),
         default_review_on: default_review_on(today(now)),
         last_added_by,
     })

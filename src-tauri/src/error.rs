@@ -83,6 +83,22 @@ impl<E: ErrorCode> From<E> for IpcError {
     }
 }
 
+/// Text from a form, trimmed and checked: no hidden characters, at most `max` characters.
+/// The refusal names the field by `label`; the caller adds the field's key.
+pub fn checked_text(label: &str, value: &str, max: usize) -> Result<String, String> {
+    let value = value.trim();
+    if has_hidden_characters(value) {
+        return Err(hidden_characters_message(label));
+    }
+    let count = value.chars().count();
+    if count > max {
+        return Err(format!(
+            "{label}: at most {max} characters (this has {count})."
+        ));
+    }
+    Ok(value.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,20 +132,4 @@ mod tests {
         let json = serde_json::to_string(&IpcError::new("storage", "Disk full.")).unwrap();
         assert_eq!(json, r#"{"code":"storage","message":"Disk full."}"#);
     }
-}
-
-/// Text from a form, trimmed and checked: no hidden characters, at most `max` characters.
-/// The refusal names the field by `label`; the caller adds the field's key.
-pub fn checked_text(label: &str, value: &str, max: usize) -> Result<String, String> {
-    let value = value.trim();
-    if has_hidden_characters(value) {
-        return Err(hidden_characters_message(label));
-    }
-    let count = value.chars().count();
-    if count > max {
-        return Err(format!(
-            "{label}: at most {max} characters (this has {count})."
-        ));
-    }
-    Ok(value.to_owned())
 }

@@ -179,7 +179,10 @@ fn lines(field: &str, label: &str, values: &[String]) -> Result<Vec<String>, Pla
         }
     }
     if out.len() > LIST_MAX {
-        return Err(invalid(field, format!("{label}: at most {LIST_MAX} lines.")));
+        return Err(invalid(
+            field,
+            format!("{label}: at most {LIST_MAX} lines."),
+        ));
     }
     Ok(out)
 }
@@ -208,7 +211,12 @@ pub fn names_in(line: &str) -> Vec<String> {
 
 fn escalation_of(lines: &[String]) -> Result<Vec<EscalationContact>, PlanError> {
     let mut contacts = Vec::new();
-    for (i, line) in lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()).enumerate() {
+    for (i, line) in lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
         let line = text("escalation", "Who to call", line, SHORT_MAX)?;
         let (name, phone) = line.rsplit_once(',').ok_or_else(|| {
             invalid(
@@ -217,7 +225,10 @@ fn escalation_of(lines: &[String]) -> Result<Vec<EscalationContact>, PlanError> 
             )
         })?;
         let phone = crate::contacts::normalise_uk_phone(phone).map_err(|error| {
-            invalid("escalation", format!("Who to call, line {}: {error}", i + 1))
+            invalid(
+                "escalation",
+                format!("Who to call, line {}: {error}", i + 1),
+            )
         })?;
         contacts.push(EscalationContact {
             name: name.trim().to_owned(),
@@ -232,46 +243,78 @@ fn escalation_of(lines: &[String]) -> Result<Vec<EscalationContact>, PlanError> 
 pub fn check(input: &PlanInput) -> Result<Plan, PlanError> {
     let title = text("title", "Name of the outing", &input.title, SHORT_MAX)?;
     if title.is_empty() {
-        return Err(invalid("title", "Name of the outing: give it a name, such as “Ward 3, Saturday morning”."));
+        return Err(invalid(
+            "title",
+            "Name of the outing: give it a name, such as “Ward 3, Saturday morning”.",
+        ));
     }
     let streets = lines("streets", "Streets", &input.streets)?;
     let postcodes: Vec<String> = lines("postcodes", "Postcodes", &input.postcodes)?
         .into_iter()
         .map(|p| p.to_uppercase())
         .collect();
-    if let Some(bad) = postcodes.iter().find(|p| !crate::donotknock::looks_like_postcode_part(p)) {
+    if let Some(bad) = postcodes
+        .iter()
+        .find(|p| !crate::donotknock::looks_like_postcode_part(p))
+    {
         return Err(invalid("postcodes", format!("Postcodes: “{bad}” does not look like a postcode or the start of one, such as AB1 2CD or AB1.")));
     }
     if streets.is_empty() && postcodes.is_empty() {
-        return Err(invalid("streets", "Streets: name at least one street or postcode, so the risk check can look there."));
+        return Err(invalid(
+            "streets",
+            "Streets: name at least one street or postcode, so the risk check can look there.",
+        ));
     }
     let town = input.town.trim().to_owned();
     if !town.is_empty() && places::find(&town).is_none() {
-        return Err(invalid("town", "Nearest town, for sunset: choose one from the list."));
+        return Err(invalid(
+            "town",
+            "Nearest town, for sunset: choose one from the list.",
+        ));
     }
-    let date = input.date.ok_or_else(|| invalid("date", "Date: type the day of the outing, as day/month/year."))?;
+    let date = input.date.ok_or_else(|| {
+        invalid(
+            "date",
+            "Date: type the day of the outing, as day/month/year.",
+        )
+    })?;
     let start_time = time_of("startTime", "Starts", &input.start_time)?;
     let end_time = time_of("endTime", "Ends", &input.end_time)?;
     if end_time <= start_time {
-        return Err(invalid("endTime", "Ends: the end must be after the start on the same day."));
+        return Err(invalid(
+            "endTime",
+            "Ends: the end must be after the start on the same day.",
+        ));
     }
     let mut pairs = Vec::new();
     for line in lines("pairs", "Pairs or groups", &input.pairs)? {
         let names = names_in(&line);
         if names.iter().any(|n| n.chars().count() > 100) {
-            return Err(invalid("pairs", "Pairs or groups: a name is too long (at most 100 characters)."));
+            return Err(invalid(
+                "pairs",
+                "Pairs or groups: a name is too long (at most 100 characters).",
+            ));
         }
         pairs.push(names);
     }
     if pairs.is_empty() {
-        return Err(invalid("pairs", "Pairs or groups: write who goes together, one pair per line, such as “Sam and Alex”."));
+        return Err(invalid(
+            "pairs",
+            "Pairs or groups: write who goes together, one pair per line, such as “Sam and Alex”.",
+        ));
     }
     if pairs.len() > PAIRS_MAX {
-        return Err(invalid("pairs", format!("Pairs or groups: at most {PAIRS_MAX}.")));
+        return Err(invalid(
+            "pairs",
+            format!("Pairs or groups: at most {PAIRS_MAX}."),
+        ));
     }
     let check_in_minutes = input.check_in_minutes.unwrap_or(DEFAULT_CHECK_IN_MINUTES);
     if !checkins::INTERVAL_MINUTES.contains(&check_in_minutes) {
-        return Err(invalid("checkInMinutes", "Check in every: choose from the list."));
+        return Err(invalid(
+            "checkInMinutes",
+            "Check in every: choose from the list.",
+        ));
     }
     let mut risks = Vec::new();
     for answer in &input.risks {
@@ -283,24 +326,49 @@ pub fn check(input: &PlanInput) -> Result<Plan, PlanError> {
             &answer.action,
             TEXT_MAX,
         )?;
-        risks.push(RiskAnswer { kind: kind.key().to_owned(), present: answer.present, action });
+        risks.push(RiskAnswer {
+            kind: kind.key().to_owned(),
+            present: answer.present,
+            action,
+        });
     }
     Ok(Plan {
         title,
         ward: text("ward", "Ward", &input.ward, SHORT_MAX)?,
         streets,
         postcodes,
-        walk_list: text("walkList", "Walk-list reference", &input.walk_list, SHORT_MAX)?,
+        walk_list: text(
+            "walkList",
+            "Walk-list reference",
+            &input.walk_list,
+            SHORT_MAX,
+        )?,
         town,
         date,
         start_time,
         end_time,
-        meeting_point: text("meetingPoint", "Meeting point", &input.meeting_point, SHORT_MAX)?,
+        meeting_point: text(
+            "meetingPoint",
+            "Meeting point",
+            &input.meeting_point,
+            SHORT_MAX,
+        )?,
         pairs,
         transport: text("transport", "Transport", &input.transport, SHORT_MAX)?,
-        vehicle_registration: text("vehicleRegistration", "Vehicle registration", &input.vehicle_registration, 20)?.to_uppercase(),
+        vehicle_registration: text(
+            "vehicleRegistration",
+            "Vehicle registration",
+            &input.vehicle_registration,
+            20,
+        )?
+        .to_uppercase(),
         kit: text("kit", "Kit", &input.kit, TEXT_MAX)?,
-        coordinator: text("coordinator", "Who coordinates", &input.coordinator, SHORT_MAX)?,
+        coordinator: text(
+            "coordinator",
+            "Who coordinates",
+            &input.coordinator,
+            SHORT_MAX,
+        )?,
         escalation: escalation_of(&input.escalation)?,
         check_in_minutes,
         risks,
@@ -336,21 +404,23 @@ fn load(conn: &Connection, id: i64) -> Result<(Plan, Option<i64>), PlanError> {
         )
         .optional()?
         .ok_or(PlanError::NotFound)?;
-    let plan = serde_json::from_str(&body).map_err(|e| {
-        PlanError::Unreadable(format!("plan {id} cannot be read: {e}"))
-    })?;
+    let plan = serde_json::from_str(&body)
+        .map_err(|e| PlanError::Unreadable(format!("plan {id} cannot be read: {e}")))?;
     Ok((plan, started_at))
 }
 
 pub fn detail(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<PlanDetail, PlanError> {
     let (plan, started_at) = load(conn, id)?;
-    let mut statement = conn.prepare("SELECT id FROM checkin_session WHERE plan_id = ?1 ORDER BY id")?;
+    let mut statement =
+        conn.prepare("SELECT id FROM checkin_session WHERE plan_id = ?1 ORDER BY id")?;
     let sessions = statement
         .query_map([id], |r| r.get(0))?
         .collect::<Result<Vec<i64>, _>>()?;
     Ok(PlanDetail {
         id,
-        town_name: places::find(&plan.town).map(|p| p.name.to_owned()).unwrap_or_default(),
+        town_name: places::find(&plan.town)
+            .map(|p| p.name.to_owned())
+            .unwrap_or_default(),
         started_at_local: started_at.and_then(from_millis).map(format_uk),
         sessions,
         risk_check: risk::check(conn, &plan, now)?,
@@ -371,7 +441,12 @@ pub fn create(conn: &Connection, input: &PlanInput, now: DateTime<Utc>) -> Resul
     Ok(conn.last_insert_rowid())
 }
 
-pub fn update(conn: &Connection, id: i64, input: &PlanInput, now: DateTime<Utc>) -> Result<(), PlanError> {
+pub fn update(
+    conn: &Connection,
+    id: i64,
+    input: &PlanInput,
+    now: DateTime<Utc>,
+) -> Result<(), PlanError> {
     let (_, started_at) = load(conn, id)?;
     if started_at.is_some() {
         return Err(PlanError::Started);
@@ -403,7 +478,11 @@ impl Plan {
             vehicle_registration: self.vehicle_registration.clone(),
             kit: self.kit.clone(),
             coordinator: self.coordinator.clone(),
-            escalation: self.escalation.iter().map(|c| format!("{}, {}", c.name, c.phone)).collect(),
+            escalation: self
+                .escalation
+                .iter()
+                .map(|c| format!("{}, {}", c.name, c.phone))
+                .collect(),
             check_in_minutes: Some(self.check_in_minutes),
             risks: self.risks.clone(),
         }
@@ -411,9 +490,17 @@ impl Plan {
 }
 
 /// The team's answers to the risk check, saved with the plan.
-pub fn answer_risks(conn: &Connection, id: i64, risks: &[RiskAnswer], now: DateTime<Utc>) -> Result<(), PlanError> {
+pub fn answer_risks(
+    conn: &Connection,
+    id: i64,
+    risks: &[RiskAnswer],
+    now: DateTime<Utc>,
+) -> Result<(), PlanError> {
     let (plan, _) = load(conn, id)?;
-    let input = PlanInput { risks: risks.to_vec(), ..plan.to_input() };
+    let input = PlanInput {
+        risks: risks.to_vec(),
+        ..plan.to_input()
+    };
     update(conn, id, &input, now)
 }
 
@@ -423,7 +510,10 @@ pub fn copy(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<i64, PlanE
     let (mut plan, _) = load(conn, id)?;
     let today = now.with_timezone(&shown_zone()).date_naive();
     plan.date = (plan.date + Duration::days(7)).max(today);
-    plan.title = format!("{} (copy)", plan.title).chars().take(SHORT_MAX).collect();
+    plan.title = format!("{} (copy)", plan.title)
+        .chars()
+        .take(SHORT_MAX)
+        .collect();
     conn.execute(
         "INSERT INTO canvass_plan (title, plan_date, body, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
         params![plan.title, plan.date.to_string(), body_of(&plan)?, to_millis(now)],
@@ -453,7 +543,10 @@ pub fn list(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<PlanSummary>, P
 /// Removed for good: the plan names people and places. Sessions it started stay, unlinked.
 pub fn delete(conn: &mut Connection, id: i64) -> Result<(), PlanError> {
     let tx = conn.transaction()?;
-    tx.execute("UPDATE checkin_session SET plan_id = NULL WHERE plan_id = ?1", [id])?;
+    tx.execute(
+        "UPDATE checkin_session SET plan_id = NULL WHERE plan_id = ?1",
+        [id],
+    )?;
     if tx.execute("DELETE FROM canvass_plan WHERE id = ?1", [id])? == 0 {
         return Err(PlanError::NotFound);
     }
@@ -463,13 +556,22 @@ pub fn delete(conn: &mut Connection, id: i64) -> Result<(), PlanError> {
 
 /// Starts one check-in session per pair, watched from here, all or none. Every risk found
 /// must have an answer first, and the outing must not be over.
-pub fn start(conn: &mut Connection, id: i64, now: DateTime<Utc>, by: &str) -> Result<Vec<i64>, PlanError> {
+pub fn start(
+    conn: &mut Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    by: &str,
+) -> Result<Vec<i64>, PlanError> {
     let (plan, started_at) = load(conn, id)?;
     if started_at.is_some() {
         return Err(PlanError::Started);
     }
     let risk_check = risk::check(conn, &plan, now)?;
-    if let Some(unanswered) = risk_check.risks.iter().find(|r| r.present && r.action.trim().is_empty()) {
+    if let Some(unanswered) = risk_check
+        .risks
+        .iter()
+        .find(|r| r.present && r.action.trim().is_empty())
+    {
         return Err(invalid(
             format!("risks.{}.action", unanswered.kind),
             format!(
@@ -488,9 +590,12 @@ pub fn start(conn: &mut Connection, id: i64, now: DateTime<Utc>, by: &str) -> Re
             ),
         ));
     }
-    let (_, ends_at) = plan
-        .window()
-        .ok_or_else(|| invalid("endTime", "Ends: that time does not exist on that day (the clocks change). Choose another."))?;
+    let (_, ends_at) = plan.window().ok_or_else(|| {
+        invalid(
+            "endTime",
+            "Ends: that time does not exist on that day (the clocks change). Choose another.",
+        )
+    })?;
     if ends_at <= now {
         return Err(invalid("endTime", "Ends: that time has passed. Change the date or times, or copy the plan for a new outing."));
     }
@@ -515,7 +620,10 @@ pub fn start(conn: &mut Connection, id: i64, now: DateTime<Utc>, by: &str) -> Re
         let session = NewSession {
             kind: Kind::Canvass,
             mode: Mode::Watching,
-            title: format!("{}: {}", plan.title, pair.join(" and ")).chars().take(400).collect(),
+            title: format!("{}: {}", plan.title, pair.join(" and "))
+                .chars()
+                .take(400)
+                .collect(),
             participants: pair.clone(),
             place: plan.place_text().chars().take(500).collect(),
             notes: notes.join(". ").chars().take(500).collect(),
@@ -526,10 +634,16 @@ pub fn start(conn: &mut Connection, id: i64, now: DateTime<Utc>, by: &str) -> Re
             grace_minutes: 10,
         };
         let session_id = checkins::start_in(&tx, &session, now, by)?;
-        tx.execute("UPDATE checkin_session SET plan_id = ?2 WHERE id = ?1", params![session_id, id])?;
+        tx.execute(
+            "UPDATE checkin_session SET plan_id = ?2 WHERE id = ?1",
+            params![session_id, id],
+        )?;
         sessions.push(session_id);
     }
-    tx.execute("UPDATE canvass_plan SET started_at = ?2 WHERE id = ?1", params![id, to_millis(now)])?;
+    tx.execute(
+        "UPDATE canvass_plan SET started_at = ?2 WHERE id = ?1",
+        params![id, to_millis(now)],
+    )?;
     tx.commit()?;
     Ok(sessions)
 }

@@ -69,7 +69,11 @@ pub struct ReviewStatus {
 
 pub fn weeks(conn: &Connection) -> Result<u32, AftercareError> {
     let saved: Option<String> = conn
-        .query_row("SELECT value FROM app_setting WHERE name = ?1", [SETTING], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM app_setting WHERE name = ?1",
+            [SETTING],
+            |r| r.get(0),
+        )
         .optional()?;
     Ok(saved
         .and_then(|v| v.parse().ok())
@@ -79,7 +83,10 @@ pub fn weeks(conn: &Connection) -> Result<u32, AftercareError> {
 
 pub fn set_weeks(conn: &Connection, weeks: u32) -> Result<(), AftercareError> {
     if !WEEKS.contains(&weeks) {
-        return Err(invalid("weeks", "Review every: choose between 1 and 12 weeks."));
+        return Err(invalid(
+            "weeks",
+            "Review every: choose between 1 and 12 weeks.",
+        ));
     }
     conn.execute(
         "INSERT INTO app_setting (name, value) VALUES (?1, ?2)
@@ -97,7 +104,9 @@ fn saved_devices(conn: &Connection) -> Result<Vec<String>, AftercareError> {
 
 pub fn status(conn: &Connection, now: DateTime<Utc>) -> Result<ReviewStatus, AftercareError> {
     let weeks = weeks(conn)?;
-    let mut statement = conn.prepare("SELECT at, checked, notes FROM safety_review ORDER BY at DESC, id DESC LIMIT 20")?;
+    let mut statement = conn.prepare(
+        "SELECT at, checked, notes FROM safety_review ORDER BY at DESC, id DESC LIMIT 20",
+    )?;
     let history = statement
         .query_map([], |r| {
             let at: i64 = r.get(0)?;
@@ -111,19 +120,29 @@ pub fn status(conn: &Connection, now: DateTime<Utc>) -> Result<ReviewStatus, Aft
         weeks,
         due: next_due_on.is_none_or(|due| due <= today(now)),
         next_due_on,
-        parts: PARTS.iter().map(|(key, label, hint)| Part { key, label, hint }).collect(),
+        parts: PARTS
+            .iter()
+            .map(|(key, label, hint)| Part { key, label, hint })
+            .collect(),
         devices: saved_devices(conn)?,
         history: history
             .into_iter()
             .map(|(at, checked, notes)| {
-                let checked: Checked = serde_json::from_str(&checked)
-                    .unwrap_or(Checked { parts: Vec::new(), practised: Vec::new() });
+                let checked: Checked = serde_json::from_str(&checked).unwrap_or(Checked {
+                    parts: Vec::new(),
+                    practised: Vec::new(),
+                });
                 PastReview {
                     at_local: from_millis(at).map(format_uk).unwrap_or_default(),
                     parts: checked
                         .parts
                         .iter()
-                        .filter_map(|key| PARTS.iter().find(|(k, _, _)| k == key).map(|(_, label, _)| label.to_string()))
+                        .filter_map(|key| {
+                            PARTS
+                                .iter()
+                                .find(|(k, _, _)| k == key)
+                                .map(|(_, label, _)| label.to_string())
+                        })
                         .collect(),
                     practised: checked.practised,
                     notes,
@@ -134,25 +153,37 @@ pub fn status(conn: &Connection, now: DateTime<Utc>) -> Result<ReviewStatus, Aft
 }
 
 /// Keeps a review with its date. At least one part must have been looked at.
-pub fn record(conn: &Connection, input: &ReviewInput, now: DateTime<Utc>) -> Result<ReviewStatus, AftercareError> {
+pub fn record(
+    conn: &Connection,
+    input: &ReviewInput,
+    now: DateTime<Utc>,
+) -> Result<ReviewStatus, AftercareError> {
     let mut parts = Vec::new();
     for key in &input.checked {
-        let known = PARTS
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .ok_or_else(|| invalid("checked", "What you reviewed: that part is not one the app knows."))?;
+        let known = PARTS.iter().find(|(k, _, _)| k == key).ok_or_else(|| {
+            invalid(
+                "checked",
+                "What you reviewed: that part is not one the app knows.",
+            )
+        })?;
         if !parts.contains(&known.0.to_owned()) {
             parts.push(known.0.to_owned());
         }
     }
     if parts.is_empty() {
-        return Err(invalid("checked", "What you reviewed: tick at least one part you looked at."));
+        return Err(invalid(
+            "checked",
+            "What you reviewed: tick at least one part you looked at.",
+        ));
     }
     let devices = saved_devices(conn)?;
     let mut practised = Vec::new();
     for model in &input.practised {
         if !devices.contains(model) {
-            return Err(invalid("practised", format!("Practised: “{model}” is not a saved device.")));
+            return Err(invalid(
+                "practised",
+                format!("Practised: “{model}” is not a saved device."),
+            ));
         }
         practised.push(model.clone());
     }

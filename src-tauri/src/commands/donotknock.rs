@@ -8,7 +8,10 @@ use crate::error::IpcError;
 use crate::state::AppState;
 
 fn register(state: &AppState) -> Result<Register, IpcError> {
-    Ok(donotknock::register(&state.database()?.conn(), state.clock.now())?)
+    Ok(donotknock::register(
+        &state.database()?.conn(),
+        state.clock.now(),
+    )?)
 }
 
 #[tauri::command(async)]
@@ -28,7 +31,12 @@ pub fn dnk_keep(
     entry_id: Arg<i64>,
     review_on: Arg<NaiveDate>,
 ) -> Result<Register, IpcError> {
-    donotknock::keep_until(&state.database()?.conn(), entry_id.0, review_on.0, state.clock.now())?;
+    donotknock::keep_until(
+        &state.database()?.conn(),
+        entry_id.0,
+        review_on.0,
+        state.clock.now(),
+    )?;
     register(&state)
 }
 
@@ -45,7 +53,12 @@ pub fn dnk_preview(
     added_by: Arg<String>,
 ) -> Result<ImportPreview, IpcError> {
     let path = required_path(&path, "path", "File")?;
-    Ok(csv_io::preview(&state.database()?.conn(), &path, &added_by, state.clock.now())?)
+    Ok(csv_io::preview(
+        &state.database()?.conn(),
+        &path,
+        &added_by,
+        state.clock.now(),
+    )?)
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
@@ -55,7 +68,12 @@ pub fn dnk_import(
     added_by: Arg<String>,
 ) -> Result<ImportResult, IpcError> {
     let path = required_path(&path, "path", "File")?;
-    Ok(csv_io::import(&mut state.database()?.conn(), &path, &added_by, state.clock.now())?)
+    Ok(csv_io::import(
+        &mut state.database()?.conn(),
+        &path,
+        &added_by,
+        state.clock.now(),
+    )?)
 }
 
 #[tauri::command(async)]
@@ -67,16 +85,26 @@ pub fn dnk_export(state: State<'_, AppState>, folder: Arg<String>) -> Result<Str
 
 /// The entries on the streets and postcodes a session's "Where" names.
 #[tauri::command(async)]
-pub fn dnk_for_place(state: State<'_, AppState>, place: Arg<String>) -> Result<Vec<Entry>, IpcError> {
+pub fn dnk_for_place(
+    state: State<'_, AppState>,
+    place: Arg<String>,
+) -> Result<Vec<Entry>, IpcError> {
     let area = Area::from_text(&place);
-    Ok(donotknock::in_area(&state.database()?.reader(), &area, state.clock.now())?)
+    Ok(donotknock::in_area(
+        &state.database()?.reader(),
+        &area,
+        state.clock.now(),
+    )?)
 }
 
 fn required_path(text: &str, field: &str, label: &str) -> Result<std::path::PathBuf, IpcError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(IpcError::new("validation", format!("{label}: choose one, or type where it is."))
-            .with_field(field));
+        return Err(IpcError::new(
+            "validation",
+            format!("{label}: choose one, or type where it is."),
+        )
+        .with_field(field));
     }
     Ok(std::path::PathBuf::from(text))
 }

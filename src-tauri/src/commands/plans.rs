@@ -34,17 +34,32 @@ pub struct RiskChoice {
 #[tauri::command]
 pub fn plans_choices() -> PlanChoices {
     PlanChoices {
-        places: places::PLACES.iter().map(|p| Choice { key: p.key, label: p.name }).collect(),
+        places: places::PLACES
+            .iter()
+            .map(|p| Choice {
+                key: p.key,
+                label: p.name,
+            })
+            .collect(),
         risks: RiskKind::ALL
             .iter()
-            .map(|k| RiskChoice { key: k.key(), label: k.label(), auto: k.auto(), hint: k.hint() })
+            .map(|k| RiskChoice {
+                key: k.key(),
+                label: k.label(),
+                auto: k.auto(),
+                hint: k.hint(),
+            })
             .collect(),
         default_check_in_minutes: plans::DEFAULT_CHECK_IN_MINUTES,
     }
 }
 
 fn detail(state: &AppState, id: i64) -> Result<PlanDetail, IpcError> {
-    Ok(plans::detail(&state.database()?.reader(), id, state.clock.now())?)
+    Ok(plans::detail(
+        &state.database()?.reader(),
+        id,
+        state.clock.now(),
+    )?)
 }
 
 #[tauri::command(async)]
@@ -58,7 +73,10 @@ pub fn plans_detail(state: State<'_, AppState>, plan_id: Arg<i64>) -> Result<Pla
 }
 
 #[tauri::command(async)]
-pub fn plans_create(state: State<'_, AppState>, plan: Arg<PlanInput>) -> Result<PlanDetail, IpcError> {
+pub fn plans_create(
+    state: State<'_, AppState>,
+    plan: Arg<PlanInput>,
+) -> Result<PlanDetail, IpcError> {
     let id = plans::create(&state.database()?.conn(), &plan, state.clock.now())?;
     detail(&state, id)
 }
@@ -69,7 +87,12 @@ pub fn plans_update(
     plan_id: Arg<i64>,
     plan: Arg<PlanInput>,
 ) -> Result<PlanDetail, IpcError> {
-    plans::update(&state.database()?.conn(), plan_id.0, &plan, state.clock.now())?;
+    plans::update(
+        &state.database()?.conn(),
+        plan_id.0,
+        &plan,
+        state.clock.now(),
+    )?;
     detail(&state, plan_id.0)
 }
 
@@ -79,7 +102,12 @@ pub fn plans_answer_risks(
     plan_id: Arg<i64>,
     risks: Arg<Vec<RiskAnswer>>,
 ) -> Result<PlanDetail, IpcError> {
-    plans::answer_risks(&state.database()?.conn(), plan_id.0, &risks, state.clock.now())?;
+    plans::answer_risks(
+        &state.database()?.conn(),
+        plan_id.0,
+        &risks,
+        state.clock.now(),
+    )?;
     detail(&state, plan_id.0)
 }
 

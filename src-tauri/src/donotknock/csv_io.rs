@@ -34,7 +34,8 @@ impl Column {
             .collect::<String>()
             .to_lowercase();
         Some(match key.as_str() {
-            "house" | "number" | "housenumber" | "name" | "housename" | "housenumberorname" | "no" => Column::House,
+            "house" | "number" | "housenumber" | "name" | "housename" | "housenumberorname"
+            | "no" => Column::House,
             "street" | "road" | "streetname" => Column::Street,
             "postcode" | "postalcode" => Column::Postcode,
             "reason" => Column::Reason,
@@ -106,7 +107,9 @@ struct Parsed {
 
 fn read_file(path: &Path) -> Result<String, DoNotKnockError> {
     let size = std::fs::metadata(path)
-        .map_err(|e| DoNotKnockError::File(format!("File: {} cannot be read ({e}).", path.display())))?
+        .map_err(|e| {
+            DoNotKnockError::File(format!("File: {} cannot be read ({e}).", path.display()))
+        })?
         .len();
     if size > MAX_BYTES {
         return Err(DoNotKnockError::File(format!(
@@ -115,8 +118,9 @@ fn read_file(path: &Path) -> Result<String, DoNotKnockError> {
             MAX_BYTES / 1024 / 1024
         )));
     }
-    let bytes = std::fs::read(path)
-        .map_err(|e| DoNotKnockError::File(format!("File: {} cannot be read ({e}).", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| {
+        DoNotKnockError::File(format!("File: {} cannot be read ({e}).", path.display()))
+    })?;
     let text = String::from_utf8(bytes).map_err(|_| {
         DoNotKnockError::File(
             "File: this is not UTF-8 text. In the spreadsheet, save it as “CSV UTF-8 (comma delimited)”."
@@ -133,7 +137,12 @@ fn parse_date(text: &str) -> Option<NaiveDate> {
         .ok()
 }
 
-fn parse(conn: &Connection, text: &str, added_by: &str, now: DateTime<Utc>) -> Result<Parsed, DoNotKnockError> {
+fn parse(
+    conn: &Connection,
+    text: &str,
+    added_by: &str,
+    now: DateTime<Utc>,
+) -> Result<Parsed, DoNotKnockError> {
     if added_by.trim().is_empty() {
         return Err(invalid("addedBy", "Added by: write your name (or the party office’s), so others know where the list came from."));
     }
@@ -143,7 +152,9 @@ fn parse(conn: &Connection, text: &str, added_by: &str, now: DateTime<Utc>) -> R
         .from_reader(text.as_bytes());
     let headers = reader
         .headers()
-        .map_err(|e| DoNotKnockError::File(format!("File: the first line cannot be read as CSV ({e}).")))?
+        .map_err(|e| {
+            DoNotKnockError::File(format!("File: the first line cannot be read as CSV ({e})."))
+        })?
         .clone();
     let columns: Vec<Option<Column>> = headers.iter().map(Column::from_header).collect();
     let ignored_columns = headers
@@ -202,7 +213,11 @@ fn parse(conn: &Connection, text: &str, added_by: &str, now: DateTime<Utc>) -> R
         }
         let mut input = EntryInput {
             added_by: added_by.to_owned(),
-            reason: if has_reason { String::new() } else { "other".into() },
+            reason: if has_reason {
+                String::new()
+            } else {
+                "other".into()
+            },
             ..EntryInput::default()
         };
         let mut date_problem = None;
@@ -212,7 +227,11 @@ fn parse(conn: &Connection, text: &str, added_by: &str, now: DateTime<Utc>) -> R
                 Some(Column::Street) => input.street = value.to_owned(),
                 Some(Column::Postcode) => input.postcode = value.to_owned(),
                 Some(Column::Reason) => {
-                    input.reason = if value.is_empty() { "other".into() } else { value.to_owned() }
+                    input.reason = if value.is_empty() {
+                        "other".into()
+                    } else {
+                        value.to_owned()
+                    }
                 }
                 Some(Column::Note) => input.note = value.to_owned(),
                 Some(Column::ReviewOn) if !value.is_empty() => match parse_date(value) {
@@ -240,7 +259,11 @@ fn parse(conn: &Connection, text: &str, added_by: &str, now: DateTime<Utc>) -> R
                         "{} {}{}",
                         entry.house,
                         entry.street,
-                        if entry.postcode.is_empty() { String::new() } else { format!(", {}", entry.postcode) }
+                        if entry.postcode.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", {}", entry.postcode)
+                        }
                     ),
                     reason_label: entry.reason.label(),
                     review_on: entry.review_on,
@@ -255,7 +278,10 @@ fn parse(conn: &Connection, text: &str, added_by: &str, now: DateTime<Utc>) -> R
             }
             Err(DoNotKnockError::Invalid { field, message }) => preview.problems.push(RowProblem {
                 line,
-                column: Column::of_field(&field).map(Column::label).unwrap_or_default().into(),
+                column: Column::of_field(&field)
+                    .map(Column::label)
+                    .unwrap_or_default()
+                    .into(),
                 message: format!("Row {line}, {message}"),
             }),
             Err(other) => return Err(other),
@@ -275,7 +301,12 @@ fn address_key(house: &str, street: &str, postcode: &str) -> String {
 }
 
 /// What an import of `path` would do, without doing it.
-pub fn preview(conn: &Connection, path: &Path, added_by: &str, now: DateTime<Utc>) -> Result<ImportPreview, DoNotKnockError> {
+pub fn preview(
+    conn: &Connection,
+    path: &Path,
+    added_by: &str,
+    now: DateTime<Utc>,
+) -> Result<ImportPreview, DoNotKnockError> {
     let text = read_file(path)?;
     Ok(parse(conn, &text, added_by, now)?.preview)
 }
@@ -288,7 +319,12 @@ pub struct ImportResult {
 }
 
 /// Imports every row in one transaction, or nothing when any row has a problem.
-pub fn import(conn: &mut Connection, path: &Path, added_by: &str, now: DateTime<Utc>) -> Result<ImportResult, DoNotKnockError> {
+pub fn import(
+    conn: &mut Connection,
+    path: &Path,
+    added_by: &str,
+    now: DateTime<Utc>,
+) -> Result<ImportResult, DoNotKnockError> {
     let text = read_file(path)?;
     let parsed = parse(conn, &text, added_by, now)?;
     let problems = &parsed.preview.problems;
@@ -297,7 +333,11 @@ pub fn import(conn: &mut Connection, path: &Path, added_by: &str, now: DateTime<
             "File: {} row(s) have a problem, so nothing was imported. Fix them in the file and try again. ",
             problems.len()
         );
-        let shown: Vec<&str> = problems.iter().take(PROBLEMS_IN_MESSAGE).map(|p| p.message.as_str()).collect();
+        let shown: Vec<&str> = problems
+            .iter()
+            .take(PROBLEMS_IN_MESSAGE)
+            .map(|p| p.message.as_str())
+            .collect();
         message.push_str(&shown.join(" "));
         if problems.len() > PROBLEMS_IN_MESSAGE {
             message.push_str(" The preview lists the rest.");
@@ -305,7 +345,10 @@ pub fn import(conn: &mut Connection, path: &Path, added_by: &str, now: DateTime<
         return Err(invalid("path", message));
     }
     if parsed.preview.rows.is_empty() {
-        return Err(invalid("path", "File: there are no addresses under the first line."));
+        return Err(invalid(
+            "path",
+            "File: there are no addresses under the first line.",
+        ));
     }
     let transaction = conn.transaction()?;
     for entry in &parsed.entries {
@@ -320,14 +363,30 @@ pub fn import(conn: &mut Connection, path: &Path, added_by: &str, now: DateTime<
 
 /// Writes the whole list as `do-not-knock-YYYY-MM-DD.csv` in `folder`, with a UTF-8 mark so
 /// spreadsheets read names right. Written to a temporary name first, then renamed.
-pub fn export(conn: &Connection, folder: &Path, now: DateTime<Utc>) -> Result<PathBuf, DoNotKnockError> {
+pub fn export(
+    conn: &Connection,
+    folder: &Path,
+    now: DateTime<Utc>,
+) -> Result<PathBuf, DoNotKnockError> {
     if !folder.is_dir() {
         return Err(invalid("folder", "Folder: choose a folder that exists."));
     }
-    let io = |e: csv::Error| DoNotKnockError::File(format!("Folder: the file could not be written ({e})."));
+    let io = |e: csv::Error| {
+        DoNotKnockError::File(format!("Folder: the file could not be written ({e})."))
+    };
     let mut writer = csv::Writer::from_writer(UTF8_BOM.to_vec());
     writer
-        .write_record(["house", "street", "postcode", "reason", "note", "source", "added by", "added at", "review on"])
+        .write_record([
+            "house",
+            "street",
+            "postcode",
+            "reason",
+            "note",
+            "source",
+            "added by",
+            "added at",
+            "review on",
+        ])
         .map_err(io)?;
     for e in list(conn, now)? {
         let row = [
@@ -341,13 +400,20 @@ pub fn export(conn: &Connection, folder: &Path, now: DateTime<Utc>) -> Result<Pa
             e.added_at_local.clone(),
             e.review_on.format("%d/%m/%Y").to_string(),
         ];
-        writer.write_record(row.iter().map(|f| cell(f))).map_err(io)?;
+        writer
+            .write_record(row.iter().map(|f| cell(f)))
+            .map_err(io)?;
     }
-    let bytes = writer
-        .into_inner()
-        .map_err(|e| DoNotKnockError::File(format!("Folder: the file could not be written ({e}).")))?;
-    let path = folder.join(format!("do-not-knock-{}.csv", super::today(now).format("%Y-%m-%d")));
-    let write_error = |e: std::io::Error| DoNotKnockError::File(format!("Folder: the file could not be written ({e})."));
+    let bytes = writer.into_inner().map_err(|e| {
+        DoNotKnockError::File(format!("Folder: the file could not be written ({e})."))
+    })?;
+    let path = folder.join(format!(
+        "do-not-knock-{}.csv",
+        super::today(now).format("%Y-%m-%d")
+    ));
+    let write_error = |e: std::io::Error| {
+        DoNotKnockError::File(format!("Folder: the file could not be written ({e})."))
+    };
     // Written beside it under another name, then renamed, with the permissions the user's
     // other new files get.
     let partial = path.with_extension("csv.partial");

@@ -39,7 +39,10 @@ fn an_entry_is_kept_tidy_with_the_default_review_after_the_may_elections() {
     assert_eq!(added.address(), "14 elm road, SW1A 1AA");
     assert_eq!(added.source, Source::Canvasser);
     // The first Thursday of May 2027 is the 6th.
-    assert_eq!(added.review_on, NaiveDate::from_ymd_opt(2027, 5, 7).unwrap());
+    assert_eq!(
+        added.review_on,
+        NaiveDate::from_ymd_opt(2027, 5, 7).unwrap()
+    );
     assert!(!added.due_for_review);
     assert_eq!(
         default_review_on(NaiveDate::from_ymd_opt(2027, 5, 7).unwrap()),
@@ -55,17 +58,51 @@ fn bad_entries_name_their_field_and_store_nothing() {
         (entry("", "Elm Road", ""), "house", "House number or name"),
         (entry("14", " ", ""), "street", "Street"),
         (entry("14", "Elm Road", "not one"), "postcode", "Postcode"),
-        (EntryInput { reason: "grumpy".into(), ..entry("14", "Elm Road", "") }, "reason", "Reason"),
-        (EntryInput { reason: String::new(), ..entry("14", "Elm Road", "") }, "reason", "Reason"),
-        (EntryInput { added_by: String::new(), ..entry("14", "Elm Road", "") }, "addedBy", "Added by"),
-        (EntryInput { note: "a\u{0}b".into(), ..entry("14", "Elm Road", "") }, "note", "Note"),
         (
-            EntryInput { review_on: Some(now().date_naive() - Duration::days(1)), ..entry("14", "Elm Road", "") },
+            EntryInput {
+                reason: "grumpy".into(),
+                ..entry("14", "Elm Road", "")
+            },
+            "reason",
+            "Reason",
+        ),
+        (
+            EntryInput {
+                reason: String::new(),
+                ..entry("14", "Elm Road", "")
+            },
+            "reason",
+            "Reason",
+        ),
+        (
+            EntryInput {
+                added_by: String::new(),
+                ..entry("14", "Elm Road", "")
+            },
+            "addedBy",
+            "Added by",
+        ),
+        (
+            EntryInput {
+                note: "a\u{0}b".into(),
+                ..entry("14", "Elm Road", "")
+            },
+            "note",
+            "Note",
+        ),
+        (
+            EntryInput {
+                review_on: Some(now().date_naive() - Duration::days(1)),
+                ..entry("14", "Elm Road", "")
+            },
             "reviewOn",
             "Review on",
         ),
         (
-            EntryInput { incident_id: Some("no-such-incident".into()), ..entry("14", "Elm Road", "") },
+            EntryInput {
+                incident_id: Some("no-such-incident".into()),
+                ..entry("14", "Elm Road", "")
+            },
             "incidentId",
             "That incident",
         ),
@@ -78,9 +115,13 @@ fn bad_entries_name_their_field_and_store_nothing() {
     assert!(list(&db.conn(), now()).unwrap().is_empty());
 
     add(&db.conn(), &entry("14", "Elm Road", "SW1A 1AA"), now()).unwrap();
-    let (field, message) = field_of(add(&db.conn(), &entry("14", "ELM ROAD", "sw1a 1aa"), now()).unwrap_err());
+    let (field, message) =
+        field_of(add(&db.conn(), &entry("14", "ELM ROAD", "sw1a 1aa"), now()).unwrap_err());
     assert_eq!(field, "house");
-    assert!(message.contains("already on the do-not-knock list"), "{message}");
+    assert!(
+        message.contains("already on the do-not-knock list"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -94,7 +135,11 @@ fn an_entry_from_an_incident_says_so() {
     .unwrap();
     let added = add(
         &db.conn(),
-        &EntryInput { incident_id: Some(incident.clone()), reason: "threat-or-violence".into(), ..entry("3", "Mill Lane", "") },
+        &EntryInput {
+            incident_id: Some(incident.clone()),
+            reason: "threat-or-violence".into(),
+            ..entry("3", "Mill Lane", "")
+        },
         now(),
     )
     .unwrap();
@@ -106,24 +151,45 @@ fn an_entry_from_an_incident_says_so() {
 fn entries_past_their_review_date_are_flagged_first_and_stay_until_someone_decides() {
     let (_dir, db) = db();
     let soon = now().date_naive() + Duration::days(2);
-    let early = add(&db.conn(), &EntryInput { review_on: Some(soon), ..entry("1", "Zebra Street", "") }, now()).unwrap();
+    let early = add(
+        &db.conn(),
+        &EntryInput {
+            review_on: Some(soon),
+            ..entry("1", "Zebra Street", "")
+        },
+        now(),
+    )
+    .unwrap();
     add(&db.conn(), &entry("2", "Acorn Street", ""), now()).unwrap();
 
     let later = now() + Duration::days(3);
     let entries = list(&db.conn(), later).unwrap();
     assert_eq!(entries.len(), 2, "nothing removed on its own");
-    assert!(entries[0].due_for_review && entries[0].id == early.id, "due ones first");
+    assert!(
+        entries[0].due_for_review && entries[0].id == early.id,
+        "due ones first"
+    );
     assert!(!entries[1].due_for_review);
     assert_eq!(due_for_review(&db.conn(), later).unwrap(), 1);
 
-    let (field, _) = field_of(keep_until(&db.conn(), early.id, later.date_naive(), later).unwrap_err());
+    let (field, _) =
+        field_of(keep_until(&db.conn(), early.id, later.date_naive(), later).unwrap_err());
     assert_eq!(field, "reviewOn");
-    let kept = keep_until(&db.conn(), early.id, later.date_naive() + Duration::days(90), later).unwrap();
+    let kept = keep_until(
+        &db.conn(),
+        early.id,
+        later.date_naive() + Duration::days(90),
+        later,
+    )
+    .unwrap();
     assert!(!kept.due_for_review);
     assert_eq!(due_for_review(&db.conn(), later).unwrap(), 0);
 
     remove(&db.conn(), early.id).unwrap();
-    assert!(matches!(remove(&db.conn(), early.id), Err(DoNotKnockError::NotFound)));
+    assert!(matches!(
+        remove(&db.conn(), early.id),
+        Err(DoNotKnockError::NotFound)
+    ));
     assert_eq!(list(&db.conn(), later).unwrap().len(), 1);
 }
 
@@ -134,11 +200,30 @@ fn an_area_matches_entries_by_street_or_by_postcode_in_whole_or_part() {
     add(&db.conn(), &entry("9", "Oak Avenue", "AB1 3XY"), now()).unwrap();
     add(&db.conn(), &entry("5", "High Street", "ZZ9 9ZZ"), now()).unwrap();
     let matched = |area: Area| -> Vec<String> {
-        in_area(&db.conn(), &area, now()).unwrap().iter().map(|e| e.house.clone()).collect()
+        in_area(&db.conn(), &area, now())
+            .unwrap()
+            .iter()
+            .map(|e| e.house.clone())
+            .collect()
     };
-    assert_eq!(matched(Area { streets: vec!["elm road ".into()], ..Area::default() }), vec!["14"]);
-    assert_eq!(matched(Area { postcodes: vec!["ab1 2".into()], ..Area::default() }), vec!["14"]);
-    let mut outward = matched(Area { postcodes: vec!["AB1".into()], ..Area::default() });
+    assert_eq!(
+        matched(Area {
+            streets: vec!["elm road ".into()],
+            ..Area::default()
+        }),
+        vec!["14"]
+    );
+    assert_eq!(
+        matched(Area {
+            postcodes: vec!["ab1 2".into()],
+            ..Area::default()
+        }),
+        vec!["14"]
+    );
+    let mut outward = matched(Area {
+        postcodes: vec!["AB1".into()],
+        ..Area::default()
+    });
     outward.sort();
     assert_eq!(outward, vec!["14", "9"]);
     assert!(matched(Area::default()).is_empty());
@@ -173,17 +258,38 @@ fn a_party_list_with_bad_rows_is_refused_whole_with_a_problem_per_row() {
             .as_bytes(),
     );
     let preview = csv_io::preview(&db.conn(), &path, "Party office", now()).unwrap();
-    let problems: Vec<(usize, &str)> = preview.problems.iter().map(|p| (p.line, p.column.as_str())).collect();
-    assert_eq!(problems, vec![(3, "House number or name"), (4, "Postcode"), (5, "Reason")]);
-    assert!(preview.problems[1].message.starts_with("Row 4, Postcode: “NOTAPOSTCODE”"), "{:?}", preview.problems[1]);
+    let problems: Vec<(usize, &str)> = preview
+        .problems
+        .iter()
+        .map(|p| (p.line, p.column.as_str()))
+        .collect();
+    assert_eq!(
+        problems,
+        vec![(3, "House number or name"), (4, "Postcode"), (5, "Reason")]
+    );
+    assert!(
+        preview.problems[1]
+            .message
+            .starts_with("Row 4, Postcode: “NOTAPOSTCODE”"),
+        "{:?}",
+        preview.problems[1]
+    );
     assert_eq!(preview.ignored_columns, vec!["Ward"]);
     assert_eq!(preview.to_add, 2);
 
-    let (field, message) = field_of(csv_io::import(&mut db.conn(), &path, "Party office", now()).unwrap_err());
+    let (field, message) =
+        field_of(csv_io::import(&mut db.conn(), &path, "Party office", now()).unwrap_err());
     assert_eq!(field, "path");
-    assert!(message.contains("3 row(s) have a problem, so nothing was imported"), "{message}");
+    assert!(
+        message.contains("3 row(s) have a problem, so nothing was imported"),
+        "{message}"
+    );
     assert!(message.contains("Row 5, Reason"), "{message}");
-    assert_eq!(list(&db.conn(), now()).unwrap().len(), 1, "nothing half-imported");
+    assert_eq!(
+        list(&db.conn(), now()).unwrap().len(),
+        1,
+        "nothing half-imported"
+    );
 }
 
 #[test]
@@ -206,7 +312,10 @@ fn a_good_party_list_imports_in_one_go_skipping_addresses_already_listed() {
     let cottage = entries.iter().find(|e| e.house == "Rose Cottage").unwrap();
     assert_eq!(cottage.source, Source::PartyList);
     assert_eq!(cottage.reason, Reason::Other, "no reason column: Other");
-    assert_eq!(cottage.review_on, NaiveDate::from_ymd_opt(2027, 5, 8).unwrap());
+    assert_eq!(
+        cottage.review_on,
+        NaiveDate::from_ymd_opt(2027, 5, 8).unwrap()
+    );
     assert_eq!(cottage.added_by, "Party office");
     assert!(entries.iter().any(|e| e.street == "Siân’s Way"));
 }
@@ -217,7 +326,11 @@ fn files_that_are_not_lists_are_refused_with_a_reason() {
     let latin1 = csv_file(&dir, "latin1.csv", b"house,street\n1,Si\xe2n Road\n");
     let no_street = csv_file(&dir, "cols.csv", b"house,road name?\n1,x\n");
     let empty = csv_file(&dir, "empty.csv", b"house,street\n");
-    let bad_date = csv_file(&dir, "date.csv", b"house,street,review on\n1,Elm Road,next May\n");
+    let bad_date = csv_file(
+        &dir,
+        "date.csv",
+        b"house,street,review on\n1,Elm Road,next May\n",
+    );
     for (path, expected) in [
         (&latin1, "not UTF-8"),
         (&no_street, "No “street” column"),
@@ -225,11 +338,21 @@ fn files_that_are_not_lists_are_refused_with_a_reason() {
         (&bad_date, "Row 2, Review on: “next May” is not a date"),
     ] {
         let error = csv_io::import(&mut db.conn(), path, "Party office", now()).unwrap_err();
-        assert!(error.to_string().contains(expected), "{}: {error}", path.display());
+        assert!(
+            error.to_string().contains(expected),
+            "{}: {error}",
+            path.display()
+        );
     }
     let (field, _) = field_of(csv_io::import(&mut db.conn(), &bad_date, " ", now()).unwrap_err());
     assert_eq!(field, "addedBy");
-    let missing = csv_io::import(&mut db.conn(), &dir.path().join("nope.csv"), "Party office", now()).unwrap_err();
+    let missing = csv_io::import(
+        &mut db.conn(),
+        &dir.path().join("nope.csv"),
+        "Party office",
+        now(),
+    )
+    .unwrap_err();
     assert_eq!(crate::error::ErrorCode::field(&missing), Some("path"));
     assert!(list(&db.conn(), now()).unwrap().is_empty());
 }
@@ -237,23 +360,41 @@ fn files_that_are_not_lists_are_refused_with_a_reason() {
 #[test]
 fn the_list_exports_as_csv_that_spreadsheets_read_right_and_imports_back() {
     let (_dir, db) = db();
-    add(&db.conn(), &EntryInput { note: "=HYPERLINK(\"x\")".into(), ..entry("7", "Siân’s Way", "AB1 2CD") }, now()).unwrap();
+    add(
+        &db.conn(),
+        &EntryInput {
+            note: "=HYPERLINK(\"x\")".into(),
+            ..entry("7", "Siân’s Way", "AB1 2CD")
+        },
+        now(),
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
     let path = csv_io::export(&db.conn(), out.path(), now()).unwrap();
     assert_eq!(path.file_name().unwrap(), "do-not-knock-2026-11-25.csv");
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
     let text = String::from_utf8(bytes).unwrap();
-    assert!(text.contains("Siân’s Way") && text.contains("'=HYPERLINK"), "{text}");
-    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 1, "no partial file left");
+    assert!(
+        text.contains("Siân’s Way") && text.contains("'=HYPERLINK"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        1,
+        "no partial file left"
+    );
 
     let other = self::db();
     let result = csv_io::import(&mut other.1.conn(), &path, "Party office", now()).unwrap();
     assert_eq!(result.added, 1);
     let back = &list(&other.1.conn(), now()).unwrap()[0];
-    assert_eq!((back.reason, back.postcode.as_str()), (Reason::AggressiveDog, "AB1 2CD"));
+    assert_eq!(
+        (back.reason, back.postcode.as_str()),
+        (Reason::AggressiveDog, "AB1 2CD")
+    );
 
-    let (field, _) = field_of(csv_io::export(&other.1.conn(), &out.path().join("missing"), now()).unwrap_err());
+    let (field, _) =
+        field_of(csv_io::export(&other.1.conn(), &out.path().join("missing"), now()).unwrap_err());
     assert_eq!(field, "folder");
 }
-

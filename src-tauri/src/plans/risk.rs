@@ -79,13 +79,17 @@ pub struct RiskCheck {
 }
 
 fn like_pattern(text: &str) -> String {
-    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
 /// Active incidents whose place names one of the plan's streets or postcodes, newest first.
 pub fn incidents_in_area(conn: &Connection, plan: &Plan) -> Result<Vec<IncidentHit>, PlanError> {
-    const SELECT: &str = "SELECT id, occurred_from, summary FROM incident WHERE status = 'active' AND ";
+    const SELECT: &str =
+        "SELECT id, occurred_from, summary FROM incident WHERE status = 'active' AND ";
     let mut by_street = conn.prepare(&format!(
         "{SELECT} lower(location) LIKE lower(?1) ESCAPE '\\' ORDER BY sort_key DESC LIMIT ?2"
     ))?;
@@ -94,14 +98,25 @@ pub fn incidents_in_area(conn: &Connection, plan: &Plan) -> Result<Vec<IncidentH
     ))?;
     let mut hits: Vec<(i64, IncidentHit)> = Vec::new();
     let mut run = |statement: &mut rusqlite::Statement, pattern: String| -> Result<(), PlanError> {
-        let rows = statement.query_map(rusqlite::params![pattern, INCIDENTS_SHOWN as i64], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
-        })?;
+        let rows =
+            statement.query_map(rusqlite::params![pattern, INCIDENTS_SHOWN as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
         for row in rows {
             let (id, occurred, summary) = row?;
             if hits.iter().all(|(_, hit)| hit.id != id) {
                 let when = from_millis(occurred).map(format_uk).unwrap_or_default();
-                hits.push((occurred, IncidentHit { id, line: format!("{when}: {summary}") }));
+                hits.push((
+                    occurred,
+                    IncidentHit {
+                        id,
+                        line: format!("{when}: {summary}"),
+                    },
+                ));
             }
         }
         Ok(())
@@ -110,22 +125,35 @@ pub fn incidents_in_area(conn: &Connection, plan: &Plan) -> Result<Vec<IncidentH
         run(&mut by_street, like_pattern(street.trim()))?;
     }
     for postcode in &plan.postcodes {
-        run(&mut by_postcode, like_pattern(&postcode.replace(' ', "").to_uppercase()))?;
+        run(
+            &mut by_postcode,
+            like_pattern(&postcode.replace(' ', "").to_uppercase()),
+        )?;
     }
     hits.sort_by_key(|(occurred, _)| std::cmp::Reverse(*occurred));
-    Ok(hits.into_iter().take(INCIDENTS_SHOWN).map(|(_, hit)| hit).collect())
+    Ok(hits
+        .into_iter()
+        .take(INCIDENTS_SHOWN)
+        .map(|(_, hit)| hit)
+        .collect())
 }
 
 pub fn check(conn: &Connection, plan: &Plan, now: DateTime<Utc>) -> Result<RiskCheck, PlanError> {
     let incidents = incidents_in_area(conn, plan)?;
-    let do_not_knock = donotknock::in_area(conn, &plan.area(), now).map_err(|error| match error {
-        donotknock::DoNotKnockError::Storage(error) => PlanError::Storage(error),
-        other => PlanError::Unreadable(other.to_string()),
-    })?;
+    let do_not_knock =
+        donotknock::in_area(conn, &plan.area(), now).map_err(|error| match error {
+            donotknock::DoNotKnockError::Storage(error) => PlanError::Storage(error),
+            other => PlanError::Unreadable(other.to_string()),
+        })?;
     let sunset = places::find(&plan.town).and_then(|place| places::sunset(place, plan.date));
     let sunset_local = sunset.map(|at| at.with_timezone(&shown_zone()).format("%H:%M").to_string());
     let ends = plan.window().map(|(_, ends)| ends);
-    let alone: Vec<String> = plan.pairs.iter().filter(|p| p.len() < 2).map(|p| p.join("")).collect();
+    let alone: Vec<String> = plan
+        .pairs
+        .iter()
+        .filter(|p| p.len() < 2)
+        .map(|p| p.join(""))
+        .collect();
 
     let risks = RiskKind::ALL
         .iter()
@@ -138,18 +166,30 @@ pub fn check(conn: &Connection, plan: &Plan, now: DateTime<Utc>) -> Result<RiskC
                 ),
                 RiskKind::DoNotKnock => (
                     !do_not_knock.is_empty(),
-                    do_not_knock.iter().map(|e| format!("{} ({})", e.address(), e.reason_label)).collect(),
+                    do_not_knock
+                        .iter()
+                        .map(|e| format!("{} ({})", e.address(), e.reason_label))
+                        .collect(),
                 ),
                 RiskKind::Daylight => match (sunset, &sunset_local, ends) {
                     (Some(sunset), Some(local), Some(ends)) => (
                         ends > sunset - Duration::minutes(DUSK_MARGIN_MINUTES),
-                        vec![format!("Sunset {local} in {}.", places::find(&plan.town).map(|p| p.name).unwrap_or_default())],
+                        vec![format!(
+                            "Sunset {local} in {}.",
+                            places::find(&plan.town).map(|p| p.name).unwrap_or_default()
+                        )],
                     ),
-                    _ => (false, vec!["Choose the nearest town to see the sunset time.".to_owned()]),
+                    _ => (
+                        false,
+                        vec!["Choose the nearest town to see the sunset time.".to_owned()],
+                    ),
                 },
                 RiskKind::LoneWorking => (
                     !alone.is_empty() || answer.is_some_and(|a| a.present),
-                    alone.iter().map(|name| format!("{name} is on their own.")).collect(),
+                    alone
+                        .iter()
+                        .map(|name| format!("{name} is on their own."))
+                        .collect(),
                 ),
                 _ => (answer.is_some_and(|a| a.present), Vec::new()),
             };
@@ -164,5 +204,10 @@ pub fn check(conn: &Connection, plan: &Plan, now: DateTime<Utc>) -> Result<RiskC
             }
         })
         .collect();
-    Ok(RiskCheck { risks, incidents, do_not_knock, sunset_local })
+    Ok(RiskCheck {
+        risks,
+        incidents,
+        do_not_knock,
+        sunset_local,
+    })
 }

@@ -47,7 +47,10 @@ fn a_plan_is_checked_and_tidied() {
     let plan = check(&input()).unwrap();
     assert_eq!(plan.streets, vec!["Elm Road", "Oak Avenue"]);
     assert_eq!(plan.postcodes, vec!["AB1 2"]);
-    assert_eq!(plan.pairs, vec![vec!["Sam", "Alex"], vec!["Priya", "Jo", "Lee"]]);
+    assert_eq!(
+        plan.pairs,
+        vec![vec!["Sam", "Alex"], vec!["Priya", "Jo", "Lee"]]
+    );
     assert_eq!(plan.vehicle_registration, "AB12 CDE");
     assert_eq!(plan.escalation[0].phone, "07700900123");
     assert_eq!(plan.check_in_minutes, DEFAULT_CHECK_IN_MINUTES);
@@ -56,20 +59,111 @@ fn a_plan_is_checked_and_tidied() {
 #[test]
 fn bad_plans_name_the_field_as_the_form_labels_it() {
     let cases: Vec<(PlanInput, &str, &str)> = vec![
-        (PlanInput { title: " ".into(), ..input() }, "title", "Name of the outing"),
-        (PlanInput { streets: vec![], postcodes: vec![], ..input() }, "streets", "Streets"),
-        (PlanInput { postcodes: vec!["not a postcode".into()], ..input() }, "postcodes", "Postcodes"),
-        (PlanInput { town: "atlantis".into(), ..input() }, "town", "Nearest town"),
-        (PlanInput { date: None, ..input() }, "date", "Date"),
-        (PlanInput { start_time: "half ten".into(), ..input() }, "startTime", "Starts"),
-        (PlanInput { end_time: "10:00".into(), ..input() }, "endTime", "Ends"),
-        (PlanInput { pairs: vec![" ".into()], ..input() }, "pairs", "Pairs or groups"),
-        (PlanInput { escalation: vec!["Chris 07700900123".into()], ..input() }, "escalation", "Who to call, line 1"),
-        (PlanInput { escalation: vec!["Chris, 12345".into()], ..input() }, "escalation", "Who to call, line 1"),
-        (PlanInput { check_in_minutes: Some(1), ..input() }, "checkInMinutes", "Check in every"),
-        (PlanInput { kit: "torch\u{0}".into(), ..input() }, "kit", "Kit"),
         (
-            PlanInput { risks: vec![RiskAnswer { kind: "dragons".into(), ..Default::default() }], ..input() },
+            PlanInput {
+                title: " ".into(),
+                ..input()
+            },
+            "title",
+            "Name of the outing",
+        ),
+        (
+            PlanInput {
+                streets: vec![],
+                postcodes: vec![],
+                ..input()
+            },
+            "streets",
+            "Streets",
+        ),
+        (
+            PlanInput {
+                postcodes: vec!["not a postcode".into()],
+                ..input()
+            },
+            "postcodes",
+            "Postcodes",
+        ),
+        (
+            PlanInput {
+                town: "atlantis".into(),
+                ..input()
+            },
+            "town",
+            "Nearest town",
+        ),
+        (
+            PlanInput {
+                date: None,
+                ..input()
+            },
+            "date",
+            "Date",
+        ),
+        (
+            PlanInput {
+                start_time: "half ten".into(),
+                ..input()
+            },
+            "startTime",
+            "Starts",
+        ),
+        (
+            PlanInput {
+                end_time: "10:00".into(),
+                ..input()
+            },
+            "endTime",
+            "Ends",
+        ),
+        (
+            PlanInput {
+                pairs: vec![" ".into()],
+                ..input()
+            },
+            "pairs",
+            "Pairs or groups",
+        ),
+        (
+            PlanInput {
+                escalation: vec!["Chris 07700900123".into()],
+                ..input()
+            },
+            "escalation",
+            "Who to call, line 1",
+        ),
+        (
+            PlanInput {
+                escalation: vec!["Chris, 12345".into()],
+                ..input()
+            },
+            "escalation",
+            "Who to call, line 1",
+        ),
+        (
+            PlanInput {
+                check_in_minutes: Some(1),
+                ..input()
+            },
+            "checkInMinutes",
+            "Check in every",
+        ),
+        (
+            PlanInput {
+                kit: "torch\u{0}".into(),
+                ..input()
+            },
+            "kit",
+            "Kit",
+        ),
+        (
+            PlanInput {
+                risks: vec![RiskAnswer {
+                    kind: "dragons".into(),
+                    ..Default::default()
+                }],
+                ..input()
+            },
             "risks",
             "Risk check",
         ),
@@ -113,12 +207,24 @@ fn the_risk_check_finds_earlier_incidents_do_not_knock_doors_dark_and_anyone_alo
     late.pairs = vec!["Sam and Alex".into(), "Jo".into()];
     let id = create(&db.conn(), &late, now()).unwrap();
     let detail = detail(&db.conn(), id, now()).unwrap();
-    let risk = |kind: &str| detail.risk_check.risks.iter().find(|r| r.kind == kind).unwrap().clone();
+    let risk = |kind: &str| {
+        detail
+            .risk_check
+            .risks
+            .iter()
+            .find(|r| r.kind == kind)
+            .unwrap()
+            .clone()
+    };
 
     let incidents = risk("earlier-incidents");
     assert!(incidents.present);
     assert_eq!(incidents.found.len(), 2, "{:?}", incidents.found);
-    assert!(incidents.found[0].contains("Egg thrown"), "newest first: {:?}", incidents.found);
+    assert!(
+        incidents.found[0].contains("Egg thrown"),
+        "newest first: {:?}",
+        incidents.found
+    );
     assert!(incidents.found[1].contains("Man shouted"));
     let doors = risk("do-not-knock");
     assert!(doors.present);
@@ -134,7 +240,12 @@ fn the_risk_check_finds_earlier_incidents_do_not_knock_doors_dark_and_anyone_alo
 
     let early = create(&db.conn(), &input(), now()).unwrap();
     let early = super::detail(&db.conn(), early, now()).unwrap();
-    let early_dark = early.risk_check.risks.iter().find(|r| r.kind == "daylight").unwrap();
+    let early_dark = early
+        .risk_check
+        .risks
+        .iter()
+        .find(|r| r.kind == "daylight")
+        .unwrap();
     assert!(!early_dark.present, "finishing at 13:00 is in daylight");
 }
 
@@ -142,11 +253,18 @@ fn the_risk_check_finds_earlier_incidents_do_not_knock_doors_dark_and_anyone_alo
 fn starting_needs_an_answer_to_each_risk_then_starts_a_session_per_pair_together() {
     let (_dir, db) = db();
     let mut plan = input();
-    plan.risks = vec![RiskAnswer { kind: "dogs".into(), present: true, action: String::new() }];
+    plan.risks = vec![RiskAnswer {
+        kind: "dogs".into(),
+        present: true,
+        action: String::new(),
+    }];
     let id = create(&db.conn(), &plan, now()).unwrap();
     let (field, message) = field_of(start(&mut db.conn(), id, now(), "app").unwrap_err());
     assert_eq!(field, "risks.dogs.action");
-    assert!(message.starts_with("What you will do about it (Dogs)"), "{message}");
+    assert!(
+        message.starts_with("What you will do about it (Dogs)"),
+        "{message}"
+    );
 
     plan.risks[0].action = "Leaflet holders; pass loose dogs by".into();
     update(&db.conn(), id, &plan, now()).unwrap();
@@ -157,10 +275,20 @@ fn starting_needs_an_answer_to_each_risk_then_starts_a_session_per_pair_together
     assert!(detail.started_at_local.is_some());
     let session = crate::checkins::views::detail(&db.conn(), sessions[1]).unwrap();
     let json = serde_json::to_value(&session).unwrap();
-    assert_eq!(json["participants"], serde_json::json!(["Priya", "Jo", "Lee"]), "{json}");
+    assert_eq!(
+        json["participants"],
+        serde_json::json!(["Priya", "Jo", "Lee"]),
+        "{json}"
+    );
 
-    assert!(matches!(start(&mut db.conn(), id, now(), "app"), Err(PlanError::Started)));
-    assert!(matches!(update(&db.conn(), id, &plan, now()), Err(PlanError::Started)));
+    assert!(matches!(
+        start(&mut db.conn(), id, now(), "app"),
+        Err(PlanError::Started)
+    ));
+    assert!(matches!(
+        update(&db.conn(), id, &plan, now()),
+        Err(PlanError::Started)
+    ));
     // Sessions still out: the same people cannot start again, and nothing is half-started.
     let again = copy(&db.conn(), id, now()).unwrap();
     let mut today = input();
@@ -168,19 +296,33 @@ fn starting_needs_an_answer_to_each_risk_then_starts_a_session_per_pair_together
     update(&db.conn(), again, &today, now()).unwrap();
     let error = start(&mut db.conn(), again, now(), "app").unwrap_err();
     assert_eq!(crate::error::ErrorCode::field(&error), Some("participants"));
-    assert_eq!(super::detail(&db.conn(), again, now()).unwrap().sessions.len(), 0, "all or none");
+    assert_eq!(
+        super::detail(&db.conn(), again, now())
+            .unwrap()
+            .sessions
+            .len(),
+        0,
+        "all or none"
+    );
 }
 
 #[test]
 fn a_plan_is_started_on_its_day_and_not_after_it_ended() {
     let (_dir, db) = db();
-    let tomorrow = PlanInput { date: Some(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()), ..input() };
+    let tomorrow = PlanInput {
+        date: Some(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap()),
+        ..input()
+    };
     let id = create(&db.conn(), &tomorrow, now()).unwrap();
     let (field, message) = field_of(start(&mut db.conn(), id, now(), "app").unwrap_err());
     assert_eq!(field, "date");
     assert!(message.contains("29 November 2026"), "{message}");
 
-    let over = PlanInput { end_time: "09:30".into(), start_time: "08:00".into(), ..input() };
+    let over = PlanInput {
+        end_time: "09:30".into(),
+        start_time: "08:00".into(),
+        ..input()
+    };
     let id = create(&db.conn(), &over, now()).unwrap();
     let (field, _) = field_of(start(&mut db.conn(), id, now(), "app").unwrap_err());
     assert_eq!(field, "endTime");
@@ -192,12 +334,25 @@ fn a_plan_is_copied_for_next_week_listed_and_deleted() {
     let id = create(&db.conn(), &input(), now()).unwrap();
     let copied = copy(&db.conn(), id, now()).unwrap();
     let copy_detail = detail(&db.conn(), copied, now()).unwrap();
-    assert_eq!(copy_detail.plan.date, NaiveDate::from_ymd_opt(2026, 12, 5).unwrap());
+    assert_eq!(
+        copy_detail.plan.date,
+        NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()
+    );
     assert_eq!(copy_detail.plan.title, "Ward 3, Saturday (copy)");
     assert_eq!(copy_detail.plan.pairs, check(&input()).unwrap().pairs);
-    let listed: Vec<i64> = list(&db.conn(), now()).unwrap().iter().map(|p| p.id).collect();
+    let listed: Vec<i64> = list(&db.conn(), now())
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
     assert_eq!(listed, vec![id, copied], "soonest first");
     delete(&mut db.conn(), id).unwrap();
-    assert!(matches!(detail(&db.conn(), id, now()), Err(PlanError::NotFound)));
-    assert!(matches!(delete(&mut db.conn(), id), Err(PlanError::NotFound)));
+    assert!(matches!(
+        detail(&db.conn(), id, now()),
+        Err(PlanError::NotFound)
+    ));
+    assert!(matches!(
+        delete(&mut db.conn(), id),
+        Err(PlanError::NotFound)
+    ));
 }

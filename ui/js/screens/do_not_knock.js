@@ -143,7 +143,8 @@ async function prefillFrom(incidentId) {
   const detail = await api.incidentsDetail(incidentId);
   const record = detail.current ?? {};
   const [first, ...rest] = (record.location ?? '').split(',').map((part) => part.trim());
-  const number = first?.match(/^(\d+[A-Za-z]?)\s+(.*)$/);
+  // "Outside 14 Elm Road" → 14, Elm Road.
+  const number = first?.match(/(?:^|\s)(\d+[A-Za-z]?)\s+(.+)$/);
   return {
     incidentId,
     house: number ? number[1] : '',
