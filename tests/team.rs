@@ -16,6 +16,8 @@ use serde_json::{json, Value};
 
 use campaign_safe_lib::alarms::AlarmKind;
 use campaign_safe_lib::relay::wire::WireKind;
+use campaign_safe_lib::relay::Relay;
+use campaign_safe_lib::time::Clock;
 use synapse::Synapse;
 use team_device::{wait_until, Device};
 use volunteer::volunteer;
@@ -316,6 +318,36 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
         "A's missed was not posted: {}",
         a.report().await
     );
+
+    // --- A do-not-knock door added on A reaches B and C; taken off on A, it goes there too.
+    let door = campaign_safe_lib::donotknock::add(
+        &a.database.conn(),
+        &campaign_safe_lib::donotknock::EntryInput {
+            house: "27".into(),
+            street: "Acacia Avenue".into(),
+            reason: "threat-or-violence".into(),
+            note: "Threatened Priya with a dog".into(),
+            added_by: "Asha".into(),
+            ..Default::default()
+        },
+        a.clock.now(),
+    )
+    .expect("door added");
+    a.team.wake();
+    for device in [&b, &c] {
+        wait_until(
+            "the door reaches B and C",
+            Duration::from_secs(30),
+            || async { device.doors() == ["27 Acacia Avenue"] },
+        )
+        .await;
+    }
+    campaign_safe_lib::donotknock::remove(&a.database.conn(), door.id, a.clock.now()).unwrap();
+    a.team.wake();
+    wait_until("the removal reaches B", Duration::from_secs(30), || async {
+        b.doors().is_empty()
+    })
+    .await;
 
     // --- The server keeps no name, place or note in clear.
     let stored = server.stored_bytes();

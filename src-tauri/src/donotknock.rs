@@ -11,6 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{checked_text, ErrorCode};
+use crate::relay::register::{self, Change, SharedEntry};
 use crate::storage::StorageError;
 use crate::time::{format_uk, from_millis, shown_zone, to_millis};
 
@@ -274,39 +275,45 @@ fn postcode_key(postcode: &str) -> String {
         .to_uppercase()
 }
 
-/// Stores a checked entry. An address already on the list is refused, naming it.
-pub(crate) fn insert(
+fn address_taken(conn: &Connection, entry: &CheckedEntry) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM do_not_knock
+             WHERE lower(house) = lower(?1) AND street_key = ?2 AND postcode_key = ?3)",
+        params![
+            entry.house,
+            street_key(&entry.street),
+            postcode_key(&entry.postcode)
+        ],
+        |r| r.get(0),
+    )
+}
+
+/// What the team's devices are sent for an entry.
+pub(crate) fn shared_of(entry: &CheckedEntry, uid: &str) -> SharedEntry {
+    SharedEntry {
+        uid: uid.to_owned(),
+        house: entry.house.clone(),
+        street: entry.street.clone(),
+        postcode: entry.postcode.clone(),
+        reason: entry.reason.key().to_owned(),
+        note: entry.note.clone(),
+        added_by: entry.added_by.clone(),
+        review_on: entry.review_on,
+    }
+}
+
+fn insert_row(
     conn: &Connection,
     entry: &CheckedEntry,
     source: Source,
     incident_id: Option<&str>,
+    uid: &str,
     now: DateTime<Utc>,
-) -> Result<i64, DoNotKnockError> {
-    let exists: Option<i64> = conn
-        .query_row(
-            "SELECT id FROM do_not_knock
-             WHERE lower(house) = lower(?1) AND street_key = ?2 AND postcode_key = ?3",
-            params![
-                entry.house,
-                street_key(&entry.street),
-                postcode_key(&entry.postcode)
-            ],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if exists.is_some() {
-        return Err(invalid(
-            "house",
-            format!(
-                "House number or name: {} {} is already on the do-not-knock list.",
-                entry.house, entry.street
-            ),
-        ));
-    }
+) -> rusqlite::Result<i64> {
     conn.execute(
         "INSERT INTO do_not_knock (house, street, postcode, reason, note, source, incident_id,
-             added_by, added_at, review_on, street_key, postcode_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             added_by, added_at, review_on, street_key, postcode_key, uid)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             entry.house,
             entry.street,
@@ -320,9 +327,47 @@ pub(crate) fn insert(
             entry.review_on.to_string(),
             street_key(&entry.street),
             postcode_key(&entry.postcode),
+            uid,
         ],
     )?;
     Ok(conn.last_insert_rowid())
+}
+
+/// Stores a checked entry without telling the team; returns its id and shared form. An
+/// address already on the list is refused, naming it.
+pub(crate) fn insert(
+    conn: &Connection,
+    entry: &CheckedEntry,
+    source: Source,
+    incident_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(i64, SharedEntry), DoNotKnockError> {
+    if address_taken(conn, entry)? {
+        return Err(invalid(
+            "house",
+            format!(
+                "House number or name: {} {} is already on the do-not-knock list.",
+                entry.house, entry.street
+            ),
+        ));
+    }
+    let uid = uuid::Uuid::new_v4().simple().to_string();
+    let id = insert_row(conn, entry, source, incident_id, &uid, now)?;
+    Ok((id, shared_of(entry, &uid)))
+}
+
+/// An entry posted by another device of the team; false when the address is already here.
+pub(crate) fn insert_shared(
+    conn: &Connection,
+    entry: &CheckedEntry,
+    uid: &str,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<bool> {
+    if address_taken(conn, entry)? {
+        return Ok(false);
+    }
+    insert_row(conn, entry, Source::Canvasser, None, uid, at)?;
+    Ok(true)
 }
 
 /// Adds one entry from the form: from an incident when it names one, else a canvasser's.
@@ -352,7 +397,11 @@ pub fn add(
     } else {
         Source::Canvasser
     };
-    let id = insert(conn, &checked, source, incident_id, now)?;
+    // The entry and its post to the team go together, or neither does.
+    let tx = conn.unchecked_transaction()?;
+    let (id, shared) = insert(&tx, &checked, source, incident_id, now)?;
+    register::after_change(&tx, Change::Added, &[shared], now)?;
+    tx.commit()?;
     get(conn, id, now)
 }
 
@@ -436,10 +485,25 @@ pub fn keep_until(
 }
 
 /// Removed for good, by someone's decision: the address is personal data.
-pub fn remove(conn: &Connection, id: i64) -> Result<(), DoNotKnockError> {
-    if conn.execute("DELETE FROM do_not_knock WHERE id = ?1", [id])? == 0 {
-        return Err(DoNotKnockError::NotFound);
-    }
+/// Taken off every team device's list too.
+pub fn remove(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<(), DoNotKnockError> {
+    let entry = get(conn, id, now)?;
+    let uid: String = conn.query_row("SELECT uid FROM do_not_knock WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })?;
+    let tx = conn.unchecked_transaction()?;
+    tx.execute("DELETE FROM do_not_knock WHERE id = ?1", [id])?;
+    let checked = CheckedEntry {
+        house: entry.house,
+        street: entry.street,
+        postcode: entry.postcode,
+        reason: entry.reason,
+        note: String::new(),
+        added_by: entry.added_by,
+        review_on: entry.review_on,
+    };
+    register::after_change(&tx, Change::Removed, &[shared_of(&checked, &uid)], now)?;
+    tx.commit()?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ pub mod apply;
 pub mod chat;
 pub mod matrix;
 pub mod outbox;
+pub mod register;
 pub mod wire;
 
 use serde::Serialize;

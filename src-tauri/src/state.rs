@@ -222,6 +222,13 @@ impl AppState {
         }
     }
 
+    /// Posts for the team rooms were queued: the relay sends them now, if it runs.
+    pub fn team_posts_waiting(&self) {
+        if let Some(team) = self.team.get() {
+            crate::relay::Relay::wake(team.as_ref());
+        }
+    }
+
     /// After any change to a session: the scheduler looks again and every view of the
     /// alarms (window, notifications) is brought up to date.
     pub fn sessions_changed(&self) {

@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_do_not_knock.sql"),
     include_str!("../migrations/0010_plans.sql"),
     include_str!("../migrations/0011_aftercare.sql"),
+    include_str!("../migrations/0012_shared_do_not_knock.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -33,7 +33,7 @@ impl Clock for ShiftClock {
 pub struct Device {
     _dir: tempfile::TempDir,
     pub database: Arc<Database>,
-    clock: Arc<ShiftClock>,
+    pub clock: Arc<ShiftClock>,
     pub hub: Arc<AlarmHub>,
     scheduler: SchedulerHandle,
     pub team: Arc<TeamService>,
@@ -151,6 +151,15 @@ impl Device {
     pub fn share(&self, session: i64, room: &str, chat_members: &[String]) {
         self.team.share(session, room, chat_members).expect("share");
         self.changed();
+    }
+
+    /// The do-not-knock doors on this device's list.
+    pub fn doors(&self) -> Vec<String> {
+        campaign_safe_lib::donotknock::list(&self.database.reader(), self.clock.now())
+            .unwrap()
+            .iter()
+            .map(|e| e.address())
+            .collect()
     }
 
     /// This device's id for the session called `title` (its own, or tracked for the team).

@@ -22,6 +22,7 @@ pub fn dnk_register(state: State<'_, AppState>) -> Result<Register, IpcError> {
 #[tauri::command(async)]
 pub fn dnk_add(state: State<'_, AppState>, entry: Arg<EntryInput>) -> Result<Register, IpcError> {
     donotknock::add(&state.database()?.conn(), &entry, state.clock.now())?;
+    state.team_posts_waiting();
     register(&state)
 }
 
@@ -42,7 +43,8 @@ pub fn dnk_keep(
 
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn dnk_remove(state: State<'_, AppState>, entry_id: Arg<i64>) -> Result<Register, IpcError> {
-    donotknock::remove(&state.database()?.conn(), entry_id.0)?;
+    donotknock::remove(&state.database()?.conn(), entry_id.0, state.clock.now())?;
+    state.team_posts_waiting();
     register(&state)
 }
 
@@ -68,12 +70,14 @@ pub fn dnk_import(
     added_by: Arg<String>,
 ) -> Result<ImportResult, IpcError> {
     let path = required_path(&path, "path", "File")?;
-    Ok(csv_io::import(
+    let imported = csv_io::import(
         &mut state.database()?.conn(),
         &path,
         &added_by,
         state.clock.now(),
-    )?)
+    )?;
+    state.team_posts_waiting();
+    Ok(imported)
 }
 
 #[tauri::command(async)]

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::{check, insert, invalid, list, DoNotKnockError, EntryInput, Source};
 use crate::incidents::report::{cell, UTF8_BOM};
+use crate::relay::register;
 
 const MAX_BYTES: u64 = 5 * 1024 * 1024;
 const MAX_ROWS: usize = 20_000;
@@ -351,9 +352,11 @@ pub fn import(
         ));
     }
     let transaction = conn.transaction()?;
+    let mut shared = Vec::new();
     for entry in &parsed.entries {
-        insert(&transaction, entry, Source::PartyList, None, now)?;
+        shared.push(insert(&transaction, entry, Source::PartyList, None, now)?.1);
     }
+    register::after_change(&transaction, register::Change::Added, &shared, now)?;
     transaction.commit()?;
     Ok(ImportResult {
         added: parsed.entries.len(),

@@ -185,9 +185,9 @@ fn entries_past_their_review_date_are_flagged_first_and_stay_until_someone_decid
     assert!(!kept.due_for_review);
     assert_eq!(due_for_review(&db.conn(), later).unwrap(), 0);
 
-    remove(&db.conn(), early.id).unwrap();
+    remove(&db.conn(), early.id, later).unwrap();
     assert!(matches!(
-        remove(&db.conn(), early.id),
+        remove(&db.conn(), early.id, later),
         Err(DoNotKnockError::NotFound)
     ));
     assert_eq!(list(&db.conn(), later).unwrap().len(), 1);

@@ -36,7 +36,7 @@ pub enum Outcome {
 }
 
 /// Records the event as seen; false if it already was.
-fn first_sight(
+pub(super) fn first_sight(
     conn: &Connection,
     incoming: &Incoming,
     key: Option<&str>,

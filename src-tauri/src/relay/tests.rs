@@ -92,6 +92,9 @@ impl Room {
                     let to_event = content["m.relates_to"]["event_id"].as_str().unwrap();
                     return apply_reaction(&mut conn, &incoming, to_event, key).unwrap();
                 }
+                if let Some(post) = super::register::read(content) {
+                    return super::register::apply(&mut conn, &incoming, &post).unwrap();
+                }
                 match wire::read(content) {
                     Some(wire) => apply_wire(&mut conn, &incoming, &wire).unwrap(),
                     None => apply_message(&mut conn, &incoming, content).unwrap(),
@@ -428,4 +431,88 @@ fn posts_wait_in_order_while_offline_and_go_out_once() {
         .as_str()
         .unwrap()
         .contains("(from a notification)"));
+}
+
+/// Joins `device` to the test room's team.
+fn in_team(device: &Device) {
+    device
+        .db
+        .conn()
+        .execute(
+            "INSERT INTO team (room_id, name, joined_at) VALUES (?1, 'Ward 3', 0)",
+            [ROOM],
+        )
+        .unwrap();
+}
+
+fn doors(device: &Device) -> Vec<String> {
+    crate::donotknock::list(&device.db.conn(), at(14, 0))
+        .unwrap()
+        .iter()
+        .map(|e| e.address())
+        .collect()
+}
+
+#[test]
+fn do_not_knock_entries_reach_every_team_device_and_removals_follow() {
+    use crate::donotknock::{self, EntryInput};
+    let (a, b) = (
+        device("@asha:example.org", "AAA"),
+        device("@office:example.org", "BBB"),
+    );
+    let alone = device("@solo:example.org", "SSS");
+    for member in [&a, &b] {
+        in_team(member);
+    }
+    let entry = |house: &str| EntryInput {
+        house: house.into(),
+        street: "Elm Road".into(),
+        postcode: "ab1 2cd".into(),
+        reason: "aggressive-dog".into(),
+        note: "Loose in the garden".into(),
+        added_by: "Asha".into(),
+        ..EntryInput::default()
+    };
+    let added = donotknock::add(&a.db.conn(), &entry("14"), at(14, 0)).unwrap();
+    donotknock::add(&alone.db.conn(), &entry("15"), at(14, 0)).unwrap();
+    assert_eq!(
+        outbox::waiting(&alone.db.conn()).unwrap(),
+        0,
+        "no team: nothing posted"
+    );
+
+    let mut room = Room::default();
+    assert_eq!(room.post_from(&a, at(14, 0)), 1);
+    let body = room.events[0].2["body"].as_str().unwrap().to_owned();
+    assert_eq!(
+        body,
+        "🚫 Do not knock: 14 Elm Road, AB1 2CD (Aggressive dog). Added by Asha."
+    );
+    assert_eq!(room.sync(&b), [Outcome::Changed]);
+    assert_eq!(doors(&b), vec!["14 Elm Road, AB1 2CD"]);
+    let copy = &crate::donotknock::list(&b.db.conn(), at(14, 0)).unwrap()[0];
+    assert_eq!(
+        (copy.note.as_str(), copy.added_by.as_str()),
+        ("Loose in the garden", "Asha")
+    );
+    assert_eq!(room.sync(&b), [Outcome::Nothing], "seen once");
+    assert_eq!(
+        room.sync(&a),
+        [Outcome::Nothing],
+        "its own post changes nothing"
+    );
+    assert_eq!(doors(&a).len(), 1);
+
+    donotknock::remove(&a.db.conn(), added.id, at(15, 0)).unwrap();
+    assert_eq!(room.post_from(&a, at(15, 0)), 1);
+    room.sync(&b);
+    assert!(doors(&b).is_empty(), "taken off everywhere");
+
+    // A post with what the form would refuse is left out.
+    let mut bad = room.events[0].2.clone();
+    bad[super::register::FIELD]["entries"][0]["postcode"] = "NOT A POSTCODE".into();
+    bad[super::register::FIELD]["entries"][0]["uid"] = "other".into();
+    room.say("@mallory:example.org", bad, at(16, 0));
+    room.sync(&b);
+    assert!(doors(&b).is_empty());
 }

@@ -174,7 +174,7 @@ export async function render(params = []) {
   const node = h('section', { class: 'do-not-knock' },
     h('p', { class: 'back' }, h('a', { href: '#/checkins' }, '← Check-ins')),
     h('h1', { tabindex: '-1' }, 'Do-not-knock list'),
-    h('p', { class: 'lead' }, 'Doors canvassers must not knock on, and why. Follow the party’s list, and add to it when something happens at a door. Entries are flagged for review on their date; only a person removes one.'),
+    h('p', { class: 'lead' }, 'Doors canvassers must not knock on, and why. Follow the party’s list, and add to it when something happens at a door. Entries are flagged for review on their date; only a person removes one. With a team set up, what is added or removed here reaches every member’s device.'),
     dueBox,
     addForm(register, prefill, refresh),
     listBox,

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::{teams, TeamService};
 use crate::relay::apply::{self, Incoming, Outcome};
-use crate::relay::{outbox, wire, Connection};
+use crate::relay::{outbox, register, wire, Connection};
 use crate::time::from_millis;
 
 /// How long a sync waits on the server for news: one request per this while idle.
@@ -140,15 +140,15 @@ fn add_handlers(service: &Arc<TeamService>, client: &Client) {
         move |_: OriginalSyncRoomMessageEvent, room: Room, raw: RawEvent| {
             let service = on_message.clone();
             async move {
-                on_event(
-                    &service,
-                    &room,
-                    &raw,
-                    |conn, incoming, content| match wire::read(content) {
-                        Some(wire) => apply::apply_wire(conn, incoming, &wire),
-                        None => apply::apply_message(conn, incoming, content),
-                    },
-                )
+                on_event(&service, &room, &raw, |conn, incoming, content| {
+                    if let Some(wire) = wire::read(content) {
+                        apply::apply_wire(conn, incoming, &wire)
+                    } else if let Some(post) = register::read(content) {
+                        register::apply(conn, incoming, &post)
+                    } else {
+                        apply::apply_message(conn, incoming, content)
+                    }
+                })
                 .await;
             }
         },
