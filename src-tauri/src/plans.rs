@@ -382,7 +382,12 @@ pub struct PlanSummary {
     pub title: String,
     pub date: NaiveDate,
     pub started: bool,
+    /// Long past: it names people and places, so it is offered for deletion.
+    pub review_due: bool,
 }
+
+/// How long after its date a plan is flagged for deletion.
+pub const KEEP_PAST_PLANS_DAYS: i64 = 90;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -523,7 +528,8 @@ pub fn copy(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<i64, PlanE
 
 /// Upcoming plans first (soonest first), then past ones (latest first).
 pub fn list(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<PlanSummary>, PlanError> {
-    let today = now.with_timezone(&shown_zone()).date_naive().to_string();
+    let today_date = now.with_timezone(&shown_zone()).date_naive();
+    let today = today_date.to_string();
     let mut statement = conn.prepare(
         "SELECT id, title, plan_date, started_at IS NOT NULL FROM canvass_plan
          ORDER BY plan_date < ?1, CASE WHEN plan_date < ?1 THEN '' ELSE plan_date END, plan_date DESC, id",
@@ -535,9 +541,14 @@ pub fn list(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<PlanSummary>, P
             title: r.get(1)?,
             date: NaiveDate::parse_from_str(&date, "%Y-%m-%d").unwrap_or_default(),
             started: r.get(3)?,
+            review_due: false,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut plans: Vec<PlanSummary> = rows.collect::<Result<_, _>>()?;
+    for plan in &mut plans {
+        plan.review_due = plan.date + Duration::days(KEEP_PAST_PLANS_DAYS) < today_date;
+    }
+    Ok(plans)
 }
 
 /// Removed for good: the plan names people and places. Sessions it started stay, unlinked.

@@ -36,6 +36,15 @@ fn held_by(conn: &Connection) -> Result<Option<String>, BackupError> {
             if sessions == 1 { "" } else { "s" }
         )));
     }
+    let planning = count(
+        "SELECT (SELECT count(*) FROM canvass_plan) + (SELECT count(*) FROM do_not_knock)
+              + (SELECT count(*) FROM follow_up) + (SELECT count(*) FROM safety_review)",
+    )?;
+    if planning > 0 {
+        return Ok(Some(
+            "canvass plans, do-not-knock entries, follow-ups or reviews".to_owned(),
+        ));
+    }
     let other = count(
         "SELECT (SELECT count(*) FROM contact_card) + (SELECT count(*) FROM my_device)
               + (SELECT count(*) FROM known_person)",

@@ -55,6 +55,18 @@ fn filled() -> (Record, Vec<u8>) {
         now(),
     )
     .unwrap();
+    crate::donotknock::add(
+        &record.db.conn(),
+        &crate::donotknock::EntryInput {
+            house: "9".into(),
+            street: "Oak Avenue".into(),
+            reason: "aggressive-dog".into(),
+            added_by: "Sam".into(),
+            ..Default::default()
+        },
+        now(),
+    )
+    .unwrap();
     (record, photo)
 }
 
@@ -119,6 +131,11 @@ fn a_backup_restores_whole_into_a_new_record_and_verifies() {
     assert_eq!((summary.incidents, summary.attachments), (2, 1));
     assert_eq!(target.count("incident"), 2);
     assert_eq!(target.count("contact_card"), 1);
+    assert_eq!(
+        target.count("do_not_knock"),
+        1,
+        "the do-not-knock list comes back too"
+    );
     let report = verify_all(&target.db.conn(), &target.files).unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert!(report.unreferenced_files.is_empty());
@@ -213,6 +230,23 @@ fn a_record_that_holds_anything_is_not_overwritten() {
     assert_eq!(error.code(), "not_empty");
     assert!(error.to_string().contains("1 incident"), "{error}");
     assert_eq!(target.count("incident"), 1);
+
+    let with_a_door = Record::new();
+    crate::donotknock::add(
+        &with_a_door.db.conn(),
+        &crate::donotknock::EntryInput {
+            house: "1".into(),
+            street: "Mill Lane".into(),
+            reason: "abusive".into(),
+            added_by: "Jo".into(),
+            ..Default::default()
+        },
+        now(),
+    )
+    .unwrap();
+    let error = restore(&with_a_door.db, &with_a_door.files, &path, PASSPHRASE).unwrap_err();
+    assert!(error.to_string().contains("do-not-knock"), "{error}");
+    assert_eq!(with_a_door.count("do_not_knock"), 1);
 }
 
 #[test]

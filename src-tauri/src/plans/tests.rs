@@ -346,6 +346,21 @@ fn a_plan_is_copied_for_next_week_listed_and_deleted() {
         .map(|p| p.id)
         .collect();
     assert_eq!(listed, vec![id, copied], "soonest first");
+    let long_after = now() + chrono::Duration::days(KEEP_PAST_PLANS_DAYS + 10);
+    let flagged: Vec<bool> = list(&db.conn(), long_after)
+        .unwrap()
+        .iter()
+        .map(|p| p.review_due)
+        .collect();
+    assert_eq!(
+        flagged,
+        vec![true, true],
+        "long-past plans are offered for deletion"
+    );
+    assert!(list(&db.conn(), now())
+        .unwrap()
+        .iter()
+        .all(|p| !p.review_due));
     delete(&mut db.conn(), id).unwrap();
     assert!(matches!(
         detail(&db.conn(), id, now()),

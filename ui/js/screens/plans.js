@@ -10,7 +10,8 @@ function planList(plans) {
   if (!plans.length) return h('p', { class: 'muted', id: 'plans-empty' }, 'No plans yet.');
   return h('ul', { class: 'cards plan-list' }, plans.map((plan) => h('li', { class: 'card' },
     h('h2', { class: 'card-title' }, h('a', { href: `#/plans/${plan.id}` }, plan.title)),
-    h('p', { class: 'muted' }, formatDate(plan.date), plan.started ? ' · started' : ''))));
+    h('p', { class: 'muted' }, formatDate(plan.date), plan.started ? ' · started' : ''),
+    plan.reviewDue ? h('p', { class: 'notice' }, 'Long past: it names people and places. Delete it when it is no longer needed.') : null)));
 }
 
 function detailsList(detail) {
