@@ -22,6 +22,17 @@ async fn submit(app: &App, css: &str) {
     app.click(css).await;
 }
 
+/// From the heading, real Tab reaches every control in order, at phone and laptop width.
+async fn walk_with_the_keyboard(app: &App, what: &str) {
+    for (width, height) in [(360, 740), (1280, 800)] {
+        app.resize(width, height).await;
+        app.js("document.querySelector('main h1').focus()").await;
+        let expected = app.controls_after_heading().await;
+        let stops = app.tab_through_page().await;
+        assert_eq!(stops, expected, "Tab order on {what} at {width} px");
+    }
+}
+
 /// An incident outside a door on Elm Road a fortnight ago, and a dog on Oak Avenue.
 fn seed(desktop: &Desktop, data: &std::path::Path) {
     let database = desktop.new_record(data);
@@ -172,6 +183,13 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
     assert!(check.contains("Sunset"), "{check}");
     app.screenshots_of("plan-risk-check", Some("form.risk-check"))
         .await;
+    walk_with_the_keyboard(&app, "the plan").await;
+    app.js("document.documentElement.dataset.theme = 'contrast'")
+        .await;
+    app.screenshots_of("plan-risk-check-high-contrast", Some("form.risk-check"))
+        .await;
+    app.js("delete document.documentElement.dataset.theme")
+        .await;
 
     // Starting needs an answer to each risk found.
     submit(&app, "form.risk-check button[value='start']").await;
@@ -232,6 +250,7 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
     app.click("button[data-act='end']").await;
     app.wait_for_text("main h1", "Debrief: Ward 3 doorstep session")
         .await;
+    walk_with_the_keyboard(&app, "the debrief").await;
     submit(&app, "form.debrief-form button[type='submit']").await;
     app.wait_for_text(
         "#error-anythingHappened",

@@ -11,6 +11,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{checked_text, ErrorCode};
+use crate::incidents::vocabulary::fixed_list;
 use crate::relay::register::{self, Change, SharedEntry};
 use crate::storage::StorageError;
 use crate::time::{format_uk, from_millis, shown_zone, to_millis};
@@ -18,27 +19,7 @@ use crate::time::{format_uk, from_millis, shown_zone, to_millis};
 const SHORT_MAX: usize = 100;
 const NOTE_MAX: usize = 1_000;
 
-macro_rules! choices {
-    ($name:ident { $($variant:ident = $key:literal : $label:literal,)+ }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-        pub enum $name { $(#[serde(rename = $key)] $variant,)+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-            pub fn key(self) -> &'static str { match self { $($name::$variant => $key,)+ } }
-            pub fn label(self) -> &'static str { match self { $($name::$variant => $label,)+ } }
-            /// The stored key or the words shown, in any case: party lists use either.
-            pub fn parse(text: &str) -> Option<Self> {
-                let text = text.trim();
-                Self::ALL.iter().copied().find(|c| {
-                    c.key().eq_ignore_ascii_case(text) || c.label().eq_ignore_ascii_case(text)
-                })
-            }
-        }
-    };
-}
-
-choices!(Reason {
+fixed_list!(Reason {
     ThreatOrViolence = "threat-or-violence": "Threat or violence",
     Abusive = "abusive": "Abusive",
     AggressiveDog = "aggressive-dog": "Aggressive dog",
@@ -47,11 +28,21 @@ choices!(Reason {
     Other = "other": "Other",
 });
 
-choices!(Source {
+fixed_list!(Source {
     Incident = "incident": "An incident",
     PartyList = "party-list": "The party’s list",
     Canvasser = "canvasser": "A canvasser",
 });
+
+impl Reason {
+    /// The stored key or the words shown, in any case: party lists use either.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        Self::ALL.iter().copied().find(|reason| {
+            reason.key().eq_ignore_ascii_case(text) || reason.label().eq_ignore_ascii_case(text)
+        })
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DoNotKnockError {
@@ -414,7 +405,7 @@ fn entry_from(row: &Row<'_>, today: NaiveDate) -> rusqlite::Result<Entry> {
     let review_on: String = row.get(10)?;
     let review_on = NaiveDate::parse_from_str(&review_on, "%Y-%m-%d").unwrap_or(today);
     let reason = Reason::parse(&reason).unwrap_or(Reason::Other);
-    let source = Source::parse(&source).unwrap_or(Source::Canvasser);
+    let source = Source::from_key(&source).unwrap_or(Source::Canvasser);
     Ok(Entry {
         id: row.get(0)?,
         house: row.get(1)?,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{SHORT_MAX, TEXT_MAX, WHAT_HAPPENED_MAX};
 /// Declares a fixed list with its stored names (kebab-case) and the words the UI shows.
-macro_rules! vocabulary {
+macro_rules! fixed_list {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $key:literal : $label:literal,)+ }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -35,8 +35,10 @@ macro_rules! vocabulary {
         }
     };
 }
+/// Other domains' fixed lists (the do-not-knock reasons) are declared the same way.
+pub(crate) use fixed_list;
 
-vocabulary!(Category {
+fixed_list!(Category {
     DoorstepAbuse = "doorstep-abuse": "Doorstep abuse or hostility",
     ThreatInPerson = "threat-in-person": "Threat in person",
     FollowedOrWatched = "followed-or-watched": "Being followed or watched",
@@ -51,7 +53,7 @@ vocabulary!(Category {
     Other = "other": "Other",
 });
 
-vocabulary!(Channel {
+fixed_list!(Channel {
     InPerson = "in-person": "In person",
     Phone = "phone": "Phone call",
     TextMessage = "text-message": "Text or messaging app",
@@ -61,14 +63,14 @@ vocabulary!(Channel {
     Other = "other": "Other",
 });
 
-vocabulary!(Affected {
+fixed_list!(Affected {
     Me = "me": "Me",
     Family = "family": "My family",
     TeamMember = "team-member": "A team member",
     Office = "office": "The office",
 });
 
-vocabulary!(
+fixed_list!(
     /// The warning signs police ask about. Each is one bit in `incident.flags`.
     Flag {
         ImminentViolence = "imminent-violence": "Threat of imminent violence",
@@ -79,14 +81,14 @@ vocabulary!(
     }
 );
 
-vocabulary!(Action {
+fixed_list!(Action {
     LeftArea = "left-area": "Left the area",
     HaltedCanvass = "halted-canvass": "Halted the canvass",
     Called999 = "called-999": "Called 999",
     Called101 = "called-101": "Called 101",
 });
 
-vocabulary!(ReportedTo {
+fixed_list!(ReportedTo {
     Police999 = "police-999": "Police by 999",
     Police101 = "police-101": "Police by 101",
     PoliceOnline = "police-online": "Police online",
@@ -98,7 +100,7 @@ vocabulary!(ReportedTo {
     Other = "other": "Other",
 });
 
-vocabulary!(FollowUp {
+fixed_list!(FollowUp {
     Waiting = "waiting": "Waiting to hear back",
     InProgress = "in-progress": "Being dealt with",
     Closed = "closed": "Closed",
