@@ -78,10 +78,8 @@ async function renderDetail(id) {
     } else {
       announce('Answers saved.');
     }
-    const { render } = await import('./plans.js');
-    const view = await render([String(id)]);
-    document.getElementById('main').replaceChildren(view.node);
-    document.querySelector('main h1')?.focus();
+    // Drawn again through the router, so the page and its title show the plan as it now is.
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
   });
 
   const deleteBox = h('details', { class: 'danger' }, h('summary', {}, 'Delete this plan'),
