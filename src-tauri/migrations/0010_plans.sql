@@ -13,5 +13,5 @@ CREATE TABLE canvass_plan (
 
 CREATE INDEX canvass_plan_date ON canvass_plan (plan_date);
 
--- The check-in sessions a plan started, one per pair.
-ALTER TABLE checkin_session ADD COLUMN plan_id INTEGER REFERENCES canvass_plan (id);
+-- The check-in sessions a plan started, one per pair (deleting a plan clears it).
+ALTER TABLE checkin_session ADD COLUMN plan_id INTEGER;

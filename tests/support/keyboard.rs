@@ -40,6 +40,9 @@ return [...main.querySelectorAll('a[href], button, input, select, textarea, summ
   .filter((e) => heading.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING)
   .filter((e) => !e.disabled && e.type !== 'hidden' && e.getClientRects().length > 0)
   .filter((e) => !e.closest('details:not([open]) > :not(summary)'))
+  // A group of radio buttons is one Tab stop (arrow keys move inside it): the chosen one,
+  // or the first when none is chosen.
+  .filter((e) => e.type !== 'radio' || (e.form?.querySelector(`input[type=radio][name="${e.name}"]:checked`) ?? e.form?.querySelector(`input[type=radio][name="${e.name}"]`)) === e)
   .map(name);
 "#;
 
