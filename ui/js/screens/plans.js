@@ -65,7 +65,8 @@ async function renderDetail(id) {
       present ? `${present} risk${present === 1 ? '' : 's'} to plan for. Say what the team will do about each before starting.` : 'Nothing found. Check the ones only the team can know.'),
     detail.riskCheck.incidents.length ? h('p', {}, 'Earlier incidents: ', detail.riskCheck.incidents.map((i, n) => [n ? ', ' : '', h('a', { href: `#/incidents/${encodeURIComponent(i.id)}` }, i.line.split(':').slice(0, 2).join(':'))])) : null,
     detail.riskCheck.risks.map((risk) => riskFieldset(risk, started)),
-    !started && teams.length ? field('roomId', 'Share the sessions with', h('select', {}, h('option', { value: '' }, 'Nobody else (this device only)'), teams.map((t) => h('option', { value: t.roomId }, `Team: ${t.name}`))), 'Every member’s device then raises the alarm if a check-in is missed.') : null,
+    // With a team set up, the sessions are shared with it unless someone chooses otherwise.
+    !started && teams.length ? field('roomId', 'Share the sessions with', h('select', {}, teams.map((t, i) => h('option', { value: t.roomId, selected: i === 0 }, `Team: ${t.name}`)), h('option', { value: '' }, 'Nobody else (this device only)')), 'Every member’s device then raises the alarm if a check-in is missed.') : null,
     errorSlot('general'),
     started ? null : h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'button button-secondary', value: 'save' }, 'Save answers'),
