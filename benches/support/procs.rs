@@ -80,26 +80,8 @@ impl Desktop {
             .spawn()
             .expect("Xvfb (make test installs it)");
         let display = format!(":{}", first_line(&mut xvfb));
-        // A bus that activates nothing by itself (as in tests/support): no keyring of this
-        // machine's user is started behind the benchmark's back.
         let bus_dir = tempfile::tempdir().expect("bus folder");
-        let config = bus_dir.path().join("session.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "<busconfig><type>session</type><listen>unix:dir={}</listen>\
-                 <auth>EXTERNAL</auth><policy context=\"default\"><allow send_destination=\"*\" \
-                 eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow own=\"*\"/></policy>\
-                 </busconfig>",
-                bus_dir.path().display()
-            ),
-        )
-        .expect("bus config");
-        let mut bus = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+        let mut bus = secrets::quiet_session_bus(bus_dir.path())
             .spawn()
             .expect("dbus-daemon");
         let address = first_line(&mut bus);

@@ -128,26 +128,8 @@ impl Desktop {
             .spawn()
             .expect("Xvfb must be installed: run `make test`, which installs it");
         let (display, xvfb_pipe) = first_line(&mut xvfb, "Xvfb");
-        // A session bus that starts nothing by itself: no service on this machine (a
-        // keyring, a notification daemon) is activated behind the tests' backs.
         let bus_dir = tempfile::tempdir().expect("bus folder");
-        let config = bus_dir.path().join("session.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "<busconfig><type>session</type><listen>unix:dir={}</listen>\
-                 <auth>EXTERNAL</auth><policy context=\"default\"><allow send_destination=\"*\" \
-                 eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow own=\"*\"/></policy>\
-                 </busconfig>",
-                bus_dir.path().display()
-            ),
-        )
-        .expect("bus config");
-        let mut dbus = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+        let mut dbus = secrets::quiet_session_bus(bus_dir.path())
             .spawn()
             .expect("dbus-daemon must be installed: run `make test`");
         let (bus, dbus_pipe) = first_line(&mut dbus, "dbus-daemon");

@@ -223,3 +223,29 @@ impl Client {
         Ok(())
     }
 }
+
+/// `dbus-daemon` for a session bus in `dir` that starts nothing by itself: no service of
+/// this machine (a keyring, a notification daemon) is activated behind a test's or a
+/// benchmark's back. It prints its address on its first line of output.
+pub fn quiet_session_bus(dir: &std::path::Path) -> Command {
+    let config = dir.join("session.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "<busconfig><type>session</type><listen>unix:dir={}</listen>\
+             <auth>EXTERNAL</auth><policy context=\"default\"><allow send_destination=\"*\" \
+             eavesdrop=\"true\"/><allow eavesdrop=\"true\"/><allow own=\"*\"/></policy>\
+             </busconfig>",
+            dir.display()
+        ),
+    )
+    .expect("bus config");
+    let mut command = Command::new("dbus-daemon");
+    command
+        .arg(format!("--config-file={}", config.display()))
+        .args(["--nofork", "--print-address=1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    command
+}
+
