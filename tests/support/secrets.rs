@@ -248,4 +248,3 @@ pub fn quiet_session_bus(dir: &std::path::Path) -> Command {
         .stderr(Stdio::null());
     command
 }
-

@@ -364,6 +364,14 @@ pub fn import(
     })
 }
 
+/// A write into the chosen folder failed (full disk, no permission): said at the folder.
+fn not_written(error: impl std::fmt::Display) -> DoNotKnockError {
+    invalid(
+        "folder",
+        format!("Folder: the file could not be written there ({error}). Choose another folder, or free some space."),
+    )
+}
+
 /// Writes the whole list as `do-not-knock-YYYY-MM-DD.csv` in `folder`, with a UTF-8 mark so
 /// spreadsheets read names right. Written to a temporary name first, then renamed.
 pub fn export(
@@ -374,9 +382,6 @@ pub fn export(
     if !folder.is_dir() {
         return Err(invalid("folder", "Folder: choose a folder that exists."));
     }
-    let io = |e: csv::Error| {
-        DoNotKnockError::File(format!("Folder: the file could not be written ({e})."))
-    };
     let mut writer = csv::Writer::from_writer(UTF8_BOM.to_vec());
     writer
         .write_record([
@@ -390,7 +395,7 @@ pub fn export(
             "added at",
             "review on",
         ])
-        .map_err(io)?;
+        .map_err(not_written)?;
     for e in list(conn, now)? {
         let row = [
             e.house.clone(),
@@ -405,25 +410,20 @@ pub fn export(
         ];
         writer
             .write_record(row.iter().map(|f| cell(f)))
-            .map_err(io)?;
+            .map_err(not_written)?;
     }
-    let bytes = writer.into_inner().map_err(|e| {
-        DoNotKnockError::File(format!("Folder: the file could not be written ({e})."))
-    })?;
+    let bytes = writer.into_inner().map_err(not_written)?;
     let path = folder.join(format!(
         "do-not-knock-{}.csv",
         super::today(now).format("%Y-%m-%d")
     ));
-    let write_error = |e: std::io::Error| {
-        DoNotKnockError::File(format!("Folder: the file could not be written ({e})."))
-    };
     // Written beside it under another name, then renamed, with the permissions the user's
     // other new files get.
     let partial = path.with_extension("csv.partial");
-    std::fs::write(&partial, &bytes).map_err(write_error)?;
+    std::fs::write(&partial, &bytes).map_err(not_written)?;
     std::fs::rename(&partial, &path).map_err(|e| {
         let _ = std::fs::remove_file(&partial);
-        write_error(e)
+        not_written(e)
     })?;
     Ok(path)
 }

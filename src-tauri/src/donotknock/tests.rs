@@ -397,4 +397,19 @@ fn the_list_exports_as_csv_that_spreadsheets_read_right_and_imports_back() {
     let (field, _) =
         field_of(csv_io::export(&other.1.conn(), &out.path().join("missing"), now()).unwrap_err());
     assert_eq!(field, "folder");
+    // A file that cannot be put in place is named at the folder, and no partial file stays.
+    let blocked = tempfile::tempdir().unwrap();
+    std::fs::create_dir(blocked.path().join("do-not-knock-2026-11-25.csv")).unwrap();
+    let (field, message) =
+        field_of(csv_io::export(&other.1.conn(), blocked.path(), now()).unwrap_err());
+    assert_eq!(field, "folder");
+    assert!(
+        message.starts_with("Folder: the file could not be written"),
+        "{message}"
+    );
+    assert_eq!(
+        std::fs::read_dir(blocked.path()).unwrap().count(),
+        1,
+        "no partial file left"
+    );
 }

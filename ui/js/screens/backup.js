@@ -2,8 +2,8 @@
 // into a new, empty record, checked afterwards.
 
 import * as api from '../api.js';
-import { h, field, errorSlot, showError, clearErrors, announce, fill } from '../dom.js';
-import { pathField } from '../components.js';
+import { h, field, errorSlot, announce, fill } from '../dom.js';
+import { pathField, onSubmit } from '../components.js';
 import { formatWhen } from '../when.js';
 
 function passwordInput(autocomplete) {
@@ -36,29 +36,24 @@ function writeForm(folder) {
     h('button', { type: 'submit', class: 'button' }, 'Make the backup'),
     h('div', { class: 'backup-result', 'aria-live': 'polite' }));
   form.elements.folder.value = folder ?? '';
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    const result = form.querySelector('.backup-result');
-    const button = form.querySelector('button[type=submit]');
-    button.disabled = true;
+  const result = form.querySelector('.backup-result');
+  onSubmit(form, async () => {
     fill(result, h('p', { class: 'hint', role: 'status' }, 'Making the backup…'));
+    let made;
     try {
-      const made = await api.backupWrite(form.elements.folder.value, form.elements.passphrase.value, form.elements.passphraseAgain.value);
-      form.elements.passphrase.value = '';
-      form.elements.passphraseAgain.value = '';
-      fill(result, h('p', { class: 'ok', role: 'status', id: 'backup-made' },
-        `Backup made: ${made.incidents} incident${made.incidents === 1 ? '' : 's'} and ${made.attachments} attachment${made.attachments === 1 ? '' : 's'}, ${megabytes(made.bytes)}. `,
-        h('span', { class: 'path' }, made.path)));
-      announce('Backup made');
-      const status = document.getElementById('backup-last');
-      if (status) status.replaceWith(statusText({ lastBackupAt: made.createdAt, incidentsSince: 0, reminderDue: false }));
+      made = await api.backupWrite(form.elements.folder.value, form.elements.passphrase.value, form.elements.passphraseAgain.value);
     } catch (error) {
       fill(result);
-      showError(form, error);
-      form.elements[error.field]?.focus();
+      throw error;
     }
-    button.disabled = false;
+    form.elements.passphrase.value = '';
+    form.elements.passphraseAgain.value = '';
+    fill(result, h('p', { class: 'ok', role: 'status', id: 'backup-made' },
+      `Backup made: ${made.incidents} incident${made.incidents === 1 ? '' : 's'} and ${made.attachments} attachment${made.attachments === 1 ? '' : 's'}, ${megabytes(made.bytes)}. `,
+      h('span', { class: 'path' }, made.path)));
+    announce('Backup made');
+    const status = document.getElementById('backup-last');
+    if (status) status.replaceWith(statusText({ lastBackupAt: made.createdAt, incidentsSince: 0, reminderDue: false }));
   });
   return form;
 }
@@ -72,33 +67,28 @@ function restoreForm() {
     errorSlot('general'),
     h('button', { type: 'submit', class: 'button button-secondary' }, 'Restore'),
     h('div', { class: 'restore-result', 'aria-live': 'polite' }));
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    clearErrors(form);
-    const result = form.querySelector('.restore-result');
-    const button = form.querySelector('button[type=submit]');
-    button.disabled = true;
+  const result = form.querySelector('.restore-result');
+  onSubmit(form, async () => {
     fill(result, h('p', { class: 'hint', role: 'status' }, 'Checking and restoring…'));
+    let restored;
     try {
-      const restored = await api.backupRestore(form.elements.file.value, form.elements.passphrase.value);
-      form.elements.passphrase.value = '';
-      const check = await api.incidentsVerify();
-      const clean = check.problems.length === 0;
-      fill(result,
-        h('p', { class: 'ok', role: 'status', id: 'restore-done' },
-          `Restored ${restored.incidents} incident${restored.incidents === 1 ? '' : 's'} and ${restored.attachments} attachment${restored.attachments === 1 ? '' : 's'} from the backup made ${formatWhen(restored.createdAt)}.`),
-        h('p', { class: clean ? 'ok' : 'problem', id: 'restore-check' },
-          clean
-            ? `Checked: all ${check.incidentsChecked} incidents and ${check.attachmentsChecked} attachments are as they were recorded.`
-            : `Checked: ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'} found. Open Incidents and run Check the log to see them.`),
-        h('p', {}, h('a', { href: '#/incidents' }, 'Go to Incidents')));
-      announce('Backup restored');
+      restored = await api.backupRestore(form.elements.file.value, form.elements.passphrase.value);
     } catch (error) {
       fill(result);
-      showError(form, error);
-      form.elements[error.field]?.focus();
+      throw error;
     }
-    button.disabled = false;
+    form.elements.passphrase.value = '';
+    const check = await api.incidentsVerify();
+    const clean = check.problems.length === 0;
+    fill(result,
+      h('p', { class: 'ok', role: 'status', id: 'restore-done' },
+        `Restored ${restored.incidents} incident${restored.incidents === 1 ? '' : 's'} and ${restored.attachments} attachment${restored.attachments === 1 ? '' : 's'} from the backup made ${formatWhen(restored.createdAt)}.`),
+      h('p', { class: clean ? 'ok' : 'problem', id: 'restore-check' },
+        clean
+          ? `Checked: all ${check.incidentsChecked} incidents and ${check.attachmentsChecked} attachments are as they were recorded.`
+          : `Checked: ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'} found. Open Incidents and run Check the log to see them.`),
+      h('p', {}, h('a', { href: '#/incidents' }, 'Go to Incidents')));
+    announce('Backup restored');
   });
   return form;
 }
