@@ -3,13 +3,18 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
 
 /// Keeps the background log writer alive for the life of the process.
 static FILE_WRITER: OnceLock<WorkerGuard> = OnceLock::new();
+
+/// Lines the background writer may hold before newer ones are dropped. The app logs a few
+/// lines a minute; tracing-appender's default (128,000) sets aside 4 MB at start, a
+/// sixth of all the app's own memory.
+const BUFFERED_LINES: usize = 2_000;
 
 /// Starts logging once per process. A log folder that cannot be created is reported on
 /// stderr and the app carries on: logs are never a reason not to start.
@@ -40,7 +45,9 @@ pub fn init(log_dir: &Path) {
         });
     match file_appender {
         Ok(appender) => {
-            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let (writer, guard) = NonBlockingBuilder::default()
+                .buffered_lines_limit(BUFFERED_LINES)
+                .finish(appender);
             let file_layer = tracing_subscriber::fmt::layer()
                 .with_ansi(false)
                 .with_writer(writer)
