@@ -48,6 +48,11 @@ printf 'Source: %s\n\nPackage: %s\nArchitecture: any\n' "$name" "$name" > "$shli
 depends=$(cd "$shlibs" && dpkg-shlibdeps -O -e "$OLDPWD/$root/usr/bin/$name" 2>/dev/null \
   | sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { echo "dpkg-shlibdeps found no dependencies" >&2; exit 1; }
+# A program linked with packed relocations (src-tauri/build.rs) needs the loader of glibc
+# 2.36; dpkg-shlibdeps reads only the symbols it uses, so it would ask for less.
+if objdump -p "$root/usr/bin/$name" | grep -q GLIBC_ABI_DT_RELR; then
+  depends=$(sed -E 's/libc6 \(>= [0-9.]+\)/libc6 (>= 2.36)/' <<<"$depends")
+fi
 
 cat > "$root/DEBIAN/control" <<CONTROL
 Package: $name

@@ -91,6 +91,21 @@ async fn the_package_installs_starts_and_uninstalls_keeping_the_data() {
     );
     assert!(deb.is_file(), "no package at {}", deb.display());
 
+    // The program is linked with packed relocations (src-tauri/build.rs): the package must
+    // ask for the glibc whose loader reads them, or it would install where it cannot start.
+    let fields = run(
+        "dpkg-deb",
+        &["--field", &deb.display().to_string(), "Depends"],
+        false,
+    );
+    let depends = String::from_utf8_lossy(&fields.stdout).into_owned();
+    let packed = String::from_utf8_lossy(&run("objdump", &["-p", APP_BINARY], false).stdout)
+        .contains("GLIBC_ABI_DT_RELR");
+    assert!(
+        !packed || depends.contains("libc6 (>= 2.36)"),
+        "the program needs glibc 2.36 but the package depends on: {depends}"
+    );
+
     let _cleanup = Installed;
     run(
         "apt-get",
