@@ -13,6 +13,8 @@
 //! window's, measured in the same run because these machines are noisy. Also the size of
 //! both programs.
 //!
+//! The PSS of each process is printed too, and SMAPS_DIR=folder keeps their memory maps.
+//!
 //! Targets (issue 12): page started ≤ 1.15×, PSS ≤ 1.15×, DOMContentLoaded ≤ 60 ms.
 
 #[allow(dead_code)] // The idle counters in procs.rs are for benches/idle.rs.
@@ -31,6 +33,8 @@ struct Start {
     finished_ms: f64,
     content_loaded_ms: f64,
     pss_mib: f64,
+    /// PSS of each process (app, web, network), to see where a difference lies.
+    pss_by_process: std::collections::BTreeMap<String, f64>,
 }
 
 /// Reads the probe lines until the page has finished loading and reported its
@@ -73,7 +77,22 @@ fn start_once(binary: &Path, data: &Path) -> Start {
         processes.contains_key("web"),
         "no web process after settling"
     );
-    let pss_mib = processes.values().map(|pid| pss_kib(*pid)).sum::<u64>() as f64 / 1024.0;
+    let pss_by_process: std::collections::BTreeMap<String, f64> = processes
+        .iter()
+        .map(|(name, pid)| (name.clone(), pss_kib(*pid) as f64 / 1024.0))
+        .collect();
+    let pss_mib = pss_by_process.values().sum();
+    // SMAPS_DIR=folder keeps each process's memory map (of the last start), to see what
+    // the difference is made of.
+    if let Ok(dir) = std::env::var("SMAPS_DIR") {
+        let program = binary.file_name().unwrap_or_default().to_string_lossy();
+        for (name, pid) in &processes {
+            let to = Path::new(&dir).join(format!("{program}-{name}.smaps"));
+            if let Err(error) = std::fs::copy(format!("/proc/{pid}/smaps"), &to) {
+                eprintln!("could not keep {}: {error}", to.display());
+            }
+        }
+    }
     let _ = child.kill();
     let _ = child.wait();
     Start {
@@ -81,6 +100,7 @@ fn start_once(binary: &Path, data: &Path) -> Start {
         finished_ms,
         content_loaded_ms,
         pss_mib,
+        pss_by_process,
     }
 }
 
@@ -152,5 +172,20 @@ fn main() {
         app_pss / bare_pss,
         size(&app) / size(&bare)
     );
+    for process in ["app", "web", "network"] {
+        let of = |starts: &[Start]| {
+            median(
+                starts
+                    .iter()
+                    .map(|s| s.pss_by_process.get(process).copied().unwrap_or(0.0))
+                    .collect(),
+            )
+        };
+        println!(
+            "PSS of the {process:<8} process: bare {:>6.1} MiB, app {:>6.1} MiB",
+            of(&of_bare),
+            of(&of_app)
+        );
+    }
     println!("targets: page started <= 1.15x, PSS <= 1.15x, the app's DOMContentLoaded <= 60 ms");
 }
