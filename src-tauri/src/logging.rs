@@ -12,8 +12,7 @@ use tracing_subscriber::EnvFilter;
 static FILE_WRITER: OnceLock<WorkerGuard> = OnceLock::new();
 
 /// Lines the background writer may hold before newer ones are dropped. The app logs a few
-/// lines a minute; tracing-appender's default (128,000) sets aside 4 MB at start, a
-/// sixth of all the app's own memory.
+/// lines a minute; tracing-appender's default (128,000) sets aside 4 MB at every start.
 const BUFFERED_LINES: usize = 2_000;
 
 /// Starts logging once per process. A log folder that cannot be created is reported on
