@@ -89,6 +89,10 @@ pub fn clean_name(raw: &str) -> Result<String, IncidentError> {
     Ok(cleaned)
 }
 
+/// In the attachments folder once every file there is sealed (never a 64-hex name, so never
+/// taken for an attachment).
+const ALL_SEALED_MARKER: &str = ".all-sealed";
+
 impl AttachmentStore {
     pub fn new(data_dir: &Path, key: &DataKey) -> Self {
         Self {
@@ -208,12 +212,20 @@ impl AttachmentStore {
         }
     }
 
-    /// True when an earlier version left files here unsealed.
+    /// True when an earlier version left files here unsealed. Once a pass has sealed every
+    /// file, a marker says so and no file is opened at start again (this version only ever
+    /// stores sealed files).
     pub fn has_plain_files(&self) -> bool {
-        self.stored()
-            .unwrap_or_default()
-            .iter()
-            .any(|name| !self.is_sealed(name))
+        !self.all_sealed_marker().is_file()
+            && self
+                .stored()
+                .unwrap_or_default()
+                .iter()
+                .any(|name| !self.is_sealed(name))
+    }
+
+    fn all_sealed_marker(&self) -> PathBuf {
+        self.dir.join(ALL_SEALED_MARKER)
     }
 
     fn is_sealed(&self, name: &str) -> bool {
@@ -227,7 +239,10 @@ impl AttachmentStore {
     /// copy is checked against its fingerprint before it replaces the plain file, so a crash
     /// leaves each file either plain or sealed, never lost. How many were sealed.
     pub fn seal_plain_files(&self) -> Result<usize, IncidentError> {
-        let mut sealed_count = 0;
+        if self.all_sealed_marker().is_file() {
+            return Ok(0);
+        }
+        let (mut sealed_count, mut left_plain) = (0, 0);
         for name in self.stored().map_err(write_error)? {
             if self.is_sealed(&name) {
                 continue;
@@ -238,6 +253,7 @@ impl AttachmentStore {
             if stored.sha256 != name {
                 // Changed since it was stored: left as it is for "Check the log" to report.
                 tracing::warn!("an attachment does not match its fingerprint; left unsealed");
+                left_plain += 1;
                 continue;
             }
             temp.persist(self.path_of(&name))
@@ -250,7 +266,22 @@ impl AttachmentStore {
             }
             tracing::info!(files = sealed_count, "attachments sealed");
         }
+        if left_plain == 0 {
+            self.mark_all_sealed();
+        }
         Ok(sealed_count)
+    }
+
+    /// Notes that every file here is sealed. Without the note (no folder yet, or it could
+    /// not be written) the files are only looked at again at the next start.
+    fn mark_all_sealed(&self) {
+        let marker = self.all_sealed_marker();
+        if !self.dir.is_dir() || marker.is_file() {
+            return;
+        }
+        if let Err(error) = std::fs::write(&marker, b"") {
+            tracing::warn!("could not note that every attachment is sealed: {error}");
+        }
     }
 
     /// Why a recorded attachment no longer matches its file, if it does not.

@@ -128,6 +128,63 @@ fn an_earlier_versions_plain_files_are_read_then_sealed_in_place() {
     assert_eq!(files.stored().unwrap().len(), 2);
     assert_eq!(std::fs::read_dir(&files.dir).unwrap().count(), 2);
     assert_eq!(files.seal_plain_files().unwrap(), 0);
+    assert!(
+        files.has_plain_files(),
+        "the file left plain is still found at the next start"
+    );
+}
+
+#[test]
+fn once_every_file_is_sealed_no_file_is_opened_at_start_again() {
+    let (_dir, files) = store();
+    let original = content(10_000);
+    let sha256 = hex(Sha256::digest(&original));
+    std::fs::create_dir_all(&files.dir).unwrap();
+    std::fs::write(files.path_of(&sha256), &original).unwrap();
+    assert!(files.has_plain_files());
+
+    assert_eq!(files.seal_plain_files().unwrap(), 1);
+    assert!(files.dir.join(ALL_SEALED_MARKER).is_file());
+    assert!(!files.has_plain_files());
+    assert_eq!(
+        files.stored().unwrap(),
+        vec![sha256.clone()],
+        "the marker is not an attachment"
+    );
+    // The marker is trusted: a file put here in the clear behind the app's back (this
+    // version never stores one) is not looked for.
+    let stray = hex(Sha256::digest(b"stray"));
+    std::fs::write(files.path_of(&stray), b"stray").unwrap();
+    assert!(!files.has_plain_files());
+    assert_eq!(files.seal_plain_files().unwrap(), 0);
+    // Without the marker (a restored folder, say) the files are looked at again.
+    std::fs::remove_file(files.dir.join(ALL_SEALED_MARKER)).unwrap();
+    assert!(files.has_plain_files());
+    assert_eq!(files.seal_plain_files().unwrap(), 1);
+    assert_eq!(read_back(&files, &sha256), original);
+}
+
+#[test]
+fn a_marker_that_cannot_be_written_only_means_looking_again_next_time() {
+    let (_dir, files) = store();
+    let original = content(1_000);
+    let sha256 = hex(Sha256::digest(&original));
+    std::fs::create_dir_all(&files.dir).unwrap();
+    std::fs::write(files.path_of(&sha256), &original).unwrap();
+    // Something in the marker's way that a file cannot replace.
+    std::fs::create_dir_all(files.dir.join(ALL_SEALED_MARKER).join("inside")).unwrap();
+
+    assert_eq!(files.seal_plain_files().unwrap(), 1);
+    assert_eq!(read_back(&files, &sha256), original);
+    assert!(files.dir.join(ALL_SEALED_MARKER).is_dir());
+}
+
+#[test]
+fn with_no_attachments_folder_nothing_is_written() {
+    let (dir, files) = store();
+    assert!(!files.has_plain_files());
+    assert_eq!(files.seal_plain_files().unwrap(), 0);
+    assert!(!dir.path().join("attachments").exists());
 }
 
 #[test]
