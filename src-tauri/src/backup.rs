@@ -254,6 +254,15 @@ pub fn write(
         }
         .reader()?;
         sealed::seal(&key, &mut payload, &mut sink, |_| true).map_err(|error| match error {
+            // An attachment altered, or changed while it was read: named, and no backup kept.
+            SealError::Read(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
+                ) =>
+            {
+                BackupError::Damaged(error.to_string())
+            }
             SealError::Read(error) | SealError::Write(error) => io_error(error),
             SealError::Stopped => BackupError::Io("stopped".into()),
         })?;
@@ -349,13 +358,11 @@ impl<'a> Entries<'a> {
         parts.push_back(Part::Snapshot(self.snapshot.to_owned()));
         for name in self.names {
             // The original bytes (the whole stream is sealed with the backup's key); their
-            // length is known only by reading them once.
-            let mut len = 0u64;
-            io::copy(
-                &mut self.files.open(name).map_err(io_error)?,
-                &mut CountingSink(&mut len),
-            )
-            .map_err(|error| BackupError::Damaged(format!("attachment {name}: {error}")))?;
+            // length follows from the stored file's, so each file is read once, in its turn.
+            let len = self
+                .files
+                .plain_len(name)
+                .map_err(|error| attachment_error(name, error))?;
             let mut head = Vec::new();
             entry_head(&mut head, Kind::Attachment, name, len);
             parts.push_back(Part::Bytes(head));
@@ -381,7 +388,11 @@ impl Read for Stream<'_> {
                     Some(Part::Bytes(bytes)) => Some(Box::new(io::Cursor::new(bytes))),
                     Some(Part::Snapshot(path)) => Some(Box::new(std::fs::File::open(path)?)),
                     Some(Part::Attachment(name, len)) => {
-                        Some(Box::new(ExactLength::new(self.files.open(&name)?, len)))
+                        let file = self.files.open(&name).map_err(|e| named(&name, e))?;
+                        Some(Box::new(Named {
+                            name,
+                            inner: ExactLength::new(file, len),
+                        }))
                     }
                 };
             }
@@ -391,6 +402,31 @@ impl Read for Stream<'_> {
             }
             self.current = None;
         }
+    }
+}
+
+fn named(name: &str, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("attachment {name}: {error}"))
+}
+
+fn attachment_error(name: &str, error: io::Error) -> BackupError {
+    match error.kind() {
+        io::ErrorKind::InvalidData => BackupError::Damaged(named(name, error).to_string()),
+        _ => io_error(named(name, error)),
+    }
+}
+
+/// An attachment's bytes whose errors name it.
+struct Named<R> {
+    name: String,
+    inner: R,
+}
+
+impl<R: Read> Read for Named<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.inner
+            .read(out)
+            .map_err(|error| named(&self.name, error))
     }
 }
 
@@ -429,18 +465,6 @@ fn entry_head(out: &mut Vec<u8>, kind: Kind, name: &str, len: u64) {
     out.extend_from_slice(&(name.len() as u16).to_be_bytes());
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(&len.to_be_bytes());
-}
-
-struct CountingSink<'a>(&'a mut u64);
-
-impl Write for CountingSink<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        *self.0 += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 /// When the last backup was made, and whether a reminder is due: none for a week, or never,

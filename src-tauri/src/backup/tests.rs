@@ -329,3 +329,53 @@ fn a_reminder_is_due_a_week_after_the_last_backup_when_incidents_were_added() {
     assert!(due.reminder_due);
     assert_eq!(due.incidents_since, 1);
 }
+
+#[test]
+fn an_altered_or_cut_attachment_stops_the_backup_naming_it_and_leaves_no_file() {
+    let (source, _photo) = filled();
+    let name = source.files.stored().unwrap().remove(0);
+    let path = source.files.path_of(&name);
+    let sealed = std::fs::read(&path).unwrap();
+
+    // One byte changed inside: found while the backup reads it.
+    let mut altered = sealed.clone();
+    let middle = altered.len() / 2;
+    altered[middle] ^= 0x01;
+    std::fs::write(&path, &altered).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let error = write(
+        &source.db,
+        &source.files,
+        out.path(),
+        PASSPHRASE,
+        PASSPHRASE,
+        now(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, BackupError::Damaged(why) if why.contains(&name)),
+        "{error:?}"
+    );
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+
+    // Cut short by a few bytes: its last chunk no longer opens.
+    std::fs::write(&path, &sealed[..sealed.len() - 5]).unwrap();
+    let error = write(
+        &source.db,
+        &source.files,
+        out.path(),
+        PASSPHRASE,
+        PASSPHRASE,
+        now(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&error, BackupError::Damaged(why) if why.contains(&name)),
+        "{error:?}"
+    );
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+
+    // Put back as it was, the backup is made.
+    std::fs::write(&path, &sealed).unwrap();
+    backup_of(&source);
+}

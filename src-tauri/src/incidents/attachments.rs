@@ -212,6 +212,24 @@ impl AttachmentStore {
         }
     }
 
+    /// The length of a stored file's original bytes, without reading them: from a sealed
+    /// file's length, or a plain file's own. A sealed file cut short is `InvalidData`.
+    pub fn plain_len(&self, sha256: &str) -> io::Result<u64> {
+        let mut file = File::open(self.path_of(sha256))?;
+        let len = file.metadata()?.len();
+        let mut header = [0u8; 8];
+        let read = file.read(&mut header)?;
+        if !sealed::is_sealed(&header[..read]) {
+            return Ok(len);
+        }
+        sealed::plain_len(len).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "the sealed file was altered or cut short",
+            )
+        })
+    }
+
     /// True when an earlier version left files here unsealed. Once a pass has sealed every
     /// file, a marker says so and no file is opened at start again (this version only ever
     /// stores sealed files).

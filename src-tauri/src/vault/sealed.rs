@@ -57,6 +57,17 @@ pub fn is_sealed(header: &[u8]) -> bool {
     header.starts_with(MAGIC)
 }
 
+/// The plain length of a sealed file `sealed_len` bytes long, from the layout alone (every
+/// chunk but the last is full, and each carries a tag): no need to open it to know. None
+/// when no sealed file has that length (one cut short).
+pub fn plain_len(sealed_len: u64) -> Option<u64> {
+    let body = sealed_len.checked_sub((MAGIC.len() + NONCE_PREFIX) as u64)?;
+    let sealed_chunk = (CHUNK + TAG) as u64;
+    let chunks = body.div_ceil(sealed_chunk).max(1);
+    let last = body - (chunks - 1) * sealed_chunk;
+    (last >= TAG as u64).then(|| body - chunks * TAG as u64)
+}
+
 /// Reads until `buffer` is full or the source ends; how much was read.
 fn read_full(source: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
@@ -203,5 +214,34 @@ impl<R: Read> Read for Opened<R> {
         out[..count].copy_from_slice(&available[..count]);
         self.position += count;
         Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plain_length_follows_from_the_sealed_length() {
+        let key = FileKey::from_secret(Zeroizing::new([7u8; 32]));
+        for size in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK, 3 * CHUNK + 5] {
+            let plain = vec![0x5a_u8; size];
+            let mut sealed = Vec::new();
+            seal(&key, &mut plain.as_slice(), &mut sealed, |_| true).unwrap();
+            assert_eq!(
+                plain_len(sealed.len() as u64),
+                Some(size as u64),
+                "{size} bytes sealed into {}",
+                sealed.len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_length_no_sealed_file_has_gives_none() {
+        let header = (MAGIC.len() + NONCE_PREFIX) as u64;
+        for cut in [0, 8, header, header + 15, header + (CHUNK + TAG) as u64 + 3] {
+            assert_eq!(plain_len(cut), None, "{cut} bytes");
+        }
     }
 }

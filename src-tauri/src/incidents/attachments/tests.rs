@@ -197,3 +197,22 @@ fn the_size_limit_holds_while_sealing() {
     assert!(error.to_string().contains("at most 50 MB"), "{error}");
     assert_eq!(files.stored().unwrap().len(), 0);
 }
+
+#[test]
+fn the_original_length_is_known_without_reading_the_file() {
+    let (_dir, files) = store();
+    let original = content(200_000);
+    let stored = files.store_bytes(&original).unwrap();
+    assert_eq!(files.plain_len(&stored.sha256).unwrap(), 200_000);
+
+    let plain = b"an earlier version's plain file".to_vec();
+    let plain_name = hex(Sha256::digest(&plain));
+    std::fs::write(files.path_of(&plain_name), &plain).unwrap();
+    assert_eq!(files.plain_len(&plain_name).unwrap(), plain.len() as u64);
+
+    // Cut back to its header, no sealed file is that long.
+    let sealed = std::fs::read(files.path_of(&stored.sha256)).unwrap();
+    std::fs::write(files.path_of(&stored.sha256), &sealed[..30]).unwrap();
+    let error = files.plain_len(&stored.sha256).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+}
