@@ -27,6 +27,7 @@ const SECRETS: &[&str] = &[
     "Priya Shah",
     "Tomasz Nowak",
     "Acacia Avenue",
+    "Quarry Lane",
     "green umbrella",
 ];
 const WARD: &str = "Ward 3";
@@ -58,6 +59,19 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
         team.link
     );
     assert!(!team.qr.is_empty(), "the invite has a QR code");
+    // C kept a door before joining: the team is sent it on joining.
+    campaign_safe_lib::donotknock::add(
+        &c.database.conn(),
+        &campaign_safe_lib::donotknock::EntryInput {
+            house: "8".into(),
+            street: "Quarry Lane".into(),
+            reason: "asked-not-to-visit".into(),
+            added_by: "Cat".into(),
+            ..Default::default()
+        },
+        c.clock.now(),
+    )
+    .expect("door kept before joining");
     let vic = volunteer("vic", &server).await;
     let vic_id = vic.user_id().unwrap().to_string();
     for member in [&b.user_id, &c.user_id, &vic_id] {
@@ -82,6 +96,14 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
             .join_team(&team.link, "Ward 3")
             .await
             .expect("join");
+    }
+    for device in [&a, &b] {
+        wait_until(
+            "the door C kept before joining reaches A and B",
+            Duration::from_secs(30),
+            || async { device.doors() == ["8 Quarry Lane"] },
+        )
+        .await;
     }
     volunteer::join_as_volunteer(&vic, &team.room_id).await;
     wait_until(
@@ -338,14 +360,14 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
         wait_until(
             "the door reaches B and C",
             Duration::from_secs(30),
-            || async { device.doors() == ["27 Acacia Avenue"] },
+            || async { device.doors() == ["27 Acacia Avenue", "8 Quarry Lane"] },
         )
         .await;
     }
     campaign_safe_lib::donotknock::remove(&a.database.conn(), door.id, a.clock.now()).unwrap();
     a.team.wake();
     wait_until("the removal reaches B", Duration::from_secs(30), || async {
-        b.doors().is_empty()
+        b.doors() == ["8 Quarry Lane"]
     })
     .await;
 

@@ -6,7 +6,7 @@
 
 mod client;
 mod sync;
-mod teams;
+pub(crate) mod teams;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -249,7 +249,10 @@ impl TeamService {
     pub async fn create_team(&self, name: &str) -> Result<TeamView, RelayError> {
         let name = client::team_name(name)?;
         let client = self.client().await?;
-        teams::create_team(&self.database, &client, &name, self.clock.now()).await
+        let view = teams::create_team(&self.database, &client, &name, self.clock.now()).await?;
+        // The do-not-knock list kept so far goes to the new team at once.
+        self.send_now.notify_one();
+        Ok(view)
     }
 
     /// Joins a team from its invite link, room id or address.

@@ -89,18 +89,60 @@ pub fn after_change(
     at: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
     for room in teams(conn)? {
-        for chunk in entries.chunks(ENTRIES_PER_POST) {
-            let post = RegisterPost {
-                v: VERSION,
-                change,
-                entries: chunk.to_vec(),
-            };
-            conn.execute(
-                "INSERT INTO team_outbox (room_id, kind, session, due_at, content, not_before, created_at)
-                 VALUES (?1, ?2, NULL, NULL, ?3, ?4, ?4)",
-                params![room, "do_not_knock", content(&post).to_string(), to_millis(at)],
-            )?;
+        queue(conn, &room, change, entries, at)?;
+    }
+    Ok(())
+}
+
+/// Queues the whole list for a team this device has just joined or made, so the team knows
+/// the doors that were added before (each member's device keeps an address once).
+pub fn share_list_with(conn: &Connection, room: &str, at: DateTime<Utc>) -> rusqlite::Result<()> {
+    let mut statement = conn.prepare(
+        "SELECT uid, house, street, postcode, reason, note, added_by, review_on
+         FROM do_not_knock ORDER BY id",
+    )?;
+    let rows = statement.query_map([], |r| {
+        let review_on: String = r.get(7)?;
+        Ok(SharedEntry {
+            uid: r.get(0)?,
+            house: r.get(1)?,
+            street: r.get(2)?,
+            postcode: r.get(3)?,
+            reason: r.get(4)?,
+            note: r.get(5)?,
+            added_by: r.get(6)?,
+            // The app writes every review date as 2027-05-07; one that is not is not sent.
+            review_on: NaiveDate::parse_from_str(&review_on, "%Y-%m-%d").unwrap_or(NaiveDate::MIN),
+        })
+    })?;
+    let mut entries = Vec::new();
+    for entry in rows {
+        let entry = entry?;
+        if entry.review_on != NaiveDate::MIN {
+            entries.push(entry);
         }
+    }
+    queue(conn, room, Change::Added, &entries, at)
+}
+
+fn queue(
+    conn: &Connection,
+    room: &str,
+    change: Change,
+    entries: &[SharedEntry],
+    at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    for chunk in entries.chunks(ENTRIES_PER_POST) {
+        let post = RegisterPost {
+            v: VERSION,
+            change,
+            entries: chunk.to_vec(),
+        };
+        conn.execute(
+            "INSERT INTO team_outbox (room_id, kind, session, due_at, content, not_before, created_at)
+             VALUES (?1, ?2, NULL, NULL, ?3, ?4, ?4)",
+            params![room, "do_not_knock", content(&post).to_string(), to_millis(at)],
+        )?;
     }
     Ok(())
 }

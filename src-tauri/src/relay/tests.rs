@@ -516,3 +516,50 @@ fn do_not_knock_entries_reach_every_team_device_and_removals_follow() {
     room.sync(&b);
     assert!(doors(&b).is_empty());
 }
+
+#[test]
+fn a_team_joined_later_is_sent_the_list_kept_so_far_once() {
+    use crate::donotknock::{self, EntryInput};
+    let (solo, office) = (
+        device("@solo:example.org", "SSS"),
+        device("@office:example.org", "BBB"),
+    );
+    in_team(&office);
+    for house in ["3", "5"] {
+        let entry = EntryInput {
+            house: house.into(),
+            street: "Mill Lane".into(),
+            reason: "asked-not-to-visit".into(),
+            added_by: "Sol".into(),
+            ..EntryInput::default()
+        };
+        donotknock::add(&solo.db.conn(), &entry, at(9, 0)).unwrap();
+    }
+    assert_eq!(outbox::waiting(&solo.db.conn()).unwrap(), 0, "no team yet");
+
+    super::matrix::teams::remember_team(&solo.db, ROOM, "Ward 3", at(10, 0)).unwrap();
+    let mut room = Room::default();
+    assert_eq!(
+        room.post_from(&solo, at(10, 0)),
+        1,
+        "one post for both doors"
+    );
+    assert_eq!(
+        room.events[0].2["body"],
+        "🚫 Do-not-knock list: 2 addresses added."
+    );
+    assert_eq!(room.sync(&office), [Outcome::Changed]);
+    assert_eq!(doors(&office), vec!["3 Mill Lane", "5 Mill Lane"]);
+
+    // Renaming the team (remembered again) does not send the list again.
+    super::matrix::teams::remember_team(&solo.db, ROOM, "Ward 3 North", at(11, 0)).unwrap();
+    assert_eq!(outbox::waiting(&solo.db.conn()).unwrap(), 0);
+    let name: String = solo
+        .db
+        .conn()
+        .query_row("SELECT name FROM team WHERE room_id = ?1", [ROOM], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(name, "Ward 3 North");
+}

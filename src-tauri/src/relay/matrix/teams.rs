@@ -69,17 +69,32 @@ pub fn teams(database: &Database) -> Result<Vec<TeamView>, RelayError> {
     Ok(teams)
 }
 
-fn remember_team(
+/// Keeps a team this device joined or made (or its new name); a team new to this device is
+/// sent the do-not-knock list kept so far.
+pub(crate) fn remember_team(
     database: &Database,
     room_id: &str,
     name: &str,
     now: DateTime<Utc>,
 ) -> Result<TeamView, RelayError> {
-    database.conn().execute(
-        "INSERT INTO team (room_id, name, joined_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (room_id) DO UPDATE SET name = excluded.name",
-        params![room_id, name, to_millis(now)],
-    )?;
+    {
+        let mut conn = database.conn();
+        let tx = conn.transaction()?;
+        let new = tx.execute(
+            "INSERT INTO team (room_id, name, joined_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (room_id) DO NOTHING",
+            params![room_id, name, to_millis(now)],
+        )? == 1;
+        if new {
+            crate::relay::register::share_list_with(&tx, room_id, now)?;
+        } else {
+            tx.execute(
+                "UPDATE team SET name = ?2 WHERE room_id = ?1",
+                params![room_id, name],
+            )?;
+        }
+        tx.commit()?;
+    }
     let link = link(room_id, &own_user(database));
     Ok(TeamView {
         qr: qr_rows(&link),
