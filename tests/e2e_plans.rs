@@ -259,6 +259,8 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
     app.wait_for_text("#plan-started", "session 1").await;
     app.click("#plan-started a").await;
     app.wait_for_text(".session-doors", "9 Oak Avenue").await;
+    app.screenshots_of("session-do-not-knock", Some(".session-doors"))
+        .await;
     app.click("button[data-act='end']").await;
     app.wait_for_text("main h1", "Debrief: Ward 3 doorstep session")
         .await;
