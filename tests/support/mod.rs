@@ -488,7 +488,9 @@ impl App {
     }
 
     async fn try_click(&self, css: &str) -> Result<(), fantoccini::error::CmdError> {
-        let element = self.find(css).await;
+        // Waited for, not just looked up: a screen's module loads when first opened, so
+        // right after `go` its controls may not be drawn yet (a CI run lost a click so).
+        let element = self.wait_for(css).await;
         // An <option> is reached through its list, so the list is what comes into view.
         self.client
             .execute(
