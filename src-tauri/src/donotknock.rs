@@ -293,6 +293,32 @@ pub(crate) fn shared_of(entry: &CheckedEntry, uid: &str) -> SharedEntry {
     }
 }
 
+/// Every entry as the team's devices are sent it, oldest first. One whose stored review
+/// date does not read as a date (the app writes none) is left out rather than guessed.
+pub(crate) fn all_shared(conn: &Connection) -> rusqlite::Result<Vec<SharedEntry>> {
+    let mut statement = conn.prepare(
+        "SELECT uid, house, street, postcode, reason, note, added_by, review_on
+         FROM do_not_knock ORDER BY id",
+    )?;
+    let rows = statement.query_map([], |r| {
+        let review_on: String = r.get(7)?;
+        let Ok(review_on) = NaiveDate::parse_from_str(&review_on, "%Y-%m-%d") else {
+            return Ok(None);
+        };
+        Ok(Some(SharedEntry {
+            uid: r.get(0)?,
+            house: r.get(1)?,
+            street: r.get(2)?,
+            postcode: r.get(3)?,
+            reason: r.get(4)?,
+            note: r.get(5)?,
+            added_by: r.get(6)?,
+            review_on,
+        }))
+    })?;
+    rows.filter_map(Result::transpose).collect()
+}
+
 fn insert_row(
     conn: &Connection,
     entry: &CheckedEntry,

@@ -413,3 +413,24 @@ fn the_list_exports_as_csv_that_spreadsheets_read_right_and_imports_back() {
         "no partial file left"
     );
 }
+
+#[test]
+fn the_whole_list_is_ready_to_share_and_a_damaged_date_is_left_out() {
+    let (_dir, db) = db();
+    let kept = add(&db.conn(), &entry("3", "Mill Lane", ""), now()).unwrap();
+    add(&db.conn(), &entry("5", "Mill Lane", "ab1 2cd"), now()).unwrap();
+    db.conn()
+        .execute(
+            "UPDATE do_not_knock SET review_on = 'next spring' WHERE house = '5'",
+            [],
+        )
+        .unwrap();
+
+    let shared = all_shared(&db.conn()).unwrap();
+    assert_eq!(shared.len(), 1, "{shared:?}");
+    assert_eq!(
+        (shared[0].house.as_str(), shared[0].review_on),
+        ("3", kept.review_on)
+    );
+    assert_eq!(shared[0].uid.len(), 32);
+}

@@ -97,31 +97,7 @@ pub fn after_change(
 /// Queues the whole list for a team this device has just joined or made, so the team knows
 /// the doors that were added before (each member's device keeps an address once).
 pub fn share_list_with(conn: &Connection, room: &str, at: DateTime<Utc>) -> rusqlite::Result<()> {
-    let mut statement = conn.prepare(
-        "SELECT uid, house, street, postcode, reason, note, added_by, review_on
-         FROM do_not_knock ORDER BY id",
-    )?;
-    let rows = statement.query_map([], |r| {
-        let review_on: String = r.get(7)?;
-        Ok(SharedEntry {
-            uid: r.get(0)?,
-            house: r.get(1)?,
-            street: r.get(2)?,
-            postcode: r.get(3)?,
-            reason: r.get(4)?,
-            note: r.get(5)?,
-            added_by: r.get(6)?,
-            // The app writes every review date as 2027-05-07; one that is not is not sent.
-            review_on: NaiveDate::parse_from_str(&review_on, "%Y-%m-%d").unwrap_or(NaiveDate::MIN),
-        })
-    })?;
-    let mut entries = Vec::new();
-    for entry in rows {
-        let entry = entry?;
-        if entry.review_on != NaiveDate::MIN {
-            entries.push(entry);
-        }
-    }
+    let entries = crate::donotknock::all_shared(conn)?;
     queue(conn, room, Change::Added, &entries, at)
 }
 
