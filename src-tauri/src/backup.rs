@@ -254,16 +254,8 @@ pub fn write(
         }
         .reader()?;
         sealed::seal(&key, &mut payload, &mut sink, |_| true).map_err(|error| match error {
-            // An attachment altered, or changed while it was read: named, and no backup kept.
-            SealError::Read(error)
-                if matches!(
-                    error.kind(),
-                    io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof
-                ) =>
-            {
-                BackupError::Damaged(error.to_string())
-            }
-            SealError::Read(error) | SealError::Write(error) => io_error(error),
+            SealError::Read(error) => read_failure(error),
+            SealError::Write(error) => io_error(error),
             SealError::Stopped => BackupError::Io("stopped".into()),
         })?;
         sink.flush().map_err(io_error)?;
@@ -410,9 +402,18 @@ fn named(name: &str, error: io::Error) -> io::Error {
 }
 
 fn attachment_error(name: &str, error: io::Error) -> BackupError {
+    read_failure(named(name, error))
+}
+
+/// What went wrong reading the record into the backup. An attachment altered or cut short,
+/// or changed while it was read, is "damaged" (its name is in the error) and no backup is
+/// kept; anything else is the disk's.
+fn read_failure(error: io::Error) -> BackupError {
     match error.kind() {
-        io::ErrorKind::InvalidData => BackupError::Damaged(named(name, error).to_string()),
-        _ => io_error(named(name, error)),
+        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => {
+            BackupError::Damaged(error.to_string())
+        }
+        _ => io_error(error),
     }
 }
 

@@ -222,12 +222,7 @@ impl AttachmentStore {
         if !sealed::is_sealed(&header[..read]) {
             return Ok(len);
         }
-        sealed::plain_len(len).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "the sealed file was altered or cut short",
-            )
-        })
+        sealed::plain_len(len).ok_or_else(sealed::altered)
     }
 
     /// True when an earlier version left files here unsealed. Once a pass has sealed every

@@ -141,7 +141,8 @@ pub struct Opened<R: Read> {
     position: usize,
 }
 
-fn altered() -> io::Error {
+/// A sealed file that does not open, or cannot be as long as it is.
+pub(crate) fn altered() -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidData,
         "the sealed file was altered or cut short",
