@@ -440,11 +440,10 @@ impl App {
             .unwrap_or_else(|e| panic!("waiting for {css}: {e}"))
     }
 
+    /// The element `css`, waited for: a screen's module loads when first opened, so right
+    /// after `go` its controls may not be drawn yet (a CI run lost a click so).
     pub async fn find(&self, css: &str) -> Element {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("finding {css}: {e}"))
+        self.wait_for(css).await
     }
 
     /// Types `text` into the control `css`, after what it already holds. If the page
@@ -488,9 +487,7 @@ impl App {
     }
 
     async fn try_click(&self, css: &str) -> Result<(), fantoccini::error::CmdError> {
-        // Waited for, not just looked up: a screen's module loads when first opened, so
-        // right after `go` its controls may not be drawn yet (a CI run lost a click so).
-        let element = self.wait_for(css).await;
+        let element = self.find(css).await;
         // An <option> is reached through its list, so the list is what comes into view.
         self.client
             .execute(
