@@ -22,7 +22,7 @@
 mod procs;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::time::{Duration, Instant};
 
@@ -32,45 +32,94 @@ struct Start {
     started_ms: f64,
     finished_ms: f64,
     content_loaded_ms: f64,
+    /// The app's first screen drawn, from the start of navigation (the bare window has none).
+    first_screen_ms: Option<f64>,
+    /// When the app served each file of its page, from page started.
+    fetched: Vec<(String, f64)>,
+    /// The page's steps and marks, from the start of navigation.
+    steps: Vec<(String, f64)>,
     pss_mib: f64,
     /// PSS of each process (app, web, network), to see where a difference lies.
     pss_by_process: std::collections::BTreeMap<String, f64>,
 }
 
+/// What the page reported, read from the probe lines.
+struct PageTimes {
+    started_ms: f64,
+    finished_ms: f64,
+    content_loaded_ms: f64,
+    first_screen_ms: Option<f64>,
+    fetched: Vec<(String, f64)>,
+    steps: Vec<(String, f64)>,
+}
+
 /// Reads the probe lines until the page has finished loading and reported its
-/// DOMContentLoaded: spawn to page started, to page finished, and the page's own
-/// DOMContentLoaded time from the start of its navigation.
-fn wait_for_page(child: &mut Child, spawned: Instant) -> (f64, f64, f64) {
+/// DOMContentLoaded (and, with `first_screen`, its first screen drawn): spawn to page started
+/// and to page finished, and the page's own times from the start of its navigation.
+fn wait_for_page(child: &mut Child, spawned: Instant, first_screen: bool) -> PageTimes {
     let stdout = child.stdout.take().expect("piped stdout");
-    let (mut started, mut finished) = (None, None);
+    let mut lines = BufReader::new(stdout).lines();
+    let (mut started, mut finished, mut loaded, mut drawn) = (None, None, None, None);
+    let mut fetched = Vec::new();
+    let mut steps = Vec::new();
     let mut seen = Vec::new();
-    for line in BufReader::new(stdout).lines() {
+    while let Some(line) = lines.next() {
         let line = line.expect("probe output");
         let at = spawned.elapsed().as_secs_f64() * 1000.0;
+        let page_time = |prefix: &str| {
+            line.trim()
+                .strip_prefix(prefix)
+                .map(|ms| ms.parse::<f64>().expect("a time in ms"))
+        };
         match line.trim() {
             "startup-probe page-started" => started = started.or(Some(at)),
             "startup-probe page-finished" => finished = finished.or(Some(at)),
             other => {
-                if let Some(ms) = other.strip_prefix("startup-probe dom-content-loaded ") {
-                    let ms = ms.parse().expect("a time in ms");
-                    return (
-                        started.expect("page-started comes first"),
-                        finished.expect("page-finished comes first"),
-                        ms,
-                    );
+                loaded = loaded.or(page_time("startup-probe dom-content-loaded "));
+                drawn = drawn.or(page_time("startup-probe first-screen "));
+                if let Some(rest) = other.strip_prefix("startup-probe step-") {
+                    if let Some((step, ms)) = rest.split_once(' ') {
+                        steps.push((step.to_owned(), ms.parse().expect("a time in ms")));
+                    }
+                }
+                // The app says when it serves each file of its page (from spawn).
+                if let Some(file) = other.strip_prefix("startup-probe served ") {
+                    fetched.push((file.to_owned(), at));
                 }
             }
         }
+        if loaded.is_some() && (drawn.is_some() || !first_screen) {
+            // Read on, so the program's later lines never meet a closed pipe.
+            std::thread::spawn(move || lines.for_each(drop));
+            return PageTimes {
+                started_ms: started.expect("page-started comes first"),
+                finished_ms: finished.expect("page-finished comes first"),
+                content_loaded_ms: loaded.unwrap_or_default(),
+                first_screen_ms: drawn,
+                fetched: fetched
+                    .into_iter()
+                    .map(|(file, at)| (file, at - started.unwrap_or(at)))
+                    .collect(),
+                steps,
+            };
+        }
         seen.push(line);
     }
-    panic!("the program ended before its page reported DOMContentLoaded; it printed: {seen:?}");
+    panic!(
+        "the program ended before its page reported DOMContentLoaded{}; it printed: {seen:?}",
+        if first_screen {
+            " and its first screen"
+        } else {
+            ""
+        }
+    );
 }
 
-fn start_once(binary: &Path, data: &Path) -> Start {
+fn start_once(binary: &Path, data: &Path, first_screen: bool) -> Start {
     let desktop = Desktop::start();
     let spawned = Instant::now();
     let mut child = desktop.spawn(binary, data, &[("CAMPAIGN_SAFE_STARTUP_PROBE", "1")]);
-    let (started_ms, finished_ms, content_loaded_ms) = wait_for_page(&mut child, spawned);
+    let page = wait_for_page(&mut child, spawned, first_screen);
     std::thread::sleep(Duration::from_secs(seconds("SETTLE", 5)));
     let processes = family(child.id());
     assert!(
@@ -96,82 +145,128 @@ fn start_once(binary: &Path, data: &Path) -> Start {
     let _ = child.kill();
     let _ = child.wait();
     Start {
-        started_ms,
-        finished_ms,
-        content_loaded_ms,
+        started_ms: page.started_ms,
+        finished_ms: page.finished_ms,
+        content_loaded_ms: page.content_loaded_ms,
+        first_screen_ms: page.first_screen_ms,
+        fetched: page.fetched,
+        steps: page.steps,
         pss_mib,
         pss_by_process,
     }
 }
 
+/// The median, or NaN for none (the bare window draws no first screen).
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn main() {
     // The release profile by default (LTO and size matter here), as `make package` builds;
     // PROFILE=bench for the quicker build the other benchmarks use.
     let profile = std::env::var("PROFILE").unwrap_or_else(|_| "release".into());
+    // A target folder of its own: built beside `cargo bench`'s own build of the library (with
+    // the dev-dependencies' features) in the same folder, each build overwrote the other's
+    // files (cargo#6313) and every run rebuilt the app from scratch.
     let options = [
         "--profile",
         profile.as_str(),
         "--features",
         "custom-protocol",
+        "--target-dir",
+        "target/startup",
     ];
     let bare = procs::built_as(&options, &["--example", "bare_window"]);
     let app = procs::built_as(&options, &["--bin", "campaign-safe"]);
-    let runs = seconds("RUNS", 7) as usize;
-    let (bare_data, app_data) = (
-        tempfile::tempdir().expect("data folder"),
-        tempfile::tempdir().expect("data folder"),
-    );
-    // Alternate, so both meet the same machine weather; one warm-up each, not counted.
-    start_once(&bare, bare_data.path());
-    start_once(&app, app_data.path());
-    let (mut of_bare, mut of_app) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        of_bare.push(start_once(&bare, bare_data.path()));
-        of_app.push(start_once(&app, app_data.path()));
+    // ALSO=path: another build of the app (a copy kept from before a change), measured in
+    // the same run, so a change is judged against the same machine weather.
+    let also = std::env::var_os("ALSO").map(PathBuf::from);
+    let mut programs = vec![
+        ("bare Tauri window", bare, false),
+        ("Campaign Safe", app, true),
+    ];
+    if let Some(other) = also {
+        // Not waited for its first screen: a build from before the mark was set has none.
+        programs.push(("ALSO (other build)", other, false));
     }
-    let figures = |starts: &[Start]| {
-        (
-            median(starts.iter().map(|s| s.started_ms).collect()),
-            median(starts.iter().map(|s| s.finished_ms).collect()),
-            median(starts.iter().map(|s| s.content_loaded_ms).collect()),
-            median(starts.iter().map(|s| s.pss_mib).collect()),
-        )
-    };
-    let (bare_started, bare_finished, bare_loaded, bare_pss) = figures(&of_bare);
-    let (app_started, app_finished, app_loaded, app_pss) = figures(&of_app);
+    let runs = seconds("RUNS", 7) as usize;
+    let data: Vec<_> = programs
+        .iter()
+        .map(|_| tempfile::tempdir().expect("data folder"))
+        .collect();
+    // Alternate, so all meet the same machine weather; one warm-up each, not counted.
+    for ((_, binary, app), data) in programs.iter().zip(&data) {
+        start_once(binary, data.path(), *app);
+    }
+    let mut starts: Vec<Vec<Start>> = programs.iter().map(|_| Vec::new()).collect();
+    for _ in 0..runs {
+        for (((_, binary, app), data), of) in programs.iter().zip(&data).zip(&mut starts) {
+            of.push(start_once(binary, data.path(), *app));
+        }
+    }
     let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
-    println!("{profile} profile; medians of {runs} starts, from spawn");
-    println!("                     page started   page finished   DOMContentLoaded   PSS, all processes   program");
-    let row = |what: &str, figures: [f64; 4], binary: &Path| {
-        let [started, finished, loaded, pss] = figures;
-        println!(
-            "{what:<20} {started:>9.0} ms    {finished:>9.0} ms    {loaded:>11.0} ms    {pss:>10.1} MiB     {:>6.1} MB",
-            size(binary)
-        );
+    let figures = |of: &[Start], binary: &Path| {
+        [
+            median(of.iter().map(|s| s.started_ms).collect()),
+            median(of.iter().map(|s| s.finished_ms).collect()),
+            median(of.iter().map(|s| s.content_loaded_ms).collect()),
+            median(of.iter().filter_map(|s| s.first_screen_ms).collect()),
+            median(of.iter().map(|s| s.pss_mib).collect()),
+            size(binary),
+        ]
     };
-    row(
-        "bare Tauri window",
-        [bare_started, bare_finished, bare_loaded, bare_pss],
-        &bare,
-    );
-    row(
-        "Campaign Safe",
-        [app_started, app_finished, app_loaded, app_pss],
-        &app,
-    );
-    println!(
-        "ratio                {:>9.2}×       {:>9.2}×       {:>11.2}×       {:>10.2}×         {:>6.2}×",
-        app_started / bare_started,
-        app_finished / bare_finished,
-        app_loaded / bare_loaded,
-        app_pss / bare_pss,
-        size(&app) / size(&bare)
-    );
+    let rows: Vec<[f64; 6]> = programs
+        .iter()
+        .zip(&starts)
+        .map(|((_, binary, _), of)| figures(of, binary))
+        .collect();
+    println!("{profile} profile; medians of {runs} starts, from spawn (page times from the start of navigation)");
+    println!("                     page started   page finished   DOMContentLoaded   first screen   PSS, all processes   program");
+    let cell = |value: f64, unit: &str, width: usize| {
+        let text = match unit {
+            _ if value.is_nan() => "—".to_owned(),
+            "×" => format!("{value:.2}×"),
+            _ => format!("{value:.0} {unit}"),
+        };
+        format!("{text:>width$}")
+    };
+    let print =
+        |what: &str, [started, finished, loaded, drawn, pss, size]: [f64; 6], ratio: bool| {
+            let (ms, mib, mb) = if ratio {
+                ("×", "×", "×")
+            } else {
+                ("ms", "MiB", "MB")
+            };
+            let pss = if ratio {
+                format!("{pss:.3}×")
+            } else {
+                format!("{pss:.1} {mib}")
+            };
+            println!(
+                "{what:<20} {}    {}    {}    {}    {pss:>15}     {}",
+                cell(started, ms, 12),
+                cell(finished, ms, 12),
+                cell(loaded, ms, 15),
+                cell(drawn, ms, 11),
+                if ratio {
+                    format!("{size:>7.2}×")
+                } else {
+                    format!("{size:>5.1} {mb}")
+                },
+            );
+        };
+    for ((what, _, _), row) in programs.iter().zip(&rows) {
+        print(what, *row, false);
+    }
+    let ratio = |of: &[f64; 6]| {
+        let mut r = [0.0; 6];
+        for (i, value) in r.iter_mut().enumerate() {
+            *value = of[i] / rows[0][i];
+        }
+        r
+    };
+    print("ratio to bare", ratio(&rows[1]), true);
     for process in ["app", "web", "network"] {
         let of = |starts: &[Start]| {
             median(
@@ -181,11 +276,37 @@ fn main() {
                     .collect(),
             )
         };
-        println!(
-            "PSS of the {process:<8} process: bare {:>6.1} MiB, app {:>6.1} MiB",
-            of(&of_bare),
-            of(&of_app)
-        );
+        let each: Vec<String> = programs
+            .iter()
+            .zip(&starts)
+            .map(|((what, _, _), of_one)| format!("{what} {:>6.1} MiB", of(of_one)))
+            .collect();
+        println!("PSS of the {process:<8} process: {}", each.join(", "));
+    }
+    // The page's steps and when the app served each file of its page (medians): the waterfall.
+    let medians = |lists: Vec<&Vec<(String, f64)>>| {
+        let mut each: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+        for (name, ms) in lists.into_iter().flatten() {
+            each.entry(name).or_default().push(*ms);
+        }
+        let mut at: Vec<(f64, &str)> = each
+            .into_iter()
+            .map(|(name, ms)| (median(ms), name))
+            .collect();
+        at.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let named: Vec<String> = at
+            .iter()
+            .map(|(ms, name)| format!("{name} {ms:.0}"))
+            .collect();
+        named.join(", ")
+    };
+    for ((what, _, _), of) in programs.iter().zip(&starts) {
+        let steps = medians(of.iter().map(|s| &s.steps).collect());
+        println!("{what}, page steps (ms from navigation): {steps}");
+        let files = medians(of.iter().map(|s| &s.fetched).collect());
+        if !files.is_empty() {
+            println!("{what}, files served (ms after page started): {files}");
+        }
     }
     println!("targets: page started <= 1.15x, PSS <= 1.15x, the app's DOMContentLoaded <= 60 ms");
 }

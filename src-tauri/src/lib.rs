@@ -306,7 +306,9 @@ fn startup_probe<R: Runtime>(_: &tauri::Webview<R>, page: &tauri::webview::PageL
 /// A start-up moment for the benchmark; nothing unless it asked.
 fn probe(moment: &str) {
     if probing() {
-        println!("startup-probe {moment}");
+        // Not println!: a benchmark that stopped reading must not end the app.
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "startup-probe {moment}");
     }
 }
 
@@ -350,7 +352,12 @@ fn open_main_window<R: Runtime>(
         // The app is offline and self-contained: never navigate the window away from it.
         .on_navigation(is_app_url);
     if probing() {
-        window = window.initialization_script(include_str!("startup_probe.js"));
+        window = window
+            .initialization_script(include_str!("startup_probe.js"))
+            // When each file of the page is served, for the benchmark's waterfall.
+            .on_web_resource_request(|request, _| {
+                probe(&format!("served {}", request.uri().path()))
+            });
     }
     // Keep the webview's own storage with the rest of the app's data. If that folder is
     // unusable the start-up banner says so; the window must still open.

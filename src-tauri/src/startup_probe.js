@@ -1,9 +1,33 @@
 // Injected only when CAMPAIGN_SAFE_STARTUP_PROBE is set (benches/startup.rs), in the app and
-// in the bare reference window alike: reports the page's own DOMContentLoaded time, from the
-// start of navigation, to the program's standard output through the `startup_probe` command.
-window.addEventListener('load', () => setTimeout(() => {
-  const [entry] = performance.getEntriesByType('navigation');
-  const t = performance.timing;
-  const ms = entry ? entry.domContentLoadedEventEnd : t.domContentLoadedEventEnd - t.navigationStart;
-  window.__TAURI_INTERNALS__.invoke('startup_probe', { moment: 'dom-content-loaded', ms });
-}));
+// in the bare reference window alike. Reports to the program's standard output, through the
+// `startup_probe` command, times from the start of navigation: the page's steps (its HTML
+// arrived, parsed, DOMContentLoaded) and its performance marks, among them the app's first
+// screen drawn (`first-screen`, set by ui/js/app.js; the bare window has none).
+(() => {
+  const invoke = (moment, ms) => window.__TAURI_INTERNALS__.invoke('startup_probe', { moment, ms });
+  // When each stylesheet and preloaded module of the page arrived in it.
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      for (const node of change.addedNodes) {
+        if (node.localName !== 'link') continue;
+        const name = node.getAttribute('href').toLowerCase().replace(/[^a-z]+/g, '-').replace(/^-|-$/g, '');
+        node.addEventListener('load', () => performance.mark(`arrived-${name}`.slice(0, 35)));
+      }
+    }
+  }).observe(document, { childList: true, subtree: true });
+  window.addEventListener('load', () => setTimeout(async () => {
+    const [entry] = performance.getEntriesByType('navigation');
+    if (entry) {
+      await invoke('step-html-arrived', entry.responseEnd);
+      await invoke('step-parsed', entry.domInteractive);
+    }
+    const t = performance.timing;
+    invoke('dom-content-loaded', entry ? entry.domContentLoadedEventEnd : t.domContentLoadedEventEnd - t.navigationStart);
+  }));
+  new PerformanceObserver((marks) => {
+    for (const mark of marks.getEntries()) {
+      if (mark.name === 'first-screen') invoke('first-screen', mark.startTime);
+      else invoke(`step-${mark.name}`, mark.startTime);
+    }
+  }).observe({ type: 'mark', buffered: true });
+})();
