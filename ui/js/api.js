@@ -10,16 +10,21 @@ export class ApiError extends Error {
   }
 }
 
+// Tauri's own bridge, as its @tauri-apps/api package calls it. The app does not ask Tauri
+// to inject that package's 41 KB global build (withGlobalTauri) into the page before its
+// first line is read: invoke and listen are all the app uses of it.
+const tauri = () => window.__TAURI_INTERNALS__;
+
 async function call(command, args = {}, options = undefined) {
-  const invoke = window.__TAURI__?.core?.invoke;
-  if (typeof invoke !== 'function') {
+  const bridge = tauri();
+  if (typeof bridge?.invoke !== 'function') {
     throw new ApiError({
       code: 'no_backend',
       message: 'Campaign Safe’s background service is not available. Close the app and open it again.',
     });
   }
   try {
-    return await invoke(command, args, options);
+    return await bridge.invoke(command, args, options);
   } catch (error) {
     if (error && typeof error === 'object' && typeof error.message === 'string') {
       throw new ApiError(error);
@@ -136,7 +141,15 @@ export const incidentsAttach = (incidentId, fileName, bytes) =>
 
 /** Listens for an event from the backend; resolves to a function that stops listening. */
 export async function listen(event, handler) {
-  const listenFn = window.__TAURI__?.event?.listen;
-  if (typeof listenFn !== 'function') return () => {};
-  return listenFn(event, (message) => handler(message.payload));
+  const bridge = tauri();
+  if (typeof bridge?.invoke !== 'function') return () => {};
+  const eventId = await bridge.invoke('plugin:event|listen', {
+    event,
+    target: { kind: 'Any' },
+    handler: bridge.transformCallback((message) => handler(message.payload)),
+  });
+  return async () => {
+    window.__TAURI_EVENT_PLUGIN_INTERNALS__?.unregisterListener(event, eventId);
+    await bridge.invoke('plugin:event|unlisten', { event, eventId });
+  };
 }
