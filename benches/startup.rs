@@ -29,27 +29,23 @@ use std::time::{Duration, Instant};
 use procs::{family, pss_kib, seconds, Desktop};
 
 struct Start {
-    started_ms: f64,
-    finished_ms: f64,
-    content_loaded_ms: f64,
-    /// The app's first screen drawn, from the start of navigation (the bare window has none).
-    first_screen_ms: Option<f64>,
-    /// When the app served each file of its page, from page started.
-    fetched: Vec<(String, f64)>,
-    /// The page's steps and marks, from the start of navigation.
-    steps: Vec<(String, f64)>,
+    page: PageTimes,
     pss_mib: f64,
     /// PSS of each process (app, web, network), to see where a difference lies.
     pss_by_process: std::collections::BTreeMap<String, f64>,
 }
 
-/// What the page reported, read from the probe lines.
+/// What the page reported, read from the probe lines: spawn to page started and to page
+/// finished, then times from the start of navigation.
 struct PageTimes {
     started_ms: f64,
     finished_ms: f64,
     content_loaded_ms: f64,
+    /// The app's first screen drawn (the bare window has none).
     first_screen_ms: Option<f64>,
+    /// When the app served each file of its page, from page started.
     fetched: Vec<(String, f64)>,
+    /// The page's steps and marks.
     steps: Vec<(String, f64)>,
 }
 
@@ -145,12 +141,7 @@ fn start_once(binary: &Path, data: &Path, first_screen: bool) -> Start {
     let _ = child.kill();
     let _ = child.wait();
     Start {
-        started_ms: page.started_ms,
-        finished_ms: page.finished_ms,
-        content_loaded_ms: page.content_loaded_ms,
-        first_screen_ms: page.first_screen_ms,
-        fetched: page.fetched,
-        steps: page.steps,
+        page,
         pss_mib,
         pss_by_process,
     }
@@ -208,10 +199,10 @@ fn main() {
     let size = |path: &Path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
     let figures = |of: &[Start], binary: &Path| {
         [
-            median(of.iter().map(|s| s.started_ms).collect()),
-            median(of.iter().map(|s| s.finished_ms).collect()),
-            median(of.iter().map(|s| s.content_loaded_ms).collect()),
-            median(of.iter().filter_map(|s| s.first_screen_ms).collect()),
+            median(of.iter().map(|s| s.page.started_ms).collect()),
+            median(of.iter().map(|s| s.page.finished_ms).collect()),
+            median(of.iter().map(|s| s.page.content_loaded_ms).collect()),
+            median(of.iter().filter_map(|s| s.page.first_screen_ms).collect()),
             median(of.iter().map(|s| s.pss_mib).collect()),
             size(binary),
         ]
@@ -301,9 +292,9 @@ fn main() {
         named.join(", ")
     };
     for ((what, _, _), of) in programs.iter().zip(&starts) {
-        let steps = medians(of.iter().map(|s| &s.steps).collect());
+        let steps = medians(of.iter().map(|s| &s.page.steps).collect());
         println!("{what}, page steps (ms from navigation): {steps}");
-        let files = medians(of.iter().map(|s| &s.fetched).collect());
+        let files = medians(of.iter().map(|s| &s.page.fetched).collect());
         if !files.is_empty() {
             println!("{what}, files served (ms after page started): {files}");
         }
