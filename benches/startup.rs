@@ -43,7 +43,8 @@ struct PageTimes {
     content_loaded_ms: f64,
     /// The app's first screen drawn (the bare window has none).
     first_screen_ms: Option<f64>,
-    /// When the app served each file of its page, from page started.
+    /// When the app served each file of its page, on the page's clock (from the start of
+    /// navigation).
     fetched: Vec<(String, f64)>,
     /// The page's steps and marks.
     steps: Vec<(String, f64)>,
@@ -56,7 +57,8 @@ fn wait_for_page(child: &mut Child, spawned: Instant, first_screen: bool) -> Pag
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
     let (mut started, mut finished, mut loaded, mut drawn) = (None, None, None, None);
-    let mut fetched = Vec::new();
+    let mut served = Vec::new();
+    let mut time_origin = None;
     let mut steps = Vec::new();
     let mut seen = Vec::new();
     while let Some(line) = lines.next() {
@@ -73,14 +75,20 @@ fn wait_for_page(child: &mut Child, spawned: Instant, first_screen: bool) -> Pag
             other => {
                 loaded = loaded.or(page_time("startup-probe dom-content-loaded "));
                 drawn = drawn.or(page_time("startup-probe first-screen "));
+                time_origin = time_origin.or(page_time("startup-probe time-origin "));
                 if let Some(rest) = other.strip_prefix("startup-probe step-") {
                     if let Some((step, ms)) = rest.split_once(' ') {
                         steps.push((step.to_owned(), ms.parse().expect("a time in ms")));
                     }
                 }
-                // The app says when it serves each file of its page (from spawn).
+                // The app says when it serves each file of its page (ms since the epoch).
                 if let Some(file) = other.strip_prefix("startup-probe served ") {
-                    fetched.push((file.to_owned(), at));
+                    if let Some((file, epoch_ms)) = file.rsplit_once(' ') {
+                        served.push((
+                            file.to_owned(),
+                            epoch_ms.parse::<f64>().expect("a time in ms"),
+                        ));
+                    }
                 }
             }
         }
@@ -92,9 +100,9 @@ fn wait_for_page(child: &mut Child, spawned: Instant, first_screen: bool) -> Pag
                 finished_ms: finished.expect("page-finished comes first"),
                 content_loaded_ms: loaded.unwrap_or_default(),
                 first_screen_ms: drawn,
-                fetched: fetched
+                fetched: served
                     .into_iter()
-                    .map(|(file, at)| (file, at - started.unwrap_or(at)))
+                    .map(|(file, epoch_ms)| (file, epoch_ms - time_origin.unwrap_or(f64::NAN)))
                     .collect(),
                 steps,
             };
@@ -172,14 +180,18 @@ fn main() {
     let app = procs::built_as(&options, &["--bin", "campaign-safe"]);
     // ALSO=path: another build of the app (a copy kept from before a change), measured in
     // the same run, so a change is judged against the same machine weather.
-    let also = std::env::var_os("ALSO").map(PathBuf::from);
+    let also: Vec<PathBuf> = std::env::var_os("ALSO")
+        .map(|paths| std::env::split_paths(&paths).collect())
+        .unwrap_or_default();
     let mut programs = vec![
         ("bare Tauri window", bare, false),
         ("Campaign Safe", app, true),
     ];
-    if let Some(other) = also {
+    for other in also {
         // Not waited for its first screen: a build from before the mark was set has none.
-        programs.push(("ALSO (other build)", other, false));
+        let name = other.file_name().unwrap_or_default().to_string_lossy();
+        let label: &'static str = Box::leak(format!("ALSO {name}").into_boxed_str());
+        programs.push((label, other, false));
     }
     let runs = seconds("RUNS", 7) as usize;
     let data: Vec<_> = programs
@@ -296,7 +308,7 @@ fn main() {
         println!("{what}, page steps (ms from navigation): {steps}");
         let files = medians(of.iter().map(|s| &s.page.fetched).collect());
         if !files.is_empty() {
-            println!("{what}, files served (ms after page started): {files}");
+            println!("{what}, files served (ms from navigation): {files}");
         }
     }
     println!("targets: page started <= 1.15x, PSS <= 1.15x, the app's DOMContentLoaded <= 60 ms");

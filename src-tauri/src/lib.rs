@@ -312,6 +312,12 @@ fn probe(moment: &str) {
     }
 }
 
+fn epoch_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64() * 1000.0)
+}
+
 fn probing() -> bool {
     std::env::var_os("CAMPAIGN_SAFE_STARTUP_PROBE").is_some()
 }
@@ -355,8 +361,13 @@ fn open_main_window<R: Runtime>(
         window = window
             .initialization_script(include_str!("startup_probe.js"))
             // When each file of the page is served, for the benchmark's waterfall.
+            // On the page's clock once the page says when that started (ms since the epoch).
             .on_web_resource_request(|request, _| {
-                probe(&format!("served {}", request.uri().path()))
+                probe(&format!(
+                    "served {} {:.1}",
+                    request.uri().path(),
+                    epoch_ms()
+                ))
             });
     }
     // Keep the webview's own storage with the rest of the app's data. If that folder is
