@@ -45,7 +45,7 @@ struct PageTimes {
     first_screen_ms: Option<f64>,
     /// When the app served each file of its page, on the page's clock (from the start of
     /// navigation).
-    fetched: Vec<(String, f64)>,
+    served: Vec<(String, f64)>,
     /// The page's steps and marks.
     steps: Vec<(String, f64)>,
 }
@@ -100,7 +100,7 @@ fn wait_for_page(child: &mut Child, spawned: Instant, first_screen: bool) -> Pag
                 finished_ms: finished.expect("page-finished comes first"),
                 content_loaded_ms: loaded.unwrap_or_default(),
                 first_screen_ms: drawn,
-                fetched: served
+                served: served
                     .into_iter()
                     .map(|(file, epoch_ms)| (file, epoch_ms - time_origin.unwrap_or(f64::NAN)))
                     .collect(),
@@ -190,14 +190,13 @@ fn main() {
         .map(|paths| std::env::split_paths(&paths).collect())
         .unwrap_or_default();
     let mut programs = vec![
-        ("bare Tauri window", bare, false),
-        ("Campaign Safe", app, true),
+        ("bare Tauri window".to_owned(), bare, false),
+        ("Campaign Safe".to_owned(), app, true),
     ];
     for other in also {
         // Not waited for its first screen: a build from before the mark was set has none.
         let name = other.file_name().unwrap_or_default().to_string_lossy();
-        let label: &'static str = Box::leak(format!("ALSO {name}").into_boxed_str());
-        programs.push((label, other, false));
+        programs.push((format!("ALSO {name}"), other, false));
     }
     let runs = seconds("RUNS", 7) as usize;
     let data: Vec<_> = programs
@@ -312,7 +311,7 @@ fn main() {
     for ((what, _, _), of) in programs.iter().zip(&starts) {
         let steps = medians(of.iter().map(|s| &s.page.steps).collect());
         println!("{what}, page steps (ms from navigation): {steps}");
-        let files = medians(of.iter().map(|s| &s.page.fetched).collect());
+        let files = medians(of.iter().map(|s| &s.page.served).collect());
         if !files.is_empty() {
             println!("{what}, files served (ms from navigation): {files}");
         }
