@@ -243,8 +243,80 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// A table the restore copies, and whether it is a full-text index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CarriedTable {
+    pub name: String,
+    pub full_text: bool,
+}
+
+/// The tables of `schema` a backup carries, parents before the tables whose foreign keys
+/// name them. Shadow tables of a full-text index go with it; the team's tables stay behind.
+pub(crate) fn carried_tables(
+    conn: &Connection,
+    schema: &str,
+) -> Result<Vec<CarriedTable>, BackupError> {
+    let tables: Vec<(String, String)> = conn
+        .prepare(&format!(
+            "SELECT name, sql FROM {schema}.sqlite_master
+             WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        ))?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let full_text: Vec<&str> = tables
+        .iter()
+        .filter(|(_, sql)| sql.starts_with("CREATE VIRTUAL TABLE"))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let mut waiting: Vec<(CarriedTable, Vec<String>)> = Vec::new();
+    for (name, _) in &tables {
+        let shadow = full_text
+            .iter()
+            .any(|table| name.starts_with(&format!("{table}_")));
+        if NOT_CARRIED.contains(&name.as_str()) || shadow {
+            continue;
+        }
+        let parents: Vec<String> = conn
+            .prepare(&format!(
+                "PRAGMA {schema}.foreign_key_list({})",
+                quoted(name)
+            ))?
+            .query_map([], |row| row.get::<_, String>(2))?
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|parent| parent != name)
+            .collect();
+        waiting.push((
+            CarriedTable {
+                name: name.clone(),
+                full_text: full_text.contains(&name.as_str()),
+            },
+            parents,
+        ));
+    }
+    // Parents first: SQLite's deferred checks cannot be trusted here, because a whole-table
+    // `INSERT … SELECT` into a parent skips the bookkeeping that clears them.
+    let mut ordered: Vec<CarriedTable> = Vec::new();
+    while !waiting.is_empty() {
+        let ready = waiting.iter().position(|(_, parents)| {
+            parents
+                .iter()
+                .all(|parent| ordered.iter().any(|done| &done.name == parent))
+        });
+        let Some(ready) = ready else {
+            let names: Vec<&str> = waiting.iter().map(|(t, _)| t.name.as_str()).collect();
+            return Err(BackupError::Damaged(format!(
+                "its tables refer to each other in a circle or to a table it lacks ({})",
+                names.join(", ")
+            )));
+        };
+        ordered.push(waiting.remove(ready).0);
+    }
+    Ok(ordered)
+}
+
 /// Copies every carried table from the checked copy into the live record, in one
-/// transaction: all of it or none.
+/// transaction: all of it or none. Afterwards every foreign key is checked again.
 fn copy_rows(conn: &mut Connection, staging: &Path, key: &DataKey) -> Result<(), BackupError> {
     conn.execute(
         "ATTACH DATABASE ?1 AS restored KEY ?2",
@@ -252,33 +324,17 @@ fn copy_rows(conn: &mut Connection, staging: &Path, key: &DataKey) -> Result<(),
     )?;
     let copied = (|| -> Result<(), BackupError> {
         let tx = conn.transaction()?;
-        // Rows arrive in table order, children perhaps before parents: checked at commit.
-        tx.pragma_update(None, "defer_foreign_keys", "ON")?;
-        let tables: Vec<(String, String)> = tx
-            .prepare(
-                "SELECT name, sql FROM main.sqlite_master
-                 WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-            )?
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        let virtual_tables: Vec<&str> = tables
-            .iter()
-            .filter(|(_, sql)| sql.starts_with("CREATE VIRTUAL TABLE"))
-            .map(|(name, _)| name.as_str())
-            .collect();
-        for (name, _) in &tables {
-            let shadow = virtual_tables
-                .iter()
-                .any(|table| name.starts_with(&format!("{table}_")));
-            if NOT_CARRIED.contains(&name.as_str()) || shadow {
-                continue;
-            }
-            let table = quoted(name);
-            tx.execute(&format!("DELETE FROM main.{table}"), [])?;
-            if virtual_tables.contains(&name.as_str()) {
+        let tables = carried_tables(&tx, "main")?;
+        // Children emptied before their parents, then parents filled before children.
+        for table in tables.iter().rev() {
+            tx.execute(&format!("DELETE FROM main.{}", quoted(&table.name)), [])?;
+        }
+        for table in &tables {
+            let name = quoted(&table.name);
+            if table.full_text {
                 // A full-text index: its row numbers tie it to the incidents.
                 let columns: Vec<String> = tx
-                    .prepare(&format!("PRAGMA main.table_info({table})"))?
+                    .prepare(&format!("PRAGMA main.table_info({name})"))?
                     .query_map([], |row| row.get::<_, String>(1))?
                     .collect::<Result<Vec<_>, _>>()?
                     .iter()
@@ -287,17 +343,26 @@ fn copy_rows(conn: &mut Connection, staging: &Path, key: &DataKey) -> Result<(),
                 let columns = columns.join(", ");
                 tx.execute(
                     &format!(
-                        "INSERT INTO main.{table} (rowid, {columns})
-                         SELECT rowid, {columns} FROM restored.{table}"
+                        "INSERT INTO main.{name} (rowid, {columns})
+                         SELECT rowid, {columns} FROM restored.{name}"
                     ),
                     [],
                 )?;
             } else {
                 tx.execute(
-                    &format!("INSERT INTO main.{table} SELECT * FROM restored.{table}"),
+                    &format!("INSERT INTO main.{name} SELECT * FROM restored.{name}"),
                     [],
                 )?;
             }
+        }
+        let broken = tx
+            .prepare("PRAGMA main.foreign_key_check")?
+            .query_map([], |_| Ok(()))?
+            .count();
+        if broken > 0 {
+            return Err(BackupError::Damaged(format!(
+                "{broken} of its rows refer to rows it does not hold"
+            )));
         }
         tx.commit()?;
         Ok(())

@@ -369,3 +369,47 @@ fn an_altered_or_cut_attachment_stops_the_backup_naming_it_and_leaves_no_file() 
     std::fs::write(&path, &sealed).unwrap();
     backup_of(&source);
 }
+
+#[test]
+fn a_record_with_an_ended_journey_restores_its_timeline() {
+    let source = Record::new();
+    let id = crate::checkins::start(
+        &mut source.db.conn(),
+        &crate::checkins::NewSession {
+            kind: crate::checkins::Kind::Journey,
+            mode: crate::checkins::Mode::Me,
+            title: "Home".into(),
+            participants: vec![],
+            place: String::new(),
+            notes: String::new(),
+            escalation: vec![],
+            ends_at: Some(now() + Duration::hours(1)),
+            interval_minutes: None,
+            reminder_lead_minutes: 5,
+            grace_minutes: 10,
+        },
+        now(),
+        "app",
+    )
+    .unwrap();
+    crate::checkins::end_safely(&mut source.db.conn(), id, now(), "app").unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let summary = write(
+        &source.db,
+        &source.files,
+        out.path(),
+        PASSPHRASE,
+        PASSPHRASE,
+        now(),
+    )
+    .unwrap();
+    let target = Record::new();
+    restore(
+        &target.db,
+        &target.files,
+        Path::new(&summary.path),
+        PASSPHRASE,
+    )
+    .unwrap();
+    assert_eq!(target.count("checkin_event"), 2);
+}
