@@ -15,6 +15,11 @@ use campaign_safe_lib::storage::DB_FILE_NAME;
 use campaign_safe_lib::time::Clock;
 use campaign_safe_lib::{context, setup, Options, MAIN_WINDOW};
 
+#[path = "integration/season.rs"]
+mod season;
+#[path = "support/secrets.rs"]
+mod secrets;
+
 struct FixedClock(DateTime<Utc>);
 
 impl Clock for FixedClock {

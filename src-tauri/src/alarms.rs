@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::checkins::scheduler::{ACTION_ACKNOWLEDGE, ACTION_CHECK_IN, ACTION_SNOOZE};
+use crate::checkins::scheduler::{ACTION_ACKNOWLEDGE, ACTION_CHECK_IN, ACTION_SNOOZE, FOLLOWED};
 use crate::checkins::Mode;
 use crate::notify::{Notice, NoticeAction, Urgency};
 use crate::time::{format_local, from_millis};
@@ -95,16 +95,16 @@ fn clock_time(at: DateTime<Utc>) -> String {
 
 /// The open alarms, most urgent first: missed before reminders, then the longest overdue.
 pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, mode, title, participants, next_due_at, reminder_lead_min, grace_min,
                 reminded_for, snoozed_until, missed_for, acknowledged_at, last_check_in_at, help_at
          FROM checkin_session
-         WHERE ended_at IS NULL
+         WHERE ended_at IS NULL AND {FOLLOWED}
            AND ((help_at IS NOT NULL AND acknowledged_at IS NULL)
              OR (missed_for = next_due_at AND acknowledged_at IS NULL)
              OR (reminded_for = next_due_at AND snoozed_until IS NULL
-                 AND (missed_for IS NULL OR missed_for <> next_due_at)))",
-    )?;
+                 AND (missed_for IS NULL OR missed_for <> next_due_at)))"
+    ))?;
     let mut alarms: Vec<Alarm> = stmt
         .query_map([], |r| {
             let due_ms: i64 = r.get(4)?;

@@ -219,7 +219,7 @@ pub fn write(
         .prefix("backup-snapshot")
         .tempfile_in(data_dir)
         .map_err(io_error)?;
-    let (incidents, schema) = snapshot_to(database, snapshot.path(), &snapshot_key)?;
+    let (incidents, schema) = snapshot_to(database, snapshot.path(), &snapshot_key, now)?;
     let attachment_names = files.stored().map_err(io_error)?;
     let manifest = Manifest {
         created_at: now,
@@ -289,10 +289,13 @@ pub fn write(
 
 /// Copies the database into `path` under `key`, in one read transaction of a connection of
 /// its own (nothing the scheduler needs is held); the number of incidents and the schema.
+/// The copy already says it was backed up at `now`, as the record will once the file is
+/// written, so a restored record knows its last backup.
 fn snapshot_to(
     database: &Database,
     path: &Path,
     key: &DataKey,
+    now: DateTime<Utc>,
 ) -> Result<(usize, usize), BackupError> {
     let _ = std::fs::remove_file(path);
     let conn = Connection::open(database.path())?;
@@ -306,6 +309,11 @@ fn snapshot_to(
     let incidents: i64 = conn.query_row("SELECT count(*) FROM incident", [], |row| row.get(0))?;
     conn.query_row("SELECT sqlcipher_export('snapshot')", [], |_| Ok(()))?;
     conn.execute_batch(&format!("PRAGMA snapshot.user_version = {schema};"))?;
+    conn.execute(
+        "INSERT INTO snapshot.app_setting (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        params![LAST_BACKUP_SETTING, now.to_rfc3339()],
+    )?;
     conn.execute("DETACH DATABASE snapshot", [])?;
     Ok((incidents as usize, schema as usize))
 }

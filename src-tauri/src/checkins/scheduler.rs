@@ -56,12 +56,17 @@ struct Row {
 
 const MINUTE_MS: i64 = 60_000;
 
+/// Sessions this device follows: its own, and those tracked for a team it is in. A session
+/// tracked for a team that is not set up here (restored from a backup, which does not carry
+/// team membership) waits until the team is joined again, which brings it up to date.
+pub const FOLLOWED: &str = "(origin = 'local' OR team_room IN (SELECT room_id FROM team))";
+
 fn active_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, title, participants, mode, next_due_at, reminder_lead_min, grace_min, reminded_for,
                 snoozed_until, missed_for, last_alert_at, acknowledged_at, last_check_in_at, origin
-         FROM checkin_session WHERE ended_at IS NULL",
-    )?;
+         FROM checkin_session WHERE ended_at IS NULL AND {FOLLOWED}"
+    ))?;
     let rows = stmt.query_map([], |r| {
         let due: i64 = r.get(4)?;
         let mode: String = r.get(3)?;

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
 
+use super::scheduler::FOLLOWED;
 use super::{timeline, CheckinError, EscalationContact, Event, Kind, Mode};
 use crate::time::{format_local, from_millis};
 
@@ -146,7 +147,8 @@ fn view(row: &Row) -> rusqlite::Result<SessionView> {
 /// Sessions still running, the most urgent (earliest due) first.
 pub fn active(conn: &Connection) -> Result<Vec<SessionView>, CheckinError> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM checkin_session WHERE ended_at IS NULL ORDER BY next_due_at"
+        "SELECT {COLUMNS} FROM checkin_session WHERE ended_at IS NULL AND {FOLLOWED}
+         ORDER BY next_due_at"
     ))?;
     let sessions = stmt.query_map([], view)?.collect::<Result<_, _>>()?;
     Ok(sessions)

@@ -131,6 +131,9 @@ fn team() -> (Device, Device, Device, Room, i64) {
         device("@office:example.org", "BBB"),
         device("@cat:example.org", "CCC"),
     );
+    for member in [&a, &b, &c] {
+        in_team(member);
+    }
     let id = checkins::start(&mut a.db.conn(), &canvass(at(14, 0)), at(14, 0), "app").unwrap();
     outbox::share(
         &mut a.db.conn(),
