@@ -26,7 +26,9 @@ use crate::vault::sealed::{self, FileKey, SealError};
 use crate::vault::{DataKey, KdfParams, VaultError};
 
 mod restore;
+pub mod scratch;
 pub use restore::{restore, RestoreSummary};
+use scratch::Scratch;
 
 pub const EXTENSION: &str = "csbackup";
 const MAGIC: &[u8] = b"CAMPAIGN-SAFE-BACKUP\n";
@@ -37,6 +39,8 @@ pub const REMIND_AFTER_DAYS: i64 = 7;
 /// database): not carried over; the team is joined again after a restore.
 const NOT_CARRIED: &[&str] = &["team_account", "team", "team_outbox", "team_event_seen"];
 const LAST_BACKUP_SETTING: &str = "lastBackupAt";
+/// The folder the last backup was written to: an interrupted one is cleaned up from there.
+const LAST_FOLDER_SETTING: &str = "lastBackupFolder";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -212,14 +216,19 @@ pub fn write(
         key_check: key.check_value(),
     };
 
+    // What an earlier backup left when it was killed goes first; this one's folder is noted,
+    // so that if it is killed too, the next start cleans up after it.
+    let data_dir = database.path().parent().unwrap_or(Path::new("."));
+    scratch::remove_leftovers(data_dir, &[scratch::SNAPSHOT_PREFIX]);
+    scratch::remove_leftovers(folder, &[scratch::OUTPUT_PREFIX]);
+    save_setting(database, LAST_FOLDER_SETTING, &folder.to_string_lossy())?;
+
     // A consistent copy of the database under a one-off key, beside the record.
     let snapshot_key = DataKey::generate()?;
-    let data_dir = database.path().parent().unwrap_or(Path::new("."));
-    let snapshot = tempfile::Builder::new()
-        .prefix("backup-snapshot")
-        .tempfile_in(data_dir)
-        .map_err(io_error)?;
-    let (incidents, schema) = snapshot_to(database, snapshot.path(), &snapshot_key, now)?;
+    let snapshot = Scratch::named_in(data_dir, scratch::SNAPSHOT_PREFIX).map_err(io_error)?;
+    let snapshot_path = snapshot.path().unwrap_or(data_dir).to_owned();
+    let (incidents, schema) = snapshot_to(database, &snapshot_path, &snapshot_key, now)?;
+    pause_for_tests("snapshot");
     let attachment_names = files.stored().map_err(io_error)?;
     let manifest = Manifest {
         created_at: now,
@@ -230,10 +239,8 @@ pub fn write(
         snapshot_key: hex::encode(snapshot_key.as_bytes()),
     };
 
-    let mut out = tempfile::Builder::new()
-        .prefix(".campaign-safe-backup")
-        .tempfile_in(folder)
-        .map_err(|error| match error.kind() {
+    let mut out =
+        Scratch::output_in(folder, scratch::OUTPUT_PREFIX).map_err(|error| match error.kind() {
             io::ErrorKind::PermissionDenied => folder_error(format!(
                 "Save to: Campaign Safe may not write in {}. Choose another folder.",
                 folder.display()
@@ -241,14 +248,14 @@ pub fn write(
             _ => io_error(error),
         })?;
     {
-        let mut sink = io::BufWriter::new(out.as_file_mut());
+        let mut sink = io::BufWriter::new(out.file_mut());
         sink.write_all(MAGIC).map_err(io_error)?;
         let line = serde_json::to_string(&header).map_err(|e| BackupError::Io(e.to_string()))?;
         sink.write_all(line.as_bytes()).map_err(io_error)?;
         sink.write_all(b"\n").map_err(io_error)?;
         let mut payload = Entries {
             manifest: &manifest,
-            snapshot: snapshot.path(),
+            snapshot: &snapshot_path,
             files,
             names: &attachment_names,
         }
@@ -260,18 +267,16 @@ pub fn write(
         })?;
         sink.flush().map_err(io_error)?;
     }
-    out.as_file().sync_all().map_err(io_error)?;
-    let bytes = out.as_file().metadata().map_err(io_error)?.len();
+    out.file().sync_all().map_err(io_error)?;
+    let bytes = out.file().metadata().map_err(io_error)?.len();
+    drop(snapshot);
+    pause_for_tests("written");
     let path = folder.join(file_name(now));
-    out.persist(&path).map_err(|error| io_error(error.error))?;
+    out.keep_as(&path).map_err(io_error)?;
     if let Ok(dir) = std::fs::File::open(folder) {
         let _ = dir.sync_all();
     }
-    database.conn().execute(
-        "INSERT INTO app_setting (name, value) VALUES (?1, ?2)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        params![LAST_BACKUP_SETTING, now.to_rfc3339()],
-    )?;
+    save_setting(database, LAST_BACKUP_SETTING, &now.to_rfc3339())?;
     tracing::info!(
         incidents,
         attachments = attachment_names.len(),
@@ -285,6 +290,44 @@ pub fn write(
         attachments: attachment_names.len(),
         created_at: now,
     })
+}
+
+/// Debug builds only: `CAMPAIGN_SAFE_TEST_BACKUP_STOP_AT` names a point where a backup stops
+/// for good (after saying so on standard output), so a test can kill it there with SIGKILL.
+#[cfg(debug_assertions)]
+fn pause_for_tests(point: &str) {
+    if std::env::var("CAMPAIGN_SAFE_TEST_BACKUP_STOP_AT").is_ok_and(|at| at == point) {
+        println!("backup stopped at {point}");
+        let _ = io::stdout().flush();
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn pause_for_tests(_: &str) {}
+
+fn save_setting(database: &Database, name: &str, value: &str) -> Result<(), BackupError> {
+    database.conn().execute(
+        "INSERT INTO app_setting (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        params![name, value],
+    )?;
+    Ok(())
+}
+
+/// At start: removes what a backup or restore killed part-way left behind, in the data
+/// folder and in the folder the last backup went to.
+pub fn clean_after_crash(conn: &Connection, data_dir: &Path) {
+    let last_folder: Option<String> = conn
+        .query_row(
+            "SELECT value FROM app_setting WHERE name = ?1",
+            [LAST_FOLDER_SETTING],
+            |row| row.get(0),
+        )
+        .ok();
+    scratch::clean_after_crash(data_dir, last_folder.as_deref().map(Path::new));
 }
 
 /// Copies the database into `path` under `key`, in one read transaction of a connection of
@@ -335,6 +378,7 @@ enum Part {
 
 struct Stream<'a> {
     files: &'a AttachmentStore,
+    streamed: u64,
     parts: std::collections::VecDeque<Part>,
     current: Option<Box<dyn Read + 'a>>,
 }
@@ -373,6 +417,7 @@ impl<'a> Entries<'a> {
         parts.push_back(Part::Bytes(end));
         Ok(Stream {
             files: self.files,
+            streamed: 0,
             parts,
             current: None,
         })
@@ -398,6 +443,10 @@ impl Read for Stream<'_> {
             }
             let read = self.current.as_mut().map_or(Ok(0), |part| part.read(out))?;
             if read > 0 {
+                self.streamed += read as u64;
+                if self.streamed > 1024 * 1024 {
+                    pause_for_tests("streaming");
+                }
                 return Ok(read);
             }
             self.current = None;
@@ -540,7 +589,7 @@ fn read_header(reader: &mut BufReader<std::fs::File>) -> Result<Header, BackupEr
 
 /// Where a restore's copy of the database waits while it is checked.
 fn staging_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("restore-staging.sqlite3")
+    data_dir.join(scratch::STAGING_NAME)
 }
 
 fn schema_supported(found: usize) -> Result<(), BackupError> {

@@ -250,6 +250,12 @@ fn start_services<R: Runtime>(
     let state = handle.state::<AppState>();
     let database = state.open_database(key).ok()?.clone();
     state.app_lock.lock_if_pin_set(&database.conn());
+    // What a backup or restore killed part-way left; off the start-up path, since the last
+    // backup's folder may be a slow memory stick or a share that is not there.
+    let (cleaning, data_dir) = (database.clone(), state.data_dir.clone());
+    let _ = std::thread::Builder::new()
+        .name("backup-leftovers".into())
+        .spawn(move || backup::clean_after_crash(&cleaning.reader(), &data_dir));
     // An earlier version's attachments were stored unsealed: sealed now, each one checked.
     let files = incidents::attachments::AttachmentStore::new(&state.data_dir, key);
     if let Err(error) = files.seal_plain_files() {

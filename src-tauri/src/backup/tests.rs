@@ -413,3 +413,147 @@ fn a_record_with_an_ended_journey_restores_its_timeline() {
     .unwrap();
     assert_eq!(target.count("checkin_event"), 2);
 }
+
+/// Run as a child process by the kill test below: backs up the record it is pointed at, and
+/// stops at the point the test names (the test then kills it). Does nothing otherwise.
+#[test]
+fn backup_in_a_child_process() {
+    let Ok(root) = std::env::var("CAMPAIGN_SAFE_TEST_BACKUP_CHILD") else {
+        return;
+    };
+    let root = PathBuf::from(root);
+    let key = crate::vault::test_key();
+    let db = Database::open_in(&root.join("record"), &key).unwrap();
+    let files = AttachmentStore::new(&root.join("record"), &key);
+    write(
+        &db,
+        &files,
+        &root.join("out"),
+        PASSPHRASE,
+        PASSPHRASE,
+        now(),
+    )
+    .unwrap();
+}
+
+fn names_in(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_backup_killed_part_way_leaves_nothing_once_the_app_starts_again() {
+    use std::io::BufRead;
+    let root = tempfile::tempdir().unwrap();
+    let (record_dir, out) = (root.path().join("record"), root.path().join("out"));
+    std::fs::create_dir_all(&out).unwrap();
+    let key = crate::vault::test_key();
+    let db = Database::open_in(&record_dir, &key).unwrap();
+    let files = AttachmentStore::new(&record_dir, &key);
+    let id =
+        crate::incidents::record(&mut db.conn(), &input("Shouted at the gate"), now()).unwrap();
+    let photo: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let stored = files.store_bytes(&photo).unwrap();
+    crate::incidents::attach(&mut db.conn(), &id, stored, "gate.jpg", now()).unwrap();
+    let record_files = names_in(&record_dir);
+    let unnamed = Scratch::output_in(&out, scratch::OUTPUT_PREFIX)
+        .unwrap()
+        .path()
+        .is_none();
+
+    for point in ["snapshot", "streaming", "written"] {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "backup::tests::backup_in_a_child_process",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("CAMPAIGN_SAFE_TEST_BACKUP_CHILD", root.path())
+            .env("CAMPAIGN_SAFE_TEST_BACKUP_STOP_AT", point)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut said = Vec::new();
+        for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+            let line = line.unwrap();
+            let stopped = line.contains(&format!("backup stopped at {point}"));
+            said.push(line);
+            if stopped {
+                break;
+            }
+        }
+        assert!(
+            said.iter().any(|l| l.contains("backup stopped at")),
+            "the child never reached {point}; it said: {said:?}"
+        );
+        child.kill().unwrap(); // SIGKILL: no destructor runs.
+        child.wait().unwrap();
+        // Where the filesystem has unnamed files, nothing half-written ever has a name.
+        if unnamed {
+            assert!(
+                names_in(&out)
+                    .iter()
+                    .all(|n| !n.starts_with(scratch::OUTPUT_PREFIX)),
+                "killed at {point}: {:?}",
+                names_in(&out)
+            );
+        }
+        // The next start removes what was left in the data folder and the backup's.
+        clean_after_crash(&db.conn(), &record_dir);
+        assert_eq!(names_in(&record_dir), record_files, "killed at {point}");
+        assert_eq!(names_in(&out), Vec::<String>::new(), "killed at {point}");
+    }
+
+    // A snapshot left by a crash is also removed by the next backup, which is whole.
+    std::fs::write(record_dir.join("backup-snapshotKILLED"), b"half a database").unwrap();
+    std::fs::write(out.join(".campaign-safe-backupKILLED"), b"half a backup").unwrap();
+    let made = write(&db, &files, &out, PASSPHRASE, PASSPHRASE, now()).unwrap();
+    assert_eq!(names_in(&record_dir), record_files);
+    assert_eq!(names_in(&out), [file_name(now())]);
+    let target = Record::new();
+    restore(&target.db, &target.files, Path::new(&made.path), PASSPHRASE).unwrap();
+    assert_eq!(target.count("incident"), 1);
+}
+
+#[test]
+fn scratch_files_held_by_a_running_backup_are_left_and_dead_ones_removed() {
+    let folder = tempfile::tempdir().unwrap();
+    // A backup still writing (named, as on a memory stick): its lock keeps it.
+    let running = Scratch::named_in(folder.path(), scratch::OUTPUT_PREFIX).unwrap();
+    // One whose process died: a file nobody holds, and SQLite's side file of a snapshot.
+    let dead = folder.path().join(".campaign-safe-backup-dead");
+    std::fs::write(&dead, b"half").unwrap();
+    std::fs::write(folder.path().join("backup-snapshotX-journal"), b"j").unwrap();
+    std::fs::write(folder.path().join("notes.txt"), b"the user's").unwrap();
+    let removed = scratch::remove_leftovers(
+        folder.path(),
+        &[scratch::OUTPUT_PREFIX, scratch::SNAPSHOT_PREFIX],
+    );
+    assert_eq!(removed, 2);
+    assert!(!dead.exists());
+    assert!(
+        running.path().unwrap().exists(),
+        "a running backup's file was removed"
+    );
+    assert!(folder.path().join("notes.txt").exists());
+    // The last backup's folder is cleaned at start, as the record remembers it.
+    drop(running);
+    let record = Record::new();
+    std::fs::write(&dead, b"half").unwrap();
+    record
+        .db
+        .conn()
+        .execute(
+            "INSERT INTO app_setting (name, value) VALUES (?1, ?2)",
+            params![LAST_FOLDER_SETTING, folder.path().to_string_lossy()],
+        )
+        .unwrap();
+    clean_after_crash(&record.db.conn(), record.dir.path());
+    assert!(!dead.exists());
+}

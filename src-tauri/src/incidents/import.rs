@@ -113,10 +113,24 @@ pub fn import(
             Some(stored) if stored.sha256 == file.sha256 => {
                 stored_files.push((stored.sha256, stored.size));
             }
-            Some(_) => summary.problems.push(format!(
-                "{}: the file differs from the one recorded (SHA-256), so it was not imported.",
-                file.file
-            )),
+            Some(stored) => {
+                // Stored under what it really is; taken away again unless the record already
+                // had those bytes, so a refused file leaves nothing behind.
+                let named: bool = database.reader().query_row(
+                    "SELECT EXISTS (SELECT 1 FROM attachment_file WHERE sha256 = ?1)",
+                    [&stored.sha256],
+                    |r| r.get(0),
+                )?;
+                if !named && !stored_files.iter().any(|(sha, _)| *sha == stored.sha256) {
+                    if let Err(error) = files.remove(&stored.sha256) {
+                        tracing::warn!("a refused file could not be removed: {error}");
+                    }
+                }
+                summary.problems.push(format!(
+                    "{}: the file differs from the one recorded (SHA-256), so it was not imported.",
+                    file.file
+                ))
+            }
             None => summary
                 .problems
                 .push(format!("{}: missing from the pack.", file.file)),
@@ -244,3 +258,6 @@ fn import_incident(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
