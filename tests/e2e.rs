@@ -246,10 +246,11 @@ async fn an_upgrade_runs_with_the_window_open_and_keeps_the_data() {
             chrono::Utc::now(),
         )
         .unwrap();
-        // Schemas 12 to 9 (plans, do-not-knock, aftercare), 8 (signatures) and 7
-        // (settings) undone.
+        // Schemas 13 (imported versions), 12 to 9 (plans, do-not-knock, aftercare), 8
+        // (signatures) and 7 (settings) undone.
         conn.execute_batch(
-            "DROP TABLE safety_review; DROP TABLE follow_up; DROP TABLE debrief;
+            "ALTER TABLE incident_version DROP COLUMN imported_at;
+             DROP TABLE safety_review; DROP TABLE follow_up; DROP TABLE debrief;
              ALTER TABLE checkin_session DROP COLUMN plan_id;
              DROP TABLE canvass_plan; DROP TABLE do_not_knock;
              DROP TABLE device_key; DROP TABLE known_signer;

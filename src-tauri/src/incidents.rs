@@ -15,6 +15,7 @@ pub(crate) mod report;
 pub mod signing;
 #[cfg(test)]
 pub(crate) mod tests;
+mod verify;
 pub mod views;
 pub mod vocabulary;
 

@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_plans.sql"),
     include_str!("../migrations/0011_aftercare.sql"),
     include_str!("../migrations/0012_shared_do_not_knock.sql"),
+    include_str!("../migrations/0013_imported_versions.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

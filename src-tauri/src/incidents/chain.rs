@@ -7,9 +7,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::attachments::AttachmentStore;
-use super::model::{Flag, IncidentRecord};
+use super::model::IncidentRecord;
 use crate::time::to_millis;
+
+pub use super::verify::verify_all;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -254,114 +255,4 @@ pub fn load_last_version(conn: &Connection, num: i64) -> rusqlite::Result<Option
     ))?
     .query_row(params![num], stored_version)
     .optional()
-}
-
-/// Walks every incident: its chain, the searchable columns against its last version, and
-/// every attachment file against its recorded size and SHA-256.
-pub fn verify_all(conn: &Connection, files: &AttachmentStore) -> rusqlite::Result<VerifyReport> {
-    let mut report = VerifyReport {
-        incidents_checked: 0,
-        versions_checked: 0,
-        attachments_checked: 0,
-        problems: Vec::new(),
-        unreferenced_files: Vec::new(),
-    };
-    // Signatures by a key this record never learnt are as good as none.
-    let signers = super::signing::known_signers(conn)?;
-    let mut stmt = conn.prepare(
-        "SELECT num, id, status, category, occurred_from, flags, reported, versions FROM incident ORDER BY num",
-    )?;
-    let incidents = stmt.query_map([], |row| {
-        Ok((
-            row.get::<_, i64>(0)?,
-            row.get::<_, String>(1)?,
-            row.get::<_, String>(2)?,
-            row.get::<_, String>(3)?,
-            row.get::<_, i64>(4)?,
-            row.get::<_, i64>(5)?,
-            row.get::<_, bool>(6)?,
-            row.get::<_, u32>(7)?,
-        ))
-    })?;
-    for incident in incidents {
-        let (num, id, status, category, occurred_from, flags, reported, count) = incident?;
-        let versions = load_versions(conn, num)?;
-        report.incidents_checked += 1;
-        report.versions_checked += versions.len();
-        let (mut problems, last) = check_versions(&id, &versions);
-        for version in &versions {
-            if version
-                .signer
-                .as_ref()
-                .is_some_and(|signer| !signers.contains(signer))
-            {
-                problems.push(Problem {
-                    incident_id: id.clone(),
-                    version: Some(version.version),
-                    problem: "it is signed by a key this record does not know".into(),
-                });
-            }
-        }
-        if versions.len() as u32 != count {
-            problems.push(Problem {
-                incident_id: id.clone(),
-                version: None,
-                problem: "a version was removed".into(),
-            });
-        }
-        if let Some(last) = last {
-            if last.kind.status() != status {
-                problems.push(Problem {
-                    incident_id: id.clone(),
-                    version: None,
-                    problem: format!(
-                        "is shown as {status} but its last version says {}",
-                        last.kind.status()
-                    ),
-                });
-            }
-            if let Some(record) = &last.record {
-                let agrees = record.category.key() == category
-                    && to_millis(record.occurred_from) == occurred_from
-                    && Flag::mask(&record.flags) == flags
-                    && record.is_reported() == reported;
-                if !agrees {
-                    problems.push(Problem {
-                        incident_id: id.clone(),
-                        version: None,
-                        problem: "the list shows details that differ from its last version".into(),
-                    });
-                }
-                for attachment in &record.attachments {
-                    report.attachments_checked += 1;
-                    if let Some(problem) = files.check(attachment) {
-                        problems.push(Problem {
-                            incident_id: id.clone(),
-                            version: None,
-                            problem,
-                        });
-                    }
-                }
-            }
-        }
-        report.problems.extend(problems);
-    }
-    report.unreferenced_files = unreferenced(conn, files)?;
-    Ok(report)
-}
-
-/// Stored files that no incident names.
-fn unreferenced(conn: &Connection, files: &AttachmentStore) -> rusqlite::Result<Vec<String>> {
-    let stored = files.stored().unwrap_or_else(|error| {
-        tracing::warn!("the attachments folder could not be listed: {error}");
-        Vec::new()
-    });
-    let mut named = conn.prepare_cached("SELECT 1 FROM attachment_file WHERE sha256 = ?1")?;
-    let mut found = Vec::new();
-    for name in stored {
-        if !named.exists(params![name])? {
-            found.push(name);
-        }
-    }
-    Ok(found)
 }

@@ -245,9 +245,9 @@ fn import_incident(
     }
     for version in &incident.versions[shared..] {
         tx.execute(
-            "INSERT INTO incident_version (incident_num, version, kind, recorded_at, body, prev_hash, hash, signer, signature)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            params![num, version.version, version.kind.key(), version.recorded_at_ms, version.body, version.prev_hash, version.hash, version.signer, version.signature],
+            "INSERT INTO incident_version (incident_num, version, kind, recorded_at, body, prev_hash, hash, signer, signature, imported_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![num, version.version, version.kind.key(), version.recorded_at_ms, version.body, version.prev_hash, version.hash, version.signer, version.signature, to_millis(now)],
         )?;
     }
     refresh_current(tx, num)?;

@@ -317,7 +317,7 @@ fn verify_finds_a_rehashed_version_a_removed_one_and_a_changed_list_row() {
     assert!(
         problems
             .iter()
-            .any(|p| p.contains("differ from its last version")),
+            .any(|p| p.contains("not in its last version")),
         "{problems:?}"
     );
 }

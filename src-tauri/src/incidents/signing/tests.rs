@@ -155,3 +155,115 @@ fn a_pack_names_its_signers_and_an_import_learns_them() {
     );
     drop(from.dir);
 }
+
+#[test]
+fn a_version_rehashed_with_its_signature_taken_away_is_caught() {
+    let log = log();
+    let id = record(&mut log.db.conn(), &input("Leaflets torn up"), now()).unwrap();
+    amend(
+        &mut log.db.conn(),
+        &id,
+        &input("Leaflets torn up and thrown"),
+        "",
+        now(),
+    )
+    .unwrap();
+    let (body, prev): (String, String) = log
+        .db
+        .conn()
+        .query_row(
+            "SELECT body, prev_hash FROM incident_version WHERE version = 2",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    // Someone with the record's key changes the words, fixes the hash, and, having no way to
+    // sign without the device key, leaves no signature at all.
+    let forged = body.replace("torn up and thrown", "picked up");
+    log.db
+        .conn()
+        .execute(
+            "UPDATE incident_version SET body = ?1, hash = ?2, signer = NULL, signature = NULL
+             WHERE version = 2",
+            rusqlite::params![forged, link_hash(&prev, &forged)],
+        )
+        .unwrap();
+    let found = problems(&log);
+    assert!(
+        found.iter().any(|p| p.contains("has no signature")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn only_the_list_s_summary_changed_is_caught_and_so_is_the_search_text() {
+    let log = log();
+    record(&mut log.db.conn(), &input("Shouted at the gate"), now()).unwrap();
+    assert!(problems(&log).is_empty());
+    log.db
+        .conn()
+        .execute(
+            "UPDATE incident SET summary = 'Friendly chat at the gate'",
+            [],
+        )
+        .unwrap();
+    let found = problems(&log);
+    assert!(
+        found.iter().any(|p| p.contains("not in its last version")),
+        "{found:?}"
+    );
+    log.db
+        .conn()
+        .execute("UPDATE incident SET summary = 'Shouted at the gate'", [])
+        .unwrap();
+    assert!(problems(&log).is_empty(), "{:?}", problems(&log));
+    // The search index alone: a search would find words no version holds.
+    log.db
+        .conn()
+        .execute(
+            "UPDATE incident_fts SET what_happened = 'Friendly chat'",
+            [],
+        )
+        .unwrap();
+    let found = problems(&log);
+    assert!(
+        found.iter().any(|p| p.contains("not in its last version")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn unsigned_versions_from_an_earlier_app_s_pack_are_not_flagged() {
+    let from = log();
+    record(&mut from.db.conn(), &input("Followed to the car"), now()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let made = pack::export(
+        &from.db.conn(),
+        &from.files,
+        &Selection::default(),
+        out.path(),
+        now(),
+    )
+    .unwrap();
+    // A pack as an app from before signatures made it: no signer, no signature.
+    let path = made.folder.join(pack::JSON_NAME);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for incident in json["incidents"].as_array_mut().unwrap() {
+        for version in incident["versions"].as_array_mut().unwrap() {
+            let version = version.as_object_mut().unwrap();
+            version.remove("signer");
+            version.remove("signature");
+        }
+    }
+    if let Some(signers) = json.get_mut("signers") {
+        *signers = serde_json::json!([]);
+    }
+    std::fs::write(&path, json.to_string()).unwrap();
+    let into = log();
+    // This device signs from its first record on, before the import.
+    record(&mut into.db.conn(), &input("Our own"), now()).unwrap();
+    let result = import::import(&into.db, &into.files, &made.folder, now()).unwrap();
+    assert_eq!(result.imported, 1, "{:?}", result.problems);
+    assert!(problems(&into).is_empty(), "{:?}", problems(&into));
+}
