@@ -63,9 +63,27 @@ fn start_app_keyed(
     one_copy_per_record: bool,
     keyring: Arc<dyn campaign_safe_lib::vault::Keyring>,
 ) -> App<MockRuntime> {
+    start_app_with_clock(data_dir, one_copy_per_record, keyring, noon())
+}
+
+/// The app as it starts at `now` (a restart later in the day).
+fn start_app_at(
+    data_dir: &Path,
+    keyring: Arc<dyn campaign_safe_lib::vault::Keyring>,
+    now: DateTime<Utc>,
+) -> App<MockRuntime> {
+    start_app_with_clock(data_dir, false, keyring, now)
+}
+
+fn start_app_with_clock(
+    data_dir: &Path,
+    one_copy_per_record: bool,
+    keyring: Arc<dyn campaign_safe_lib::vault::Keyring>,
+    now: DateTime<Utc>,
+) -> App<MockRuntime> {
     let options = Options {
         data_dir: Some(data_dir.to_owned()),
-        clock: Arc::new(FixedClock(noon())),
+        clock: Arc::new(FixedClock(now)),
         notifier: Arc::new(Silent),
         one_copy_per_record,
         keyring,
@@ -957,7 +975,16 @@ fn with_no_keyring_the_record_is_kept_under_a_passphrase_asked_for_at_each_start
         let status = invoke(&app, "app_status", json!({})).unwrap();
         assert_eq!(status["passphrase"]["mode"], "choose", "{status}");
         let why = status["passphrase"]["why"].as_str().unwrap();
-        assert!(why.contains("no Secret Service is running"), "{why}");
+        assert!(why.contains("has no keyring"), "{why}");
+        assert!(
+            !why.contains("no Secret Service is running"),
+            "raw detail shown: {why}"
+        );
+        assert_eq!(
+            status["keyKeptIn"],
+            Value::Null,
+            "no key is kept anywhere yet: {status}"
+        );
         assert_eq!(status["upgrading"], false);
         // Locked: saving says why, in the error shape; Emergency guidance still answers.
         let locked = invoke(&app, "contacts_save", card.clone()).unwrap_err();
@@ -1013,7 +1040,8 @@ fn with_no_keyring_the_record_is_kept_under_a_passphrase_asked_for_at_each_start
     let app = start_app_keyed(dir.path(), false, no_keyring());
     let status = invoke(&app, "app_status", json!({})).unwrap();
     assert_eq!(status["passphrase"]["mode"], "enter", "{status}");
-    for _ in 0..campaign_safe_lib::vault::SLOW_DOWN_AFTER {
+    assert_eq!(status["keyKeptIn"], "passphrase", "{status}");
+    for _ in 0..campaign_safe_lib::tries::FREE_TRIES {
         let wrong = invoke(
             &app,
             "unlock_record",
@@ -1040,13 +1068,31 @@ fn with_no_keyring_the_record_is_kept_under_a_passphrase_asked_for_at_each_start
     );
     drop(app);
 
+    // A restart gives no free tries: still waiting, then the wait runs out.
     let app = start_app_keyed(dir.path(), false, no_keyring());
+    let slowed = invoke(
+        &app,
+        "unlock_record",
+        json!({"passphrase": "a long passphrase"}),
+    )
+    .unwrap_err();
+    assert_eq!(slowed["code"], "slow_down", "{slowed}");
+    drop(app);
+    let app = start_app_at(
+        dir.path(),
+        no_keyring(),
+        noon() + chrono::Duration::seconds(6),
+    );
     invoke(
         &app,
         "unlock_record",
         json!({"passphrase": "a long passphrase"}),
     )
     .unwrap();
+    assert!(
+        !dir.path().join("unlock-tries.json").exists(),
+        "the right passphrase clears the count"
+    );
     wait_until_open(&app);
     let cards = invoke(&app, "contacts_list", json!({})).unwrap();
     assert!(

@@ -10,11 +10,13 @@ use std::sync::Mutex;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::error::ErrorCode;
+use crate::storage::Database;
+use crate::tries::Tries;
 
 const PIN_SETTING: &str = "lockPinHash";
 const IDLE_SETTING: &str = "lockIdleMinutes";
@@ -22,8 +24,9 @@ pub const DEFAULT_IDLE_MINUTES: u32 = 5;
 pub const IDLE_CHOICES: &[u32] = &[1, 2, 5, 10, 15, 30, 60];
 const PIN_MIN: usize = 4;
 const PIN_MAX: usize = 12;
-/// Wrong PINs allowed before each further try waits longer.
-const SLOW_DOWN_AFTER: u32 = 3;
+/// Wrong PINs so far and when the next may be tried, kept in the record so that a restart
+/// does not give free tries again.
+const TRIES_SETTING: &str = "lockPinTries";
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
@@ -33,7 +36,7 @@ pub enum LockError {
     PinMismatch,
     #[error("PIN: that is not the PIN for this app. Try again.")]
     WrongPin,
-    #[error("PIN: too many wrong tries. Wait {0} seconds, then try again.")]
+    #[error("PIN: too many wrong tries. Wait {}, then try again.", crate::tries::seconds(*.0))]
     SlowDown(u64),
     #[error("Lock after: choose one of the times offered.")]
     IdleChoice,
@@ -166,8 +169,6 @@ fn idle_seconds(minutes: u32) -> u32 {
 #[derive(Default)]
 struct Inner {
     locked: bool,
-    wrong_tries: u32,
-    retry_at: Option<DateTime<Utc>>,
 }
 
 /// Whether the window is locked now.
@@ -201,19 +202,25 @@ impl AppLock {
         }
     }
 
-    /// Unlocks with the PIN (slow by design); wrong tries are slowed down.
+    /// Unlocks with the PIN (slow by design); wrong tries are slowed down, across restarts.
+    /// The PIN is checked on the shared reader (Argon2 is slow); the writer is taken only to
+    /// keep the count.
     pub fn unlock(
         &self,
-        conn: &Connection,
+        database: &Database,
         pin: &str,
         now: DateTime<Utc>,
     ) -> Result<(), LockError> {
-        if let Some(retry_at) = self.inner().retry_at.filter(|at| *at > now) {
-            return Err(LockError::SlowDown(
-                (retry_at - now).num_seconds().max(1) as u64
-            ));
-        }
-        let Some(stored) = setting(conn, PIN_SETTING)? else {
+        let (mut tries, stored) = {
+            let reader = database.reader();
+            let kept = setting(&reader, TRIES_SETTING)?;
+            (
+                Tries::read(kept.as_deref(), now),
+                setting(&reader, PIN_SETTING)?,
+            )
+        };
+        tries.check(now).map_err(LockError::SlowDown)?;
+        let Some(stored) = stored else {
             self.inner().locked = false;
             return Ok(());
         };
@@ -222,16 +229,14 @@ impl AppLock {
         let right = Argon2::default()
             .verify_password(pin.as_bytes(), &hash)
             .is_ok();
-        let mut inner = self.inner();
+        let conn = database.conn();
         if right {
-            *inner = Inner::default();
+            conn.execute("DELETE FROM app_setting WHERE name = ?1", [TRIES_SETTING])?;
+            self.inner().locked = false;
             return Ok(());
         }
-        inner.wrong_tries += 1;
-        if inner.wrong_tries >= SLOW_DOWN_AFTER {
-            let doublings = (inner.wrong_tries - SLOW_DOWN_AFTER).min(6);
-            inner.retry_at = Some(now + Duration::seconds(5 << doublings));
-        }
+        tries.failed(now);
+        save_setting(&conn, TRIES_SETTING, &tries.to_json())?;
         Err(LockError::WrongPin)
     }
 

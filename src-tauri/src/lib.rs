@@ -26,6 +26,7 @@ pub mod settings;
 pub mod state;
 pub mod storage;
 pub mod time;
+pub mod tries;
 pub mod vault;
 
 use std::path::PathBuf;

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::advice::AdviceLibrary;
@@ -36,8 +35,6 @@ pub enum Ask {
 struct Waiting {
     ask: Ask,
     notifier: Arc<dyn Notifier>,
-    wrong_tries: u32,
-    retry_at: Option<DateTime<Utc>>,
 }
 
 pub struct AppState {
@@ -140,12 +137,7 @@ impl AppState {
     /// The record stays closed until its passphrase is typed (or chosen); `notifier` is kept
     /// for the alarms that start then.
     pub fn await_passphrase(&self, ask: Ask, notifier: Arc<dyn Notifier>) {
-        *self.waiting() = Some(Waiting {
-            ask,
-            notifier,
-            wrong_tries: 0,
-            retry_at: None,
-        });
+        *self.waiting() = Some(Waiting { ask, notifier });
     }
 
     /// What the window should ask for, while the record is locked.
@@ -154,8 +146,9 @@ impl AppState {
     }
 
     /// Tries a passphrase with `attempt` (slow by design, run without holding anything the
-    /// window needs). After a few wrong tries each next one must wait longer. On success the
-    /// record is no longer waiting: the key and the kept notifier are handed back to open it.
+    /// window needs). After a few wrong tries each next one must wait longer, across restarts
+    /// (the count is kept beside the key file). On success the record is no longer waiting:
+    /// the key and the kept notifier are handed back to open it.
     pub fn try_passphrase(
         &self,
         attempt: impl FnOnce(&Ask) -> Result<DataKey, VaultError>,
@@ -163,13 +156,12 @@ impl AppState {
         let now = self.clock.now();
         let ask = {
             let waiting = self.waiting();
-            let waiting = waiting.as_ref().ok_or(VaultError::AlreadyOpen)?;
-            if let Some(retry_at) = waiting.retry_at.filter(|at| *at > now) {
-                let seconds = (retry_at - now).num_seconds().max(1) as u64;
-                return Err(VaultError::SlowDown { seconds });
-            }
-            waiting.ask.clone()
+            waiting.as_ref().ok_or(VaultError::AlreadyOpen)?.ask.clone()
         };
+        let mut tries = vault::passphrase_tries(&self.data_dir, now);
+        tries
+            .check(now)
+            .map_err(|seconds| VaultError::SlowDown { seconds })?;
         let outcome = attempt(&ask);
         let mut waiting = self.waiting();
         let Some(current) = waiting.as_mut() else {
@@ -179,14 +171,12 @@ impl AppState {
             Ok(key) => {
                 let notifier = current.notifier.clone();
                 *waiting = None;
+                vault::keep_passphrase_tries(&self.data_dir, None);
                 Ok((key, notifier))
             }
             Err(VaultError::WrongPassphrase) => {
-                current.wrong_tries += 1;
-                if current.wrong_tries >= vault::SLOW_DOWN_AFTER {
-                    let doublings = (current.wrong_tries - vault::SLOW_DOWN_AFTER).min(6);
-                    current.retry_at = Some(now + chrono::Duration::seconds(5 << doublings));
-                }
+                tries.failed(now);
+                vault::keep_passphrase_tries(&self.data_dir, Some(&tries));
                 Err(VaultError::WrongPassphrase)
             }
             Err(other) => Err(other),

@@ -15,15 +15,16 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::error::ErrorCode;
+use crate::tries::Tries;
 
 mod keyrings;
 mod passphrase;
 pub mod sealed;
 
-pub use keyrings::{system_keyring, Keyring, KeyringError, MemoryKeyring, NoKeyring};
-pub use passphrase::{
-    check_new as check_new_passphrase, KdfParams, PASSPHRASE_MIN_CHARS, SLOW_DOWN_AFTER,
+pub use keyrings::{
+    system_keyring, Keyring, KeyringError, KeyringProblem, MemoryKeyring, NoKeyring,
 };
+pub use passphrase::{check_new as check_new_passphrase, KdfParams, PASSPHRASE_MIN_CHARS};
 
 pub const KEY_FILE_NAME: &str = "record-key.json";
 
@@ -64,11 +65,15 @@ impl std::fmt::Debug for DataKey {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum VaultError {
     #[error(
-        "Campaign Safe cannot reach the keyring that holds your record's key ({detail}). Your \
-         record is safe but cannot be opened until the keyring is back: log in to the desktop \
-         as usual (the keyring opens with your login), then start Campaign Safe again."
+        "{} Your record is safe but cannot be opened until then: log in to the desktop as \
+         usual (the keyring opens with your login), then start Campaign Safe again.",
+        if *locked {
+            "The keyring that holds your record's key is locked."
+        } else {
+            "Campaign Safe cannot reach the keyring that holds your record's key."
+        }
     )]
-    KeyringUnavailable { detail: String },
+    KeyringUnavailable { locked: bool },
 
     #[error(
         "Campaign Safe cannot open your record: the key to it is not in this computer's \
@@ -85,8 +90,8 @@ pub enum VaultError {
     WrongPassphrase,
 
     #[error(
-        "Passphrase: too many wrong tries. Wait {seconds} seconds, then try again. Nothing was \
-         changed."
+        "Passphrase: too many wrong tries. Wait {}, then try again. Nothing was changed.",
+        crate::tries::seconds(*seconds)
     )]
     SlowDown { seconds: u64 },
 
@@ -244,9 +249,7 @@ pub fn at_start(data_dir: &Path, keyring: &dyn Keyring) -> Result<AtStart, Vault
                 new_key_in_keyring(data_dir, keyring, &name)
             }
             Ok(None) => Err(VaultError::KeyMissing),
-            Err(error) => Err(VaultError::KeyringUnavailable {
-                detail: error.to_string(),
-            }),
+            Err(error) => Err(unreachable_keyring(&error)),
         },
         None => match keyring.load(&name) {
             // The marker was lost but the keyring kept the key.
@@ -259,19 +262,44 @@ pub fn at_start(data_dir: &Path, keyring: &dyn Keyring) -> Result<AtStart, Vault
             }
             Ok(None) => new_key_in_keyring(data_dir, keyring, &name),
             Err(error) if crate::storage::holds_encrypted_record(data_dir) => {
-                Err(VaultError::KeyringUnavailable {
-                    detail: error.to_string(),
-                })
+                Err(unreachable_keyring(&error))
             }
             Err(error) => Ok(AtStart::ChoosePassphrase {
-                why: format!(
-                    "This computer has no keyring Campaign Safe can keep your record's key in \
-                     ({error}). Choose a passphrase instead: you will type it each time \
-                     Campaign Safe starts, and nobody can read your record without it."
-                ),
+                why: why_a_passphrase(&error),
             }),
         },
     }
+}
+
+/// The keyring holds the key but cannot give it now; the library's words go to the log.
+fn unreachable_keyring(error: &KeyringError) -> VaultError {
+    tracing::warn!(problem = ?error.problem, "the keyring did not give the record's key: {error}");
+    VaultError::KeyringUnavailable {
+        locked: error.problem == KeyringProblem::Locked,
+    }
+}
+
+/// Why a new record asks for a passphrase, in words; the library's go to the log.
+fn why_a_passphrase(error: &KeyringError) -> String {
+    tracing::warn!(problem = ?error.problem, "no keyring for the record's key: {error}");
+    let what = match error.problem {
+        KeyringProblem::Locked => {
+            "The keyring on this computer is locked, so Campaign Safe cannot keep your \
+             record's key in it. If you can, unlock it (log in to the desktop as usual) and \
+             start Campaign Safe again."
+        }
+        KeyringProblem::Missing => {
+            "This computer has no keyring Campaign Safe can keep your record's key in."
+        }
+        KeyringProblem::Failed => {
+            "The keyring on this computer did not answer as expected, so Campaign Safe cannot \
+             keep your record's key in it."
+        }
+    };
+    format!(
+        "{what} Choose a passphrase instead: you will type it each time Campaign Safe starts, \
+         and nobody can read your record without it."
+    )
 }
 
 fn new_key_in_keyring(
@@ -299,11 +327,7 @@ fn new_key_in_keyring(
                 .into(),
         }),
         Err(error) => Ok(AtStart::ChoosePassphrase {
-            why: format!(
-                "This computer has no keyring Campaign Safe can keep your record's key in \
-                 ({error}). Choose a passphrase instead: you will type it each time Campaign \
-                 Safe starts, and nobody can read your record without it."
-            ),
+            why: why_a_passphrase(&error),
         }),
     }
 }
@@ -329,11 +353,13 @@ pub fn choose_passphrase(
     Ok(key)
 }
 
-/// Where the key of the record in `data_dir` is kept, for the settings screen.
-pub fn kept_in(data_dir: &Path) -> Result<&'static str, VaultError> {
+/// Where the key of the record in `data_dir` is kept, for the settings screen; `None` while no
+/// key has been kept yet (a new record waiting for its passphrase to be chosen).
+pub fn kept_in(data_dir: &Path) -> Result<Option<&'static str>, VaultError> {
     Ok(match KeyFile::read(data_dir)? {
-        Some(KeyFile::Passphrase(_)) => "passphrase",
-        _ => "keyring",
+        Some(KeyFile::Passphrase(_)) => Some("passphrase"),
+        Some(KeyFile::Keyring) => Some("keyring"),
+        None => None,
     })
 }
 
@@ -365,6 +391,33 @@ pub fn keep_under_passphrase(
     }
     tracing::info!("the record key is now kept under a passphrase");
     Ok(())
+}
+
+/// Beside the key file: wrong passphrases so far, so a restart gives no free tries.
+const TRIES_FILE_NAME: &str = "unlock-tries.json";
+
+/// The wrong passphrases typed for the record in `data_dir` so far.
+pub fn passphrase_tries(data_dir: &Path, now: chrono::DateTime<chrono::Utc>) -> Tries {
+    let kept = std::fs::read_to_string(data_dir.join(TRIES_FILE_NAME)).ok();
+    Tries::read(kept.as_deref(), now)
+}
+
+/// Keeps the count (whole or not at all); `None` clears it after the right passphrase.
+pub fn keep_passphrase_tries(data_dir: &Path, tries: Option<&Tries>) {
+    let path = data_dir.join(TRIES_FILE_NAME);
+    let kept = match tries {
+        None => match std::fs::remove_file(&path) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        },
+        Some(tries) => tempfile::NamedTempFile::new_in(data_dir).and_then(|mut file| {
+            std::io::Write::write_all(&mut file, tries.to_json().as_bytes())?;
+            file.persist(&path).map(drop).map_err(|error| error.error)
+        }),
+    };
+    if let Err(error) = kept {
+        tracing::warn!("the count of wrong passphrases could not be kept: {error}");
+    }
 }
 
 /// The key of a record kept under a passphrase. Slow by design (Argon2id).

@@ -120,7 +120,7 @@ impl Client {
 }
 
 fn failed(error: zbus::Error) -> KeyringError {
-    KeyringError(error.to_string())
+    KeyringError::failed(error.to_string())
 }
 
 impl Keyring for BusKeyring {
@@ -189,7 +189,7 @@ impl Client {
             item.call("GetSecret", &(session,)).map_err(failed)?;
         DataKey::from_bytes(&secret)
             .map(Some)
-            .ok_or_else(|| KeyringError("not a key".into()))
+            .ok_or_else(|| KeyringError::failed("not a key"))
     }
 
     fn save(&self, name: &str, key: &DataKey) -> Result<(), KeyringError> {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::storage::Database;
+use chrono::Duration;
 
 fn database() -> (tempfile::TempDir, Database) {
     let dir = tempfile::tempdir().unwrap();
@@ -20,10 +21,10 @@ fn no_lock_without_a_pin_then_locked_until_the_right_pin() {
     set_pin(&db.conn(), "2468", "2468").unwrap();
     lock.lock(&db.conn()).unwrap();
     assert!(lock.is_locked());
-    let wrong = lock.unlock(&db.conn(), "1357", now()).unwrap_err();
+    let wrong = lock.unlock(&db, "1357", now()).unwrap_err();
     assert_eq!((wrong.code(), wrong.field()), ("wrong_pin", Some("pin")));
     assert!(lock.is_locked());
-    lock.unlock(&db.conn(), "2468", now()).unwrap();
+    lock.unlock(&db, "2468", now()).unwrap();
     assert!(!lock.is_locked());
     // The hash, not the PIN, is kept.
     let kept: String = db
@@ -41,23 +42,61 @@ fn no_lock_without_a_pin_then_locked_until_the_right_pin() {
 }
 
 #[test]
-fn wrong_pins_are_slowed_down_and_the_wait_runs_out() {
-    let (_dir, db) = database();
+fn wrong_pins_are_slowed_down_the_wait_runs_out_and_a_restart_gives_no_free_tries() {
+    let (dir, db) = database();
     set_pin(&db.conn(), "2468", "2468").unwrap();
     let lock = AppLock::default();
     lock.lock(&db.conn()).unwrap();
-    for _ in 0..SLOW_DOWN_AFTER {
+    for _ in 0..crate::tries::FREE_TRIES {
         assert_eq!(
-            lock.unlock(&db.conn(), "0000", now()).unwrap_err().code(),
+            lock.unlock(&db, "0000", now()).unwrap_err().code(),
             "wrong_pin"
         );
     }
-    let slowed = lock.unlock(&db.conn(), "2468", now()).unwrap_err();
+    let slowed = lock.unlock(&db, "2468", now()).unwrap_err();
     assert_eq!(slowed.code(), "slow_down");
     assert!(slowed.to_string().contains("Wait 5 seconds"), "{slowed}");
-    lock.unlock(&db.conn(), "2468", now() + Duration::seconds(6))
+    let last_second = lock
+        .unlock(&db, "2468", now() + Duration::milliseconds(4_500))
+        .unwrap_err();
+    assert!(
+        last_second.to_string().contains("Wait 1 second,"),
+        "{last_second}"
+    );
+
+    // The app restarts (a new lock, the record opened again): still slowed down, and the
+    // next wrong PIN waits longer.
+    drop(db);
+    let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
+    let lock = AppLock::default();
+    lock.lock_if_pin_set(&db.conn());
+    assert_eq!(
+        lock.unlock(&db, "2468", now() + Duration::seconds(1))
+            .unwrap_err()
+            .code(),
+        "slow_down"
+    );
+    lock.unlock(&db, "1111", now() + Duration::seconds(6))
+        .unwrap_err();
+    let longer = lock
+        .unlock(&db, "2468", now() + Duration::seconds(7))
+        .unwrap_err();
+    assert!(longer.to_string().contains("Wait 9 seconds"), "{longer}");
+    lock.unlock(&db, "2468", now() + Duration::seconds(20))
         .unwrap();
     assert!(!lock.is_locked());
+    // The right PIN clears the count.
+    lock.lock(&db.conn()).unwrap();
+    for _ in 0..crate::tries::FREE_TRIES - 1 {
+        lock.unlock(&db, "0000", now() + Duration::seconds(30))
+            .unwrap_err();
+    }
+    assert_eq!(
+        lock.unlock(&db, "0000", now() + Duration::seconds(30))
+            .unwrap_err()
+            .code(),
+        "wrong_pin"
+    );
 }
 
 #[test]

@@ -33,7 +33,12 @@ pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcError> {
         storage_problem: state.database_problem(),
         upgrading: state.upgrading(),
         passphrase: state.passphrase_asked(),
-        key_kept_in: vault::kept_in(&state.data_dir).ok(),
+        // Never "keyring" while a passphrase is asked for: the key is not kept anywhere yet.
+        key_kept_in: match state.passphrase_asked() {
+            Some(Ask::Choose { .. }) => None,
+            Some(Ask::Enter) => Some("passphrase"),
+            None => vault::kept_in(&state.data_dir).ok().flatten(),
+        },
         content_problem: state.content_problems(),
     })
 }

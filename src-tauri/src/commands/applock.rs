@@ -25,9 +25,7 @@ pub fn lock_now(state: State<'_, AppState>) -> Result<LockStatus, IpcError> {
 #[tauri::command(async)]
 pub fn lock_unlock(state: State<'_, AppState>, pin: Arg<String>) -> Result<LockStatus, IpcError> {
     let database = state.database()?;
-    state
-        .app_lock
-        .unlock(&database.reader(), &pin, state.clock.now())?;
+    state.app_lock.unlock(database, &pin, state.clock.now())?;
     Ok(state.app_lock.status(&database.reader())?)
 }
 

@@ -8,9 +8,48 @@ use super::DataKey;
 /// The service name the key is filed under in the keyring.
 pub const KEYRING_SERVICE: &str = "uk.campaignsafe.app";
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct KeyringError(pub String);
+/// What kind of trouble the keyring is in, for the words the user sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyringProblem {
+    /// No keyring answers on this desktop (none installed, no desktop session).
+    Missing,
+    /// It is there but locked, or the user dismissed its prompt.
+    Locked,
+    /// It answered with something else.
+    Failed,
+}
+
+/// Why the keyring could not do what was asked; `detail` is the library's own words, for the
+/// log only.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{detail}")]
+pub struct KeyringError {
+    pub problem: KeyringProblem,
+    pub detail: String,
+}
+
+impl KeyringError {
+    pub fn missing(detail: impl Into<String>) -> Self {
+        Self {
+            problem: KeyringProblem::Missing,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn locked(detail: impl Into<String>) -> Self {
+        Self {
+            problem: KeyringProblem::Locked,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn failed(detail: impl Into<String>) -> Self {
+        Self {
+            problem: KeyringProblem::Failed,
+            detail: detail.into(),
+        }
+    }
+}
 
 /// A place that keeps a record's key between runs.
 pub trait Keyring: Send + Sync {
@@ -26,11 +65,11 @@ pub struct NoKeyring(pub String);
 
 impl Keyring for NoKeyring {
     fn load(&self, _: &str) -> Result<Option<DataKey>, KeyringError> {
-        Err(KeyringError(self.0.clone()))
+        Err(KeyringError::missing(self.0.clone()))
     }
 
     fn save(&self, _: &str, _: &DataKey) -> Result<(), KeyringError> {
-        Err(KeyringError(self.0.clone()))
+        Err(KeyringError::missing(self.0.clone()))
     }
 
     fn forget(&self, _: &str) -> Result<(), KeyringError> {
@@ -92,15 +131,30 @@ impl SecretService {
     }
 }
 
+/// A keyring-core error by kind: locked (or its prompt dismissed), not there at all (nothing
+/// answers on the session bus), or anything else.
 #[cfg(target_os = "linux")]
 fn said(error: keyring_core::Error) -> KeyringError {
-    KeyringError(match error {
-        keyring_core::Error::PlatformFailure(cause)
-        | keyring_core::Error::NoStorageAccess(cause) => {
-            format!("the Secret Service answered: {cause}")
+    match error {
+        keyring_core::Error::NoStorageAccess(cause) => KeyringError::locked(cause.to_string()),
+        keyring_core::Error::PlatformFailure(cause) => {
+            let detail = cause.to_string();
+            let absent = [
+                "connect",
+                "ServiceUnknown",
+                "was not provided",
+                "No such file",
+            ]
+            .iter()
+            .any(|sign| detail.contains(sign));
+            if absent {
+                KeyringError::missing(detail)
+            } else {
+                KeyringError::failed(detail)
+            }
         }
-        other => other.to_string(),
-    })
+        other => KeyringError::failed(other.to_string()),
+    }
 }
 
 /// zbus's blocking calls drive their own executor, which panics inside the async runtime a
@@ -113,7 +167,7 @@ fn off_runtime<T: Send>(
         scope
             .spawn(work)
             .join()
-            .unwrap_or_else(|_| Err(KeyringError("the keyring call failed".into())))
+            .unwrap_or_else(|_| Err(KeyringError::failed("the keyring call failed")))
     })
 }
 
@@ -140,7 +194,7 @@ impl SecretService {
     fn load_here(name: &str) -> Result<Option<DataKey>, KeyringError> {
         match Self::entry(name)?.get_secret() {
             Ok(secret) => DataKey::from_bytes(&secret).map(Some).ok_or_else(|| {
-                KeyringError("the keyring holds something else under this record's name".into())
+                KeyringError::failed("the keyring holds something else under this record's name")
             }),
             Err(keyring_core::Error::NoEntry) => Ok(None),
             Err(error) => Err(said(error)),

@@ -11,8 +11,6 @@ use zeroize::Zeroizing;
 use super::{DataKey, VaultError};
 
 pub const PASSPHRASE_MIN_CHARS: usize = 10;
-/// Wrong passphrases allowed before each further try waits longer.
-pub const SLOW_DOWN_AFTER: u32 = 3;
 
 /// Argon2id costs for new passphrases: 64 MiB and 3 passes (about half a second here).
 /// Stored with each wrapped key, so they can be raised later without locking anyone out.

@@ -23,36 +23,68 @@ fn a_new_record_gets_a_key_in_the_keyring_and_finds_it_again() {
     assert_ne!(first.as_bytes(), second.as_bytes());
 }
 
-#[test]
-fn with_no_keyring_a_new_record_asks_for_a_passphrase_and_says_why() {
-    let dir = tempfile::tempdir().unwrap();
-    let keyring = NoKeyring("no Secret Service on the session bus".into());
-    match at_start(dir.path(), &keyring).unwrap() {
-        AtStart::ChoosePassphrase { why } => {
-            assert!(
-                why.contains("no Secret Service on the session bus"),
-                "{why}"
-            );
-            assert!(why.contains("Choose a passphrase"), "{why}");
-        }
-        other => panic!("{other:?}"),
+/// A keyring that is there but locked (or whose prompt was dismissed).
+struct LockedKeyring;
+
+impl Keyring for LockedKeyring {
+    fn load(&self, _: &str) -> Result<Option<DataKey>, KeyringError> {
+        Err(KeyringError::locked(
+            "org.freedesktop.Secret.Error.IsLocked",
+        ))
     }
+    fn save(&self, _: &str, _: &DataKey) -> Result<(), KeyringError> {
+        Err(KeyringError::locked(
+            "org.freedesktop.Secret.Error.IsLocked",
+        ))
+    }
+    fn forget(&self, _: &str) -> Result<(), KeyringError> {
+        Ok(())
+    }
+}
+
+fn why_asked(keyring: &dyn Keyring) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let why = match at_start(dir.path(), keyring).unwrap() {
+        AtStart::ChoosePassphrase { why } => why,
+        other => panic!("{other:?}"),
+    };
     assert!(!dir.path().join(KEY_FILE_NAME).exists());
+    assert!(why.contains("Choose a passphrase"), "{why}");
+    why
 }
 
 #[test]
-fn a_record_whose_keyring_is_gone_is_refused_in_plain_words() {
+fn with_no_keyring_a_new_record_asks_for_a_passphrase_and_says_why_in_words() {
+    let raw = "zbus error: Failed to connect to address unix:path=/run/user/0/bus";
+    let why = why_asked(&NoKeyring(raw.into()));
+    assert!(why.contains("has no keyring"), "{why}");
+    assert!(
+        !why.contains("zbus"),
+        "a library's words reached the user: {why}"
+    );
+    let why = why_asked(&LockedKeyring);
+    assert!(why.contains("keyring on this computer is locked"), "{why}");
+    assert!(!why.contains("no keyring"), "{why}");
+    assert!(!why.contains("IsLocked"), "{why}");
+}
+
+#[test]
+fn a_record_whose_keyring_is_gone_or_locked_is_refused_in_plain_words() {
     let dir = tempfile::tempdir().unwrap();
     let keyring = MemoryKeyring::default();
     let key = ready(at_start(dir.path(), &keyring));
     crate::storage::Database::open_in(dir.path(), &key).unwrap();
 
-    let away = NoKeyring("the Secret Service did not answer".into());
+    let away = NoKeyring("zbus error: the Secret Service did not answer".into());
     let error = at_start(dir.path(), &away).unwrap_err();
     assert_eq!(error.code(), "keyring_unavailable");
-    assert!(error
-        .to_string()
-        .contains("the Secret Service did not answer"));
+    assert!(
+        error.to_string().contains("cannot reach the keyring"),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("zbus"), "{error}");
+    let error = at_start(dir.path(), &LockedKeyring).unwrap_err();
+    assert!(error.to_string().contains("is locked"), "{error}");
 
     let emptied = MemoryKeyring::default();
     let error = at_start(dir.path(), &emptied).unwrap_err();
@@ -168,7 +200,7 @@ fn a_keyring_record_can_be_kept_under_a_passphrase_instead() {
     let dir = tempfile::tempdir().unwrap();
     let keyring = MemoryKeyring::default();
     let key = ready(at_start(dir.path(), &keyring));
-    assert_eq!(kept_in(dir.path()).unwrap(), "keyring");
+    assert_eq!(kept_in(dir.path()).unwrap(), Some("keyring"));
     let short = keep_under_passphrase(dir.path(), &keyring, &key, "short", "short").unwrap_err();
     assert_eq!(short.field(), Some("passphrase"));
     let mismatch = keep_under_passphrase(
@@ -182,7 +214,7 @@ fn a_keyring_record_can_be_kept_under_a_passphrase_instead() {
     assert_eq!(mismatch.field(), Some("passphraseAgain"));
     assert_eq!(
         kept_in(dir.path()).unwrap(),
-        "keyring",
+        Some("keyring"),
         "nothing changed after a refusal"
     );
 
@@ -194,7 +226,7 @@ fn a_keyring_record_can_be_kept_under_a_passphrase_instead() {
         "a long passphrase",
     )
     .unwrap();
-    assert_eq!(kept_in(dir.path()).unwrap(), "passphrase");
+    assert_eq!(kept_in(dir.path()).unwrap(), Some("passphrase"));
     assert!(
         keyring.load(&record_name(dir.path())).unwrap().is_none(),
         "the keyring's copy is gone"
