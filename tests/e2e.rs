@@ -1008,5 +1008,53 @@ async fn the_window_locks_itself_after_the_idle_time() {
     );
     app.type_in("#f-lock-pin", &format!("2468{enter}")).await;
     app.wait_for_text("main h1", "Today").await;
+
+    // A form half typed when the lock falls is there again after unlocking, and shows
+    // nothing of itself while locked.
+    for (hash, heading, field, words) in [
+        (
+            "#/incidents/new",
+            "Record an incident",
+            "#f-whatHappened",
+            "He said he knows where I live, at the gate",
+        ),
+        (
+            "#/plans/new",
+            "Plan a canvass",
+            "#f-title",
+            "Ward 7, Sunday afternoon",
+        ),
+    ] {
+        app.go(hash).await;
+        app.wait_for_text("main h1", heading).await;
+        app.type_in(field, words).await;
+        app.wait_for_text("main h1", "Campaign Safe is locked")
+            .await;
+        let shown = app
+            .js(&format!(
+                "return document.body.innerText.includes({words:?}) || \
+                 [...document.querySelectorAll('input, textarea')].some((i) => i.value.includes({words:?}))"
+            ))
+            .await;
+        assert_eq!(
+            shown,
+            serde_json::Value::Bool(false),
+            "{hash}: the half-typed form shows while locked"
+        );
+        app.wait_for_text("#form-kept", "What you were typing is kept")
+            .await;
+        if hash == "#/incidents/new" {
+            app.screenshots("locked-with-a-form-kept").await;
+        }
+        app.type_in("#f-lock-pin", &format!("2468{enter}")).await;
+        app.wait_for_text("main h1", heading).await;
+        app.wait_for_value(field, words).await;
+        assert_eq!(
+            app.active_element_id().await,
+            field.trim_start_matches('#'),
+            "{hash}: focus goes back to where it was"
+        );
+    }
+    app.screenshots("unlocked-form-kept").await;
     app.quit(driver).await;
 }

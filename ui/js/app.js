@@ -33,6 +33,32 @@ const main = document.getElementById('main');
 let lock = null;
 let renderCount = 0;
 let firstRender = true;
+// A form being filled in when the lock falls: taken out of the page (so nothing of it shows
+// or is read out while locked) and kept here, in memory only, never saved; put back, as it
+// was, when the same screen is shown unlocked.
+let keptWhileLocked = null;
+
+/** Whether anything in `node`'s forms was typed, picked or ticked since it was drawn. */
+function hasTyping(node) {
+  for (const input of node.querySelectorAll('input, textarea, select')) {
+    if (input.type === 'checkbox' || input.type === 'radio') {
+      if (input.checked !== input.defaultChecked) return true;
+    } else if (input.tagName === 'SELECT') {
+      if ([...input.options].some((option) => option.selected !== option.defaultSelected)) return true;
+    } else if (input.value !== input.defaultValue) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Before the lock screen is drawn: keep the half-filled form, if there is one. */
+function keepTypingWhileLocked() {
+  const shown = main.firstElementChild;
+  if (keptWhileLocked || !shown || main.dataset.hash !== location.hash || !hasTyping(shown)) return;
+  const focused = main.contains(document.activeElement) ? document.activeElement : null;
+  keptWhileLocked = { hash: location.hash, node: shown, title: document.title, focused };
+}
 
 function parseHash() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
@@ -49,7 +75,20 @@ async function route({ keepFocus = false } = {}) {
   let view;
   try {
     if (lock?.isLocked() && !lock.OPEN_WHILE_LOCKED.includes(name)) {
-      view = await lock.lockScreen();
+      keepTypingWhileLocked();
+      view = await lock.lockScreen({ formKept: keptWhileLocked !== null });
+    } else if (keptWhileLocked?.hash === location.hash) {
+      // Unlocked on the screen that was being filled in: the form comes back as it was.
+      const kept = keptWhileLocked;
+      keptWhileLocked = null;
+      if (thisRender !== renderCount) return;
+      main.replaceChildren(kept.node);
+      document.title = kept.title;
+      main.dataset.screen = known ? name : 'today';
+      main.dataset.hash = location.hash;
+      (kept.focused?.isConnected ? kept.focused : main.querySelector('h1') ?? main).focus();
+      firstRender = false;
+      return;
     } else {
       const screen = await screens[known ? name : 'today']();
       view = await screen.render(params);
@@ -71,6 +110,7 @@ async function route({ keepFocus = false } = {}) {
   main.replaceChildren(view.node);
   document.title = `${view.title} – Campaign Safe`;
   main.dataset.screen = known ? name : 'today';
+  main.dataset.hash = location.hash;
   // After the first screen, move focus to the new heading so keyboard and screen-reader
   // users start at the top of what changed. On launch, leave focus alone so the first Tab
   // lands on Emergency.

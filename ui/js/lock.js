@@ -92,7 +92,7 @@ function lockButton() {
 }
 
 /** The lock screen: the PIN, and "I'm OK" for sessions that are out. */
-export async function lockScreen() {
+export async function lockScreen({ formKept = false } = {}) {
   const pin = h('input', { type: 'password', inputmode: 'numeric', autocomplete: 'off', required: true, maxlength: '12' });
   const form = h('form', { class: 'unlock-form', novalidate: true },
     field('pin', 'PIN', pin, null, 'lock-'),
@@ -123,6 +123,7 @@ export async function lockScreen() {
   const node = h('section', { class: 'locked' },
     h('h1', { tabindex: '-1' }, 'Campaign Safe is locked'),
     h('p', {}, 'Type your PIN to see the record. The Emergency screen, the SOS guides and the advice work without it, and check-in reminders keep coming.'),
+    formKept ? h('p', { class: 'hint', id: 'form-kept' }, 'What you were typing is kept, and comes back when you unlock.') : null,
     form,
     sessions,
     h('p', {}, h('a', { class: 'button button-secondary', href: '#/emergency' }, 'Emergency help')));
