@@ -32,7 +32,9 @@ use scratch::Scratch;
 
 pub const EXTENSION: &str = "csbackup";
 const MAGIC: &[u8] = b"CAMPAIGN-SAFE-BACKUP\n";
-const FORMAT: u32 = 1;
+/// 2: the header carries a checksum of its own, so damage to it is told apart from a wrong
+/// passphrase. Format 1 backups (no checksum) are still read.
+const FORMAT: u32 = 2;
 /// A backup older than this, with incidents added since, brings a reminder.
 pub const REMIND_AFTER_DAYS: i64 = 7;
 /// Tables that belong to one device's team session (its Matrix device lives outside the
@@ -131,13 +133,51 @@ fn io_error(error: io::Error) -> BackupError {
     }
 }
 
-/// The plain line before the sealed part: how to derive the key, and how to check it.
+/// The plain line before the sealed part: how to derive the key, how to check it, and (from
+/// format 2) a checksum of the rest of the line.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Header {
     format: u32,
     kdf: KdfParams,
     key_check: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    header_sum: Option<String>,
+}
+
+impl Header {
+    fn new(kdf: KdfParams, key_check: String) -> Self {
+        let mut header = Self {
+            format: FORMAT,
+            kdf,
+            key_check,
+            header_sum: None,
+        };
+        header.header_sum = Some(header.sum());
+        header
+    }
+
+    /// SHA-256 of the line without its checksum.
+    fn sum(&self) -> String {
+        use sha2::Digest;
+        let bare = Header {
+            format: self.format,
+            kdf: self.kdf.clone(),
+            key_check: self.key_check.clone(),
+            header_sum: None,
+        };
+        hex::encode(sha2::Sha256::digest(
+            serde_json::to_vec(&bare).unwrap_or_default(),
+        ))
+    }
+
+    /// Whether the line is as it was written: a format 2 line must carry its checksum.
+    fn intact(&self) -> bool {
+        match &self.header_sum {
+            Some(sum) => *sum == self.sum(),
+            None => self.format < 2,
+        }
+    }
 }
 
 /// The first entry inside: what the backup holds.
@@ -210,11 +250,7 @@ pub fn write(
     }
     let kdf = KdfParams::new_random()?;
     let key = FileKey::from_secret(kdf.derive(passphrase)?);
-    let header = Header {
-        format: FORMAT,
-        kdf,
-        key_check: key.check_value(),
-    };
+    let header = Header::new(kdf, key.check_value());
 
     // What an earlier backup left when it was killed goes first; this one's folder is noted,
     // so that if it is killed too, the next start cleans up after it.
@@ -562,7 +598,12 @@ pub fn status(conn: &Connection, now: DateTime<Utc>) -> Result<BackupStatus, Bac
 /// Reads the plain part of a backup: magic and header.
 fn read_header(reader: &mut BufReader<std::fs::File>) -> Result<Header, BackupError> {
     let mut magic = vec![0u8; MAGIC.len()];
-    if reader.read_exact(&mut magic).is_err() || magic != MAGIC {
+    let read = reader.read_exact(&mut magic);
+    let differing = magic.iter().zip(MAGIC).filter(|(a, b)| a != b).count();
+    if read.is_ok() && (1..=2).contains(&differing) {
+        return Err(BackupError::Damaged("its first line was altered".into()));
+    }
+    if read.is_err() || differing > 0 {
         return Err(BackupError::Invalid {
             field: "file",
             message: "Backup file: this is not a Campaign Safe backup. Choose the file whose \
@@ -578,6 +619,11 @@ fn read_header(reader: &mut BufReader<std::fs::File>) -> Result<Header, BackupEr
         .map_err(|error| BackupError::Damaged(error.to_string()))?;
     let header: Header = serde_json::from_slice(&line)
         .map_err(|_| BackupError::Damaged("its first line is not readable".into()))?;
+    if !header.intact() {
+        return Err(BackupError::Damaged(
+            "its first part, which says how to open it, was altered".into(),
+        ));
+    }
     if header.format > FORMAT {
         return Err(BackupError::Newer {
             found: header.format as usize,

@@ -18,6 +18,7 @@ pub mod emergency;
 pub mod error;
 pub mod guides;
 pub mod incidents;
+pub mod input_file;
 mod logging;
 pub mod notify;
 pub mod plans;

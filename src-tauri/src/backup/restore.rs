@@ -5,6 +5,7 @@
 use std::fs::File;
 
 use super::*;
+use crate::input_file::{open_ordinary, InputFileError};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -66,23 +67,19 @@ pub fn restore(
         field: "file",
         message,
     };
-    let metadata = std::fs::metadata(path).map_err(|error| {
-        file_error(format!(
+    let file = open_ordinary(path).map_err(|error| match error {
+        InputFileError::NotOrdinary => file_error(format!(
+            "Backup file: {} is not an ordinary file (a pipe, a device or a folder).",
+            path.display()
+        )),
+        InputFileError::Unreadable(error) => file_error(format!(
             "Backup file: {} cannot be opened ({error}).",
             path.display()
-        ))
-    })?;
-    if !metadata.is_file() {
-        return Err(file_error(format!(
-            "Backup file: {} is not an ordinary file.",
+        )),
+        InputFileError::TooLarge { .. } => file_error(format!(
+            "Backup file: {} is too large to be a backup.",
             path.display()
-        )));
-    }
-    let file = File::open(path).map_err(|error| {
-        file_error(format!(
-            "Backup file: {} cannot be opened ({error}).",
-            path.display()
-        ))
+        )),
     })?;
     let mut reader = BufReader::new(file);
     let header = read_header(&mut reader)?;

@@ -249,21 +249,101 @@ fn a_record_that_holds_anything_is_not_overwritten() {
     assert_eq!(with_a_door.count("do_not_knock"), 1);
 }
 
+/// The backup at `path` with its header line replaced by what `change` makes of it.
+fn with_header(path: &Path, out: &Path, name: &str, change: impl FnOnce(&mut Header)) -> PathBuf {
+    let bytes = std::fs::read(path).unwrap();
+    let start = MAGIC.len();
+    let end = start + bytes[start..].iter().position(|b| *b == b'\n').unwrap();
+    let mut header: Header = serde_json::from_slice(&bytes[start..end]).unwrap();
+    change(&mut header);
+    let mut changed = bytes[..start].to_vec();
+    changed.extend_from_slice(&serde_json::to_vec(&header).unwrap());
+    changed.extend_from_slice(&bytes[end..]);
+    let changed_path = out.join(name);
+    std::fs::write(&changed_path, changed).unwrap();
+    changed_path
+}
+
 #[test]
 fn a_backup_from_a_newer_version_is_refused() {
     let (source, _) = filled();
     let (out, path) = backup_of(&source);
-    let text = std::fs::read(&path).unwrap();
-    let newer = out.path().join("newer.csbackup");
-    let changed = String::from_utf8_lossy(&text[..200]).replacen("\"format\":1", "\"format\":2", 1);
-    let mut bytes = changed.into_bytes();
-    bytes.truncate(200);
-    bytes.extend_from_slice(&text[200..]);
-    std::fs::write(&newer, &bytes).unwrap();
+    let newer = with_header(&path, out.path(), "newer.csbackup", |header| {
+        header.format = FORMAT + 1;
+        header.header_sum = Some(header.sum());
+    });
     let target = Record::new();
     let error = restore(&target.db, &target.files, &newer, PASSPHRASE).unwrap_err();
     assert_eq!(error.code(), "newer_backup", "{error}");
     assert!(schema_supported(latest_schema_version() + 1).is_err());
+}
+
+#[test]
+fn any_byte_flipped_in_the_header_is_damage_never_a_wrong_passphrase() {
+    let (source, _) = filled();
+    let (out, path) = backup_of(&source);
+    let bytes = std::fs::read(&path).unwrap();
+    let header_end = MAGIC.len()
+        + bytes[MAGIC.len()..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .unwrap();
+    let flipped = out.path().join("flipped.csbackup");
+    for at in 0..=header_end {
+        for bit in [0x01u8, 0x20, 0x80] {
+            let mut changed = bytes.clone();
+            changed[at] ^= bit;
+            std::fs::write(&flipped, &changed).unwrap();
+            let mut reader = BufReader::new(std::fs::File::open(&flipped).unwrap());
+            match read_header(&mut reader) {
+                Err(BackupError::Damaged(_)) => {}
+                Err(other) => panic!("byte {at} ^ {bit:#x}: {other:?}"),
+                Ok(header) => panic!("byte {at} ^ {bit:#x} was not noticed: {header:?}"),
+            }
+        }
+    }
+    // Through a restore: the key check changed by one byte reads as damage.
+    let target = Record::new();
+    let check = with_header(&path, out.path(), "check.csbackup", |header| {
+        header.key_check.replace_range(
+            0..1,
+            if header.key_check.starts_with('0') {
+                "1"
+            } else {
+                "0"
+            },
+        );
+    });
+    let error = restore(&target.db, &target.files, &check, PASSPHRASE).unwrap_err();
+    assert_eq!(error.code(), "damaged_backup", "{error}");
+    assert_eq!(target.count("incident"), 0);
+    // A format 1 backup (no checksum) still restores.
+    let older = with_header(&path, out.path(), "older.csbackup", |header| {
+        header.format = 1;
+        header.header_sum = None;
+    });
+    restore(&target.db, &target.files, &older, PASSPHRASE).unwrap();
+    assert_eq!(target.count("incident"), 2);
+}
+
+#[test]
+fn a_pipe_or_a_device_is_refused_as_a_backup_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("backup.csbackup");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let target = Record::new();
+    for path in [fifo.as_path(), Path::new("/dev/zero"), dir.path()] {
+        let error = restore(&target.db, &target.files, path, PASSPHRASE).unwrap_err();
+        assert_eq!(error.field(), Some("file"), "{error}");
+        assert!(
+            error.to_string().contains("not an ordinary file"),
+            "{error}"
+        );
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::{check, insert, invalid, list, DoNotKnockError, EntryInput, Source};
 use crate::incidents::report::{cell, UTF8_BOM};
+use crate::input_file::{read_capped, InputFileError};
 use crate::relay::register;
 
 const MAX_BYTES: u64 = 5 * 1024 * 1024;
@@ -107,20 +108,20 @@ struct Parsed {
 }
 
 fn read_file(path: &Path) -> Result<String, DoNotKnockError> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| {
-            DoNotKnockError::File(format!("File: {} cannot be read ({e}).", path.display()))
-        })?
-        .len();
-    if size > MAX_BYTES {
-        return Err(DoNotKnockError::File(format!(
-            "File: this is {} MB; a do-not-knock list should be well under {} MB. Is it the right file?",
-            size / 1024 / 1024,
-            MAX_BYTES / 1024 / 1024
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| {
-        DoNotKnockError::File(format!("File: {} cannot be read ({e}).", path.display()))
+    let shown = path.display();
+    let bytes = read_capped(path, MAX_BYTES).map_err(|error| {
+        DoNotKnockError::File(match error {
+            InputFileError::Unreadable(e) => format!("File: {shown} cannot be read ({e})."),
+            InputFileError::NotOrdinary => format!(
+                "File: {shown} is not an ordinary file (a pipe, a device or a folder). Choose the \
+                 CSV file the spreadsheet saved."
+            ),
+            InputFileError::TooLarge { limit } => format!(
+                "File: this is more than {} MB; a do-not-knock list should be well under that. \
+                 Is it the right file?",
+                limit / 1024 / 1024
+            ),
+        })
     })?;
     let text = String::from_utf8(bytes).map_err(|_| {
         DoNotKnockError::File(
@@ -129,6 +130,34 @@ fn read_file(path: &Path) -> Result<String, DoNotKnockError> {
         )
     })?;
     Ok(text.strip_prefix('\u{feff}').unwrap_or(&text).to_owned())
+}
+
+/// The line on which a quoted value that is never closed begins, if there is one. (The CSV
+/// reader would quietly take the rest of the file as that one value.)
+fn unclosed_quote(text: &str) -> Option<usize> {
+    let (mut line, mut opened_on, mut quoted, mut at_field_start) = (1, None, false, true);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted => {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                } else {
+                    quoted = false;
+                }
+            }
+            '"' if at_field_start => {
+                quoted = true;
+                opened_on = Some(line);
+            }
+            _ => {}
+        }
+        if c == '\n' {
+            line += 1;
+        }
+        at_field_start = !quoted && matches!(c, ',' | '\n' | '\r');
+    }
+    quoted.then_some(opened_on).flatten()
 }
 
 fn parse_date(text: &str) -> Option<NaiveDate> {
@@ -157,7 +186,34 @@ fn parse(
             DoNotKnockError::File(format!("File: the first line cannot be read as CSV ({e})."))
         })?
         .clone();
+    if let Some(line) = unclosed_quote(text) {
+        return Err(DoNotKnockError::File(format!(
+            "File: row {line} opens a quote (\") that is never closed, so the rest of the file \
+             would be read as one value. Close the quote in the spreadsheet and save it again."
+        )));
+    }
     let columns: Vec<Option<Column>> = headers.iter().map(Column::from_header).collect();
+    let mut twice: Vec<String> = Vec::new();
+    for (index, column) in columns.iter().enumerate() {
+        let same = |(other, _): &(usize, &Option<Column>)| {
+            *other < index
+                && (column.is_some() && columns[*other] == *column
+                    || headers[*other]
+                        .trim()
+                        .eq_ignore_ascii_case(headers[index].trim())
+                        && !headers[index].trim().is_empty())
+        };
+        if columns.iter().enumerate().any(|pair| same(&pair)) {
+            twice.push(format!("“{}”", headers[index].trim()));
+        }
+    }
+    if !twice.is_empty() {
+        return Err(DoNotKnockError::File(format!(
+            "File: the first line names the same column twice ({}). Keep one of each, so it is \
+             clear which to use.",
+            twice.join(", ")
+        )));
+    }
     let ignored_columns = headers
         .iter()
         .zip(&columns)
@@ -192,7 +248,12 @@ fn parse(
     };
     let mut entries = Vec::new();
     for (index, record) in reader.records().enumerate() {
-        let line = index + 2;
+        // The file's own line: a quoted value may run over several.
+        let line = record
+            .as_ref()
+            .ok()
+            .and_then(|r| r.position())
+            .map_or(index + 2, |p| p.line() as usize);
         if index >= MAX_ROWS {
             return Err(DoNotKnockError::File(format!(
                 "File: more than {MAX_ROWS} rows. Split the list and import it in parts."
@@ -210,6 +271,25 @@ fn parse(
             }
         };
         if record.iter().all(|value| value.is_empty()) {
+            continue;
+        }
+        // Values beyond the named columns would be lost without a word.
+        let extra = record
+            .iter()
+            .skip(headers.len())
+            .filter(|v| !v.is_empty())
+            .count();
+        if extra > 0 {
+            preview.problems.push(RowProblem {
+                line,
+                column: String::new(),
+                message: format!(
+                    "Row {line}: it has {} more value{} than the first line has columns. Put \
+                     each value under a column, or name the column on the first line.",
+                    extra,
+                    if extra == 1 { "" } else { "s" }
+                ),
+            });
             continue;
         }
         let mut input = EntryInput {
@@ -331,8 +411,13 @@ pub fn import(
     let problems = &parsed.preview.problems;
     if !problems.is_empty() {
         let mut message = format!(
-            "File: {} row(s) have a problem, so nothing was imported. Fix them in the file and try again. ",
-            problems.len()
+            "File: {}, so nothing was imported. Fix {} in the file and try again. ",
+            if problems.len() == 1 {
+                "1 row has a problem".to_owned()
+            } else {
+                format!("{} rows have a problem", problems.len())
+            },
+            if problems.len() == 1 { "it" } else { "them" }
         );
         let shown: Vec<&str> = problems
             .iter()

@@ -281,7 +281,7 @@ fn a_party_list_with_bad_rows_is_refused_whole_with_a_problem_per_row() {
         field_of(csv_io::import(&mut db.conn(), &path, "Party office", now()).unwrap_err());
     assert_eq!(field, "path");
     assert!(
-        message.contains("3 row(s) have a problem, so nothing was imported"),
+        message.contains("3 rows have a problem, so nothing was imported"),
         "{message}"
     );
     assert!(message.contains("Row 5, Reason"), "{message}");
@@ -433,4 +433,71 @@ fn the_whole_list_is_ready_to_share_and_a_damaged_date_is_left_out() {
         ("3", kept.review_on)
     );
     assert_eq!(shared[0].uid.len(), 32);
+}
+
+#[test]
+fn pipes_devices_duplicate_columns_open_quotes_and_extra_values_are_refused_naming_them() {
+    let (dir, db) = db();
+    let fifo = dir.path().join("list.csv");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    for path in [fifo.as_path(), std::path::Path::new("/dev/zero")] {
+        // Refused at once: a pipe with no writer is never waited on, /dev/zero never read.
+        let error = csv_io::preview(&db.conn(), path, "Party office", now()).unwrap_err();
+        assert!(
+            error.to_string().contains("not an ordinary file"),
+            "{}: {error}",
+            path.display()
+        );
+        assert_eq!(crate::error::ErrorCode::field(&error), Some("path"));
+    }
+    let twice = csv_file(
+        &dir,
+        "twice.csv",
+        b"house,street,Street,Note,notes\n1,Elm Road,Elm Road,,\n",
+    );
+    let error = csv_io::import(&mut db.conn(), &twice, "Party office", now()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("same column twice (“Street”, “notes”)"),
+        "{error}"
+    );
+    let open_quote = csv_file(
+        &dir,
+        "quote.csv",
+        b"house,street,note\n1,Elm Road,fine\n2,Elm Road,\"big dog\n3,Mill Lane,\n4,Mill Lane,\n",
+    );
+    let error = csv_io::import(&mut db.conn(), &open_quote, "Party office", now()).unwrap_err();
+    assert!(error.to_string().contains("row 3 opens a quote"), "{error}");
+    // A quoted value over two lines is fine, and later rows keep their own line numbers.
+    let extra = csv_file(
+        &dir,
+        "extra.csv",
+        b"house,street,note\n1,Elm Road,\"two\nlines\"\n2,Elm Road,,\n3,Mill Lane,,Ward 5,lost\n",
+    );
+    let preview = csv_io::preview(&db.conn(), &extra, "Party office", now()).unwrap();
+    assert_eq!(preview.problems.len(), 1, "{:?}", preview.problems);
+    assert_eq!(preview.problems[0].line, 5);
+    assert!(
+        preview.problems[0]
+            .message
+            .contains("2 more values than the first line has columns"),
+        "{:?}",
+        preview.problems
+    );
+    let error = csv_io::import(&mut db.conn(), &extra, "Party office", now()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("1 row has a problem, so nothing was imported"),
+        "{error}"
+    );
+    assert!(
+        list(&db.conn(), now()).unwrap().is_empty(),
+        "nothing imported"
+    );
 }

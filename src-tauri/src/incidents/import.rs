@@ -2,7 +2,6 @@
 //! written; files are stored and checked against their SHA-256 first, so an imported
 //! incident never names a file that is not there.
 
-use std::io::Read;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +13,7 @@ use super::chain::{check_versions, load_versions};
 use super::find::tidy_label;
 use super::pack::{Pack, PackIncident, FORMAT, FORMAT_VERSION, JSON_NAME};
 use super::{invalid, refresh_current, IncidentError};
+use crate::input_file::{read_capped, InputFileError};
 use crate::storage::Database;
 use crate::time::to_millis;
 
@@ -47,42 +47,32 @@ pub fn import(
     };
     let folder = json_path.parent().map(Path::to_owned).unwrap_or_default();
     let shown = json_path.display();
-    let metadata = std::fs::metadata(&json_path).map_err(|_| {
-        invalid(
+    let bytes = read_capped(&json_path, IMPORT_MAX_BYTES).map_err(|error| match error {
+        InputFileError::Unreadable(e) if e.kind() == std::io::ErrorKind::NotFound => invalid(
             "file",
             format!("Import: {shown} is not there. Choose the pack's folder or its {JSON_NAME}."),
-        )
-    })?;
-    // A pipe or a device would never end (or never start): only ordinary files are read.
-    if !metadata.is_file() {
-        return Err(invalid(
+        ),
+        InputFileError::Unreadable(e) => {
+            invalid("file", format!("Import: {shown} cannot be read ({e})."))
+        }
+        // A pipe or a device would never end (or never start): only ordinary files are read.
+        InputFileError::NotOrdinary => invalid(
             "file",
             format!(
                 "Import: {shown} is not an ordinary file. Choose the pack's folder or its {JSON_NAME}."
             ),
-        ));
-    }
-    let too_large = || {
-        invalid(
+        ),
+        InputFileError::TooLarge { .. } => invalid(
             "file",
             "Import: that file is too large to be a Campaign Safe pack.",
+        ),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        invalid(
+            "file",
+            format!("Import: {shown} is not a Campaign Safe evidence pack (it is not text)."),
         )
-    };
-    if metadata.len() > IMPORT_MAX_BYTES {
-        return Err(too_large());
-    }
-    let cannot_read =
-        |e: std::io::Error| invalid("file", format!("Import: {shown} cannot be read ({e})."));
-    let mut text = String::new();
-    // The limit holds while reading too: the file may grow after it was measured.
-    std::fs::File::open(&json_path)
-        .map_err(cannot_read)?
-        .take(IMPORT_MAX_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(cannot_read)?;
-    if text.len() as u64 > IMPORT_MAX_BYTES {
-        return Err(too_large());
-    }
+    })?;
     let pack: Pack = serde_json::from_str(&text).map_err(|e| {
         invalid(
             "file",
