@@ -15,6 +15,8 @@ use campaign_safe_lib::storage::DB_FILE_NAME;
 use campaign_safe_lib::time::Clock;
 use campaign_safe_lib::{context, setup, Options, MAIN_WINDOW};
 
+#[path = "integration/bad_input.rs"]
+mod bad_input;
 #[path = "integration/season.rs"]
 mod season;
 #[path = "support/secrets.rs"]
@@ -667,7 +669,7 @@ fn incidents_record_amend_attach_and_verify_through_ipc() {
         (error["code"].as_str(), error["field"].as_str()),
         (Some("validation"), Some("whatHappened"))
     );
-    let future = json!({"incident": {"occurredFrom": "2026-11-26T11:00:00Z", "category": "phone-call", "whatHappened": "x"}});
+    let future = json!({"incident": {"occurredFrom": "2026-11-26T12:30:00Z", "category": "phone-call", "whatHappened": "x"}});
     assert_eq!(
         invoke(&app, "incidents_record", future).unwrap_err()["field"],
         "occurredFrom"

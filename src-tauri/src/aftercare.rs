@@ -211,6 +211,8 @@ pub fn debrief(
         if check_on < today(now) {
             return Err(invalid("checkOn", "When: choose today or a later day."));
         }
+        crate::plausible::planned_on("When", check_on, now)
+            .map_err(|message| invalid("checkOn", message))?;
     }
     let good = text(
         "goodEncounters",

@@ -80,7 +80,10 @@ pub enum BackupError {
     #[error(transparent)]
     Passphrase(#[from] VaultError),
 
-    #[error("The disk is full, so the backup was not finished. Free some space and try again.")]
+    #[error(
+        "The disk is full, so the backup was not finished and no part of it was kept. Your \
+         record is safe. Free some space (or choose a memory stick with room) and try again."
+    )]
     DiskFull,
 
     #[error("Campaign Safe could not finish: {0}. Nothing was changed.")]
@@ -92,7 +95,10 @@ pub enum BackupError {
 
 impl From<rusqlite::Error> for BackupError {
     fn from(error: rusqlite::Error) -> Self {
-        BackupError::Storage(error.into())
+        match StorageError::from(error) {
+            StorageError::DiskFull => BackupError::DiskFull,
+            other => BackupError::Storage(other),
+        }
     }
 }
 

@@ -272,6 +272,8 @@ pub fn start_in(
             CheckinError::EndBeforeStart
         });
     }
+    crate::plausible::planned("Ends (or expected arrival)", ends_at, now)
+        .map_err(|message| invalid("endsAt", message))?;
     let next_due = match new.interval_minutes {
         Some(minutes) => (now + Duration::minutes(minutes.into())).min(ends_at),
         None => ends_at,

@@ -231,16 +231,11 @@ pub fn check(input: &EntryInput, now: DateTime<Utc>) -> Result<CheckedEntry, DoN
     }
     let today = today(now);
     let review_on = match input.review_on {
-        Some(date) if date <= today => {
-            return Err(invalid("reviewOn", "Review on: choose a date after today."))
+        Some(date) => {
+            crate::plausible::review_on("Review on", date, now)
+                .map_err(|message| invalid("reviewOn", message))?;
+            date
         }
-        Some(date) if date > today + Duration::days(366 * 5) => {
-            return Err(invalid(
-                "reviewOn",
-                "Review on: choose a date within five years.",
-            ))
-        }
-        Some(date) => date,
         None => default_review_on(today),
     };
     Ok(CheckedEntry {
@@ -488,9 +483,8 @@ pub fn keep_until(
     review_on: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Entry, DoNotKnockError> {
-    if review_on <= today(now) {
-        return Err(invalid("reviewOn", "Review on: choose a date after today."));
-    }
+    crate::plausible::review_on("Review on", review_on, now)
+        .map_err(|message| invalid("reviewOn", message))?;
     let changed = conn.execute(
         "UPDATE do_not_knock SET review_on = ?2 WHERE id = ?1",
         params![id, review_on.to_string()],

@@ -41,17 +41,39 @@ impl std::fmt::Display for IpcError {
 
 /// Whether text holds a character that cannot be kept in a record: a control character
 /// other than a line break or a tab (a NUL byte pasted from a binary file, an escape
-/// sequence). They are invisible on screen and break reports, CSV files and messages.
+/// sequence), or one that reorders the text around it. They are invisible on screen and
+/// break reports, CSV files and messages.
 pub fn has_hidden_characters(text: &str) -> bool {
     text.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        .any(|c| (c.is_control() && !matches!(c, '\n' | '\r' | '\t')) || is_reordering(c))
+}
+
+/// Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): a file
+/// named "photo\u{202e}gpj.exe" shows as "photoexe.jpg".
+pub fn is_reordering(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text whose reordering characters are written out, so it shows as it is: for names that
+/// come from outside and are kept as they came (a file's name).
+pub fn shown_plainly(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if is_reordering(c) {
+                format!("[U+{:04X}]", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The refusal for such text, naming the field as the form labels it.
 pub fn hidden_characters_message(label: &str) -> String {
     format!(
-        "{label}: this has a hidden control character (such as a NUL byte) that cannot be kept \
-         in the record. Type it again, or paste it as plain text."
+        "{label}: this has a hidden control character (such as a NUL byte, or one that \
+         reverses the text around it) that cannot be kept in the record. Type it again, or \
+         paste it as plain text."
     )
 }
 

@@ -109,6 +109,11 @@ pub enum GuideError {
     EmptyModel,
     #[error("That model name is too long: at most {MODEL_MAX_CHARS} characters.")]
     ModelTooLong,
+    #[error(
+        "{}",
+        crate::error::hidden_characters_message("Your phone or watch model")
+    )]
+    HiddenCharacters,
     /// The name fits several models: the message says how to tell which.
     #[error("Your phone or watch model: {0}")]
     Ambiguous(String),
@@ -133,9 +138,10 @@ impl From<rusqlite::Error> for GuideError {
 impl ErrorCode for GuideError {
     fn code(&self) -> &'static str {
         match self {
-            GuideError::EmptyModel | GuideError::ModelTooLong | GuideError::Ambiguous(_) => {
-                "validation"
-            }
+            GuideError::EmptyModel
+            | GuideError::ModelTooLong
+            | GuideError::HiddenCharacters
+            | GuideError::Ambiguous(_) => "validation",
             GuideError::UnknownGuide(_)
             | GuideError::UnknownItem { .. }
             | GuideError::UnknownDevice(_) => "not_found",
@@ -145,9 +151,10 @@ impl ErrorCode for GuideError {
     }
     fn field(&self) -> Option<&str> {
         match self {
-            GuideError::EmptyModel | GuideError::ModelTooLong | GuideError::Ambiguous(_) => {
-                Some("model")
-            }
+            GuideError::EmptyModel
+            | GuideError::ModelTooLong
+            | GuideError::HiddenCharacters
+            | GuideError::Ambiguous(_) => Some("model"),
             GuideError::UnknownGuide(_) => Some("guideId"),
             GuideError::UnknownItem { .. } => Some("itemId"),
             GuideError::UnknownDevice(_) => Some("deviceId"),
@@ -231,6 +238,9 @@ impl GuideLibrary {
     pub fn resolve(&self, model: &str) -> Result<Resolution, GuideError> {
         if model.chars().count() > MODEL_MAX_CHARS {
             return Err(GuideError::ModelTooLong);
+        }
+        if crate::error::has_hidden_characters(model) {
+            return Err(GuideError::HiddenCharacters);
         }
         let key = normalise(model);
         if key.is_empty() {

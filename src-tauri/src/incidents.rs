@@ -46,7 +46,7 @@ pub enum IncidentError {
     Withdrawn,
     #[error("This incident was erased. Only its tombstone is left.")]
     Erased,
-    #[error("The disk is full, so nothing was saved. What you typed is still in the form: free some space and try again.")]
+    #[error("{}", crate::storage::DISK_FULL)]
     DiskFull,
     #[error("Campaign Safe could not write to its data folder ({0}). Nothing was saved.")]
     Io(String),
@@ -56,12 +56,10 @@ pub enum IncidentError {
 
 impl From<rusqlite::Error> for IncidentError {
     fn from(error: rusqlite::Error) -> Self {
-        if let rusqlite::Error::SqliteFailure(code, _) = &error {
-            if code.code == rusqlite::ErrorCode::DiskFull {
-                return IncidentError::DiskFull;
-            }
+        match StorageError::from(error) {
+            StorageError::DiskFull => IncidentError::DiskFull,
+            other => IncidentError::Storage(other),
         }
-        IncidentError::Storage(error.into())
     }
 }
 

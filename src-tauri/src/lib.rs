@@ -22,6 +22,7 @@ pub mod input_file;
 mod logging;
 pub mod notify;
 pub mod plans;
+pub mod plausible;
 pub mod relay;
 pub mod settings;
 pub mod state;

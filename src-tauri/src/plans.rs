@@ -240,7 +240,7 @@ fn escalation_of(lines: &[String]) -> Result<Vec<EscalationContact>, PlanError> 
 }
 
 /// Checks every field; the field names are the form's.
-pub fn check(input: &PlanInput) -> Result<Plan, PlanError> {
+pub fn check(input: &PlanInput, now: DateTime<Utc>) -> Result<Plan, PlanError> {
     let title = text("title", "Name of the outing", &input.title, SHORT_MAX)?;
     if title.is_empty() {
         return Err(invalid(
@@ -278,6 +278,7 @@ pub fn check(input: &PlanInput) -> Result<Plan, PlanError> {
             "Date: type the day of the outing, as day/month/year.",
         )
     })?;
+    crate::plausible::planned_on("Date", date, now).map_err(|message| invalid("date", message))?;
     let start_time = time_of("startTime", "Starts", &input.start_time)?;
     let end_time = time_of("endTime", "Ends", &input.end_time)?;
     if end_time <= start_time {
@@ -438,7 +439,7 @@ fn body_of(plan: &Plan) -> Result<String, PlanError> {
 }
 
 pub fn create(conn: &Connection, input: &PlanInput, now: DateTime<Utc>) -> Result<i64, PlanError> {
-    let plan = check(input)?;
+    let plan = check(input, now)?;
     conn.execute(
         "INSERT INTO canvass_plan (title, plan_date, body, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
         params![plan.title, plan.date.to_string(), body_of(&plan)?, to_millis(now)],
@@ -456,7 +457,7 @@ pub fn update(
     if started_at.is_some() {
         return Err(PlanError::Started);
     }
-    let plan = check(input)?;
+    let plan = check(input, now)?;
     conn.execute(
         "UPDATE canvass_plan SET title = ?2, plan_date = ?3, body = ?4, updated_at = ?5 WHERE id = ?1",
         params![id, plan.title, plan.date.to_string(), body_of(&plan)?, to_millis(now)],

@@ -13,6 +13,8 @@ use rusqlite_migration::{Migrations, M};
 use crate::error::ErrorCode;
 use crate::vault::DataKey;
 
+#[cfg(test)]
+mod disk_full_tests;
 mod encrypt;
 pub mod instance;
 
@@ -97,7 +99,10 @@ pub enum StorageError {
     Locked,
 
     #[error("Campaign Safe could not read or save its data: {0}.")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+
+    #[error("{DISK_FULL}")]
+    DiskFull,
 
     #[error("Campaign Safe's database is not available: {0}")]
     Unavailable(String),
@@ -125,9 +130,24 @@ pub enum StorageError {
     Upgrading,
 }
 
+/// What every form says when the disk is full: the same sentence wherever it happens.
+pub const DISK_FULL: &str = "The disk is full, so this was not saved; what you typed is still \
+     here, and everything saved before is safe. Free some space (empty the bin, remove large \
+     downloads) and try again.";
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(error: rusqlite::Error) -> Self {
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StorageError::DiskFull,
+            _ => StorageError::Sqlite(error),
+        }
+    }
+}
+
 impl ErrorCode for StorageError {
     fn code(&self) -> &'static str {
         match self {
+            StorageError::DiskFull => "disk_full",
             StorageError::NewerSchema { .. } => "newer_database",
             StorageError::Unavailable(_) => "storage_unavailable",
             StorageError::Upgrading => "upgrading",

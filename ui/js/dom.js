@@ -106,3 +106,12 @@ export function announce(message) {
   // A fresh text node after clearing makes screen readers repeat identical messages.
   window.setTimeout(() => { announcer.textContent = message; }, 50);
 }
+
+/**
+ * Text as it is, with characters that would reorder it on screen written out: a file named
+ * "photo\u202Egpj.exe" (from an older pack) shows its U+202E instead of "photoexe.jpg".
+ */
+export function plainly(text) {
+  return String(text ?? '').replace(/[\u202A-\u202E\u2066-\u2069]/g,
+    (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
+}

@@ -450,11 +450,26 @@ pub fn import(
 }
 
 /// A write into the chosen folder failed (full disk, no permission): said at the folder.
-fn not_written(error: impl std::fmt::Display) -> DoNotKnockError {
-    invalid(
-        "folder",
-        format!("Folder: the file could not be written there ({error}). Choose another folder, or free some space."),
-    )
+/// The list is put together in memory before it is written: nothing there touches the disk.
+fn in_memory(error: csv::Error) -> DoNotKnockError {
+    not_written(std::io::Error::other(error.to_string()))
+}
+
+fn not_written(error: std::io::Error) -> DoNotKnockError {
+    use std::io::ErrorKind;
+    let why = match error.kind() {
+        ErrorKind::StorageFull => {
+            "that disk is full, so the list was not written. Free some space there, or choose \
+             another folder."
+                .to_owned()
+        }
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => {
+            "Campaign Safe may not write there. Choose another folder.".to_owned()
+        }
+        ErrorKind::NotFound => "that folder does not exist. Choose another.".to_owned(),
+        _ => format!("the file could not be written there ({error}). Choose another folder."),
+    };
+    invalid("folder", format!("Folder: {why}"))
 }
 
 /// Writes the whole list as `do-not-knock-YYYY-MM-DD.csv` in `folder`, with a UTF-8 mark so
@@ -480,7 +495,7 @@ pub fn export(
             "added at",
             "review on",
         ])
-        .map_err(not_written)?;
+        .map_err(in_memory)?;
     for e in list(conn, now)? {
         let row = [
             e.house.clone(),
@@ -495,9 +510,11 @@ pub fn export(
         ];
         writer
             .write_record(row.iter().map(|f| cell(f)))
-            .map_err(not_written)?;
+            .map_err(in_memory)?;
     }
-    let bytes = writer.into_inner().map_err(not_written)?;
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| in_memory(csv::Error::from(e.into_error())))?;
     let path = folder.join(format!(
         "do-not-knock-{}.csv",
         super::today(now).format("%Y-%m-%d")
@@ -505,7 +522,10 @@ pub fn export(
     // Written beside it under another name, then renamed, with the permissions the user's
     // other new files get.
     let partial = path.with_extension("csv.partial");
-    std::fs::write(&partial, &bytes).map_err(not_written)?;
+    std::fs::write(&partial, &bytes).map_err(|e| {
+        let _ = std::fs::remove_file(&partial);
+        not_written(e)
+    })?;
     std::fs::rename(&partial, &path).map_err(|e| {
         let _ = std::fs::remove_file(&partial);
         not_written(e)

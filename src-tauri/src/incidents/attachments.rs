@@ -70,12 +70,11 @@ fn too_big() -> IncidentError {
 /// that could climb out of a folder.
 pub fn clean_name(raw: &str) -> Result<String, IncidentError> {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control())
-        .collect::<String>()
-        .trim()
-        .to_owned();
+    // Controls dropped; characters that reorder text written out, so the name shows as it is.
+    let cleaned: String =
+        crate::error::shown_plainly(&base.chars().filter(|c| !c.is_control()).collect::<String>())
+            .trim()
+            .to_owned();
     if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
         return Err(file_error(
             "File: the file has no name. Rename it and try again.",

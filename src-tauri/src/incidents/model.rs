@@ -1,7 +1,7 @@
 //! What an incident record holds, the fixed lists it chooses from, and the rules each field
 //! must meet. Field order here is the canonical order that versions are hashed in.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use super::vocabulary::*;
@@ -13,7 +13,6 @@ pub const TEXT_MAX: usize = 2_000;
 pub const SHORT_MAX: usize = 200;
 pub const LIST_MAX: usize = 30;
 /// A little slack for a phone whose clock is slightly ahead; anything later is a mistake.
-const FUTURE_SLACK_MINUTES: i64 = 60;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
@@ -221,31 +220,13 @@ fn list_len<T>(field: &str, label: &str, items: &[T]) -> Result<(), IncidentErro
     Ok(())
 }
 
-fn earliest() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
 fn plausible_time(
     field: &str,
     label: &str,
     at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), IncidentError> {
-    if at < earliest() {
-        return Err(invalid(
-            field,
-            format!("{label}: that is before 1900. Check the year."),
-        ));
-    }
-    if at > now + Duration::minutes(FUTURE_SLACK_MINUTES) {
-        return Err(invalid(
-            field,
-            format!("{label}: that is in the future. Check the date and time."),
-        ));
-    }
-    Ok(())
+    crate::plausible::happened(label, at, now).map_err(|message| invalid(field, message))
 }
 
 /// UK postcodes, loosely: outward code, a space, inward code ("SW1A 1AA"). Returned tidy.
@@ -302,13 +283,8 @@ fn validate_online(
     now: DateTime<Utc>,
 ) -> Result<Option<OnlineDetails>, IncidentError> {
     if let Some(on) = online.reported_to_platform_on {
-        let at = on.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
-        plausible_time(
-            "online.reportedToPlatformOn",
-            "Reported to the platform on",
-            at,
-            now,
-        )?;
+        crate::plausible::happened_on("Reported to the platform on", on, now)
+            .map_err(|message| invalid("online.reportedToPlatformOn", message))?;
     }
     let checked = OnlineDetails {
         platform: text("online.platform", "Platform", &online.platform, SHORT_MAX)?,
@@ -455,8 +431,8 @@ pub fn validate(
     let mut reports = Vec::new();
     for (i, r) in input.reports.iter().enumerate() {
         if let Some(on) = r.on {
-            let at = on.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
-            plausible_time(&format!("reports[{i}].on"), "Date reported", at, now)?;
+            crate::plausible::happened_on("Date reported", on, now)
+                .map_err(|message| invalid(format!("reports[{i}].on"), message))?;
         }
         reports.push(Report {
             to: r.to,

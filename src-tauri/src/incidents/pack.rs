@@ -192,7 +192,7 @@ pub fn collect(
                 let file = format!(
                     "attachments/{}-{}",
                     &attachment.sha256[..12.min(attachment.sha256.len())],
-                    attachment.original_name
+                    crate::error::shown_plainly(&attachment.original_name)
                 );
                 attachments
                     .entry(attachment.sha256.clone())

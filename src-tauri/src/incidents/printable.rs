@@ -142,7 +142,9 @@ fn record_view(record: &IncidentRecord) -> RecordView {
             "Attachment",
             format!(
                 "{} ({} bytes), SHA-256 {}",
-                a.original_name, a.size, a.sha256
+                crate::error::shown_plainly(&a.original_name),
+                a.size,
+                a.sha256
             ),
         );
     }

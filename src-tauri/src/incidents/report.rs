@@ -146,7 +146,10 @@ pub fn csv(pack: &Pack) -> Result<Vec<u8>, IncidentError> {
                     .join(" | "),
                 r.attachments
                     .iter()
-                    .map(|a| format!("{} sha256:{}", a.original_name, a.sha256))
+                    .map(|a| {
+                        let name = crate::error::shown_plainly(&a.original_name);
+                        format!("{name} sha256:{}", a.sha256)
+                    })
                     .collect::<Vec<_>>()
                     .join(" | "),
             ],

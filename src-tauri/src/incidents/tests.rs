@@ -130,11 +130,27 @@ fn every_bad_field_is_named_and_nothing_is_stored() {
         ),
         (
             IncidentInput {
-                occurred_from: Utc.with_ymd_and_hms(1899, 12, 31, 0, 0, 0).unwrap(),
+                occurred_from: Utc.with_ymd_and_hms(1989, 12, 31, 0, 0, 0).unwrap(),
                 ..input("x")
             },
             "occurredFrom",
-            "1900",
+            "before 1990",
+        ),
+        (
+            IncidentInput {
+                occurred_from: DateTime::<Utc>::MIN_UTC,
+                ..input("x")
+            },
+            "occurredFrom",
+            "before 1990",
+        ),
+        (
+            IncidentInput {
+                occurred_from: DateTime::<Utc>::MAX_UTC,
+                ..input("x")
+            },
+            "occurredFrom",
+            "more than a day in the future",
         ),
         (
             input(&"a".repeat(model::WHAT_HAPPENED_MAX + 1)),
@@ -662,7 +678,11 @@ fn a_full_disk_is_reported_as_such() {
         std::io::ErrorKind::StorageFull,
     )));
     assert_eq!(error.code, "disk_full");
-    assert!(error.message.contains("still in the form"));
+    assert!(
+        error.message.contains("what you typed is still here"),
+        "{}",
+        error.message
+    );
     let sqlite =
         rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL), None);
     assert_eq!(
@@ -687,7 +707,11 @@ fn a_database_that_cannot_grow_refuses_the_save_and_keeps_what_was_there() {
     let long = "He kept shouting the same words at the door. ".repeat(400);
     let error = error_of(record(&mut log.db.conn(), &input(&long), now()));
     assert_eq!(error.code, "disk_full", "{error:?}");
-    assert!(error.message.contains("nothing was saved"));
+    assert!(
+        error.message.contains("this was not saved"),
+        "{}",
+        error.message
+    );
     assert_eq!(log.count(), before, "nothing half-saved");
     assert_eq!(log.find(ListQuery::default()), vec!["Kept from before"]);
     assert!(log.verify().is_empty(), "{:?}", log.verify());

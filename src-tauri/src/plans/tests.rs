@@ -44,7 +44,7 @@ fn field_of(error: PlanError) -> (String, String) {
 
 #[test]
 fn a_plan_is_checked_and_tidied() {
-    let plan = check(&input()).unwrap();
+    let plan = check(&input(), now()).unwrap();
     assert_eq!(plan.streets, vec!["Elm Road", "Oak Avenue"]);
     assert_eq!(plan.postcodes, vec!["AB1 2"]);
     assert_eq!(
@@ -169,7 +169,7 @@ fn bad_plans_name_the_field_as_the_form_labels_it() {
         ),
     ];
     for (bad, field, label) in cases {
-        let (f, message) = field_of(check(&bad).unwrap_err());
+        let (f, message) = field_of(check(&bad, now()).unwrap_err());
         assert_eq!(f, field, "{message}");
         assert!(message.starts_with(label), "{message}");
     }
@@ -339,7 +339,10 @@ fn a_plan_is_copied_for_next_week_listed_and_deleted() {
         NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()
     );
     assert_eq!(copy_detail.plan.title, "Ward 3, Saturday (copy)");
-    assert_eq!(copy_detail.plan.pairs, check(&input()).unwrap().pairs);
+    assert_eq!(
+        copy_detail.plan.pairs,
+        check(&input(), now()).unwrap().pairs
+    );
     let listed: Vec<i64> = list(&db.conn(), now())
         .unwrap()
         .iter()

@@ -2,7 +2,7 @@
 // the explicit, confirmed ways to withdraw or erase it.
 
 import * as api from '../api.js';
-import { h, errorSlot, showError, clearErrors, announce } from '../dom.js';
+import { h, errorSlot, showError, clearErrors, announce, plainly } from '../dom.js';
 import { formatWhen, formatDate } from '../when.js';
 
 const KIND_TEXT = { recorded: 'Recorded', amended: 'Amended', withdrawn: 'Withdrawn', erased: 'Erased' };
@@ -70,7 +70,7 @@ function attachmentsBlock(detail, refresh) {
   const input = h('input', { type: 'file', id: 'f-file', name: 'file', multiple: true, 'aria-describedby': 'error-file hint-file' });
   const block = h('section', { class: 'attachments' },
     h('h2', {}, 'Files'),
-    files.length ? h('ul', {}, files.map((a) => h('li', {}, h('strong', {}, a.originalName), ` · ${sizeText(a.size)} · added ${formatWhen(a.addedAt)}`,
+    files.length ? h('ul', {}, files.map((a) => h('li', {}, h('strong', {}, plainly(a.originalName)), ` · ${sizeText(a.size)} · added ${formatWhen(a.addedAt)}`,
       h('br'), h('span', { class: 'hash' }, `SHA-256 ${a.sha256}`)))) : h('p', { class: 'muted' }, 'No files yet.'),
     detail.status === 'active' ? [
       h('label', { for: 'f-file' }, 'Add screenshots, photos, letters or recordings'),
