@@ -251,8 +251,15 @@ fn scheduler_reminder_answered_over_dbus(
     assert_eq!(reminder.urgency, Some(1));
 
     *clock.0.lock().unwrap() = start + chrono::Duration::minutes(27);
+    // The notice is taken down before the answer is applied: wait for the check-in itself.
+    let checked_in = || {
+        checkins::timeline(&database.conn(), id)
+            .unwrap()
+            .iter()
+            .any(|e| e.kind == "checked_in")
+    };
     server.press(reminder.id, "check-in", || {
-        server.closed().contains(&reminder.id)
+        checked_in() && server.closed().contains(&reminder.id)
     });
     let timeline = checkins::timeline(&database.conn(), id).unwrap();
     let event = timeline
