@@ -73,12 +73,15 @@ fn measure(database: &Arc<Database>, round: &str) -> (Figures, Figures) {
     const REMINDERS: usize = 60;
     let stopwatch = Arc::new(Stopwatch::default());
     let handle = SchedulerHandle::default();
-    let alarms = AlarmHub::new(
+    let changes = campaign_safe_lib::changes::Changes::default();
+    changes.listen(Arc::new(handle.clone()));
+    let _alarms = AlarmHub::new(
         database.clone(),
         Arc::new(SystemClock),
         stopwatch.clone(),
         Arc::new(Headless),
-        handle.clone(),
+        Arc::new(checkins::NoSink),
+        changes.clone(),
     );
     let base = Utc::now() + chrono::Duration::seconds(1);
     let mut reminder_at = std::collections::HashMap::new();
@@ -89,7 +92,14 @@ fn measure(database: &Arc<Database>, round: &str) -> (Figures, Figures) {
             let start =
                 base + chrono::Duration::milliseconds((i as i64) * 15_000 / REMINDERS as i64);
             let name = format!("{round} {i}");
-            checkins::start(&mut conn, &session(&name, start), start, "bench").unwrap();
+            checkins::start(
+                &mut conn,
+                &session(&name, start),
+                start,
+                &checkins::Actor::here(),
+                &checkins::NoSink,
+            )
+            .unwrap();
             reminder_at.insert(format!("Check in: {name}"), start);
         }
     }
@@ -97,13 +107,15 @@ fn measure(database: &Arc<Database>, round: &str) -> (Figures, Figures) {
         &mut database.conn(),
         &session(&format!("{round} checking in"), Utc::now()),
         Utc::now(),
-        "bench",
+        &checkins::Actor::here(),
+        &checkins::NoSink,
     )
     .unwrap();
     Runner {
         database: database.clone(),
         clock: Arc::new(SystemClock),
-        alarms: alarms.clone(),
+        sink: Arc::new(checkins::NoSink),
+        changes: changes.clone(),
         handle: handle.clone(),
     }
     .spawn()
@@ -113,9 +125,15 @@ fn measure(database: &Arc<Database>, round: &str) -> (Figures, Figures) {
     let until = Instant::now() + Duration::from_secs(17);
     while Instant::now() < until {
         let began = Instant::now();
-        checkins::check_in(&mut database.conn(), checked, Utc::now(), "bench").unwrap();
-        handle.poke();
-        alarms.refresh(&[]);
+        checkins::check_in(
+            &mut database.conn(),
+            checked,
+            Utc::now(),
+            &checkins::Actor::here(),
+            &checkins::NoSink,
+        )
+        .unwrap();
+        changes.announce(campaign_safe_lib::changes::Changed::Sessions);
         views::detail(&database.conn(), checked).unwrap();
         check_ins.push(began.elapsed().as_secs_f64() * 1000.0);
         std::thread::sleep(Duration::from_millis(50));

@@ -43,7 +43,14 @@ fn twenty_sessions(desktop: &procs::Desktop, data: &Path) {
             reminder_lead_minutes: 5,
             grace_minutes: 10,
         };
-        checkins::start(&mut conn, &new, now, "bench").unwrap();
+        checkins::start(
+            &mut conn,
+            &new,
+            now,
+            &campaign_safe_lib::checkins::Actor::here(),
+            &campaign_safe_lib::checkins::NoSink,
+        )
+        .unwrap();
     }
 }
 

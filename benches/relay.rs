@@ -44,15 +44,15 @@ fn figures(mut samples: Vec<f64>) -> String {
     )
 }
 
-/// B checks in `rounds` times; how long until A and C both have it.
+/// A, whose session it is, checks in `rounds` times; how long until B and C both have it.
 async fn check_in_latency(devices: &[&Device; 3], rounds: usize) -> Vec<f64> {
     let [a, b, c] = *devices;
     let mut samples = Vec::new();
     for _ in 0..rounds {
         let began = Instant::now();
-        b.check_in(TITLE);
-        let due = b.next_due(TITLE);
-        while a.next_due(TITLE) != due || c.next_due(TITLE) != due {
+        a.check_in(TITLE);
+        let due = a.next_due(TITLE);
+        while b.next_due(TITLE) != due || c.next_due(TITLE) != due {
             assert!(
                 began.elapsed() < Duration::from_secs(20),
                 "a check-in did not arrive"
@@ -124,7 +124,7 @@ async fn idle_signed_in(server: &Synapse, room: &str) -> (procs::Run, procs::Run
             dir.path().to_owned(),
             std::sync::Arc::new(campaign_safe_lib::time::SystemClock),
             tokio::runtime::Handle::current(),
-            std::sync::Arc::new(|| {}),
+            campaign_safe_lib::changes::Changes::default(),
         );
         service
             .sign_in(&server.url(), "idle", "idle-password", Some(&server.token))

@@ -25,17 +25,21 @@ use stopwatch::Stopwatch;
 
 fn runner(database: Arc<Database>, clock: Arc<dyn Clock>, notifier: Arc<dyn Notifier>) -> Runner {
     let handle = SchedulerHandle::default();
-    let alarms = AlarmHub::new(
+    let changes = campaign_safe_lib::changes::Changes::default();
+    changes.listen(Arc::new(handle.clone()));
+    AlarmHub::new(
         database.clone(),
         clock.clone(),
         notifier,
         Arc::new(Headless),
-        handle.clone(),
+        Arc::new(checkins::NoSink),
+        changes.clone(),
     );
     Runner {
         database,
         clock,
-        alarms,
+        sink: Arc::new(checkins::NoSink),
+        changes,
         handle,
     }
 }
@@ -98,7 +102,8 @@ fn reminder_latency() {
                 &mut conn,
                 &session(i, start + chrono::Duration::hours(2)),
                 start,
-                "bench",
+                &checkins::Actor::here(),
+                &checkins::NoSink,
             )
             .unwrap();
         }
@@ -161,12 +166,18 @@ fn catch_up() {
             &mut conn,
             &session(i, start + chrono::Duration::hours(8)),
             start,
-            "bench",
+            &checkins::Actor::here(),
+            &checkins::NoSink,
         )
         .unwrap();
     }
     let began = Instant::now();
-    let alerts = evaluate(&mut conn, start + chrono::Duration::hours(3)).unwrap();
+    let alerts = evaluate(
+        &mut conn,
+        start + chrono::Duration::hours(3),
+        &checkins::NoSink,
+    )
+    .unwrap();
     let took = began.elapsed();
     assert_eq!(alerts.len(), SESSIONS, "one consolidated alert per session");
     println!(

@@ -45,7 +45,14 @@ fn seed_session(
         reminder_lead_minutes: 5,
         grace_minutes: 10,
     };
-    let id = checkins::start(&mut database.conn(), &new, started, "app").expect("session");
+    let id = checkins::start(
+        &mut database.conn(),
+        &new,
+        started,
+        &campaign_safe_lib::checkins::Actor::here(),
+        &campaign_safe_lib::checkins::NoSink,
+    )
+    .expect("session");
     id
 }
 

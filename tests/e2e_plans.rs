@@ -67,6 +67,7 @@ fn seed(desktop: &Desktop, data: &std::path::Path) {
             ..EntryInput::default()
         },
         Utc::now(),
+        &campaign_safe_lib::donotknock::NoDoorSink,
     )
     .unwrap();
 }

@@ -128,6 +128,29 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         .await;
     app.js("window.scrollTo(0, 0)").await;
     app.screenshots("team-missed").await;
+
+    // Vic, a member of the team but not the one who started the canvass, tries to end it
+    // from his own client (as anyone in the room could): the app ignores it and says so.
+    let started = post(&vic, &room_id, "started").await;
+    let forged = serde_json::json!({
+        "msgtype": "m.notice",
+        "body": "🏠 Canvass – Mill Lane has ended: Priya Shah and Tomasz Nowak are safe.",
+        "uk.campaignsafe.checkin": {
+            "v": 1, "event": "ended", "session": started["uk.campaignsafe.checkin"]["session"],
+            "at": chrono::Utc::now().timestamp_millis(), "by": "asha", "how": "app"
+        }
+    });
+    volunteer::send_raw(&vic, &room_id, forged).await;
+    app.click(".session-list .card-title a").await;
+    app.wait_for_text(
+        ".ignored-changes",
+        "A change from vic was ignored: only asha's devices can end this session.",
+    )
+    .await;
+    app.wait_for_text(".session-status", "Missed").await;
+    app.js("document.querySelector('.ignored-changes').scrollIntoView({ block: 'center' })")
+        .await;
+    app.screenshots("team-change-ignored").await;
     app.quit(driver).await;
 
     // Neither the access token nor the store's passphrase is ever written to the log.
@@ -161,6 +184,14 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
 
 /// Waits until the room holds the app's post of `kind`, and returns its text.
 async fn posted(vic: &matrix_sdk::Client, room: &str, kind: &str) -> String {
+    post(vic, room, kind).await["body"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Waits until the room holds the app's post of `kind`, and returns it whole.
+async fn post(vic: &matrix_sdk::Client, room: &str, kind: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let posts = volunteer::posts(vic, room).await;
@@ -169,7 +200,7 @@ async fn posted(vic: &matrix_sdk::Client, room: &str, kind: &str) -> String {
             .rev()
             .find(|p| p["uk.campaignsafe.checkin"]["event"] == kind)
         {
-            return post["body"].as_str().unwrap_or_default().to_owned();
+            return post.clone();
         }
         assert!(
             Instant::now() < deadline,

@@ -211,9 +211,18 @@ fn scheduler_reminder_answered_over_dbus(
         reminder_lead_minutes: 5,
         grace_minutes: 10,
     };
-    let id = checkins::start(&mut database.conn(), &session, start, "Asha").unwrap();
+    let id = checkins::start(
+        &mut database.conn(),
+        &session,
+        start,
+        &checkins::Actor::here(),
+        &checkins::NoSink,
+    )
+    .unwrap();
     let handle = SchedulerHandle::default();
-    let alarms = AlarmHub::new(
+    let changes = campaign_safe_lib::changes::Changes::default();
+    changes.listen(Arc::new(handle.clone()));
+    let _alarms = AlarmHub::new(
         database.clone(),
         clock.clone(),
         Arc::new(DesktopNotifier::new(
@@ -221,12 +230,14 @@ fn scheduler_reminder_answered_over_dbus(
             runtime.handle().clone(),
         )),
         Arc::new(Headless),
-        handle.clone(),
+        Arc::new(checkins::NoSink),
+        changes.clone(),
     );
     let runner = Runner {
         database: database.clone(),
         clock: clock.clone(),
-        alarms,
+        sink: Arc::new(checkins::NoSink),
+        changes,
         handle,
     };
 

@@ -2,9 +2,15 @@
 //! escalation when one is missed. This module keeps the sessions and their timelines;
 //! `scheduler` decides, from the stored due times and the clock, what to send.
 
+pub mod change;
+pub mod handle;
 pub mod runner;
 pub mod scheduler;
+pub mod shared;
 pub mod views;
+mod words;
+
+pub use change::{Actor, NoSink, Outcome, SessionChange, SessionSink, Via, When};
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -90,6 +96,12 @@ pub enum CheckinError {
     Ended,
     #[error("There is no check-in session {0}.")]
     UnknownSession(i64),
+    /// This device may not make that change: the reason, as the session page says it.
+    #[error("This session cannot be changed here: {0}.")]
+    NotYours(String),
+    /// A stored time that cannot be worked with (written outside the app).
+    #[error("This session's times cannot be worked out, so it was left as it is.")]
+    Arithmetic,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -103,8 +115,9 @@ impl From<rusqlite::Error> for CheckinError {
 impl ErrorCode for CheckinError {
     fn code(&self) -> &'static str {
         match self {
-            CheckinError::Ended => "conflict",
+            CheckinError::Ended | CheckinError::NotYours(_) => "conflict",
             CheckinError::UnknownSession(_) => "not_found",
+            CheckinError::Arithmetic => "storage",
             CheckinError::Storage(error) => error.code(),
             _ => "validation",
         }
@@ -118,12 +131,14 @@ impl ErrorCode for CheckinError {
             CheckinError::NoParticipants | CheckinError::Duplicate(_) => Some("participants"),
             CheckinError::Invalid { field, .. } => Some(field),
             CheckinError::Extend => Some("minutes"),
-            CheckinError::Ended | CheckinError::UnknownSession(_) => Some("sessionId"),
-            CheckinError::Storage(_) => None,
+            CheckinError::Ended | CheckinError::UnknownSession(_) | CheckinError::NotYours(_) => {
+                Some("sessionId")
+            }
+            CheckinError::Storage(_) | CheckinError::Arithmetic => None,
         }
     }
     fn is_fault(&self) -> bool {
-        matches!(self, CheckinError::Storage(_))
+        matches!(self, CheckinError::Storage(_) | CheckinError::Arithmetic)
     }
 }
 
@@ -162,42 +177,84 @@ fn people_key(names: &[String]) -> String {
     names.join("\u{1f}")
 }
 
-fn event(
-    conn: &Connection,
-    session: i64,
-    at: DateTime<Utc>,
-    kind: &str,
-    by: &str,
-    detail: &str,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO checkin_event (session_id, at, kind, by_whom, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![session, to_millis(at), kind, by, detail],
-    )?;
-    // A shared session's change goes to its team in the same transaction.
-    crate::relay::outbox::after_event(conn, session, kind, at, by)
-}
-
 /// Validates everything, then starts the session. Nothing is stored if any field is wrong.
 pub fn start(
     conn: &mut Connection,
     new: &NewSession,
     now: DateTime<Utc>,
-    by: &str,
+    actor: &Actor,
+    sink: &dyn SessionSink,
 ) -> Result<i64, CheckinError> {
     let tx = conn.transaction()?;
-    let id = start_in(&tx, new, now, by)?;
+    let id = start_in(&tx, new, now, actor, sink, None)?;
     tx.commit()?;
     Ok(id)
 }
 
-/// [`start`] inside the caller's transaction, so several sessions start together or not at all.
+/// [`start`] inside the caller's transaction, so several sessions start together or not at
+/// all; `plan` is the canvass plan that starts it, if one does.
 pub fn start_in(
     conn: &Connection,
     new: &NewSession,
     now: DateTime<Utc>,
-    by: &str,
+    actor: &Actor,
+    sink: &dyn SessionSink,
+    plan: Option<i64>,
 ) -> Result<i64, CheckinError> {
+    let checked = check(new, now)?;
+    if let Some(clash) = clash(conn, &checked.people_key)? {
+        return Err(CheckinError::Duplicate(clash));
+    }
+    let next_due = match checked.interval_minutes {
+        Some(minutes) => (now + Duration::minutes(minutes.into())).min(checked.ends_at),
+        None => checked.ends_at,
+    };
+    conn.execute(
+        "INSERT INTO checkin_session (kind, mode, title, participants, people_key, place, notes, escalation,
+             started_at, ends_at, interval_min, reminder_lead_min, grace_min, next_due_at, plan_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            enum_text(&checked.kind), enum_text(&checked.mode), checked.title, to_json(&checked.participants),
+            checked.people_key, checked.place, checked.notes, to_json(&checked.escalation),
+            to_millis(now), to_millis(checked.ends_at), checked.interval_minutes,
+            checked.reminder_lead_minutes, checked.grace_minutes, to_millis(next_due), plan,
+        ],
+    )?;
+    let id = conn.last_insert_rowid();
+    change::event(
+        conn,
+        sink,
+        &change::Recorded {
+            session_id: id,
+            kind: "started",
+            at: now,
+            actor,
+            due_at: None,
+            minutes: None,
+        },
+    )?;
+    Ok(id)
+}
+
+/// A session as the form's rules allow it, whoever sent it.
+#[derive(Debug, Clone)]
+pub(crate) struct Checked {
+    pub kind: Kind,
+    pub mode: Mode,
+    pub title: String,
+    pub place: String,
+    pub notes: String,
+    pub participants: Vec<String>,
+    pub people_key: String,
+    pub escalation: Vec<EscalationContact>,
+    pub interval_minutes: Option<u32>,
+    pub reminder_lead_minutes: u32,
+    pub grace_minutes: u32,
+    pub ends_at: DateTime<Utc>,
+}
+
+/// Every field against the form's limits, as it would be at `now`.
+pub(crate) fn check(new: &NewSession, now: DateTime<Utc>) -> Result<Checked, CheckinError> {
     if new.title.trim().is_empty() {
         return Err(invalid(
             "title",
@@ -207,6 +264,9 @@ pub fn start_in(
     let title = text("title", "Name", &new.title, true)?;
     let place = text("place", "Where", &new.place, false)?;
     let notes = text("notes", "Notes for responders", &new.notes, false)?;
+    if new.participants.len() > PEOPLE_MAX {
+        return Err(too_many_people());
+    }
     let participants: Vec<String> = new
         .participants
         .iter()
@@ -216,12 +276,6 @@ pub fn start_in(
     if participants.is_empty() && new.kind == Kind::Canvass {
         return Err(CheckinError::NoParticipants);
     }
-    if participants.len() > PEOPLE_MAX {
-        return Err(invalid(
-            "participants",
-            format!("People: at most {PEOPLE_MAX} people in one session. Split a bigger group into pairs or small groups, one session each."),
-        ));
-    }
     for (index, person) in participants.iter().enumerate() {
         text(&format!("participants[{index}]"), "People", person, true)?;
         if person.chars().count() > PERSON_MAX {
@@ -230,6 +284,12 @@ pub fn start_in(
                 format!("People: a name of at most {PERSON_MAX} characters each."),
             ));
         }
+    }
+    if new.escalation.len() > PEOPLE_MAX {
+        return Err(invalid(
+            "escalation",
+            format!("Who to call: at most {PEOPLE_MAX} people."),
+        ));
     }
     let mut escalation = Vec::new();
     for (index, contact) in new.escalation.iter().enumerate() {
@@ -274,43 +334,47 @@ pub fn start_in(
     }
     crate::plausible::planned("Ends (or expected arrival)", ends_at, now)
         .map_err(|message| invalid("endsAt", message))?;
-    let next_due = match new.interval_minutes {
-        Some(minutes) => (now + Duration::minutes(minutes.into())).min(ends_at),
-        None => ends_at,
-    };
+    Ok(Checked {
+        kind: new.kind,
+        mode: new.mode,
+        title,
+        place,
+        notes,
+        people_key: people_key(&participants),
+        participants,
+        escalation,
+        interval_minutes: new.interval_minutes,
+        reminder_lead_minutes: new.reminder_lead_minutes,
+        grace_minutes: new.grace_minutes,
+        ends_at,
+    })
+}
 
-    let tx = conn;
-    let key = people_key(&participants);
-    if !participants.is_empty() {
-        let clash: Option<(String, String)> = tx
-            .query_row(
-                "SELECT title, participants FROM checkin_session WHERE ended_at IS NULL AND people_key = ?1",
-                [&key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
-        if let Some((title, people)) = clash {
-            let people: Vec<String> = serde_json::from_str(&people).unwrap_or_default();
-            let verb = if people.len() == 1 { "is" } else { "are" };
-            return Err(CheckinError::Duplicate(format!(
-                "{} {verb} already in “{title}”",
-                people.join(" and ")
-            )));
-        }
+fn too_many_people() -> CheckinError {
+    invalid(
+        "participants",
+        format!("People: at most {PEOPLE_MAX} people in one session. Split a bigger group into pairs or small groups, one session each."),
+    )
+}
+
+/// The running session of this device the same people are already out on, said for the form.
+fn clash(conn: &Connection, key: &str) -> Result<Option<String>, CheckinError> {
+    if key.is_empty() {
+        return Ok(None);
     }
-    tx.execute(
-        "INSERT INTO checkin_session (kind, mode, title, participants, people_key, place, notes, escalation,
-             started_at, ends_at, interval_min, reminder_lead_min, grace_min, next_due_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        params![
-            enum_text(&new.kind), enum_text(&new.mode), title, to_json(&participants), key, place, notes, to_json(&escalation),
-            to_millis(now), to_millis(ends_at), new.interval_minutes, new.reminder_lead_minutes, new.grace_minutes,
-            to_millis(next_due),
-        ],
-    )?;
-    let id = tx.last_insert_rowid();
-    event(tx, id, now, "started", by, "")?;
-    Ok(id)
+    let clash: Option<(String, String)> = conn
+        .query_row(
+            "SELECT title, participants FROM checkin_session
+             WHERE ended_at IS NULL AND origin = 'local' AND people_key = ?1",
+            [key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    Ok(clash.map(|(title, people)| {
+        let people: Vec<String> = serde_json::from_str(&people).unwrap_or_default();
+        let verb = if people.len() == 1 { "is" } else { "are" };
+        format!("{} {verb} already in “{title}”", people.join(" and "))
+    }))
 }
 
 /// Lists of names and contacts are stored as JSON; serialising them cannot fail.
@@ -325,46 +389,27 @@ fn enum_text<T: Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// The stored fields the check-in rules need.
-struct Timing {
-    interval_min: Option<i64>,
-    ends_at: DateTime<Utc>,
-    next_due_at: DateTime<Utc>,
-}
-
-fn active_timing(conn: &Connection, id: i64) -> Result<Timing, CheckinError> {
-    let row: Option<(Option<i64>, i64, i64, Option<i64>)> = conn
-        .query_row(
-            "SELECT interval_min, ends_at, next_due_at, ended_at FROM checkin_session WHERE id = ?1",
-            [id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
-    let (interval_min, ends_at, next_due_at, ended_at) =
-        row.ok_or(CheckinError::UnknownSession(id))?;
-    if ended_at.is_some() {
-        return Err(CheckinError::Ended);
-    }
-    let at = |millis| from_millis(millis).unwrap_or_default();
-    Ok(Timing {
-        interval_min,
-        ends_at: at(ends_at),
-        next_due_at: at(next_due_at),
-    })
-}
-
-/// Sets the next due time and clears every alert raised for the old one.
-fn reschedule(
-    conn: &Connection,
-    id: i64,
-    next_due: DateTime<Utc>,
-    ends_at: DateTime<Utc>,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE checkin_session SET next_due_at = ?2, ends_at = ?3, reminded_for = NULL, snoozed_until = NULL,
-             missed_for = NULL, last_alert_at = NULL, acknowledged_at = NULL, help_at = NULL WHERE id = ?1",
-        params![id, to_millis(next_due), to_millis(ends_at)],
+/// A canvass plan is deleted: the sessions it started stay, no longer linked to it.
+pub fn forget_plan(tx: &Connection, plan: i64) -> rusqlite::Result<()> {
+    tx.execute(
+        "UPDATE checkin_session SET plan_id = NULL WHERE plan_id = ?1",
+        [plan],
     )?;
+    Ok(())
+}
+
+/// One change made on this device (a button, a notification), in a transaction of its own.
+fn here(
+    conn: &mut Connection,
+    id: i64,
+    change: SessionChange,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    sink: &dyn SessionSink,
+) -> Result<(), CheckinError> {
+    let tx = conn.transaction()?;
+    change::apply(&tx, id, &change, actor, When::now(now), "", sink)?;
+    tx.commit()?;
     Ok(())
 }
 
@@ -374,33 +419,17 @@ pub fn check_in(
     conn: &mut Connection,
     id: i64,
     now: DateTime<Utc>,
-    by: &str,
+    actor: &Actor,
+    sink: &dyn SessionSink,
 ) -> Result<(), CheckinError> {
-    let tx = conn.transaction()?;
-    check_in_in(&tx, id, now, by)?;
-    tx.commit()?;
-    Ok(())
-}
-
-/// [`check_in`] inside a transaction the caller holds.
-pub fn check_in_in(
-    tx: &Connection,
-    id: i64,
-    now: DateTime<Utc>,
-    by: &str,
-) -> Result<(), CheckinError> {
-    let timing = active_timing(tx, id)?;
-    let next_due = match timing.interval_min {
-        Some(minutes) => now + Duration::minutes(minutes),
-        None => timing.ends_at.max(now + Duration::minutes(15)),
-    };
-    reschedule(tx, id, next_due, timing.ends_at)?;
-    tx.execute(
-        "UPDATE checkin_session SET last_check_in_at = ?2 WHERE id = ?1",
-        params![id, to_millis(now)],
-    )?;
-    event(tx, id, now, "checked_in", by, "")?;
-    Ok(())
+    here(
+        conn,
+        id,
+        SessionChange::CheckIn { at: now },
+        now,
+        actor,
+        sink,
+    )
 }
 
 /// Pushes the next due time and the planned end back by 15, 30 or 60 minutes.
@@ -409,72 +438,17 @@ pub fn extend(
     id: i64,
     minutes: u32,
     now: DateTime<Utc>,
-    by: &str,
+    actor: &Actor,
+    sink: &dyn SessionSink,
 ) -> Result<(), CheckinError> {
-    if !EXTEND_MINUTES.contains(&minutes) {
-        return Err(CheckinError::Extend);
-    }
-    let tx = conn.transaction()?;
-    let timing = active_timing(&tx, id)?;
-    let by_minutes = Duration::minutes(minutes.into());
-    reschedule(
-        &tx,
+    here(
+        conn,
         id,
-        timing.next_due_at.max(now) + by_minutes,
-        timing.ends_at.max(now) + by_minutes,
-    )?;
-    event(&tx, id, now, "extended", by, &format!("{minutes} minutes"))?;
-    tx.commit()?;
-    Ok(())
-}
-
-/// A moment set on an active session, with the event that records it.
-#[derive(Debug, Clone, Copy)]
-enum Mark {
-    Snoozed,
-    Acknowledged,
-    EndedSafe,
-}
-
-impl Mark {
-    /// The UPDATE, the event kind and its detail. The column is fixed here, never input.
-    fn parts(self) -> (&'static str, &'static str, &'static str) {
-        match self {
-            Mark::Snoozed => (
-                "UPDATE checkin_session SET snoozed_until = ?2 WHERE id = ?1",
-                "snoozed",
-                "5 minutes",
-            ),
-            Mark::Acknowledged => (
-                "UPDATE checkin_session SET acknowledged_at = ?2 WHERE id = ?1",
-                "acknowledged",
-                "",
-            ),
-            Mark::EndedSafe => (
-                "UPDATE checkin_session SET ended_at = ?2 WHERE id = ?1",
-                "ended_safe",
-                "",
-            ),
-        }
-    }
-}
-
-/// Sets `at` on an active session and logs it, in one transaction.
-fn mark(
-    conn: &mut Connection,
-    id: i64,
-    mark: Mark,
-    at: DateTime<Utc>,
-    now: DateTime<Utc>,
-    by: &str,
-) -> Result<(), CheckinError> {
-    let (sql, kind, detail) = mark.parts();
-    let tx = conn.transaction()?;
-    active_timing(&tx, id)?;
-    tx.execute(sql, params![id, to_millis(at)])?;
-    event(&tx, id, now, kind, by, detail)?;
-    tx.commit()?;
-    Ok(())
+        SessionChange::Extend { minutes },
+        now,
+        actor,
+        sink,
+    )
 }
 
 /// "Remind me again in 5 minutes" (from a reminder's button). The missed alert still comes
@@ -483,10 +457,10 @@ pub fn snooze(
     conn: &mut Connection,
     id: i64,
     now: DateTime<Utc>,
-    by: &str,
+    actor: &Actor,
+    sink: &dyn SessionSink,
 ) -> Result<(), CheckinError> {
-    let until = now + Duration::minutes(SNOOZE_MINUTES);
-    mark(conn, id, Mark::Snoozed, until, now, by)
+    here(conn, id, SessionChange::Snooze, now, actor, sink)
 }
 
 /// "Someone is dealing with it": stops the repeating missed alert.
@@ -494,9 +468,10 @@ pub fn acknowledge(
     conn: &mut Connection,
     id: i64,
     now: DateTime<Utc>,
-    by: &str,
+    actor: &Actor,
+    sink: &dyn SessionSink,
 ) -> Result<(), CheckinError> {
-    mark(conn, id, Mark::Acknowledged, now, now, by)
+    here(conn, id, SessionChange::Acknowledge, now, actor, sink)
 }
 
 /// "Home safe": the session ends and nothing more is sent for it.
@@ -504,9 +479,10 @@ pub fn end_safely(
     conn: &mut Connection,
     id: i64,
     now: DateTime<Utc>,
-    by: &str,
+    actor: &Actor,
+    sink: &dyn SessionSink,
 ) -> Result<(), CheckinError> {
-    mark(conn, id, Mark::EndedSafe, now, now, by)
+    here(conn, id, SessionChange::End, now, actor, sink)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -514,14 +490,21 @@ pub fn end_safely(
 pub struct Event {
     pub at: DateTime<Utc>,
     pub kind: String,
+    /// "app", "notification", "scheduler", or a team member's Matrix id (as the server
+    /// authenticated them).
     pub by_whom: String,
+    /// A team member's name as their room showed it.
+    pub by_name: Option<String>,
+    /// "app", "notification" or "chat".
+    pub via: Option<String>,
     pub detail: String,
 }
 
 /// Everything that happened to a session, oldest first.
 pub fn timeline(conn: &Connection, id: i64) -> Result<Vec<Event>, CheckinError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT at, kind, by_whom, detail FROM checkin_event WHERE session_id = ?1 ORDER BY at, id",
+        "SELECT at, kind, by_whom, detail, by_name, via FROM checkin_event
+         WHERE session_id = ?1 ORDER BY at, id",
     )?;
     let rows = stmt.query_map([id], |r| {
         Ok(Event {
@@ -529,6 +512,8 @@ pub fn timeline(conn: &Connection, id: i64) -> Result<Vec<Event>, CheckinError> 
             kind: r.get(1)?,
             by_whom: r.get(2)?,
             detail: r.get(3)?,
+            by_name: r.get(4)?,
+            via: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -122,6 +122,17 @@ pub fn normalise_uk_phone(input: &str) -> Result<String, ContactError> {
     }
 }
 
+/// A stored number as UK numbers are written: "01632 960123", "020 7946 0000", "101".
+pub fn shown_phone(stored: &str) -> String {
+    match phonenumber::parse(Some(phonenumber::country::Id::GB), stored) {
+        Ok(number) if stored.len() > 3 => number
+            .format()
+            .mode(phonenumber::Mode::National)
+            .to_string(),
+        _ => stored.to_owned(),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactCard {

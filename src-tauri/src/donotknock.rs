@@ -3,8 +3,11 @@
 //! their own; removing one is always someone's decision.
 
 pub mod csv_io;
+pub mod shared;
 #[cfg(test)]
 mod tests;
+
+pub use shared::{DoorChange, DoorSink, NoDoorSink, SharedEntry};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc, Weekday};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -12,7 +15,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{checked_text, ErrorCode};
 use crate::incidents::vocabulary::fixed_list;
-use crate::relay::register::{self, Change, SharedEntry};
 use crate::storage::StorageError;
 use crate::time::{format_uk, from_millis, shown_zone, to_millis};
 
@@ -261,7 +263,7 @@ fn postcode_key(postcode: &str) -> String {
         .to_uppercase()
 }
 
-fn address_taken(conn: &Connection, entry: &CheckedEntry) -> rusqlite::Result<bool> {
+pub(crate) fn address_taken(conn: &Connection, entry: &CheckedEntry) -> rusqlite::Result<bool> {
     conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM do_not_knock
              WHERE lower(house) = lower(?1) AND street_key = ?2 AND postcode_key = ?3)",
@@ -274,47 +276,7 @@ fn address_taken(conn: &Connection, entry: &CheckedEntry) -> rusqlite::Result<bo
     )
 }
 
-/// What the team's devices are sent for an entry.
-pub(crate) fn shared_of(entry: &CheckedEntry, uid: &str) -> SharedEntry {
-    SharedEntry {
-        uid: uid.to_owned(),
-        house: entry.house.clone(),
-        street: entry.street.clone(),
-        postcode: entry.postcode.clone(),
-        reason: entry.reason.key().to_owned(),
-        note: entry.note.clone(),
-        added_by: entry.added_by.clone(),
-        review_on: entry.review_on,
-    }
-}
-
-/// Every entry as the team's devices are sent it, oldest first. One whose stored review
-/// date does not read as a date (the app writes none) is left out rather than guessed.
-pub(crate) fn all_shared(conn: &Connection) -> rusqlite::Result<Vec<SharedEntry>> {
-    let mut statement = conn.prepare(
-        "SELECT uid, house, street, postcode, reason, note, added_by, review_on
-         FROM do_not_knock ORDER BY id",
-    )?;
-    let rows = statement.query_map([], |r| {
-        let review_on: String = r.get(7)?;
-        let Ok(review_on) = NaiveDate::parse_from_str(&review_on, "%Y-%m-%d") else {
-            return Ok(None);
-        };
-        Ok(Some(SharedEntry {
-            uid: r.get(0)?,
-            house: r.get(1)?,
-            street: r.get(2)?,
-            postcode: r.get(3)?,
-            reason: r.get(4)?,
-            note: r.get(5)?,
-            added_by: r.get(6)?,
-            review_on,
-        }))
-    })?;
-    rows.filter_map(Result::transpose).collect()
-}
-
-fn insert_row(
+pub(crate) fn insert_row(
     conn: &Connection,
     entry: &CheckedEntry,
     source: Source,
@@ -365,21 +327,7 @@ pub(crate) fn insert(
     }
     let uid = uuid::Uuid::new_v4().simple().to_string();
     let id = insert_row(conn, entry, source, incident_id, &uid, now)?;
-    Ok((id, shared_of(entry, &uid)))
-}
-
-/// An entry posted by another device of the team; false when the address is already here.
-pub(crate) fn insert_shared(
-    conn: &Connection,
-    entry: &CheckedEntry,
-    uid: &str,
-    at: DateTime<Utc>,
-) -> rusqlite::Result<bool> {
-    if address_taken(conn, entry)? {
-        return Ok(false);
-    }
-    insert_row(conn, entry, Source::Canvasser, None, uid, at)?;
-    Ok(true)
+    Ok((id, shared::shared_of(entry, &uid)))
 }
 
 /// Adds one entry from the form: from an incident when it names one, else a canvasser's.
@@ -387,6 +335,7 @@ pub fn add(
     conn: &Connection,
     input: &EntryInput,
     now: DateTime<Utc>,
+    sink: &dyn DoorSink,
 ) -> Result<Entry, DoNotKnockError> {
     let checked = check(input, now)?;
     let incident_id = input
@@ -412,7 +361,7 @@ pub fn add(
     // The entry and its post to the team go together, or neither does.
     let tx = conn.unchecked_transaction()?;
     let (id, shared) = insert(&tx, &checked, source, incident_id, now)?;
-    register::after_change(&tx, Change::Added, &[shared], now)?;
+    sink.doors_changed(&tx, DoorChange::Added, &[shared], now)?;
     tx.commit()?;
     get(conn, id, now)
 }
@@ -497,7 +446,12 @@ pub fn keep_until(
 
 /// Removed for good, by someone's decision: the address is personal data.
 /// Taken off every team device's list too.
-pub fn remove(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<(), DoNotKnockError> {
+pub fn remove(
+    conn: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    sink: &dyn DoorSink,
+) -> Result<(), DoNotKnockError> {
     let entry = get(conn, id, now)?;
     let uid: String = conn.query_row("SELECT uid FROM do_not_knock WHERE id = ?1", [id], |r| {
         r.get(0)
@@ -513,7 +467,12 @@ pub fn remove(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<(), DoNo
         added_by: entry.added_by,
         review_on: entry.review_on,
     };
-    register::after_change(&tx, Change::Removed, &[shared_of(&checked, &uid)], now)?;
+    sink.doors_changed(
+        &tx,
+        DoorChange::Removed,
+        &[shared::shared_of(&checked, &uid)],
+        now,
+    )?;
     tx.commit()?;
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod aftercare;
 pub mod alarms;
 pub mod applock;
 pub mod backup;
+pub mod changes;
 pub mod checkins;
 pub mod checklist;
 mod commands;
@@ -264,21 +265,34 @@ fn start_services<R: Runtime>(
     if let Err(error) = files.seal_plain_files() {
         tracing::error!("attachments could not all be sealed; tried again at next start: {error}");
     }
+    // Everything that must hear of a change listens on one channel: the scheduler (from the
+    // state's creation), the alarms (and through them the window), the team relay, and the
+    // window for the lists that have no alarms.
     let alarms = AlarmHub::new(
         database.clone(),
         state.clock.clone(),
         notifier,
         Arc::new(commands::WindowAlarms(handle.clone())),
-        state.scheduler.clone(),
+        state.sessions_sink.clone(),
+        state.changes.clone(),
     );
-    state.set_alarms(alarms.clone());
-    let team = team_relay(&state, &database, &alarms);
-    alarms.set_relay(team.clone());
+    state.set_alarms(alarms);
+    state
+        .changes
+        .listen(Arc::new(commands::WindowChanges(handle.clone())));
+    let team = relay::matrix::TeamService::new(
+        database.clone(),
+        state.data_dir.clone(),
+        state.clock.clone(),
+        tauri::async_runtime::handle().inner().clone(),
+        state.changes.clone(),
+    );
     state.set_team(team.clone());
     let runner = Runner {
         database,
         clock: state.clock.clone(),
-        alarms,
+        sink: state.sessions_sink.clone(),
+        changes: state.changes.clone(),
         handle: state.scheduler.clone(),
     };
     if let Err(error) = runner.spawn() {
@@ -329,26 +343,6 @@ fn epoch_ms() -> f64 {
 
 fn probing() -> bool {
     std::env::var_os("CAMPAIGN_SAFE_STARTUP_PROBE").is_some()
-}
-
-/// The team relay, idle until a Matrix account is set up. What it applies from the room
-/// reaches the scheduler and the alarms like any other change.
-fn team_relay(
-    state: &AppState,
-    database: &Arc<storage::Database>,
-    alarms: &Arc<AlarmHub>,
-) -> Arc<relay::matrix::TeamService> {
-    let (alarms, scheduler) = (alarms.clone(), state.scheduler.clone());
-    relay::matrix::TeamService::new(
-        database.clone(),
-        state.data_dir.clone(),
-        state.clock.clone(),
-        tauri::async_runtime::handle().inner().clone(),
-        Arc::new(move || {
-            scheduler.poke();
-            alarms.refresh(&[]);
-        }),
-    )
 }
 
 fn open_main_window<R: Runtime>(

@@ -555,10 +555,7 @@ pub fn list(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<PlanSummary>, P
 /// Removed for good: the plan names people and places. Sessions it started stay, unlinked.
 pub fn delete(conn: &mut Connection, id: i64) -> Result<(), PlanError> {
     let tx = conn.transaction()?;
-    tx.execute(
-        "UPDATE checkin_session SET plan_id = NULL WHERE plan_id = ?1",
-        [id],
-    )?;
+    checkins::forget_plan(&tx, id)?;
     if tx.execute("DELETE FROM canvass_plan WHERE id = ?1", [id])? == 0 {
         return Err(PlanError::NotFound);
     }
@@ -572,7 +569,7 @@ pub fn start(
     conn: &mut Connection,
     id: i64,
     now: DateTime<Utc>,
-    by: &str,
+    sink: &dyn checkins::SessionSink,
 ) -> Result<Vec<i64>, PlanError> {
     let (plan, started_at) = load(conn, id)?;
     if started_at.is_some() {
@@ -645,11 +642,8 @@ pub fn start(
             reminder_lead_minutes: 5,
             grace_minutes: 10,
         };
-        let session_id = checkins::start_in(&tx, &session, now, by)?;
-        tx.execute(
-            "UPDATE checkin_session SET plan_id = ?2 WHERE id = ?1",
-            params![session_id, id],
-        )?;
+        let session_id =
+            checkins::start_in(&tx, &session, now, &checkins::Actor::here(), sink, Some(id))?;
         sessions.push(session_id);
     }
     tx.execute(

@@ -7,8 +7,10 @@
 //! device can post "missed" when a check-in is overdue. Posts wait in an outbox in SQLite
 //! ([`outbox`]) and go out in order when the server answers.
 //!
-//! This module and its parts are plain Rust over SQLite. The network side is behind the
-//! [`Relay`] trait; [`matrix`] implements it with matrix-sdk.
+//! The relay is an adapter: the check-ins and the do-not-knock list tell it of their changes
+//! through their sinks ([`outbox::TeamPosts`], [`register::TeamDoors`]), inside their own
+//! transactions, and it turns what the room says into their typed changes ([`apply`]). It
+//! never writes their tables. [`matrix`] is the network side, with matrix-sdk.
 
 pub mod apply;
 pub mod chat;
@@ -99,20 +101,6 @@ pub fn invalid(
         field_label,
         message: message.into(),
     }
-}
-
-/// What the rest of the app asks of the network side. The scheduler and the check-in
-/// commands only ever write to the outbox; they call [`Relay::wake`] so it is sent soon.
-pub trait Relay: Send + Sync {
-    /// Something was added to the outbox.
-    fn wake(&self);
-}
-
-/// The relay of a device with no team set up: nothing to send, nothing running.
-pub struct NoRelay;
-
-impl Relay for NoRelay {
-    fn wake(&self) {}
 }
 
 #[cfg(test)]

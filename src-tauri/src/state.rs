@@ -9,8 +9,11 @@ use serde::Serialize;
 
 use crate::advice::AdviceLibrary;
 use crate::alarms::hub::AlarmHub;
+use crate::changes::{Changed, Changes};
 use crate::checkins::runner::SchedulerHandle;
+use crate::checkins::SessionSink;
 use crate::content::ContentError;
+use crate::donotknock::DoorSink;
 use crate::emergency::EmergencyInfo;
 use crate::guides::GuideLibrary;
 use crate::notify::Notifier;
@@ -47,6 +50,12 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Wakes the check-in scheduler when sessions change.
     pub scheduler: SchedulerHandle,
+    /// The one channel of changes: the scheduler, the alarms, the relay and the window listen.
+    pub changes: Changes,
+    /// Where check-in changes are told, inside their transactions: the team relay's posts.
+    pub sessions_sink: Arc<dyn SessionSink>,
+    /// Where do-not-knock changes are told: the team relay's posts.
+    pub doors_sink: Arc<dyn DoorSink>,
     /// The open alarms; absent until the database is open, and if it could not be.
     alarms: OnceLock<Arc<AlarmHub>>,
     /// The team relay; absent until the database is open, and if it could not be.
@@ -71,6 +80,9 @@ impl AppState {
             keyring: OnceLock::new(),
             clock,
             scheduler: SchedulerHandle::default(),
+            changes: Changes::default(),
+            sessions_sink: Arc::new(crate::relay::outbox::TeamPosts),
+            doors_sink: Arc::new(crate::relay::register::TeamDoors),
             alarms: OnceLock::new(),
             team: OnceLock::new(),
             database: OnceLock::new(),
@@ -79,6 +91,7 @@ impl AppState {
             guides: GuideLibrary::load_embedded(),
             emergency: EmergencyInfo::load_embedded(),
         };
+        state.changes.listen(Arc::new(state.scheduler.clone()));
         if let Some(problems) = state.content_problems() {
             tracing::error!("{problems}");
         }
@@ -212,20 +225,10 @@ impl AppState {
         }
     }
 
-    /// Posts for the team rooms were queued: the relay sends them now, if it runs.
-    pub fn team_posts_waiting(&self) {
-        if let Some(team) = self.team.get() {
-            crate::relay::Relay::wake(team.as_ref());
-        }
-    }
-
-    /// After any change to a session: the scheduler looks again and every view of the
-    /// alarms (window, notifications) is brought up to date.
-    pub fn sessions_changed(&self) {
-        self.scheduler.poke();
-        if let Some(hub) = self.alarms.get() {
-            hub.refresh(&[]);
-        }
+    /// Tells everything that listens (the scheduler, the alarms and the window, the team
+    /// relay) what changed.
+    pub fn announce(&self, what: Changed) {
+        self.changes.announce(what);
     }
 
     pub fn database_problem(&self) -> Option<String> {

@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_aftercare.sql"),
     include_str!("../migrations/0012_shared_do_not_knock.sql"),
     include_str!("../migrations/0013_imported_versions.sql"),
+    include_str!("../migrations/0014_senders.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -297,8 +297,12 @@ fn fill_a_season(
     {
         // The scheduler, an hour on: the meeting's check-in is missed, then acknowledged.
         let mut conn = open(data_dir, key);
-        campaign_safe_lib::checkins::scheduler::evaluate(&mut conn, noon() + Duration::hours(1))
-            .unwrap();
+        campaign_safe_lib::checkins::scheduler::evaluate(
+            &mut conn,
+            noon() + Duration::hours(1),
+            &campaign_safe_lib::relay::outbox::TeamPosts,
+        )
+        .unwrap();
     }
     ok(app, "checkins_acknowledge", json!({"sessionId": meeting}));
     ok(app, "checkins_end", json!({"sessionId": journey}));
@@ -376,9 +380,12 @@ fn track_a_session_from_the_team(data_dir: &Path, key: &DataKey) {
             room_id: "!ward5:campaign.example",
             event_id: "$started-by-vic",
             sender: "@vic:campaign.example",
+            sender_name: "Vic",
             at: noon(),
+            own: false,
         },
         &wire,
+        noon(),
     )
     .unwrap();
 }

@@ -10,11 +10,12 @@ use chrono::{DateTime, Utc};
 
 use campaign_safe_lib::alarms::hub::{AlarmHub, Headless};
 use campaign_safe_lib::alarms::AlarmKind;
+use campaign_safe_lib::changes::{Changed, Changes};
 use campaign_safe_lib::checkins::runner::{Runner, SchedulerHandle};
 use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSession};
 use campaign_safe_lib::notify::InAppOnly;
 use campaign_safe_lib::relay::matrix::TeamService;
-use campaign_safe_lib::relay::Relay;
+use campaign_safe_lib::relay::outbox::TeamPosts;
 use campaign_safe_lib::storage::Database;
 use campaign_safe_lib::time::Clock;
 
@@ -36,6 +37,8 @@ pub struct Device {
     pub clock: Arc<ShiftClock>,
     pub hub: Arc<AlarmHub>,
     scheduler: SchedulerHandle,
+    /// The device's one channel of changes, as the app's commands use it.
+    pub changes: Changes,
     pub team: Arc<TeamService>,
     pub user_id: String,
 }
@@ -69,29 +72,28 @@ impl Device {
         );
         let clock = Arc::new(ShiftClock::default());
         let scheduler = SchedulerHandle::default();
+        let changes = Changes::default();
+        changes.listen(Arc::new(scheduler.clone()));
         let hub = AlarmHub::new(
             database.clone(),
             clock.clone(),
             Arc::new(InAppOnly),
             Arc::new(Headless),
-            scheduler.clone(),
+            Arc::new(TeamPosts),
+            changes.clone(),
         );
-        let (on_hub, on_scheduler) = (hub.clone(), scheduler.clone());
         let team = TeamService::new(
             database.clone(),
             dir.path().to_owned(),
             clock.clone(),
             tokio::runtime::Handle::current(),
-            Arc::new(move || {
-                on_scheduler.poke();
-                on_hub.refresh(&[]);
-            }),
+            changes.clone(),
         );
-        hub.set_relay(team.clone() as Arc<dyn Relay>);
         Runner {
             database: database.clone(),
             clock: clock.clone(),
-            alarms: hub.clone(),
+            sink: Arc::new(TeamPosts),
+            changes: changes.clone(),
             handle: scheduler.clone(),
         }
         .spawn()
@@ -112,6 +114,7 @@ impl Device {
             clock,
             hub,
             scheduler,
+            changes,
             team,
             user_id,
         }
@@ -119,8 +122,12 @@ impl Device {
 
     /// What the check-in commands do after a change.
     fn changed(&self) {
-        self.scheduler.poke();
-        self.hub.refresh(&[]);
+        self.changes.announce(Changed::Sessions);
+    }
+
+    /// What the do-not-knock commands do after a change: the relay sends it.
+    pub fn doors_changed(&self) {
+        self.changes.announce(Changed::DoNotKnock);
     }
 
     /// Starts a canvass of `people` (check in every 15 minutes, alarm at once when one is
@@ -145,7 +152,14 @@ impl Device {
             grace_minutes: 0,
         };
         // Not yet a word to the scheduler: the session is shared before it looks.
-        checkins::start(&mut self.database.conn(), &new, now, "app").unwrap()
+        checkins::start(
+            &mut self.database.conn(),
+            &new,
+            now,
+            &checkins::Actor::here(),
+            &TeamPosts,
+        )
+        .unwrap()
     }
 
     pub fn share(&self, session: i64, room: &str, chat_members: &[String]) {
@@ -195,10 +209,22 @@ impl Device {
             &mut self.database.conn(),
             self.id(title),
             self.clock.now(),
-            "app",
+            &checkins::Actor::here(),
+            &TeamPosts,
         )
         .unwrap();
         self.changed();
+    }
+
+    /// A check-in this device may or may not be allowed to make.
+    pub fn try_check_in(&self, title: &str) -> Result<(), checkins::CheckinError> {
+        checkins::check_in(
+            &mut self.database.conn(),
+            self.id(title),
+            self.clock.now(),
+            &checkins::Actor::here(),
+            &TeamPosts,
+        )
     }
 
     pub fn acknowledge(&self, title: &str) {
@@ -206,7 +232,8 @@ impl Device {
             &mut self.database.conn(),
             self.id(title),
             self.clock.now(),
-            "app",
+            &checkins::Actor::here(),
+            &TeamPosts,
         )
         .unwrap();
         self.changed();
@@ -217,7 +244,8 @@ impl Device {
             &mut self.database.conn(),
             self.id(title),
             self.clock.now(),
-            "app",
+            &checkins::Actor::here(),
+            &TeamPosts,
         )
         .unwrap();
         self.changed();
@@ -243,11 +271,13 @@ impl Device {
             .unwrap_or(0) as usize
     }
 
+    /// Who made the last check-in and how: "@vic:localhost (chat)".
     pub fn last_check_in_by(&self, title: &str) -> String {
         self.database
             .reader()
             .query_row(
-                "SELECT e.by_whom FROM checkin_event e JOIN checkin_session s ON s.id = e.session_id
+                "SELECT e.by_whom || ' (' || coalesce(e.via, '') || ')' FROM checkin_event e
+                 JOIN checkin_session s ON s.id = e.session_id
                  WHERE s.title = ?1 AND e.kind = 'checked_in' ORDER BY e.id DESC LIMIT 1",
                 [title],
                 |r| r.get(0),
@@ -255,30 +285,11 @@ impl Device {
             .unwrap_or_default()
     }
 
-    /// This device posts "missed" as soon as it sees one, with no wait for others.
-    pub fn post_missed_at_once(&self) {
-        self.database
-            .conn()
-            .execute("UPDATE team_account SET missed_hold_ms = 0", [])
-            .unwrap();
-    }
-
     pub fn outbox_waiting(&self) -> i64 {
         self.database
             .reader()
             .query_row(
                 "SELECT count(*) FROM team_outbox WHERE sent_at IS NULL AND dropped IS NULL",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
-    }
-
-    pub fn dropped_missed(&self) -> i64 {
-        self.database
-            .reader()
-            .query_row(
-                "SELECT count(*) FROM team_outbox WHERE kind = 'missed' AND dropped IS NOT NULL",
                 [],
                 |r| r.get(0),
             )

@@ -141,6 +141,14 @@ pub async fn send(client: &Client, room_id: &str, content: RoomMessageEventConte
         .expect("volunteer message");
 }
 
+/// Any message content, as a client that is not the app may send it.
+pub async fn send_raw(client: &Client, room_id: &str, content: Value) {
+    room(client, room_id)
+        .send_raw("m.room.message", content)
+        .await
+        .expect("raw message");
+}
+
 /// A reply, as Element sends one: the quoted lines, then the words.
 pub async fn reply(client: &Client, room_id: &str, to: &str, words: &str) {
     let content = json!({

@@ -1,5 +1,5 @@
 // The alarm stack: every open alarm, most urgent first, each with its own buttons. The
-// backend owns the alarms; this shows what it sends in `alarms-changed` (and, on load, what
+// backend owns the alarms; this shows what it sends in `changed` (and, on load, what
 // `alarms_open` says), sounds for new or repeated ones, and tells the screens that sessions
 // changed so their cards follow without a reload.
 
@@ -81,7 +81,7 @@ function alarmItem(alarm) {
       if (button.dataset.act === 'check-in') await api.checkinsCheckIn(alarm.sessionId);
       if (button.dataset.act === 'snooze-5') await api.checkinsSnooze(alarm.sessionId);
       if (button.dataset.act === 'acknowledge') await api.checkinsAcknowledge(alarm.sessionId);
-      // The backend's alarms-changed event takes the alarm away.
+      // The backend's `changed` event takes the alarm away.
     } catch (failure) {
       error.textContent = failure.message;
       error.hidden = false;
@@ -160,9 +160,16 @@ function apply(state, { fromLoad = false } = {}) {
   window.dispatchEvent(new CustomEvent('sessions-changed'));
 }
 
-/** Starts showing alarms: what is open now, then every change the backend reports. */
+/**
+ * Starts showing alarms: what is open now, then every change the backend reports. The
+ * backend tells the window once per change (`changed`): with sessions, the alarms as they
+ * now are; otherwise what changed (the do-not-knock list, the team), for the screen showing it.
+ */
 export async function startAlarms() {
-  api.listen('alarms-changed', (state) => apply(state));
+  api.listen('changed', (change) => {
+    if (change.alarms) apply(change.alarms);
+    else window.dispatchEvent(new CustomEvent(`${change.what}-changed`));
+  });
   // After an upgrade that ran with the window open, the alarms are read again.
   api.listen('record-ready', () => loadAlarms());
   await loadAlarms();

@@ -142,7 +142,6 @@ function lockedSession(session) {
     try {
       await api.checkinsCheckIn(session.id);
       announce('Checked in.');
-      window.dispatchEvent(new CustomEvent('sessions-changed'));
     } catch (error) {
       showError(card, error);
     }

@@ -2,7 +2,7 @@ use chrono::{Duration, NaiveDate, TimeZone, Utc};
 
 use super::review::{self, ReviewInput};
 use super::*;
-use crate::checkins::{self, Kind, Mode, NewSession};
+use crate::checkins::{self, Actor, Kind, Mode, NewSession, NoSink};
 use crate::storage::Database;
 
 fn now() -> DateTime<Utc> {
@@ -29,8 +29,15 @@ fn ended_session(db: &Database) -> i64 {
         reminder_lead_minutes: 5,
         grace_minutes: 10,
     };
-    let id = checkins::start(&mut db.conn(), &session, now() - Duration::hours(2), "app").unwrap();
-    checkins::end_safely(&mut db.conn(), id, now(), "app").unwrap();
+    let id = checkins::start(
+        &mut db.conn(),
+        &session,
+        now() - Duration::hours(2),
+        &Actor::here(),
+        &NoSink,
+    )
+    .unwrap();
+    checkins::end_safely(&mut db.conn(), id, now(), &Actor::here(), &NoSink).unwrap();
     id
 }
 
@@ -209,7 +216,7 @@ fn a_session_still_out_is_not_debriefed() {
         reminder_lead_minutes: 5,
         grace_minutes: 10,
     };
-    let id = checkins::start(&mut db.conn(), &session, now(), "app").unwrap();
+    let id = checkins::start(&mut db.conn(), &session, now(), &Actor::here(), &NoSink).unwrap();
     assert!(matches!(
         debrief(&mut db.conn(), id, &answers(), now()),
         Err(AftercareError::NotEnded)

@@ -8,17 +8,16 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use super::{open, Alarm, AlarmKey, AlarmKind};
-use crate::checkins::runner::SchedulerHandle;
+use crate::changes::{Changed, Changes, Listener};
 use crate::checkins::scheduler::{ACTION_ACKNOWLEDGE, ACTION_CHECK_IN, ACTION_SNOOZE};
-use crate::checkins::{self, CheckinError};
+use crate::checkins::{self, Actor, CheckinError, SessionSink, Via};
 use crate::notify::{NoticeId, Notifier, Response};
-use crate::relay::Relay;
 use crate::storage::Database;
 use crate::time::Clock;
 
@@ -29,6 +28,15 @@ pub const BY_NOTIFICATION: &str = "notification";
 /// once (a daemon that drops everything would otherwise make a loop); it comes back at the
 /// next repeat instead.
 const SHORTEST_SHOWING: TimeDelta = TimeDelta::seconds(5);
+
+/// One of the check-in changes a person makes here (`checkins::check_in`, …).
+type LocalChange = fn(
+    &mut rusqlite::Connection,
+    i64,
+    DateTime<Utc>,
+    &Actor,
+    &dyn SessionSink,
+) -> Result<(), CheckinError>;
 
 /// What the window is told after every change.
 #[derive(Debug, Clone, Serialize)]
@@ -79,36 +87,35 @@ pub struct AlarmHub {
     clock: Arc<dyn Clock>,
     notifier: Arc<dyn Notifier>,
     observer: Arc<dyn AlarmObserver>,
-    scheduler: SchedulerHandle,
-    /// Told after every change, so posts queued for the team go out at once.
-    relay: OnceLock<Arc<dyn Relay>>,
+    /// Told of the changes answered from a notification (the team relay queues its posts).
+    sink: Arc<dyn SessionSink>,
+    changes: Changes,
     inner: Mutex<Inner>,
     me: Weak<AlarmHub>,
 }
 
 impl AlarmHub {
+    /// A hub that listens on `changes` from now on.
     pub fn new(
         database: Arc<Database>,
         clock: Arc<dyn Clock>,
         notifier: Arc<dyn Notifier>,
         observer: Arc<dyn AlarmObserver>,
-        scheduler: SchedulerHandle,
+        sink: Arc<dyn SessionSink>,
+        changes: Changes,
     ) -> Arc<Self> {
-        Arc::new_cyclic(|me| AlarmHub {
+        let hub = Arc::new_cyclic(|me| AlarmHub {
             database,
             clock,
             notifier,
             observer,
-            scheduler,
-            relay: OnceLock::new(),
+            sink,
+            changes: changes.clone(),
             inner: Mutex::default(),
             me: me.clone(),
-        })
-    }
-
-    /// Connects the team relay once it exists (it is built after the hub).
-    pub fn set_relay(&self, relay: Arc<dyn Relay>) {
-        let _ = self.relay.set(relay);
+        });
+        changes.listen(hub.clone());
+        hub
     }
 
     fn unposted(&self) -> i64 {
@@ -191,9 +198,6 @@ impl AlarmHub {
         };
         drop(inner);
         self.observer.changed(&state);
-        if let Some(relay) = self.relay.get() {
-            relay.wake();
-        }
     }
 
     fn show(&self, inner: &mut Inner, alarm: &Alarm) {
@@ -230,18 +234,19 @@ impl AlarmHub {
     /// older notice for the same alarm; what the desktop did with it only for the current.
     fn answered(&self, key: AlarmKey, notice: NoticeId, response: Response) {
         let (now, session) = (self.clock.now(), key.session_id);
-        let change = |apply: fn(
-            &mut rusqlite::Connection,
-            i64,
-            DateTime<Utc>,
-            &str,
-        ) -> Result<(), CheckinError>| {
-            let result = apply(&mut self.database.conn(), session, now, BY_NOTIFICATION);
+        let change = |apply: LocalChange| {
+            let actor = Actor::Here(Via::Notification);
+            let result = apply(
+                &mut self.database.conn(),
+                session,
+                now,
+                &actor,
+                self.sink.as_ref(),
+            );
             if let Err(error) = result {
                 tracing::warn!(session, "notification answer not applied: {error}");
             }
-            self.scheduler.poke();
-            self.refresh(&[]);
+            self.changes.announce(Changed::Sessions);
         };
         match response {
             Response::Action(action) if action == ACTION_CHECK_IN => change(checkins::check_in),
@@ -313,5 +318,26 @@ impl AlarmHub {
             .collect();
         keys.sort_by_key(|(id, kind)| (*id, *kind == AlarmKind::Reminder));
         keys
+    }
+}
+
+impl Listener for AlarmHub {
+    /// Sessions changed, or the scheduler raised alarms: the open alarms are read again.
+    fn heard(&self, what: &Changed) {
+        match what {
+            Changed::Sessions => self.refresh(&[]),
+            Changed::Alerted { ring_again } => {
+                let keys: Vec<AlarmKey> = ring_again
+                    .iter()
+                    .map(|(session_id, due_at_ms)| AlarmKey {
+                        session_id: *session_id,
+                        kind: AlarmKind::Missed,
+                        due_at_ms: *due_at_ms,
+                    })
+                    .collect();
+                self.refresh(&keys);
+            }
+            Changed::DoNotKnock | Changed::Team => {}
+        }
     }
 }

@@ -7,9 +7,10 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 
 use super::hub::{AlarmHub, AlarmObserver, AlarmState};
 use super::*;
+use crate::changes::Changes;
 use crate::checkins::runner::{Runner, SchedulerHandle};
 use crate::checkins::scheduler::ACTION_ACKNOWLEDGE;
-use crate::checkins::{self, EscalationContact, Kind, NewSession};
+use crate::checkins::{self, Actor, EscalationContact, Kind, NewSession, NoSink};
 use crate::notify::{Notice, NoticeId, Notifier, NotifyError, OnResponse, Response};
 use crate::storage::Database;
 use crate::time::Clock;
@@ -95,6 +96,8 @@ struct World {
     notifier: Arc<RecordingNotifier>,
     observer: Arc<RecordingObserver>,
     runner: Runner,
+    /// The alarm hub, listening on the runner's channel.
+    hub: Arc<AlarmHub>,
 }
 
 impl World {
@@ -107,7 +110,7 @@ impl World {
         let database = Arc::new(Database::open_in(dir.path(), &crate::vault::test_key()).unwrap());
         let clock = Arc::new(TestClock(Mutex::new(at(14, 0))));
         let (notifier, observer) = (Arc::new(notifier), Arc::new(RecordingObserver::default()));
-        let runner = Self::runner(&database, &clock, &notifier, &observer);
+        let (runner, hub) = Self::runner(&database, &clock, &notifier, &observer);
         World {
             _dir: dir,
             database,
@@ -115,6 +118,7 @@ impl World {
             notifier,
             observer,
             runner,
+            hub,
         }
     }
 
@@ -123,29 +127,35 @@ impl World {
         clock: &Arc<TestClock>,
         notifier: &Arc<RecordingNotifier>,
         observer: &Arc<RecordingObserver>,
-    ) -> Runner {
+    ) -> (Runner, Arc<AlarmHub>) {
         let handle = SchedulerHandle::default();
-        let alarms = AlarmHub::new(
+        let changes = Changes::default();
+        changes.listen(Arc::new(handle.clone()));
+        let hub = AlarmHub::new(
             database.clone(),
             clock.clone(),
             notifier.clone(),
             observer.clone(),
-            handle.clone(),
+            Arc::new(NoSink),
+            changes.clone(),
         );
-        Runner {
+        let runner = Runner {
             database: database.clone(),
             clock: clock.clone(),
-            alarms,
+            sink: Arc::new(NoSink),
+            changes,
             handle,
-        }
+        };
+        (runner, hub)
     }
 
     /// The app stopped and started again on the same data: a new hub and scheduler.
     fn restart(&mut self) {
         self.notifier = Arc::new(RecordingNotifier::default());
         self.observer = Arc::new(RecordingObserver::default());
-        self.runner = Self::runner(&self.database, &self.clock, &self.notifier, &self.observer);
-        self.runner.alarms.refresh(&[]);
+        (self.runner, self.hub) =
+            Self::runner(&self.database, &self.clock, &self.notifier, &self.observer);
+        self.hub.refresh(&[]);
     }
 
     fn set_time(&self, at: DateTime<Utc>) {
@@ -170,7 +180,14 @@ impl World {
             reminder_lead_minutes: 5,
             grace_minutes: 10,
         };
-        checkins::start(&mut self.database.conn(), &new, self.clock.now(), "app").unwrap()
+        checkins::start(
+            &mut self.database.conn(),
+            &new,
+            self.clock.now(),
+            &Actor::here(),
+            &NoSink,
+        )
+        .unwrap()
     }
 
     /// What the window was last told: (session, kind) of each open alarm, in order.
@@ -189,7 +206,7 @@ impl World {
         apply: impl FnOnce(&mut rusqlite::Connection) -> Result<(), checkins::CheckinError>,
     ) {
         apply(&mut self.database.conn()).unwrap();
-        self.runner.alarms.refresh(&[]);
+        self.hub.refresh(&[]);
     }
 }
 
@@ -220,7 +237,7 @@ fn two_sessions_missed_at_once_give_two_alarms_most_urgent_first() {
     let state = w.observer.last();
     assert_eq!(state.ring.len(), 2, "both ring: {:?}", state.ring);
     assert_eq!(
-        w.runner.alarms.notified(),
+        w.hub.notified(),
         [(ward3, AlarmKind::Missed), (ward5, AlarmKind::Missed)]
     );
     // The two reminder notices were closed when they stopped being true.
@@ -255,7 +272,7 @@ fn checking_in_from_a_notification_clears_that_alarm_everywhere_and_leaves_the_o
     let ward5 = w.start("Ward 5", "Ben", Mode::Me);
     w.set_time(at(14, 45));
     w.runner.tick();
-    assert_eq!(w.runner.alarms.notified().len(), 2);
+    assert_eq!(w.hub.notified().len(), 2);
 
     let ward3_notice = w
         .notifier
@@ -271,7 +288,7 @@ fn checking_in_from_a_notification_clears_that_alarm_everywhere_and_leaves_the_o
 
     assert_eq!(w.open_alarms(), [(ward5, AlarmKind::Missed)]);
     assert_eq!(*w.notifier.closed.lock().unwrap(), [ward3_notice]);
-    assert_eq!(w.runner.alarms.notified(), [(ward5, AlarmKind::Missed)]);
+    assert_eq!(w.hub.notified(), [(ward5, AlarmKind::Missed)]);
     let timeline = checkins::timeline(&w.database.conn(), ward3).unwrap();
     let last = timeline.last().unwrap();
     assert_eq!(
@@ -286,16 +303,16 @@ fn every_way_of_resolving_an_alarm_closes_it_and_its_notice() {
     type Resolve = fn(&World, i64);
     let paths: [(&str, Resolve); 6] = [
         ("I'm OK in the window", |w, id| {
-            w.in_app(|c| checkins::check_in(c, id, at(14, 46), "app"))
+            w.in_app(|c| checkins::check_in(c, id, at(14, 46), &Actor::here(), &NoSink))
         }),
         ("extend", |w, id| {
-            w.in_app(|c| checkins::extend(c, id, 30, at(14, 46), "app"))
+            w.in_app(|c| checkins::extend(c, id, 30, at(14, 46), &Actor::here(), &NoSink))
         }),
         ("end safely", |w, id| {
-            w.in_app(|c| checkins::end_safely(c, id, at(14, 46), "app"))
+            w.in_app(|c| checkins::end_safely(c, id, at(14, 46), &Actor::here(), &NoSink))
         }),
         ("acknowledge in the window", |w, id| {
-            w.in_app(|c| checkins::acknowledge(c, id, at(14, 46), "app"))
+            w.in_app(|c| checkins::acknowledge(c, id, at(14, 46), &Actor::here(), &NoSink))
         }),
         ("acknowledge on the notification", |w, _| {
             let id = w.notifier.last_id();
@@ -321,7 +338,7 @@ fn every_way_of_resolving_an_alarm_closes_it_and_its_notice() {
             w.notifier.closed.lock().unwrap().contains(&notice),
             "{path}: its notice is closed"
         );
-        assert!(w.runner.alarms.notified().is_empty(), "{path}");
+        assert!(w.hub.notified().is_empty(), "{path}");
     }
 }
 
@@ -338,7 +355,7 @@ fn snoozing_a_reminder_hides_it_until_the_snooze_is_over() {
     w.set_time(at(14, 30));
     w.runner.tick();
     assert_eq!(w.open_alarms(), [(id, AlarmKind::Reminder)]);
-    assert_eq!(w.runner.alarms.notified(), [(id, AlarmKind::Reminder)]);
+    assert_eq!(w.hub.notified(), [(id, AlarmKind::Reminder)]);
 }
 
 #[test]
@@ -360,7 +377,7 @@ fn after_a_restart_three_missed_sessions_give_three_alarms_once_each() {
     // The scheduler's own look finds nothing new: no duplicates.
     w.runner.tick();
     assert_eq!(w.notifier.summaries().len(), 3);
-    assert_eq!(w.runner.alarms.notified(), expected);
+    assert_eq!(w.hub.notified(), expected);
     let missed_events: usize = ids
         .iter()
         .map(|id| {
@@ -381,10 +398,7 @@ fn a_missed_alarm_repeats_its_notice_and_sound_until_someone_acts() {
     w.set_time(at(14, 40));
     w.runner.tick();
     w.notifier.answer(1, Response::Dismissed);
-    assert!(
-        w.runner.alarms.notified().is_empty(),
-        "dismissed on the desktop"
-    );
+    assert!(w.hub.notified().is_empty(), "dismissed on the desktop");
     assert_eq!(
         w.open_alarms(),
         [(id, AlarmKind::Missed)],
@@ -393,7 +407,7 @@ fn a_missed_alarm_repeats_its_notice_and_sound_until_someone_acts() {
 
     w.set_time(at(14, 45));
     w.runner.tick();
-    assert_eq!(w.runner.alarms.notified(), [(id, AlarmKind::Missed)]);
+    assert_eq!(w.hub.notified(), [(id, AlarmKind::Missed)]);
     assert_eq!(
         w.observer.last().ring,
         [AlarmKey {
@@ -415,14 +429,14 @@ fn a_notice_the_desktop_dropped_is_shown_again_while_the_alarm_is_open() {
     // Dropped after its daemon's timeout: shown again, still waiting for an answer.
     w.set_time(at(14, 25) + Duration::seconds(10));
     w.notifier.answer(1, Response::Expired);
-    assert_eq!(w.runner.alarms.notified(), [(id, AlarmKind::Reminder)]);
+    assert_eq!(w.hub.notified(), [(id, AlarmKind::Reminder)]);
     assert_eq!(
         w.notifier.summaries(),
         ["Check in: Ward 3", "Check in: Ward 3"]
     );
     // Dropped at once (a daemon that expires everything): not shown again in a loop.
     w.notifier.answer(2, Response::Expired);
-    assert!(w.runner.alarms.notified().is_empty());
+    assert!(w.hub.notified().is_empty());
     assert_eq!(w.notifier.summaries().len(), 2);
     assert_eq!(
         w.open_alarms(),

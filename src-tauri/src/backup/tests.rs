@@ -1,6 +1,7 @@
 use chrono::Duration;
 
 use super::*;
+use crate::checkins::{Actor, NoSink};
 use crate::incidents::chain::verify_all;
 use crate::incidents::find::{self, ListQuery};
 use crate::incidents::tests::{input, now};
@@ -65,6 +66,7 @@ fn filled() -> (Record, Vec<u8>) {
             ..Default::default()
         },
         now(),
+        &crate::donotknock::NoDoorSink,
     )
     .unwrap();
     (record, photo)
@@ -242,6 +244,7 @@ fn a_record_that_holds_anything_is_not_overwritten() {
             ..Default::default()
         },
         now(),
+        &crate::donotknock::NoDoorSink,
     )
     .unwrap();
     let error = restore(&with_a_door.db, &with_a_door.files, &path, PASSPHRASE).unwrap_err();
@@ -469,10 +472,11 @@ fn a_record_with_an_ended_journey_restores_its_timeline() {
             grace_minutes: 10,
         },
         now(),
-        "app",
+        &Actor::here(),
+        &NoSink,
     )
     .unwrap();
-    crate::checkins::end_safely(&mut source.db.conn(), id, now(), "app").unwrap();
+    crate::checkins::end_safely(&mut source.db.conn(), id, now(), &Actor::here(), &NoSink).unwrap();
     let out = tempfile::tempdir().unwrap();
     let summary = write(
         &source.db,

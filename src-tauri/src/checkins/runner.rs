@@ -6,56 +6,26 @@
 //! scheduled it never sleeps longer than a minute at a time, because the monotonic timers
 //! it sleeps on stop while the machine is suspended; each wake re-reads the wall clock.
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
+pub use super::handle::SchedulerHandle;
 use super::scheduler::{self, AlertKind};
-use crate::alarms::hub::AlarmHub;
-use crate::alarms::{AlarmKey, AlarmKind};
+use super::SessionSink;
+use crate::changes::{Changed, Changes};
 use crate::storage::Database;
 use crate::time::{to_millis, Clock};
 
 /// The longest sleep while something is scheduled, so a suspend is noticed within a minute.
 const MAX_SLICE: StdDuration = StdDuration::from_secs(60);
 
-#[derive(Default)]
-struct Signal {
-    changed: Mutex<bool>,
-    wake: Condvar,
-}
-
-/// Tells the scheduler that sessions changed. Cheap to clone.
-#[derive(Clone, Default)]
-pub struct SchedulerHandle {
-    signal: Arc<Signal>,
-}
-
-impl SchedulerHandle {
-    pub fn poke(&self) {
-        let mut changed = self
-            .signal
-            .changed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        *changed = true;
-        self.signal.wake.notify_all();
-    }
-
-    /// Whether a poke is waiting to be taken (for tests).
-    pub fn poked(&self) -> bool {
-        *self
-            .signal
-            .changed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-    }
-}
-
 pub struct Runner {
     pub database: Arc<Database>,
     pub clock: Arc<dyn Clock>,
-    /// Where what the scheduler decides goes: the one set of open alarms.
-    pub alarms: Arc<AlarmHub>,
+    /// Told of every change the scheduler makes (the team relay queues its posts).
+    pub sink: Arc<dyn SessionSink>,
+    /// Where what the scheduler decides is announced: the alarms are read again from it.
+    pub changes: Changes,
     pub handle: SchedulerHandle,
 }
 
@@ -70,7 +40,7 @@ impl Runner {
     /// first look after a start shows the alarms left open, once each).
     fn look(&self, always: bool) -> Option<StdDuration> {
         let now = self.clock.now();
-        let alerts = match scheduler::evaluate(&mut self.database.conn(), now) {
+        let alerts = match scheduler::evaluate(&mut self.database.conn(), now, self.sink.as_ref()) {
             Ok(alerts) => alerts,
             Err(error) => {
                 tracing::error!("scheduler could not read check-ins: {error}");
@@ -78,22 +48,18 @@ impl Runner {
             }
         };
         if always || !alerts.is_empty() {
-            let repeated: Vec<AlarmKey> = alerts
+            let ring_again: Vec<(i64, i64)> = alerts
                 .iter()
                 .filter_map(|alert| match alert.kind {
                     AlertKind::Missed {
                         since,
                         repeat: true,
                         ..
-                    } => Some(AlarmKey {
-                        session_id: alert.session_id,
-                        kind: AlarmKind::Missed,
-                        due_at_ms: to_millis(since),
-                    }),
+                    } => Some((alert.session_id, to_millis(since))),
                     _ => None,
                 })
                 .collect();
-            self.alarms.refresh(&repeated);
+            self.changes.announce(Changed::Alerted { ring_again });
         }
         match scheduler::next_wake(&self.database.conn(), now) {
             // Measured from the clock now, after the work above. The small floor keeps a due

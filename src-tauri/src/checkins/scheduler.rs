@@ -6,10 +6,12 @@
 //! after a long gap each session gets one consolidated "missed since" alert, not a burst.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 
-use super::Mode;
-use crate::time::{format_local, from_millis, to_millis};
+use super::change::{self, Actor, Outcome, SessionChange, SessionSink, When};
+use super::{CheckinError, Mode};
+use crate::storage::StorageError;
+use crate::time::{from_millis, to_millis};
 
 /// A missed alert repeats this often until someone acknowledges it.
 pub const MISSED_REPEAT_MINUTES: i64 = 5;
@@ -61,6 +63,16 @@ const MINUTE_MS: i64 = 60_000;
 /// team membership) waits until the team is joined again, which brings it up to date.
 pub const FOLLOWED: &str = "(origin = 'local' OR team_room IN (SELECT room_id FROM team))";
 
+/// The moments a session's times lead to, if they can be worked out: a row written outside
+/// the app with impossible numbers is skipped (and said in the log), never a panic.
+fn moments(due: i64, lead_min: i64, grace_min: i64) -> Option<(i64, i64)> {
+    let reminder_at = due.checked_sub(lead_min.checked_mul(MINUTE_MS)?)?;
+    let missed_at = due.checked_add(grace_min.checked_mul(MINUTE_MS)?)?;
+    from_millis(reminder_at)?;
+    from_millis(missed_at)?;
+    Some((reminder_at, missed_at))
+}
+
 fn active_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, title, participants, mode, next_due_at, reminder_lead_min, grace_min, reminded_for,
@@ -68,10 +80,17 @@ fn active_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
          FROM checkin_session WHERE ended_at IS NULL AND {FOLLOWED}"
     ))?;
     let rows = stmt.query_map([], |r| {
-        let due: i64 = r.get(4)?;
+        let (id, due): (i64, i64) = (r.get(0)?, r.get(4)?);
+        let Some((reminder_at, missed_at)) = moments(due, r.get(5)?, r.get(6)?) else {
+            tracing::warn!(
+                session = id,
+                "a session's times cannot be worked out; it was skipped"
+            );
+            return Ok(None);
+        };
         let mode: String = r.get(3)?;
-        Ok(Row {
-            id: r.get(0)?,
+        Ok(Some(Row {
+            id,
             title: r.get(1)?,
             participants: serde_json::from_str(&r.get::<_, String>(2)?).unwrap_or_default(),
             mode: if mode == "watching" {
@@ -80,8 +99,8 @@ fn active_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
                 Mode::Me
             },
             due,
-            reminder_at: due - r.get::<_, i64>(5)? * MINUTE_MS,
-            missed_at: due + r.get::<_, i64>(6)? * MINUTE_MS,
+            reminder_at,
+            missed_at,
             reminded_for: r.get(7)?,
             snoozed_until: r.get(8)?,
             missed_for: r.get(9)?,
@@ -89,17 +108,20 @@ fn active_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
             acknowledged: r.get::<_, Option<i64>>(11)?.is_some(),
             last_check_in: r.get(12)?,
             mirrored: r.get::<_, String>(13)? == "team",
-        })
+        }))
     })?;
-    rows.collect()
+    rows.filter_map(Result::transpose).collect()
 }
 
 impl Row {
     /// The next moment this session needs looking at, if any.
     fn next_wake(&self, now: i64) -> Option<i64> {
         if self.missed_for == Some(self.due) {
-            return (!self.acknowledged)
-                .then(|| self.last_alert_at.unwrap_or(now) + MISSED_REPEAT_MINUTES * MINUTE_MS);
+            return (!self.acknowledged).then(|| {
+                self.last_alert_at
+                    .unwrap_or(now)
+                    .saturating_add(MISSED_REPEAT_MINUTES * MINUTE_MS)
+            });
         }
         let reminder = if self.mirrored {
             None
@@ -110,93 +132,92 @@ impl Row {
         };
         Some(reminder.map_or(self.missed_at, |at| at.min(self.missed_at)))
     }
+
+    /// What is due for this session at `now`, as the scheduler's change.
+    fn due_now(&self, now: i64) -> Option<(SessionChange, AlertKind)> {
+        let at = |ms: i64| from_millis(ms).unwrap_or_default();
+        if now >= self.missed_at {
+            let missed = |repeat| AlertKind::Missed {
+                since: at(self.due),
+                last_check_in: self.last_check_in.map(at),
+                repeat,
+            };
+            if self.missed_for != Some(self.due) {
+                return Some((SessionChange::Miss { due: self.due }, missed(false)));
+            }
+            let repeat_due = self
+                .last_alert_at
+                .is_none_or(|last| now.saturating_sub(last) >= MISSED_REPEAT_MINUTES * MINUTE_MS);
+            if !self.acknowledged && repeat_due {
+                return Some((SessionChange::RepeatMissed { due: self.due }, missed(true)));
+            }
+            return None;
+        }
+        let reminder = AlertKind::Reminder {
+            due_at: at(self.due),
+        };
+        if !self.mirrored && self.reminded_for != Some(self.due) && now >= self.reminder_at {
+            return Some((
+                SessionChange::Remind {
+                    due: self.due,
+                    after_snooze: false,
+                },
+                reminder,
+            ));
+        }
+        if self.snoozed_until.is_some_and(|until| now >= until) {
+            return Some((
+                SessionChange::Remind {
+                    due: self.due,
+                    after_snooze: true,
+                },
+                reminder,
+            ));
+        }
+        None
+    }
 }
 
-/// Decides and records what is due at `now`. The caller sends the alerts.
-pub fn evaluate(conn: &mut Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<Alert>> {
+/// Decides and records what is due at `now`, each through the one way sessions change. The
+/// caller sends the alerts.
+pub fn evaluate(
+    conn: &mut Connection,
+    now: DateTime<Utc>,
+    sink: &dyn SessionSink,
+) -> rusqlite::Result<Vec<Alert>> {
     let now_ms = to_millis(now);
     let tx = conn.transaction()?;
     let mut alerts = Vec::new();
     for row in active_rows(&tx)? {
-        let alert = |kind| Alert {
-            session_id: row.id,
-            title: row.title.clone(),
-            participants: row.participants.clone(),
-            mode: row.mode,
-            kind,
+        let Some((change, kind)) = row.due_now(now_ms) else {
+            continue;
         };
-        let at = |ms: i64| from_millis(ms).unwrap_or_default();
-        if now_ms >= row.missed_at {
-            if row.missed_for != Some(row.due) {
-                tx.execute(
-                    "UPDATE checkin_session SET missed_for = ?2, last_alert_at = ?3, snoozed_until = NULL WHERE id = ?1",
-                    params![row.id, row.due, now_ms],
-                )?;
-                record(
-                    &tx,
-                    row.id,
-                    now_ms,
-                    "missed",
-                    &format!("due {}", format_local(at(row.due))),
-                )?;
-                alerts.push(alert(AlertKind::Missed {
-                    since: at(row.due),
-                    last_check_in: row.last_check_in.map(at),
-                    repeat: false,
-                }));
-            } else if !row.acknowledged
-                && row
-                    .last_alert_at
-                    .is_none_or(|last| now_ms - last >= MISSED_REPEAT_MINUTES * MINUTE_MS)
-            {
-                tx.execute(
-                    "UPDATE checkin_session SET last_alert_at = ?2 WHERE id = ?1",
-                    params![row.id, now_ms],
-                )?;
-                record(&tx, row.id, now_ms, "missed_alert_repeated", "")?;
-                alerts.push(alert(AlertKind::Missed {
-                    since: at(row.due),
-                    last_check_in: row.last_check_in.map(at),
-                    repeat: true,
-                }));
-            }
-        } else if !row.mirrored && row.reminded_for != Some(row.due) && now_ms >= row.reminder_at {
-            tx.execute(
-                "UPDATE checkin_session SET reminded_for = ?2 WHERE id = ?1",
-                params![row.id, row.due],
-            )?;
-            record(&tx, row.id, now_ms, "reminder_sent", "")?;
-            alerts.push(alert(AlertKind::Reminder {
-                due_at: at(row.due),
-            }));
-        } else if row.snoozed_until.is_some_and(|until| now_ms >= until) {
-            tx.execute(
-                "UPDATE checkin_session SET snoozed_until = NULL WHERE id = ?1",
-                params![row.id],
-            )?;
-            record(&tx, row.id, now_ms, "reminder_sent", "after snooze")?;
-            alerts.push(alert(AlertKind::Reminder {
-                due_at: at(row.due),
-            }));
+        match change::apply(
+            &tx,
+            row.id,
+            &change,
+            &Actor::Scheduler,
+            When::now(now),
+            "",
+            sink,
+        ) {
+            Ok(Outcome::Applied) => alerts.push(Alert {
+                session_id: row.id,
+                title: row.title.clone(),
+                participants: row.participants.clone(),
+                mode: row.mode,
+                kind,
+            }),
+            Ok(_) => {}
+            Err(CheckinError::Storage(StorageError::Sqlite(error))) => return Err(error),
+            Err(error) => tracing::warn!(
+                session = row.id,
+                "the scheduler's change was not made: {error}"
+            ),
         }
     }
     tx.commit()?;
     Ok(alerts)
-}
-
-fn record(
-    conn: &Connection,
-    session: i64,
-    at: i64,
-    kind: &str,
-    detail: &str,
-) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO checkin_event (session_id, at, kind, by_whom, detail) VALUES (?1, ?2, ?3, 'scheduler', ?4)",
-        params![session, at, kind, detail],
-    )?;
-    let at = from_millis(at).unwrap_or_default();
-    crate::relay::outbox::after_event(conn, session, kind, at, "scheduler")
 }
 
 /// When the scheduler next needs to look, or `None` when nothing is scheduled (then it

@@ -42,26 +42,33 @@ fn kinds(alerts: &[Alert]) -> Vec<&AlertKind> {
 fn reminder_comes_at_the_lead_time_once_then_the_missed_alert_after_grace() {
     let (_dir, db) = db();
     let mut conn = db.conn();
-    start(&mut conn, &canvass(at(18, 0)), at(14, 0), "Asha").unwrap();
+    start(
+        &mut conn,
+        &canvass(at(18, 0)),
+        at(14, 0),
+        &Actor::here(),
+        &NoSink,
+    )
+    .unwrap();
     assert_eq!(next_wake(&conn, at(14, 0)).unwrap(), Some(at(14, 25)));
 
-    assert!(evaluate(&mut conn, at(14, 24)).unwrap().is_empty());
-    let alerts = evaluate(&mut conn, at(14, 25)).unwrap();
+    assert!(evaluate(&mut conn, at(14, 24), &NoSink).unwrap().is_empty());
+    let alerts = evaluate(&mut conn, at(14, 25), &NoSink).unwrap();
     assert_eq!(
         kinds(&alerts),
         [&AlertKind::Reminder { due_at: at(14, 30) }]
     );
     assert!(
-        evaluate(&mut conn, at(14, 26)).unwrap().is_empty(),
+        evaluate(&mut conn, at(14, 26), &NoSink).unwrap().is_empty(),
         "no second reminder"
     );
     assert_eq!(next_wake(&conn, at(14, 26)).unwrap(), Some(at(14, 40)));
 
     assert!(
-        evaluate(&mut conn, at(14, 39)).unwrap().is_empty(),
+        evaluate(&mut conn, at(14, 39), &NoSink).unwrap().is_empty(),
         "still within grace"
     );
-    let alerts = evaluate(&mut conn, at(14, 40)).unwrap();
+    let alerts = evaluate(&mut conn, at(14, 40), &NoSink).unwrap();
     assert_eq!(
         kinds(&alerts),
         [&AlertKind::Missed {
@@ -70,23 +77,30 @@ fn reminder_comes_at_the_lead_time_once_then_the_missed_alert_after_grace() {
             repeat: false
         }]
     );
-    assert!(evaluate(&mut conn, at(14, 42)).unwrap().is_empty());
+    assert!(evaluate(&mut conn, at(14, 42), &NoSink).unwrap().is_empty());
 }
 
 #[test]
 fn a_missed_alert_repeats_until_acknowledged() {
     let (_dir, db) = db();
     let mut conn = db.conn();
-    let id = start(&mut conn, &canvass(at(18, 0)), at(14, 0), "Asha").unwrap();
-    evaluate(&mut conn, at(14, 40)).unwrap();
+    let id = start(
+        &mut conn,
+        &canvass(at(18, 0)),
+        at(14, 0),
+        &Actor::here(),
+        &NoSink,
+    )
+    .unwrap();
+    evaluate(&mut conn, at(14, 40), &NoSink).unwrap();
     assert_eq!(next_wake(&conn, at(14, 40)).unwrap(), Some(at(14, 45)));
-    let alerts = evaluate(&mut conn, at(14, 45)).unwrap();
+    let alerts = evaluate(&mut conn, at(14, 45), &NoSink).unwrap();
     assert!(matches!(
         alerts[0].kind,
         AlertKind::Missed { repeat: true, .. }
     ));
-    acknowledge(&mut conn, id, at(14, 46), "Office").unwrap();
-    assert!(evaluate(&mut conn, at(15, 30)).unwrap().is_empty());
+    acknowledge(&mut conn, id, at(14, 46), &Actor::here(), &NoSink).unwrap();
+    assert!(evaluate(&mut conn, at(15, 30), &NoSink).unwrap().is_empty());
     assert_eq!(next_wake(&conn, at(15, 30)).unwrap(), None);
 }
 
@@ -94,16 +108,23 @@ fn a_missed_alert_repeats_until_acknowledged() {
 fn checking_in_resets_the_next_due_time_and_clears_alerts() {
     let (_dir, db) = db();
     let mut conn = db.conn();
-    let id = start(&mut conn, &canvass(at(18, 0)), at(14, 0), "Asha").unwrap();
-    evaluate(&mut conn, at(14, 40)).unwrap();
-    check_in(&mut conn, id, at(14, 41), "Asha").unwrap();
+    let id = start(
+        &mut conn,
+        &canvass(at(18, 0)),
+        at(14, 0),
+        &Actor::here(),
+        &NoSink,
+    )
+    .unwrap();
+    evaluate(&mut conn, at(14, 40), &NoSink).unwrap();
+    check_in(&mut conn, id, at(14, 41), &Actor::here(), &NoSink).unwrap();
     assert_eq!(next_wake(&conn, at(14, 41)).unwrap(), Some(at(15, 6)));
-    let alerts = evaluate(&mut conn, at(15, 6)).unwrap();
+    let alerts = evaluate(&mut conn, at(15, 6), &NoSink).unwrap();
     assert_eq!(
         kinds(&alerts),
         [&AlertKind::Reminder { due_at: at(15, 11) }]
     );
-    let alerts = evaluate(&mut conn, at(15, 21)).unwrap();
+    let alerts = evaluate(&mut conn, at(15, 21), &NoSink).unwrap();
     assert_eq!(
         kinds(&alerts),
         [&AlertKind::Missed {
@@ -118,13 +139,20 @@ fn checking_in_resets_the_next_due_time_and_clears_alerts() {
 fn after_a_long_suspend_each_session_gets_one_consolidated_alert() {
     let (_dir, db) = db();
     let mut conn = db.conn();
-    start(&mut conn, &canvass(at(18, 0)), at(14, 0), "Asha").unwrap();
+    start(
+        &mut conn,
+        &canvass(at(18, 0)),
+        at(14, 0),
+        &Actor::here(),
+        &NoSink,
+    )
+    .unwrap();
     let mut second = canvass(at(18, 0));
     second.participants = vec!["Cal".into()];
-    start(&mut conn, &second, at(14, 0), "Cal").unwrap();
+    start(&mut conn, &second, at(14, 0), &Actor::here(), &NoSink).unwrap();
     // The laptop slept from 14:01 to 17:01: six intervals passed unseen.
-    evaluate(&mut conn, at(14, 1)).unwrap();
-    let alerts = evaluate(&mut conn, at(17, 1)).unwrap();
+    evaluate(&mut conn, at(14, 1), &NoSink).unwrap();
+    let alerts = evaluate(&mut conn, at(17, 1), &NoSink).unwrap();
     assert_eq!(alerts.len(), 2, "one per session, no reminders, no burst");
     assert!(alerts.iter().all(|a| a.kind
         == AlertKind::Missed {
@@ -140,33 +168,54 @@ fn nothing_fires_twice_after_a_restart() {
     {
         let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
         let mut conn = db.conn();
-        start(&mut conn, &canvass(at(18, 0)), at(14, 0), "Asha").unwrap();
-        assert_eq!(evaluate(&mut conn, at(14, 25)).unwrap().len(), 1);
+        start(
+            &mut conn,
+            &canvass(at(18, 0)),
+            at(14, 0),
+            &Actor::here(),
+            &NoSink,
+        )
+        .unwrap();
+        assert_eq!(evaluate(&mut conn, at(14, 25), &NoSink).unwrap().len(), 1);
     }
     {
         // Restarted at 14:27: the reminder was already sent.
         let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
-        assert!(evaluate(&mut db.conn(), at(14, 27)).unwrap().is_empty());
+        assert!(evaluate(&mut db.conn(), at(14, 27), &NoSink)
+            .unwrap()
+            .is_empty());
     }
     {
         // Stopped, then started again after the grace period: exactly one missed alert.
         let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
-        assert_eq!(evaluate(&mut db.conn(), at(15, 0)).unwrap().len(), 1);
+        assert_eq!(
+            evaluate(&mut db.conn(), at(15, 0), &NoSink).unwrap().len(),
+            1
+        );
     }
     let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
-    assert!(evaluate(&mut db.conn(), at(15, 1)).unwrap().is_empty());
+    assert!(evaluate(&mut db.conn(), at(15, 1), &NoSink)
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
 fn the_clock_going_back_ten_minutes_sends_nothing_again() {
     let (_dir, db) = db();
     let mut conn = db.conn();
-    start(&mut conn, &canvass(at(18, 0)), at(14, 0), "Asha").unwrap();
-    assert_eq!(evaluate(&mut conn, at(14, 25)).unwrap().len(), 1);
-    assert!(evaluate(&mut conn, at(14, 15)).unwrap().is_empty());
-    assert!(evaluate(&mut conn, at(14, 25)).unwrap().is_empty());
-    assert_eq!(evaluate(&mut conn, at(14, 40)).unwrap().len(), 1);
-    assert!(evaluate(&mut conn, at(14, 30)).unwrap().is_empty());
+    start(
+        &mut conn,
+        &canvass(at(18, 0)),
+        at(14, 0),
+        &Actor::here(),
+        &NoSink,
+    )
+    .unwrap();
+    assert_eq!(evaluate(&mut conn, at(14, 25), &NoSink).unwrap().len(), 1);
+    assert!(evaluate(&mut conn, at(14, 15), &NoSink).unwrap().is_empty());
+    assert!(evaluate(&mut conn, at(14, 25), &NoSink).unwrap().is_empty());
+    assert_eq!(evaluate(&mut conn, at(14, 40), &NoSink).unwrap().len(), 1);
+    assert!(evaluate(&mut conn, at(14, 30), &NoSink).unwrap().is_empty());
 }
 
 #[test]
@@ -179,10 +228,11 @@ fn intervals_are_real_minutes_across_the_clock_changes() {
         &mut conn,
         &canvass(spring + Duration::hours(3)),
         spring,
-        "Asha",
+        &Actor::here(),
+        &NoSink,
     )
     .unwrap();
-    let alerts = evaluate(&mut conn, spring + Duration::minutes(25)).unwrap();
+    let alerts = evaluate(&mut conn, spring + Duration::minutes(25), &NoSink).unwrap();
     assert_eq!(
         alerts[0].kind,
         AlertKind::Reminder {
@@ -198,8 +248,8 @@ fn intervals_are_real_minutes_across_the_clock_changes() {
     let autumn = Utc.with_ymd_and_hms(2026, 10, 25, 0, 40, 0).unwrap();
     let mut team = canvass(autumn + Duration::hours(3));
     team.participants = vec!["Dee".into()];
-    start(&mut conn, &team, autumn, "Dee").unwrap();
-    let alerts = evaluate(&mut conn, autumn + Duration::minutes(25)).unwrap();
+    start(&mut conn, &team, autumn, &Actor::here(), &NoSink).unwrap();
+    let alerts = evaluate(&mut conn, autumn + Duration::minutes(25), &NoSink).unwrap();
     let autumn_alert = alerts.iter().find(|a| a.participants == ["Dee"]).unwrap();
     assert_eq!(
         autumn_alert.kind,
@@ -216,16 +266,30 @@ fn intervals_are_real_minutes_across_the_clock_changes() {
 fn snoozing_brings_the_reminder_back_but_not_the_deadline() {
     let (_dir, db) = db();
     let mut conn = db.conn();
-    let id = start(&mut conn, &canvass(at(18, 0)), at(14, 0), "Asha").unwrap();
-    evaluate(&mut conn, at(14, 25)).unwrap();
-    snooze(&mut conn, id, at(14, 26), "notification").unwrap();
+    let id = start(
+        &mut conn,
+        &canvass(at(18, 0)),
+        at(14, 0),
+        &Actor::here(),
+        &NoSink,
+    )
+    .unwrap();
+    evaluate(&mut conn, at(14, 25), &NoSink).unwrap();
+    snooze(
+        &mut conn,
+        id,
+        at(14, 26),
+        &Actor::Here(Via::Notification),
+        &NoSink,
+    )
+    .unwrap();
     assert_eq!(next_wake(&conn, at(14, 26)).unwrap(), Some(at(14, 31)));
     assert_eq!(
-        kinds(&evaluate(&mut conn, at(14, 31)).unwrap()),
+        kinds(&evaluate(&mut conn, at(14, 31), &NoSink).unwrap()),
         [&AlertKind::Reminder { due_at: at(14, 30) }]
     );
     assert!(matches!(
-        evaluate(&mut conn, at(14, 40)).unwrap()[0].kind,
+        evaluate(&mut conn, at(14, 40), &NoSink).unwrap()[0].kind,
         AlertKind::Missed { .. }
     ));
 }
@@ -234,12 +298,26 @@ fn snoozing_brings_the_reminder_back_but_not_the_deadline() {
 fn ending_safely_stops_everything_and_the_timeline_shows_who_did_what() {
     let (_dir, db) = db();
     let mut conn = db.conn();
-    let id = start(&mut conn, &canvass(at(18, 0)), at(14, 0), "Asha").unwrap();
-    evaluate(&mut conn, at(14, 25)).unwrap();
-    check_in(&mut conn, id, at(14, 27), "Asha").unwrap();
-    extend(&mut conn, id, 30, at(14, 28), "Asha").unwrap();
-    end_safely(&mut conn, id, at(15, 0), "Ben").unwrap();
-    assert!(evaluate(&mut conn, at(20, 0)).unwrap().is_empty());
+    let id = start(
+        &mut conn,
+        &canvass(at(18, 0)),
+        at(14, 0),
+        &Actor::here(),
+        &NoSink,
+    )
+    .unwrap();
+    evaluate(&mut conn, at(14, 25), &NoSink).unwrap();
+    check_in(&mut conn, id, at(14, 27), &Actor::here(), &NoSink).unwrap();
+    extend(&mut conn, id, 30, at(14, 28), &Actor::here(), &NoSink).unwrap();
+    end_safely(
+        &mut conn,
+        id,
+        at(15, 0),
+        &Actor::Here(Via::Notification),
+        &NoSink,
+    )
+    .unwrap();
+    assert!(evaluate(&mut conn, at(20, 0), &NoSink).unwrap().is_empty());
     assert_eq!(
         next_wake(&conn, at(20, 0)).unwrap(),
         None,
@@ -251,15 +329,31 @@ fn ending_safely_stops_everything_and_the_timeline_shows_who_did_what() {
         .map(|e| (e.kind, e.by_whom))
         .collect();
     let expected = [
-        ("started", "Asha"),
+        ("started", "app"),
         ("reminder_sent", "scheduler"),
-        ("checked_in", "Asha"),
-        ("extended", "Asha"),
-        ("ended_safe", "Ben"),
+        ("checked_in", "app"),
+        ("extended", "app"),
+        ("ended_safe", "notification"),
     ];
     assert_eq!(events, expected.map(|(k, b)| (k.to_owned(), b.to_owned())));
+    let said: Vec<String> = views::detail(&conn, id)
+        .unwrap()
+        .timeline
+        .into_iter()
+        .map(|e| e.text)
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "Started",
+            "Reminder sent for the check-in due 14:30",
+            "Checked in",
+            "Extended by 30 minutes",
+            "Ended: safe"
+        ]
+    );
 
-    let error = check_in(&mut conn, id, at(15, 1), "Asha").unwrap_err();
+    let error = check_in(&mut conn, id, at(15, 1), &Actor::here(), &NoSink).unwrap_err();
     assert_eq!(
         (error.code(), error.field()),
         ("conflict", Some("sessionId"))
@@ -351,7 +445,7 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
         other => panic!("no label for {other}"),
     };
     for (new, field) in cases {
-        let error = start(&mut conn, &new, now, "Asha").unwrap_err();
+        let error = start(&mut conn, &new, now, &Actor::here(), &NoSink).unwrap_err();
         assert_eq!(
             (error.code(), error.field()),
             ("validation", Some(field)),
@@ -372,7 +466,8 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
             ..canvass(at(13, 0))
         },
         now,
-        "Asha",
+        &Actor::here(),
+        &NoSink,
     )
     .unwrap_err();
     assert_eq!(
@@ -386,20 +481,20 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
     assert_eq!(count, 0);
 
     // The same people twice, in another order and case, while the first is active.
-    start(&mut conn, &canvass(at(18, 0)), now, "Asha").unwrap();
+    start(&mut conn, &canvass(at(18, 0)), now, &Actor::here(), &NoSink).unwrap();
     let twin = NewSession {
         participants: vec!["ben".into(), "ASHA".into()],
         ..canvass(at(18, 0))
     };
-    let error = start(&mut conn, &twin, now, "Asha").unwrap_err();
+    let error = start(&mut conn, &twin, now, &Actor::here(), &NoSink).unwrap_err();
     assert_eq!(error.field(), Some("participants"));
     assert_eq!(error.to_string(), "People: Asha and Ben are already in “Ward 3 canvass”, which is still active. End that one first.");
     assert!(matches!(
-        extend(&mut conn, 1, 20, now, "Asha").unwrap_err(),
+        extend(&mut conn, 1, 20, now, &Actor::here(), &NoSink).unwrap_err(),
         CheckinError::Extend
     ));
     assert!(matches!(
-        check_in(&mut conn, 99, now, "Asha").unwrap_err(),
+        check_in(&mut conn, 99, now, &Actor::here(), &NoSink).unwrap_err(),
         CheckinError::UnknownSession(99)
     ));
 }

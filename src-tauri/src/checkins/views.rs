@@ -32,7 +32,7 @@ pub struct SessionView {
     pub participants: Vec<String>,
     pub place: String,
     pub notes: String,
-    pub escalation: Vec<EscalationContact>,
+    pub escalation: Vec<ContactView>,
     pub interval_minutes: Option<u32>,
     pub status: Status,
     pub started_at: DateTime<Utc>,
@@ -45,6 +45,23 @@ pub struct SessionView {
     pub alarm_at: DateTime<Utc>,
     /// The team it is shared with, if any, and whether another device started it.
     pub team: Option<SessionTeam>,
+}
+
+/// Someone to call, with their number as UK numbers are written for reading (`phone` stays
+/// as stored, for dialling).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactView {
+    #[serde(flatten)]
+    pub contact: EscalationContact,
+    pub phone_shown: String,
+}
+
+impl std::ops::Deref for ContactView {
+    type Target = EscalationContact;
+    fn deref(&self) -> &EscalationContact {
+        &self.contact
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,6 +81,10 @@ pub struct EventView {
     #[serde(flatten)]
     pub event: Event,
     pub at_local: String,
+    /// What happened, in a sentence.
+    pub text: String,
+    /// A team member's Matrix id, for the detail (the sentence names them).
+    pub who_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,9 +101,25 @@ const COLUMNS: &str =
     grace_min, team_room, origin, owner,
     (SELECT name FROM team WHERE team.room_id = checkin_session.team_room), help_at";
 
-fn view(row: &Row) -> rusqlite::Result<SessionView> {
-    let at = |ms: i64| from_millis(ms).unwrap_or_default();
+/// A session as shown, or `None` when its stored times cannot be worked with (written outside
+/// the app): such a row is left out of lists, said in the log, and counted for the window.
+fn view(row: &Row) -> rusqlite::Result<Option<SessionView>> {
     let due: i64 = row.get(11)?;
+    let grace: i64 = row.get(17)?;
+    let alarm_at = grace
+        .checked_mul(60_000)
+        .and_then(|grace| due.checked_add(grace))
+        .and_then(from_millis);
+    let times = [row.get::<_, i64>(9)?, row.get::<_, i64>(10)?, due];
+    let (Some(alarm_at), true) = (alarm_at, times.iter().all(|ms| from_millis(*ms).is_some()))
+    else {
+        tracing::warn!(
+            session = row.get::<_, i64>(0)?,
+            "a session's times cannot be shown; left out"
+        );
+        return Ok(None);
+    };
+    let at = |ms: i64| from_millis(ms).unwrap_or_default();
     let (reminded_for, missed_for): (Option<i64>, Option<i64>) = (row.get(13)?, row.get(14)?);
     let status = if row.get::<_, Option<i64>>(16)?.is_some() {
         Status::Ended
@@ -103,7 +140,7 @@ fn view(row: &Row) -> rusqlite::Result<SessionView> {
         row.get::<_, String>(index)
             .map(|text| serde_json::from_str(&text).unwrap_or_default())
     };
-    Ok(SessionView {
+    Ok(Some(SessionView {
         id: row.get(0)?,
         kind: serde_json::from_value(serde_json::Value::String(row.get(1)?))
             .unwrap_or(Kind::Canvass),
@@ -118,7 +155,13 @@ fn view(row: &Row) -> rusqlite::Result<SessionView> {
         notes: row.get(6)?,
         escalation: row
             .get::<_, String>(7)
-            .map(|text| serde_json::from_str(&text).unwrap_or_default())?,
+            .map(|text| serde_json::from_str::<Vec<EscalationContact>>(&text).unwrap_or_default())?
+            .into_iter()
+            .map(|contact| ContactView {
+                phone_shown: crate::contacts::shown_phone(&contact.phone),
+                contact,
+            })
+            .collect(),
         interval_minutes: row.get(8)?,
         status,
         started_at: at(row.get(9)?),
@@ -129,7 +172,7 @@ fn view(row: &Row) -> rusqlite::Result<SessionView> {
         last_check_in_local: row
             .get::<_, Option<i64>>(12)?
             .map(|ms| format_local(at(ms))),
-        alarm_at: at(due + row.get::<_, i64>(17)? * 60_000),
+        alarm_at,
         team: match row.get::<_, Option<String>>(18)? {
             Some(room_id) => Some(SessionTeam {
                 name: row
@@ -141,7 +184,7 @@ fn view(row: &Row) -> rusqlite::Result<SessionView> {
             }),
             None => None,
         },
-    })
+    }))
 }
 
 /// Sessions still running, the most urgent (earliest due) first.
@@ -150,8 +193,18 @@ pub fn active(conn: &Connection) -> Result<Vec<SessionView>, CheckinError> {
         "SELECT {COLUMNS} FROM checkin_session WHERE ended_at IS NULL AND {FOLLOWED}
          ORDER BY next_due_at"
     ))?;
-    let sessions = stmt.query_map([], view)?.collect::<Result<_, _>>()?;
-    Ok(sessions)
+    let sessions: Vec<Option<SessionView>> = stmt.query_map([], view)?.collect::<Result<_, _>>()?;
+    Ok(sessions.into_iter().flatten().collect())
+}
+
+/// Running sessions that cannot be shown (their stored times are impossible): the window
+/// says how many, so nobody thinks the list is whole when it is not.
+pub fn unreadable(conn: &Connection) -> Result<usize, CheckinError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM checkin_session WHERE ended_at IS NULL AND {FOLLOWED}"
+    ))?;
+    let rows: Vec<Option<SessionView>> = stmt.query_map([], view)?.collect::<Result<_, _>>()?;
+    Ok(rows.iter().filter(|row| row.is_none()).count())
 }
 
 pub fn detail(conn: &Connection, id: i64) -> Result<SessionDetail, CheckinError> {
@@ -162,11 +215,17 @@ pub fn detail(conn: &Connection, id: i64) -> Result<SessionDetail, CheckinError>
             view,
         )
         .optional()?
-        .ok_or(CheckinError::UnknownSession(id))?;
+        .ok_or(CheckinError::UnknownSession(id))?
+        .ok_or(CheckinError::Arithmetic)?;
     let timeline = timeline(conn, id)?
         .into_iter()
         .map(|event| EventView {
             at_local: format_local(event.at),
+            text: super::words::sentence(&event),
+            who_id: event
+                .by_whom
+                .starts_with('@')
+                .then(|| event.by_whom.clone()),
             event,
         })
         .collect();

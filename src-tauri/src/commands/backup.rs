@@ -66,7 +66,7 @@ pub fn backup_restore(
     if let Ok(choice) = crate::settings::time_zone_choice(&database.conn()) {
         crate::time::show_times_in(choice.zone());
     }
-    state.sessions_changed();
+    state.announce(crate::changes::Changed::Sessions);
     Ok(summary)
 }
 

@@ -2,13 +2,11 @@ use super::args::Arg;
 use tauri::{Emitter, Manager, Runtime, State};
 
 use crate::alarms::hub::{AlarmObserver, AlarmState};
+use crate::changes::{Changed, Listener};
 use crate::checkins::views::{self, SessionDetail, SessionView};
-use crate::checkins::{self, NewSession};
+use crate::checkins::{self, Actor, NewSession, SessionSink};
 use crate::error::IpcError;
 use crate::state::AppState;
-
-/// Who did it, as recorded in the timeline, when it was done in the app.
-const BY_APP: &str = "app";
 
 #[tauri::command(async)]
 pub fn checkins_active(state: State<'_, AppState>) -> Result<Vec<SessionView>, IpcError> {
@@ -29,23 +27,37 @@ pub fn checkins_start(
     session: Arg<NewSession>,
 ) -> Result<SessionDetail, IpcError> {
     let database = state.database()?;
-    let id = checkins::start(&mut database.conn(), &session, state.clock.now(), BY_APP)?;
-    state.sessions_changed();
+    let id = checkins::start(
+        &mut database.conn(),
+        &session,
+        state.clock.now(),
+        &Actor::here(),
+        state.sessions_sink.as_ref(),
+    )?;
+    state.announce(Changed::Sessions);
     Ok(views::detail(&database.conn(), id)?)
 }
 
-/// Runs one change to a session, wakes the scheduler and returns the session as it now is.
+/// Runs one change to a session made in the window, tells everything that listens, and
+/// returns the session as it now is.
 fn change(
     state: &AppState,
     session_id: i64,
     apply: impl FnOnce(
         &mut rusqlite::Connection,
         chrono::DateTime<chrono::Utc>,
+        &Actor,
+        &dyn SessionSink,
     ) -> Result<(), checkins::CheckinError>,
 ) -> Result<SessionDetail, IpcError> {
     let database = state.database()?;
-    apply(&mut database.conn(), state.clock.now())?;
-    state.sessions_changed();
+    apply(
+        &mut database.conn(),
+        state.clock.now(),
+        &Actor::here(),
+        state.sessions_sink.as_ref(),
+    )?;
+    state.announce(Changed::Sessions);
     Ok(views::detail(&database.conn(), session_id)?)
 }
 
@@ -54,8 +66,8 @@ pub fn checkins_check_in(
     state: State<'_, AppState>,
     session_id: Arg<i64>,
 ) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id.0, |conn, now| {
-        checkins::check_in(conn, session_id.0, now, BY_APP)
+    change(&state, session_id.0, |conn, now, actor, sink| {
+        checkins::check_in(conn, session_id.0, now, actor, sink)
     })
 }
 
@@ -65,8 +77,8 @@ pub fn checkins_extend(
     session_id: Arg<i64>,
     minutes: Arg<u32>,
 ) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id.0, |conn, now| {
-        checkins::extend(conn, session_id.0, minutes.0, now, BY_APP)
+    change(&state, session_id.0, |conn, now, actor, sink| {
+        checkins::extend(conn, session_id.0, minutes.0, now, actor, sink)
     })
 }
 
@@ -75,8 +87,8 @@ pub fn checkins_end(
     state: State<'_, AppState>,
     session_id: Arg<i64>,
 ) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id.0, |conn, now| {
-        checkins::end_safely(conn, session_id.0, now, BY_APP)
+    change(&state, session_id.0, |conn, now, actor, sink| {
+        checkins::end_safely(conn, session_id.0, now, actor, sink)
     })
 }
 
@@ -86,8 +98,8 @@ pub fn checkins_snooze(
     state: State<'_, AppState>,
     session_id: Arg<i64>,
 ) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id.0, |conn, now| {
-        checkins::snooze(conn, session_id.0, now, BY_APP)
+    change(&state, session_id.0, |conn, now, actor, sink| {
+        checkins::snooze(conn, session_id.0, now, actor, sink)
     })
 }
 
@@ -102,20 +114,40 @@ pub fn checkins_acknowledge(
     state: State<'_, AppState>,
     session_id: Arg<i64>,
 ) -> Result<SessionDetail, IpcError> {
-    change(&state, session_id.0, |conn, now| {
-        checkins::acknowledge(conn, session_id.0, now, BY_APP)
+    change(&state, session_id.0, |conn, now, actor, sink| {
+        checkins::acknowledge(conn, session_id.0, now, actor, sink)
     })
 }
 
-/// Sends the alarm state to the main window as the `alarms-changed` event, and brings the
+/// What the window is told, as its one `changed` event: what changed, and with sessions the
+/// alarms as they now are. The window draws once per change.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct WindowChange<'a> {
+    what: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alarms: Option<&'a AlarmState>,
+}
+
+fn tell_window<R: Runtime>(app: &tauri::AppHandle<R>, change: &WindowChange) {
+    if let Err(error) = app.emit_to(crate::MAIN_WINDOW, "changed", change) {
+        tracing::warn!("could not tell the window what changed: {error}");
+    }
+}
+
+/// Sends the alarms, read again after sessions changed, to the main window, and brings the
 /// window forward when a notification is clicked.
 pub struct WindowAlarms<R: Runtime>(pub tauri::AppHandle<R>);
 
 impl<R: Runtime> AlarmObserver for WindowAlarms<R> {
     fn changed(&self, state: &AlarmState) {
-        if let Err(error) = self.0.emit_to(crate::MAIN_WINDOW, "alarms-changed", state) {
-            tracing::warn!("could not update the in-app alarms: {error}");
-        }
+        tell_window(
+            &self.0,
+            &WindowChange {
+                what: "sessions",
+                alarms: Some(state),
+            },
+        );
     }
 
     fn open_session(&self, session_id: i64) {
@@ -127,5 +159,20 @@ impl<R: Runtime> AlarmObserver for WindowAlarms<R> {
         let _ = self
             .0
             .emit_to(crate::MAIN_WINDOW, "open-session", session_id);
+    }
+}
+
+/// Tells the window of the changes that raise no alarm: the do-not-knock list, the team.
+/// (Session changes reach it with the alarms, from the alarm hub.)
+pub struct WindowChanges<R: Runtime>(pub tauri::AppHandle<R>);
+
+impl<R: Runtime> Listener for WindowChanges<R> {
+    fn heard(&self, what: &Changed) {
+        let what = match what {
+            Changed::DoNotKnock => "doNotKnock",
+            Changed::Team => "team",
+            Changed::Sessions | Changed::Alerted { .. } => return,
+        };
+        tell_window(&self.0, &WindowChange { what, alarms: None });
     }
 }

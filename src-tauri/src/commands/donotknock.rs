@@ -2,6 +2,7 @@ use super::args::Arg;
 use chrono::NaiveDate;
 use tauri::State;
 
+use crate::changes::Changed;
 use crate::donotknock::csv_io::{self, ImportPreview, ImportResult};
 use crate::donotknock::{self, Area, Entry, EntryInput, Register};
 use crate::error::IpcError;
@@ -21,8 +22,13 @@ pub fn dnk_register(state: State<'_, AppState>) -> Result<Register, IpcError> {
 
 #[tauri::command(async)]
 pub fn dnk_add(state: State<'_, AppState>, entry: Arg<EntryInput>) -> Result<Register, IpcError> {
-    donotknock::add(&state.database()?.conn(), &entry, state.clock.now())?;
-    state.team_posts_waiting();
+    donotknock::add(
+        &state.database()?.conn(),
+        &entry,
+        state.clock.now(),
+        state.doors_sink.as_ref(),
+    )?;
+    state.announce(Changed::DoNotKnock);
     register(&state)
 }
 
@@ -38,13 +44,19 @@ pub fn dnk_keep(
         review_on.0,
         state.clock.now(),
     )?;
+    state.announce(Changed::DoNotKnock);
     register(&state)
 }
 
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn dnk_remove(state: State<'_, AppState>, entry_id: Arg<i64>) -> Result<Register, IpcError> {
-    donotknock::remove(&state.database()?.conn(), entry_id.0, state.clock.now())?;
-    state.team_posts_waiting();
+    donotknock::remove(
+        &state.database()?.conn(),
+        entry_id.0,
+        state.clock.now(),
+        state.doors_sink.as_ref(),
+    )?;
+    state.announce(Changed::DoNotKnock);
     register(&state)
 }
 
@@ -75,8 +87,9 @@ pub fn dnk_import(
         &path,
         &added_by,
         state.clock.now(),
+        state.doors_sink.as_ref(),
     )?;
-    state.team_posts_waiting();
+    state.announce(Changed::DoNotKnock);
     Ok(imported)
 }
 

@@ -19,7 +19,7 @@ mod settings;
 mod sos;
 mod team;
 
-pub use self::checkins::WindowAlarms;
+pub use self::checkins::{WindowAlarms, WindowChanges};
 use tauri::ipc::Invoke;
 use tauri::{Manager, Runtime};
 

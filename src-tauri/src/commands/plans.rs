@@ -132,15 +132,19 @@ pub fn plans_start(
     let sessions = {
         let database = state.database()?;
         let mut conn = database.conn();
-        plans::start(&mut conn, plan_id.0, state.clock.now(), "app")?
+        plans::start(
+            &mut conn,
+            plan_id.0,
+            state.clock.now(),
+            state.sessions_sink.as_ref(),
+        )?
     };
-    state.sessions_changed();
     if let Some(room) = room_id.0.as_deref().filter(|r| !r.is_empty()) {
         let team = state.team()?;
         for session in sessions {
             team.share(session, room, &[])?;
         }
-        state.sessions_changed();
     }
+    state.announce(crate::changes::Changed::Sessions);
     detail(&state, plan_id.0)
 }

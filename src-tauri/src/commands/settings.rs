@@ -24,6 +24,6 @@ pub fn settings_set_time_zone(
     let choice = TimeZoneChoice::parse(&choice)?;
     settings::choose_time_zone(&state.database()?.conn(), choice)?;
     // Alarm texts and session times are worded by the backend: show them in the new zone.
-    state.sessions_changed();
+    state.announce(crate::changes::Changed::Sessions);
     Ok(settings::time_zone_view(choice))
 }

@@ -101,6 +101,6 @@ pub fn checkins_share(
     chat_members: Arg<Vec<String>>,
 ) -> Result<SessionDetail, IpcError> {
     state.team()?.share(session_id.0, &room_id, &chat_members)?;
-    state.sessions_changed();
+    state.announce(crate::changes::Changed::Sessions);
     Ok(views::detail(&state.database()?.conn(), session_id.0)?)
 }

@@ -8,10 +8,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
 
-use super::{check, insert, invalid, list, DoNotKnockError, EntryInput, Source};
+use super::{
+    check, insert, invalid, list, DoNotKnockError, DoorChange, DoorSink, EntryInput, Source,
+};
 use crate::incidents::report::{cell, UTF8_BOM};
 use crate::input_file::{read_capped, InputFileError};
-use crate::relay::register;
 
 const MAX_BYTES: u64 = 5 * 1024 * 1024;
 const MAX_ROWS: usize = 20_000;
@@ -405,6 +406,7 @@ pub fn import(
     path: &Path,
     added_by: &str,
     now: DateTime<Utc>,
+    sink: &dyn DoorSink,
 ) -> Result<ImportResult, DoNotKnockError> {
     let text = read_file(path)?;
     let parsed = parse(conn, &text, added_by, now)?;
@@ -441,7 +443,7 @@ pub fn import(
     for entry in &parsed.entries {
         shared.push(insert(&transaction, entry, Source::PartyList, None, now)?.1);
     }
-    register::after_change(&transaction, register::Change::Added, &shared, now)?;
+    sink.doors_changed(&transaction, DoorChange::Added, &shared, now)?;
     transaction.commit()?;
     Ok(ImportResult {
         added: parsed.entries.len(),

@@ -35,7 +35,13 @@ fn field_of(error: DoNotKnockError) -> (String, String) {
 #[test]
 fn an_entry_is_kept_tidy_with_the_default_review_after_the_may_elections() {
     let (_dir, db) = db();
-    let added = add(&db.conn(), &entry(" 14 ", "elm  road", "sw1a1aa"), now()).unwrap();
+    let added = add(
+        &db.conn(),
+        &entry(" 14 ", "elm  road", "sw1a1aa"),
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
     assert_eq!(added.address(), "14 elm road, SW1A 1AA");
     assert_eq!(added.source, Source::Canvasser);
     // The first Thursday of May 2027 is the 6th.
@@ -108,15 +114,29 @@ fn bad_entries_name_their_field_and_store_nothing() {
         ),
     ];
     for (input, field, label) in cases {
-        let (f, message) = field_of(add(&db.conn(), &input, now()).unwrap_err());
+        let (f, message) =
+            field_of(add(&db.conn(), &input, now(), &crate::donotknock::NoDoorSink).unwrap_err());
         assert_eq!(f, field, "{message}");
         assert!(message.starts_with(label), "{message}");
     }
     assert!(list(&db.conn(), now()).unwrap().is_empty());
 
-    add(&db.conn(), &entry("14", "Elm Road", "SW1A 1AA"), now()).unwrap();
-    let (field, message) =
-        field_of(add(&db.conn(), &entry("14", "ELM ROAD", "sw1a 1aa"), now()).unwrap_err());
+    add(
+        &db.conn(),
+        &entry("14", "Elm Road", "SW1A 1AA"),
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
+    let (field, message) = field_of(
+        add(
+            &db.conn(),
+            &entry("14", "ELM ROAD", "sw1a 1aa"),
+            now(),
+            &crate::donotknock::NoDoorSink,
+        )
+        .unwrap_err(),
+    );
     assert_eq!(field, "house");
     assert!(
         message.contains("already on the do-not-knock list"),
@@ -141,6 +161,7 @@ fn an_entry_from_an_incident_says_so() {
             ..entry("3", "Mill Lane", "")
         },
         now(),
+        &crate::donotknock::NoDoorSink,
     )
     .unwrap();
     assert_eq!(added.source, Source::Incident);
@@ -158,9 +179,16 @@ fn entries_past_their_review_date_are_flagged_first_and_stay_until_someone_decid
             ..entry("1", "Zebra Street", "")
         },
         now(),
+        &crate::donotknock::NoDoorSink,
     )
     .unwrap();
-    add(&db.conn(), &entry("2", "Acorn Street", ""), now()).unwrap();
+    add(
+        &db.conn(),
+        &entry("2", "Acorn Street", ""),
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
 
     let later = now() + Duration::days(3);
     let entries = list(&db.conn(), later).unwrap();
@@ -185,9 +213,9 @@ fn entries_past_their_review_date_are_flagged_first_and_stay_until_someone_decid
     assert!(!kept.due_for_review);
     assert_eq!(due_for_review(&db.conn(), later).unwrap(), 0);
 
-    remove(&db.conn(), early.id, later).unwrap();
+    remove(&db.conn(), early.id, later, &crate::donotknock::NoDoorSink).unwrap();
     assert!(matches!(
-        remove(&db.conn(), early.id, later),
+        remove(&db.conn(), early.id, later, &crate::donotknock::NoDoorSink),
         Err(DoNotKnockError::NotFound)
     ));
     assert_eq!(list(&db.conn(), later).unwrap().len(), 1);
@@ -196,9 +224,27 @@ fn entries_past_their_review_date_are_flagged_first_and_stay_until_someone_decid
 #[test]
 fn an_area_matches_entries_by_street_or_by_postcode_in_whole_or_part() {
     let (_dir, db) = db();
-    add(&db.conn(), &entry("14", "Elm Road", "AB1 2CD"), now()).unwrap();
-    add(&db.conn(), &entry("9", "Oak Avenue", "AB1 3XY"), now()).unwrap();
-    add(&db.conn(), &entry("5", "High Street", "ZZ9 9ZZ"), now()).unwrap();
+    add(
+        &db.conn(),
+        &entry("14", "Elm Road", "AB1 2CD"),
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
+    add(
+        &db.conn(),
+        &entry("9", "Oak Avenue", "AB1 3XY"),
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
+    add(
+        &db.conn(),
+        &entry("5", "High Street", "ZZ9 9ZZ"),
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
     let matched = |area: Area| -> Vec<String> {
         in_area(&db.conn(), &area, now())
             .unwrap()
@@ -245,7 +291,13 @@ fn csv_file(dir: &tempfile::TempDir, name: &str, text: &[u8]) -> std::path::Path
 #[test]
 fn a_party_list_with_bad_rows_is_refused_whole_with_a_problem_per_row() {
     let (dir, db) = db();
-    add(&db.conn(), &entry("14", "Elm Road", ""), now()).unwrap();
+    add(
+        &db.conn(),
+        &entry("14", "Elm Road", ""),
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
     let path = csv_file(
         &dir,
         "party.csv",
@@ -277,8 +329,16 @@ fn a_party_list_with_bad_rows_is_refused_whole_with_a_problem_per_row() {
     assert_eq!(preview.ignored_columns, vec!["Ward"]);
     assert_eq!(preview.to_add, 2);
 
-    let (field, message) =
-        field_of(csv_io::import(&mut db.conn(), &path, "Party office", now()).unwrap_err());
+    let (field, message) = field_of(
+        csv_io::import(
+            &mut db.conn(),
+            &path,
+            "Party office",
+            now(),
+            &crate::donotknock::NoDoorSink,
+        )
+        .unwrap_err(),
+    );
     assert_eq!(field, "path");
     assert!(
         message.contains("3 rows have a problem, so nothing was imported"),
@@ -295,7 +355,13 @@ fn a_party_list_with_bad_rows_is_refused_whole_with_a_problem_per_row() {
 #[test]
 fn a_good_party_list_imports_in_one_go_skipping_addresses_already_listed() {
     let (dir, db) = db();
-    add(&db.conn(), &entry("14", "Elm Road", "AB1 2CD"), now()).unwrap();
+    add(
+        &db.conn(),
+        &entry("14", "Elm Road", "AB1 2CD"),
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
     let text = String::from(
         "\u{feff}house,street,postcode,review on\n\
          14,Elm Road,ab1 2cd,\n\
@@ -305,7 +371,14 @@ fn a_good_party_list_imports_in_one_go_skipping_addresses_already_listed() {
          \n",
     );
     let path = csv_file(&dir, "party.csv", text.as_bytes());
-    let result = csv_io::import(&mut db.conn(), &path, "Party office", now()).unwrap();
+    let result = csv_io::import(
+        &mut db.conn(),
+        &path,
+        "Party office",
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
     assert_eq!(result.added, 2);
     assert_eq!(result.already_listed, 2);
     let entries = list(&db.conn(), now()).unwrap();
@@ -337,20 +410,37 @@ fn files_that_are_not_lists_are_refused_with_a_reason() {
         (&empty, "no addresses"),
         (&bad_date, "Row 2, Review on: “next May” is not a date"),
     ] {
-        let error = csv_io::import(&mut db.conn(), path, "Party office", now()).unwrap_err();
+        let error = csv_io::import(
+            &mut db.conn(),
+            path,
+            "Party office",
+            now(),
+            &crate::donotknock::NoDoorSink,
+        )
+        .unwrap_err();
         assert!(
             error.to_string().contains(expected),
             "{}: {error}",
             path.display()
         );
     }
-    let (field, _) = field_of(csv_io::import(&mut db.conn(), &bad_date, " ", now()).unwrap_err());
+    let (field, _) = field_of(
+        csv_io::import(
+            &mut db.conn(),
+            &bad_date,
+            " ",
+            now(),
+            &crate::donotknock::NoDoorSink,
+        )
+        .unwrap_err(),
+    );
     assert_eq!(field, "addedBy");
     let missing = csv_io::import(
         &mut db.conn(),
         &dir.path().join("nope.csv"),
         "Party office",
         now(),
+        &crate::donotknock::NoDoorSink,
     )
     .unwrap_err();
     assert_eq!(crate::error::ErrorCode::field(&missing), Some("path"));
@@ -367,6 +457,7 @@ fn the_list_exports_as_csv_that_spreadsheets_read_right_and_imports_back() {
             ..entry("7", "Siân’s Way", "AB1 2CD")
         },
         now(),
+        &crate::donotknock::NoDoorSink,
     )
     .unwrap();
     let out = tempfile::tempdir().unwrap();
@@ -386,7 +477,14 @@ fn the_list_exports_as_csv_that_spreadsheets_read_right_and_imports_back() {
     );
 
     let other = self::db();
-    let result = csv_io::import(&mut other.1.conn(), &path, "Party office", now()).unwrap();
+    let result = csv_io::import(
+        &mut other.1.conn(),
+        &path,
+        "Party office",
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
     assert_eq!(result.added, 1);
     let back = &list(&other.1.conn(), now()).unwrap()[0];
     assert_eq!(
@@ -417,8 +515,20 @@ fn the_list_exports_as_csv_that_spreadsheets_read_right_and_imports_back() {
 #[test]
 fn the_whole_list_is_ready_to_share_and_a_damaged_date_is_left_out() {
     let (_dir, db) = db();
-    let kept = add(&db.conn(), &entry("3", "Mill Lane", ""), now()).unwrap();
-    add(&db.conn(), &entry("5", "Mill Lane", "ab1 2cd"), now()).unwrap();
+    let kept = add(
+        &db.conn(),
+        &entry("3", "Mill Lane", ""),
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
+    add(
+        &db.conn(),
+        &entry("5", "Mill Lane", "ab1 2cd"),
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
     db.conn()
         .execute(
             "UPDATE do_not_knock SET review_on = 'next spring' WHERE house = '5'",
@@ -426,7 +536,7 @@ fn the_whole_list_is_ready_to_share_and_a_damaged_date_is_left_out() {
         )
         .unwrap();
 
-    let shared = all_shared(&db.conn()).unwrap();
+    let shared = shared::all_shared(&db.conn()).unwrap();
     assert_eq!(shared.len(), 1, "{shared:?}");
     assert_eq!(
         (shared[0].house.as_str(), shared[0].review_on),
@@ -459,7 +569,14 @@ fn pipes_devices_duplicate_columns_open_quotes_and_extra_values_are_refused_nami
         "twice.csv",
         b"house,street,Street,Note,notes\n1,Elm Road,Elm Road,,\n",
     );
-    let error = csv_io::import(&mut db.conn(), &twice, "Party office", now()).unwrap_err();
+    let error = csv_io::import(
+        &mut db.conn(),
+        &twice,
+        "Party office",
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap_err();
     assert!(
         error
             .to_string()
@@ -471,7 +588,14 @@ fn pipes_devices_duplicate_columns_open_quotes_and_extra_values_are_refused_nami
         "quote.csv",
         b"house,street,note\n1,Elm Road,fine\n2,Elm Road,\"big dog\n3,Mill Lane,\n4,Mill Lane,\n",
     );
-    let error = csv_io::import(&mut db.conn(), &open_quote, "Party office", now()).unwrap_err();
+    let error = csv_io::import(
+        &mut db.conn(),
+        &open_quote,
+        "Party office",
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap_err();
     assert!(error.to_string().contains("row 3 opens a quote"), "{error}");
     // A quoted value over two lines is fine, and later rows keep their own line numbers.
     let extra = csv_file(
@@ -489,7 +613,14 @@ fn pipes_devices_duplicate_columns_open_quotes_and_extra_values_are_refused_nami
         "{:?}",
         preview.problems
     );
-    let error = csv_io::import(&mut db.conn(), &extra, "Party office", now()).unwrap_err();
+    let error = csv_io::import(
+        &mut db.conn(),
+        &extra,
+        "Party office",
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap_err();
     assert!(
         error
             .to_string()

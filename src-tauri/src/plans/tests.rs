@@ -199,6 +199,7 @@ fn the_risk_check_finds_earlier_incidents_do_not_knock_doors_dark_and_anyone_alo
             ..EntryInput::default()
         },
         now(),
+        &crate::donotknock::NoDoorSink,
     )
     .unwrap();
 
@@ -259,7 +260,8 @@ fn starting_needs_an_answer_to_each_risk_then_starts_a_session_per_pair_together
         action: String::new(),
     }];
     let id = create(&db.conn(), &plan, now()).unwrap();
-    let (field, message) = field_of(start(&mut db.conn(), id, now(), "app").unwrap_err());
+    let (field, message) =
+        field_of(start(&mut db.conn(), id, now(), &crate::checkins::NoSink).unwrap_err());
     assert_eq!(field, "risks.dogs.action");
     assert!(
         message.starts_with("What you will do about it (Dogs)"),
@@ -268,7 +270,7 @@ fn starting_needs_an_answer_to_each_risk_then_starts_a_session_per_pair_together
 
     plan.risks[0].action = "Leaflet holders; pass loose dogs by".into();
     update(&db.conn(), id, &plan, now()).unwrap();
-    let sessions = start(&mut db.conn(), id, now(), "app").unwrap();
+    let sessions = start(&mut db.conn(), id, now(), &crate::checkins::NoSink).unwrap();
     assert_eq!(sessions.len(), 2);
     let detail = detail(&db.conn(), id, now()).unwrap();
     assert_eq!(detail.sessions, sessions);
@@ -282,7 +284,7 @@ fn starting_needs_an_answer_to_each_risk_then_starts_a_session_per_pair_together
     );
 
     assert!(matches!(
-        start(&mut db.conn(), id, now(), "app"),
+        start(&mut db.conn(), id, now(), &crate::checkins::NoSink),
         Err(PlanError::Started)
     ));
     assert!(matches!(
@@ -294,7 +296,7 @@ fn starting_needs_an_answer_to_each_risk_then_starts_a_session_per_pair_together
     let mut today = input();
     today.title = "Again".into();
     update(&db.conn(), again, &today, now()).unwrap();
-    let error = start(&mut db.conn(), again, now(), "app").unwrap_err();
+    let error = start(&mut db.conn(), again, now(), &crate::checkins::NoSink).unwrap_err();
     assert_eq!(crate::error::ErrorCode::field(&error), Some("participants"));
     assert_eq!(
         super::detail(&db.conn(), again, now())
@@ -314,7 +316,8 @@ fn a_plan_is_started_on_its_day_and_not_after_it_ended() {
         ..input()
     };
     let id = create(&db.conn(), &tomorrow, now()).unwrap();
-    let (field, message) = field_of(start(&mut db.conn(), id, now(), "app").unwrap_err());
+    let (field, message) =
+        field_of(start(&mut db.conn(), id, now(), &crate::checkins::NoSink).unwrap_err());
     assert_eq!(field, "date");
     assert!(message.contains("29 November 2026"), "{message}");
 
@@ -324,7 +327,8 @@ fn a_plan_is_started_on_its_day_and_not_after_it_ended() {
         ..input()
     };
     let id = create(&db.conn(), &over, now()).unwrap();
-    let (field, _) = field_of(start(&mut db.conn(), id, now(), "app").unwrap_err());
+    let (field, _) =
+        field_of(start(&mut db.conn(), id, now(), &crate::checkins::NoSink).unwrap_err());
     assert_eq!(field, "endTime");
 }
 

@@ -1,6 +1,7 @@
 //! What a volunteer without the app can say in the room: "OK", "safe" or ✅ to check in (a
-//! message, or a reply to a reminder), a 👍 reaction on a reminder, and "HELP" or "SOS" to
-//! raise the alarm at once.
+//! message, or a reply to a reminder), a 👍 reaction on a reminder, "HELP" or "SOS" to raise
+//! the alarm at once, and "on it" (best as a reply to the alarm) to say they are dealing
+//! with a missed check-in or a call for help.
 
 use serde_json::Value;
 
@@ -8,6 +9,8 @@ use serde_json::Value;
 pub enum ChatAnswer {
     CheckIn,
     Help,
+    /// "On it", "I'm dealing with it": an acknowledgement.
+    OnIt,
 }
 
 /// The words a reply may quote before the person's own text (Element puts "> <@x> …" lines
@@ -34,6 +37,14 @@ pub fn answer(body: &str) -> Option<ChatAnswer> {
         .to_lowercase();
     if ["help", "sos"].contains(&first.as_str()) {
         return Some(ChatAnswer::Help);
+    }
+    let lower: String = words
+        .to_lowercase()
+        .replace(['’', '\''], "")
+        .trim_end_matches(['.', '!'])
+        .to_owned();
+    if ["on it", "im on it", "dealing with it", "im dealing with it"].contains(&lower.as_str()) {
+        return Some(ChatAnswer::OnIt);
     }
     if ["ok", "okay", "safe"].contains(&first.as_str()) || words.starts_with('✅') {
         return Some(ChatAnswer::CheckIn);
@@ -78,10 +89,20 @@ mod tests {
             assert_eq!(answer(said), Some(ChatAnswer::Help), "{said}");
         }
         for said in [
+            "on it",
+            "On it!",
+            "I'm on it",
+            "I’m dealing with it.",
+            "dealing with it",
+        ] {
+            assert_eq!(answer(said), Some(ChatAnswer::OnIt), "{said}");
+        }
+        for said in [
             "okra for tea",
             "not ok",
             "is everyone safe?",
             "helpful",
+            "on it later maybe",
             "",
             "👍",
         ] {

@@ -5,6 +5,7 @@
 //! store survive restarts, and the access token and store passphrase stay in the database.
 
 mod client;
+mod room_events;
 mod sync;
 pub(crate) mod teams;
 
@@ -16,7 +17,8 @@ use matrix_sdk::Client;
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use super::{invalid, outbox, Connection, Relay, RelayError};
+use super::{invalid, outbox, Connection, RelayError};
+use crate::changes::{Changed, Changes, Listener};
 use crate::storage::Database;
 use crate::time::Clock;
 
@@ -69,8 +71,8 @@ pub struct TeamService {
     store_root: PathBuf,
     clock: Arc<dyn Clock>,
     runtime: tokio::runtime::Handle,
-    /// Called after the room changed a session here: alarms and views refresh.
-    on_change: Arc<dyn Fn() + Send + Sync>,
+    /// Where what the room changed here is announced (the scheduler, alarms and window).
+    changes: Changes,
     client: tokio::sync::Mutex<Option<Running>>,
     send_now: Arc<Notify>,
     /// Cuts a wait between attempts short ("Try again now").
@@ -91,9 +93,15 @@ impl Drop for Running {
     }
 }
 
-impl Relay for TeamService {
-    fn wake(&self) {
-        self.send_now.notify_one();
+impl Listener for TeamService {
+    /// A change may have queued a post: the send loop looks at once.
+    fn heard(&self, what: &Changed) {
+        if matches!(
+            what,
+            Changed::Sessions | Changed::Alerted { .. } | Changed::DoNotKnock
+        ) {
+            self.send_now.notify_one();
+        }
     }
 }
 
@@ -107,19 +115,31 @@ impl TeamService {
         data_dir: PathBuf,
         clock: Arc<dyn Clock>,
         runtime: tokio::runtime::Handle,
-        on_change: Arc<dyn Fn() + Send + Sync>,
+        changes: Changes,
     ) -> Arc<Self> {
-        Arc::new(Self {
+        let service = Arc::new(Self {
             database,
             store_root: data_dir.join("matrix"),
             clock,
             runtime,
-            on_change,
+            changes: changes.clone(),
             client: tokio::sync::Mutex::new(None),
             send_now: Arc::new(Notify::new()),
             retry_now: Arc::new(Notify::new()),
             live: Arc::default(),
-        })
+        });
+        changes.listen(service.clone());
+        service
+    }
+
+    /// Tells everything that listens what the room changed here.
+    fn announce(&self, what: Changed) {
+        self.changes.announce(what);
+    }
+
+    /// This device's Matrix user and device, once signed in.
+    fn account(&self) -> Option<(String, String)> {
+        outbox::account(&self.database.reader()).ok().flatten()
     }
 
     fn set_live(&self, connection: Connection, problem: Option<String>) {
@@ -278,7 +298,8 @@ impl TeamService {
     pub async fn leave_team(&self, room_id: &str) -> Result<(), RelayError> {
         let client = self.client().await?;
         teams::leave(&self.database, &client, room_id, self.clock.now()).await?;
-        (self.on_change)();
+        self.announce(Changed::Sessions);
+        self.announce(Changed::Team);
         Ok(())
     }
 
@@ -298,7 +319,8 @@ impl TeamService {
         drop(running);
         client::forget_account(&self.database, &self.store_root, self.clock.now())?;
         self.set_live(Connection::SignedOut, None);
-        (self.on_change)();
+        self.announce(Changed::Sessions);
+        self.announce(Changed::Team);
         Ok(())
     }
 
@@ -315,21 +337,23 @@ impl TeamService {
         {
             return Err(RelayError::UnknownTeam(room_id.to_owned()));
         }
-        let shared = outbox::share(
+        let owner = outbox::account(&self.database.reader())?
+            .map(|(user, _)| user)
+            .ok_or(RelayError::SignedOut)?;
+        crate::checkins::shared::share(
             &mut self.database.conn(),
             session_id,
             room_id,
+            &owner,
             chat_members,
             self.clock.now(),
-        )?;
-        if shared.is_none() {
-            return Err(invalid(
-                "sessionId",
-                "Share with",
-                "only a session of your own that is still running can be shared.",
-            ));
-        }
-        self.send_now.notify_one();
+            &outbox::TeamPosts,
+        )
+        .map_err(|error| match error {
+            crate::checkins::CheckinError::Storage(error) => RelayError::Storage(error),
+            other => invalid("sessionId", "Share with", other.to_string()),
+        })?;
+        self.announce(Changed::Sessions);
         Ok(())
     }
 

@@ -6,50 +6,12 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::wire::{self, SharedSession, Wire, WireKind, VERSION};
-use crate::checkins::{EscalationContact, Kind};
+use crate::checkins::change::Recorded;
+use crate::checkins::{shared, Actor, SessionSink, Via};
 use crate::time::{from_millis, to_millis};
-
-/// Who did it, in a session's timeline, when the change came from the team room: such
-/// changes are never posted back.
-pub const FROM_TEAM: &str = "team:";
-
-/// The shared-session facts a post needs.
-struct Shared {
-    room: String,
-    uuid: String,
-    origin: String,
-    owner: String,
-    title: String,
-    participants: Vec<String>,
-    chat_members: Vec<String>,
-    next_due_at: i64,
-    ends_at: i64,
-}
-
-fn shared(conn: &Connection, session_id: i64) -> rusqlite::Result<Option<Shared>> {
-    conn.query_row(
-        "SELECT team_room, team_session, origin, owner, title, participants, chat_members, next_due_at, ends_at
-         FROM checkin_session WHERE id = ?1 AND team_room IS NOT NULL",
-        [session_id],
-        |r| {
-            let list = |i| r.get::<_, String>(i).map(|t| serde_json::from_str(&t).unwrap_or_default());
-            Ok(Shared {
-                room: r.get(0)?,
-                uuid: r.get(1)?,
-                origin: r.get(2)?,
-                owner: r.get(3)?,
-                title: r.get(4)?,
-                participants: list(5)?,
-                chat_members: list(6)?,
-                next_due_at: r.get(7)?,
-                ends_at: r.get(8)?,
-            })
-        },
-    )
-    .optional()
-}
 
 /// This device's Matrix user and device, if signed in.
 pub fn account(conn: &Connection) -> rusqlite::Result<Option<(String, String)>> {
@@ -57,24 +19,6 @@ pub fn account(conn: &Connection) -> rusqlite::Result<Option<(String, String)>> 
         Ok((r.get(0)?, r.get(1)?))
     })
     .optional()
-}
-
-/// How long a device that did not start a session waits before posting "missed" for it, so
-/// the first post is seen first and the room gets one: the account's setting (2 s unless a
-/// test sets 0), plus up to 3 s of the device's own.
-fn missed_hold(conn: &Connection, device: &str) -> rusqlite::Result<i64> {
-    let base: i64 = conn
-        .query_row("SELECT missed_hold_ms FROM team_account", [], |r| r.get(0))
-        .optional()?
-        .unwrap_or(2_000);
-    let own: u64 = device
-        .bytes()
-        .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(b.into()));
-    Ok(if base == 0 {
-        0
-    } else {
-        base + (own % 3_000) as i64
-    })
 }
 
 /// "@sam:example.org" as people say it: "sam".
@@ -87,78 +31,133 @@ pub fn short_name(user_id: &str) -> String {
         .to_owned()
 }
 
-/// Called by `checkins` for every event it writes, inside the same transaction: queues the
-/// post for a shared session. Changes that came from the room (`by` starting with
-/// [`FROM_TEAM`]) are not posted back.
-pub fn after_event(
+/// The step between devices in the order that reports a missed check-in: the account's
+/// setting (4 s unless a test sets another).
+fn rank_step(conn: &Connection) -> rusqlite::Result<i64> {
+    Ok(conn
+        .query_row("SELECT missed_hold_ms FROM team_account", [], |r| r.get(0))
+        .optional()?
+        .unwrap_or(DEFAULT_RANK_STEP_MS)
+        .clamp(0, 60_000))
+}
+
+const DEFAULT_RANK_STEP_MS: i64 = 4_000;
+
+fn hash(parts: &[&str]) -> u64 {
+    let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
+    u64::from_be_bytes(digest[..8].try_into().unwrap_or_default())
+}
+
+/// How long this device waits before posting "missed" for a due time, so that the device
+/// ranked before it posts first and it posts only if that one does not: the session's owner
+/// first, then every member whose app has posted in the room, in an order every device works
+/// out the same way from the session and the due time. Devices of one user are set apart by
+/// a little more. Every device computes the same ranks, so the room gets one post.
+pub fn missed_hold(
     conn: &Connection,
-    session_id: i64,
-    kind: &str,
-    at: DateTime<Utc>,
-    by: &str,
-) -> rusqlite::Result<()> {
-    if by.starts_with(FROM_TEAM) {
-        return Ok(());
+    room: &str,
+    owner: &str,
+    uuid: &str,
+    due_at: i64,
+) -> rusqlite::Result<i64> {
+    let Some((me, device)) = account(conn)? else {
+        return Ok(0);
+    };
+    let step = rank_step(conn)?;
+    if step == 0 {
+        return Ok(0);
     }
-    let Some(session) = shared(conn, session_id)? else {
-        return Ok(());
-    };
-    let own_session = session.origin == "local";
-    let event = match kind {
-        "checked_in" => WireKind::CheckedIn,
-        "snoozed" => WireKind::Snoozed,
-        "extended" => WireKind::Extended,
-        "acknowledged" => WireKind::Acknowledged,
-        "ended_safe" => WireKind::Ended,
-        "help" => WireKind::Help,
-        "missed" => WireKind::Missed,
-        // Each device reminds only for the sessions it started.
-        "reminder_sent" if own_session => WireKind::Reminder,
-        _ => return Ok(()),
-    };
-    let (user, device) = account(conn)?.unwrap_or_default();
-    let how = match by {
-        "notification" => "notification",
-        "scheduler" => "automatic",
-        b if b.ends_with("(chat)") => "chat",
-        _ => "app",
-    };
-    let who = if how == "chat" {
-        by.trim_end_matches(" (chat)").to_owned()
-    } else {
-        short_name(&user)
-    };
-    // For "missed" and "reminder" the due time is the one the alert was for: the session's
-    // current due time, which the change did not move.
-    let due_at = matches!(
-        event,
-        WireKind::Missed | WireKind::Reminder | WireKind::Acknowledged
-    )
-    .then_some(session.next_due_at);
-    let wire = Wire {
-        v: VERSION,
-        event,
-        session: session.uuid.clone(),
-        at: to_millis(at),
-        by: who,
-        how: Some(how.into()),
-        due_at,
-        next_due_at: Some(session.next_due_at),
-        ends_at: Some(session.ends_at),
-        info: None,
-    };
-    let hold = if event == WireKind::Missed && !(own_session && session.owner == user) {
-        missed_hold(conn, &device)?
-    } else {
-        0
-    };
-    let content = wire::message(
-        &wire,
-        &session.title,
-        &session.participants,
-        &session.chat_members,
-    );
-    enqueue(conn, &session.room, &wire, content, to_millis(at) + hold)
+    let key = wire::missed_key(uuid, due_at);
+    let mut posters: Vec<String> = conn
+        .prepare_cached(
+            "SELECT DISTINCT sender FROM team_event_seen WHERE room_id = ?1 AND app = 1",
+        )?
+        .query_map([room], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if !posters.contains(&me) {
+        posters.push(me.clone());
+    }
+    posters.sort_by_key(|user| (user != owner, hash(&[&key, user])));
+    let rank = posters
+        .iter()
+        .position(|user| *user == me)
+        .unwrap_or(posters.len()) as i64;
+    let own = (hash(&[&key, &device]) % (step as u64 / 2).max(1)) as i64;
+    Ok(rank.saturating_mul(step).saturating_add(own))
+}
+
+/// Check-in changes, as posts to the team: implements the check-ins' sink. A change made on
+/// this device goes to the team; one heard from the room is not posted back, except the
+/// confirmation of a chat check-in or a call for help on a session started here (so Element
+/// users see it answered once).
+pub struct TeamPosts;
+
+impl SessionSink for TeamPosts {
+    fn recorded(&self, tx: &Connection, change: &Recorded) -> rusqlite::Result<()> {
+        let Some(facts) = shared::facts(tx, change.session_id)? else {
+            return Ok(());
+        };
+        let (user, _) = account(tx)?.unwrap_or_default();
+        let here = matches!(change.actor, Actor::Here(_) | Actor::Scheduler);
+        let answered_on_ours = facts.ours
+            && matches!(change.actor, Actor::Member { via: Via::Chat, .. })
+            && matches!(change.kind, "checked_in" | "help");
+        if !here && !answered_on_ours {
+            return Ok(());
+        }
+        let event = match change.kind {
+            "shared" => WireKind::Started,
+            "checked_in" => WireKind::CheckedIn,
+            "snoozed" => WireKind::Snoozed,
+            "extended" => WireKind::Extended,
+            "acknowledged" => WireKind::Acknowledged,
+            "ended_safe" => WireKind::Ended,
+            "help" => WireKind::Help,
+            "missed" => WireKind::Missed,
+            // Each device reminds only for the sessions it started.
+            "reminder_sent" if facts.ours => WireKind::Reminder,
+            _ => return Ok(()),
+        };
+        let (by, how) = match change.actor {
+            Actor::Member { name, .. } => (name.clone(), "chat"),
+            Actor::Here(Via::Notification) => (short_name(&user), "notification"),
+            Actor::Scheduler => (short_name(&user), "automatic"),
+            Actor::Here(_) => (short_name(&user), "app"),
+        };
+        let wire = Wire {
+            v: VERSION,
+            event,
+            session: facts.uuid.clone(),
+            at: to_millis(change.at),
+            by,
+            how: Some(how.into()),
+            due_at: change.due_at,
+            next_due_at: Some(facts.next_due_at),
+            ends_at: Some(facts.ends_at),
+            minutes: change.minutes,
+            info: (event == WireKind::Started).then(|| SharedSession {
+                kind: facts.kind,
+                title: facts.title.clone(),
+                participants: facts.participants.clone(),
+                place: facts.place.clone(),
+                notes: facts.notes.clone(),
+                escalation: facts.escalation.clone(),
+                interval_minutes: facts.interval_minutes,
+                grace_minutes: facts.grace_minutes,
+                started_at: facts.started_at,
+                chat_members: facts.chat_members.clone(),
+                last_check_in_at: facts.last_check_in_at,
+            }),
+        };
+        let hold = match (event, change.due_at) {
+            (WireKind::Missed, Some(due)) => {
+                missed_hold(tx, &facts.room, &facts.owner, &facts.uuid, due)?
+            }
+            _ => 0,
+        };
+        let content = wire::message(&wire, &facts);
+        enqueue(tx, &facts.room, &wire, content, to_millis(change.at), hold)
+    }
 }
 
 fn enqueue(
@@ -166,122 +165,43 @@ fn enqueue(
     room: &str,
     wire: &Wire,
     content: Value,
-    not_before: i64,
+    at: i64,
+    hold_ms: i64,
 ) -> rusqlite::Result<()> {
     let kind = serde_json::to_value(wire.event)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
     conn.execute(
-        "INSERT INTO team_outbox (room_id, kind, session, due_at, content, not_before, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO team_outbox (room_id, kind, session, due_at, content, not_before, created_at, hold_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             room,
             kind,
             wire.session,
             wire.due_at,
             content.to_string(),
-            not_before,
-            wire.at
+            at.saturating_add(hold_ms),
+            at,
+            hold_ms
         ],
     )?;
     Ok(())
 }
 
-/// Shares an active session with the team in `room`: every member's device will track it.
-/// Returns the session's shared id.
-pub fn share(
-    conn: &mut Connection,
-    session_id: i64,
-    room: &str,
-    chat_members: &[String],
+/// Back in touch after an outage: every "missed" still waiting goes out only after the
+/// others had time to come back and post theirs, each device in its rank.
+pub fn hold_missed_after_reconnect(
+    conn: &Connection,
     now: DateTime<Utc>,
-) -> rusqlite::Result<Option<String>> {
-    let tx = conn.transaction()?;
-    let (user, _) = account(&tx)?.unwrap_or_default();
-    let row = tx
-        .query_row(
-            "SELECT kind, title, participants, place, notes, escalation, interval_min, grace_min,
-                    started_at, ends_at, next_due_at, team_session
-             FROM checkin_session WHERE id = ?1 AND ended_at IS NULL AND origin = 'local'",
-            [session_id],
-            |r| {
-                let list = |i| {
-                    r.get::<_, String>(i)
-                        .map(|t| serde_json::from_str::<Value>(&t).unwrap_or_default())
-                };
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    list(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    list(5)?,
-                    r.get::<_, Option<u32>>(6)?,
-                    r.get::<_, u32>(7)?,
-                    r.get::<_, i64>(8)?,
-                    r.get::<_, i64>(9)?,
-                    r.get::<_, i64>(10)?,
-                    r.get::<_, Option<String>>(11)?,
-                ))
-            },
-        )
-        .optional()?;
-    let Some((
-        kind,
-        title,
-        participants,
-        place,
-        notes,
-        escalation,
-        interval,
-        grace,
-        started,
-        ends,
-        next_due,
-        existing,
-    )) = row
-    else {
-        return Ok(None);
-    };
-    if let Some(uuid) = existing {
-        return Ok(Some(uuid));
-    }
-    let uuid = uuid::Uuid::new_v4().to_string();
-    tx.execute(
-        "UPDATE checkin_session SET team_room = ?2, team_session = ?3, owner = ?4, chat_members = ?5 WHERE id = ?1",
-        params![session_id, room, uuid, user, serde_json::to_string(chat_members).unwrap_or_default()],
+    settle_ms: i64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE team_outbox SET not_before = max(not_before, ?1 + hold_ms)
+         WHERE kind = 'missed' AND sent_at IS NULL AND dropped IS NULL",
+        [to_millis(now).saturating_add(settle_ms)],
     )?;
-    let participants: Vec<String> = serde_json::from_value(participants).unwrap_or_default();
-    let info = SharedSession {
-        kind: serde_json::from_value(Value::String(kind)).unwrap_or(Kind::Canvass),
-        title: title.clone(),
-        participants: participants.clone(),
-        place,
-        notes,
-        escalation: serde_json::from_value::<Vec<EscalationContact>>(escalation)
-            .unwrap_or_default(),
-        interval_minutes: interval,
-        grace_minutes: grace,
-        started_at: started,
-        chat_members: chat_members.to_vec(),
-    };
-    let wire = Wire {
-        v: VERSION,
-        event: WireKind::Started,
-        session: uuid.clone(),
-        at: to_millis(now),
-        by: short_name(&user),
-        how: Some("app".into()),
-        due_at: None,
-        next_due_at: Some(next_due),
-        ends_at: Some(ends),
-        info: Some(info),
-    };
-    let content = wire::message(&wire, &title, &participants, chat_members);
-    enqueue(&tx, room, &wire, content, to_millis(now))?;
-    tx.commit()?;
-    Ok(Some(uuid))
+    Ok(())
 }
 
 #[derive(Debug, Clone)]
@@ -357,7 +277,7 @@ pub fn drop_if_stale(conn: &Connection, post: &Pending) -> rusqlite::Result<Opti
         .unwrap_or(false);
     let posted_by_another: bool = conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM team_event_seen WHERE dedupe_key = ?1)",
-        [format!("missed:{session}:{due}")],
+        [wire::missed_key(session, due)],
         |r| r.get(0),
     )?;
     let why = if !still_due {

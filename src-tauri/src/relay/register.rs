@@ -2,12 +2,14 @@
 //! device is posted to every team this device is in, and every member's device adds or
 //! removes it too. Party-list imports go in posts of up to [`ENTRIES_PER_POST`] entries.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{params, Connection, OptionalExtension};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::apply::{first_sight, Incoming, Outcome};
+use crate::donotknock::{self, DoorSink};
+pub use crate::donotknock::{DoorChange as Change, SharedEntry};
 use crate::time::to_millis;
 
 /// The namespaced field that carries shared do-not-knock entries.
@@ -15,33 +17,28 @@ pub const FIELD: &str = "uk.campaignsafe.donotknock";
 pub const VERSION: u32 = 1;
 const ENTRIES_PER_POST: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Change {
-    Added,
-    Removed,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SharedEntry {
-    pub uid: String,
-    pub house: String,
-    pub street: String,
-    pub postcode: String,
-    pub reason: String,
-    #[serde(default)]
-    pub note: String,
-    pub added_by: String,
-    pub review_on: NaiveDate,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterPost {
     pub v: u32,
     pub change: Change,
     pub entries: Vec<SharedEntry>,
+}
+
+/// The do-not-knock list's changes, as posts to every team this device is in: implements
+/// the list's sink.
+pub struct TeamDoors;
+
+impl DoorSink for TeamDoors {
+    fn doors_changed(
+        &self,
+        tx: &Connection,
+        change: Change,
+        entries: &[SharedEntry],
+        at: DateTime<Utc>,
+    ) -> rusqlite::Result<()> {
+        after_change(tx, change, entries, at)
+    }
 }
 
 fn teams(conn: &Connection) -> rusqlite::Result<Vec<String>> {
@@ -67,7 +64,7 @@ pub fn content(post: &RegisterPost) -> Value {
         (Change::Added, [one]) => format!(
             "🚫 Do not knock: {} ({}). Added by {}.",
             address(one),
-            crate::donotknock::Reason::parse(&one.reason)
+            donotknock::Reason::parse(&one.reason)
                 .map(|r| r.label())
                 .unwrap_or("Other"),
             one.added_by
@@ -97,7 +94,7 @@ pub fn after_change(
 /// Queues the whole list for a team this device has just joined or made, so the team knows
 /// the doors that were added before (each member's device keeps an address once).
 pub fn share_list_with(conn: &Connection, room: &str, at: DateTime<Utc>) -> rusqlite::Result<()> {
-    let entries = crate::donotknock::all_shared(conn)?;
+    let entries = donotknock::shared::all_shared(conn)?;
     queue(conn, room, Change::Added, &entries, at)
 }
 
@@ -129,24 +126,22 @@ pub fn read(content: &Value) -> Option<RegisterPost> {
     (post.v <= VERSION).then_some(post)
 }
 
-/// Adds or removes the posted entries here. An address already on the list stays as it is.
+/// Adds or removes the posted entries here, each checked as a typed entry would be. An
+/// address already on the list stays as it is. A post of more entries than a device ever
+/// sends in one is read no further.
 pub fn apply(
     conn: &mut Connection,
     incoming: &Incoming,
     post: &RegisterPost,
 ) -> rusqlite::Result<Outcome> {
     let tx = conn.transaction()?;
-    if !first_sight(&tx, incoming, None, None)? {
+    if !first_sight(&tx, incoming, None, None, true)? || incoming.own {
+        tx.commit()?;
         return Ok(Outcome::Nothing);
     }
     let mut changed = false;
-    for entry in &post.entries {
-        changed |= match post.change {
-            Change::Added => add(&tx, entry, incoming.at)?,
-            Change::Removed => {
-                tx.execute("DELETE FROM do_not_knock WHERE uid = ?1", [&entry.uid])? > 0
-            }
-        };
+    for entry in post.entries.iter().take(ENTRIES_PER_POST) {
+        changed |= donotknock::shared::apply_shared(&tx, post.change, entry, incoming.at)?;
     }
     tx.commit()?;
     Ok(if changed {
@@ -154,40 +149,4 @@ pub fn apply(
     } else {
         Outcome::Nothing
     })
-}
-
-fn add(tx: &Connection, entry: &SharedEntry, at: DateTime<Utc>) -> rusqlite::Result<bool> {
-    let input = crate::donotknock::EntryInput {
-        house: entry.house.clone(),
-        street: entry.street.clone(),
-        postcode: entry.postcode.clone(),
-        reason: entry.reason.clone(),
-        note: entry.note.clone(),
-        added_by: entry.added_by.clone(),
-        review_on: None,
-        incident_id: None,
-    };
-    // Checked as a typed entry would be: a post cannot put what the form would refuse.
-    let Ok(mut checked) = crate::donotknock::check(&input, at) else {
-        tracing::warn!("a shared do-not-knock entry was not valid here; it was left out");
-        return Ok(false);
-    };
-    checked.review_on = entry.review_on;
-    let known: Option<i64> = tx
-        .query_row(
-            "SELECT id FROM do_not_knock WHERE uid = ?1",
-            [&entry.uid],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if known.is_some() {
-        return Ok(false);
-    }
-    match crate::donotknock::insert_shared(tx, &checked, &entry.uid, at) {
-        Ok(added) => Ok(added),
-        Err(error) => {
-            tracing::warn!("a shared do-not-knock entry could not be added: {error}");
-            Ok(false)
-        }
-    }
 }

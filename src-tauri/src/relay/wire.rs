@@ -1,10 +1,12 @@
 //! What a post to the team room holds: a sentence for people (in Element, FluffyChat, any
-//! Matrix client) and, in the namespaced field, the same facts for the app.
+//! Matrix client) and, in the namespaced field, the same facts for the app. Every field a
+//! device reads back from the room is a claim, checked by `checkins` before it counts.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::FIELD;
+use crate::checkins::shared::SharedFacts;
 use crate::checkins::{EscalationContact, Kind};
 use crate::time::{format_uk, from_millis};
 
@@ -41,6 +43,9 @@ pub struct SharedSession {
     pub started_at: i64,
     /// Matrix users who may check in from the room by chat.
     pub chat_members: Vec<String>,
+    /// Its last check-in before it was shared, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_check_in_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,7 +57,7 @@ pub struct Wire {
     pub session: String,
     /// When it happened (UTC milliseconds).
     pub at: i64,
-    /// Who did it, as a person reads it.
+    /// Who did it, as a person reads it: for the sentence only; devices use the sender.
     #[serde(default)]
     pub by: String,
     /// How: "app", "notification", "chat" or "automatic".
@@ -61,11 +66,15 @@ pub struct Wire {
     /// The due time a reminder, a missed check-in or an acknowledgement is about.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_at: Option<i64>,
-    /// The session's next due time and end after the change.
+    /// The session's next due time and end after the change, for people reading the post;
+    /// each device works them out for itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_due_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends_at: Option<i64>,
+    /// With "extended": by how many minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<u32>,
     /// With "started": the session itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub info: Option<SharedSession>,
@@ -76,13 +85,18 @@ impl Wire {
     /// due time, whoever posts it.
     pub fn dedupe_key(&self) -> Option<String> {
         match self.event {
-            WireKind::Missed => Some(format!("missed:{}:{}", self.session, self.due_at?)),
+            WireKind::Missed => Some(missed_key(&self.session, self.due_at?)),
             _ => None,
         }
     }
 }
 
-fn clock(ms: Option<i64>) -> String {
+pub fn missed_key(session: &str, due_at: i64) -> String {
+    format!("missed:{session}:{due_at}")
+}
+
+/// "14:30" in the app's time zone, or "?" for a time that is not one.
+pub fn clock(ms: Option<i64>) -> String {
     ms.and_then(from_millis)
         .map(|at| {
             format_uk(at)
@@ -94,12 +108,13 @@ fn clock(ms: Option<i64>) -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// "Asha and Ben", or the session's name when nobody is named.
-pub fn who(title: &str, participants: &[String]) -> String {
-    if participants.is_empty() {
-        title.to_owned()
-    } else {
-        participants.join(" and ")
+/// "Asha Patel", "Asha and Ben", "Asha, Ben and Cat", or the session's name when nobody
+/// is named; and whether the verb that follows is plural.
+pub fn who(title: &str, participants: &[String]) -> (String, bool) {
+    match participants {
+        [] => (title.to_owned(), false),
+        [one] => (one.clone(), false),
+        [rest @ .., last] => (format!("{} and {last}", rest.join(", ")), true),
     }
 }
 
@@ -112,42 +127,62 @@ fn how_said(how: Option<&str>) -> &'static str {
     }
 }
 
-/// The m.room.message content for `wire`, about the session `title` with `participants`.
-/// Alarms are plain text that mention the room, so Element rings; routine updates are
-/// notices, which do not ping anyone.
-pub fn message(
-    wire: &Wire,
-    title: &str,
-    participants: &[String],
-    chat_members: &[String],
-) -> Value {
-    let people = who(title, participants);
+/// "Call Office on 01632 960123, then Priya on 07700 900123." or a plainer line.
+fn whom_to_call(escalation: &[EscalationContact]) -> String {
+    let calls: Vec<String> = escalation
+        .iter()
+        .take(3)
+        .map(|c| format!("{} on {}", c.name, crate::contacts::shown_phone(&c.phone)))
+        .collect();
+    match calls.as_slice() {
+        [] => "Try to reach them.".into(),
+        [one] => format!("Call {one}."),
+        [first, rest @ ..] => format!("Call {first}, then {}.", rest.join(", then ")),
+    }
+}
+
+/// The m.room.message content for `wire` about the shared session `facts`. Alarms are plain
+/// text that mention the room, so Element rings; routine updates are notices.
+pub fn message(wire: &Wire, facts: &SharedFacts) -> Value {
+    let title = facts.title.as_str();
+    let (people, plural) = who(title, &facts.participants);
+    let (is, was) = if plural {
+        ("are", "were")
+    } else {
+        ("is", "was")
+    };
     let next = clock(wire.next_due_at);
+    let place = if facts.place.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", facts.place)
+    };
     let (alarm, body) = match wire.event {
         WireKind::Started => {
-            let info = wire.info.as_ref();
-            let place = info
-                .map(|i| i.place.as_str())
-                .filter(|p| !p.is_empty())
-                .map(|p| format!(" at {p}"))
-                .unwrap_or_default();
-            let every = info
-                .and_then(|i| i.interval_minutes)
+            let every = facts
+                .interval_minutes
                 .map(|m| format!("check-ins every {m} min, next due {next}"))
                 .unwrap_or_else(|| format!("expected by {next}"));
-            let call = info
-                .and_then(|i| i.escalation.first())
-                .map(|c| format!(" If a check-in is missed, call {} on {}.", c.name, c.phone))
+            let call = facts
+                .escalation
+                .first()
+                .map(|c| {
+                    format!(
+                        " If a check-in is missed, call {} on {}.",
+                        c.name,
+                        crate::contacts::shown_phone(&c.phone)
+                    )
+                })
                 .unwrap_or_default();
-            let notes = info
-                .map(|i| i.notes.as_str())
-                .filter(|n| !n.is_empty())
-                .map(|n| format!(" Notes for responders: {n}"))
-                .unwrap_or_default();
+            let notes = if facts.notes.is_empty() {
+                String::new()
+            } else {
+                format!(" Notes for responders: {}", facts.notes)
+            };
             (
                 false,
                 format!(
-                    "🚶 {people} are out: {title}{place}, until {}; {every}.{call}{notes} To check in, reply OK to a reminder or react 👍.",
+                    "🚶 {people} {is} out: {title}{place}, until {}; {every}.{call}{notes} To check in, reply OK to a reminder or react 👍.",
                     clock(wire.ends_at)
                 ),
             )
@@ -171,26 +206,37 @@ pub fn message(
         WireKind::Extended => (
             false,
             format!(
-                "{title}: extended; next check-in due {next}, ends {}.",
+                "{title}: extended{}; next check-in due {next}, ends {}.",
+                wire.minutes
+                    .map(|m| format!(" by {m} minutes"))
+                    .unwrap_or_default(),
                 clock(wire.ends_at)
             ),
         ),
-        WireKind::Missed => (
-            true,
-            format!(
-                "@room 🚨 MISSED CHECK-IN: {title}. {people} were due to check in at {} and have not. Try to reach them. If you cannot and you are worried, call 999. Say “I’m dealing with it” in the app when you are.",
-                clock(wire.due_at)
-            ),
-        ),
+        WireKind::Missed => {
+            let last = match facts.last_check_in_at {
+                Some(at) => format!("Last check-in: {}.", clock(Some(at))),
+                None => format!("No check-in since the start at {}.", clock(Some(facts.started_at))),
+            };
+            (
+                true,
+                format!(
+                    "@room 🚨 MISSED CHECK-IN: {title}{place}. {people} {was} due to check in at {} and {} not. {last} {} If you cannot reach them and you are worried, call 999. Reply “on it” to this message when you are dealing with it.",
+                    clock(wire.due_at),
+                    if plural { "have" } else { "has" },
+                    whom_to_call(&facts.escalation),
+                ),
+            )
+        }
         WireKind::Acknowledged => (
             false,
             format!("{} is dealing with the missed check-in for {title}.", wire.by),
         ),
-        WireKind::Ended => (false, format!("🏠 {title} has ended: {people} are safe.")),
+        WireKind::Ended => (false, format!("🏠 {title} has ended: {people} {is} safe.")),
         WireKind::Help => (
             true,
             format!(
-                "@room 🚨 {} ASKED FOR HELP ({title}). Call them now; if you cannot reach them, call 999.",
+                "@room 🚨 {} ASKED FOR HELP ({title}{place}). Call them now; if you cannot reach them, call 999. Reply “on it” when you are dealing with it.",
                 wire.by
             ),
         ),
@@ -203,7 +249,7 @@ pub fn message(
     content["m.mentions"] = if alarm {
         json!({ "room": true })
     } else if wire.event == WireKind::Reminder {
-        json!({ "user_ids": chat_members })
+        json!({ "user_ids": facts.chat_members })
     } else {
         json!({})
     };

@@ -98,7 +98,12 @@ fn every_form_says_the_disk_is_full(db: &Database, csv: &Path, only_the_first: b
     let error = loop {
         house += 1;
         assert!(house < 10_000, "the disk never filled");
-        if let Err(error) = crate::donotknock::add(&db.conn(), &door(&house.to_string()), now()) {
+        if let Err(error) = crate::donotknock::add(
+            &db.conn(),
+            &door(&house.to_string()),
+            now(),
+            &crate::donotknock::NoDoorSink,
+        ) {
             break error;
         }
     };
@@ -108,8 +113,14 @@ fn every_form_says_the_disk_is_full(db: &Database, csv: &Path, only_the_first: b
     }
     let error = crate::plans::create(&db.conn(), &plan(), now()).unwrap_err();
     said(error.code(), error.to_string(), "a plan");
-    let error =
-        crate::donotknock::csv_io::import(&mut db.conn(), csv, "Party office", now()).unwrap_err();
+    let error = crate::donotknock::csv_io::import(
+        &mut db.conn(),
+        csv,
+        "Party office",
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap_err();
     said(error.code(), error.to_string(), "a CSV import");
     let error = crate::incidents::record(
         &mut db.conn(),
@@ -131,7 +142,13 @@ fn a_full_disk_gets_one_clear_sentence_everywhere_and_loses_nothing() {
         eprintln!("mount is not allowed here: SQLite's page limit stands in for a full disk");
         let dir = tempfile::tempdir().unwrap();
         let db = Database::open_in(dir.path(), &key).unwrap();
-        crate::donotknock::add(&db.conn(), &door("9"), now()).unwrap();
+        crate::donotknock::add(
+            &db.conn(),
+            &door("9"),
+            now(),
+            &crate::donotknock::NoDoorSink,
+        )
+        .unwrap();
         let pages: i64 = db
             .conn()
             .query_row("PRAGMA page_count", [], |r| r.get(0))
@@ -144,7 +161,13 @@ fn a_full_disk_gets_one_clear_sentence_everywhere_and_loses_nothing() {
     };
     let record_dir = disk.path().join("record");
     let db = Database::open_in(&record_dir, &key).unwrap();
-    crate::donotknock::add(&db.conn(), &door("9"), now()).unwrap();
+    crate::donotknock::add(
+        &db.conn(),
+        &door("9"),
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
     let files = crate::incidents::attachments::AttachmentStore::new(&record_dir, &key);
     let junk = disk.fill();
 
@@ -173,9 +196,22 @@ fn a_full_disk_gets_one_clear_sentence_everywhere_and_loses_nothing() {
     std::fs::remove_file(&junk).unwrap();
     let doors = crate::donotknock::list(&db.conn(), now()).unwrap();
     assert!(doors.iter().any(|d| d.house == "9"));
-    crate::donotknock::add(&db.conn(), &door("14"), now()).unwrap();
+    crate::donotknock::add(
+        &db.conn(),
+        &door("14"),
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
     crate::plans::create(&db.conn(), &plan(), now()).unwrap();
-    crate::donotknock::csv_io::import(&mut db.conn(), &csv, "Party office", now()).unwrap();
+    crate::donotknock::csv_io::import(
+        &mut db.conn(),
+        &csv,
+        "Party office",
+        now(),
+        &crate::donotknock::NoDoorSink,
+    )
+    .unwrap();
     let integrity: String = db
         .conn()
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

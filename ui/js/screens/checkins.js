@@ -88,6 +88,32 @@ function sessionList(sessions) {
       h('ul', { class: 'cards session-list' }, list.map(sessionCard))]));
 }
 
+/** "asha" for "@asha:example.org": how a Matrix id is said when no name is known. */
+function shortName(userId) {
+  return userId.replace(/^@/, '').split(':')[0];
+}
+
+/**
+ * A session another member started: only their devices may check in, extend or end it;
+ * here one can say "I'm dealing with it" when its alarm is up.
+ */
+function trackedActions(session) {
+  const alarm = session.status === 'missed' || session.status === 'help';
+  return h('div', { class: 'actions' },
+    alarm ? h('button', { type: 'button', class: 'button button-big', 'data-act': 'acknowledge' }, 'I’m dealing with it') : null,
+    h('p', { class: 'muted tracked-note' }, `Only ${shortName(session.team.owner)}'s devices can check in, extend or end this session; this device raises the alarm if a check-in is missed.`));
+}
+
+/** Changes from the team room that were not made, newest first, said plainly. */
+function ignoredChanges(session) {
+  const ignored = session.timeline.filter((event) => event.kind === 'ignored').reverse();
+  if (!ignored.length) return null;
+  return h('section', { class: 'notice ignored-changes', role: 'status', 'aria-labelledby': 'ignored-title' },
+    h('h2', { id: 'ignored-title' }, ignored.length === 1 ? 'Not done: a change from the team room' : `Not done: ${ignored.length} changes from the team room`),
+    h('ul', {}, ignored.slice(0, 5).map((event) => h('li', { title: event.whoId ?? '' },
+      `${event.text} (${event.atLocal})`))));
+}
+
 /** Who started a team session, or which team one of ours is shared with. */
 function teamLine(session) {
   if (!session.team) return null;
@@ -108,7 +134,7 @@ function sessionCard(session) {
     h('p', { class: 'countdown-line' }, missed || overdue ? 'Was due ' : 'Next check-in ',
       h('strong', {}, session.nextDueLocal.split(', ').pop()), ' · ',
       h('span', { class: 'countdown', 'data-due': session.nextDueAt }, text)),
-    h('div', { class: 'actions' },
+    session.team?.tracked ? trackedActions(session) : h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'button button-big', 'data-act': 'check-in' }, session.mode === 'watching' ? 'They checked in' : 'Check in – I’m OK'),
       h('button', { type: 'button', class: 'button button-secondary', 'data-act': 'end' }, 'End – I’m safe'),
       [15, 30, 60].map((minutes) => h('button', { type: 'button', class: 'button button-secondary', 'data-act': `extend-${minutes}`, 'data-minutes': minutes }, `+${minutes} min`))),
@@ -119,11 +145,12 @@ function sessionCard(session) {
     clearErrors(card);
     button.disabled = true;
     try {
+      if (button.dataset.act === 'acknowledge') await api.checkinsAcknowledge(session.id);
       if (button.dataset.act === 'check-in') await api.checkinsCheckIn(session.id);
       if (button.dataset.act === 'end') await api.checkinsEnd(session.id);
       if (button.dataset.minutes) await api.checkinsExtend(session.id, Number(button.dataset.minutes));
+      // The backend's one `changed` event redraws the screen.
       announce(button.dataset.act === 'end' ? 'Session ended. Glad you are safe.' : 'Done.');
-      window.dispatchEvent(new CustomEvent('sessions-changed'));
       if (button.dataset.act === 'end' && session.kind === 'canvass') location.hash = `#/checkins/${session.id}/debrief`;
     } catch (error) {
       showError(card, error);
@@ -167,7 +194,6 @@ async function renderDetail(id) {
       if (button.dataset.act === 'check-in') await api.checkinsCheckIn(id);
       if (button.dataset.act === 'end') await api.checkinsEnd(id);
       if (button.dataset.act === 'acknowledge') await api.checkinsAcknowledge(id);
-      window.dispatchEvent(new CustomEvent('sessions-changed'));
       if (button.dataset.act === 'end' && latest.kind === 'canvass') location.hash = `#/checkins/${id}/debrief`;
     } catch (error) {
       showError(node, error);
@@ -216,10 +242,12 @@ function detailParts(session, quiet = false) {
       h('p', { class: 'countdown-line' }, missed || overdue ? 'Was due ' : 'Next check-in ',
         h('strong', {}, session.nextDueLocal.split(', ').pop()), ' · ',
         h('span', { class: 'countdown', 'data-due': session.nextDueAt }, text)),
-      h('div', { class: 'actions' },
-        h('button', { type: 'button', class: 'button button-big', 'data-act': 'check-in' }, session.mode === 'watching' ? 'They checked in' : 'Check in – I’m OK'),
-        h('button', { type: 'button', class: 'button button-secondary', 'data-act': 'end' }, 'End – I’m safe')),
+      session.team?.tracked ? h('p', { class: 'muted tracked-note' }, `Only ${shortName(session.team.owner)}'s devices can check in, extend or end this session; this device raises the alarm if a check-in is missed.`)
+        : h('div', { class: 'actions' },
+          h('button', { type: 'button', class: 'button button-big', 'data-act': 'check-in' }, session.mode === 'watching' ? 'They checked in' : 'Check in – I’m OK'),
+          h('button', { type: 'button', class: 'button button-secondary', 'data-act': 'end' }, 'End – I’m safe')),
     ],
+    ignoredChanges(session),
     missed ? h('div', { class: 'missed-panel', role: quiet ? null : 'alert' },
       h('p', { class: 'missed-who' }, `${people} – overdue since ${session.nextDueLocal}`),
       h('p', {}, session.lastCheckInLocal ? `Last check-in: ${session.lastCheckInLocal}` : 'No check-in since the session started.'),
@@ -228,7 +256,7 @@ function detailParts(session, quiet = false) {
       h('h2', {}, 'Call, in this order'),
       h('ol', { class: 'steps' }, session.escalation.map((contact) => h('li', {},
         h('strong', {}, contact.name), contact.relationship ? ` (${contact.relationship}) ` : ' ',
-        h('a', { href: `tel:${contact.phone}` }, contact.phone), ' · ',
+        h('a', { href: `tel:${contact.phone}` }, contact.phoneShown ?? contact.phone), ' · ',
         h('a', { href: `sms:${contact.phone}?body=${encodeURIComponent(message)}` }, 'text')))),
       h('h2', {}, 'Message to send'),
       h('p', { class: 'prepared-message' }, message),
@@ -237,16 +265,19 @@ function detailParts(session, quiet = false) {
       h('p', {}, 'If you think they are in danger, call 999. If you are the one in trouble and cannot speak, call 999, stay on the line and press 55 when asked.'),
       session.status === 'missed'
         ? h('button', { type: 'button', class: 'button', id: 'acknowledge', 'data-act': 'acknowledge' }, 'I’m dealing with it') : null) : null,
+    session.status === 'help' ? h('div', { class: 'missed-panel', role: quiet ? null : 'alert' },
+      h('p', { class: 'missed-who' }, `${people} asked for help`),
+      h('p', {}, 'Call them now. If you cannot reach them, call 999.'),
+      h('button', { type: 'button', class: 'button', id: 'acknowledge-help', 'data-act': 'acknowledge' }, 'I’m dealing with it')) : null,
     errorSlot('general'),
     teamLine(session),
     !ended && !session.team ? shareSection(session) : null,
     h('p', {}, `${session.kind[0].toUpperCase()}${session.kind.slice(1)} · until ${session.endsAtLocal}`
       + (session.intervalMinutes ? ` · check in every ${session.intervalMinutes} min` : ' · no periodic check-ins')),
     h('h2', {}, 'Timeline'),
-    h('ol', { class: 'timeline' }, session.timeline.map((event) => h('li', {},
+    h('ol', { class: 'timeline' }, session.timeline.map((event) => h('li', { class: `timeline-${event.kind}` },
       h('span', { class: 'timeline-time' }, event.atLocal), ' ',
-      h('span', { class: 'timeline-kind' }, event.kind.replaceAll('_', ' ')),
-      ` – ${event.byWhom}`, event.detail ? ` (${event.detail})` : ''))),
+      h('span', { class: 'timeline-text', title: event.whoId ?? '' }, event.text)))),
   ];
 }
 
@@ -289,7 +320,6 @@ function shareSection(session) {
       try {
         await api.checkinsShare(session.id, teamSelect.value, chosen);
         announce('Shared with the team.');
-        window.dispatchEvent(new CustomEvent('sessions-changed'));
       } catch (error) {
         showError(box, error);
         share.disabled = false;

@@ -272,14 +272,7 @@ pub fn forget_account(
     let mut conn = database.conn();
     let tx = conn.transaction()?;
     // The team's sessions stop being tracked here; this device's own stop being shared.
-    tx.execute(
-        "UPDATE checkin_session SET ended_at = ?1 WHERE origin = 'team' AND ended_at IS NULL",
-        [to_millis(now)],
-    )?;
-    tx.execute(
-        "UPDATE checkin_session SET team_room = NULL WHERE origin = 'local'",
-        [],
-    )?;
+    crate::checkins::shared::team_left(&tx, None, now)?;
     tx.execute("DELETE FROM team_outbox WHERE sent_at IS NULL", [])?;
     tx.execute("DELETE FROM team", [])?;
     tx.execute("DELETE FROM team_account", [])?;

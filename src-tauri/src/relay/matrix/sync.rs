@@ -7,49 +7,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use matrix_sdk::config::SyncSettings;
-use matrix_sdk::event_handler::RawEvent;
-use matrix_sdk::room::Room;
 use matrix_sdk::ruma::api::client::filter::{FilterDefinition, RoomEventFilter, RoomFilter};
 use matrix_sdk::ruma::api::client::sync::sync_events::v3::Filter;
-use matrix_sdk::ruma::events::reaction::OriginalSyncReactionEvent;
-use matrix_sdk::ruma::events::room::message::OriginalSyncRoomMessageEvent;
-use matrix_sdk::ruma::{EventId, OwnedTransactionId, UInt};
+use matrix_sdk::ruma::{OwnedTransactionId, UInt};
+use matrix_sdk::sync::SyncResponse;
 use matrix_sdk::{Client, RoomState};
-use serde_json::Value;
 
-use super::{teams, TeamService};
-use crate::relay::apply::{self, Incoming, Outcome};
-use crate::relay::{outbox, register, wire, Connection};
-use crate::time::from_millis;
+use super::{room_events, teams, TeamService};
+use crate::changes::Changed;
+use crate::relay::{outbox, Connection};
 
 /// How long a sync waits on the server for news: one request per this while idle.
 const LONG_POLL: Duration = Duration::from_secs(30);
-/// After being out of touch, a "missed" that was queued meanwhile waits this long, so the
-/// other devices coming back at the same time can report first (a check-in they queued
-/// makes it untrue, and then it is never sent).
-const SETTLE: Duration = Duration::from_secs(5);
+/// After being out of touch, a "missed" that was queued meanwhile waits this long (plus its
+/// rank), so the other devices coming back at the same time can report first (a check-in
+/// they queued makes it untrue, and then it is never sent).
+const SETTLE_MS: i64 = 5_000;
 const LONGEST_BACKOFF: Duration = Duration::from_secs(30);
 
-/// What the two loops share: whether this device is up to date with the room, and until
-/// when queued alarms wait after it came back.
+/// Whether this device is up to date with its team rooms: posts wait until it is, so a
+/// device that starts with a missed alarm pending posts nothing before it has caught up.
 #[derive(Default)]
 struct Contact {
     synced: AtomicBool,
-    settling_until: std::sync::Mutex<Option<tokio::time::Instant>>,
-}
-
-impl Contact {
-    fn settling_until(&self) -> Option<tokio::time::Instant> {
-        let until = *self
-            .settling_until
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        until.filter(|until| *until > tokio::time::Instant::now())
-    }
 }
 
 pub fn start(service: Arc<TeamService>, client: Client) -> Vec<tokio::task::JoinHandle<()>> {
-    add_handlers(&service, &client);
     let contact = Arc::new(Contact::default());
     let runtime = service.runtime().clone();
     vec![
@@ -68,114 +51,30 @@ fn filter() -> Filter {
     Filter::FilterDefinition(definition)
 }
 
-/// What the relay needs of an event, from its JSON.
-fn parts(raw: &RawEvent) -> Option<(String, String, chrono::DateTime<chrono::Utc>, Value)> {
-    let event: Value = serde_json::from_str(raw.get()).ok()?;
-    Some((
-        event.get("event_id")?.as_str()?.to_owned(),
-        event.get("sender")?.as_str()?.to_owned(),
-        from_millis(event.get("origin_server_ts")?.as_i64()?)?,
-        event.get("content")?.clone(),
-    ))
-}
-
-fn is_team_room(service: &TeamService, room: &Room) -> bool {
+fn is_team_room(service: &TeamService, room_id: &str) -> bool {
     teams::teams(&service.database)
-        .map(|teams| teams.iter().any(|t| t.room_id == room.room_id().as_str()))
+        .map(|teams| teams.iter().any(|t| t.room_id == room_id))
         .unwrap_or(false)
 }
 
-async fn after(
-    service: &TeamService,
-    room: &Room,
-    event_id: &str,
-    outcome: rusqlite::Result<Outcome>,
-) {
-    match outcome {
-        Ok(Outcome::Changed) => (service.on_change)(),
-        Ok(Outcome::Duplicate { redact: true }) => {
-            // A later copy of a "missed" this device sent: the room keeps the first.
-            if let Ok(id) = <&EventId>::try_from(event_id) {
-                if let Err(error) = room
-                    .redact(id, Some("a copy of an earlier missed check-in post"), None)
-                    .await
-                {
-                    tracing::warn!("could not take back a duplicate post: {error}");
-                }
-            }
+/// Applies what a sync brought for each team room, in the room's order, gaps filled.
+async fn apply_sync(service: &Arc<TeamService>, client: &Client, response: SyncResponse) {
+    for (room_id, update) in response.rooms.joined {
+        if !is_team_room(service, room_id.as_str()) {
+            continue;
         }
-        Ok(_) => {}
-        Err(error) => tracing::error!("could not apply a team event: {error}"),
+        let Some(room) = client.get_room(&room_id) else {
+            continue;
+        };
+        room_events::apply_room(
+            service,
+            &room,
+            update.timeline.limited,
+            update.timeline.prev_batch,
+            update.timeline.events,
+        )
+        .await;
     }
-}
-
-/// Applies one event of a team room with `apply`, then does what the outcome asks.
-async fn on_event(
-    service: &TeamService,
-    room: &Room,
-    raw: &RawEvent,
-    apply: impl FnOnce(&mut rusqlite::Connection, &Incoming, &Value) -> rusqlite::Result<Outcome>,
-) {
-    if !is_team_room(service, room) {
-        return;
-    }
-    let Some((event_id, sender, at, content)) = parts(raw) else {
-        return;
-    };
-    // The server's time, so every device computes the same; never ahead of this one.
-    let at = at.min(service.clock.now());
-    let incoming = Incoming {
-        room_id: room.room_id().as_str(),
-        event_id: &event_id,
-        sender: &sender,
-        at,
-    };
-    let outcome = apply(&mut service.database.conn(), &incoming, &content);
-    after(service, room, &event_id, outcome).await;
-}
-
-fn add_handlers(service: &Arc<TeamService>, client: &Client) {
-    let on_message = service.clone();
-    client.add_event_handler(
-        move |_: OriginalSyncRoomMessageEvent, room: Room, raw: RawEvent| {
-            let service = on_message.clone();
-            async move {
-                on_event(&service, &room, &raw, |conn, incoming, content| {
-                    if let Some(wire) = wire::read(content) {
-                        apply::apply_wire(conn, incoming, &wire)
-                    } else if let Some(post) = register::read(content) {
-                        register::apply(conn, incoming, &post)
-                    } else {
-                        apply::apply_message(conn, incoming, content)
-                    }
-                })
-                .await;
-            }
-        },
-    );
-    let on_reaction = service.clone();
-    client.add_event_handler(
-        move |_: OriginalSyncReactionEvent, room: Room, raw: RawEvent| {
-            let service = on_reaction.clone();
-            async move {
-                on_event(&service, &room, &raw, |conn, incoming, content| {
-                    let relates = content.get("m.relates_to");
-                    match (
-                        relates
-                            .and_then(|r| r.get("event_id"))
-                            .and_then(Value::as_str),
-                        relates.and_then(|r| r.get("key")).and_then(Value::as_str),
-                    ) {
-                        (Some(to_event), Some(key)) => {
-                            apply::apply_reaction(conn, incoming, to_event, key)
-                        }
-                        _ => Ok(Outcome::Nothing),
-                    }
-                })
-                .await;
-            }
-        },
-    );
 }
 
 /// Teams this device was removed from (or left elsewhere) stop being followed here.
@@ -196,7 +95,8 @@ fn check_membership(service: &TeamService, client: &Client) {
             tracing::warn!(room = %team.room_id, "no longer in a team room");
             if teams::forget_team(&service.database, &team.room_id, service.clock.now()).is_ok() {
                 service.set_live(Connection::Online, Some(problem));
-                (service.on_change)();
+                service.announce(Changed::Sessions);
+                service.announce(Changed::Team);
             }
         }
     }
@@ -214,7 +114,8 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
             LONG_POLL
         });
         match client.sync_once(settings).await {
-            Ok(_) => {
+            Ok(response) => {
+                apply_sync(&service, &client, response).await;
                 if !synced.load(Ordering::SeqCst) {
                     tracing::info!("team sync is up to date");
                 }
@@ -234,13 +135,18 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
                 }
                 check_membership(&service, &client);
                 if !synced.swap(true, Ordering::SeqCst) {
-                    // Back in touch: what waited in the outbox can go now, alarms after a pause.
-                    *contact
-                        .settling_until
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner()) =
-                        Some(tokio::time::Instant::now() + SETTLE);
+                    // Back in touch: missed posts queued meanwhile wait for the others to come
+                    // back too, each device in its rank; everything else goes now.
+                    let held = outbox::hold_missed_after_reconnect(
+                        &service.database.conn(),
+                        service.clock.now(),
+                        SETTLE_MS,
+                    );
+                    if let Err(error) = held {
+                        tracing::warn!("could not hold the queued missed posts: {error}");
+                    }
                     service.send_now.notify_one();
+                    service.announce(Changed::Team);
                 }
             }
             Err(error) => {
@@ -282,15 +188,9 @@ async fn send_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
                     .to_std()
                     .unwrap_or(Duration::ZERO)
             });
-        let settling = contact
-            .settling_until()
-            .map(|until| until.saturating_duration_since(tokio::time::Instant::now()));
         // Nothing waits on a held post while offline: the next sync wakes this loop.
         let wait = if synced.load(Ordering::SeqCst) {
-            match (held, settling) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            }
+            held
         } else {
             None
         };
@@ -306,8 +206,7 @@ async fn send_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
         if !synced.load(Ordering::SeqCst) {
             continue;
         }
-        if let Err(error) = send_ready(&service, &client, contact.settling_until().is_some()).await
-        {
+        if let Err(error) = send_ready(&service, &client).await {
             service.set_live(Connection::Offline, Some(error));
             synced.store(false, Ordering::SeqCst);
         }
@@ -315,14 +214,11 @@ async fn send_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
 }
 
 /// Sends every post that may go now, in order; stops at the first failure.
-async fn send_ready(service: &TeamService, client: &Client, settling: bool) -> Result<(), String> {
+async fn send_ready(service: &TeamService, client: &Client) -> Result<(), String> {
     let ready = outbox::ready(&service.database.reader(), service.clock.now())
         .map_err(|e| e.to_string())?;
     let mut alarm_posted = false;
     for post in ready {
-        if settling && post.kind == "missed" {
-            continue;
-        }
         {
             let conn = service.database.conn();
             if outbox::drop_if_stale(&conn, &post)
@@ -376,7 +272,7 @@ async fn send_ready(service: &TeamService, client: &Client, settling: bool) -> R
                 let text = error.to_string();
                 let _ = outbox::mark_failed(&service.database.conn(), post.id, &text);
                 if alarm_posted {
-                    (service.on_change)();
+                    service.announce(Changed::Sessions);
                 }
                 return Err(format!(
                     "The team server cannot be reached ({text}). Posts wait until it answers."
@@ -385,7 +281,7 @@ async fn send_ready(service: &TeamService, client: &Client, settling: bool) -> R
         }
     }
     if alarm_posted {
-        (service.on_change)();
+        service.announce(Changed::Sessions);
     }
     Ok(())
 }

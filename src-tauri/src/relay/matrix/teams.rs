@@ -296,14 +296,7 @@ pub async fn leave(
 pub fn forget_team(database: &Database, room: &str, now: DateTime<Utc>) -> Result<(), RelayError> {
     let mut conn = database.conn();
     let tx = conn.transaction()?;
-    tx.execute(
-        "UPDATE checkin_session SET ended_at = ?2 WHERE origin = 'team' AND team_room = ?1 AND ended_at IS NULL",
-        params![room, to_millis(now)],
-    )?;
-    tx.execute(
-        "UPDATE checkin_session SET team_room = NULL WHERE origin = 'local' AND team_room = ?1",
-        [room],
-    )?;
+    crate::checkins::shared::team_left(&tx, Some(room), now)?;
     tx.execute(
         "DELETE FROM team_outbox WHERE room_id = ?1 AND sent_at IS NULL",
         [room],
