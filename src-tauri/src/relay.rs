@@ -104,4 +104,6 @@ pub fn invalid(
 }
 
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod tests;

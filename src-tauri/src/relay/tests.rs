@@ -16,14 +16,14 @@ use crate::storage::Database;
 
 const ROOM: &str = "!team:example.org";
 
-struct Device {
+pub(super) struct Device {
     _dir: tempfile::TempDir,
-    db: Database,
-    user: &'static str,
+    pub(super) db: Database,
+    pub(super) user: &'static str,
     device_id: &'static str,
 }
 
-fn device(user: &'static str, device_id: &'static str) -> Device {
+pub(super) fn device(user: &'static str, device_id: &'static str) -> Device {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
     db.conn()
@@ -41,13 +41,13 @@ fn device(user: &'static str, device_id: &'static str) -> Device {
     }
 }
 
-fn at(h: u32, m: u32) -> DateTime<Utc> {
+pub(super) fn at(h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, h, m, 0).unwrap()
 }
 
 /// One event of the room: its id, sender, the device that sent it (None for a volunteer's
 /// client), content and server time.
-type Event = (
+pub(super) type Event = (
     String,
     &'static str,
     Option<&'static str>,
@@ -57,13 +57,13 @@ type Event = (
 
 /// A room: every post in server order.
 #[derive(Default)]
-struct Room {
-    events: Vec<Event>,
+pub(super) struct Room {
+    pub(super) events: Vec<Event>,
 }
 
 impl Room {
     /// Takes what `from` has ready to send at `now`, as the relay would.
-    fn post_from(&mut self, from: &Device, now: DateTime<Utc>) -> usize {
+    pub(super) fn post_from(&mut self, from: &Device, now: DateTime<Utc>) -> usize {
         let conn = from.db.conn();
         let mut posted = 0;
         for post in outbox::ready(&conn, now).unwrap() {
@@ -80,7 +80,7 @@ impl Room {
     }
 
     /// Someone on a plain client (Element) says something.
-    fn say(&mut self, user: &'static str, content: Value, now: DateTime<Utc>) -> String {
+    pub(super) fn say(&mut self, user: &'static str, content: Value, now: DateTime<Utc>) -> String {
         let event_id = format!("${}", self.events.len() + 1);
         self.events
             .push((event_id.clone(), user, None, content, now));
@@ -88,7 +88,7 @@ impl Room {
     }
 
     /// `to` reads the whole room (again) at `now`: what changed, and what it should redact.
-    fn sync_at(&self, to: &Device, now: DateTime<Utc>) -> Vec<Outcome> {
+    pub(super) fn sync_at(&self, to: &Device, now: DateTime<Utc>) -> Vec<Outcome> {
         let mut conn = to.db.conn();
         self.events
             .iter()
@@ -121,13 +121,13 @@ impl Room {
     }
 
     /// Reads the room as of its last event.
-    fn sync(&self, to: &Device) -> Vec<Outcome> {
+    pub(super) fn sync(&self, to: &Device) -> Vec<Outcome> {
         let now = self.events.last().map_or(at(14, 0), |e| e.4);
         self.sync_at(to, now)
     }
 }
 
-fn canvass(started: DateTime<Utc>) -> NewSession {
+pub(super) fn canvass(started: DateTime<Utc>) -> NewSession {
     NewSession {
         kind: Kind::Canvass,
         mode: Mode::Me,
@@ -148,7 +148,7 @@ fn canvass(started: DateTime<Utc>) -> NewSession {
 }
 
 /// A shares a session; B and C track it.
-fn team() -> (Device, Device, Device, Room, i64) {
+pub(super) fn team() -> (Device, Device, Device, Room, i64) {
     let (a, b, c) = (
         device("@asha:example.org", "AAA"),
         device("@office:example.org", "BBB"),
@@ -183,7 +183,7 @@ fn team() -> (Device, Device, Device, Room, i64) {
     (a, b, c, room, id)
 }
 
-fn mirrored(device: &Device) -> (i64, i64, String) {
+pub(super) fn mirrored(device: &Device) -> (i64, i64, String) {
     device
         .db
         .conn()
@@ -195,7 +195,7 @@ fn mirrored(device: &Device) -> (i64, i64, String) {
         .unwrap()
 }
 
-fn next_due(device: &Device) -> i64 {
+pub(super) fn next_due(device: &Device) -> i64 {
     device
         .db
         .conn()
@@ -203,7 +203,7 @@ fn next_due(device: &Device) -> i64 {
         .unwrap()
 }
 
-fn alarm_kinds(device: &Device) -> Vec<AlarmKind> {
+pub(super) fn alarm_kinds(device: &Device) -> Vec<AlarmKind> {
     alarms::open(&device.db.conn())
         .unwrap()
         .iter()
@@ -619,7 +619,7 @@ fn posts_wait_in_order_while_offline_and_go_out_once() {
 }
 
 /// Joins `device` to the test room's team.
-fn in_team(device: &Device) {
+pub(super) fn in_team(device: &Device) {
     device
         .db
         .conn()
