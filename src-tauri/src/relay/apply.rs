@@ -338,6 +338,14 @@ pub fn apply_reaction(
     }
 }
 
+/// A member's app announced itself: it takes part in reporting missed check-ins.
+pub fn note_presence(conn: &mut Connection, incoming: &Incoming) -> rusqlite::Result<Outcome> {
+    let tx = conn.transaction()?;
+    first_sight(&tx, incoming, None, None, true)?;
+    tx.commit()?;
+    Ok(Outcome::Nothing)
+}
+
 /// When a post this device made was seen by the server (for the Team screen).
 pub fn last_seen(conn: &Connection) -> rusqlite::Result<Option<DateTime<Utc>>> {
     let at: Option<i64> =

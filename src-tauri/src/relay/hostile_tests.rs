@@ -16,7 +16,7 @@ use crate::time::from_millis;
 /// Whole numbers a post may carry: times around now, the extremes, 1900 and 2100.
 fn whole() -> impl Strategy<Value = i64> {
     prop_oneof![
-        4 => (at(13, 0).timestamp_millis()..at(18, 0).timestamp_millis()),
+        4 => at(13, 0).timestamp_millis()..at(18, 0).timestamp_millis(),
         1 => Just(i64::MAX),
         1 => Just(i64::MIN),
         1 => Just(-1i64),

@@ -189,6 +189,41 @@ fn enqueue(
     Ok(())
 }
 
+/// The event type an app device announces itself with in a team room: encrypted like every
+/// post, and not shown by Element. It lets every device know which members' apps take part
+/// in reporting a missed check-in, so all rank them the same way.
+pub const PRESENCE_TYPE: &str = "uk.campaignsafe.presence";
+
+/// Queues this device's announcement in `room`, unless it has one there already.
+pub fn announce_presence(
+    conn: &Connection,
+    room: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let Some((me, _)) = account(conn)? else {
+        return Ok(());
+    };
+    let known: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM team_event_seen WHERE room_id = ?1 AND sender = ?2 AND app = 1)
+             OR EXISTS (SELECT 1 FROM team_outbox WHERE room_id = ?1 AND kind = 'presence'
+                        AND dropped IS NULL)",
+        params![room, me],
+        |r| r.get(0),
+    )?;
+    if !known {
+        conn.execute(
+            "INSERT INTO team_outbox (room_id, kind, content, not_before, created_at)
+             VALUES (?1, 'presence', ?2, ?3, ?3)",
+            params![
+                room,
+                serde_json::json!({ "v": 1 }).to_string(),
+                to_millis(now)
+            ],
+        )?;
+    }
+    Ok(())
+}
+
 /// Back in touch after an outage: every "missed" still waiting goes out only after the
 /// others had time to come back and post theirs, each device in its rank.
 pub fn hold_missed_after_reconnect(

@@ -726,14 +726,19 @@ fn a_team_joined_later_is_sent_the_list_kept_so_far_once() {
     let mut room = Room::default();
     assert_eq!(
         room.post_from(&solo, at(10, 0)),
-        1,
-        "one post for both doors"
+        2,
+        "one post for both doors, and the device's announcement"
     );
     assert_eq!(
         room.events[0].3["body"],
         "🚫 Do-not-knock list: 2 addresses added."
     );
-    assert_eq!(room.sync(&office), [Outcome::Changed]);
+    assert_eq!(
+        room.events[1].3,
+        serde_json::json!({"v": 1}),
+        "the announcement"
+    );
+    assert_eq!(room.sync(&office), [Outcome::Changed, Outcome::Nothing]);
     assert_eq!(doors(&office), vec!["3 Mill Lane", "5 Mill Lane"]);
 
     // Renaming the team (remembered again) does not send the list again.

@@ -41,7 +41,12 @@ pub(super) struct Heard {
 #[derive(Debug, Clone)]
 enum HeardKind {
     Message(Value),
-    Reaction { to: String, key: String },
+    Reaction {
+        to: String,
+        key: String,
+    },
+    /// A member's app announcing itself.
+    Presence,
 }
 
 fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
@@ -50,6 +55,7 @@ fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
     let content = json.get("content")?.clone();
     let kind = match json.get("type")?.as_str()? {
         "m.room.message" => HeardKind::Message(content),
+        crate::relay::outbox::PRESENCE_TYPE => HeardKind::Presence,
         "m.reaction" => {
             let relates = content.get("m.relates_to")?;
             HeardKind::Reaction {
@@ -204,6 +210,7 @@ pub(super) async fn apply_room(
                     apply::apply_reaction(&mut conn, &incoming, to, key, now),
                     false,
                 ),
+                HeardKind::Presence => (apply::note_presence(&mut conn, &incoming), false),
             };
             match outcome {
                 Ok(outcome) => outcomes.push((event.event_id.clone(), outcome, doors)),

@@ -57,6 +57,20 @@ fn is_team_room(service: &TeamService, room_id: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Once in touch, every team this device is in knows it takes part (a device from before
+/// announcements, or one whose announcement was lost).
+fn announce_in_every_team(service: &TeamService) {
+    let Ok(teams) = teams::teams(&service.database) else {
+        return;
+    };
+    let conn = service.database.conn();
+    for team in teams {
+        if let Err(error) = outbox::announce_presence(&conn, &team.room_id, service.clock.now()) {
+            tracing::warn!("could not announce this device to a team: {error}");
+        }
+    }
+}
+
 /// Applies what a sync brought for each team room, in the room's order, gaps filled.
 async fn apply_sync(service: &Arc<TeamService>, client: &Client, response: SyncResponse) {
     for (room_id, update) in response.rooms.joined {
@@ -135,6 +149,7 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
                 }
                 check_membership(&service, &client);
                 if !synced.swap(true, Ordering::SeqCst) {
+                    announce_in_every_team(&service);
                     // Back in touch: missed posts queued meanwhile wait for the others to come
                     // back too, each device in its rank; everything else goes now.
                     let held = outbox::hold_missed_after_reconnect(
@@ -256,8 +271,13 @@ async fn send_ready(service: &TeamService, client: &Client) -> Result<(), String
             continue;
         }
         let txn: OwnedTransactionId = post.transaction_id().into();
+        let event_type = if post.kind == "presence" {
+            outbox::PRESENCE_TYPE
+        } else {
+            "m.room.message"
+        };
         match room
-            .send_raw("m.room.message", post.content.clone())
+            .send_raw(event_type, post.content.clone())
             .with_transaction_id(&txn)
             .await
         {

@@ -87,6 +87,7 @@ pub(crate) fn remember_team(
         )? == 1;
         if new {
             crate::relay::register::share_list_with(&tx, room_id, now)?;
+            crate::relay::outbox::announce_presence(&tx, room_id, now)?;
         } else {
             tx.execute(
                 "UPDATE team SET name = ?2 WHERE room_id = ?1",
