@@ -127,6 +127,18 @@ impl Synapse {
         server
     }
 
+    /// A server another process of this test started (at `port`, registering with `token`):
+    /// this handle neither starts nor stops it.
+    pub fn running_at(port: u16, token: &str) -> Self {
+        Self {
+            child: None,
+            dir: tempfile::tempdir().expect("folder"),
+            port,
+            token: token.to_owned(),
+            admin_token: String::new(),
+        }
+    }
+
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

@@ -296,6 +296,47 @@ impl Device {
             .unwrap()
     }
 
+    /// What the session page says about changes from the room that were not made.
+    pub fn ignored(&self, title: &str) -> Vec<String> {
+        let Some(id) = self.session(title) else {
+            return Vec::new();
+        };
+        campaign_safe_lib::checkins::views::detail(&self.database.reader(), id)
+            .map(|detail| {
+                detail
+                    .timeline
+                    .into_iter()
+                    .filter(|e| e.event.kind == "ignored")
+                    .map(|e| e.text)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Sessions this device tracks for other members, still running.
+    pub fn tracked_sessions(&self) -> i64 {
+        self.database
+            .reader()
+            .query_row(
+                "SELECT count(*) FROM checkin_session WHERE origin = 'team' AND ended_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    /// Events from `user` this device has read from its team rooms.
+    pub fn events_seen_from(&self, user: &str) -> i64 {
+        self.database
+            .reader()
+            .query_row(
+                "SELECT count(*) FROM team_event_seen WHERE sender = ?1",
+                [user],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
     /// The outbox as it stands, for a failing wait to show.
     pub async fn report(&self) -> String {
         let rows: Vec<String> = self

@@ -22,8 +22,9 @@ use crate::relay::{register, wire};
 use crate::storage::Database;
 use crate::time::from_millis;
 
-/// Events fetched per request when filling a gap.
-const PAGE: u32 = 500;
+/// Events fetched per request when filling a gap: small first (most gaps are short, and every
+/// event fetched is decrypted), then larger.
+const PAGES: [u32; 4] = [40, 100, 250, 500];
 /// The most a gap is filled by at once: a device away for weeks reads the rest as it comes.
 const MOST_BEHIND: usize = 20_000;
 
@@ -100,10 +101,12 @@ async fn fill_gap(
 ) -> Vec<TimelineEvent> {
     let mut from = prev_batch;
     let mut missing: Vec<TimelineEvent> = Vec::new();
+    let mut page_number = 0;
     'pages: while missing.len() < MOST_BEHIND {
         let mut options = MessagesOptions::backward();
         options.from = from.clone();
-        options.limit = UInt::from(PAGE);
+        options.limit = UInt::from(PAGES[page_number.min(PAGES.len() - 1)]);
+        page_number += 1;
         let page = match room.messages(options).await {
             Ok(page) => page,
             Err(error) => {
@@ -180,6 +183,8 @@ pub(super) async fn apply_room(
         service.clock.clone(),
         room.room_id().to_string(),
     );
+    let applying = std::time::Instant::now();
+    let count = batch.len();
     let applied = tokio::task::spawn_blocking(move || {
         let mut conn = database.conn();
         let mut outcomes = Vec::with_capacity(batch.len());
@@ -221,6 +226,7 @@ pub(super) async fn apply_room(
     })
     .await
     .unwrap_or_default();
+    tracing::debug!(events = count, elapsed = ?applying.elapsed(), "team events applied");
 
     let sessions = applied
         .iter()

@@ -127,9 +127,12 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
         } else {
             LONG_POLL
         });
+        let syncing = std::time::Instant::now();
         match client.sync_once(settings).await {
             Ok(response) => {
+                let synced_in = syncing.elapsed();
                 apply_sync(&service, &client, response).await;
+                tracing::debug!(?synced_in, total = ?syncing.elapsed(), "team sync");
                 if !synced.load(Ordering::SeqCst) {
                     tracing::info!("team sync is up to date");
                 }
