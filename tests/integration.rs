@@ -1430,3 +1430,21 @@ fn a_record_moved_from_the_keyring_to_a_passphrase_asks_for_it_at_the_next_start
         .to_string()
         .contains("Priya Shah"));
 }
+
+/// The modules depend on each other one way: domains never on the relay, the relay never
+/// writing their tables (scripts/import_circles.py).
+#[test]
+fn the_app_s_modules_have_no_import_circles() {
+    let output = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/import_circles.py"
+        ))
+        .output()
+        .expect("python3 (make test installs it)");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}

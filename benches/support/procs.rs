@@ -101,7 +101,13 @@ impl Desktop {
     #[allow(dead_code)]
     pub fn new_record(&self, data: &Path) -> campaign_safe_lib::storage::Database {
         use campaign_safe_lib::vault::{at_start, AtStart};
-        match at_start(data, &secrets::BusKeyring::on(&self.address)).expect("a record key") {
+        match at_start(
+            data,
+            &secrets::BusKeyring::on(&self.address),
+            campaign_safe_lib::storage::holds_encrypted_record(data),
+        )
+        .expect("a record key")
+        {
             AtStart::Ready(key) => {
                 campaign_safe_lib::storage::Database::open_in(data, &key).expect("database")
             }

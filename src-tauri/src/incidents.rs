@@ -8,6 +8,7 @@ pub mod find;
 pub mod import;
 pub mod model;
 pub mod pack;
+mod pack_format;
 mod printable;
 #[cfg(test)]
 mod record_tests;

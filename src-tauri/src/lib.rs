@@ -26,8 +26,10 @@ pub mod plans;
 pub mod plausible;
 pub mod relay;
 pub mod settings;
+mod startup;
 pub mod state;
 pub mod storage;
+mod test_hooks;
 pub mod time;
 pub mod tries;
 pub mod vault;
@@ -68,31 +70,12 @@ impl Options {
             .map(PathBuf::from);
         Self {
             data_dir,
-            clock: test_clock().unwrap_or_else(|| Arc::new(SystemClock)),
+            clock: test_hooks::test_clock().unwrap_or_else(|| Arc::new(SystemClock)),
             notifier: default_notifier(),
             one_copy_per_record: true,
             keyring: vault::system_keyring(),
         }
     }
-}
-
-/// Debug builds only: `CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES` starts the app that many
-/// minutes in the future, so end-to-end tests can check what happens after a due time.
-#[cfg(debug_assertions)]
-fn test_clock() -> Option<Arc<dyn Clock>> {
-    let minutes: i64 = std::env::var("CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES")
-        .ok()?
-        .parse()
-        .ok()?;
-    tracing::warn!(minutes, "test clock offset in use");
-    Some(Arc::new(time::OffsetClock(chrono::Duration::minutes(
-        minutes,
-    ))))
-}
-
-#[cfg(not(debug_assertions))]
-fn test_clock() -> Option<Arc<dyn Clock>> {
-    None
 }
 
 /// Desktop notifications, on the tokio runtime Tauri already runs.
@@ -121,9 +104,9 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
         // Used from Rust only (commands/pickers.rs); the window is granted none of its commands.
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(commands::handler())
-        .on_page_load(startup_probe)
+        .on_page_load(startup::startup_probe)
         .setup(move |app| {
-        probe("setup");
+        startup::probe("setup");
         let (data_dir, log_dir) = match options.data_dir {
             Some(dir) => (dir.clone(), dir.join("logs")),
             None => (app.path().app_data_dir()?, app.path().app_log_dir()?),
@@ -175,7 +158,8 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
             return Ok(());
         }
         let _ = state.keyring.set(options.keyring.clone());
-        match vault::at_start(&data_dir, options.keyring.as_ref()) {
+        let record_exists = storage::holds_encrypted_record(&data_dir);
+        match vault::at_start(&data_dir, options.keyring.as_ref(), record_exists) {
             // An upgrade of an earlier version's record (its schema, or encrypting it) can
             // take seconds on a large log: the window comes first and says so, and the record
             // opens behind it.
@@ -186,9 +170,9 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
             }
             Ok(AtStart::Ready(key)) => {
                 let team = start_services(&handle, &key, notifier);
-                probe("record-open");
+                startup::probe("record-open");
                 open_main_window(app.handle(), webview_dir)?;
-                probe("window-built");
+                startup::probe("window-built");
                 // After the window: signing back in to the team server never delays it.
                 if let Some(team) = team {
                     tauri::async_runtime::spawn(async move { team.restore().await });
@@ -232,7 +216,7 @@ pub(crate) fn open_record_behind<R: Runtime>(
     std::thread::Builder::new()
         .name("open-record".into())
         .spawn(move || {
-            hold_upgrade_for_tests();
+            test_hooks::hold_upgrade_for_tests();
             let team = start_services(&handle, &key, notifier);
             if let Err(error) = handle.emit("record-ready", ()) {
                 tracing::warn!("the window was not told the record is open: {error}");
@@ -301,50 +285,6 @@ fn start_services<R: Runtime>(
     Some(team)
 }
 
-/// Debug builds only: `CAMPAIGN_SAFE_TEST_HOLD_UPGRADE` names a file the upgrade waits for,
-/// so an end-to-end test can see the window while the record is still being upgraded.
-#[cfg(debug_assertions)]
-fn hold_upgrade_for_tests() {
-    let Some(release) = std::env::var_os("CAMPAIGN_SAFE_TEST_HOLD_UPGRADE") else {
-        return;
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while !std::path::Path::new(&release).exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-#[cfg(not(debug_assertions))]
-fn hold_upgrade_for_tests() {}
-
-/// `cargo bench --bench startup` sets `CAMPAIGN_SAFE_STARTUP_PROBE` and times these lines
-/// (the bare reference window prints the page ones too).
-fn startup_probe<R: Runtime>(_: &tauri::Webview<R>, page: &tauri::webview::PageLoadPayload<'_>) {
-    probe(match page.event() {
-        tauri::webview::PageLoadEvent::Started => "page-started",
-        tauri::webview::PageLoadEvent::Finished => "page-finished",
-    });
-}
-
-/// A start-up moment for the benchmark; nothing unless it asked.
-fn probe(moment: &str) {
-    if probing() {
-        // Not println!: a benchmark that stopped reading must not end the app.
-        use std::io::Write;
-        let _ = writeln!(std::io::stdout(), "startup-probe {moment}");
-    }
-}
-
-fn epoch_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |since| since.as_secs_f64() * 1000.0)
-}
-
-fn probing() -> bool {
-    std::env::var_os("CAMPAIGN_SAFE_STARTUP_PROBE").is_some()
-}
-
 fn open_main_window<R: Runtime>(
     app: &tauri::AppHandle<R>,
     webview_dir: PathBuf,
@@ -360,16 +300,16 @@ fn open_main_window<R: Runtime>(
     let mut window = tauri::WebviewWindowBuilder::from_config(app, &config)?
         // The app is offline and self-contained: never navigate the window away from it.
         .on_navigation(is_app_url);
-    if probing() {
+    if startup::probing() {
         window = window
             .initialization_script(include_str!("startup_probe.js"))
             // When each file of the page is served, for the benchmark's waterfall.
             // On the page's clock once the page says when that started (ms since the epoch).
             .on_web_resource_request(|request, _| {
-                probe(&format!(
+                startup::probe(&format!(
                     "served {} {:.1}",
                     request.uri().path(),
-                    epoch_ms()
+                    startup::epoch_ms()
                 ))
             });
     }
@@ -400,7 +340,7 @@ fn is_app_url(url: &tauri::Url) -> bool {
 
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    probe("main");
+    startup::probe("main");
     let builder = tauri::Builder::default();
     if let Err(error) = setup(builder, Options::from_env()).run(context()) {
         eprintln!("Campaign Safe could not start: {error}");

@@ -238,16 +238,20 @@ pub enum AtStart {
 /// Finds the record's key, or says what must be asked for. A new record's key is made here
 /// and saved before anything is encrypted with it, so a crash can never leave data behind
 /// a key that was not kept.
-pub fn at_start(data_dir: &Path, keyring: &dyn Keyring) -> Result<AtStart, VaultError> {
+/// `record_exists`: the data folder already holds an encrypted record (whose key must then be
+/// found, never replaced).
+pub fn at_start(
+    data_dir: &Path,
+    keyring: &dyn Keyring,
+    record_exists: bool,
+) -> Result<AtStart, VaultError> {
     let name = record_name(data_dir);
     match KeyFile::read(data_dir)? {
         Some(KeyFile::Passphrase(_)) => Ok(AtStart::EnterPassphrase),
         Some(KeyFile::Keyring) => match keyring.load(&name) {
             Ok(Some(key)) => Ok(AtStart::Ready(key)),
             // Nothing was ever encrypted with the lost key: start again with a new one.
-            Ok(None) if !crate::storage::holds_encrypted_record(data_dir) => {
-                new_key_in_keyring(data_dir, keyring, &name)
-            }
+            Ok(None) if !record_exists => new_key_in_keyring(data_dir, keyring, &name),
             Ok(None) => Err(VaultError::KeyMissing),
             Err(error) => Err(unreachable_keyring(&error)),
         },
@@ -257,13 +261,9 @@ pub fn at_start(data_dir: &Path, keyring: &dyn Keyring) -> Result<AtStart, Vault
                 KeyFile::Keyring.write(data_dir)?;
                 Ok(AtStart::Ready(key))
             }
-            Ok(None) if crate::storage::holds_encrypted_record(data_dir) => {
-                Err(VaultError::KeyMissing)
-            }
+            Ok(None) if record_exists => Err(VaultError::KeyMissing),
             Ok(None) => new_key_in_keyring(data_dir, keyring, &name),
-            Err(error) if crate::storage::holds_encrypted_record(data_dir) => {
-                Err(unreachable_keyring(&error))
-            }
+            Err(error) if record_exists => Err(unreachable_keyring(&error)),
             Err(error) => Ok(AtStart::ChoosePassphrase {
                 why: why_a_passphrase(&error),
             }),

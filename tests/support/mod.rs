@@ -89,7 +89,13 @@ impl Desktop {
     pub fn new_record(&self, data_dir: &Path) -> campaign_safe_lib::storage::Database {
         use campaign_safe_lib::vault::{at_start, AtStart};
         let keyring = secrets::BusKeyring::on(&self.bus);
-        match at_start(data_dir, &keyring).expect("a key for the record") {
+        match at_start(
+            data_dir,
+            &keyring,
+            campaign_safe_lib::storage::holds_encrypted_record(data_dir),
+        )
+        .expect("a key for the record")
+        {
             AtStart::Ready(key) => {
                 campaign_safe_lib::storage::Database::open_in(data_dir, &key).expect("database")
             }

@@ -104,6 +104,6 @@ pub fn startup_probe(moment: Arg<String>, ms: Arg<f64>) {
         && moment.len() <= 40
         && moment.chars().all(|c| c.is_ascii_lowercase() || c == '-');
     if named && ms.is_finite() {
-        crate::probe(&format!("{moment} {ms:.1}"));
+        crate::startup::probe(&format!("{moment} {ms:.1}"));
     }
 }

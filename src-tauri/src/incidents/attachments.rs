@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::chain::hex;
 use super::model::AttachmentRef;
 use super::IncidentError;
 use crate::vault::sealed::{self, FileKey, SealError};
@@ -193,7 +192,7 @@ impl AttachmentStore {
             .into_inner()
             .map_err(|error| write_error(error.into_error()))?;
         temp.as_file().sync_all().map_err(write_error)?;
-        let sha256 = hex(hasher.finalize());
+        let sha256 = hex::encode(hasher.finalize());
         Ok((temp, Stored { sha256, size }))
     }
 
@@ -331,7 +330,7 @@ impl AttachmentStore {
                 ))
             }
         };
-        if size != attachment.size || hex(hasher.finalize()) != attachment.sha256 {
+        if size != attachment.size || hex::encode(hasher.finalize()) != attachment.sha256 {
             return Some(format!(
                 "attachment “{name}” has changed since it was added (SHA-256 differs)"
             ));

@@ -70,7 +70,7 @@ impl VersionBody {
 
 /// The "previous hash" of an incident's first version: ties the chain to its incident id.
 pub fn genesis(incident_id: &str) -> String {
-    hex(Sha256::digest(
+    hex::encode(Sha256::digest(
         format!("campaign-safe incident {incident_id}").as_bytes(),
     ))
 }
@@ -80,11 +80,7 @@ pub fn link_hash(prev_hash: &str, body: &str) -> String {
     hasher.update(prev_hash.as_bytes());
     hasher.update(b"\n");
     hasher.update(body.as_bytes());
-    hex(hasher.finalize())
-}
-
-pub fn hex(bytes: impl AsRef<[u8]>) -> String {
-    bytes.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(hasher.finalize())
 }
 
 /// One stored version, as read back for checking or export.

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::attachments::AttachmentStore;
 use super::chain::{check_versions, load_versions};
 use super::find::tidy_label;
-use super::pack::{Pack, PackIncident, FORMAT, FORMAT_VERSION, JSON_NAME};
+use super::pack_format::{Pack, PackIncident, FORMAT, FORMAT_VERSION, JSON_NAME};
 use super::{invalid, refresh_current, IncidentError};
 use crate::input_file::{read_capped, InputFileError};
 use crate::storage::Database;

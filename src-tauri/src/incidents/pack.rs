@@ -10,16 +10,15 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::attachments::{write_error, AttachmentStore};
-use super::chain::{load_versions, StoredVersion, VersionBody};
+use super::chain::load_versions;
 use super::find::{self, ListQuery};
-use super::model::IncidentRecord;
 use super::{invalid, report, IncidentError};
 
-pub const FORMAT: &str = "campaign-safe-evidence-pack";
-pub const FORMAT_VERSION: u32 = 1;
-pub const JSON_NAME: &str = "incidents.json";
+pub use super::pack_format::{
+    body_of, Pack, PackFile, PackIncident, PackPerson, PackSigner, FORMAT, FORMAT_VERSION,
+    JSON_NAME,
+};
 
-/// Which incidents go in the pack: the chosen ones, or all matching the filters.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase", default)]
 pub struct Selection {
@@ -29,69 +28,6 @@ pub struct Selection {
     pub person_id: Option<String>,
     pub category: Option<String>,
     pub include_withdrawn: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PackIncident {
-    pub id: String,
-    pub status: String,
-    pub versions: Vec<StoredVersion>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PackPerson {
-    pub id: String,
-    pub label: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PackFile {
-    pub sha256: String,
-    pub size: u64,
-    /// Relative to the pack folder.
-    pub file: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Pack {
-    pub format: String,
-    pub format_version: u32,
-    pub exported_at: DateTime<Utc>,
-    pub people: Vec<PackPerson>,
-    pub incidents: Vec<PackIncident>,
-    pub attachments: Vec<PackFile>,
-    /// The keys that signed the versions in the pack, with the fingerprint a person compares
-    /// (printed in the report, to be checked against the one the sender gives separately).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub signers: Vec<PackSigner>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct PackSigner {
-    pub public_key: String,
-    pub fingerprint: String,
-}
-
-impl PackIncident {
-    /// The latest version that still has a record (the last one, unless erased).
-    pub fn latest_record(&self) -> Option<IncidentRecord> {
-        self.versions
-            .iter()
-            .rev()
-            .find_map(|v| body_of(v).and_then(|b| b.record))
-    }
-}
-
-pub fn body_of(version: &StoredVersion) -> Option<VersionBody> {
-    version
-        .body
-        .as_deref()
-        .and_then(|b| serde_json::from_str(b).ok())
 }
 
 #[derive(Debug, Clone, Serialize)]

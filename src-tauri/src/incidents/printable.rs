@@ -8,7 +8,7 @@ use askama::Template;
 
 use super::chain::VersionKind;
 use super::model::IncidentRecord;
-use super::pack::{body_of, Pack, PackIncident};
+use super::pack_format::{body_of, Pack, PackIncident};
 use super::report::{labels, person_line, report_line, when};
 use super::IncidentError;
 use crate::time::{format_uk, from_millis};
@@ -285,7 +285,7 @@ pub fn render(pack: &Pack) -> Result<String, IncidentError> {
 
     let page = EvidenceReport {
         exported_at: format_uk(pack.exported_at),
-        json_name: super::pack::JSON_NAME,
+        json_name: super::pack_format::JSON_NAME,
         signers: pack.signers.iter().map(|s| s.fingerprint.clone()).collect(),
         timeline: records
             .iter()

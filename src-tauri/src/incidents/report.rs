@@ -2,7 +2,7 @@
 //! The report is an askama template (`printable.rs`); it has no scripts and loads nothing.
 
 use super::model::{IncidentRecord, PersonInvolved, Report};
-use super::pack::Pack;
+use super::pack_format::Pack;
 use super::IncidentError;
 use crate::time::{format_uk, from_millis};
 

@@ -8,7 +8,6 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::chain::hex;
 use crate::time::to_millis;
 
 /// This device's signing key, made the first time a version is recorded.
@@ -28,8 +27,8 @@ impl DeviceKey {
         conn.execute(
             "INSERT OR IGNORE INTO device_key (id, secret, public, created_at) VALUES (1, ?1, ?2, ?3)",
             params![
-                hex(seed.as_ref()),
-                hex(key.verifying_key().as_bytes()),
+                hex::encode(seed.as_ref()),
+                hex::encode(key.verifying_key().as_bytes()),
                 to_millis(now)
             ],
         )?;
@@ -44,38 +43,30 @@ impl DeviceKey {
             })
             .optional()?;
         Ok(secret.and_then(|secret| {
-            let bytes = Zeroizing::new(decode(&secret)?);
+            let bytes = Zeroizing::new(hex::decode(&secret).ok()?);
             let seed: [u8; 32] = bytes.as_slice().try_into().ok()?;
             Some(Self(SigningKey::from_bytes(&seed)))
         }))
     }
 
     pub fn public_hex(&self) -> String {
-        hex(self.0.verifying_key().as_bytes())
+        hex::encode(self.0.verifying_key().as_bytes())
     }
 
     /// The signature of a version's hash, hex.
     pub fn sign(&self, hash: &str) -> String {
-        hex(self.0.sign(hash.as_bytes()).to_bytes())
+        hex::encode(self.0.sign(hash.as_bytes()).to_bytes())
     }
-}
-
-fn decode(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Whether `signature` is `signer`'s signature of `hash`.
 pub fn verifies(signer: &str, signature: &str, hash: &str) -> bool {
-    let key = decode(signer)
+    let key = hex::decode(signer)
+        .ok()
         .and_then(|bytes| <[u8; 32]>::try_from(bytes.as_slice()).ok())
         .and_then(|bytes| VerifyingKey::from_bytes(&bytes).ok());
-    let signature = decode(signature)
+    let signature = hex::decode(signature)
+        .ok()
         .and_then(|bytes| <[u8; 64]>::try_from(bytes.as_slice()).ok())
         .map(|bytes| Signature::from_bytes(&bytes));
     match (key, signature) {
@@ -86,7 +77,7 @@ pub fn verifies(signer: &str, signature: &str, hash: &str) -> bool {
 
 /// A public key as people compare it: the start of its SHA-256, in groups of four.
 pub fn fingerprint(public_hex: &str) -> String {
-    let digest = hex(Sha256::digest(public_hex.as_bytes()));
+    let digest = hex::encode(Sha256::digest(public_hex.as_bytes()));
     digest.as_bytes()[..24]
         .chunks(4)
         .map(|chunk| String::from_utf8_lossy(chunk).into_owned())

@@ -589,7 +589,7 @@ fn attachments_are_copied_hashed_and_checked() {
     // sha256("pretend png")
     assert_eq!(
         stored.sha256,
-        super::chain::hex(<sha2::Sha256 as sha2::Digest>::digest(b"pretend png"))
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"pretend png"))
     );
     attach(
         &mut log.db.conn(),

@@ -1,5 +1,10 @@
 use super::*;
 
+/// What start-up tells the vault: whether the folder holds an encrypted record.
+fn exists(dir: &Path) -> bool {
+    crate::storage::holds_encrypted_record(dir)
+}
+
 fn ready(outcome: Result<AtStart, VaultError>) -> DataKey {
     match outcome {
         Ok(AtStart::Ready(key)) => key,
@@ -11,15 +16,15 @@ fn ready(outcome: Result<AtStart, VaultError>) -> DataKey {
 fn a_new_record_gets_a_key_in_the_keyring_and_finds_it_again() {
     let dir = tempfile::tempdir().unwrap();
     let keyring = MemoryKeyring::default();
-    let first = ready(at_start(dir.path(), &keyring));
-    let again = ready(at_start(dir.path(), &keyring));
+    let first = ready(at_start(dir.path(), &keyring, exists(dir.path())));
+    let again = ready(at_start(dir.path(), &keyring, exists(dir.path())));
     assert_eq!(first.as_bytes(), again.as_bytes());
     let file = std::fs::read_to_string(dir.path().join(KEY_FILE_NAME)).unwrap();
     assert!(file.contains("\"keptIn\": \"keyring\""), "{file}");
     assert!(!file.contains(&hex::encode(first.as_bytes())));
     // Another data folder is another record with its own key.
     let other = tempfile::tempdir().unwrap();
-    let second = ready(at_start(other.path(), &keyring));
+    let second = ready(at_start(other.path(), &keyring, exists(other.path())));
     assert_ne!(first.as_bytes(), second.as_bytes());
 }
 
@@ -44,7 +49,7 @@ impl Keyring for LockedKeyring {
 
 fn why_asked(keyring: &dyn Keyring) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let why = match at_start(dir.path(), keyring).unwrap() {
+    let why = match at_start(dir.path(), keyring, exists(dir.path())).unwrap() {
         AtStart::ChoosePassphrase { why } => why,
         other => panic!("{other:?}"),
     };
@@ -72,22 +77,22 @@ fn with_no_keyring_a_new_record_asks_for_a_passphrase_and_says_why_in_words() {
 fn a_record_whose_keyring_is_gone_or_locked_is_refused_in_plain_words() {
     let dir = tempfile::tempdir().unwrap();
     let keyring = MemoryKeyring::default();
-    let key = ready(at_start(dir.path(), &keyring));
+    let key = ready(at_start(dir.path(), &keyring, exists(dir.path())));
     crate::storage::Database::open_in(dir.path(), &key).unwrap();
 
     let away = NoKeyring("zbus error: the Secret Service did not answer".into());
-    let error = at_start(dir.path(), &away).unwrap_err();
+    let error = at_start(dir.path(), &away, exists(dir.path())).unwrap_err();
     assert_eq!(error.code(), "keyring_unavailable");
     assert!(
         error.to_string().contains("cannot reach the keyring"),
         "{error}"
     );
     assert!(!error.to_string().contains("zbus"), "{error}");
-    let error = at_start(dir.path(), &LockedKeyring).unwrap_err();
+    let error = at_start(dir.path(), &LockedKeyring, exists(dir.path())).unwrap_err();
     assert!(error.to_string().contains("is locked"), "{error}");
 
     let emptied = MemoryKeyring::default();
-    let error = at_start(dir.path(), &emptied).unwrap_err();
+    let error = at_start(dir.path(), &emptied, exists(dir.path())).unwrap_err();
     assert_eq!(error.code(), "key_missing");
     assert!(error.to_string().contains("left exactly as it was"));
 }
@@ -95,9 +100,17 @@ fn a_record_whose_keyring_is_gone_or_locked_is_refused_in_plain_words() {
 #[test]
 fn a_key_lost_before_anything_was_encrypted_is_simply_replaced() {
     let dir = tempfile::tempdir().unwrap();
-    ready(at_start(dir.path(), &MemoryKeyring::default()));
+    ready(at_start(
+        dir.path(),
+        &MemoryKeyring::default(),
+        exists(dir.path()),
+    ));
     // No database was ever written with it: a fresh keyring just makes a new key.
-    ready(at_start(dir.path(), &MemoryKeyring::default()));
+    ready(at_start(
+        dir.path(),
+        &MemoryKeyring::default(),
+        exists(dir.path()),
+    ));
 }
 
 #[test]
@@ -106,7 +119,7 @@ fn a_chosen_passphrase_unlocks_the_same_key_and_a_wrong_one_does_not() {
     let key =
         choose_passphrase(dir.path(), "correct horse battery", "correct horse battery").unwrap();
     assert!(matches!(
-        at_start(dir.path(), &MemoryKeyring::default()),
+        at_start(dir.path(), &MemoryKeyring::default(), exists(dir.path())),
         Ok(AtStart::EnterPassphrase)
     ));
     let file = std::fs::read_to_string(dir.path().join(KEY_FILE_NAME)).unwrap();
@@ -177,7 +190,7 @@ fn a_new_passphrase_is_checked_field_by_field() {
 fn a_damaged_key_file_is_reported_and_left_as_it_was() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(KEY_FILE_NAME), b"{ not json").unwrap();
-    let error = at_start(dir.path(), &MemoryKeyring::default()).unwrap_err();
+    let error = at_start(dir.path(), &MemoryKeyring::default(), exists(dir.path())).unwrap_err();
     assert_eq!(error.code(), "key_file");
     assert!(
         error.to_string().contains("left exactly as it was"),
@@ -199,7 +212,7 @@ fn the_key_never_shows_in_debug_output() {
 fn a_keyring_record_can_be_kept_under_a_passphrase_instead() {
     let dir = tempfile::tempdir().unwrap();
     let keyring = MemoryKeyring::default();
-    let key = ready(at_start(dir.path(), &keyring));
+    let key = ready(at_start(dir.path(), &keyring, exists(dir.path())));
     assert_eq!(kept_in(dir.path()).unwrap(), Some("keyring"));
     let short = keep_under_passphrase(dir.path(), &keyring, &key, "short", "short").unwrap_err();
     assert_eq!(short.field(), Some("passphrase"));
@@ -232,7 +245,7 @@ fn a_keyring_record_can_be_kept_under_a_passphrase_instead() {
         "the keyring's copy is gone"
     );
     assert!(matches!(
-        at_start(dir.path(), &keyring),
+        at_start(dir.path(), &keyring, exists(dir.path())),
         Ok(AtStart::EnterPassphrase)
     ));
     assert_eq!(

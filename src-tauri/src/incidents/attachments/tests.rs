@@ -48,7 +48,7 @@ fn files_are_sealed_on_disk_and_read_back_as_they_were() {
         assert_eq!(stored.size, size as u64);
         assert_eq!(
             stored.sha256,
-            hex(Sha256::digest(&original)),
+            hex::encode(Sha256::digest(&original)),
             "the fingerprint is the original's"
         );
         let on_disk = std::fs::read(files.path_of(&stored.sha256)).unwrap();
@@ -102,11 +102,11 @@ fn an_altered_or_cut_sealed_file_is_reported_never_read_wrong() {
 fn an_earlier_versions_plain_files_are_read_then_sealed_in_place() {
     let (_dir, files) = store();
     let original = content(150_000);
-    let sha256 = hex(Sha256::digest(&original));
+    let sha256 = hex::encode(Sha256::digest(&original));
     std::fs::create_dir_all(&files.dir).unwrap();
     std::fs::write(files.path_of(&sha256), &original).unwrap();
     // A plain file whose content no longer matches its name is left for the check to report.
-    let tampered = hex(Sha256::digest(b"something else"));
+    let tampered = hex::encode(Sha256::digest(b"something else"));
     std::fs::write(files.path_of(&tampered), b"not what was stored").unwrap();
     let stored = Stored {
         sha256: sha256.clone(),
@@ -138,7 +138,7 @@ fn an_earlier_versions_plain_files_are_read_then_sealed_in_place() {
 fn once_every_file_is_sealed_no_file_is_opened_at_start_again() {
     let (_dir, files) = store();
     let original = content(10_000);
-    let sha256 = hex(Sha256::digest(&original));
+    let sha256 = hex::encode(Sha256::digest(&original));
     std::fs::create_dir_all(&files.dir).unwrap();
     std::fs::write(files.path_of(&sha256), &original).unwrap();
     assert!(files.has_plain_files());
@@ -153,7 +153,7 @@ fn once_every_file_is_sealed_no_file_is_opened_at_start_again() {
     );
     // The marker is trusted: a file put here in the clear behind the app's back (this
     // version never stores one) is not looked for.
-    let stray = hex(Sha256::digest(b"stray"));
+    let stray = hex::encode(Sha256::digest(b"stray"));
     std::fs::write(files.path_of(&stray), b"stray").unwrap();
     assert!(!files.has_plain_files());
     assert_eq!(files.seal_plain_files().unwrap(), 0);
@@ -168,7 +168,7 @@ fn once_every_file_is_sealed_no_file_is_opened_at_start_again() {
 fn a_marker_that_cannot_be_written_only_means_looking_again_next_time() {
     let (_dir, files) = store();
     let original = content(1_000);
-    let sha256 = hex(Sha256::digest(&original));
+    let sha256 = hex::encode(Sha256::digest(&original));
     std::fs::create_dir_all(&files.dir).unwrap();
     std::fs::write(files.path_of(&sha256), &original).unwrap();
     // Something in the marker's way that a file cannot replace.
@@ -206,7 +206,7 @@ fn the_original_length_is_known_without_reading_the_file() {
     assert_eq!(files.plain_len(&stored.sha256).unwrap(), 200_000);
 
     let plain = b"an earlier version's plain file".to_vec();
-    let plain_name = hex(Sha256::digest(&plain));
+    let plain_name = hex::encode(Sha256::digest(&plain));
     std::fs::write(files.path_of(&plain_name), &plain).unwrap();
     assert_eq!(files.plain_len(&plain_name).unwrap(), plain.len() as u64);
 

@@ -104,8 +104,8 @@ fn a_chain_rewritten_and_rehashed_without_the_key_is_caught() {
         .execute(
             "UPDATE incident_version SET signer = ?1, signature = ?2",
             rusqlite::params![
-                hex(stranger.verifying_key().as_bytes()),
-                hex(stranger.sign(rehashed.as_bytes()).to_bytes())
+                hex::encode(stranger.verifying_key().as_bytes()),
+                hex::encode(stranger.sign(rehashed.as_bytes()).to_bytes())
             ],
         )
         .unwrap();
