@@ -318,7 +318,7 @@ async fn a_device_away_through_a_gap_and_a_burst_misses_nothing() {
     wait_until(
         "B has read every event of the burst",
         Duration::from_secs(60),
-        || async { b.events_seen_from(&vic.user_id().unwrap().to_string()) >= 1_000 },
+        || async { b.events_seen_from(vic.user_id().unwrap().as_ref()) >= 1_000 },
     )
     .await;
     println!(

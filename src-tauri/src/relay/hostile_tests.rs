@@ -203,7 +203,8 @@ static DECODED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize:
 /// Every stored session is one the form would have taken, and every view still reads.
 fn rules_hold(device: &Device, now: DateTime<Utc>) {
     let conn = device.db.reader();
-    let rows: Vec<(String, String, Option<i64>, i64, i64, i64, i64, String)> = conn
+    type Stored = (String, String, Option<i64>, i64, i64, i64, i64, String);
+    let rows: Vec<Stored> = conn
         .prepare(
             "SELECT title, participants, interval_min, grace_min, started_at, ends_at,
                     next_due_at, chat_members FROM checkin_session",
