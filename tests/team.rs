@@ -292,6 +292,49 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
         .await;
     }
 
+    // --- The server goes down across a due time and nobody checks in: every device raises
+    // its alarm offline, and when the server is back the room gets one post, none taken back.
+    a.check_in(WARD);
+    let due = a.next_due(WARD);
+    for device in [&b, &c] {
+        wait_until("the check-in reaches B and C", SHORT, || async {
+            device.next_due(WARD) == due
+        })
+        .await;
+    }
+    server.stop();
+    for device in [&a, &b, &c] {
+        device.advance_minutes(16);
+    }
+    for device in [&a, &b, &c] {
+        wait_until("each device raises its alarm offline", SHORT, || async {
+            device.alarm_kinds() == [AlarmKind::Missed]
+        })
+        .await;
+    }
+    server.launch().await;
+    for device in [&a, &b, &c] {
+        device.reconnect();
+    }
+    wait_until(
+        "one missed post after the outage",
+        Duration::from_secs(40),
+        || async { count(&vic, &team.room_id, WireKind::Missed, due).await == 1 },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(count(&vic, &team.room_id, WireKind::Missed, due).await, 1);
+    assert_eq!(volunteer::redacted_count(&vic, &team.room_id).await, 0);
+    b.acknowledge(WARD);
+    for device in [&a, &b, &c] {
+        wait_until(
+            "all settled before the next outage",
+            Duration::from_secs(20),
+            || async { device.outbox_waiting() == 0 && device.alarm_kinds().is_empty() },
+        )
+        .await;
+    }
+
     // --- The server goes down. Everyone's alarm fires; A checks in while offline; B and C
     // cannot know. When it is back, A's check-in goes out and nobody posts "missed".
     a.check_in(WARD);
