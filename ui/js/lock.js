@@ -114,8 +114,10 @@ export async function lockScreen({ formKept = false } = {}) {
   const sessions = h('div', { class: 'locked-sessions' });
   try {
     const out = await api.checkinsActive();
-    if (out.length) {
-      fill(sessions, h('h2', {}, 'Out now'), h('ul', { class: 'cards' }, out.map(lockedSession)));
+    // Another member's sessions are checked in from their devices, not this one.
+    const own = out.filter((session) => !session.team?.tracked);
+    if (own.length) {
+      fill(sessions, h('h2', {}, 'Out now'), h('ul', { class: 'cards' }, own.map(lockedSession)));
     }
   } catch {
     // Nothing to offer: the PIN form is still there.
