@@ -593,7 +593,7 @@ async fn start_a_canvass_check_in_and_see_the_timeline() {
     app.type_in("[id='f-escalation[0].phone']", "01632 960 123")
         .await;
     app.click(".session-form button[type='submit']").await;
-    app.wait_for_text(".timeline", "started").await;
+    app.wait_for_text(".timeline", "Started").await;
 
     app.go("#/today").await;
     app.wait_for_text(".session-list", "On schedule").await;
@@ -608,7 +608,7 @@ async fn start_a_canvass_check_in_and_see_the_timeline() {
         &char::from(Key::Enter).to_string(),
     )
     .await;
-    app.wait_for_text(".timeline", "checked in").await;
+    app.wait_for_text(".timeline", "Checked in").await;
     app.screenshots("checkin-timeline").await;
     app.quit(driver).await;
 }
@@ -617,7 +617,7 @@ async fn start_a_canvass_check_in_and_see_the_timeline() {
 async fn missed_events(app: &App, session_path: &str) -> usize {
     app.go(session_path).await;
     app.wait_for(".timeline").await;
-    app.js("return [...document.querySelectorAll('.timeline-kind')].filter(e => e.textContent === 'missed').length")
+    app.js("return document.querySelectorAll('.timeline .timeline-missed').length")
         .await
         .as_u64()
         .unwrap() as usize
@@ -643,7 +643,7 @@ async fn after_a_restart_past_the_due_time_exactly_one_missed_alert_is_raised() 
         app.type_in("[id='f-escalation[0].phone']", "01632 960 123")
             .await;
         app.click(".session-form button[type='submit']").await;
-        app.wait_for_text(".timeline", "started").await;
+        app.wait_for_text(".timeline", "Started").await;
         let url = app.client.current_url().await.unwrap();
         let path = format!("#{}", url.fragment().unwrap());
         app.quit(driver).await;
