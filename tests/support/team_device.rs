@@ -325,6 +325,19 @@ impl Device {
             .unwrap()
     }
 
+    /// Whether this device has heard `user`'s app in a team room (it ranks them for posting
+    /// a missed check-in).
+    pub fn knows_app_of(&self, user: &str) -> bool {
+        self.database
+            .reader()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM team_event_seen WHERE sender = ?1 AND app = 1)",
+                [user],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
     /// Events from `user` this device has read from its team rooms.
     pub fn events_seen_from(&self, user: &str) -> i64 {
         self.database

@@ -417,6 +417,17 @@ async fn when_the_owner_s_device_is_killed_one_other_device_posts_the_missed_che
         )
         .await;
     }
+    // Each app has heard the others' (they announce themselves when someone joins).
+    for (device, other) in [(&b, &c), (&c, &b)] {
+        wait_until(
+            "B and C know each other's apps",
+            Duration::from_secs(30),
+            || async {
+                device.knows_app_of(&other.user_id) && device.knows_app_of("@owner:localhost")
+            },
+        )
+        .await;
+    }
     let due = b.next_due(WARD);
     owner.kill().unwrap(); // SIGKILL: its alarms and posts die with it.
     owner.wait().unwrap();

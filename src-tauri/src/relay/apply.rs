@@ -338,6 +338,11 @@ pub fn apply_reaction(
     }
 }
 
+/// Any event of a team room, once read: a later gap is filled back to it, and no further.
+pub fn note_seen(conn: &Connection, incoming: &Incoming) -> rusqlite::Result<()> {
+    first_sight(conn, incoming, None, None, false).map(drop)
+}
+
 /// A member's app announced itself: it takes part in reporting missed check-ins.
 pub fn note_presence(conn: &mut Connection, incoming: &Incoming) -> rusqlite::Result<Outcome> {
     let tx = conn.transaction()?;

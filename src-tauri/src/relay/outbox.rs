@@ -200,14 +200,34 @@ pub fn announce_presence(
     room: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
+    announce(conn, room, now, true)
+}
+
+/// Someone joined `room`: what was announced before is encrypted to the members of then, so
+/// this device announces itself again for the newcomer (unless an announcement still waits).
+pub fn announce_presence_to_newcomers(
+    conn: &Connection,
+    room: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    announce(conn, room, now, false)
+}
+
+fn announce(
+    conn: &Connection,
+    room: &str,
+    now: DateTime<Utc>,
+    unless_seen: bool,
+) -> rusqlite::Result<()> {
     let Some((me, _)) = account(conn)? else {
         return Ok(());
     };
     let known: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM team_event_seen WHERE room_id = ?1 AND sender = ?2 AND app = 1)
+        "SELECT (?3 AND EXISTS (SELECT 1 FROM team_event_seen
+                                 WHERE room_id = ?1 AND sender = ?2 AND app = 1))
              OR EXISTS (SELECT 1 FROM team_outbox WHERE room_id = ?1 AND kind = 'presence'
-                        AND dropped IS NULL)",
-        params![room, me],
+                        AND sent_at IS NULL AND dropped IS NULL)",
+        params![room, me, unless_seen],
         |r| r.get(0),
     )?;
     if !known {

@@ -48,6 +48,8 @@ enum HeardKind {
     },
     /// A member's app announcing itself.
     Presence,
+    /// Someone joined the room.
+    Joined,
 }
 
 fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
@@ -57,6 +59,9 @@ fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
     let kind = match json.get("type")?.as_str()? {
         "m.room.message" => HeardKind::Message(content),
         crate::relay::outbox::PRESENCE_TYPE => HeardKind::Presence,
+        "m.room.member" if content.get("membership").and_then(Value::as_str) == Some("join") => {
+            HeardKind::Joined
+        }
         "m.reaction" => {
             let relates = content.get("m.relates_to")?;
             HeardKind::Reaction {
@@ -178,10 +183,11 @@ pub(super) async fn apply_room(
         }
         event.sender_name = names[&event.sender].clone();
     }
-    let (database, clock, room_id) = (
+    let (database, clock, room_id, me_in_batch) = (
         service.database.clone(),
         service.clock.clone(),
         room.room_id().to_string(),
+        me.clone(),
     );
     let applying = std::time::Instant::now();
     let count = batch.len();
@@ -216,7 +222,17 @@ pub(super) async fn apply_room(
                     false,
                 ),
                 HeardKind::Presence => (apply::note_presence(&mut conn, &incoming), false),
+                // A newcomer cannot read what was announced before it joined.
+                HeardKind::Joined if event.sender != me_in_batch => {
+                    let queued =
+                        crate::relay::outbox::announce_presence_to_newcomers(&conn, &room_id, now);
+                    (queued.map(|()| Outcome::Nothing), false)
+                }
+                HeardKind::Joined => (Ok(Outcome::Nothing), false),
             };
+            if let Err(error) = apply::note_seen(&conn, &incoming) {
+                tracing::warn!("could not note a team event as read: {error}");
+            }
             match outcome {
                 Ok(outcome) => outcomes.push((event.event_id.clone(), outcome, doors)),
                 Err(error) => tracing::error!("could not apply a team event: {error}"),
