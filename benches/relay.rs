@@ -164,25 +164,7 @@ async fn burst(devices: &[&Device; 3], member: &matrix_sdk::Client, room: &str) 
     let [a, b, c] = *devices;
     let sender = member.user_id().unwrap().to_string();
     let before = b.events_seen_from(&sender);
-    for chunk in (0..1_000).collect::<Vec<usize>>().chunks(25) {
-        let sends: Vec<_> = chunk
-            .iter()
-            .map(|i| {
-                let (member, room, i) = (member.clone(), room.to_owned(), *i);
-                tokio::spawn(async move {
-                    volunteer::send_raw(
-                        &member,
-                        &room,
-                        serde_json::json!({"msgtype": "m.text", "body": format!("ok {i}")}),
-                    )
-                    .await
-                })
-            })
-            .collect();
-        for send in sends {
-            send.await.unwrap();
-        }
-    }
+    volunteer::send_many(member, room, 1_000).await;
     let sent = Instant::now();
     wait_until(
         "every device reads the burst",

@@ -10,7 +10,7 @@ pub mod shared;
 pub mod views;
 mod words;
 
-pub use change::{Actor, NoSink, Outcome, SessionChange, SessionSink, Via, When};
+pub use change::{short_name, Actor, NoSink, Outcome, SessionChange, SessionSink, Via, When};
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};

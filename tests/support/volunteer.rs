@@ -149,6 +149,30 @@ pub async fn send_raw(client: &Client, room_id: &str, content: Value) {
         .expect("raw message");
 }
 
+/// `count` plain messages ("ok 0", "ok 1", ...) as fast as the server takes them, 25 at a
+/// time: a burst a busy room could see.
+pub async fn send_many(client: &Client, room_id: &str, count: usize) {
+    for chunk in (0..count).collect::<Vec<usize>>().chunks(25) {
+        let sends: Vec<_> = chunk
+            .iter()
+            .map(|i| {
+                let (client, room_id, i) = (client.clone(), room_id.to_owned(), *i);
+                tokio::spawn(async move {
+                    send_raw(
+                        &client,
+                        &room_id,
+                        json!({"msgtype": "m.text", "body": format!("ok {i}")}),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        for send in sends {
+            send.await.expect("a burst message was sent");
+        }
+    }
+}
+
 /// A reply, as Element sends one: the quoted lines, then the words.
 pub async fn reply(client: &Client, room_id: &str, to: &str, words: &str) {
     let content = json!({

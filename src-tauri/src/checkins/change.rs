@@ -208,8 +208,8 @@ pub(crate) fn facts(conn: &Connection, id: i64) -> rusqlite::Result<Option<Facts
     .optional()
 }
 
-/// The person as a session page names them: the owner by their short name.
-fn short(user_id: &str) -> String {
+/// "@sam:example.org" as people say it and pages name them: "sam".
+pub fn short_name(user_id: &str) -> String {
     user_id
         .trim_start_matches('@')
         .split(':')
@@ -226,7 +226,7 @@ fn permitted(facts: &Facts, change: &SessionChange, actor: &Actor, me: &str) -> 
     } else {
         facts.owner.as_str()
     };
-    let owners = short(owner);
+    let owners = short_name(owner);
     match actor {
         Actor::Scheduler => match change {
             Remind { .. } if facts.tracked => {

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::wire::{self, SharedSession, Wire, WireKind, VERSION};
 use crate::checkins::change::Recorded;
-use crate::checkins::{shared, Actor, SessionSink, Via};
+use crate::checkins::{shared, short_name, Actor, SessionSink, Via};
 use crate::time::{from_millis, to_millis};
 
 /// This device's Matrix user and device, if signed in.
@@ -19,16 +19,6 @@ pub fn account(conn: &Connection) -> rusqlite::Result<Option<(String, String)>> 
         Ok((r.get(0)?, r.get(1)?))
     })
     .optional()
-}
-
-/// "@sam:example.org" as people say it: "sam".
-pub fn short_name(user_id: &str) -> String {
-    user_id
-        .trim_start_matches('@')
-        .split(':')
-        .next()
-        .unwrap_or(user_id)
-        .to_owned()
 }
 
 /// The step between devices in the order that reports a missed check-in: the account's

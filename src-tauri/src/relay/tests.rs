@@ -97,7 +97,7 @@ impl Room {
                     room_id: ROOM,
                     event_id: id,
                     sender,
-                    sender_name: &outbox::short_name(sender),
+                    sender_name: &crate::checkins::short_name(sender),
                     at: *when,
                     own: *sender == to.user && *device == Some(to.device_id),
                 };

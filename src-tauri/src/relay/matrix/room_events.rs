@@ -175,9 +175,9 @@ pub(super) async fn apply_room(
             let name = match matrix_sdk::ruma::UserId::parse(event.sender.as_str()) {
                 Ok(user) => match room.get_member_no_sync(&user).await {
                     Ok(Some(member)) => member.name().to_owned(),
-                    _ => crate::relay::outbox::short_name(&event.sender),
+                    _ => crate::checkins::short_name(&event.sender),
                 },
-                Err(_) => crate::relay::outbox::short_name(&event.sender),
+                Err(_) => crate::checkins::short_name(&event.sender),
             };
             names.insert(event.sender.clone(), name);
         }
