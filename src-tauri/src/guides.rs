@@ -373,24 +373,37 @@ fn validate_models(
                 ));
             }
         }
-        if ambiguous.choices.len() < 2
-            || ambiguous
-                .choices
-                .iter()
-                .any(|c| !seen.contains_key(&normalise(c)))
-        {
+        if ambiguous.names.is_empty() == ambiguous.prefix.is_none() {
+            return Err(check.error(
+                format!("{field}.names"),
+                "must have either names or a prefix",
+            ));
+        }
+        if let Some(prefix) = &ambiguous.prefix {
+            check_prefix(check, &format!("{field}.prefix"), prefix)?;
+        }
+        // A choice is looked up again when picked: it must lead somewhere known.
+        let leads_on = |choice: &String| {
+            let key = normalise(choice);
+            !key.is_empty() && table.resolve_key(&key).match_kind != MatchKind::Unknown
+        };
+        if ambiguous.choices.len() == 1 || !ambiguous.choices.iter().all(leads_on) {
             return Err(check.error(
                 format!("{field}.choices"),
-                "must be two or more of the listed models",
+                "must be none, or two or more names the table knows",
             ));
         }
     }
     for (index, rule) in table.lines.iter().enumerate() {
         let field = format!("lines[{index}]");
-        if rule.prefix.is_empty() || normalise(&rule.prefix) != rule.prefix {
+        check_prefix(check, &format!("{field}.prefix"), &rule.prefix)?;
+        // An earlier rule for any number with a shorter prefix would always win.
+        if let Some(earlier) = table.lines[..index].iter().find(|earlier| {
+            earlier.min_number.is_none() && rule.prefix.starts_with(earlier.prefix.as_str())
+        }) {
             return Err(check.error(
                 format!("{field}.prefix"),
-                "must be lowercase letters and digits",
+                format!("can never match: the rule for “{}” comes first", earlier.prefix),
             ));
         }
         if !known(&rule.guide) {
@@ -403,6 +416,25 @@ fn validate_models(
     }
     if !known(&table.fallback) {
         return Err(check.error("fallback", format!("“{}” is not a guide", table.fallback)));
+    }
+    Ok(())
+}
+
+/// A prefix must be something typing can produce: "applewatch" never can, because a leading
+/// "Apple" is dropped before the model ("Apple Watch 9" is looked up as "watch9").
+fn check_prefix(check: &Checker, field: &str, prefix: &str) -> Result<(), ContentError> {
+    if prefix.is_empty() || normalise(prefix) != prefix {
+        return Err(check.error(field, "must be lowercase letters and digits"));
+    }
+    for (maker, _) in models::MAKERS {
+        if let Some(rest) = prefix.strip_prefix(maker).filter(|rest| !rest.is_empty()) {
+            if normalise(&format!("{maker} {rest}")) != prefix {
+                return Err(check.error(
+                    field,
+                    format!("can never match: a leading “{maker}” is read differently"),
+                ));
+            }
+        }
     }
     Ok(())
 }

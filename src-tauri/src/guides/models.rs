@@ -36,10 +36,18 @@ pub struct ModelEntry {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Ambiguous {
+    /// Whole names that could be several models.
+    #[serde(default)]
     pub names: Vec<String>,
+    /// Any name starting with this that no model or product-line rule knew: "iPhone Pro Max"
+    /// could be any of six generations, and guessing the old one would tell the opposite.
+    #[serde(default)]
+    pub prefix: Option<String>,
     /// How to tell which one it is.
     pub question: String,
-    /// The listed models it could be.
+    /// The listed models (or names to look up again) it could be; none when there are too
+    /// many, and the question says where to find the name.
+    #[serde(default)]
     pub choices: Vec<String>,
 }
 
@@ -85,7 +93,7 @@ pub struct Resolution {
 
 /// A maker's name before a model stands for the product line it names, or for nothing:
 /// "Samsung S24 Ultra" is a Galaxy, "Google Pixel 8" a Pixel, "Apple Watch 9" a Watch.
-const MAKERS: &[(&str, &str)] = &[("apple", ""), ("samsung", "galaxy"), ("google", "pixel")];
+pub(super) const MAKERS: &[(&str, &str)] = &[("apple", ""), ("samsung", "galaxy"), ("google", "pixel")];
 
 /// How people write a generation: "2nd gen", "second generation", "(2)".
 const ORDINALS: &[(&str, &str)] = &[
@@ -114,16 +122,41 @@ pub fn normalise(input: &str) -> String {
                 .map_or(w, |(_, number)| number)
         })
         .collect();
-    if words.len() > 1 {
-        if let Some((_, line)) = MAKERS.iter().find(|(maker, _)| *maker == words[0]) {
-            if line.is_empty() || words[1] == *line {
+    drop_storage_sizes(&mut words);
+    if let Some((_, line)) = MAKERS.iter().find(|(maker, _)| Some(maker) == words.first()) {
+        match words.get(1) {
+            // "Samsung" alone is a Galaxy; "Apple" alone stays, to be asked about.
+            None if !line.is_empty() => words[0] = line,
+            None => {}
+            Some(next) if line.is_empty() || next == line => {
                 words.remove(0);
-            } else {
-                words[0] = line;
             }
+            Some(_) => words[0] = line,
         }
     }
     words.concat()
+}
+
+/// Storage sizes say nothing of the model and would hide it: "iPhone X 64GB", "64 GB".
+fn drop_storage_sizes(words: &mut Vec<&str>) {
+    let is_size = |w: &str| {
+        ["gb", "tb"].iter().any(|unit| {
+            w.strip_suffix(unit)
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+    };
+    let mut kept = Vec::with_capacity(words.len());
+    for (i, word) in words.iter().enumerate() {
+        let unit_after_number = matches!(*word, "gb" | "tb")
+            && i > 0
+            && words[i - 1].bytes().all(|b| b.is_ascii_digit());
+        let number_before_unit = word.bytes().all(|b| b.is_ascii_digit())
+            && words.get(i + 1).is_some_and(|next| matches!(*next, "gb" | "tb"));
+        if !(is_size(word) || unit_after_number || number_before_unit) {
+            kept.push(*word);
+        }
+    }
+    *words = kept;
 }
 
 /// The number at the start of `rest`, if any ("15promax" gives 15).
@@ -154,13 +187,7 @@ impl ModelTable {
             .iter()
             .find(|a| a.names.iter().any(|name| normalise(name) == key))
         {
-            return Resolution {
-                guide_id: String::new(),
-                model: None,
-                match_kind: MatchKind::Ambiguous,
-                note: Some(ambiguous.question.clone()),
-                choices: ambiguous.choices.clone(),
-            };
+            return ambiguous.resolution();
         }
         for rule in &self.lines {
             let Some(rest) = key.strip_prefix(rule.prefix.as_str()) else {
@@ -180,12 +207,31 @@ impl ModelTable {
                 choices: Vec::new(),
             };
         }
+        if let Some(ambiguous) = self.ambiguous.iter().find(|a| {
+            a.prefix
+                .as_deref()
+                .is_some_and(|prefix| key.starts_with(prefix))
+        }) {
+            return ambiguous.resolution();
+        }
         Resolution {
             guide_id: self.fallback.clone(),
             model: None,
             match_kind: MatchKind::Unknown,
             note: Some(UNKNOWN_NOTE.to_owned()),
             choices: Vec::new(),
+        }
+    }
+}
+
+impl Ambiguous {
+    fn resolution(&self) -> Resolution {
+        Resolution {
+            guide_id: String::new(),
+            model: None,
+            match_kind: MatchKind::Ambiguous,
+            note: Some(self.question.clone()),
+            choices: self.choices.clone(),
         }
     }
 }

@@ -403,6 +403,29 @@ const TYPED: &[(&str, &str)] = &[
     ("Mate 40 Pro", "huawei"),
     ("Sony Xperia 10 V", "other-android"),
     ("Something unheard of", "other-android"),
+    // Storage sizes and words such as "Pro Max" must not hide the model.
+    ("iPhone XR 128GB", "iphone-8-and-later"),
+    ("iPhone X 64GB", "iphone-8-and-later"),
+    ("iPhone SE 2020 64GB", "iphone-8-and-later"),
+    ("iPhone 13 128 GB", "iphone-8-and-later"),
+    ("iPhone 15 Pro Max 1TB", "iphone-8-and-later"),
+    ("iPhone 4s", "iphone-7-and-earlier"),
+    // An iPhone without its generation, or a maker alone: ask, never guess the old guide.
+    ("iphone", "ask"),
+    ("Apple iPhone", "ask"),
+    ("iPhone Pro Max", "ask"),
+    ("iPhone Pro", "ask"),
+    ("iPhone 64GB", "ask"),
+    ("apple", "ask"),
+    ("Apple Watch", "apple-watch"),
+    ("Apple Watch Series 12", "apple-watch"),
+    ("samsung", "samsung-galaxy"),
+    ("Google", "google-android"),
+    // Model numbers as Settings › About phone shows them.
+    ("SM-S921B", "samsung-galaxy"),
+    ("SM-A156B/DSN", "samsung-galaxy"),
+    ("sm-g991b", "samsung-galaxy"),
+    ("SM-R960", "other-watch"),
 ];
 
 #[test]
@@ -413,7 +436,10 @@ fn model_names_as_people_type_them_open_the_right_guide() {
         let found = library
             .resolve(typed)
             .unwrap_or_else(|e| panic!("{typed}: {e}"));
-        if *expected == "?" {
+        if *expected == "ask" {
+            assert_eq!(found.match_kind, MatchKind::Ambiguous, "{typed} must ask which: {found:?}");
+            assert!(found.guide_id.is_empty(), "{typed}");
+        } else if *expected == "?" {
             assert_eq!(
                 found.match_kind,
                 MatchKind::Ambiguous,
@@ -447,4 +473,71 @@ fn an_ambiguous_name_cannot_be_saved_until_the_model_is_chosen() {
     let devices = add_device(&library, &db.conn(), "iPhone SE 2020", now).unwrap();
     assert_eq!(devices[0].model, "iPhone SE (2nd generation)");
     assert_eq!(devices[0].guide_id, "iphone-8-and-later");
+}
+
+/// Choosing "iPhone" after "Apple" asks which iPhone; choosing "Apple Watch" opens its guide.
+#[test]
+fn every_choice_offered_leads_on() {
+    let library = library();
+    let apple = library.resolve("apple").unwrap();
+    assert_eq!(apple.choices, ["iPhone", "Apple Watch"]);
+    let iphone = library.resolve(&apple.choices[0]).unwrap();
+    assert_eq!(iphone.match_kind, MatchKind::Ambiguous);
+    assert!(iphone.note.unwrap().contains("Settings › General › About"));
+    assert_eq!(library.resolve(&apple.choices[1]).unwrap().guide_id, "apple-watch");
+}
+
+proptest::proptest! {
+    /// The guide for old iPhones tells owners of newer ones the opposite of what works: it is
+    /// only ever given for a listed old model, or an iPhone whose number is below 8.
+    #[test]
+    fn no_name_gets_the_old_iphone_guide_by_default(
+        words in proptest::collection::vec(
+            proptest::sample::select(vec![
+                "apple", "iphone", "Pro", "Max", "mini", "Plus", "64GB", "128", "GB", "XR", "Air",
+                "SE", "2020", "watch", "samsung", "1TB", "S", "e", "7", "8", "15", "(", "+", "-",
+            ]),
+            1..6,
+        )
+    ) {
+        let typed = words.join(" ");
+        if let Ok(found) = library().resolve(&typed) {
+            if found.guide_id == "iphone-7-and-earlier" {
+                let key = normalise(&typed);
+                let old_number = key
+                    .strip_prefix("iphone")
+                    .and_then(|rest| rest.chars().next())
+                    .is_some_and(|c| ('1'..='7').contains(&c));
+                proptest::prop_assert!(
+                    found.match_kind == MatchKind::Model || old_number,
+                    "{typed:?} ({key}) got the old iPhone guide: {found:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_rule_that_can_never_match_is_refused() {
+    // (rule, where it goes among the rules, what the refusal says)
+    for (rule, at, expected) in [
+        (r#"{"prefix": "applewatch", "guide": "apple-watch", "note": "x"}"#, 0, "a leading “apple”"),
+        (r#"{"prefix": "galaxyz", "guide": "samsung-galaxy", "note": "x"}"#, 30, "“galaxy” comes first"),
+        (r#"{"prefix": "iphonepro", "question": "x"}"#, usize::MAX, "either names or a prefix"),
+    ] {
+        let edit = |models: &str| {
+            let mut table: serde_json::Value = serde_json::from_str(models).unwrap();
+            let rule: serde_json::Value = serde_json::from_str(rule).unwrap();
+            if at == usize::MAX {
+                let mut ambiguous = rule.clone();
+                ambiguous["names"] = serde_json::json!(["Pro"]);
+                table["ambiguous"].as_array_mut().unwrap().push(ambiguous);
+            } else {
+                table["lines"].as_array_mut().unwrap().insert(at, rule.clone());
+            }
+            table.to_string()
+        };
+        let error = load_with(same, edit).unwrap_err().to_string();
+        assert!(error.contains(expected), "{error}");
+    }
 }

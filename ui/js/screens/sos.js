@@ -33,7 +33,8 @@ async function renderFinder() {
           input.value = choice;
           form.requestSubmit();
         }));
-        result.querySelector('button')?.focus();
+        // With no choices to pick, the question asks for the name: back to the field.
+        (result.querySelector('button') ?? input).focus();
         return;
       }
       result.replaceChildren(resultCard(found, input.value, devicesBox));
@@ -65,7 +66,7 @@ function whichOne(found, choose) {
   return h('div', { class: 'card result-card' },
     h('h2', { class: 'card-title' }, 'Which one is it?'),
     h('p', { class: 'note' }, found.note),
-    h('div', { class: 'actions' }, found.choices.map((choice) => {
+    found.choices.length === 0 ? null : h('div', { class: 'actions' }, found.choices.map((choice) => {
       const button = h('button', { type: 'button', class: 'button button-secondary' }, choice);
       button.addEventListener('click', () => choose(choice));
       return button;

@@ -53,6 +53,11 @@ enum HeardKind {
 }
 
 fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
+    if let matrix_sdk::deserialized_responses::TimelineEventKind::UnableToDecrypt { utd_info, .. } =
+        &event.kind
+    {
+        tracing::warn!(event = ?event.event_id(), reason = ?utd_info, "a team post could not be read");
+    }
     let json: Value = serde_json::from_str(event.raw().json().get()).ok()?;
     let sender = json.get("sender")?.as_str()?.to_owned();
     let content = json.get("content")?.clone();
