@@ -107,6 +107,11 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
         )
         .await;
     }
+    // Posts from before a device joined were never meant for it: it does not wait for them.
+    for device in [&a, &b, &c] {
+        let status = device.team.status().await.expect("status");
+        assert_eq!(status.unreadable, 0, "{}: {status:?}", device.user_id);
+    }
     volunteer::join_as_volunteer(&vic, &team.room_id).await;
     wait_until(
         "A sees B, C and Vic joined",

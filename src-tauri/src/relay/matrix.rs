@@ -7,6 +7,7 @@
 mod client;
 mod room_events;
 mod sync;
+mod unreadable;
 pub(crate) mod teams;
 
 use std::path::PathBuf;
@@ -35,6 +36,8 @@ pub struct TeamStatus {
     pub last_sync: Option<DateTime<Utc>>,
     /// Posts waiting to go out.
     pub waiting: i64,
+    /// Posts that came but cannot be read yet (their key has not come): tried again.
+    pub unreadable: usize,
     /// The last thing that went wrong, in words a person can act on.
     pub problem: Option<String>,
     pub teams: Vec<TeamView>,
@@ -78,6 +81,8 @@ pub struct TeamService {
     /// Cuts a wait between attempts short ("Try again now").
     retry_now: Arc<Notify>,
     live: Arc<Mutex<Live>>,
+    /// Posts waiting for the key that opens them.
+    unreadable: unreadable::Unreadable,
 }
 
 struct Running {
@@ -127,6 +132,7 @@ impl TeamService {
             send_now: Arc::new(Notify::new()),
             retry_now: Arc::new(Notify::new()),
             live: Arc::default(),
+            unreadable: Default::default(),
         });
         changes.listen(service.clone());
         service
@@ -259,6 +265,7 @@ impl TeamService {
             homeserver: account.as_ref().map(|a| a.homeserver.clone()),
             last_sync: live.1,
             waiting,
+            unreadable: self.unreadable.count(),
             problem: live.2,
             teams,
             invitations,

@@ -45,6 +45,7 @@ function statusPanel(status) {
     status.userId ? h('p', {}, 'Signed in as ', h('strong', {}, status.userId), ' on ', h('span', { class: 'path' }, status.homeserver)) : null,
     status.lastSync ? h('p', { class: 'muted' }, `Last in touch: ${formatWhen(status.lastSync)}`) : null,
     status.waiting ? h('p', {}, `${status.waiting} post${status.waiting === 1 ? '' : 's'} waiting to go to the team.`) : null,
+    status.unreadable ? h('p', { class: 'note note-warning' }, `${status.unreadable} team post${status.unreadable === 1 ? '' : 's'} cannot be read on this device yet: the key that opens ${status.unreadable === 1 ? 'it' : 'them'} has not come. This device keeps trying.`) : null,
     status.problem ? h('p', { class: 'problem' }, status.problem) : null,
     status.connection === 'offline' ? retry : null);
 }

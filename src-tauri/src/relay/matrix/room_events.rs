@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use matrix_sdk::deserialized_responses::TimelineEvent;
+use matrix_sdk::deserialized_responses::{TimelineEvent, TimelineEventKind};
 use matrix_sdk::room::{MessagesOptions, Room};
 use matrix_sdk::ruma::{EventId, UInt};
 use serde_json::Value;
@@ -53,11 +53,6 @@ enum HeardKind {
 }
 
 fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
-    if let matrix_sdk::deserialized_responses::TimelineEventKind::UnableToDecrypt { utd_info, .. } =
-        &event.kind
-    {
-        tracing::warn!(event = ?event.event_id(), reason = ?utd_info, "a team post could not be read");
-    }
     let json: Value = serde_json::from_str(event.raw().json().get()).ok()?;
     let sender = json.get("sender")?.as_str()?.to_owned();
     let content = json.get("content")?.clone();
@@ -89,6 +84,20 @@ fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
         at: from_millis(json.get("origin_server_ts")?.as_i64()?)?,
         kind,
     })
+}
+
+/// Whether `event` is `user` joining the room.
+fn is_join_of(event: &TimelineEvent, user: &str) -> bool {
+    let raw = event.raw();
+    raw.get_field::<String>("type").ok().flatten().as_deref() == Some("m.room.member")
+        && raw.get_field::<String>("state_key").ok().flatten().as_deref() == Some(user)
+        && raw
+            .get_field::<Value>("content")
+            .ok()
+            .flatten()
+            .and_then(|content| content.get("membership").and_then(Value::as_str).map(str::to_owned))
+            .as_deref()
+            == Some("join")
 }
 
 /// Whether this device has already applied the event with id `event_id`.
@@ -166,9 +175,22 @@ pub(super) async fn apply_room(
         Vec::new()
     };
     events.extend(latest);
+    let room_id = room.room_id().to_owned();
+    let now = service.clock.now();
+    // What was said before this device's user joined was never meant for it: unreadable
+    // posts from then are not waited for.
+    let my_join = events.iter().rposition(|event| is_join_of(event, &me));
     let mut batch: Vec<Heard> = events
         .iter()
-        .filter_map(|event| heard(event, &me, &my_device))
+        .enumerate()
+        .filter(|(index, event)| {
+            if my_join.is_some_and(|join| *index < join) {
+                !matches!(event.kind, TimelineEventKind::UnableToDecrypt { .. })
+            } else {
+                !service.unreadable.keep_if_unreadable(&room_id, event, now)
+            }
+        })
+        .filter_map(|(_, event)| heard(event, &me, &my_device))
         .collect();
     if batch.is_empty() {
         return;

@@ -89,6 +89,8 @@ async fn apply_sync(service: &Arc<TeamService>, client: &Client, response: SyncR
         )
         .await;
     }
+    // A key that came with this sync may open a post that came before it.
+    super::unreadable::retry(service, client).await;
 }
 
 /// Teams this device was removed from (or left elsewhere) stop being followed here.
@@ -151,6 +153,10 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
                     }
                 }
                 check_membership(&service, &client);
+                // A post that waited for this sync (a room just joined) goes now.
+                if outbox::waiting(&service.database.reader()).unwrap_or(0) > 0 {
+                    service.send_now.notify_one();
+                }
                 if !synced.swap(true, Ordering::SeqCst) {
                     announce_in_every_team(&service);
                     // Back in touch: missed posts queued meanwhile wait for the others to come
@@ -250,12 +256,22 @@ async fn send_ready(service: &TeamService, client: &Client) -> Result<(), String
         let room = <&matrix_sdk::ruma::RoomId>::try_from(post.room_id.as_str())
             .ok()
             .and_then(|id| client.get_room(id));
-        let Some(room) = room.filter(|r| r.state() == RoomState::Joined) else {
-            let _ = service.database.conn().execute(
-                "UPDATE team_outbox SET dropped = 'not in that team' WHERE id = ?1",
-                [post.id],
-            );
-            continue;
+        let room = match room {
+            Some(room) if room.state() == RoomState::Joined => room,
+            // Just joined, and a sync from before the join has not caught up yet: the post
+            // waits for the next sync rather than being lost.
+            Some(room) if !matches!(room.state(), RoomState::Left | RoomState::Banned) => {
+                tracing::info!(room = %post.room_id, state = ?room.state(), "a team post waits until this device is in the room");
+                continue;
+            }
+            _ => {
+                tracing::warn!(room = %post.room_id, "a team post was dropped: this device is not in that team");
+                let _ = service.database.conn().execute(
+                    "UPDATE team_outbox SET dropped = 'not in that team' WHERE id = ?1",
+                    [post.id],
+                );
+                continue;
+            }
         };
         let encrypted = room
             .latest_encryption_state()
