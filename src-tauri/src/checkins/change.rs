@@ -165,6 +165,7 @@ pub enum Outcome {
 pub(crate) struct Facts {
     pub id: i64,
     pub interval_min: Option<i64>,
+    pub reminder_lead_min: i64,
     pub started_at: i64,
     pub ends_at: i64,
     pub next_due_at: i64,
@@ -184,13 +185,14 @@ pub(crate) fn facts(conn: &Connection, id: i64) -> rusqlite::Result<Option<Facts
     conn.query_row(
         "SELECT id, title, interval_min, grace_min, started_at, ends_at, next_due_at,
                 last_check_in_at, reminded_for, snoozed_until, missed_for, acknowledged_at,
-                help_at, ended_at, origin, owner, chat_members, team_room
+                help_at, ended_at, origin, owner, chat_members, team_room, reminder_lead_min
          FROM checkin_session WHERE id = ?1",
         [id],
         |r| {
             Ok(Facts {
                 id: r.get(0)?,
                 interval_min: r.get(2)?,
+                reminder_lead_min: r.get(18)?,
                 started_at: r.get(4)?,
                 ends_at: r.get(5)?,
                 next_due_at: r.get(6)?,
@@ -368,7 +370,7 @@ pub fn apply(
                 }
             }
             let next_due = next_due_after_check_in(&facts, at).ok_or(CheckinError::Arithmetic)?;
-            reschedule(tx, id, next_due, facts.ends_at)?;
+            reschedule(tx, &facts, next_due, facts.ends_at, to_millis(now))?;
             tx.execute(
                 "UPDATE checkin_session SET last_check_in_at = ?2 WHERE id = ?1",
                 params![id, to_millis(at)],
@@ -389,7 +391,7 @@ pub fn apply(
             let (Some(next_due), Some(ends)) = (next_due, ends) else {
                 return Err(CheckinError::Arithmetic);
             };
-            reschedule(tx, id, next_due, ends)?;
+            reschedule(tx, &facts, next_due, ends, to_millis(now))?;
             record("extended", at_time, None, Some(*by))?;
         }
         SessionChange::Snooze => {
@@ -489,14 +491,27 @@ pub(crate) fn next_due_after_check_in(facts: &Facts, at: DateTime<Utc>) -> Optio
     }
 }
 
-/// Sets the next due time (and the end) and clears every alert raised for the old one.
-fn reschedule(conn: &Connection, id: i64, next_due: i64, ends_at: i64) -> rusqlite::Result<()> {
+/// Sets the next due time (and the end) and clears every alert raised for the old one. A
+/// reminder whose moment has already passed (a late check-in from the room) is not sent.
+fn reschedule(
+    conn: &Connection,
+    facts: &Facts,
+    next_due: i64,
+    ends_at: i64,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    let reminder = super::scheduler::reminder_moment(
+        next_due,
+        facts.reminder_lead_min,
+        facts.interval_min,
+    );
+    let reminded_for = reminder.is_none_or(|at| at <= now_ms).then_some(next_due);
     conn.execute(
-        "UPDATE checkin_session SET next_due_at = ?2, ends_at = ?3, reminded_for = NULL,
+        "UPDATE checkin_session SET next_due_at = ?2, ends_at = ?3, reminded_for = ?4,
              snoozed_until = NULL, missed_for = NULL, last_alert_at = NULL,
              acknowledged_at = NULL, help_at = NULL
          WHERE id = ?1",
-        params![id, next_due, ends_at],
+        params![facts.id, next_due, ends_at, reminded_for],
     )?;
     Ok(())
 }

@@ -65,23 +65,40 @@ pub const FOLLOWED: &str = "(origin = 'local' OR team_room IN (SELECT room_id FR
 
 /// The moments a session's times lead to, if they can be worked out: a row written outside
 /// the app with impossible numbers is skipped (and said in the log), never a panic.
-fn moments(due: i64, lead_min: i64, grace_min: i64) -> Option<(i64, i64)> {
-    let reminder_at = due.checked_sub(lead_min.checked_mul(MINUTE_MS)?)?;
+fn moments(
+    due: i64,
+    lead_min: i64,
+    interval_min: Option<i64>,
+    grace_min: i64,
+) -> Option<(i64, i64)> {
+    let reminder_at = reminder_moment(due, lead_min, interval_min)?;
     let missed_at = due.checked_add(grace_min.checked_mul(MINUTE_MS)?)?;
     from_millis(reminder_at)?;
     from_millis(missed_at)?;
     Some((reminder_at, missed_at))
 }
 
+/// When the reminder for a check-in due at `due` comes: `lead_min` before it, but never more
+/// than half the interval, so checking in every 5 minutes with "5 minutes before" does not
+/// bring a reminder at the moment of checking in.
+pub(crate) fn reminder_moment(due: i64, lead_min: i64, interval_min: Option<i64>) -> Option<i64> {
+    let mut lead = lead_min.checked_mul(MINUTE_MS)?;
+    if let Some(interval) = interval_min.filter(|minutes| *minutes > 0) {
+        lead = lead.min(interval.checked_mul(MINUTE_MS)? / 2);
+    }
+    due.checked_sub(lead)
+}
+
 fn active_rows(conn: &Connection) -> rusqlite::Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, title, participants, mode, next_due_at, reminder_lead_min, grace_min, reminded_for,
-                snoozed_until, missed_for, last_alert_at, acknowledged_at, last_check_in_at, origin
+                snoozed_until, missed_for, last_alert_at, acknowledged_at, last_check_in_at, origin,
+                interval_min
          FROM checkin_session WHERE ended_at IS NULL AND {FOLLOWED}"
     ))?;
     let rows = stmt.query_map([], |r| {
         let (id, due): (i64, i64) = (r.get(0)?, r.get(4)?);
-        let Some((reminder_at, missed_at)) = moments(due, r.get(5)?, r.get(6)?) else {
+        let Some((reminder_at, missed_at)) = moments(due, r.get(5)?, r.get(14)?, r.get(6)?) else {
             tracing::warn!(
                 session = id,
                 "a session's times cannot be worked out; it was skipped"

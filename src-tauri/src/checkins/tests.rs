@@ -136,6 +136,60 @@ fn checking_in_resets_the_next_due_time_and_clears_alerts() {
 }
 
 #[test]
+fn checking_in_every_5_minutes_never_brings_a_reminder_at_the_moment_of_checking_in() {
+    let (_dir, db) = db();
+    let mut conn = db.conn();
+    let every_5 = NewSession {
+        interval_minutes: Some(5),
+        reminder_lead_minutes: 5,
+        ..canvass(at(18, 0))
+    };
+    let id = start(&mut conn, &every_5, at(14, 0), &Actor::here(), &NoSink).unwrap();
+    assert!(
+        evaluate(&mut conn, at(14, 0), &NoSink).unwrap().is_empty(),
+        "no reminder as the session starts"
+    );
+    // The lead is at most half the interval: 2½ minutes before 14:05.
+    let half_way = at(14, 2) + chrono::Duration::seconds(30);
+    assert_eq!(next_wake(&conn, at(14, 0)).unwrap(), Some(half_way));
+    check_in(&mut conn, id, at(14, 4), &Actor::here(), &NoSink).unwrap();
+    assert!(
+        evaluate(&mut conn, at(14, 4), &NoSink).unwrap().is_empty(),
+        "no reminder as you check in"
+    );
+    let alerts = evaluate(&mut conn, at(14, 6) + chrono::Duration::seconds(30), &NoSink).unwrap();
+    assert_eq!(kinds(&alerts), [&AlertKind::Reminder { due_at: at(14, 9) }]);
+}
+
+#[test]
+fn a_check_in_from_the_room_whose_reminder_moment_has_passed_brings_no_reminder() {
+    let (_dir, db) = db();
+    let mut conn = db.conn();
+    let id = start(&mut conn, &canvass(at(18, 0)), at(14, 0), &Actor::here(), &NoSink).unwrap();
+    // Checked in at 14:00 on the owner's phone (due 14:30, reminder 14:25), heard here only
+    // at 14:27 after an outage: the reminder moment has gone.
+    let checked_at = at(14, 0) + chrono::Duration::seconds(1);
+    let tx = conn.transaction().unwrap();
+    change::apply(
+        &tx,
+        id,
+        &SessionChange::CheckIn { at: checked_at },
+        &Actor::here(),
+        change::When { at: checked_at, now: at(14, 27) },
+        "",
+        &NoSink,
+    )
+    .unwrap();
+    tx.commit().unwrap();
+    assert!(evaluate(&mut conn, at(14, 27), &NoSink).unwrap().is_empty(), "no reminder");
+    assert_eq!(
+        next_wake(&conn, at(14, 27)).unwrap(),
+        Some(at(14, 40) + chrono::Duration::seconds(1)),
+        "only the missed alarm is still to come"
+    );
+}
+
+#[test]
 fn after_a_long_suspend_each_session_gets_one_consolidated_alert() {
     let (_dir, db) = db();
     let mut conn = db.conn();
