@@ -18,7 +18,9 @@ PACKAGE_PACKAGES=(dpkg-dev)
 TEST_PACKAGES=(xvfb webkit2gtk-driver dbus-daemon gnome-keyring imagemagick xdotool python3 python3-venv
   "${PACKAGE_PACKAGES[@]}" desktop-file-utils
   # The printable report is printed to PDF by a real browser engine and turned into page images.
-  chromium poppler-utils)
+  chromium poppler-utils
+  # A real notification daemon: notices after a quit and a restart, and its own "default" action.
+  dunst)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -13,6 +13,7 @@ use chrono::Utc;
 use serde_json::Value;
 
 use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSession};
+use support::dunst::Dunst;
 use support::notification_server::NotificationServer;
 use support::{serial, App, Desktop, Driver};
 
@@ -257,4 +258,131 @@ async fn two_missed_check_ins_give_two_alarms_and_a_notification_answer_clears_o
     assert_eq!(up.len(), 3, "one notice up per alarm: {up:?}");
     app.screenshots("alarms-three-after-restart").await;
     app.quit(driver).await;
+}
+
+/// The page's address, once it is the page of one of `sessions`.
+async fn wait_for_session_page(app: &App, sessions: &[i64]) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let hash = app.js("return location.hash").await;
+        let opened = hash
+            .as_str()
+            .and_then(|h| h.strip_prefix("#/checkins/"))
+            .and_then(|id| id.parse::<i64>().ok());
+        if let Some(id) = opened.filter(|id| sessions.contains(id)) {
+            return id;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the window did not open a session's page; it shows {hash}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Everything the app logged in `data`.
+fn app_log(data: &Path) -> String {
+    std::fs::read_dir(data.join("logs"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// With a real daemon (dunst, default settings): its own "default" action (a middle click,
+/// or `dunstctl action`) opens the session; quitting takes every notice down; and after the
+/// app is killed, the next start takes down what it left and shows exactly the open alarms.
+#[tokio::test]
+async fn notices_on_dunst_never_outlive_their_alarm() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let ward3 = seed_session(
+        &desktop,
+        data.path(),
+        "Ward 3",
+        &["Asha", "Ben"],
+        Mode::Me,
+        45,
+    );
+    let ward5 = seed_session(
+        &desktop,
+        data.path(),
+        "Ward 5",
+        &["Cat", "Dev"],
+        Mode::Watching,
+        44,
+    );
+    let dunst = Dunst::start(&desktop);
+
+    {
+        let driver = &Driver::start(&desktop, data.path());
+        let app = App::launch(driver).await;
+        wait_for_alarms(&app, &[ward3, ward5]).await;
+        dunst.wait_up(2, "one notice per missed check-in");
+        dunst.screenshot("notices-after-restart-0-first-start");
+        app.go("#/today").await;
+        // dunst's default action (what a middle click does) brings the session forward.
+        dunst.ctl(&["action", "0"]);
+        let opened = wait_for_session_page(&app, &[ward3, ward5]).await;
+        app.wait_for_text("main h1", if opened == ward3 { "Ward 3" } else { "Ward 5" })
+            .await;
+        dunst.wait_up(1, "the notice that was answered is taken down");
+        assert_eq!(
+            alarm_sessions(&app).await,
+            [ward3, ward5],
+            "the alarms stay in the app"
+        );
+        // Quit as logging out does (WebDriver's own close kills the app outright).
+        signal_app(data.path(), "TERM");
+        dunst.wait_up(0, "quitting takes every notice down");
+        drop(app);
+    }
+    let log = app_log(data.path());
+    assert!(
+        log.contains("answering=MiddleClick"),
+        "the app read that dunst answers with a middle click"
+    );
+
+    // Killed outright: nothing of the app runs to take its notices down.
+    {
+        let driver = &Driver::start(&desktop, data.path());
+        let app = App::launch(driver).await;
+        wait_for_alarms(&app, &[ward3, ward5]).await;
+        dunst.wait_up(2, "one notice per alarm after a restart");
+        signal_app(data.path(), "KILL");
+        dunst.wait_up(2, "a killed app's notices stay up");
+        drop(app);
+    }
+
+    // The next start takes the earlier run's notices down: exactly the open alarms show.
+    let driver = &Driver::start(&desktop, data.path());
+    let app = App::launch(driver).await;
+    wait_for_alarms(&app, &[ward3, ward5]).await;
+    dunst.wait_up(2, "after a restart, one notice per open alarm");
+    // Give a duplicate time to arrive, then count again.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(dunst.up(), 2, "exactly the open alarms");
+    assert!(app_log(data.path()).contains("took down the notices an earlier run left"));
+    dunst.screenshot("notices-after-restart-1-after-the-app-was-killed");
+    signal_app(data.path(), "TERM");
+    dunst.wait_up(0, "quitting takes every notice down");
+    let log = app_log(data.path());
+    assert!(
+        log.contains("taking the notices down: the app is quitting"),
+        "{log}"
+    );
+}
+
+/// Sends the app `signal` ("TERM", as logging out does; "KILL") and waits until it is gone.
+fn signal_app(data: &Path, signal: &str) {
+    for pid in support::app_pids(data) {
+        let _ = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status();
+    }
+    support::wait_for_app_exit(data);
 }

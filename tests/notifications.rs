@@ -39,7 +39,7 @@ fn reminder() -> Notice {
     Notice {
         summary: "Check-in due: Ward 3 canvass".into(),
         body: "Due at 14:30.".into(),
-        without_buttons: "Click this notice to open Campaign Safe and check in.".into(),
+        in_app_task: "check in".into(),
         urgency: Urgency::Critical,
         actions: vec![
             NoticeAction {
@@ -139,17 +139,14 @@ fn notices_reach_a_real_notification_server_and_their_answers_come_back() {
     server.wait_closed(sent.id);
     assert_eq!(closed.wait(), Response::ClosedByApp);
 
-    // A daemon that draws no buttons (dunst, mako): the notice says how to answer.
+    // A daemon that takes no actions at all: the notice sends people to the app.
     let (mut plain_daemon, plain_address) = start_bus();
     std::env::set_var("DBUS_SESSION_BUS_ADDRESS", &plain_address);
     let plain = NotificationServer::start(&plain_address, false);
     let plain_notifier = DesktopNotifier::new("Campaign Safe", runtime.handle().clone());
     let _ = show(&plain_notifier, &reminder());
     let sent = plain.wait_for("Check-in due");
-    assert_eq!(
-        sent.body,
-        "Due at 14:30.\nClick this notice to open Campaign Safe and check in."
-    );
+    assert_eq!(sent.body, "Due at 14:30.\nOpen Campaign Safe to check in.");
 
     // Through the scheduler and the alarm hub: pressing "I'm OK" on the reminder records the
     // check-in and closes the notice.

@@ -264,7 +264,7 @@ impl Alarm {
         Notice {
             summary: self.summary.clone(),
             body: self.body.clone(),
-            without_buttons: format!("Click this notice to open Campaign Safe and {check_in}."),
+            in_app_task: check_in.to_owned(),
             urgency: match self.kind {
                 AlarmKind::Reminder => Urgency::Normal,
                 AlarmKind::Missed | AlarmKind::Help => Urgency::Critical,

@@ -403,7 +403,10 @@ fn validate_models(
         }) {
             return Err(check.error(
                 format!("{field}.prefix"),
-                format!("can never match: the rule for “{}” comes first", earlier.prefix),
+                format!(
+                    "can never match: the rule for “{}” comes first",
+                    earlier.prefix
+                ),
             ));
         }
         if !known(&rule.guide) {

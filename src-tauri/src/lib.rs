@@ -157,6 +157,9 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
             open_main_window(app.handle(), webview_dir)?;
             return Ok(());
         }
+        notifier.keep_track_in(&data_dir);
+        #[cfg(unix)]
+        quit_on_terminate(app.handle().clone());
         let _ = state.keyring.set(options.keyring.clone());
         let record_exists = storage::holds_encrypted_record(&data_dir);
         match vault::at_start(&data_dir, options.keyring.as_ref(), record_exists) {
@@ -342,8 +345,39 @@ fn is_app_url(url: &tauri::Url) -> bool {
 pub fn run() {
     startup::probe("main");
     let builder = tauri::Builder::default();
-    if let Err(error) = setup(builder, Options::from_env()).run(context()) {
-        eprintln!("Campaign Safe could not start: {error}");
-        std::process::exit(1);
-    }
+    let options = Options::from_env();
+    let notifier = options.notifier.clone();
+    let app = match setup(builder, options).build(context()) {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("Campaign Safe could not start: {error}");
+            std::process::exit(1);
+        }
+    };
+    app.run(move |_, event| {
+        // No notice outlives the app: an alarm nobody can answer here must not stay up.
+        if let tauri::RunEvent::Exit = event {
+            notifier.close_all();
+        }
+    });
+}
+
+/// Logging out (or `kill`) sends SIGTERM: the app quits as if closed, so its notices go too.
+#[cfg(unix)]
+fn quit_on_terminate<R: Runtime>(handle: tauri::AppHandle<R>) {
+    tauri::async_runtime::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut terminate), Ok(mut interrupt)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        tracing::info!("asked to quit");
+        handle.exit(0);
+    });
 }

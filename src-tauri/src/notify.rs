@@ -8,7 +8,7 @@
 mod desktop;
 
 #[cfg(target_os = "linux")]
-pub use desktop::DesktopNotifier;
+pub use desktop::{Answering, DesktopNotifier};
 
 /// How urgent a notice is; a missed check-in is `Critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,8 +30,9 @@ pub struct NoticeAction {
 pub struct Notice {
     pub summary: String,
     pub body: String,
-    /// Said after the body where the desktop draws no buttons: how to answer instead.
-    pub without_buttons: String,
+    /// What to do in the app ("check in"), for desktops that draw no buttons: the notice
+    /// then says how to get there on this desktop.
+    pub in_app_task: String,
     pub urgency: Urgency,
     pub actions: Vec<NoticeAction>,
 }
@@ -72,6 +73,13 @@ pub trait Notifier: Send + Sync {
 
     /// Takes a notice away; its `on_response` then gets [`Response::ClosedByApp`].
     fn close(&self, id: NoticeId);
+
+    /// Keeps track of the notices shown in `data_dir`, and takes down those an earlier run
+    /// left up there.
+    fn keep_track_in(&self, _data_dir: &std::path::Path) {}
+
+    /// Takes every notice down: the app is quitting. Blocks a little while for the desktop.
+    fn close_all(&self) {}
 }
 
 /// Where no desktop notifications can be sent (phones, for now): the in-app alarm alone.

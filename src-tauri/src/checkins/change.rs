@@ -500,11 +500,8 @@ fn reschedule(
     ends_at: i64,
     now_ms: i64,
 ) -> rusqlite::Result<()> {
-    let reminder = super::scheduler::reminder_moment(
-        next_due,
-        facts.reminder_lead_min,
-        facts.interval_min,
-    );
+    let reminder =
+        super::scheduler::reminder_moment(next_due, facts.reminder_lead_min, facts.interval_min);
     let reminded_for = reminder.is_none_or(|at| at <= now_ms).then_some(next_due);
     conn.execute(
         "UPDATE checkin_session SET next_due_at = ?2, ends_at = ?3, reminded_for = ?4,

@@ -157,7 +157,12 @@ fn checking_in_every_5_minutes_never_brings_a_reminder_at_the_moment_of_checking
         evaluate(&mut conn, at(14, 4), &NoSink).unwrap().is_empty(),
         "no reminder as you check in"
     );
-    let alerts = evaluate(&mut conn, at(14, 6) + chrono::Duration::seconds(30), &NoSink).unwrap();
+    let alerts = evaluate(
+        &mut conn,
+        at(14, 6) + chrono::Duration::seconds(30),
+        &NoSink,
+    )
+    .unwrap();
     assert_eq!(kinds(&alerts), [&AlertKind::Reminder { due_at: at(14, 9) }]);
 }
 
@@ -165,7 +170,14 @@ fn checking_in_every_5_minutes_never_brings_a_reminder_at_the_moment_of_checking
 fn a_check_in_from_the_room_whose_reminder_moment_has_passed_brings_no_reminder() {
     let (_dir, db) = db();
     let mut conn = db.conn();
-    let id = start(&mut conn, &canvass(at(18, 0)), at(14, 0), &Actor::here(), &NoSink).unwrap();
+    let id = start(
+        &mut conn,
+        &canvass(at(18, 0)),
+        at(14, 0),
+        &Actor::here(),
+        &NoSink,
+    )
+    .unwrap();
     // Checked in at 14:00 on the owner's phone (due 14:30, reminder 14:25), heard here only
     // at 14:27 after an outage: the reminder moment has gone.
     let checked_at = at(14, 0) + chrono::Duration::seconds(1);
@@ -175,13 +187,19 @@ fn a_check_in_from_the_room_whose_reminder_moment_has_passed_brings_no_reminder(
         id,
         &SessionChange::CheckIn { at: checked_at },
         &Actor::here(),
-        change::When { at: checked_at, now: at(14, 27) },
+        change::When {
+            at: checked_at,
+            now: at(14, 27),
+        },
         "",
         &NoSink,
     )
     .unwrap();
     tx.commit().unwrap();
-    assert!(evaluate(&mut conn, at(14, 27), &NoSink).unwrap().is_empty(), "no reminder");
+    assert!(
+        evaluate(&mut conn, at(14, 27), &NoSink).unwrap().is_empty(),
+        "no reminder"
+    );
     assert_eq!(
         next_wake(&conn, at(14, 27)).unwrap(),
         Some(at(14, 40) + chrono::Duration::seconds(1)),

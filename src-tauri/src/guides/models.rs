@@ -93,7 +93,8 @@ pub struct Resolution {
 
 /// A maker's name before a model stands for the product line it names, or for nothing:
 /// "Samsung S24 Ultra" is a Galaxy, "Google Pixel 8" a Pixel, "Apple Watch 9" a Watch.
-pub(super) const MAKERS: &[(&str, &str)] = &[("apple", ""), ("samsung", "galaxy"), ("google", "pixel")];
+pub(super) const MAKERS: &[(&str, &str)] =
+    &[("apple", ""), ("samsung", "galaxy"), ("google", "pixel")];
 
 /// How people write a generation: "2nd gen", "second generation", "(2)".
 const ORDINALS: &[(&str, &str)] = &[
@@ -123,7 +124,10 @@ pub fn normalise(input: &str) -> String {
         })
         .collect();
     drop_storage_sizes(&mut words);
-    if let Some((_, line)) = MAKERS.iter().find(|(maker, _)| Some(maker) == words.first()) {
+    if let Some((_, line)) = MAKERS
+        .iter()
+        .find(|(maker, _)| Some(maker) == words.first())
+    {
         match words.get(1) {
             // "Samsung" alone is a Galaxy; "Apple" alone stays, to be asked about.
             None if !line.is_empty() => words[0] = line,
@@ -151,7 +155,9 @@ fn drop_storage_sizes(words: &mut Vec<&str>) {
             && i > 0
             && words[i - 1].bytes().all(|b| b.is_ascii_digit());
         let number_before_unit = word.bytes().all(|b| b.is_ascii_digit())
-            && words.get(i + 1).is_some_and(|next| matches!(*next, "gb" | "tb"));
+            && words
+                .get(i + 1)
+                .is_some_and(|next| matches!(*next, "gb" | "tb"));
         if !(is_size(word) || unit_after_number || number_before_unit) {
             kept.push(*word);
         }

@@ -437,7 +437,11 @@ fn model_names_as_people_type_them_open_the_right_guide() {
             .resolve(typed)
             .unwrap_or_else(|e| panic!("{typed}: {e}"));
         if *expected == "ask" {
-            assert_eq!(found.match_kind, MatchKind::Ambiguous, "{typed} must ask which: {found:?}");
+            assert_eq!(
+                found.match_kind,
+                MatchKind::Ambiguous,
+                "{typed} must ask which: {found:?}"
+            );
             assert!(found.guide_id.is_empty(), "{typed}");
         } else if *expected == "?" {
             assert_eq!(
@@ -484,7 +488,10 @@ fn every_choice_offered_leads_on() {
     let iphone = library.resolve(&apple.choices[0]).unwrap();
     assert_eq!(iphone.match_kind, MatchKind::Ambiguous);
     assert!(iphone.note.unwrap().contains("Settings › General › About"));
-    assert_eq!(library.resolve(&apple.choices[1]).unwrap().guide_id, "apple-watch");
+    assert_eq!(
+        library.resolve(&apple.choices[1]).unwrap().guide_id,
+        "apple-watch"
+    );
 }
 
 proptest::proptest! {
@@ -521,9 +528,21 @@ proptest::proptest! {
 fn a_rule_that_can_never_match_is_refused() {
     // (rule, where it goes among the rules, what the refusal says)
     for (rule, at, expected) in [
-        (r#"{"prefix": "applewatch", "guide": "apple-watch", "note": "x"}"#, 0, "a leading “apple”"),
-        (r#"{"prefix": "galaxyz", "guide": "samsung-galaxy", "note": "x"}"#, 30, "“galaxy” comes first"),
-        (r#"{"prefix": "iphonepro", "question": "x"}"#, usize::MAX, "either names or a prefix"),
+        (
+            r#"{"prefix": "applewatch", "guide": "apple-watch", "note": "x"}"#,
+            0,
+            "a leading “apple”",
+        ),
+        (
+            r#"{"prefix": "galaxyz", "guide": "samsung-galaxy", "note": "x"}"#,
+            30,
+            "“galaxy” comes first",
+        ),
+        (
+            r#"{"prefix": "iphonepro", "question": "x"}"#,
+            usize::MAX,
+            "either names or a prefix",
+        ),
     ] {
         let edit = |models: &str| {
             let mut table: serde_json::Value = serde_json::from_str(models).unwrap();
@@ -533,7 +552,10 @@ fn a_rule_that_can_never_match_is_refused() {
                 ambiguous["names"] = serde_json::json!(["Pro"]);
                 table["ambiguous"].as_array_mut().unwrap().push(ambiguous);
             } else {
-                table["lines"].as_array_mut().unwrap().insert(at, rule.clone());
+                table["lines"]
+                    .as_array_mut()
+                    .unwrap()
+                    .insert(at, rule.clone());
             }
             table.to_string()
         };

@@ -1,10 +1,16 @@
 //! Real notifications through the desktop's notification service: notify-rust over zbus,
 //! on the app's tokio runtime. It has no threads of its own and nothing that wakes while no
 //! notice is out.
+//!
+//! The daemon's numbers for the notices that are up are kept in a small file beside the
+//! record, so the next start can take down what an earlier run left (it crashed, or was
+//! killed): after a restart the desktop shows exactly the open alarms.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use notify_rust::{CloseReason, Notification, NotificationHandle, NotificationResponse, Timeout};
 use tokio::runtime::Handle;
@@ -12,9 +18,48 @@ use tokio::sync::OnceCell;
 
 use super::{Notice, NoticeId, Notifier, NotifyError, OnResponse, Response, Urgency};
 
-/// Notification daemons that accept actions but draw no buttons for them (they offer them
-/// only through a menu of their own), so the notice must also say how to answer.
-const BUTTONLESS_DAEMONS: &[&str] = &["dunst", "mako", "notify-osd", "swaync-lite"];
+/// How a person answers a notice on this desktop, from its name and capabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answering {
+    /// The daemon draws the notice's buttons.
+    Buttons,
+    /// dunst: a left click only closes the notice; a middle click (or its menu) answers.
+    MiddleClick,
+    /// Daemons that draw no buttons but open the notice on a click (mako).
+    Click,
+    /// No actions at all: the notice can only send people to the app.
+    OpenTheApp,
+}
+
+impl Answering {
+    pub fn of(server_name: &str, capabilities: &[String]) -> Self {
+        if !capabilities.iter().any(|c| c == "actions") {
+            return Self::OpenTheApp;
+        }
+        match server_name.to_lowercase().as_str() {
+            "dunst" => Self::MiddleClick,
+            "mako" | "swaync-lite" | "notify-osd" => Self::Click,
+            _ => Self::Buttons,
+        }
+    }
+
+    /// The sentence that tells a person how to answer, or nothing where buttons show.
+    pub fn sentence(self, task: &str) -> Option<String> {
+        match self {
+            Self::Buttons => None,
+            Self::MiddleClick => Some(format!(
+                "Middle-click this notice, or choose “Open Campaign Safe” from its menu, to open Campaign Safe and {task}."
+            )),
+            Self::Click => Some(format!("Click this notice to open Campaign Safe and {task}.")),
+            Self::OpenTheApp => Some(format!("Open Campaign Safe to {task}.")),
+        }
+    }
+}
+
+/// The file beside the record that lists the daemon's numbers of the notices up now.
+const SHOWN_FILE: &str = "notices-shown";
+/// Quitting waits at most this long for the desktop to take the notices down.
+const CLOSE_AT_QUIT: Duration = Duration::from_secs(2);
 
 /// Where a notice is: still being sent, or shown with its handle (kept alive until it is
 /// answered: dropping it makes some desktops discard the notice at once).
@@ -30,7 +75,27 @@ pub struct DesktopNotifier {
     runtime: Handle,
     next_id: AtomicU64,
     slots: Slots,
-    draws_buttons: Arc<OnceCell<bool>>,
+    answering: Arc<OnceCell<Answering>>,
+    /// The file for the daemon's numbers, once the app knows its data folder.
+    track_in: Arc<Mutex<Option<PathBuf>>>,
+    /// Set once the earlier run's notices are down: every notice waits for that first.
+    kept: Arc<OnceCell<Option<PathBuf>>>,
+}
+
+/// The file the numbers are kept in, after taking down what an earlier run left there.
+async fn leftovers_closed(
+    kept: &OnceCell<Option<PathBuf>>,
+    track_in: &Mutex<Option<PathBuf>>,
+) -> Option<PathBuf> {
+    kept.get_or_init(|| async {
+        let path = track_in.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(path) = &path {
+            close_leftovers(path).await;
+        }
+        path
+    })
+    .await
+    .clone()
 }
 
 impl DesktopNotifier {
@@ -41,9 +106,69 @@ impl DesktopNotifier {
             runtime,
             next_id: AtomicU64::new(1),
             slots: Arc::default(),
-            draws_buttons: Arc::default(),
+            answering: Arc::default(),
+            track_in: Arc::default(),
+            kept: Arc::default(),
         }
     }
+
+    /// The daemon's numbers of the notices shown, as kept in the file.
+    fn shown_ids(slots: &Slots) -> Vec<u32> {
+        lock(slots)
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Shown(handle) => Some(handle.id()),
+                Slot::Sending { .. } => None,
+            })
+            .collect()
+    }
+}
+
+/// Writes the numbers of the notices up now; a failure costs only the clean-up next time.
+fn write_shown(path: &Path, ids: &[u32]) {
+    let text: String = ids.iter().map(|id| format!("{id}\n")).collect();
+    if let Err(error) = std::fs::write(path, text) {
+        tracing::warn!("could not note the notices shown: {error}");
+    }
+}
+
+/// Takes down the notices an earlier run left up, by the numbers it kept.
+async fn close_leftovers(path: &Path) {
+    let text = tokio::fs::read_to_string(path).await.unwrap_or_default();
+    // At most a few hundred numbers: a damaged or huge file is not read further.
+    let ids: Vec<u32> = text
+        .lines()
+        .take(500)
+        .filter_map(|line| line.trim().parse().ok())
+        .collect();
+    if !ids.is_empty() {
+        match zbus::Connection::session().await {
+            Ok(connection) => {
+                for id in &ids {
+                    let closed = connection
+                        .call_method(
+                            Some("org.freedesktop.Notifications"),
+                            "/org/freedesktop/Notifications",
+                            Some("org.freedesktop.Notifications"),
+                            "CloseNotification",
+                            &(*id,),
+                        )
+                        .await;
+                    if let Err(error) = closed {
+                        tracing::debug!(id, "an earlier notice was already gone: {error}");
+                    }
+                }
+                tracing::info!(
+                    count = ids.len(),
+                    "took down the notices an earlier run left"
+                );
+            }
+            Err(error) => {
+                tracing::warn!("could not reach the desktop to take down earlier notices: {error}")
+            }
+        }
+    }
+    let _ = tokio::fs::remove_file(path).await;
 }
 
 fn lock(slots: &Slots) -> std::sync::MutexGuard<'_, HashMap<NoticeId, Slot>> {
@@ -52,31 +177,32 @@ fn lock(slots: &Slots) -> std::sync::MutexGuard<'_, HashMap<NoticeId, Slot>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Asks the daemon once whether it draws action buttons.
-async fn draws_buttons() -> bool {
+/// Asks the daemon once what it is and whether it draws buttons.
+async fn ask_the_daemon() -> Answering {
     let asked = tokio::task::spawn_blocking(|| {
         let capabilities = notify_rust::get_capabilities().unwrap_or_default();
         let name = notify_rust::get_server_information()
-            .map(|info| info.name.to_lowercase())
+            .map(|info| info.name)
             .unwrap_or_default();
-        capabilities.iter().any(|c| c == "actions") && !BUTTONLESS_DAEMONS.contains(&name.as_str())
+        let answering = Answering::of(&name, &capabilities);
+        tracing::info!(daemon = %name, ?capabilities, ?answering, "desktop notifications");
+        answering
     })
     .await;
-    asked.unwrap_or(false)
+    asked.unwrap_or(Answering::OpenTheApp)
 }
 
-fn build(app_name: &str, notice: &Notice, buttons: bool) -> Notification {
+fn build(app_name: &str, notice: &Notice, answering: Answering) -> Notification {
     let mut notification = Notification::new();
-    let body = if buttons || notice.without_buttons.is_empty() {
-        notice.body.clone()
-    } else {
-        format!("{}\n{}", notice.body, notice.without_buttons)
+    let body = match answering.sentence(&notice.in_app_task) {
+        Some(how) if !notice.in_app_task.is_empty() => format!("{}\n{how}", notice.body),
+        _ => notice.body.clone(),
     };
     notification
         .appname(app_name)
         .summary(&notice.summary)
         .body(&body)
-        // Clicking the notice itself opens the app on what it is about.
+        // The notice's own action (a click, dunst's middle click) opens the app on it.
         .action("default", "Open Campaign Safe")
         // An alarm waits until it is answered: it never times out by itself.
         .timeout(Timeout::Never)
@@ -113,19 +239,23 @@ impl Notifier for DesktopNotifier {
                 close_requested: false,
             },
         );
-        let (slots, app_name, notice, buttons) = (
+        let (slots, app_name, notice, answering, kept, track_in) = (
             self.slots.clone(),
             self.app_name.clone(),
             notice.clone(),
-            self.draws_buttons.clone(),
+            self.answering.clone(),
+            self.kept.clone(),
+            self.track_in.clone(),
         );
         let respond = |response: Response| {
             // The answer touches the database: keep it off the runtime's worker threads.
             tokio::task::spawn_blocking(move || on_response(response));
         };
         self.runtime.spawn(async move {
-            let buttons = *buttons.get_or_init(draws_buttons).await;
-            let handle = match build(&app_name, &notice, buttons).show_async().await {
+            // An earlier run's notices come down first: their numbers are not ours.
+            let kept = leftovers_closed(&kept, &track_in).await;
+            let answering = *answering.get_or_init(ask_the_daemon).await;
+            let handle = match build(&app_name, &notice, answering).show_async().await {
                 Ok(handle) => Arc::new(handle),
                 Err(error) => {
                     lock(&slots).remove(&id);
@@ -137,6 +267,9 @@ impl Notifier for DesktopNotifier {
                 Some(Slot::Sending { close_requested }) => close_requested,
                 _ => false,
             };
+            if let Some(path) = &kept {
+                write_shown(path, &DesktopNotifier::shown_ids(&slots));
+            }
             if close_now {
                 handle.close_async().await;
             }
@@ -150,9 +283,53 @@ impl Notifier for DesktopNotifier {
                 handle.close_async().await;
             }
             lock(&slots).remove(&id);
+            if let Some(path) = &kept {
+                write_shown(path, &DesktopNotifier::shown_ids(&slots));
+            }
             respond(answer);
         });
         Ok(id)
+    }
+
+    fn keep_track_in(&self, data_dir: &Path) {
+        *self.track_in.lock().unwrap_or_else(|p| p.into_inner()) = Some(data_dir.join(SHOWN_FILE));
+        let (kept, track_in) = (self.kept.clone(), self.track_in.clone());
+        self.runtime.spawn(async move {
+            leftovers_closed(&kept, &track_in).await;
+        });
+    }
+
+    /// Takes every notice down before the app quits, waiting a little for the desktop.
+    fn close_all(&self) {
+        let handles: Vec<Arc<NotificationHandle>> = lock(&self.slots)
+            .values()
+            .filter_map(|slot| match slot {
+                Slot::Shown(handle) => Some(handle.clone()),
+                Slot::Sending { .. } => None,
+            })
+            .collect();
+        let kept = self.kept.get().cloned().flatten();
+        tracing::info!(
+            count = handles.len(),
+            "taking the notices down: the app is quitting"
+        );
+        let runtime = self.runtime.clone();
+        // On a thread of its own: the caller may be on the runtime.
+        let closing = std::thread::spawn(move || {
+            runtime.block_on(async {
+                let all = async {
+                    for handle in &handles {
+                        handle.close_async().await;
+                    }
+                };
+                if tokio::time::timeout(CLOSE_AT_QUIT, all).await.is_ok() {
+                    if let Some(path) = kept {
+                        let _ = std::fs::remove_file(path);
+                    }
+                }
+            })
+        });
+        let _ = closing.join();
     }
 
     fn close(&self, id: NoticeId) {

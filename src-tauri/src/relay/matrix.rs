@@ -7,8 +7,8 @@
 mod client;
 mod room_events;
 mod sync;
-mod unreadable;
 pub(crate) mod teams;
+mod unreadable;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -90,12 +90,22 @@ fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
 fn is_join_of(event: &TimelineEvent, user: &str) -> bool {
     let raw = event.raw();
     raw.get_field::<String>("type").ok().flatten().as_deref() == Some("m.room.member")
-        && raw.get_field::<String>("state_key").ok().flatten().as_deref() == Some(user)
+        && raw
+            .get_field::<String>("state_key")
+            .ok()
+            .flatten()
+            .as_deref()
+            == Some(user)
         && raw
             .get_field::<Value>("content")
             .ok()
             .flatten()
-            .and_then(|content| content.get("membership").and_then(Value::as_str).map(str::to_owned))
+            .and_then(|content| {
+                content
+                    .get("membership")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
             .as_deref()
             == Some("join")
 }

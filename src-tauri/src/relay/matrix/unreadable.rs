@@ -42,7 +42,11 @@ impl Unreadable {
         event: &TimelineEvent,
         now: DateTime<Utc>,
     ) -> bool {
-        let TimelineEventKind::UnableToDecrypt { event: raw, utd_info } = &event.kind else {
+        let TimelineEventKind::UnableToDecrypt {
+            event: raw,
+            utd_info,
+        } = &event.kind
+        else {
             return false;
         };
         let Some(event_id) = event.event_id() else {
@@ -84,10 +88,16 @@ pub(super) async fn retry(service: &Arc<TeamService>, client: &Client) {
         let Some(room) = client.get_room(&post.room_id) else {
             continue;
         };
-        match room.decrypt_event(post.event.cast_ref_unchecked(), None).await {
+        match room
+            .decrypt_event(post.event.cast_ref_unchecked(), None)
+            .await
+        {
             Ok(event) if !matches!(event.kind, TimelineEventKind::UnableToDecrypt { .. }) => {
                 tracing::info!(event_id = %post.event_id, "a team post that could not be read now can");
-                readable.entry(post.room_id.clone()).or_default().push(event);
+                readable
+                    .entry(post.room_id.clone())
+                    .or_default()
+                    .push(event);
             }
             _ if now - post.since > Duration::hours(KEPT_FOR_HOURS) => {
                 tracing::error!(event_id = %post.event_id, "a team post could not be read for a day: given up");
