@@ -9,6 +9,9 @@ TAURI_DRIVER_VERSION=2.1.0
 # The real Matrix server the team-relay tests run against, in a venv kept between runs.
 SYNAPSE_VERSION=1.163.2
 SYNAPSE_VENV="${CAMPAIGN_SAFE_SYNAPSE_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/campaign-safe/synapse-$SYNAPSE_VERSION}"
+# axe-core, the accessibility checker the window tests run on every screen (from npm).
+AXE_VERSION=4.10.3
+AXE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/campaign-safe/axe-core-$AXE_VERSION"
 case "$SYNAPSE_VENV" in
   *"$SYNAPSE_VERSION") ;;
   *) echo "CAMPAIGN_SAFE_SYNAPSE_VENV should end in the Synapse version $SYNAPSE_VERSION" >&2; exit 2 ;;
@@ -61,6 +64,21 @@ if [ "$mode" = test ]; then
   else
     say "Installing tauri-driver $TAURI_DRIVER_VERSION (cargo install, about a minute)"
     cargo install "tauri-driver@$TAURI_DRIVER_VERSION" --locked --quiet
+  fi
+
+  if [ -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then
+    say "axe-core $AXE_VERSION is already installed in $AXE_DIR"
+  else
+    if ! command -v npm >/dev/null; then
+      say "Installing npm, for axe-core"
+      sudo=()
+      if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+      "${sudo[@]}" apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends npm
+    fi
+    say "Installing axe-core $AXE_VERSION into $AXE_DIR (npm)"
+    mkdir -p "$AXE_DIR"
+    npm install --prefix "$AXE_DIR" --no-audit --no-fund --silent "axe-core@$AXE_VERSION"
   fi
 
   if [ -x "$SYNAPSE_VENV/bin/python" ] && "$SYNAPSE_VENV/bin/python" -c "import synapse" 2>/dev/null; then

@@ -379,5 +379,12 @@ fn quit_on_terminate<R: Runtime>(handle: tauri::AppHandle<R>) {
         }
         tracing::info!("asked to quit");
         handle.exit(0);
+        // Quitting must not hang on a window that no longer answers (its web process
+        // gone): the notices are taken down first, then the process ends all the same.
+        std::thread::spawn(|| {
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            tracing::warn!("the window did not close in 3 s: ending now");
+            std::process::exit(0);
+        });
     });
 }

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 
 pub const APP_BINARY: &str = env!("CARGO_BIN_EXE_campaign-safe");
 const DATA_DIR_ENV: &str = "CAMPAIGN_SAFE_DATA_DIR";
+pub mod axe;
 pub mod dunst;
 pub mod keyboard;
 pub mod notification_server;

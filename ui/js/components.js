@@ -39,11 +39,11 @@ function checklistItem(idPrefix, item) {
   const id = `${idPrefix}-${item.id}`;
   return h('li', { class: 'check-item' },
     h('input', { type: 'checkbox', id, 'data-item-id': item.id, checked: Boolean(item.tickedAtLocal),
-      'aria-describedby': `${id}-detail ${id}-when` }),
+      'aria-describedby': `${id}-detail ${id}-when error-${id}-itemId` }),
     h('label', { for: id }, h('span', { class: 'item-text' }, item.text)),
     h('p', { class: 'item-detail', id: `${id}-detail` }, item.detail ?? ''),
     h('p', { class: 'ticked-at', id: `${id}-when` }, item.tickedAtLocal ? `Done ${item.tickedAtLocal}` : ''),
-    errorSlot('itemId'));
+    errorSlot('itemId', `${id}-`));
 }
 
 export function progress(done, total, id) {

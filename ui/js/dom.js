@@ -52,7 +52,10 @@ export function fill(element, ...children) {
 
 /** A slot where an error about `field` is shown, next to that field. */
 export function errorSlot(field, scope = '') {
-  return h('p', { class: 'field-error', 'data-error-for': field, id: `error-${scope}${field}`, hidden: true });
+  // A form's general slot is tied to no field, and a screen may hold several forms: it gets
+  // an id only when scoped, so no two elements share one.
+  const id = field === 'general' && !scope ? null : `error-${scope}${field}`;
+  return h('p', { class: 'field-error', 'data-error-for': field, id, hidden: true });
 }
 
 /**

@@ -114,10 +114,11 @@ function reasonForm(kind, detail) {
   const erase = kind === 'erase';
   const form = h('form', { class: `danger-form ${kind}-form`, novalidate: true },
     h('div', { class: 'field' }, h('label', { for: `f-${kind}-reason` }, erase ? 'Why must it be erased?' : 'Why are you withdrawing it?'),
-      h('input', { type: 'text', id: `f-${kind}-reason`, name: 'reason', maxlength: '1000', 'aria-describedby': 'error-reason' }), errorSlot('reason')),
+      // Withdraw and erase are on one page: their error slots are kept apart by `kind`.
+      h('input', { type: 'text', id: `f-${kind}-reason`, name: 'reason', maxlength: '1000', 'aria-describedby': `error-${kind}-reason` }), errorSlot('reason', `${kind}-`)),
     erase ? h('div', { class: 'field' }, h('label', { for: 'f-confirmation' }, 'Type ERASE to confirm. This cannot be undone.'),
       h('input', { type: 'text', id: 'f-confirmation', name: 'confirmation', autocomplete: 'off', 'aria-describedby': 'error-confirmation' }), errorSlot('confirmation')) : null,
-    errorSlot('general'),
+    errorSlot('general', `${kind}-`),
     h('button', { type: 'submit', class: `button ${erase ? 'button-danger' : 'button-secondary'}` }, erase ? 'Erase this incident' : 'Withdraw this incident'));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
