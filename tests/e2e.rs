@@ -556,6 +556,8 @@ async fn contact_cards_validate_phone_numbers_and_show_on_the_emergency_screen()
         .await;
     let href = app.find(".contact-phone").await.attr("href").await.unwrap();
     assert_eq!(href.as_deref(), Some("tel:07700900123"));
+    // Shown as it was typed, with its spaces.
+    assert_eq!(app.text(".contact-phone").await, "07700 900123");
     assert_eq!(
         app.js("return document.querySelectorAll('.contact-list b').length")
             .await,

@@ -386,3 +386,79 @@ fn signal_app(data: &Path, signal: &str) {
     }
     support::wait_for_app_exit(data);
 }
+
+/// No notification service at all, at phone size: the note says so under the alarm, the
+/// alarm's buttons stay in sight, the collapsed bar says who and where, and after "I'm OK"
+/// the keyboard is on the session's next check-in, not lost on the page.
+#[tokio::test]
+async fn at_360_px_with_notifications_off_the_alarm_keeps_its_buttons_in_sight() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let ward3 = seed_session(
+        &desktop,
+        data.path(),
+        "Ward 3",
+        &["Asha", "Ben"],
+        Mode::Me,
+        45,
+    );
+    let driver = &Driver::start(&desktop, data.path());
+    let app = App::launch(driver).await;
+    app.resize(360, 740).await;
+    wait_for_alarms(&app, &[ward3]).await;
+    app.wait_for_text(
+        "#alarms .alarms-note",
+        "Desktop notifications are not working here",
+    )
+    .await;
+    let hidden = app
+        .js("const box = document.getElementById('alarms').getBoundingClientRect();
+             return [...document.querySelectorAll('#alarms .alarm button, #alarms .alarm a.button')]
+               .filter((b) => { const r = b.getBoundingClientRect();
+                                return r.bottom > box.bottom + 0.5 || r.right > box.right + 0.5 || r.height === 0; })
+               .map((b) => b.textContent)")
+        .await;
+    assert_eq!(
+        hidden,
+        Value::Array(vec![]),
+        "buttons out of sight in the alarm"
+    );
+    app.screenshot("alarm-360-notifications-off").await;
+
+    app.click("#alarms .alarms-toggle").await;
+    app.wait_for("#alarms.alarms-collapsed").await;
+    // Cut short on screen with an ellipsis; read whole, it says who and where.
+    assert_eq!(
+        app.js("return document.querySelector('#alarms .alarms-count').textContent")
+            .await,
+        "1 missed check-in: Ward 3 (Asha, Ben)"
+    );
+    app.screenshot("alarm-360-collapsed").await;
+    app.click("#alarms .alarms-toggle").await;
+
+    // "I'm OK" with the keyboard: focus goes on to the card's next check-in.
+    app.go("#/today").await;
+    app.wait_for(&format!(".session-list [data-session-id='{ward3}']"))
+        .await;
+    app.js("document.querySelector('#alarms .alarm button[data-act=\"check-in\"]').focus()")
+        .await;
+    app.press(fantoccini::key::Key::Enter).await;
+    wait_for_alarms(&app, &[]).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let focused = app
+            .js("const a = document.activeElement;
+                 return a.closest('[data-session-id]')?.dataset.sessionId + ' ' + (a.dataset.act ?? a.tagName)")
+            .await;
+        if focused == Value::String(format!("{ward3} check-in")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after I'm OK, focus is on {focused}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.quit(driver).await;
+}

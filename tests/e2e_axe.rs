@@ -26,8 +26,13 @@ async fn wait_for_screen(app: &App, hash: &str) {
         json!(hash)
     );
     while app.js(&script).await != true {
-        let shown = app.js("return document.getElementById('main').dataset.hash").await;
-        assert!(Instant::now() < deadline, "{hash} was not drawn; the window shows {shown}");
+        let shown = app
+            .js("return document.getElementById('main').dataset.hash")
+            .await;
+        assert!(
+            Instant::now() < deadline,
+            "{hash} was not drawn; the window shows {shown}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -79,7 +84,8 @@ async fn every_screen_passes_axe_at_both_sizes_in_both_displays_with_the_lock_on
     let enter = char::from(Key::Enter);
     app.wait_for("#lock-setting").await;
     app.type_in("#f-set-pin", "2468").await;
-    app.type_in("#f-set-pinAgain", &format!("2468{enter}")).await;
+    app.type_in("#f-set-pinAgain", &format!("2468{enter}"))
+        .await;
     app.wait_for_text("#saved-pin", "The lock is on").await;
     app.wait_for("#lock-button").await;
     app.click("#f-idleMinutes option:last-child").await;
@@ -112,7 +118,8 @@ async fn every_screen_passes_axe_at_both_sizes_in_both_displays_with_the_lock_on
         // The display is chosen on Today.
         app.go("#/today").await;
         wait_for_screen(&app, "#/today").await;
-        app.click(&format!("#display-choice option[value='{display}']")).await;
+        app.click(&format!("#display-choice option[value='{display}']"))
+            .await;
         for (width, height) in [(360, 740), (1280, 800)] {
             app.resize(width, height).await;
             for hash in &screens {
@@ -126,15 +133,23 @@ async fn every_screen_passes_axe_at_both_sizes_in_both_displays_with_the_lock_on
             app.click("#lock-button").await;
             app.wait_for("#f-lock-pin").await;
             for violation in app.axe_violations().await {
-                found.push(format!("lock screen at {width} px ({display}): {violation}"));
+                found.push(format!(
+                    "lock screen at {width} px ({display}): {violation}"
+                ));
             }
             app.type_in("#f-lock-pin", &format!("2468{enter}")).await;
-            app.wait_until_gone("f-lock-pin", "the lock screen stays after the right PIN").await;
+            app.wait_until_gone("f-lock-pin", "the lock screen stays after the right PIN")
+                .await;
         }
     }
     app.go("#/today").await;
     wait_for_screen(&app, "#/today").await;
     app.click("#display-choice option[value='auto']").await;
     app.quit(&harness.driver).await;
-    assert!(found.is_empty(), "axe found {} violations:\n{}", found.len(), found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "axe found {} violations:\n{}",
+        found.len(),
+        found.join("\n")
+    );
 }

@@ -80,7 +80,13 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
     let files = tempfile::tempdir().unwrap();
     let desktop = Desktop::start();
     seed(&desktop, data.path());
-    let driver = &Driver::start(&desktop, data.path());
+    let printed = files.path().join("briefing.pdf");
+    let print_to = printed.display().to_string();
+    let driver = &Driver::start_with(
+        &desktop,
+        data.path(),
+        &[("CAMPAIGN_SAFE_TEST_PRINT_TO", print_to.as_str())],
+    );
     let app = App::launch(driver).await;
 
     // The do-not-knock list: the seeded door, and one typed in.
@@ -233,6 +239,21 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
     let risks = app.text(".briefing").await;
     assert!(risks.contains("Skip number 14 and 9"), "{risks}");
     app.screenshots("plan-briefing").await;
+    // Printed by the app's own Print button, through WebKitGTK's print operation: one A4
+    // page, black on white, in the ordinary display and in high contrast.
+    print_briefing(&app, &printed, "briefing-printed").await;
+    let briefing_hash = app.js("return location.hash").await;
+    app.go("#/today").await;
+    app.click("#display-choice option[value='contrast']").await;
+    app.go(briefing_hash.as_str().unwrap_or_default()).await;
+    app.wait_for_text("main h1", "Briefing: Ward 3 doorstep session")
+        .await;
+    print_briefing(&app, &printed, "briefing-printed-high-contrast").await;
+    app.go("#/today").await;
+    app.click("#display-choice option[value='auto']").await;
+    app.go(briefing_hash.as_str().unwrap_or_default()).await;
+    app.wait_for_text("main h1", "Briefing: Ward 3 doorstep session")
+        .await;
     app.click(".briefing .back a").await;
     app.click("#plan-copy").await;
     app.wait_for_text("main h1", "Edit the plan").await;
@@ -323,4 +344,95 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
         "nothing left to do on Today"
     );
     app.quit(driver).await;
+}
+
+/// Presses the briefing's Print button and checks the PDF the print operation wrote: one A4
+/// page, mostly white. Its page is saved as target/e2e/`name`-page-1.png to look at.
+async fn print_briefing(app: &App, pdf: &std::path::Path, name: &str) {
+    let _ = std::fs::remove_file(pdf);
+    // The Print button is there; the debug build's test hook prints as its dialog would.
+    app.wait_for_text(".briefing button.button", "Print").await;
+    std::fs::write(pdf.with_extension("pdf.print-now"), "").expect("ask the app to print");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let info = loop {
+        let out = std::process::Command::new("pdfinfo")
+            .arg(pdf)
+            .output()
+            .expect("pdfinfo must be installed: run `make test`");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if out.status.success() && text.contains("Pages:") {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no complete PDF from Print at {}: {}\nthe app logged: {}",
+            pdf.display(),
+            String::from_utf8_lossy(&out.stderr),
+            print_log(pdf)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let field = |label: &str| {
+        info.lines()
+            .find(|line| line.starts_with(label))
+            .map(|line| line[label.len()..].trim().to_owned())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        field("Pages:"),
+        "1",
+        "the briefing prints on one page: {info}"
+    );
+    assert!(field("Page size:").contains("(A4)"), "A4 paper: {info}");
+    let stem = support::screenshot_dir().join(name);
+    let made = std::process::Command::new("pdftoppm")
+        .args(["-png", "-r", "70", "-f", "1", "-l", "1", "-singlefile"])
+        .arg(pdf)
+        .arg(format!("{}-page-1", stem.display()))
+        .status()
+        .expect("pdftoppm must be installed: run `make test`");
+    assert!(made.success(), "pdftoppm");
+    let image = format!("{}-page-1.png", stem.display());
+    let mean = std::process::Command::new("convert")
+        .args([
+            &image,
+            "-colorspace",
+            "Gray",
+            "-format",
+            "%[fx:mean]",
+            "info:",
+        ])
+        .output()
+        .expect("ImageMagick");
+    let mean: f64 = String::from_utf8_lossy(&mean.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0.0);
+    assert!(
+        mean > 0.9,
+        "{name}: the page is black text on white (mean brightness {mean:.2})"
+    );
+}
+
+/// The lines about printing in the logs of the apps under the temporary folder, to say why no PDF came.
+fn print_log(_pdf: &std::path::Path) -> String {
+    let mut said = String::new();
+    for entry in std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let logs = entry.path().join("logs");
+        for log in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
+            let text = std::fs::read_to_string(log.path()).unwrap_or_default();
+            for line in text
+                .lines()
+                .filter(|l| l.contains("print") || l.contains("Print"))
+            {
+                said.push_str(line);
+                said.push('\n');
+            }
+        }
+    }
+    said
 }

@@ -141,6 +141,8 @@ pub struct ContactCard {
     /// Empty when the card has not been filled in.
     pub name: String,
     pub phone: String,
+    /// The number as UK numbers are written, with its spaces: "01632 960123".
+    pub phone_shown: String,
     pub notes: String,
     pub updated_at: Option<DateTime<Utc>>,
 }
@@ -166,6 +168,7 @@ pub fn list(conn: &Connection) -> Result<Vec<ContactCard>, ContactError> {
                 role_name: (*role_name).to_owned(),
                 name: String::new(),
                 phone: String::new(),
+                phone_shown: String::new(),
                 notes: String::new(),
                 updated_at: None,
             };
@@ -173,6 +176,7 @@ pub fn list(conn: &Connection) -> Result<Vec<ContactCard>, ContactError> {
             if let Some(row) = rows.next()? {
                 card.name = row.get(0)?;
                 card.phone = row.get(1)?;
+                card.phone_shown = shown_phone(&card.phone);
                 card.notes = row.get(2)?;
                 card.updated_at = time::from_millis(row.get(3)?);
             }

@@ -324,7 +324,8 @@ fn open_main_window<R: Runtime>(
             tracing::warn!(dir = %webview_dir.display(), "webview storage falls back to the default: {error}")
         }
     }
-    window.build()?;
+    let window = window.build()?;
+    test_hooks::print_to_file_for_tests(&window);
     Ok(())
 }
 

@@ -78,6 +78,13 @@ pub fn format_uk(at: DateTime<Utc>) -> String {
     format_in(at, UK_ZONE)
 }
 
+/// "2026-11-25 14:03" in UK time: for spreadsheets, which sort this form as dates.
+pub fn format_uk_sortable(at: DateTime<Utc>) -> String {
+    at.with_timezone(&UK_ZONE)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
 pub fn format_in(at: DateTime<Utc>, zone: Tz) -> String {
     at.with_timezone(&zone)
         .format("%-d %b %Y, %H:%M")
@@ -104,6 +111,8 @@ mod tests {
             "27 Nov 2026, 18:30"
         );
         assert_eq!(format_uk(winter), "27 Nov 2026, 23:30");
+        let summer = Utc.with_ymd_and_hms(2026, 7, 1, 14, 3, 0).unwrap();
+        assert_eq!(format_uk_sortable(summer), "2026-07-01 15:03");
     }
 
     #[test]

@@ -13,13 +13,18 @@ fn source() -> String {
         Some(path) => PathBuf::from(path),
         None => std::env::var_os("XDG_CACHE_HOME")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"))
+            .unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache")
+            })
             .join("campaign-safe")
             .join(format!("axe-core-{AXE_VERSION}"))
             .join("node_modules/axe-core/axe.min.js"),
     };
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("axe-core is not at {} ({e}): run `make test`, which installs it", path.display())
+        panic!(
+            "axe-core is not at {} ({e}): run `make test`, which installs it",
+            path.display()
+        )
     })
 }
 
@@ -54,16 +59,23 @@ impl App {
                  return [...seen].filter(([, n]) => n > 1).map(([id]) => id)")
             .await;
         for id in duplicates.as_array().into_iter().flatten() {
-            found.push(format!("serious duplicate-id: id=\"{}\" is used more than once", id.as_str().unwrap_or_default()));
+            found.push(format!(
+                "serious duplicate-id: id=\"{}\" is used more than once",
+                id.as_str().unwrap_or_default()
+            ));
         }
         // Fields whose text is smaller than the rest (WebKit's own 13 px for text areas).
         let small = self
-            .js("return [...document.querySelectorAll('input, select, textarea')]
+            .js(
+                "return [...document.querySelectorAll('input, select, textarea')]
                    .filter((e) => parseFloat(getComputedStyle(e).fontSize) < 16)
-                   .map((e) => e.id || e.name || e.tagName)")
+                   .map((e) => e.id || e.name || e.tagName)",
+            )
             .await;
         for field in small.as_array().into_iter().flatten() {
-            found.push(format!("moderate small-text: the field {field} has text under 16 px"));
+            found.push(format!(
+                "moderate small-text: the field {field} has text under 16 px"
+            ));
         }
         found
     }

@@ -4,7 +4,7 @@
 // changed so their cards follow without a reload.
 
 import * as api from './api.js';
-import { h, fill } from './dom.js';
+import { h, fill, holdFocus } from './dom.js';
 import { setAppNow } from './countdowns.js';
 
 const box = document.getElementById('alarms');
@@ -81,7 +81,12 @@ function alarmItem(alarm) {
       if (button.dataset.act === 'check-in') await api.checkinsCheckIn(alarm.sessionId);
       if (button.dataset.act === 'snooze-5') await api.checkinsSnooze(alarm.sessionId);
       if (button.dataset.act === 'acknowledge') await api.checkinsAcknowledge(alarm.sessionId);
-      // The backend's `changed` event takes the alarm away.
+      // The backend's `changed` event takes the alarm away: focus goes to the session's
+      // card on the screen if there is one, else to the screen's heading.
+      holdFocus(() => {
+        const card = document.querySelector(`main [data-session-id="${alarm.sessionId}"]`);
+        return card?.querySelector('button[data-act="check-in"]') ?? card?.querySelector('.card-title a') ?? null;
+      });
     } catch (failure) {
       error.textContent = failure.message;
       error.hidden = false;
@@ -118,21 +123,30 @@ function render() {
   box.className = `alarms${missed + help ? ' alarms-missed' : ''}${collapsed ? ' alarms-collapsed' : ''}${alarms.length > 1 ? ' alarms-many' : ''}`;
   fill(box,
     h('div', { class: 'alarms-head' },
-      h('p', { class: 'alarms-count' }, collapsed ? `${count}: ${alarms[0].summary}` : count),
+      h('p', { class: 'alarms-count' }, collapsed ? `${count}: ${whoAndWhere(alarms)}` : count),
       toggle),
-    notificationsFailed && !collapsed
-      ? h('p', { class: 'alarms-note' }, 'Desktop notifications are not working here, so keep Campaign Safe open to see alarms.')
-      : null,
+    // The alarms and their buttons first, the notes under them: on a phone the stack takes
+    // a third of the screen, and a note above would push the buttons out of sight.
+    h('ul', { class: 'alarm-list', id: 'alarm-list', hidden: collapsed }, alarms.map(alarmItem)),
     current.unposted && !collapsed
       ? h('p', { class: 'alarms-note' }, 'Not yet posted to your team: the team server has not answered. Phone them instead.')
       : null,
-    h('ul', { class: 'alarm-list', id: 'alarm-list', hidden: collapsed }, alarms.map(alarmItem)));
+    notificationsFailed && !collapsed
+      ? h('p', { class: 'alarms-note' }, 'Desktop notifications are not working here, so keep Campaign Safe open to see alarms.')
+      : null);
 
   if (focusKey) {
     const [key, act] = focusKey;
     const item = box.querySelector(`[data-alarm-key="${CSS.escape(key ?? '')}"]`);
     (item?.querySelector(`[data-act="${CSS.escape(act ?? '')}"], [href="${CSS.escape(act ?? '')}"]`) ?? box.querySelector('.alarms-toggle'))?.focus();
   }
+}
+
+/** Who and where, shortest first, for the collapsed bar: "Ward 3 (Asha, Ben); Ward 5 (Cat)". */
+function whoAndWhere(alarms) {
+  return alarms.map((alarm) => (alarm.participants.length
+    ? `${alarm.title} (${alarm.participants.join(', ')})`
+    : alarm.title)).join('; ');
 }
 
 /** True while someone is typing: an alarm must not take the keyboard away mid-word. */

@@ -118,3 +118,21 @@ export function plainly(text) {
   return String(text ?? '').replace(/[\u202A-\u202E\u2066-\u2069]/g,
     (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
 }
+
+/**
+ * After an action whose answer redraws the screen: if the redraw takes the focused button
+ * away, focus goes to `target()` (the session's card or heading), or else the screen's
+ * heading; never the page body, where a keyboard user is lost. Looks for 2 seconds only.
+ */
+export function holdFocus(target) {
+  const started = performance.now();
+  const check = () => {
+    const focused = document.activeElement;
+    if (!focused || focused === document.body) {
+      (target() ?? document.querySelector('main h1'))?.focus();
+      return;
+    }
+    if (performance.now() - started < 2000) requestAnimationFrame(check);
+  };
+  requestAnimationFrame(check);
+}

@@ -262,7 +262,7 @@ fn two_sessions_missed_at_once_give_two_alarms_most_urgent_first() {
         missed.actions.iter().all(|a| a.key != ACTION_OPEN),
         "clicking the notice opens the session; no button for it"
     );
-    assert_eq!(missed.in_app_task, "check in");
+    assert_eq!(missed.in_app_task, "record their check-in");
 }
 
 #[test]

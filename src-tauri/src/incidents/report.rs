@@ -4,7 +4,7 @@
 use super::model::{IncidentRecord, PersonInvolved, Report};
 use super::pack_format::Pack;
 use super::IncidentError;
-use crate::time::{format_uk, from_millis};
+use crate::time::{format_uk, format_uk_sortable, from_millis};
 
 pub(super) fn when(record: &IncidentRecord) -> String {
     match record.occurred_to {
@@ -102,7 +102,7 @@ pub fn csv(pack: &Pack) -> Result<Vec<u8>, IncidentError> {
             .versions
             .first()
             .and_then(|v| from_millis(v.recorded_at_ms))
-            .map(format_uk)
+            .map(format_uk_sortable)
             .unwrap_or_default();
         let hash = incident
             .versions
@@ -112,8 +112,8 @@ pub fn csv(pack: &Pack) -> Result<Vec<u8>, IncidentError> {
         let r = incident.latest_record();
         let fields = match &r {
             Some(r) => vec![
-                format_uk(r.occurred_from),
-                r.occurred_to.map(format_uk).unwrap_or_default(),
+                format_uk_sortable(r.occurred_from),
+                r.occurred_to.map(format_uk_sortable).unwrap_or_default(),
                 r.category.label().to_owned(),
                 r.channel.map(|c| c.label().to_owned()).unwrap_or_default(),
                 r.location_text(),

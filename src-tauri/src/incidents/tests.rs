@@ -848,6 +848,16 @@ fn an_exported_pack_imports_back_losslessly_and_still_verifies() {
         .strip_prefix('\u{feff}')
         .expect("a UTF-8 byte order mark first");
     assert_eq!(csv.lines().next().unwrap().split(',').count(), 19);
+    // Dates as spreadsheets sort them: "2026-11-25 14:03", not "25 Nov 2026, 14:03".
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let row = rows.records().next().expect("a row").expect("readable");
+    for column in [4, 5] {
+        let when = &row[column];
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(when, "%Y-%m-%d %H:%M").is_ok(),
+            "column {column} is {when:?}"
+        );
+    }
     let people = std::fs::read_to_string(summary.folder.join("people.csv")).unwrap();
     let people = people
         .strip_prefix('\u{feff}')

@@ -56,6 +56,8 @@ pub struct RiskView {
     pub label: &'static str,
     pub hint: &'static str,
     pub auto: bool,
+    /// Whether the app could look for it: the daylight risk cannot without a town.
+    pub checked: bool,
     pub present: bool,
     /// What the app found: incident summaries, addresses, the sunset time, names.
     pub found: Vec<String>,
@@ -193,11 +195,13 @@ pub fn check(conn: &Connection, plan: &Plan, now: DateTime<Utc>) -> Result<RiskC
                 ),
                 _ => (answer.is_some_and(|a| a.present), Vec::new()),
             };
+            let checked = kind != RiskKind::Daylight || sunset.is_some();
             RiskView {
                 kind: kind.key(),
                 label: kind.label(),
                 hint: kind.hint(),
                 auto: kind.auto(),
+                checked,
                 present,
                 found,
                 action: answer.map(|a| a.action.clone()).unwrap_or_default(),

@@ -2,7 +2,7 @@
 // #/checkins/<id> shows its timeline and, when a check-in was missed, what to do.
 
 import * as api from '../api.js';
-import { h, fill, field, errorSlot, showError, clearErrors, announce } from '../dom.js';
+import { h, fill, field, errorSlot, showError, clearErrors, announce, holdFocus } from '../dom.js';
 import { countdown, statusText } from '../countdowns.js';
 import { newSessionForm } from './checkin_form.js';
 
@@ -123,6 +123,12 @@ function teamLine(session) {
     : `Shared with ${session.team.name}`);
 }
 
+/** Where focus goes in a session's card after its button went: the next action, or its title. */
+export function sessionFocus(sessionId) {
+  const card = document.querySelector(`main [data-session-id="${sessionId}"]`);
+  return card?.querySelector('button[data-act="check-in"]') ?? card?.querySelector('.card-title a') ?? null;
+}
+
 function sessionCard(session) {
   const { text, overdue } = countdown(session.nextDueAt);
   const missed = session.status === 'missed' || session.status === 'acknowledged';
@@ -149,8 +155,10 @@ function sessionCard(session) {
       if (button.dataset.act === 'check-in') await api.checkinsCheckIn(session.id);
       if (button.dataset.act === 'end') await api.checkinsEnd(session.id);
       if (button.dataset.minutes) await api.checkinsExtend(session.id, Number(button.dataset.minutes));
-      // The backend's one `changed` event redraws the screen.
+      // The backend's one `changed` event redraws the screen: focus goes on to the card's
+      // next check-in button, or its title once it has ended.
       announce(button.dataset.act === 'end' ? 'Session ended. Glad you are safe.' : 'Done.');
+      holdFocus(() => sessionFocus(session.id));
       if (button.dataset.act === 'end' && session.kind === 'canvass') location.hash = `#/checkins/${session.id}/debrief`;
     } catch (error) {
       showError(card, error);
@@ -195,6 +203,7 @@ async function renderDetail(id) {
       if (button.dataset.act === 'end') await api.checkinsEnd(id);
       if (button.dataset.act === 'acknowledge') await api.checkinsAcknowledge(id);
       if (button.dataset.act === 'end' && latest.kind === 'canvass') location.hash = `#/checkins/${id}/debrief`;
+      else holdFocus(() => null);
     } catch (error) {
       showError(node, error);
       button.disabled = false;

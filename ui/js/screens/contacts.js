@@ -19,7 +19,8 @@ function field(card, name, label, attrs = {}) {
   const input = h(name === 'notes' ? 'textarea' : 'input', {
     id, name, ...attrs, 'aria-describedby': `${id}-error`,
   });
-  input.value = card[name];
+  // The number as written, with its spaces (it is kept without them).
+  input.value = name === 'phone' ? (card.phoneShown || card.phone) : card[name];
   const slot = errorSlot(name);
   slot.id = `${id}-error`;
   return h('div', { class: 'field' }, h('label', { for: id }, label), input, slot);
@@ -45,7 +46,7 @@ function contactForm(card) {
     try {
       const cards = await api.contactsSave(card.role, form.elements.name.value, form.elements.phone.value, form.elements.notes.value);
       const saved = cards.find((c) => c.role === card.role);
-      form.elements.phone.value = saved.phone;
+      form.elements.phone.value = saved.phoneShown || saved.phone;
       status.textContent = 'Saved.';
       announce(`${card.roleName} saved.`);
     } catch (error) {

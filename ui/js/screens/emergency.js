@@ -67,7 +67,7 @@ function contactsCard(cards) {
       ? h('ul', { class: 'contact-list' }, filled.map((card) => h('li', {},
         h('span', { class: 'contact-role' }, card.roleName), ' ',
         h('span', { class: 'contact-name' }, card.name), ' ',
-        h('a', { href: `tel:${card.phone}`, class: 'contact-phone' }, card.phone),
+        h('a', { href: `tel:${card.phone}`, class: 'contact-phone' }, card.phoneShown || card.phone),
         card.notes ? h('span', { class: 'contact-notes' }, card.notes) : null)))
       : h('p', {}, 'None saved yet: your police force’s election contact, your local election co-ordinator and your party’s safety contact.'),
     h('a', { class: 'button button-secondary', href: '#/contacts' }, filled.length ? 'Change contacts' : 'Add contacts'));

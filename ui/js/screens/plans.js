@@ -38,12 +38,22 @@ function riskFieldset(risk, started) {
   const action = h('textarea', { rows: '2', maxlength: '1000', disabled: started });
   action.value = risk.action;
   return h('fieldset', { class: `risk${risk.present ? ' risk-present' : ''}`, 'data-risk': risk.kind },
-    h('legend', {}, risk.label, risk.auto ? (risk.present ? ': found' : ': none found') : ''),
+    h('legend', {}, risk.label, risk.auto ? (risk.present ? ': found' : risk.checked ? ': none found' : ': not checked') : ''),
     risk.found.length ? h('ul', { class: 'risk-found' }, risk.found.map((line) => h('li', {}, line))) : null,
     risk.auto && risk.kind !== 'lone-working' ? null : h('label', { class: 'check' },
       h('input', { type: 'checkbox', name: `risks.${risk.kind}.present`, checked: risk.present, disabled: started || (risk.auto && risk.found.length > 0) }),
       ' This applies to this outing'),
     field(key, 'What you will do about it', action, risk.hint));
+}
+
+/** What the risk check comes to, as it stands: before starting, and once started. */
+function riskSummary(present, unanswered, started) {
+  const risks = `${present} risk${present === 1 ? '' : 's'}`;
+  if (started) return present ? `${risks} planned for before the canvass started.` : 'Nothing was found before the canvass started.';
+  if (!present) return 'Nothing found. Check the ones only the team can know.';
+  if (!unanswered) return `${risks} to plan for, each with an answer.`;
+  if (unanswered === present) return `${risks} to plan for. Say what the team will do about ${present === 1 ? 'it' : 'each'} before starting.`;
+  return `${risks} to plan for; ${unanswered} still without an answer. Say what the team will do before starting.`;
 }
 
 function readRisks(form, riskCheck) {
@@ -59,10 +69,11 @@ async function renderDetail(id) {
   const started = Boolean(detail.startedAtLocal);
   const teams = await api.teamStatus().then((s) => s.teams, () => []);
   const present = detail.riskCheck.risks.filter((r) => r.present).length;
+  const unanswered = detail.riskCheck.risks.filter((r) => r.present && !r.action.trim()).length;
   const form = h('form', { class: 'risk-check', novalidate: true, 'aria-labelledby': 'risk-title' },
     h('h2', { id: 'risk-title' }, 'Risk check before going'),
     h('p', { id: 'risk-summary', class: present ? 'notice' : 'ok' },
-      present ? `${present} risk${present === 1 ? '' : 's'} to plan for. Say what the team will do about each before starting.` : 'Nothing found. Check the ones only the team can know.'),
+      riskSummary(present, unanswered, started)),
     detail.riskCheck.incidents.length ? h('p', {}, 'Earlier incidents: ', detail.riskCheck.incidents.map((i, n) => [n ? ', ' : '', h('a', { href: `#/incidents/${encodeURIComponent(i.id)}` }, i.line.split(':').slice(0, 2).join(':'))])) : null,
     detail.riskCheck.risks.map((risk) => riskFieldset(risk, started)),
     // With a team set up, the sessions are shared with it unless someone chooses otherwise.
@@ -110,6 +121,12 @@ async function renderDetail(id) {
   return { title: detail.plan.title, node };
 }
 
+/** `text` ending in one full stop, never two ("Sunset 16:00 in Manchester."). */
+function sentence(text) {
+  const trimmed = text.trim();
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`;
+}
+
 /** One page to hand out or pin up: the plan, the risks and what to do, whom to call. */
 async function renderBriefing(id) {
   const detail = await api.plansDetail(id);
@@ -119,7 +136,9 @@ async function renderBriefing(id) {
     h('h1', { tabindex: '-1' }, `Briefing: ${detail.plan.title}`),
     detailsList(detail),
     h('h2', {}, 'Risks and what we will do'),
-    risks.length ? h('ul', {}, risks.map((r) => h('li', {}, h('strong', {}, r.label), r.found.length ? ` (${r.found.join('; ')})` : '', `: ${r.action || 'not yet answered'}`)))
+    risks.length ? h('ul', {}, risks.map((r) => h('li', {},
+      h('strong', {}, `${r.label}.`), r.found.length ? ` ${r.found.map(sentence).join(' ')}` : '',
+      h('br'), `What we will do: ${r.action.trim() ? sentence(r.action) : 'not yet answered.'}`)))
       : h('p', {}, 'None found.'),
     h('h2', {}, 'If something happens'),
     h('ul', {},

@@ -75,11 +75,15 @@ export async function render() {
 
   const node = h('section', { class: 'today' },
     h('h1', { tabindex: '-1' }, 'Today'),
-    h('ul', { class: 'three-messages', 'aria-label': 'The three safety messages' },
-      h('li', {}, 'Be alert'), h('li', {}, 'Plan ahead'), h('li', {}, 'Know what to do')),
+    // The briefing's three messages, as words: nothing here looks pressable that is not.
+    h('p', { class: 'three-messages' }, 'Be alert. Plan ahead. Know what to do.'),
+    // The main actions come first: with twenty sessions out, they are still the first two
+    // Tab stops after the heading.
+    h('div', { class: 'actions today-actions' },
+      h('a', { class: 'button', href: '#/checkins/new' }, 'Start a check-in session'),
+      h('a', { class: 'button button-secondary', href: '#/incidents/new' }, 'Record an incident')),
     h('h2', {}, 'Out now'),
     sessions,
-    h('a', { class: 'button', href: '#/checkins/new' }, 'Start a check-in session'),
     followUps?.length ? followUpList(followUps) : null,
     h('ul', { class: 'cards' },
       review?.due ? h('li', { class: 'card card-due', id: 'review-card' },
