@@ -190,6 +190,19 @@ impl<'a> Checker<'a> {
         if url.scheme() != "https" {
             return Err(self.error(field, format!("“{value}” must use https")));
         }
+        // A search engine's or tracker's redirect ("…/url?q=https://…") cites the redirect,
+        // not the page: the page's own address is wanted.
+        let redirect = url.path() == "/url"
+            || url.query_pairs().any(|(_, value)| {
+                let value = value.trim_start().to_ascii_lowercase();
+                value.starts_with("http://") || value.starts_with("https://")
+            });
+        if redirect {
+            return Err(self.error(
+                field,
+                format!("“{value}” is a redirect: cite the page it leads to"),
+            ));
+        }
         let host = url.host_str().unwrap_or_default();
         let official = allowed
             .iter()

@@ -214,6 +214,9 @@ fn rejects_sources_off_the_official_allow_list_and_mirrors() {
         "https://www.example.com/sos",
         "https://consumer.huawei.com.mirror.example/jp",
         "http://consumer.huawei.com/jp",
+        // Redirects: the page they lead to must be cited, not them.
+        "https://www.google.com/url?q=https://consumer.huawei.com/jp",
+        "https://consumer.huawei.com/redirect?to=https%3A%2F%2Fexample.com%2Fsos",
     ] {
         let error = load_with(
             |t| {

@@ -85,7 +85,7 @@ function restoreForm() {
         `Restored ${restored.incidents} incident${restored.incidents === 1 ? '' : 's'} and ${restored.attachments} attachment${restored.attachments === 1 ? '' : 's'} from the backup made ${formatWhen(restored.createdAt)}.`),
       h('p', { class: clean ? 'ok' : 'problem', id: 'restore-check' },
         clean
-          ? `Checked: all ${check.incidentsChecked} incidents and ${check.attachmentsChecked} attachments are as they were recorded.`
+          ? checkedWords(check)
           : `Checked: ${check.problems.length} problem${check.problems.length === 1 ? '' : 's'} found. Open Incidents and run Check the log to see them.`),
       h('p', {}, h('a', { href: '#/incidents' }, 'Go to Incidents')));
     announce('Backup restored');
@@ -105,4 +105,13 @@ export async function render() {
     writeForm(folder),
     restoreForm());
   return { title: 'Backup', node };
+}
+
+/** What checking the restored log found, in words that fit the numbers (none, one, many). */
+function checkedWords(check) {
+  const { incidentsChecked: incidents, attachmentsChecked: attachments } = check;
+  if (incidents === 0) return 'Checked: the backup holds no incidents, so there was nothing to check.';
+  const what = incidents === 1 ? 'the one incident' : `all ${incidents} incidents`;
+  const files = attachments === 0 ? '' : ` and ${attachments} attachment${attachments === 1 ? '' : 's'}`;
+  return `Checked: ${what}${files} ${incidents === 1 && attachments === 0 ? 'is' : 'are'} as recorded.`;
 }
