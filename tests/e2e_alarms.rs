@@ -462,3 +462,54 @@ async fn at_360_px_with_notifications_off_the_alarm_keeps_its_buttons_in_sight()
     }
     app.quit(driver).await;
 }
+
+/// With twenty sessions out, Today's main actions still come first: "Record an incident" is
+/// at most three Tab stops below the heading, at phone and laptop width.
+#[tokio::test]
+async fn with_20_sessions_out_the_main_actions_are_the_first_tab_stops_on_today() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    // Twenty pairs out, each in its own ward.
+    for ward in 1..=20 {
+        let (first, second) = (format!("Canvasser {ward}A"), format!("Canvasser {ward}B"));
+        seed_session(
+            &desktop,
+            data.path(),
+            &format!("Ward {ward}"),
+            &[first.as_str(), second.as_str()],
+            Mode::Me,
+            5,
+        );
+    }
+    let driver = &Driver::start(&desktop, data.path());
+    let app = App::launch(driver).await;
+    for (width, height) in [(360, 740), (1280, 800)] {
+        app.resize(width, height).await;
+        app.go("#/checkins").await;
+        app.wait_for_text("main h1", "Check-ins").await;
+        app.go("#/today").await;
+        app.wait_for_text("main h1", "Today").await;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while app
+            .js("return document.querySelectorAll('main .session-list [data-session-id]').length")
+            .await
+            != 20
+        {
+            assert!(
+                Instant::now() < deadline,
+                "Today never listed the 20 sessions"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        app.js("document.querySelector('main h1').focus()").await;
+        let stops = app.tab_to("Record an incident").await;
+        assert!(
+            stops.len() <= 3,
+            "Tab stops to Record an incident at {width} px: {stops:?}"
+        );
+        app.js("window.scrollTo(0, 0)").await;
+        app.screenshot("today-20-sessions").await;
+    }
+    app.quit(driver).await;
+}

@@ -173,6 +173,10 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
     // --- Vic, on a plain client: "ok" in reply to the reminder, a 👍, then HELP.
     let patch = a.start(PATCH, &["Vic"], "", "", 15);
     a.share(patch, &team.room_id, std::slice::from_ref(&vic_id));
+    // A reminder comes at most half the interval before the check-in: 7½ minutes on.
+    for device in [&a, &b, &c] {
+        device.advance_minutes(8);
+    }
     let reminder = volunteer::wait_for_reminder(&vic, &team.room_id).await;
     volunteer::reply(&vic, &team.room_id, &reminder, "ok").await;
     for device in [&a, &b, &c] {
