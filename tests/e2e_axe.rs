@@ -13,9 +13,9 @@ use chrono::Utc;
 use fantoccini::key::Key;
 use serde_json::json;
 
-use campaign_safe_lib::checkins::{self, Actor, EscalationContact, Kind, Mode, NewSession, NoSink};
+use campaign_safe_lib::checkins::Mode;
 use campaign_safe_lib::incidents::model::IncidentInput;
-use support::{serial, App, Harness};
+use support::{seed_session, serial, App, Harness};
 
 /// Waits until the window shows the screen for `hash`, drawn.
 async fn wait_for_screen(app: &App, hash: &str) {
@@ -41,42 +41,26 @@ async fn wait_for_screen(app: &App, hash: &str) {
 async fn every_screen_passes_axe_at_both_sizes_in_both_displays_with_the_lock_on() {
     let _one = serial();
     let harness = Harness::start();
-    let (session, incident) = {
+    let session = seed_session(
+        harness.desktop(),
+        harness.data_dir(),
+        "Ward 3",
+        &["Asha", "Ben"],
+        Mode::Me,
+        5,
+    );
+    let incident = {
         let database = harness.desktop().new_record(harness.data_dir());
         let now = Utc::now();
-        let session = checkins::start(
-            &mut database.conn(),
-            &NewSession {
-                kind: Kind::Canvass,
-                mode: Mode::Me,
-                title: "Ward 3".into(),
-                participants: vec!["Asha".into(), "Ben".into()],
-                place: "Elm Road".into(),
-                notes: String::new(),
-                escalation: vec![EscalationContact {
-                    name: "Campaign office".into(),
-                    phone: "01632 960 123".into(),
-                    relationship: String::new(),
-                }],
-                ends_at: Some(now + chrono::Duration::hours(3)),
-                interval_minutes: Some(30),
-                reminder_lead_minutes: 5,
-                grace_minutes: 10,
-            },
-            now,
-            &Actor::here(),
-            &NoSink,
-        )
-        .expect("a session");
         let input: IncidentInput = serde_json::from_value(json!({
             "occurredFrom": (now - chrono::Duration::days(2)).to_rfc3339(),
             "category": "other",
             "whatHappened": "Shouted at on the doorstep of 12 Elm Road.",
         }))
         .expect("an incident");
-        let incident = campaign_safe_lib::incidents::record(&mut database.conn(), &input, now)
+        let id = campaign_safe_lib::incidents::record(&mut database.conn(), &input, now)
             .expect("recorded");
-        (session, incident)
+        id
     };
     let app = App::launch(&harness.driver).await;
 

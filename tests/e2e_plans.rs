@@ -241,14 +241,20 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
     app.screenshots("plan-briefing").await;
     // Printed by the app's own Print button, through WebKitGTK's print operation: one A4
     // page, black on white, in the ordinary display and in high contrast.
-    print_briefing(&app, &printed, "briefing-printed").await;
+    print_briefing(&app, &printed, data.path(), "briefing-printed").await;
     let briefing_hash = app.js("return location.hash").await;
     app.go("#/today").await;
     app.click("#display-choice option[value='contrast']").await;
     app.go(briefing_hash.as_str().unwrap_or_default()).await;
     app.wait_for_text("main h1", "Briefing: Ward 3 doorstep session")
         .await;
-    print_briefing(&app, &printed, "briefing-printed-high-contrast").await;
+    print_briefing(
+        &app,
+        &printed,
+        data.path(),
+        "briefing-printed-high-contrast",
+    )
+    .await;
     app.go("#/today").await;
     app.click("#display-choice option[value='auto']").await;
     app.go(briefing_hash.as_str().unwrap_or_default()).await;
@@ -348,7 +354,7 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
 
 /// Presses the briefing's Print button and checks the PDF the print operation wrote: one A4
 /// page, mostly white. Its page is saved as target/e2e/`name`-page-1.png to look at.
-async fn print_briefing(app: &App, pdf: &std::path::Path, name: &str) {
+async fn print_briefing(app: &App, pdf: &std::path::Path, data: &std::path::Path, name: &str) {
     let _ = std::fs::remove_file(pdf);
     // The Print button is there; the debug build's test hook prints as its dialog would.
     app.wait_for_text(".briefing button.button", "Print").await;
@@ -368,7 +374,7 @@ async fn print_briefing(app: &App, pdf: &std::path::Path, name: &str) {
             "no complete PDF from Print at {}: {}\nthe app logged: {}",
             pdf.display(),
             String::from_utf8_lossy(&out.stderr),
-            print_log(pdf)
+            print_log(data)
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
@@ -414,25 +420,19 @@ async fn print_briefing(app: &App, pdf: &std::path::Path, name: &str) {
     );
 }
 
-/// The lines about printing in the logs of the apps under the temporary folder, to say why no PDF came.
-fn print_log(_pdf: &std::path::Path) -> String {
-    let mut said = String::new();
-    for entry in std::fs::read_dir(std::env::temp_dir())
+/// The lines about printing in the app's logs in `data`, to say why no PDF came.
+fn print_log(data: &std::path::Path) -> String {
+    std::fs::read_dir(data.join("logs"))
         .into_iter()
         .flatten()
         .flatten()
-    {
-        let logs = entry.path().join("logs");
-        for log in std::fs::read_dir(&logs).into_iter().flatten().flatten() {
-            let text = std::fs::read_to_string(log.path()).unwrap_or_default();
-            for line in text
+        .flat_map(|log| {
+            std::fs::read_to_string(log.path())
+                .unwrap_or_default()
                 .lines()
-                .filter(|l| l.contains("print") || l.contains("Print"))
-            {
-                said.push_str(line);
-                said.push('\n');
-            }
-        }
-    }
-    said
+                .filter(|line| line.contains("print"))
+                .map(|line| format!("{line}\n"))
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }

@@ -175,6 +175,46 @@ impl Drop for Desktop {
     }
 }
 
+/// Starts a canvass that began `minutes_ago`, checking in every 30 minutes with 10 minutes'
+/// grace: from 40 minutes ago it has been missed.
+pub fn seed_session(
+    desktop: &Desktop,
+    data: &Path,
+    title: &str,
+    people: &[&str],
+    mode: campaign_safe_lib::checkins::Mode,
+    minutes_ago: i64,
+) -> i64 {
+    let database = desktop.new_record(data);
+    let started = chrono::Utc::now() - chrono::Duration::minutes(minutes_ago);
+    let new = campaign_safe_lib::checkins::NewSession {
+        kind: campaign_safe_lib::checkins::Kind::Canvass,
+        mode,
+        title: title.into(),
+        participants: people.iter().map(|p| (*p).to_owned()).collect(),
+        place: "Elm Road".into(),
+        notes: String::new(),
+        escalation: vec![campaign_safe_lib::checkins::EscalationContact {
+            name: "Campaign office".into(),
+            phone: "01632 960 123".into(),
+            relationship: String::new(),
+        }],
+        ends_at: Some(started + chrono::Duration::hours(4)),
+        interval_minutes: Some(30),
+        reminder_lead_minutes: 5,
+        grace_minutes: 10,
+    };
+    let id = campaign_safe_lib::checkins::start(
+        &mut database.conn(),
+        &new,
+        started,
+        &campaign_safe_lib::checkins::Actor::here(),
+        &campaign_safe_lib::checkins::NoSink,
+    )
+    .expect("session");
+    id
+}
+
 /// Turns the encrypted record at `db_path` back into what an earlier version left: a plain
 /// SQLite file at schema `version`.
 pub fn make_earlier_version(

@@ -4,7 +4,7 @@
 // changed so their cards follow without a reload.
 
 import * as api from './api.js';
-import { h, fill, holdFocus } from './dom.js';
+import { h, fill, holdFocus, sessionFocus } from './dom.js';
 import { setAppNow } from './countdowns.js';
 
 const box = document.getElementById('alarms');
@@ -83,10 +83,7 @@ function alarmItem(alarm) {
       if (button.dataset.act === 'acknowledge') await api.checkinsAcknowledge(alarm.sessionId);
       // The backend's `changed` event takes the alarm away: focus goes to the session's
       // card on the screen if there is one, else to the screen's heading.
-      holdFocus(() => {
-        const card = document.querySelector(`main [data-session-id="${alarm.sessionId}"]`);
-        return card?.querySelector('button[data-act="check-in"]') ?? card?.querySelector('.card-title a') ?? null;
-      });
+      holdFocus(() => sessionFocus(alarm.sessionId));
     } catch (failure) {
       error.textContent = failure.message;
       error.hidden = false;

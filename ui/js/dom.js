@@ -136,3 +136,10 @@ export function holdFocus(target) {
   };
   requestAnimationFrame(check);
 }
+
+/** Where focus goes in session `sessionId`'s card once its button went: the next check-in,
+ * or the card's title; null when no card for it is on the screen. */
+export function sessionFocus(sessionId) {
+  const card = document.querySelector(`main [data-session-id="${sessionId}"]`);
+  return card?.querySelector('button[data-act="check-in"]') ?? card?.querySelector('.card-title a') ?? null;
+}

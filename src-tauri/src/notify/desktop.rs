@@ -132,15 +132,40 @@ fn write_shown(path: &Path, ids: &[u32]) {
     }
 }
 
+/// The most of the kept file that is read: far more than the numbers of every open alarm.
+const SHOWN_FILE_MOST: u64 = 16 * 1024;
+
+/// The numbers kept in `path`: a damaged, huge or strange file (a folder, a pipe, words,
+/// numbers out of range) gives what can be read of it and never blocks or fails the start.
+async fn read_shown(path: &Path) -> Vec<u32> {
+    use tokio::io::AsyncReadExt;
+    let Ok(meta) = tokio::fs::symlink_metadata(path).await else {
+        return Vec::new();
+    };
+    if !meta.is_file() {
+        tracing::warn!(path = %path.display(), "the notices file is not a file; ignored");
+        return Vec::new();
+    }
+    let mut text = String::new();
+    if let Ok(file) = tokio::fs::File::open(path).await {
+        let mut bytes = Vec::new();
+        let _ = file.take(SHOWN_FILE_MOST).read_to_end(&mut bytes).await;
+        text = String::from_utf8_lossy(&bytes).into_owned();
+    }
+    parse_shown(&text)
+}
+
+fn parse_shown(text: &str) -> Vec<u32> {
+    text.lines()
+        .take(500)
+        .filter_map(|line| line.trim().parse::<u32>().ok())
+        .filter(|id| *id != 0)
+        .collect()
+}
+
 /// Takes down the notices an earlier run left up, by the numbers it kept.
 async fn close_leftovers(path: &Path) {
-    let text = tokio::fs::read_to_string(path).await.unwrap_or_default();
-    // At most a few hundred numbers: a damaged or huge file is not read further.
-    let ids: Vec<u32> = text
-        .lines()
-        .take(500)
-        .filter_map(|line| line.trim().parse().ok())
-        .collect();
+    let ids = read_shown(path).await;
     if !ids.is_empty() {
         match zbus::Connection::session().await {
             Ok(connection) => {
@@ -343,5 +368,59 @@ impl Notifier for DesktopNotifier {
             }
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_desktop_is_told_how_to_answer_there() {
+        let with_actions = vec!["actions".to_owned(), "body".to_owned()];
+        assert_eq!(
+            Answering::of("dunst", &with_actions),
+            Answering::MiddleClick
+        );
+        assert_eq!(Answering::of("mako", &with_actions), Answering::Click);
+        assert_eq!(
+            Answering::of("GNOME Shell", &with_actions),
+            Answering::Buttons
+        );
+        assert_eq!(
+            Answering::of("dunst", &["body".to_owned()]),
+            Answering::OpenTheApp
+        );
+        assert_eq!(Answering::Buttons.sentence("check in"), None);
+        assert!(Answering::MiddleClick
+            .sentence("check in")
+            .is_some_and(|s| s.starts_with("Middle-click") && s.ends_with("and check in.")));
+    }
+
+    #[test]
+    fn a_damaged_or_hostile_notices_file_gives_only_real_numbers() {
+        let hostile = format!(
+            "12\n-5\n4294967296\n0\n\u{0}\nseven\n {max} \n{}",
+            "9".repeat(10_000),
+            max = u32::MAX
+        );
+        assert_eq!(parse_shown(&hostile), [12, u32::MAX]);
+        assert_eq!(parse_shown(&"1\n".repeat(10_000)).len(), 500);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // A folder where the file should be, a missing file, a file far past the cap.
+        std::fs::create_dir(dir.path().join("folder")).unwrap();
+        assert!(runtime
+            .block_on(read_shown(&dir.path().join("folder")))
+            .is_empty());
+        assert!(runtime
+            .block_on(read_shown(&dir.path().join("missing")))
+            .is_empty());
+        let big = dir.path().join("big");
+        std::fs::write(&big, "3\n".repeat(1_000_000)).unwrap();
+        assert_eq!(runtime.block_on(read_shown(&big)).len(), 500);
     }
 }

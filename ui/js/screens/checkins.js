@@ -2,7 +2,7 @@
 // #/checkins/<id> shows its timeline and, when a check-in was missed, what to do.
 
 import * as api from '../api.js';
-import { h, fill, field, errorSlot, showError, clearErrors, announce, holdFocus } from '../dom.js';
+import { h, fill, field, errorSlot, showError, clearErrors, announce, holdFocus, sessionFocus } from '../dom.js';
 import { countdown, statusText } from '../countdowns.js';
 import { newSessionForm } from './checkin_form.js';
 
@@ -121,12 +121,6 @@ function teamLine(session) {
   return h('p', { class: 'muted team-line' }, session.team.tracked
     ? `Started by ${who}${session.lastCheckInLocal ? ` · last check-in ${session.lastCheckInLocal.split(', ').pop()}` : ''}`
     : `Shared with ${session.team.name}`);
-}
-
-/** Where focus goes in a session's card after its button went: the next action, or its title. */
-export function sessionFocus(sessionId) {
-  const card = document.querySelector(`main [data-session-id="${sessionId}"]`);
-  return card?.querySelector('button[data-act="check-in"]') ?? card?.querySelector('.card-title a') ?? null;
 }
 
 function sessionCard(session) {
