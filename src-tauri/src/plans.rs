@@ -399,6 +399,8 @@ pub struct PlanDetail {
     pub started_at_local: Option<String>,
     pub sessions: Vec<i64>,
     pub risk_check: risk::RiskCheck,
+    /// "Jo Bloggs, 07700 900123": each contact with the number written as people write it.
+    pub escalation_shown: Vec<String>,
 }
 
 fn load(conn: &Connection, id: i64) -> Result<(Plan, Option<i64>), PlanError> {
@@ -430,6 +432,7 @@ pub fn detail(conn: &Connection, id: i64, now: DateTime<Utc>) -> Result<PlanDeta
         started_at_local: started_at.and_then(from_millis).map(format_uk),
         sessions,
         risk_check: risk::check(conn, &plan, now)?,
+        escalation_shown: plan.to_input().escalation,
         plan,
     })
 }
@@ -487,7 +490,7 @@ impl Plan {
             escalation: self
                 .escalation
                 .iter()
-                .map(|c| format!("{}, {}", c.name, c.phone))
+                .map(|c| format!("{}, {}", c.name, crate::contacts::shown_phone(&c.phone)))
                 .collect(),
             check_in_minutes: Some(self.check_in_minutes),
             risks: self.risks.clone(),

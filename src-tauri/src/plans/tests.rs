@@ -54,6 +54,8 @@ fn a_plan_is_checked_and_tidied() {
     assert_eq!(plan.vehicle_registration, "AB12 CDE");
     assert_eq!(plan.escalation[0].phone, "07700900123");
     assert_eq!(plan.check_in_minutes, DEFAULT_CHECK_IN_MINUTES);
+    // Shown, and offered again for editing, as people write it.
+    assert_eq!(plan.to_input().escalation, vec!["Chris Office, 07700 900123"]);
 }
 
 #[test]
@@ -248,6 +250,37 @@ fn the_risk_check_finds_earlier_incidents_do_not_knock_doors_dark_and_anyone_alo
         .find(|r| r.kind == "daylight")
         .unwrap();
     assert!(!early_dark.present, "finishing at 13:00 is in daylight");
+}
+
+#[test]
+fn the_risk_check_ignores_case_and_spaces_and_reads_wildcards_as_plain_text() {
+    let (_dir, db) = db();
+    let record = |summary: &str, location: &str, postcode: &str| {
+        let mut incident = crate::incidents::tests::input(summary);
+        incident.location = location.into();
+        incident.postcode = postcode.into();
+        crate::incidents::record(&mut db.conn(), &incident, now()).unwrap();
+    };
+    record("Shouting at the door", "12 ELM ROAD", "");
+    record("Sign torn down", "Corner of Mill Lane", "m1 4bt");
+    record("Nothing to do with the plan", "Ship_Street 50% along", "ZZ9 9ZZ");
+
+    let found = |streets: &[&str], postcodes: &[&str]| -> Vec<String> {
+        let mut plan = input();
+        plan.streets = streets.iter().map(|s| s.to_string()).collect();
+        plan.postcodes = postcodes.iter().map(|s| s.to_string()).collect();
+        let id = create(&db.conn(), &plan, now()).unwrap();
+        let detail = super::detail(&db.conn(), id, now()).unwrap();
+        detail.risk_check.incidents.iter().map(|hit| hit.line.clone()).collect()
+    };
+    let both = found(&["elm road"], &["m1 4bt"]);
+    assert_eq!(both.len(), 2, "{both:?}");
+    // `_` and `%` are letters in a street name, not wildcards.
+    assert!(found(&["Ship Street"], &[]).is_empty());
+    assert!(found(&["Elm_Road"], &[]).is_empty());
+    assert!(found(&["5%"], &[]).is_empty());
+    assert_eq!(found(&["50%"], &[]).len(), 1);
+    assert!(found(&["Birch Close"], &["AB1"]).is_empty());
 }
 
 #[test]

@@ -43,7 +43,7 @@ export async function planForm(existing = null) {
     h('fieldset', { class: 'group' }, h('legend', {}, 'Who'),
       field('pairs', 'Pairs or groups', setValue(lines(4), (p.pairs ?? []).map((pair) => pair.join(' and ')).join('\n')), 'One pair per line, such as “Sam and Alex”. Each pair gets its own check-ins.'),
       field('coordinator', 'Who coordinates', setValue(text(200), p.coordinator), 'The person the pairs check in with.'),
-      field('escalation', 'Who to call if a check-in is missed', setValue(lines(3), (p.escalation ?? []).map((c) => `${c.name}, ${c.phone}`).join('\n')), 'In order, one per line: name, comma, phone number.'),
+      field('escalation', 'Who to call if a check-in is missed', setValue(lines(3), (existing?.escalationShown ?? []).join('\n')), 'In order, one per line: name, comma, phone number.'),
       field('checkInMinutes', 'Check in every', checkIn)),
     h('fieldset', { class: 'group' }, h('legend', {}, 'Getting there and kit'),
       field('transport', 'Transport', setValue(text(200), p.transport), 'Such as “Blue Ford Focus” or “Number 42 bus”.'),

@@ -26,7 +26,7 @@ function detailsList(detail) {
     row('Meeting point', p.meetingPoint),
     row('Pairs or groups', p.pairs.map((pair) => pair.join(' and ')).join('; ')),
     row('Coordinator', p.coordinator),
-    row('Who to call', p.escalation.map((c) => `${c.name} ${c.phone}`).join('; ')),
+    row('Who to call', detail.escalationShown.join('; ')),
     row('Check in', `every ${p.checkInMinutes} minutes`),
     row('Transport', [p.transport, p.vehicleRegistration].filter(Boolean).join(', ')),
     row('Kit', p.kit),
