@@ -200,6 +200,9 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
     let check = app.wait_for_text("form.risk-check", "Shouted at Sam").await;
     assert!(check.contains("9 Oak Avenue (Aggressive dog)"), "{check}");
     assert!(check.contains("Sunset"), "{check}");
+    // The number reads as it was typed, with its space.
+    app.wait_for_text("dl.plan-record", "Chris Office, 07700 900123")
+        .await;
     app.screenshots_of("plan-risk-check", Some("form.risk-check"))
         .await;
     walk_with_the_keyboard(&app, "the plan").await;
@@ -309,6 +312,11 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
     app.screenshots("debrief-form").await;
     submit(&app, "form.debrief-form button[type='submit']").await;
     app.wait_for_text("#debrief-saved", "Debrief saved").await;
+    // The support contacts say where they come from and when that was checked.
+    let support = app
+        .wait_for_text("section.support", "Checked against these pages on")
+        .await;
+    assert!(support.contains("Contact a Samaritan (Samaritans)"), "{support}");
     app.screenshots("debrief-saved").await;
 
     // The follow-up stays on Today until it is done.

@@ -53,12 +53,12 @@ export function progress(done, total, id) {
 }
 
 /** Where content comes from, and when it was last checked against those pages. */
-export function sourcesBlock(sources, reviewedIsoDate) {
+export function sourcesBlock(sources, reviewedIsoDate, headingLevel = 2) {
   const reviewed = new Date(`${reviewedIsoDate}T12:00:00Z`).toLocaleDateString('en-GB', {
     day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London',
   });
   return h('footer', { class: 'sources' },
-    h('h2', {}, 'Where this comes from'),
+    h(`h${headingLevel}`, {}, 'Where this comes from'),
     h('ul', {}, sources.map((source) => h('li', {},
       h('span', { class: 'source-title' }, source.title), ' ',
       h('span', { class: 'source-url' }, source.url)))),

@@ -3,7 +3,7 @@
 
 import * as api from '../api.js';
 import { h, field, errorSlot, announce, fill } from '../dom.js';
-import { onSubmit } from '../components.js';
+import { onSubmit, sourcesBlock } from '../components.js';
 import { dateInput, readDate } from '../datetime.js';
 
 /** A yes/no question as a pair of radio buttons; `more` shows only after "Yes". */
@@ -33,7 +33,8 @@ export function supportBlock(support) {
         h('a', { href: `tel:${support.partyContact.phone}` }, support.partyContact.phone)) : null,
       support.content.contacts.map((c) => h('li', {}, h('strong', {}, c.name), ' ', h('a', { href: `tel:${c.call}` }, c.phone),
         h('br'), c.what, ' ', h('span', { class: 'muted' }, c.when)))),
-    support.partyContact ? null : h('p', { class: 'hint' }, 'Add your party’s safety or welfare contact under ', h('a', { href: '#/contacts' }, 'Emergency → Your contacts'), '.'));
+    support.partyContact ? null : h('p', { class: 'hint' }, 'Add your party’s safety or welfare contact under ', h('a', { href: '#/contacts' }, 'Emergency → Your contacts'), '.'),
+    sourcesBlock(support.content.contacts.flatMap((c) => c.sources), support.content.reviewed, 3));
 }
 
 export async function render(sessionId) {
