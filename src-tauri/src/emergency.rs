@@ -125,14 +125,14 @@ mod tests {
                 .unwrap_err();
         assert_eq!(error.field, "sections[2].call");
         let error = EmergencyInfo::from_text(&embedded().replace(
-            "https://www.policeconduct.gov.uk/",
+            "https://www.iow.gov.uk/housing-and-adult-social-care/adult-social-care/adult-safeguarding/immediate-danger/",
             "https://www.the-sun.com/silent",
         ))
         .unwrap_err();
         assert_eq!(error.field, "sources[2].url");
         let error = EmergencyInfo::from_text(&embedded().replace(
-            "\"reviewed\": \"2026-11-25\"",
-            "\"reviewed\": \"2062-11-25\"",
+            "\"reviewed\": \"2026-12-05\"",
+            "\"reviewed\": \"2062-12-05\"",
         ))
         .unwrap_err();
         assert_eq!(error.field, "reviewed");
