@@ -49,6 +49,7 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         app.type_in("#f-homeserver", &server.url()).await;
         app.click("#f-register").await;
         app.type_in("#f-registrationToken", &server.token).await;
+        app.type_in("#f-deviceName", "Ward office laptop").await;
         app.click(".team-form button[type='submit']").await;
         app.wait_for_text(".team-status", "Signed in as @asha:localhost")
             .await;
@@ -77,6 +78,9 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         volunteer::join_as_volunteer(&vic, &room_id).await;
         app.click(".team-card .actions button").await;
         app.wait_for_text(".team-card .members", "@vic:localhost")
+            .await;
+        // The team sees the name the user gave this device, not the app's name.
+        app.wait_for_text(".team-card .members", "Ward office laptop")
             .await;
         app.screenshots_of("team-setup", Some(".team-card")).await;
 

@@ -778,6 +778,15 @@ fn team_commands_answer_in_the_one_error_shape_before_any_account_exists() {
     let error = invoke(&app, "team_sign_in", account("matrix.example.org", " ")).unwrap_err();
     assert_eq!(error["field"], "user");
     assert!(error["message"].as_str().unwrap().starts_with("User name:"));
+    let named = |device_name: &str| json!({"account": {"homeserver": "matrix.example.org", "user": "sam", "password": "x", "deviceName": device_name}});
+    for hostile in ["x".repeat(65).as_str(), "Laptop\u{7}", "Sam\nPhone"] {
+        let error = invoke(&app, "team_sign_in", named(hostile)).unwrap_err();
+        assert_eq!(error["field"], "deviceName", "{hostile:?}: {error}");
+        assert!(error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("This device’s name:"));
+    }
 
     let session = invoke(
         &app,

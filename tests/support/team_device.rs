@@ -104,6 +104,7 @@ impl Device {
                 name,
                 &format!("{name}-password"),
                 Some(&server.token),
+                None,
             )
             .await
             .unwrap_or_else(|e| panic!("{name} could not register and sign in: {e}"));

@@ -23,6 +23,9 @@ pub struct SignIn {
     /// Given when registering a new account on a server that asks for a token.
     #[serde(default)]
     registration_token: Option<String>,
+    /// What the team sees for this device; the computer's name when left empty.
+    #[serde(default)]
+    device_name: Option<String>,
 }
 
 #[tauri::command]
@@ -37,6 +40,7 @@ pub async fn team_sign_in(
             &account.user,
             &account.password,
             account.registration_token.as_deref(),
+            account.device_name.as_deref(),
         )
         .await?)
 }

@@ -181,6 +181,7 @@ impl TeamService {
         user: &str,
         password: &str,
         registration_token: Option<&str>,
+        device_name: Option<&str>,
     ) -> Result<TeamStatus, RelayError> {
         if client::stored_account(&self.database)?.is_some() {
             return Err(invalid(
@@ -200,6 +201,7 @@ impl TeamService {
         if password.is_empty() {
             return Err(invalid("password", "Password", "enter your password."));
         }
+        let device_name = client::device_name(device_name)?;
         self.set_live(Connection::Connecting, None);
         let result = client::sign_in(
             &self.database,
@@ -208,6 +210,7 @@ impl TeamService {
             user.trim(),
             password,
             registration_token,
+            &device_name,
             self.clock.now(),
         )
         .await;

@@ -63,6 +63,8 @@ function signInForm() {
     field('password', 'Password', h('input', { type: 'password', autocomplete: 'current-password', maxlength: '500' })),
     h('div', { class: 'check' }, register, h('label', { for: 'f-register' }, 'I am new: create my account with a registration token')),
     token,
+    field('deviceName', 'This device’s name', h('input', { type: 'text', autocomplete: 'off', maxlength: '64' }),
+      'What your team and the server see for this device. Leave it empty to use this computer’s name.'),
     errorSlot('general'),
     h('button', { type: 'submit', class: 'button' }, 'Sign in'));
   register.addEventListener('change', () => { token.hidden = !register.checked; });
@@ -79,6 +81,7 @@ function signInForm() {
         user: el('user').value,
         password: el('password').value,
         registrationToken: register.checked ? el('registrationToken').value : null,
+        deviceName: el('deviceName').value,
       });
       announce('Signed in.');
       rerender();

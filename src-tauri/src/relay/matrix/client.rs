@@ -158,6 +158,42 @@ pub async fn restore(store_root: &Path, stored: &StoredAccount) -> Result<Client
     Ok(client)
 }
 
+/// The name the server and every member see for this device: the user's choice, or the
+/// computer's own name. Never "Campaign Safe": that would tell everyone who runs the safety
+/// app (issue 24).
+pub fn device_name(chosen: Option<&str>) -> Result<String, RelayError> {
+    const LONGEST: usize = 64;
+    let chosen = chosen.map(str::trim).unwrap_or_default();
+    if chosen.chars().any(char::is_control) {
+        return Err(invalid(
+            "deviceName",
+            "This device’s name",
+            "use letters, numbers and spaces only.",
+        ));
+    }
+    if chosen.chars().count() > LONGEST {
+        return Err(invalid(
+            "deviceName",
+            "This device’s name",
+            format!("keep it to {LONGEST} characters or fewer."),
+        ));
+    }
+    if !chosen.is_empty() {
+        return Ok(chosen.to_owned());
+    }
+    Ok(computer_name().unwrap_or_else(|| "Laptop".to_owned()))
+}
+
+/// The computer's host name, if it has a usable one.
+fn computer_name() -> Option<String> {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())?;
+    let name: String = raw.trim().chars().filter(|c| !c.is_control()).take(64).collect();
+    (!name.is_empty() && name != "localhost").then_some(name)
+}
+
 fn random_passphrase() -> String {
     format!(
         "{}{}",
@@ -173,6 +209,7 @@ pub async fn sign_in(
     user: &str,
     password: &str,
     registration_token: Option<&str>,
+    device_name: &str,
     now: DateTime<Utc>,
 ) -> Result<Client, RelayError> {
     // A fresh store for a fresh login: a store is tied to one device.
@@ -185,7 +222,7 @@ pub async fn sign_in(
     client
         .matrix_auth()
         .login_username(user, password)
-        .initial_device_display_name("Campaign Safe")
+        .initial_device_display_name(device_name)
         .await
         .map_err(|e| refused(e, "Signing in"))?;
     let session = client
@@ -279,4 +316,22 @@ pub fn forget_account(
     tx.commit()?;
     let _ = std::fs::remove_dir_all(store_root);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::device_name;
+
+    #[test]
+    fn a_device_is_named_as_chosen_or_after_the_computer_never_after_the_app() {
+        assert_eq!(device_name(Some("  Office laptop ")).unwrap(), "Office laptop");
+        for unchosen in [None, Some(""), Some("   ")] {
+            let name = device_name(unchosen).unwrap();
+            assert!(!name.is_empty() && !name.contains("Campaign Safe"), "{name}");
+        }
+        assert_eq!(device_name(Some(&"é".repeat(64))).unwrap().chars().count(), 64);
+        for hostile in ["é".repeat(65), "a\u{0}b".into(), "tab\there".into()] {
+            assert!(device_name(Some(&hostile)).is_err(), "{hostile:?}");
+        }
+    }
 }
