@@ -80,8 +80,18 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         app.wait_for_text(".team-card .members", "@vic:localhost")
             .await;
         // The team sees the name the user gave this device, not the app's name.
-        app.wait_for_text(".team-card .members", "Ward office laptop")
+        // The labels come from the keys: the app cross-signed its own new account's
+        // device; Vic's client never set up cross-signing.
+        app.wait_for_text(
+            ".team-card .members",
+            "Ward office laptop (this device): confirmed by its owner",
+        )
+        .await;
+        app.wait_for_text(".team-card .members", "Has not set up cross-signing")
             .await;
+        app.wait_for_text(".team-status", "This device is confirmed by its owner")
+            .await;
+        app.screenshots("team-members-trust").await;
         app.screenshots_of("team-setup", Some(".team-card")).await;
 
         // A canvass shared with the team as it starts.

@@ -40,6 +40,9 @@ pub struct TeamStatus {
     pub unreadable: usize,
     /// The last thing that went wrong, in words a person can act on.
     pub problem: Option<String>,
+    /// Whether this device is cross-signed by its owner (None when signed out or not yet
+    /// known): Element users send nothing to a device that is not.
+    pub device_confirmed: Option<bool>,
     pub teams: Vec<TeamView>,
     pub invitations: Vec<Invitation>,
 }
@@ -254,9 +257,15 @@ impl TeamService {
         };
         let waiting = outbox::waiting(&self.database.reader())?;
         let teams = teams::teams(&self.database)?;
-        let invitations = match self.client().await {
-            Ok(client) => teams::invitations(&client).await,
-            Err(_) => Vec::new(),
+        let (invitations, device_confirmed) = match self.client().await {
+            Ok(client) => {
+                let confirmed = match client.encryption().get_own_device().await {
+                    Ok(Some(device)) => Some(device.is_cross_signed_by_owner()),
+                    _ => None,
+                };
+                (teams::invitations(&client).await, confirmed)
+            }
+            Err(_) => (Vec::new(), None),
         };
         Ok(TeamStatus {
             connection: match (&account, live.0) {
@@ -270,6 +279,7 @@ impl TeamService {
             waiting,
             unreadable: self.unreadable.count(),
             problem: live.2,
+            device_confirmed,
             teams,
             invitations,
         })

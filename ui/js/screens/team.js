@@ -46,6 +46,10 @@ function statusPanel(status) {
     status.lastSync ? h('p', { class: 'muted' }, `Last in touch: ${formatWhen(status.lastSync)}`) : null,
     status.waiting ? h('p', {}, `${status.waiting} post${status.waiting === 1 ? '' : 's'} waiting to go to the team.`) : null,
     status.unreadable ? h('p', { class: 'note note-warning' }, `${status.unreadable} team post${status.unreadable === 1 ? '' : 's'} cannot be read on this device yet: the key that opens ${status.unreadable === 1 ? 'it' : 'them'} has not come. This device keeps trying.`) : null,
+    status.deviceConfirmed === true ? h('p', {}, 'This device is confirmed by its owner: Element users in your team send their messages to it.') : null,
+    status.deviceConfirmed === false ? h('p', { class: 'note note-warning' },
+      h('strong', {}, 'This device is not confirmed. '),
+      'Element users in your team will not send messages to this laptop until you confirm it, and Element marks what it sends as unconfirmed. This device still sends and receives through members who use Campaign Safe.') : null,
     status.problem ? h('p', { class: 'problem' }, status.problem) : null,
     status.connection === 'offline' ? retry : null);
 }
@@ -190,9 +194,8 @@ function teamCard(team) {
       const list = await api.teamMembers(team.roomId);
       fill(members, h('ul', { class: 'member-list' }, list.map((member) => h('li', {},
         h('strong', {}, member.name), ' ', h('span', { class: 'path' }, member.userId),
-        member.devices.length ? h('ul', {}, member.devices.map((device) => h('li', {},
-          `${device.name || device.deviceId}: `,
-          h('span', { class: device.verified ? 'ok' : 'muted' }, device.verified ? 'verified' : 'not verified')))) : null))));
+        personTrust(member),
+        member.devices.length ? h('ul', {}, member.devices.map(deviceLine)) : null))));
     } catch (error) {
       fill(members, h('p', { class: 'problem' }, error.message));
     }
@@ -227,4 +230,26 @@ function teamCard(team) {
     h('div', { class: 'actions' }, showMembers, leave),
     members,
     invite);
+}
+
+// What the keys say about a person, in words (issue 24): never a guess from the app.
+function personTrust(member) {
+  if (!member.hasIdentity) {
+    return h('p', { class: 'note note-warning' }, member.isYou
+      ? 'You have not set up cross-signing: Element users will not send messages to your devices. Set up recovery in Element (Settings › Encryption).'
+      : 'Has not set up cross-signing: Element users will not send messages to their devices. They need to set up recovery in Element (Settings › Encryption).');
+  }
+  if (member.isYou) return h('p', {}, 'You');
+  return member.youVerified
+    ? h('p', { class: 'ok' }, 'You have verified this person.')
+    : h('p', { class: 'muted' }, 'You have not verified this person.');
+}
+
+function deviceLine(device) {
+  return h('li', {},
+    `${device.name || 'Unnamed device'}${device.thisDevice ? ' (this device)' : ''}: `,
+    h('span', { class: device.confirmedByOwner ? 'ok' : 'muted' },
+      device.confirmedByOwner ? 'confirmed by its owner' : 'not confirmed by its owner'),
+    h('details', { class: 'device-id' }, h('summary', {}, 'Details'),
+      h('p', {}, 'Device ID: ', h('code', {}, device.deviceId))));
 }
