@@ -12,7 +12,7 @@ export CAMPAIGN_SAFE_SYNAPSE_VENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/camp
 # build, and running the app after the tests, or the tests after the app, rebuilds nothing.
 run:
 	@scripts/setup.sh run
-	@echo "==> Building Campaign Safe (the first build takes about 15 minutes on 2 cores)"
+	@echo "==> Building Campaign Safe (the first build takes 5 to 15 minutes on 2 cores)"
 	cargo build --locked --bin campaign-safe --test e2e_axe
 	@echo "==> Starting Campaign Safe"
 	"$${CARGO_TARGET_DIR:-target}/debug/campaign-safe"
