@@ -130,7 +130,13 @@ async fn idle_signed_in(server: &Synapse, room: &str) -> (procs::Run, procs::Run
             campaign_safe_lib::changes::Changes::default(),
         );
         service
-            .sign_in(&server.url(), "idle", "idle-password", Some(&server.token), None)
+            .sign_in(
+                &server.url(),
+                "idle",
+                "idle-password",
+                Some(&server.token),
+                None,
+            )
             .await
             .unwrap();
         service.join_team(room, "Ward 3").await.ok();

@@ -77,12 +77,36 @@ fn main() {
     });
 
     let cases = [
-        ("streets named by no incident", plan(&["Acacia Avenue", "Birch Close", "Cedar Way"], &["ZZ9 9", "AB1 2"])),
-        ("one street named by 1 in 7", plan(&["Elm Street", "Birch Close"], &["AB1"])),
-        ("five streets, two postcodes", plan(&["Elm Street", "Mill Road", "Oak Avenue", "Birch Close", "Cedar Way"], &["AB1 2", "M1"])),
+        (
+            "streets named by no incident",
+            plan(
+                &["Acacia Avenue", "Birch Close", "Cedar Way"],
+                &["ZZ9 9", "AB1 2"],
+            ),
+        ),
+        (
+            "one street named by 1 in 7",
+            plan(&["Elm Street", "Birch Close"], &["AB1"]),
+        ),
+        (
+            "five streets, two postcodes",
+            plan(
+                &[
+                    "Elm Street",
+                    "Mill Road",
+                    "Oak Avenue",
+                    "Birch Close",
+                    "Cedar Way",
+                ],
+                &["AB1 2", "M1"],
+            ),
+        ),
     ];
     println!("{count} incidents; one LIKE scan of every place on raw rusqlite: p50 {raw_p50:.2} ms, p95 {raw_p95:.2} ms\n");
-    println!("{:<32} {:>10} {:>10} {:>14}", "plan's page (risk check)", "p50", "p95", "p95 / scan");
+    println!(
+        "{:<32} {:>10} {:>10} {:>14}",
+        "plan's page (risk check)", "p50", "p95", "p95 / scan"
+    );
     let mut worst: f64 = 0.0;
     for (name, input) in cases {
         let id = plans::create(&db.conn(), &input, now).expect("plan");
@@ -91,7 +115,10 @@ fn main() {
             plans::detail(&db.conn(), id, now).expect("detail");
         });
         worst = worst.max(p95);
-        println!("{name:<32} {p50:>8.2}ms {p95:>8.2}ms {:>13.1}×", p95 / raw_p95);
+        println!(
+            "{name:<32} {p50:>8.2}ms {p95:>8.2}ms {:>13.1}×",
+            p95 / raw_p95
+        );
     }
     println!(
         "\nworst p95: {worst:.2} ms (target ≤ 100 ms) — {}",

@@ -316,7 +316,10 @@ async fn plan_a_canvass_see_its_risks_start_it_end_a_session_and_debrief() {
     let support = app
         .wait_for_text("section.support", "Checked against these pages on")
         .await;
-    assert!(support.contains("Contact a Samaritan (Samaritans)"), "{support}");
+    assert!(
+        support.contains("Contact a Samaritan (Samaritans)"),
+        "{support}"
+    );
     app.screenshots("debrief-saved").await;
 
     // The follow-up stays on Today until it is done.

@@ -97,7 +97,12 @@ fn like_pattern(text: &str) -> String {
 pub fn incidents_in_area(conn: &Connection, plan: &Plan) -> Result<Vec<IncidentHit>, PlanError> {
     let mut patterns: Vec<String> = Vec::new();
     let mut tests: Vec<&str> = Vec::new();
-    for street in plan.streets.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+    for street in plan
+        .streets
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
         patterns.push(like_pattern(street));
         tests.push("location LIKE ? ESCAPE '\\'");
     }

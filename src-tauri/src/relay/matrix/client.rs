@@ -168,7 +168,7 @@ pub fn device_name(chosen: Option<&str>) -> Result<String, RelayError> {
         return Err(invalid(
             "deviceName",
             "This device’s name",
-            "use letters, numbers and spaces only.",
+            "it cannot hold line breaks, tabs or other control characters.",
         ));
     }
     if chosen.chars().count() > LONGEST {
@@ -190,8 +190,18 @@ fn computer_name() -> Option<String> {
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .or_else(|| std::env::var("COMPUTERNAME").ok())?;
-    let name: String = raw.trim().chars().filter(|c| !c.is_control()).take(64).collect();
+    let name = shown_device_name(&raw);
     (!name.is_empty() && name != "localhost").then_some(name)
+}
+
+/// A device name as the app shows it: any member's client sets its own, so it is cut to
+/// 64 characters and stripped of control characters before it reaches a screen.
+pub fn shown_device_name(raw: &str) -> String {
+    raw.trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect()
 }
 
 fn random_passphrase() -> String {
@@ -324,14 +334,29 @@ mod tests {
 
     #[test]
     fn a_device_is_named_as_chosen_or_after_the_computer_never_after_the_app() {
-        assert_eq!(device_name(Some("  Office laptop ")).unwrap(), "Office laptop");
+        assert_eq!(
+            device_name(Some("  Office laptop ")).unwrap(),
+            "Office laptop"
+        );
         for unchosen in [None, Some(""), Some("   ")] {
             let name = device_name(unchosen).unwrap();
-            assert!(!name.is_empty() && !name.contains("Campaign Safe"), "{name}");
+            assert!(
+                !name.is_empty() && !name.contains("Campaign Safe"),
+                "{name}"
+            );
         }
-        assert_eq!(device_name(Some(&"é".repeat(64))).unwrap().chars().count(), 64);
+        assert_eq!(
+            device_name(Some(&"é".repeat(64))).unwrap().chars().count(),
+            64
+        );
         for hostile in ["é".repeat(65), "a\u{0}b".into(), "tab\there".into()] {
             assert!(device_name(Some(&hostile)).is_err(), "{hostile:?}");
         }
+        // What another member's client named its device is cut and cleaned for the screen.
+        assert_eq!(super::shown_device_name(&"x".repeat(100_000)).len(), 64);
+        assert_eq!(
+            super::shown_device_name(" Vic\u{1b}[31m\nphone "),
+            "Vic[31mphone"
+        );
     }
 }

@@ -266,7 +266,7 @@ pub async fn members(client: &Client, room: &str) -> Result<Vec<Member>, RelayEr
                 .devices()
                 .map(|d| MemberDevice {
                     device_id: d.device_id().to_string(),
-                    name: d.display_name().unwrap_or_default().to_owned(),
+                    name: super::client::shown_device_name(d.display_name().unwrap_or_default()),
                     confirmed_by_owner: d.is_cross_signed_by_owner(),
                     this_device: own_device.as_deref() == Some(d.device_id().as_str()),
                 })
