@@ -81,6 +81,7 @@ const COMMANDS: &[&str] = &[
     "incidents_import",
     "team_status",
     "team_sign_in",
+    "team_confirm_device",
     "team_create",
     "team_join",
     "team_invite",

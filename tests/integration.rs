@@ -788,6 +788,40 @@ fn team_commands_answer_in_the_one_error_shape_before_any_account_exists() {
             .starts_with("This device’s name:"));
     }
 
+    // The recovery key is checked by field before anything goes to a server.
+    for hostile in [
+        json!(""),
+        json!("   "),
+        json!("k".repeat(10_000)),
+        json!("Es\u{1b}[2J"),
+    ] {
+        let error =
+            invoke(&app, "team_confirm_device", json!({"recoveryKey": hostile})).unwrap_err();
+        assert_eq!(error["field"], "recoveryKey", "{hostile}: {error}");
+        assert!(error["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Recovery key:"));
+    }
+    let error = invoke(
+        &app,
+        "team_confirm_device",
+        json!({"recoveryKey": i64::MAX}),
+    )
+    .unwrap_err();
+    assert_eq!(error["field"], "recoveryKey", "{error}");
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Recovery key:"));
+    let error = invoke(
+        &app,
+        "team_confirm_device",
+        json!({"recoveryKey": "EsTj 3yST y93F"}),
+    )
+    .unwrap_err();
+    assert_eq!(error["code"], "signed_out", "{error}");
+
     let session = invoke(
         &app,
         "checkins_start",

@@ -14,7 +14,7 @@ use campaign_safe_lib::changes::{Changed, Changes};
 use campaign_safe_lib::checkins::runner::{Runner, SchedulerHandle};
 use campaign_safe_lib::checkins::{self, EscalationContact, Kind, Mode, NewSession};
 use campaign_safe_lib::notify::InAppOnly;
-use campaign_safe_lib::relay::matrix::TeamService;
+use campaign_safe_lib::relay::matrix::{TeamService, TeamStatus};
 use campaign_safe_lib::relay::outbox::TeamPosts;
 use campaign_safe_lib::storage::Database;
 use campaign_safe_lib::time::Clock;
@@ -41,6 +41,8 @@ pub struct Device {
     pub changes: Changes,
     pub team: Arc<TeamService>,
     pub user_id: String,
+    /// What the sign-in answered (an account made here carries its recovery key once).
+    pub signed_in: TeamStatus,
 }
 
 /// Waits for `check`, polling; fails naming `what` if it does not come in time.
@@ -62,6 +64,11 @@ where
 impl Device {
     /// A backend that registers `name` with the server's token and signs in.
     pub async fn new(name: &str, server: &Synapse) -> Self {
+        Self::signed_in(name, server, Some(&server.token)).await
+    }
+
+    /// A backend signed in as `name`; with a token it registers the account first.
+    pub async fn signed_in(name: &str, server: &Synapse, token: Option<&str>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let database = Arc::new(
             Database::open_in(
@@ -103,12 +110,12 @@ impl Device {
                 &server.url(),
                 name,
                 &format!("{name}-password"),
-                Some(&server.token),
+                token,
                 None,
             )
             .await
             .unwrap_or_else(|e| panic!("{name} could not register and sign in: {e}"));
-        let user_id = status.user_id.expect("signed in");
+        let user_id = status.user_id.clone().expect("signed in");
         Self {
             _dir: dir,
             database,
@@ -118,6 +125,7 @@ impl Device {
             changes,
             team,
             user_id,
+            signed_in: status,
         }
     }
 

@@ -40,6 +40,47 @@ pub async fn volunteer(name: &str, server: &Synapse) -> Client {
     client
 }
 
+/// A member as Element X sets one up: cross-signing made at once and recovery set up
+/// (secret storage and key backup). Returns the client and the recovery key it showed.
+pub async fn element_user(name: &str, server: &Synapse) -> (Client, String) {
+    let store = tempfile::tempdir().unwrap().keep();
+    let client = Client::builder()
+        .homeserver_url(server.url())
+        .sqlite_store(&store, None)
+        .with_encryption_settings(matrix_sdk::encryption::EncryptionSettings {
+            auto_enable_cross_signing: true,
+            ..Default::default()
+        })
+        .build()
+        .await
+        .expect("Element stand-in client");
+    let password = format!("{name}-password");
+    campaign_safe_lib::relay::matrix::register(&client, name, &password, &server.token)
+        .await
+        .expect("the member registers");
+    client
+        .matrix_auth()
+        .login_username(name, &password)
+        .initial_device_display_name(&format!("{name}'s phone"))
+        .await
+        .expect("the member signs in");
+    client
+        .encryption()
+        .wait_for_e2ee_initialization_tasks()
+        .await;
+    let key = client
+        .encryption()
+        .recovery()
+        .enable()
+        .await
+        .expect("recovery is set up");
+    client
+        .sync_once(SyncSettings::default())
+        .await
+        .expect("first sync");
+    (client, key)
+}
+
 fn room(client: &Client, room_id: &str) -> matrix_sdk::room::Room {
     client
         .get_room(<&RoomId>::try_from(room_id).unwrap())

@@ -19,7 +19,7 @@ use super::{count, SHORT};
 const WARD: &str = "Ward 3";
 
 /// The app's log in the test's output (RUST_LOG=campaign_safe_lib=debug for more).
-fn log() {
+pub(super) fn log() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             std::env::var("RUST_LOG").unwrap_or_else(|_| "campaign_safe_lib=info".into()),

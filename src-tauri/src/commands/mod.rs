@@ -159,6 +159,7 @@ fn every_command<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'st
         incidents::incidents_import,
         team::team_status,
         team::team_sign_in,
+        team::team_confirm_device,
         team::team_create,
         team::team_join,
         team::team_invite,

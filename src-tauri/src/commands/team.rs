@@ -45,6 +45,16 @@ pub async fn team_sign_in(
         .await?)
 }
 
+/// Confirms this device with the account's recovery key.
+#[tauri::command]
+pub async fn team_confirm_device(
+    state: State<'_, AppState>,
+    recovery_key: Arg<String>,
+) -> Result<TeamStatus, IpcError> {
+    let team = state.team()?.clone();
+    Ok(team.confirm_with_recovery_key(&recovery_key).await?)
+}
+
 #[tauri::command]
 pub async fn team_create(
     state: State<'_, AppState>,

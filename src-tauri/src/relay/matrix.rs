@@ -5,6 +5,7 @@
 //! store survive restarts, and the access token and store passphrase stay in the database.
 
 mod client;
+mod recovery;
 mod room_events;
 mod sync;
 pub(crate) mod teams;
@@ -43,6 +44,10 @@ pub struct TeamStatus {
     /// Whether this device is cross-signed by its owner (None when signed out or not yet
     /// known): Element users send nothing to a device that is not.
     pub device_confirmed: Option<bool>,
+    /// The recovery key of an account the app has just made: only in the answer to that
+    /// sign-in, so the user sees it once and writes it down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_key: Option<String>,
     pub teams: Vec<TeamView>,
     pub invitations: Vec<Invitation>,
 }
@@ -219,8 +224,22 @@ impl TeamService {
         .await;
         match result {
             Ok(client) => {
+                let made_here = registration_token.is_some_and(|t| !t.trim().is_empty());
+                let recovery = if made_here {
+                    Some(recovery::set_up(&client).await)
+                } else {
+                    None
+                };
                 self.run(client).await;
-                self.status().await
+                let mut status = self.status().await?;
+                match recovery {
+                    Some(Ok(key)) => status.recovery_key = Some(key),
+                    Some(Err(error)) => {
+                        status.problem = Some(format!("{error}. Set up recovery in Element's encryption settings, or a new device of yours cannot confirm itself."));
+                    }
+                    None => {}
+                }
+                Ok(status)
             }
             Err(error) => {
                 self.set_live(Connection::SignedOut, None);
@@ -259,10 +278,7 @@ impl TeamService {
         let teams = teams::teams(&self.database)?;
         let (invitations, device_confirmed) = match self.client().await {
             Ok(client) => {
-                let confirmed = match client.encryption().get_own_device().await {
-                    Ok(Some(device)) => Some(device.is_cross_signed_by_owner()),
-                    _ => None,
-                };
+                let confirmed = recovery::is_confirmed(&client).await;
                 (teams::invitations(&client).await, confirmed)
             }
             Err(_) => (Vec::new(), None),
@@ -280,9 +296,26 @@ impl TeamService {
             unreadable: self.unreadable.count(),
             problem: live.2,
             device_confirmed,
+            recovery_key: None,
             teams,
             invitations,
         })
+    }
+
+    /// Confirms this device with the account's recovery key (typed in "Recovery key").
+    pub async fn confirm_with_recovery_key(
+        self: &Arc<Self>,
+        key: &str,
+    ) -> Result<TeamStatus, RelayError> {
+        recovery::typed_key(key)?;
+        let client = self.client().await?;
+        recovery::confirm(&client, key).await?;
+        // The key backup now opens: posts that came before this device could read them.
+        recovery::download_backed_up_keys(&client).await;
+        unreadable::retry(self, &client).await;
+        // Element's devices see the new signature at their next sync; tell this window now.
+        self.announce(Changed::Team);
+        self.status().await
     }
 
     /// A new team: an encrypted room with a neutral name.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::RequestConfig;
-use matrix_sdk::encryption::EncryptionSettings;
+use matrix_sdk::encryption::{BackupDownloadStrategy, EncryptionSettings};
 use matrix_sdk::ruma::api::client::account::register;
 use matrix_sdk::ruma::api::client::uiaa::{AuthData, RegistrationToken};
 use matrix_sdk::Client;
@@ -137,6 +137,9 @@ async fn build(
         .sqlite_store(store_dir(store_root), Some(passphrase))
         .with_encryption_settings(EncryptionSettings {
             auto_enable_cross_signing: true,
+            // A post whose key this device never got is looked for in the key backup, once
+            // the device is confirmed (the backup's key comes with the recovery key).
+            backup_download_strategy: BackupDownloadStrategy::AfterDecryptionFailure,
             ..Default::default()
         })
         .build()

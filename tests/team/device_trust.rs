@@ -1,0 +1,179 @@
+//! This device confirmed by its owner (issue 24), through a real Synapse: a laptop signed in
+//! to an account made in Element confirms itself with the recovery key; an account the app
+//! makes shows its recovery key once, and a second laptop confirms itself with it and reads
+//! the team's earlier posts from the key backup.
+
+use std::time::Duration;
+
+use matrix_sdk::ruma::{OwnedDeviceId, UserId};
+
+use super::synapse::Synapse;
+use super::team_device::{wait_until, Device};
+use super::volunteer;
+
+const LONG: Duration = Duration::from_secs(60);
+
+async fn confirmed(device: &Device) -> Option<bool> {
+    device.team.status().await.ok()?.device_confirmed
+}
+
+/// Whether `client` (another session) sees `device_id` of its own account as cross-signed.
+async fn seen_confirmed(
+    client: &matrix_sdk::Client,
+    user: &str,
+    device_id: &OwnedDeviceId,
+) -> bool {
+    let _ = client
+        .sync_once(matrix_sdk::config::SyncSettings::default().timeout(Duration::from_millis(200)))
+        .await;
+    let user = <&UserId>::try_from(user).unwrap();
+    matches!(
+        client.encryption().get_device(user, device_id).await,
+        Ok(Some(device)) if device.is_cross_signed_by_owner()
+    )
+}
+
+fn device_id(device: &Device) -> OwnedDeviceId {
+    let id: String = device
+        .database
+        .reader()
+        .query_row("SELECT device_id FROM team_account", [], |r| r.get(0))
+        .unwrap();
+    id.into()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_laptop_signed_in_to_an_element_account_confirms_itself_with_the_recovery_key() {
+    super::room_trust::log();
+    let server = Synapse::start().await;
+    let (sam_phone, key) = volunteer::element_user("sam", &server).await;
+
+    // Signed in to an account that already has cross-signing: not confirmed, and no key of
+    // its own comes with the sign-in.
+    let laptop = Device::signed_in("sam", &server, None).await;
+    assert_eq!(laptop.signed_in.recovery_key, None);
+    wait_until("the laptop knows it is not confirmed", LONG, || async {
+        confirmed(&laptop).await == Some(false)
+    })
+    .await;
+    let laptop_id = device_id(&laptop);
+    assert!(!seen_confirmed(&sam_phone, &laptop.user_id, &laptop_id).await);
+
+    // Wrong keys are refused by field and change nothing.
+    let mut mistyped: Vec<char> = key.chars().collect();
+    let last = mistyped.len() - 1;
+    mistyped[last] = if mistyped[last] == 'a' { 'b' } else { 'a' };
+    let mistyped: String = mistyped.into_iter().collect();
+    let other_account_key = volunteer::element_user("other", &server).await.1;
+    for wrong in [
+        mistyped.as_str(),
+        "correct horse battery staple",
+        &other_account_key,
+    ] {
+        let error = laptop
+            .team
+            .confirm_with_recovery_key(wrong)
+            .await
+            .expect_err("a wrong key is refused");
+        let message = error.to_string();
+        assert!(
+            message.starts_with("Recovery key: "),
+            "{wrong:?}: {message}"
+        );
+        assert_eq!(confirmed(&laptop).await, Some(false), "{wrong:?}");
+    }
+
+    // The right key, typed with the spaces Element shows and stray ones around it.
+    let status = laptop
+        .team
+        .confirm_with_recovery_key(&format!("  {key} "))
+        .await
+        .expect("the recovery key confirms the laptop");
+    assert_eq!(status.device_confirmed, Some(true));
+    wait_until("Sam's phone sees the laptop confirmed", LONG, || async {
+        seen_confirmed(&sam_phone, &laptop.user_id, &laptop_id).await
+    })
+    .await;
+
+    // It stays confirmed through a restart.
+    laptop.team.stop().await;
+    laptop.team.restore().await;
+    wait_until(
+        "the laptop is still confirmed after a restart",
+        LONG,
+        || async { confirmed(&laptop).await == Some(true) },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_account_made_here_shows_its_recovery_key_once_and_a_second_laptop_confirms_with_it() {
+    super::room_trust::log();
+    let server = Synapse::start().await;
+    let office = Device::new("asha", &server).await;
+    let key = office
+        .signed_in
+        .recovery_key
+        .clone()
+        .expect("an account made here comes with its recovery key");
+    assert!(key.split(' ').count() >= 12, "{key}");
+    assert_eq!(office.team.status().await.unwrap().recovery_key, None);
+    wait_until("the office laptop is confirmed", LONG, || async {
+        confirmed(&office).await == Some(true)
+    })
+    .await;
+
+    // A canvass shared with a team before the second laptop exists.
+    let team = office
+        .team
+        .create_team("Ward 3 team")
+        .await
+        .expect("create team");
+    let session = office.start("Canvass – Mill Lane", &["Priya"], "Mill Lane", "", 5);
+    office.share(session, &team.room_id, &[]);
+    wait_until("the office's posts have gone", LONG, || async {
+        office.outbox_waiting() == 0
+    })
+    .await;
+
+    // A second laptop on the same account cannot read what came before it...
+    let home = Device::signed_in("asha", &server, None).await;
+    assert_eq!(home.signed_in.recovery_key, None);
+    home.team
+        .join_team(&team.link, "Ward 3")
+        .await
+        .expect("the second laptop follows the team");
+    wait_until(
+        "the second laptop has the earlier posts, unreadable",
+        LONG,
+        || async {
+            home.team
+                .status()
+                .await
+                .map(|s| s.unreadable > 0 && s.device_confirmed == Some(false))
+                .unwrap_or(false)
+        },
+    )
+    .await;
+    assert_eq!(home.session("Canvass – Mill Lane"), None);
+
+    // ...until it is confirmed with the key: then the key backup opens them.
+    home.team
+        .confirm_with_recovery_key(&key)
+        .await
+        .expect("the key shown at sign-up confirms the second laptop");
+    wait_until(
+        "the second laptop reads the earlier posts",
+        LONG,
+        || async {
+            home.team
+                .status()
+                .await
+                .map(|s| s.unreadable == 0)
+                .unwrap_or(false)
+                && home.session("Canvass – Mill Lane").is_some()
+        },
+    )
+    .await;
+    assert_eq!(confirmed(&home).await, Some(true));
+}
