@@ -31,7 +31,7 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
     let notices = NotificationServer::start(&desktop.bus, true);
     let vic = volunteer::volunteer("vic", &server).await;
 
-    let room_id = {
+    let (room_id, recovery_key) = {
         let driver = &Driver::start(&desktop, data.path());
         let app = App::launch(driver).await;
         app.go("#/team").await;
@@ -51,8 +51,26 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         app.type_in("#f-registrationToken", &server.token).await;
         app.type_in("#f-deviceName", "Ward office laptop").await;
         app.click(".team-form button[type='submit']").await;
+        // An account made here: its recovery key, shown once in place of the form.
+        app.wait_for_text(".recovery-key h2", "Write down your recovery key")
+            .await;
+        app.wait_for_text(".team-status", "This device is confirmed by its owner")
+            .await;
+        assert_eq!(app.active_element_id().await, "recovery-key-title");
+        let recovery_key = app.text(".recovery-key-text").await;
+        assert!(recovery_key.split(' ').count() >= 12, "{recovery_key}");
+        app.screenshots("team-recovery-key").await;
+        app.click("#recovery-key-done").await;
         app.wait_for_text(".team-status", "Signed in as @asha:localhost")
             .await;
+        assert!(
+            !app.js("return document.body.innerText")
+                .await
+                .as_str()
+                .unwrap()
+                .contains(&recovery_key),
+            "the recovery key stays on screen"
+        );
         app.wait_for_text(".team-connection", "Connected").await;
 
         app.type_in("#f-create-name", "Ward 3 team").await;
@@ -116,7 +134,7 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         );
         app.screenshots("team-session").await;
         app.quit(driver).await;
-        room_id
+        (room_id, recovery_key)
     };
 
     // 45 minutes on, the app starts again: signed back in to the team, the check-in is
@@ -191,9 +209,74 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         logs.contains("signed in to the team server"),
         "the log was read"
     );
-    for secret in [&token, &passphrase] {
+    for secret in [&token, &passphrase, &recovery_key] {
         assert!(!logs.contains(secret.as_str()), "a secret reached the log");
     }
+}
+
+/// A laptop signed in to an account made in Element (cross-signing and recovery set up there)
+/// is not confirmed: the Team screen says so and what follows, refuses a wrong recovery key
+/// by its field, and confirms the device with the right one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() {
+    let _one = serial();
+    let server = Synapse::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let (_sam_phone, key) = volunteer::element_user("sam", &server).await;
+    let driver = &Driver::start(&desktop, data.path());
+    let app = App::launch(driver).await;
+    app.go("#/team").await;
+    app.wait_for_text(".team-connection", "Not signed in").await;
+    app.type_in("#f-homeserver", &server.url()).await;
+    app.type_in("#f-user", "sam").await;
+    app.type_in("#f-password", "sam-password").await;
+    app.type_in("#f-deviceName", "Campaign office laptop").await;
+    app.click(".team-form button[type='submit']").await;
+    app.wait_for_text(".team-connection", "Connected").await;
+    app.wait_for_text(".team-status", "This device is not confirmed.")
+        .await;
+    app.wait_for_text(
+        ".team-status",
+        "Element users in your team will not send messages to this laptop until you confirm it",
+    )
+    .await;
+    app.wait_for_text("#confirm-device-title", "Confirm this device")
+        .await;
+    app.screenshots("team-trust-unconfirmed").await;
+
+    // A key with one letter wrong is refused next to its field; the device stays unconfirmed.
+    let last = key.chars().last().unwrap();
+    let mistyped = format!(
+        "{}{}",
+        &key[..key.len() - 1],
+        if last == 'a' { 'b' } else { 'a' }
+    );
+    app.type_in("#f-confirm-recoveryKey", &mistyped).await;
+    app.click("form[aria-labelledby='confirm-device-title'] button[type='submit']")
+        .await;
+    app.wait_for_text(
+        "#error-confirm-recoveryKey",
+        "Recovery key: that is not this account's recovery key.",
+    )
+    .await;
+    assert_eq!(app.active_element_id().await, "f-confirm-recoveryKey");
+    app.screenshots("team-trust-wrong-key").await;
+
+    app.retype("#f-confirm-recoveryKey", &key).await;
+    app.click("form[aria-labelledby='confirm-device-title'] button[type='submit']")
+        .await;
+    app.wait_for_text(".team-status", "This device is confirmed by its owner")
+        .await;
+    assert!(
+        app.js("return document.getElementById('confirm-device-title') === null")
+            .await
+            .as_bool()
+            .unwrap(),
+        "the confirm form is gone once the device is confirmed"
+    );
+    app.screenshots("team-trust-confirmed").await;
+    app.quit(driver).await;
 }
 
 /// Waits until the room holds the app's post of `kind`, and returns its text.

@@ -13,17 +13,25 @@ const CONNECTION = {
   offline: 'Cannot reach the team server',
 };
 
+// The recovery key of an account just made here, kept only until the screen shows it once.
+let recoveryKeyToShow = null;
+
 export async function render() {
   const status = await api.teamStatus();
+  const recoveryKey = recoveryKeyToShow;
+  recoveryKeyToShow = null;
+  const card = recoveryKey && status.connection !== 'signedOut' ? recoveryKeyCard(recoveryKey) : null;
   const node = h('section', { class: 'team' },
     h('p', { class: 'back' }, h('a', { href: '#/checkins' }, '← Check-ins')),
     h('h1', { tabindex: '-1' }, 'Team'),
     h('p', { class: 'lead' },
       'Share check-ins with your team so that a missed one reaches everyone, on every device. Campaign Safe uses Matrix: messages are end-to-end encrypted, and volunteers without the app can take part from Element.'),
     statusPanel(status),
-    status.connection === 'signedOut' ? signInForm() : signedIn(status));
+    card ?? (status.connection === 'signedOut' ? signInForm() : signedIn(status)));
+  // After the screen's own heading, the key is what needs reading first.
+  if (card) window.setTimeout(() => card.querySelector('h2').focus(), 0);
   // While the first contact is being made, look again shortly; once settled, nothing ticks.
-  if (status.connection === 'connecting') {
+  if (status.connection === 'connecting' && !card) {
     window.setTimeout(() => { if (node.isConnected) rerender(); }, 1000);
   }
   return { title: 'Team', node };
@@ -80,14 +88,16 @@ function signInForm() {
     button.disabled = true;
     button.textContent = 'Signing in…';
     try {
-      await api.teamSignIn({
+      const answer = await api.teamSignIn({
         homeserver: el('homeserver').value,
         user: el('user').value,
         password: el('password').value,
         registrationToken: register.checked ? el('registrationToken').value : null,
         deviceName: el('deviceName').value,
       });
-      announce('Signed in.');
+      // An account made here: its recovery key, shown once; the server keeps it encrypted.
+      recoveryKeyToShow = answer.recoveryKey ?? null;
+      announce(answer.recoveryKey ? 'Signed in. Write down your recovery key.' : 'Signed in.');
       rerender();
     } catch (error) {
       showError(form, error);
@@ -97,6 +107,36 @@ function signInForm() {
     }
   });
   return form;
+}
+
+// The recovery key of an account made here: the one time it is shown (issue 24).
+function recoveryKeyCard(key) {
+  const done = h('button', { type: 'button', class: 'button', id: 'recovery-key-done' }, 'I have written it down');
+  done.addEventListener('click', rerender);
+  return h('section', { class: 'card recovery-key', 'aria-labelledby': 'recovery-key-title' },
+    h('h2', { class: 'card-title', id: 'recovery-key-title', tabindex: '-1' }, 'Write down your recovery key'),
+    h('p', {}, 'Your account is made and this device is signed in and confirmed. With this key, a new laptop or phone of yours can confirm itself and read your team’s earlier messages.'),
+    h('p', { class: 'recovery-key-text', translate: 'no' }, key),
+    h('p', { class: 'note note-warning' },
+      h('strong', {}, 'It is shown only this once. '),
+      'Write it on paper and keep it safe, away from this laptop. Anyone who has it and your password can read your team’s messages.'),
+    done);
+}
+
+// Element sends nothing to a device its owner has not confirmed: confirm it here.
+function confirmDeviceForm() {
+  return nameForm({
+    id: 'confirm-device', title: 'Confirm this device', submit: 'Confirm with recovery key',
+    fields: [
+      h('p', {}, 'Type the recovery key of your account: the one Element (or this app) showed you when recovery was set up. It is 48 letters and numbers, in groups of four.'),
+      field('recoveryKey', 'Recovery key', h('input', { type: 'text', autocomplete: 'off', autocapitalize: 'off', spellcheck: 'false', maxlength: '500', class: 'recovery-key-input' }),
+        'Lost it? In Element, on a device you have already confirmed, reset recovery (its encryption settings): it shows a new key to type here.', 'confirm-'),
+    ],
+    action: async (el) => {
+      await api.teamConfirmDevice(el.recoveryKey.value);
+      announce('This device is confirmed.');
+    },
+  });
 }
 
 function signedIn(status) {
@@ -112,6 +152,7 @@ function signedIn(status) {
     }
   });
   return [
+    status.deviceConfirmed === false ? confirmDeviceForm() : null,
     status.invitations.length ? h('section', { 'aria-labelledby': 'invitations-title' },
       h('h2', { id: 'invitations-title' }, 'Invitations'),
       status.invitations.map(invitationCard)) : null,

@@ -103,7 +103,7 @@ pub(super) async fn set_up(client: &Client) -> Result<String, RelayError> {
         .encryption()
         .wait_for_e2ee_initialization_tasks()
         .await;
-    client
+    let key = client
         .encryption()
         .recovery()
         .enable()
@@ -111,7 +111,15 @@ pub(super) async fn set_up(client: &Client) -> Result<String, RelayError> {
         .map_err(|error| {
             tracing::error!("recovery could not be set up: {error}");
             RelayError::Refused(format!("recovery could not be set up: {error}"))
-        })
+        })?;
+    // The device's own signature, as the server now holds it: without this, the screen
+    // would call the device unconfirmed until the next key update.
+    if let Some(user) = client.user_id() {
+        if let Err(error) = client.encryption().request_user_identity(user).await {
+            tracing::warn!("this account's keys were not fetched again: {error}");
+        }
+    }
+    Ok(key)
 }
 
 #[cfg(test)]
