@@ -30,6 +30,7 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
     let desktop = Desktop::start();
     let notices = NotificationServer::start(&desktop.bus, true);
     let vic = volunteer::volunteer("vic", &server).await;
+    let noor = volunteer::volunteer_without_cross_signing("noor", &server).await;
 
     let (room_id, recovery_key) = {
         let driver = &Driver::start(&desktop, data.path());
@@ -94,18 +95,27 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         app.type_in(&invite_field, "@vic:localhost").await;
         app.click(".team-card form button[type='submit']").await;
         volunteer::join_as_volunteer(&vic, &room_id).await;
+        // Noor's client never set up cross-signing: the app sends her no keys, and says so.
+        app.retype(&invite_field, "@noor:localhost").await;
+        app.click(".team-card form button[type='submit']").await;
+        volunteer::join_as_volunteer(&noor, &room_id).await;
         app.click(".team-card .actions button").await;
         app.wait_for_text(".team-card .members", "@vic:localhost")
             .await;
         // The team sees the name the user gave this device, not the app's name.
         // The labels come from the keys: the app cross-signed its own new account's
-        // device; Vic's client never set up cross-signing.
+        // device; Vic's client cross-signed his, Noor's never set up cross-signing.
         app.wait_for_text(
             ".team-card .members",
             "Ward office laptop (this device): confirmed by its owner",
         )
         .await;
-        app.wait_for_text(".team-card .members", "Has not set up cross-signing")
+        app.wait_for_text(
+            ".team-card .members",
+            "Has not set up cross-signing, so this device sends them no team messages",
+        )
+        .await;
+        app.wait_for_text(".team-card .members", "You have not verified this person.")
             .await;
         app.wait_for_text(".team-status", "This device is confirmed by its owner")
             .await;
@@ -238,7 +248,7 @@ async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() 
         .await;
     app.wait_for_text(
         ".team-status",
-        "Element users in your team will not send messages to this laptop until you confirm it",
+        "Element users in your team will not send messages to this laptop until you confirm it, and neither will their Campaign Safe devices",
     )
     .await;
     app.wait_for_text("#confirm-device-title", "Confirm this device")

@@ -16,12 +16,27 @@ use super::synapse::Synapse;
 /// Posts read back from the room by the tests (a count for the report).
 pub static ROOM_MESSAGES: AtomicUsize = AtomicUsize::new(0);
 
-/// A volunteer without the app: a plain Matrix client (as Element would be).
+/// A volunteer without the app: a plain Matrix client that sets up cross-signing at
+/// sign-in, as Element does (the app sends room keys only to confirmed devices).
 pub async fn volunteer(name: &str, server: &Synapse) -> Client {
+    volunteer_with(name, server, true).await
+}
+
+/// A member whose client never set up cross-signing (an old or unusual client): the app
+/// sends it no room keys, and says so.
+pub async fn volunteer_without_cross_signing(name: &str, server: &Synapse) -> Client {
+    volunteer_with(name, server, false).await
+}
+
+async fn volunteer_with(name: &str, server: &Synapse, cross_signing: bool) -> Client {
     let store = tempfile::tempdir().unwrap().keep();
     let client = Client::builder()
         .homeserver_url(server.url())
         .sqlite_store(&store, None)
+        .with_encryption_settings(matrix_sdk::encryption::EncryptionSettings {
+            auto_enable_cross_signing: cross_signing,
+            ..Default::default()
+        })
         .build()
         .await
         .expect("volunteer client");
@@ -33,6 +48,10 @@ pub async fn volunteer(name: &str, server: &Synapse) -> Client {
     auth.login_username(name, &format!("{name}-password"))
         .await
         .expect("volunteer signs in");
+    client
+        .encryption()
+        .wait_for_e2ee_initialization_tasks()
+        .await;
     client
         .sync_once(SyncSettings::default())
         .await

@@ -57,7 +57,7 @@ function statusPanel(status) {
     status.deviceConfirmed === true ? h('p', {}, 'This device is confirmed by its owner: Element users in your team send their messages to it.') : null,
     status.deviceConfirmed === false ? h('p', { class: 'note note-warning' },
       h('strong', {}, 'This device is not confirmed. '),
-      'Element users in your team will not send messages to this laptop until you confirm it, and Element marks what it sends as unconfirmed. This device still sends and receives through members who use Campaign Safe.') : null,
+      'Element users in your team will not send messages to this laptop until you confirm it, and neither will their Campaign Safe devices; Element does not show what this laptop sends. Confirm it below.') : null,
     status.problem ? h('p', { class: 'problem' }, status.problem) : null,
     status.connection === 'offline' ? retry : null);
 }
@@ -278,7 +278,7 @@ function personTrust(member) {
   if (!member.hasIdentity) {
     return h('p', { class: 'note note-warning' }, member.isYou
       ? 'You have not set up cross-signing: Element users will not send messages to your devices. Set up recovery in Element (Settings › Encryption).'
-      : 'Has not set up cross-signing: Element users will not send messages to their devices. They need to set up recovery in Element (Settings › Encryption).');
+      : 'Has not set up cross-signing, so this device sends them no team messages, and nor does Element. They need to set up recovery in Element (Settings › Encryption).');
   }
   if (member.isYou) return h('p', {}, 'You');
   return member.youVerified
@@ -290,7 +290,7 @@ function deviceLine(device) {
   return h('li', {},
     `${device.name || 'Unnamed device'}${device.thisDevice ? ' (this device)' : ''}: `,
     h('span', { class: device.confirmedByOwner ? 'ok' : 'muted' },
-      device.confirmedByOwner ? 'confirmed by its owner' : 'not confirmed by its owner'),
+      device.confirmedByOwner ? 'confirmed by its owner' : 'not confirmed by its owner, so it gets no team messages'),
     h('details', { class: 'device-id' }, h('summary', {}, 'Details'),
       h('p', {}, 'Device ID: ', h('code', {}, device.deviceId))));
 }

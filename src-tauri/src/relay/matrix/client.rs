@@ -11,6 +11,7 @@ use matrix_sdk::encryption::{BackupDownloadStrategy, EncryptionSettings};
 use matrix_sdk::ruma::api::client::account::register;
 use matrix_sdk::ruma::api::client::uiaa::{AuthData, RegistrationToken};
 use matrix_sdk::Client;
+use matrix_sdk_base::crypto::CollectStrategy;
 use rusqlite::{params, OptionalExtension};
 use url::Url;
 
@@ -135,6 +136,9 @@ async fn build(
                 .max_retry_time(Duration::from_secs(10)),
         )
         .sqlite_store(store_dir(store_root), Some(passphrase))
+        // Room keys go only to devices their owners have confirmed (cross-signed), as Element
+        // X sends them (MSC4153): a device someone slipped onto a member's account gets none.
+        .with_room_key_recipient_strategy(CollectStrategy::IdentityBasedStrategy)
         .with_encryption_settings(EncryptionSettings {
             auto_enable_cross_signing: true,
             // A post whose key this device never got is looked for in the key backup, once
