@@ -233,7 +233,9 @@ async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() 
     let server = Synapse::start().await;
     let data = tempfile::tempdir().unwrap();
     let desktop = Desktop::start();
-    let (_sam_phone, key) = volunteer::element_user("sam", &server).await;
+    // Sam's phone runs a strict stand-in for Element X: it gives no key to a device Sam has
+    // not confirmed.
+    let (sam_phone, key) = volunteer::element_x("sam", &server).await;
     let driver = &Driver::start(&desktop, data.path());
     let app = App::launch(driver).await;
     app.go("#/team").await;
@@ -254,6 +256,66 @@ async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() 
     app.wait_for_text("#confirm-device-title", "Confirm this device")
         .await;
     app.screenshots("team-trust-unconfirmed").await;
+
+    // A team and a canvass shared with it, then "HELP" from Sam's phone: the laptop cannot
+    // read it, and says so on the Team screen and on the canvass.
+    app.type_in("#f-create-name", "Ward 3 team").await;
+    app.click("form[aria-labelledby='create-team-title'] button[type='submit']")
+        .await;
+    app.wait_for_text(".team-card .card-title", "Ward 3 team")
+        .await;
+    let room_id = app
+        .js("return document.querySelector('.team-card').dataset.roomId")
+        .await
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.go("#/checkins/new").await;
+    app.wait_for_text("main h1", "New check-in session").await;
+    app.type_in("#f-title", " – Mill Lane").await;
+    app.type_in("#f-participants", "Sam Okafor").await;
+    app.type_in("[id='f-escalation[0].name']", "Campaign office")
+        .await;
+    app.type_in("[id='f-escalation[0].phone']", "01632 960 123")
+        .await;
+    app.wait_for("#f-shareWith option[value^='!']").await;
+    app.click("#f-shareWith option[value^='!']").await;
+    app.click(".session-form button[type='submit']").await;
+    app.wait_for_text(".checkin-detail .team-line", "Shared with Ward 3 team")
+        .await;
+    volunteer::send(
+        &volunteer::synced_into(&sam_phone, &room_id).await,
+        &room_id,
+        matrix_sdk::ruma::events::room::message::RoomMessageEventContent::text_plain("HELP"),
+    )
+    .await;
+    app.go("#/team").await;
+    app.wait_for_text(".unreadable-posts", "A message from sam at")
+        .await;
+    app.wait_for_text(
+        ".unreadable-posts",
+        "could not be read on this device. It may be about Canvass – Mill Lane, which is out: it could be a call for help, so call them.",
+    )
+    .await;
+    app.js("document.querySelector('.unreadable-posts').scrollIntoView({ block: 'start' })")
+        .await;
+    app.screenshots("team-unreadable-message").await;
+    app.click(".unreadable-posts a").await;
+    app.wait_for_text(".unreadable-note", "A message from sam at")
+        .await;
+    app.js("document.querySelector('.unreadable-note').scrollIntoView({ block: 'center' })")
+        .await;
+    app.screenshots("team-unreadable-session").await;
+    // The phone keeps the key to its message in Sam's key backup.
+    sam_phone
+        .encryption()
+        .backups()
+        .wait_for_steady_state()
+        .await
+        .expect("the phone backs up its keys");
+    app.go("#/team").await;
+    app.wait_for_text("#confirm-device-title", "Confirm this device")
+        .await;
 
     // A key with one letter wrong is refused next to its field; the device stays unconfirmed.
     let last = key.chars().last().unwrap();
@@ -286,6 +348,18 @@ async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() 
         "the confirm form is gone once the device is confirmed"
     );
     app.screenshots("team-trust-confirmed").await;
+    // Confirmed, the laptop reads the HELP from the key backup: the alarm goes off, and the
+    // message is no longer listed as unreadable.
+    app.wait_for_text("#alarms", "asked for help").await;
+    app.go("#/team").await;
+    app.wait_for_text(".team-connection", "Connected").await;
+    assert!(
+        app.js("return document.querySelector('.unreadable-posts') === null")
+            .await
+            .as_bool()
+            .unwrap(),
+        "the message, now read, is no longer listed"
+    );
     app.quit(driver).await;
 }
 

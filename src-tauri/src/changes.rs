@@ -17,6 +17,15 @@ pub enum Changed {
     DoNotKnock,
     /// The team's connection, teams or members changed.
     Team,
+    /// A team post this device cannot read came from someone taking part in a running
+    /// shared session: it could be a call for help.
+    Unreadable {
+        session_id: i64,
+        title: String,
+        /// Who sent it, as a short name.
+        sender: String,
+        sent_at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 /// Something that hears every change.

@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_shared_do_not_knock.sql"),
     include_str!("../migrations/0013_imported_versions.sql"),
     include_str!("../migrations/0014_senders.sql"),
+    include_str!("../migrations/0015_device_confirmed.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -62,10 +62,30 @@ async fn volunteer_with(name: &str, server: &Synapse, cross_signing: bool) -> Cl
 /// A member as Element X sets one up: cross-signing made at once and recovery set up
 /// (secret storage and key backup). Returns the client and the recovery key it showed.
 pub async fn element_user(name: &str, server: &Synapse) -> (Client, String) {
+    element_client(name, server, false).await
+}
+
+/// A strict stand-in for Element X (issue 24): as `element_user`, and room keys go only to
+/// devices their owners confirmed (`IdentityBasedStrategy`), and messages from a device its
+/// owner has not confirmed are not read (`TrustRequirement::CrossSigned`).
+pub async fn element_x(name: &str, server: &Synapse) -> (Client, String) {
+    element_client(name, server, true).await
+}
+
+async fn element_client(name: &str, server: &Synapse, strict: bool) -> (Client, String) {
+    use matrix_sdk_base::crypto::{CollectStrategy, DecryptionSettings, TrustRequirement};
     let store = tempfile::tempdir().unwrap().keep();
-    let client = Client::builder()
+    let mut builder = Client::builder()
         .homeserver_url(server.url())
-        .sqlite_store(&store, None)
+        .sqlite_store(&store, None);
+    if strict {
+        builder = builder
+            .with_room_key_recipient_strategy(CollectStrategy::IdentityBasedStrategy)
+            .with_decryption_settings(DecryptionSettings {
+                sender_device_trust_requirement: TrustRequirement::CrossSigned,
+            });
+    }
+    let client = builder
         .with_encryption_settings(matrix_sdk::encryption::EncryptionSettings {
             auto_enable_cross_signing: true,
             ..Default::default()
@@ -98,6 +118,25 @@ pub async fn element_user(name: &str, server: &Synapse) -> (Client, String) {
         .await
         .expect("first sync");
     (client, key)
+}
+
+/// `client` once a sync has brought it `room_id` (another device of a member already in it).
+pub async fn synced_into<'a>(client: &'a Client, room_id: &str) -> &'a Client {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client
+        .get_room(<&RoomId>::try_from(room_id).unwrap())
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the room never reached this client"
+        );
+        client
+            .sync_once(SyncSettings::default().timeout(Duration::from_millis(500)))
+            .await
+            .expect("sync");
+    }
+    client
 }
 
 fn room(client: &Client, room_id: &str) -> matrix_sdk::room::Room {

@@ -3,15 +3,21 @@
 //! makes shows its recovery key once, and a second laptop confirms itself with it and reads
 //! the team's earlier posts from the key backup.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
 use matrix_sdk::ruma::{OwnedDeviceId, UserId};
+
+use campaign_safe_lib::alarms::AlarmKind;
+use campaign_safe_lib::changes::{Changed, Listener};
 
 use super::synapse::Synapse;
 use super::team_device::{wait_until, Device};
 use super::volunteer;
 
 const LONG: Duration = Duration::from_secs(60);
+const PATCH: &str = "Vic's patch";
 
 async fn confirmed(device: &Device) -> Option<bool> {
     device.team.status().await.ok()?.device_confirmed
@@ -176,4 +182,162 @@ async fn an_account_made_here_shows_its_recovery_key_once_and_a_second_laptop_co
     )
     .await;
     assert_eq!(confirmed(&home).await, Some(true));
+}
+
+/// Records the unreadable posts a device announces (each would raise a notice).
+#[derive(Default)]
+struct HeardUnreadable(std::sync::Mutex<Vec<(i64, String)>>);
+
+impl Listener for HeardUnreadable {
+    fn heard(&self, what: &Changed) {
+        if let Changed::Unreadable {
+            session_id, sender, ..
+        } = what
+        {
+            self.0.lock().unwrap().push((*session_id, sender.clone()));
+        }
+    }
+}
+
+/// How many of the app's check-in posts of `kind` `client` can read in `room`.
+async fn readable_posts(client: &matrix_sdk::Client, room: &str, kind: &str) -> usize {
+    volunteer::posts(client, room)
+        .await
+        .iter()
+        .filter(|post| post["uk.campaignsafe.checkin"]["event"] == kind)
+        .count()
+}
+
+/// Issue 24, scenarios (a) and (b), with a strict stand-in for Element X on both sides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_element_x_team_reaches_a_laptop_only_once_it_is_confirmed_and_nothing_is_lost() {
+    super::room_trust::log();
+    let server = Synapse::start().await;
+    let (sam_phone, key) = volunteer::element_x("sam", &server).await;
+    let (vic, _) = volunteer::element_x("vic", &server).await;
+    let vic_id = vic.user_id().unwrap().to_string();
+
+    // (a) Sam signs in on the laptop: an account with cross-signing, device not confirmed.
+    let laptop = Device::signed_in("sam", &server, None).await;
+    let heard = Arc::new(HeardUnreadable::default());
+    laptop.changes.listen(heard.clone());
+    wait_until("the laptop knows it is not confirmed", LONG, || async {
+        confirmed(&laptop).await == Some(false)
+    })
+    .await;
+    let team = laptop
+        .team
+        .create_team("Ward 3 team")
+        .await
+        .expect("create team");
+    laptop
+        .team
+        .invite(&team.room_id, &vic_id)
+        .await
+        .expect("invite");
+    volunteer::join_as_volunteer(&vic, &team.room_id).await;
+    let patch = laptop.start(PATCH, &["Vic"], "", "", 15);
+    laptop.share(patch, &team.room_id, std::slice::from_ref(&vic_id));
+    wait_until("the laptop's posts have gone", LONG, || async {
+        laptop.outbox_waiting() == 0
+    })
+    .await;
+    // Element X does not read what an unconfirmed device sends.
+    assert_eq!(readable_posts(&vic, &team.room_id, "started").await, 0);
+
+    // Vic's HELP: his client gives the unconfirmed laptop no key. The laptop lists it, tied
+    // to Vic's session, and announces it (a notice: it could be HELP); no alarm is guessed.
+    volunteer::send(
+        &vic,
+        &team.room_id,
+        RoomMessageEventContent::text_plain("HELP"),
+    )
+    .await;
+    wait_until(
+        "the laptop lists Vic's message as unreadable, tied to his session",
+        LONG,
+        || async {
+            laptop
+                .team
+                .status()
+                .await
+                .map(|s| {
+                    s.unreadable_posts.iter().any(|post| {
+                        post.sender == vic_id
+                            && post.sender_name == "vic"
+                            && post.sessions.iter().any(|session| session.id == patch)
+                    })
+                })
+                .unwrap_or(false)
+        },
+    )
+    .await;
+    assert_eq!(
+        heard.0.lock().unwrap().as_slice(),
+        &[(patch, "vic".to_owned())]
+    );
+    assert!(laptop.alarm_kinds().is_empty());
+
+    // (b) Sam's phone has the key to Vic's message and keeps it in Sam's key backup. The
+    // laptop confirmed with the recovery key reads it from there: the HELP alarm goes off.
+    sam_phone
+        .sync_once(matrix_sdk::config::SyncSettings::default())
+        .await
+        .expect("phone sync");
+    sam_phone
+        .encryption()
+        .backups()
+        .wait_for_steady_state()
+        .await
+        .expect("the phone backs up its keys");
+    laptop
+        .team
+        .confirm_with_recovery_key(&key)
+        .await
+        .expect("confirmed");
+    // From now on its room keys go only to confirmed devices (the client was built again).
+    let strict: bool = laptop
+        .database
+        .reader()
+        .query_row("SELECT device_confirmed FROM team_account", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(strict, "the laptop notes that it is confirmed");
+    wait_until(
+        "Vic's earlier HELP is read from the key backup and raises the alarm",
+        LONG,
+        || async {
+            laptop.alarm_kinds() == [AlarmKind::Help]
+                && laptop.team.status().await.map(|s| s.unreadable).ok() == Some(0)
+        },
+    )
+    .await;
+    laptop.acknowledge(PATCH);
+
+    // Messages now flow both ways: Vic's client sees the laptop confirmed, reads its posts,
+    // and gives it the key to his next message.
+    let laptop_id = device_id(&laptop);
+    wait_until("Vic sees the laptop confirmed", LONG, || async {
+        seen_confirmed(&vic, &laptop.user_id, &laptop_id).await
+    })
+    .await;
+    laptop.check_in(PATCH);
+    wait_until("Vic reads the laptop's check-in", LONG, || async {
+        readable_posts(&vic, &team.room_id, "checked_in").await > 0
+    })
+    .await;
+    volunteer::send(
+        &vic,
+        &team.room_id,
+        RoomMessageEventContent::text_plain("ok"),
+    )
+    .await;
+    wait_until(
+        "Vic's ok reaches the laptop as a check-in",
+        LONG,
+        || async { laptop.last_check_in_by(PATCH) == format!("{vic_id} (chat)") },
+    )
+    .await;
+    assert_eq!(laptop.team.status().await.unwrap().unreadable, 0);
 }

@@ -17,7 +17,7 @@ use super::{open, Alarm, AlarmKey, AlarmKind};
 use crate::changes::{Changed, Changes, Listener};
 use crate::checkins::scheduler::{ACTION_ACKNOWLEDGE, ACTION_CHECK_IN, ACTION_SNOOZE};
 use crate::checkins::{self, Actor, CheckinError, SessionSink, Via};
-use crate::notify::{NoticeId, Notifier, Response};
+use crate::notify::{Notice, NoticeId, Notifier, Response, Urgency};
 use crate::storage::Database;
 use crate::time::Clock;
 
@@ -230,6 +230,38 @@ impl AlarmHub {
         }
     }
 
+    /// A team post this device cannot read, from someone out on `session_id`: a notice of
+    /// its own (it could be HELP), apart from the alarms; clicking it opens the session.
+    fn unreadable_notice(
+        &self,
+        session_id: i64,
+        title: &str,
+        sender: &str,
+        sent_at: DateTime<Utc>,
+    ) {
+        let me = self.me.clone();
+        let on_response = Box::new(move |response: Response| {
+            if matches!(response, Response::Clicked | Response::Action(_)) {
+                if let Some(hub) = me.upgrade() {
+                    hub.observer.open_session(session_id);
+                }
+            }
+        });
+        let notice = Notice {
+            summary: format!("A message from {sender} could not be read"),
+            body: format!(
+                "{sender} sent a team message at {} while {title} is out, and this device cannot read it. It could be a call for help: call them now.",
+                super::clock_time(sent_at)
+            ),
+            in_app_task: "open the session".into(),
+            urgency: Urgency::Critical,
+            actions: Vec::new(),
+        };
+        if let Err(error) = self.notifier.show(&notice, on_response) {
+            tracing::warn!("{error}; the unreadable message is shown in the app only");
+        }
+    }
+
     /// What the person did with an alarm's notification. Their answer counts even on an
     /// older notice for the same alarm; what the desktop did with it only for the current.
     fn answered(&self, key: AlarmKey, notice: NoticeId, response: Response) {
@@ -337,6 +369,12 @@ impl Listener for AlarmHub {
                     .collect();
                 self.refresh(&keys);
             }
+            Changed::Unreadable {
+                session_id,
+                title,
+                sender,
+                sent_at,
+            } => self.unreadable_notice(*session_id, title, sender, *sent_at),
             Changed::DoNotKnock | Changed::Team => {}
         }
     }

@@ -33,6 +33,31 @@ pub fn find(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<i64>> {
     .optional()
 }
 
+/// A running session shared with `room` that `member` started or may check in for from
+/// chat: a post from them this device cannot read may be about it (issue 24).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SessionOut {
+    pub id: i64,
+    pub title: String,
+}
+
+/// The sessions shared with `room` that are out now and that `member` takes part in.
+pub fn out_with(conn: &Connection, room: &str, member: &str) -> rusqlite::Result<Vec<SessionOut>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, title FROM checkin_session
+         WHERE ended_at IS NULL AND team_room = ?1
+           AND (owner = ?2 OR EXISTS (SELECT 1 FROM json_each(chat_members) WHERE value = ?2))
+         ORDER BY id",
+    )?;
+    let sessions = stmt.query_map(params![room, member], |r| {
+        Ok(SessionOut {
+            id: r.get(0)?,
+            title: r.get(1)?,
+        })
+    })?;
+    sessions.collect()
+}
+
 /// What a post about a shared session needs to say.
 #[derive(Debug, Clone)]
 pub struct SharedFacts {

@@ -170,7 +170,7 @@ impl<R: Runtime> Listener for WindowChanges<R> {
     fn heard(&self, what: &Changed) {
         let what = match what {
             Changed::DoNotKnock => "doNotKnock",
-            Changed::Team => "team",
+            Changed::Team | Changed::Unreadable { .. } => "team",
             Changed::Sessions | Changed::Alerted { .. } => return,
         };
         tell_window(&self.0, &WindowChange { what, alarms: None });

@@ -26,6 +26,7 @@ use crate::time::Clock;
 
 pub use client::register;
 pub use teams::{Member, MemberDevice};
+pub use unreadable::UnreadablePost;
 
 /// What the Team screen shows about the connection.
 #[derive(Debug, Clone, Serialize)]
@@ -39,6 +40,8 @@ pub struct TeamStatus {
     pub waiting: i64,
     /// Posts that came but cannot be read yet (their key has not come): tried again.
     pub unreadable: usize,
+    /// The same posts: who sent each, when, and the running sessions it may be about.
+    pub unreadable_posts: Vec<UnreadablePost>,
     /// The last thing that went wrong, in words a person can act on.
     pub problem: Option<String>,
     /// Whether this device is cross-signed by its owner (None when signed out or not yet
@@ -230,7 +233,8 @@ impl TeamService {
                 } else {
                     None
                 };
-                self.run(client).await;
+                self.run(client.clone()).await;
+                self.follow_confirmation(&client).await;
                 let mut status = self.status().await?;
                 match recovery {
                     Some(Ok(key)) => status.recovery_key = Some(key),
@@ -245,6 +249,27 @@ impl TeamService {
                 self.set_live(Connection::SignedOut, None);
                 Err(error)
             }
+        }
+    }
+
+    /// Once this device's confirmation has changed, who gets its room keys changes too
+    /// (`client::recipients`): the SDK takes that only when the client is built, so the
+    /// team connection starts again from the stored login.
+    async fn follow_confirmation(self: &Arc<Self>, client: &Client) {
+        let Some(confirmed) = recovery::is_confirmed(client).await else {
+            return;
+        };
+        match client::note_confirmed(&self.database, confirmed) {
+            Ok(true) => {
+                tracing::info!(
+                    confirmed,
+                    "this device's confirmation changed: the team connection starts again"
+                );
+                self.stop().await;
+                self.restore().await;
+            }
+            Ok(false) => {}
+            Err(error) => tracing::error!("this device's confirmation was not noted: {error}"),
         }
     }
 
@@ -276,12 +301,13 @@ impl TeamService {
         };
         let waiting = outbox::waiting(&self.database.reader())?;
         let teams = teams::teams(&self.database)?;
-        let (invitations, device_confirmed) = match self.client().await {
-            Ok(client) => {
-                let confirmed = recovery::is_confirmed(&client).await;
-                (teams::invitations(&client).await, confirmed)
-            }
-            Err(_) => (Vec::new(), None),
+        let (invitations, device_confirmed, unreadable_posts) = match self.client().await {
+            Ok(client) => (
+                teams::invitations(&client).await,
+                recovery::is_confirmed(&client).await,
+                self.unreadable.posts(self, &client).await,
+            ),
+            Err(_) => (Vec::new(), None, Vec::new()),
         };
         Ok(TeamStatus {
             connection: match (&account, live.0) {
@@ -294,6 +320,7 @@ impl TeamService {
             last_sync: live.1,
             waiting,
             unreadable: self.unreadable.count(),
+            unreadable_posts,
             problem: live.2,
             device_confirmed,
             recovery_key: None,
@@ -313,6 +340,7 @@ impl TeamService {
         // The key backup now opens: posts that came before this device could read them.
         recovery::download_backed_up_keys(&client).await;
         unreadable::retry(self, &client).await;
+        self.follow_confirmation(&client).await;
         // Element's devices see the new signature at their next sync; tell this window now.
         self.announce(Changed::Team);
         self.status().await

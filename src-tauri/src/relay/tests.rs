@@ -753,3 +753,39 @@ fn a_team_joined_later_is_sent_the_list_kept_so_far_once() {
         .unwrap();
     assert_eq!(name, "Ward 3 North");
 }
+
+/// An unreadable post is tied to the running sessions its sender takes part in (as owner or
+/// chat member), on the device that started them and on those that track them; never to a
+/// session of another room, one that has ended, or by a look-alike id.
+#[test]
+fn an_unreadable_post_is_tied_to_the_sessions_its_sender_is_out_on() {
+    use crate::checkins::shared::out_with;
+    let (a, b, _c, _room, id) = team();
+    let title = |device: &Device, who: &str| -> Vec<String> {
+        out_with(&device.db.reader(), ROOM, who)
+            .unwrap()
+            .into_iter()
+            .map(|session| session.title)
+            .collect()
+    };
+    assert_eq!(title(&a, "@asha:example.org").len(), 1);
+    assert_eq!(title(&a, "@ben:example.org").len(), 1);
+    assert_eq!(title(&b, "@ben:example.org").len(), 1, "tracked here too");
+    for stranger in [
+        "@cat:example.org",
+        "@ben:example.org ",
+        "%",
+        "@ben:%",
+        "'); DROP TABLE x; --",
+        "",
+    ] {
+        assert!(title(&a, stranger).is_empty(), "{stranger:?}");
+    }
+    assert!(
+        out_with(&a.db.reader(), "!other:example.org", "@ben:example.org")
+            .unwrap()
+            .is_empty()
+    );
+    checkins::end_safely(&mut a.db.conn(), id, at(15, 0), &Actor::here(), &TeamPosts).unwrap();
+    assert!(title(&a, "@ben:example.org").is_empty(), "ended");
+}

@@ -5,6 +5,7 @@ import * as api from '../api.js';
 import { h, fill, field, errorSlot, showError, clearErrors, announce, holdFocus, sessionFocus } from '../dom.js';
 import { countdown, statusText } from '../countdowns.js';
 import { newSessionForm } from './checkin_form.js';
+import { formatWhen } from '../when.js';
 
 export async function render([param, sub]) {
   if (param === 'new') return { title: 'New check-in session', node: newSessionForm() };
@@ -112,6 +113,25 @@ function ignoredChanges(session) {
     h('h2', { id: 'ignored-title' }, ignored.length === 1 ? 'Not done: a change from the team room' : `Not done: ${ignored.length} changes from the team room`),
     h('ul', {}, ignored.slice(0, 5).map((event) => h('li', { title: event.whoId ?? '' },
       `${event.text} (${event.atLocal})`))));
+}
+
+/**
+ * Team messages this device could not read, from someone taking part in this session: it
+ * could be a call for help (issue 24). Filled in once the team's state is known.
+ */
+function unreadableNote(session, quiet) {
+  const box = h('div', { class: 'unreadable-note' });
+  api.teamStatus().then((status) => {
+    const posts = (status.unreadablePosts ?? []).filter((post) => post.sessions.some((s) => s.id === session.id));
+    if (!posts.length) return;
+    box.append(h('section', { class: 'missed-panel', role: quiet ? null : 'alert', 'aria-labelledby': 'unreadable-title' },
+      h('h2', { id: 'unreadable-title' }, posts.length === 1 ? 'A message could not be read' : `${posts.length} messages could not be read`),
+      h('ul', {}, posts.map((post) => h('li', {},
+        `A message from ${post.senderName} at ${formatWhen(post.sentAt)} could not be read on this device.`))),
+      h('p', {}, 'It could be a call for help. Call them now; if you cannot reach them and think they are in danger, call 999.'),
+      h('p', {}, h('a', { href: '#/team' }, 'Why, and what to do (Team)'))));
+  }).catch(() => {});
+  return box;
 }
 
 /** Who started a team session, or which team one of ours is shared with. */
@@ -251,6 +271,7 @@ function detailParts(session, quiet = false) {
           h('button', { type: 'button', class: 'button button-secondary', 'data-act': 'end' }, 'End – I’m safe')),
     ],
     ignoredChanges(session),
+    !ended && session.team ? unreadableNote(session, quiet) : null,
     missed ? h('div', { class: 'missed-panel', role: quiet ? null : 'alert' },
       h('p', { class: 'missed-who' }, `${people} – overdue since ${session.nextDueLocal}`),
       h('p', {}, session.lastCheckInLocal ? `Last check-in: ${session.lastCheckInLocal}` : 'No check-in since the session started.'),

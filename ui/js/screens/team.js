@@ -27,6 +27,7 @@ export async function render() {
     h('p', { class: 'lead' },
       'Share check-ins with your team so that a missed one reaches everyone, on every device. Campaign Safe uses Matrix: messages are end-to-end encrypted, and volunteers without the app can take part from Element.'),
     statusPanel(status),
+    unreadablePanel(status),
     card ?? (status.connection === 'signedOut' ? signInForm() : signedIn(status)));
   // After the screen's own heading, the key is what needs reading first.
   if (card) window.setTimeout(() => card.querySelector('h2').focus(), 0);
@@ -53,13 +54,29 @@ function statusPanel(status) {
     status.userId ? h('p', {}, 'Signed in as ', h('strong', {}, status.userId), ' on ', h('span', { class: 'path' }, status.homeserver)) : null,
     status.lastSync ? h('p', { class: 'muted' }, `Last in touch: ${formatWhen(status.lastSync)}`) : null,
     status.waiting ? h('p', {}, `${status.waiting} post${status.waiting === 1 ? '' : 's'} waiting to go to the team.`) : null,
-    status.unreadable ? h('p', { class: 'note note-warning' }, `${status.unreadable} team post${status.unreadable === 1 ? '' : 's'} cannot be read on this device yet: the key that opens ${status.unreadable === 1 ? 'it' : 'them'} has not come. This device keeps trying.`) : null,
     status.deviceConfirmed === true ? h('p', {}, 'This device is confirmed by its owner: Element users in your team send their messages to it.') : null,
     status.deviceConfirmed === false ? h('p', { class: 'note note-warning' },
       h('strong', {}, 'This device is not confirmed. '),
       'Element users in your team will not send messages to this laptop until you confirm it, and neither will their Campaign Safe devices; Element does not show what this laptop sends. Confirm it below.') : null,
     status.problem ? h('p', { class: 'problem' }, status.problem) : null,
     status.connection === 'offline' ? retry : null);
+}
+
+// Team messages this device cannot read: never dropped quietly (issue 24).
+function unreadablePanel(status) {
+  const posts = status.unreadablePosts ?? [];
+  if (!posts.length) return null;
+  const teamName = (roomId) => status.teams.find((team) => team.roomId === roomId)?.name ?? 'a team';
+  return h('section', { class: 'card note note-warning unreadable-posts', 'aria-labelledby': 'unreadable-title' },
+    h('h2', { class: 'card-title', id: 'unreadable-title' },
+      posts.length === 1 ? 'A team message could not be read' : `${posts.length} team messages could not be read`),
+    h('ul', {}, posts.map((post) => h('li', {},
+      `A message from ${post.senderName} at ${formatWhen(post.sentAt)} in ${teamName(post.roomId)} could not be read on this device.`,
+      post.sessions.length ? [' It may be about ', post.sessions.map((session, i) => [i ? ', ' : '',
+        h('a', { href: `#/checkins/${session.id}` }, session.title)]), ', which is out: it could be a call for help, so call them.'] : null))),
+    h('p', {}, status.deviceConfirmed === false
+      ? 'Confirm this device below: until then, your team’s devices do not send it the keys to their messages.'
+      : 'This device keeps asking for the key and looks in your key backup. Ask the sender to open Element or Campaign Safe, so that their device shares its keys.'));
 }
 
 function signInForm() {

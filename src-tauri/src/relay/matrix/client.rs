@@ -24,13 +24,15 @@ pub struct StoredAccount {
     pub user_id: String,
     session: String,
     passphrase: String,
+    /// This device was confirmed by its owner when last looked at.
+    pub device_confirmed: bool,
 }
 
 pub fn stored_account(database: &Database) -> Result<Option<StoredAccount>, RelayError> {
     Ok(database
         .reader()
         .query_row(
-            "SELECT homeserver, user_id, session, store_passphrase FROM team_account",
+            "SELECT homeserver, user_id, session, store_passphrase, device_confirmed FROM team_account",
             [],
             |r| {
                 Ok(StoredAccount {
@@ -38,6 +40,7 @@ pub fn stored_account(database: &Database) -> Result<Option<StoredAccount>, Rela
                     user_id: r.get(1)?,
                     session: r.get(2)?,
                     passphrase: r.get(3)?,
+                    device_confirmed: r.get(4)?,
                 })
             },
         )
@@ -119,10 +122,31 @@ fn store_dir(root: &Path) -> PathBuf {
     root.join("store")
 }
 
+/// Notes whether this device is confirmed; says whether that changed what it was.
+pub fn note_confirmed(database: &Database, confirmed: bool) -> Result<bool, RelayError> {
+    Ok(database.conn().execute(
+        "UPDATE team_account SET device_confirmed = ?1 WHERE device_confirmed <> ?1",
+        [confirmed],
+    )? > 0)
+}
+
+/// Who gets this device's room keys. Once it is confirmed: only devices their owners
+/// confirmed, as Element X does (MSC4153), so a device someone slipped onto a member's
+/// account gets none. Before: under that rule a device that is not confirmed itself cannot
+/// send at all, and a missed check-in must still reach the team's other app devices.
+fn recipients(device_confirmed: bool) -> CollectStrategy {
+    if device_confirmed {
+        CollectStrategy::IdentityBasedStrategy
+    } else {
+        CollectStrategy::AllDevices
+    }
+}
+
 async fn build(
     store_root: &Path,
     homeserver: &Url,
     passphrase: &str,
+    device_confirmed: bool,
 ) -> Result<Client, RelayError> {
     std::fs::create_dir_all(store_root)
         .map_err(|e| RelayError::Refused(format!("the team store folder cannot be made: {e}")))?;
@@ -136,9 +160,7 @@ async fn build(
                 .max_retry_time(Duration::from_secs(10)),
         )
         .sqlite_store(store_dir(store_root), Some(passphrase))
-        // Room keys go only to devices their owners have confirmed (cross-signed), as Element
-        // X sends them (MSC4153): a device someone slipped onto a member's account gets none.
-        .with_room_key_recipient_strategy(CollectStrategy::IdentityBasedStrategy)
+        .with_room_key_recipient_strategy(recipients(device_confirmed))
         .with_encryption_settings(EncryptionSettings {
             auto_enable_cross_signing: true,
             // A post whose key this device never got is looked for in the key backup, once
@@ -153,7 +175,13 @@ async fn build(
 
 pub async fn restore(store_root: &Path, stored: &StoredAccount) -> Result<Client, RelayError> {
     let url = homeserver_url(&stored.homeserver)?;
-    let client = build(store_root, &url, &stored.passphrase).await?;
+    let client = build(
+        store_root,
+        &url,
+        &stored.passphrase,
+        stored.device_confirmed,
+    )
+    .await?;
     let session: MatrixSession = serde_json::from_str(&stored.session).map_err(|_| {
         RelayError::Refused("the stored team login is unreadable; sign in again.".into())
     })?;
@@ -232,7 +260,7 @@ pub async fn sign_in(
     // A fresh store for a fresh login: a store is tied to one device.
     let _ = std::fs::remove_dir_all(store_dir(store_root));
     let passphrase = random_passphrase();
-    let client = build(store_root, homeserver, &passphrase).await?;
+    let client = build(store_root, homeserver, &passphrase, false).await?;
     if let Some(token) = registration_token.filter(|t| !t.trim().is_empty()) {
         register(&client, user, password, token.trim()).await?;
     }

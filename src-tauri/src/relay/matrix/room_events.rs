@@ -15,7 +15,7 @@ use matrix_sdk::room::{MessagesOptions, Room};
 use matrix_sdk::ruma::{EventId, UInt};
 use serde_json::Value;
 
-use super::TeamService;
+use super::{unreadable, TeamService};
 use crate::changes::Changed;
 use crate::relay::apply::{self, Incoming, Outcome};
 use crate::relay::{register, wire};
@@ -190,18 +190,28 @@ pub(super) async fn apply_room(
     // What was said before this device's user joined was never meant for it: unreadable
     // posts from then are not waited for.
     let my_join = events.iter().rposition(|event| is_join_of(event, &me));
+    let mut newly_unreadable = Vec::new();
     let mut batch: Vec<Heard> = events
         .iter()
         .enumerate()
         .filter(|(index, event)| {
             if my_join.is_some_and(|join| *index < join) {
-                !matches!(event.kind, TimelineEventKind::UnableToDecrypt { .. })
-            } else {
-                !service.unreadable.keep_if_unreadable(&room_id, event, now)
+                return !matches!(event.kind, TimelineEventKind::UnableToDecrypt { .. });
+            }
+            match service.unreadable.keep_if_unreadable(&room_id, event, now) {
+                unreadable::Kept::Readable => true,
+                unreadable::Kept::Again => false,
+                unreadable::Kept::New { sender, sent_at } => {
+                    newly_unreadable.push((sender, sent_at));
+                    false
+                }
             }
         })
         .filter_map(|(_, event)| heard(event, &me, &my_device))
         .collect();
+    if !newly_unreadable.is_empty() {
+        unreadable::tell(service, &room_id, newly_unreadable);
+    }
     if batch.is_empty() {
         return;
     }

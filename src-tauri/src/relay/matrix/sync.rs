@@ -313,6 +313,12 @@ async fn send_ready(service: &TeamService, client: &Client) -> Result<(), String
                 if alarm_posted {
                     service.announce(Changed::Sessions);
                 }
+                if text.contains("your device is not verified") {
+                    // Confirmed once, and no longer (the account's identity was reset
+                    // elsewhere): from the next start it sends as an unconfirmed device.
+                    let _ = super::client::note_confirmed(&service.database, false);
+                    return Err("This device is no longer confirmed by its owner, so it cannot send to the team: confirm it again on the Team screen. Posts wait until then.".into());
+                }
                 return Err(format!(
                     "The team server cannot be reached ({text}). Posts wait until it answers."
                 ));
