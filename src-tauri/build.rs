@@ -82,6 +82,7 @@ const COMMANDS: &[&str] = &[
     "team_status",
     "team_sign_in",
     "team_confirm_device",
+    "team_acknowledge_identity",
     "team_create",
     "team_join",
     "team_invite",

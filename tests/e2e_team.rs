@@ -143,6 +143,26 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
             "{started}"
         );
         app.screenshots("team-session").await;
+
+        // Vic makes new keys (or someone else now has his account): the Team screen warns,
+        // and so does the session shared in that team, until Asha says she has checked.
+        volunteer::reset_identity(&vic, "vic").await;
+        app.wait_for_text(".checkin-detail", "A teammate’s identity has changed")
+            .await;
+        app.go("#/team").await;
+        app.wait_for_text(".identity-changes h2", "vic’s identity has changed")
+            .await;
+        app.wait_for_text(
+            ".identity-changes",
+            "vic has reset their encryption keys, or someone else now holds their account.",
+        )
+        .await;
+        app.js("document.querySelector('.identity-changes').scrollIntoView({ block: 'start' })")
+            .await;
+        app.screenshots("team-trust-identity-changed").await;
+        app.click(".identity-changes button").await;
+        app.wait_until_gone("identity-title", "the identity warning")
+            .await;
         app.quit(driver).await;
         (room_id, recovery_key)
     };
@@ -284,7 +304,7 @@ async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() 
     app.wait_for_text(".checkin-detail .team-line", "Shared with Ward 3 team")
         .await;
     volunteer::send(
-        &volunteer::synced_into(&sam_phone, &room_id).await,
+        volunteer::synced_into(&sam_phone, &room_id).await,
         &room_id,
         matrix_sdk::ruma::events::room::message::RoomMessageEventContent::text_plain("HELP"),
     )

@@ -10,6 +10,7 @@ mod room_trust;
 mod synapse;
 #[path = "support/team_device.rs"]
 mod team_device;
+#[allow(dead_code)] // Each test binary uses its own part of the shared support.
 #[path = "support/volunteer.rs"]
 mod volunteer;
 

@@ -139,6 +139,32 @@ pub async fn synced_into<'a>(client: &'a Client, room_id: &str) -> &'a Client {
     client
 }
 
+/// `name` makes new cross-signing keys, as after "reset identity" in Element (or as someone
+/// who took over the account would).
+pub async fn reset_identity(client: &Client, name: &str) {
+    use matrix_sdk::encryption::CrossSigningResetAuthType;
+    use matrix_sdk::ruma::api::client::uiaa;
+    let Some(reset) = client
+        .encryption()
+        .reset_cross_signing()
+        .await
+        .expect("reset")
+    else {
+        return;
+    };
+    if let CrossSigningResetAuthType::Uiaa(info) = reset.auth_type() {
+        let mut password = uiaa::Password::new(
+            client.user_id().unwrap().to_owned().into(),
+            format!("{name}-password"),
+        );
+        password.session = info.session.clone();
+        reset
+            .auth(Some(uiaa::AuthData::Password(password)))
+            .await
+            .expect("the reset is allowed with the password");
+    }
+}
+
 fn room(client: &Client, room_id: &str) -> matrix_sdk::room::Room {
     client
         .get_room(<&RoomId>::try_from(room_id).unwrap())

@@ -341,3 +341,92 @@ async fn an_element_x_team_reaches_a_laptop_only_once_it_is_confirmed_and_nothin
     .await;
     assert_eq!(laptop.team.status().await.unwrap().unreadable, 0);
 }
+
+/// Issue 24, scenario (d): a teammate resets their identity. The warning comes, stays
+/// through a restart, and goes only once the user accepts the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_teammate_who_resets_their_identity_is_warned_about_until_it_is_accepted() {
+    super::room_trust::log();
+    let server = Synapse::start().await;
+    let office = Device::new("asha", &server).await;
+    let (vic, _) = volunteer::element_x("vic", &server).await;
+    let vic_id = vic.user_id().unwrap().to_string();
+    let team = office
+        .team
+        .create_team("Ward 3 team")
+        .await
+        .expect("create team");
+    office
+        .team
+        .invite(&team.room_id, &vic_id)
+        .await
+        .expect("invite");
+    volunteer::join_as_volunteer(&vic, &team.room_id).await;
+    wait_until("the office knows Vic's identity", LONG, || async {
+        office
+            .team
+            .members(&team.room_id)
+            .await
+            .map(|members| {
+                members
+                    .iter()
+                    .any(|m| m.user_id == vic_id && m.has_identity)
+            })
+            .unwrap_or(false)
+    })
+    .await;
+    assert!(office
+        .team
+        .status()
+        .await
+        .unwrap()
+        .identity_changes
+        .is_empty());
+
+    // Vic (or whoever now has his password) makes new keys.
+    volunteer::reset_identity(&vic, "vic").await;
+    let warned = || async {
+        office
+            .team
+            .status()
+            .await
+            .map(|s| {
+                s.identity_changes.iter().any(|change| {
+                    change.user_id == vic_id
+                        && change.room_id == team.room_id
+                        && change.name == "vic"
+                        && !change.was_verified
+                })
+            })
+            .unwrap_or(false)
+    };
+    wait_until("the office warns that Vic's identity changed", LONG, warned).await;
+
+    // Never hidden by itself: not by a restart, nor by a refused acceptance.
+    office.team.stop().await;
+    office.team.restore().await;
+    wait_until("the warning is still there after a restart", LONG, warned).await;
+    for hostile in ["@nobody:localhost", "not an id", "", &"@x".repeat(10_000)] {
+        let error = office
+            .team
+            .acknowledge_identity(hostile)
+            .await
+            .expect_err("nothing to accept");
+        assert!(
+            error.to_string().starts_with("Teammate: "),
+            "{hostile:?}: {error}"
+        );
+    }
+    assert!(warned().await);
+
+    let status = office
+        .team
+        .acknowledge_identity(&vic_id)
+        .await
+        .expect("accepted");
+    assert!(
+        status.identity_changes.is_empty(),
+        "{:?}",
+        status.identity_changes
+    );
+}

@@ -82,6 +82,7 @@ export const alarmsOpen = () => call('alarms_open');
 export const teamStatus = () => call('team_status');
 export const teamSignIn = (account) => call('team_sign_in', { account });
 export const teamConfirmDevice = (recoveryKey) => call('team_confirm_device', { recoveryKey });
+export const teamAcknowledgeIdentity = (userId) => call('team_acknowledge_identity', { userId });
 export const teamCreate = (name) => call('team_create', { name });
 export const teamJoin = (invite, name) => call('team_join', { invite, name });
 export const teamInvite = (roomId, userId) => call('team_invite', { roomId, userId });

@@ -55,6 +55,15 @@ pub async fn team_confirm_device(
     Ok(team.confirm_with_recovery_key(&recovery_key).await?)
 }
 
+/// Accepts a teammate's changed identity once the user has checked it with them.
+#[tauri::command]
+pub async fn team_acknowledge_identity(
+    state: State<'_, AppState>,
+    user_id: Arg<String>,
+) -> Result<TeamStatus, IpcError> {
+    Ok(state.team()?.acknowledge_identity(&user_id).await?)
+}
+
 #[tauri::command]
 pub async fn team_create(
     state: State<'_, AppState>,

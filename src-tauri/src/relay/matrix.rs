@@ -5,6 +5,7 @@
 //! store survive restarts, and the access token and store passphrase stay in the database.
 
 mod client;
+mod identities;
 mod recovery;
 mod room_events;
 mod sync;
@@ -25,6 +26,7 @@ use crate::storage::Database;
 use crate::time::Clock;
 
 pub use client::register;
+pub use identities::IdentityChange;
 pub use teams::{Member, MemberDevice};
 pub use unreadable::UnreadablePost;
 
@@ -42,6 +44,8 @@ pub struct TeamStatus {
     pub unreadable: usize,
     /// The same posts: who sent each, when, and the running sessions it may be about.
     pub unreadable_posts: Vec<UnreadablePost>,
+    /// Teammates whose identity changed and the user has not yet acknowledged it.
+    pub identity_changes: Vec<IdentityChange>,
     /// The last thing that went wrong, in words a person can act on.
     pub problem: Option<String>,
     /// Whether this device is cross-signed by its owner (None when signed out or not yet
@@ -94,6 +98,8 @@ pub struct TeamService {
     live: Arc<Mutex<Live>>,
     /// Posts waiting for the key that opens them.
     unreadable: unreadable::Unreadable,
+    /// Teammates whose identity changed, as the watchers last said.
+    identities: identities::Watched,
 }
 
 struct Running {
@@ -144,6 +150,7 @@ impl TeamService {
             retry_now: Arc::new(Notify::new()),
             live: Arc::default(),
             unreadable: Default::default(),
+            identities: Default::default(),
         });
         changes.listen(service.clone());
         service
@@ -301,14 +308,17 @@ impl TeamService {
         };
         let waiting = outbox::waiting(&self.database.reader())?;
         let teams = teams::teams(&self.database)?;
-        let (invitations, device_confirmed, unreadable_posts) = match self.client().await {
-            Ok(client) => (
-                teams::invitations(&client).await,
-                recovery::is_confirmed(&client).await,
-                self.unreadable.posts(self, &client).await,
-            ),
-            Err(_) => (Vec::new(), None, Vec::new()),
-        };
+        let rooms: Vec<String> = teams.iter().map(|team| team.room_id.clone()).collect();
+        let (invitations, device_confirmed, unreadable_posts, identity_changes) =
+            match self.client().await {
+                Ok(client) => (
+                    teams::invitations(&client).await,
+                    recovery::is_confirmed(&client).await,
+                    self.unreadable.posts(self, &client).await,
+                    self.identities.changed(&rooms),
+                ),
+                Err(_) => (Vec::new(), None, Vec::new(), Vec::new()),
+            };
         Ok(TeamStatus {
             connection: match (&account, live.0) {
                 (None, _) => Connection::SignedOut,
@@ -321,6 +331,7 @@ impl TeamService {
             waiting,
             unreadable: self.unreadable.count(),
             unreadable_posts,
+            identity_changes,
             problem: live.2,
             device_confirmed,
             recovery_key: None,
@@ -342,6 +353,14 @@ impl TeamService {
         unreadable::retry(self, &client).await;
         self.follow_confirmation(&client).await;
         // Element's devices see the new signature at their next sync; tell this window now.
+        self.announce(Changed::Team);
+        self.status().await
+    }
+
+    /// Accepts the changed identity of the teammate `user_id`, after the user checked it.
+    pub async fn acknowledge_identity(&self, user_id: &str) -> Result<TeamStatus, RelayError> {
+        let client = self.client().await?;
+        identities::acknowledge(self, &client, user_id).await?;
         self.announce(Changed::Team);
         self.status().await
     }

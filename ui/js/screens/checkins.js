@@ -116,13 +116,36 @@ function ignoredChanges(session) {
 }
 
 /**
- * Team messages this device could not read, from someone taking part in this session: it
- * could be a call for help (issue 24). Filled in once the team's state is known.
+ * What the team's keys say about this session (issue 24), filled in once known: a teammate
+ * whose identity changed, and messages this device could not read from someone taking
+ * part in it (it could be a call for help).
  */
 function unreadableNote(session, quiet) {
   const box = h('div', { class: 'unreadable-note' });
+  const listener = () => {
+    if (box.isConnected) fillTeamNotes(box, session, false);
+    else window.removeEventListener('team-changed', listener);
+  };
+  window.addEventListener('team-changed', listener);
+  fillTeamNotes(box, session, quiet);
+  return box;
+}
+
+function fillTeamNotes(box, session, quiet) {
   api.teamStatus().then((status) => {
+    const changed = (status.identityChanges ?? []).filter((change) => change.roomId === session.team.roomId);
     const posts = (status.unreadablePosts ?? []).filter((post) => post.sessions.some((s) => s.id === session.id));
+    // Redrawn (and said again) only when what it says has changed.
+    const facts = JSON.stringify([changed, posts]);
+    if (box.dataset.facts === facts) return;
+    box.dataset.facts = facts;
+    fill(box);
+    if (changed.length) {
+      box.append(h('section', { class: 'notice identity-note', role: quiet ? null : 'alert', 'aria-labelledby': 'identity-title' },
+        h('h2', { id: 'identity-title' }, 'A teammate’s identity has changed'),
+        h('p', {}, `${changed.map((change) => change.name).join(', ')}: new encryption keys, or someone else holding the account. Do not trust what comes from them until you have called them.`),
+        h('p', {}, h('a', { href: '#/team' }, 'Check and accept it (Team)'))));
+    }
     if (!posts.length) return;
     box.append(h('section', { class: 'missed-panel', role: quiet ? null : 'alert', 'aria-labelledby': 'unreadable-title' },
       h('h2', { id: 'unreadable-title' }, posts.length === 1 ? 'A message could not be read' : `${posts.length} messages could not be read`),
@@ -131,7 +154,6 @@ function unreadableNote(session, quiet) {
       h('p', {}, 'It could be a call for help. Call them now; if you cannot reach them and think they are in danger, call 999.'),
       h('p', {}, h('a', { href: '#/team' }, 'Why, and what to do (Team)'))));
   }).catch(() => {});
-  return box;
 }
 
 /** Who started a team session, or which team one of ours is shared with. */

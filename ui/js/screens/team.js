@@ -26,8 +26,7 @@ export async function render() {
     h('h1', { tabindex: '-1' }, 'Team'),
     h('p', { class: 'lead' },
       'Share check-ins with your team so that a missed one reaches everyone, on every device. Campaign Safe uses Matrix: messages are end-to-end encrypted, and volunteers without the app can take part from Element.'),
-    statusPanel(status),
-    unreadablePanel(status),
+    livePanels(status),
     card ?? (status.connection === 'signedOut' ? signInForm() : signedIn(status)));
   // After the screen's own heading, the key is what needs reading first.
   if (card) window.setTimeout(() => card.querySelector('h2').focus(), 0);
@@ -36,6 +35,39 @@ export async function render() {
     window.setTimeout(() => { if (node.isConnected) rerender(); }, 1000);
   }
   return { title: 'Team', node };
+}
+
+/**
+ * The connection, changed identities and unreadable messages: redrawn whenever the team
+ * changes (a post that cannot be read, one that now can), leaving the forms below as typed.
+ */
+function livePanels(status) {
+  const holder = h('div', { class: 'team-live' }, panels(status));
+  let shown = JSON.stringify(panelFacts(status));
+  const listener = async () => {
+    if (!holder.isConnected) {
+      window.removeEventListener('team-changed', listener);
+      return;
+    }
+    const fresh = await api.teamStatus().catch(() => null);
+    if (!fresh || JSON.stringify(panelFacts(fresh)) === shown) return;
+    shown = JSON.stringify(panelFacts(fresh));
+    const focused = holder.contains(document.activeElement);
+    fill(holder, panels(fresh));
+    if (focused) holder.closest('section')?.querySelector('h1')?.focus();
+  };
+  window.addEventListener('team-changed', listener);
+  return holder;
+}
+
+function panels(status) {
+  return [statusPanel(status), identityPanel(status), unreadablePanel(status)];
+}
+
+/** What the panels show, without the last sync time that changes on every sync. */
+function panelFacts(status) {
+  const { lastSync, ...facts } = status;
+  return facts;
 }
 
 function rerender() {
@@ -60,6 +92,37 @@ function statusPanel(status) {
       'Element users in your team will not send messages to this laptop until you confirm it, and neither will their Campaign Safe devices; Element does not show what this laptop sends. Confirm it below.') : null,
     status.problem ? h('p', { class: 'problem' }, status.problem) : null,
     status.connection === 'offline' ? retry : null);
+}
+
+// Teammates whose identity changed: warned about until the user accepts it (issue 24).
+function identityPanel(status) {
+  const changes = status.identityChanges ?? [];
+  if (!changes.length) return null;
+  const seen = new Set();
+  const people = changes.filter((change) => !seen.has(change.userId) && seen.add(change.userId));
+  return h('section', { class: 'card note note-warning identity-changes', role: 'alert', 'aria-labelledby': 'identity-title' },
+    h('h2', { class: 'card-title', id: 'identity-title' },
+      people.length === 1 ? `${people[0].name}’s identity has changed` : `${people.length} teammates’ identities have changed`),
+    people.map((change) => {
+      const accept = h('button', { type: 'button', class: 'button button-secondary', 'data-user': change.userId },
+        `I have checked with ${change.name}`);
+      const slot = errorSlot('general', `identity-${change.userId.replace(/[^a-zA-Z0-9]/g, '')}-`);
+      accept.addEventListener('click', async () => {
+        try {
+          await api.teamAcknowledgeIdentity(change.userId);
+          announce(`${change.name}’s new identity is accepted.`);
+          rerender();
+        } catch (error) {
+          slot.textContent = error.message;
+          slot.hidden = false;
+        }
+      });
+      return h('div', { class: 'identity-change' },
+        h('p', {}, h('strong', {}, change.name), ' ', h('span', { class: 'path' }, change.userId),
+          change.wasVerified ? ' (you had verified them)' : ''),
+        h('p', {}, `${change.name} has reset their encryption keys, or someone else now holds their account. Until you know which, do not trust what comes from ${change.name}: call them on a number you already have and ask.`),
+        accept, slot);
+    }));
 }
 
 // Team messages this device cannot read: never dropped quietly (issue 24).

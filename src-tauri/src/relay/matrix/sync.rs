@@ -37,6 +37,7 @@ pub fn start(service: Arc<TeamService>, client: Client) -> Vec<tokio::task::Join
     let runtime = service.runtime().clone();
     vec![
         runtime.spawn(sync_loop(service.clone(), client.clone(), contact.clone())),
+        runtime.spawn(super::identities::follow(service.clone(), client.clone())),
         runtime.spawn(send_loop(service, client, contact)),
     ]
 }

@@ -207,41 +207,62 @@ pub(super) fn tell(
 
 /// Tries every waiting post again and applies, room by room, those that can now be read.
 pub(super) async fn retry(service: &Arc<TeamService>, client: &Client) {
-    let waiting = std::mem::take(&mut *service.unreadable.lock());
+    // A copy: the list stays whole while the posts are tried (the Team screen reads it).
+    let waiting: Vec<(
+        OwnedRoomId,
+        OwnedEventId,
+        Raw<AnySyncTimelineEvent>,
+        DateTime<Utc>,
+    )> = service
+        .unreadable
+        .lock()
+        .iter()
+        .map(|w| {
+            (
+                w.room_id.clone(),
+                w.event_id.clone(),
+                w.event.clone(),
+                w.since,
+            )
+        })
+        .collect();
     if waiting.is_empty() {
         return;
     }
     let now = service.clock.now();
-    let mut still = Vec::new();
+    let mut done: Vec<OwnedEventId> = Vec::new();
     let mut readable: HashMap<OwnedRoomId, Vec<TimelineEvent>> = HashMap::new();
-    for post in waiting {
-        let Some(room) = client.get_room(&post.room_id) else {
+    for (room_id, event_id, raw, since) in waiting {
+        let Some(room) = client.get_room(&room_id) else {
             continue;
         };
-        match room
-            .decrypt_event(post.event.cast_ref_unchecked(), None)
-            .await
-        {
+        match room.decrypt_event(raw.cast_ref_unchecked(), None).await {
             Ok(event) if !matches!(event.kind, TimelineEventKind::UnableToDecrypt { .. }) => {
-                tracing::info!(event_id = %post.event_id, "a team post that could not be read now can");
-                readable
-                    .entry(post.room_id.clone())
-                    .or_default()
-                    .push(event);
+                tracing::info!(%event_id, "a team post that could not be read now can");
+                readable.entry(room_id).or_default().push(event);
+                done.push(event_id);
             }
-            _ if now - post.since > Duration::hours(KEPT_FOR_HOURS) => {
-                tracing::error!(event_id = %post.event_id, "a team post could not be read for a day: given up");
+            _ if now - since > Duration::hours(KEPT_FOR_HOURS) => {
+                tracing::error!(%event_id, "a team post could not be read for a day: given up");
+                done.push(event_id);
             }
-            _ => still.push(post),
+            _ => {}
         }
     }
-    // Posts that arrived meanwhile stay too.
-    service.unreadable.lock().splice(0..0, still);
+    if done.is_empty() {
+        return;
+    }
+    service
+        .unreadable
+        .lock()
+        .retain(|w| !done.contains(&w.event_id));
     for (room_id, events) in readable {
         if let Some(room) = client.get_room(&room_id) {
             room_events::apply_room(service, &room, false, None, events).await;
         }
     }
+    // The Team screen and the sessions stop listing them.
+    service.announce(Changed::Team);
 }
 
 #[cfg(test)]

@@ -1,0 +1,179 @@
+//! A teammate whose identity changed: they reset their encryption keys, or someone else now
+//! holds their account. The app warns on the Team screen and on every session shared in
+//! that team until the user acknowledges it, as Element X does with pinned identities, and
+//! never hides the warning on its own (issue 24).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
+use matrix_sdk::room::Room;
+use matrix_sdk::ruma::{RoomId, UserId};
+use matrix_sdk::Client;
+use matrix_sdk_base::crypto::IdentityState;
+use serde::Serialize;
+
+use super::TeamService;
+use crate::changes::Changed;
+use crate::relay::{invalid, RelayError};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityChange {
+    pub room_id: String,
+    pub user_id: String,
+    /// The name the room shows for them, cleaned for the screen.
+    pub name: String,
+    /// This user had verified them: the change breaks a check they made.
+    pub was_verified: bool,
+}
+
+/// The teammates in pin or verification violation, by team room and user, as the SDK's
+/// identity streams last said. Kept up to date by one watcher per team room, so the Team
+/// screen reads it without waiting.
+#[derive(Default)]
+pub(super) struct Watched(Mutex<BTreeMap<(String, String), IdentityChange>>);
+
+impl Watched {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, String), IdentityChange>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The changes in `rooms` (the device's teams), by room then user.
+    pub(super) fn changed(&self, rooms: &[String]) -> Vec<IdentityChange> {
+        self.lock()
+            .values()
+            .filter(|change| rooms.contains(&change.room_id))
+            .cloned()
+            .collect()
+    }
+
+    fn forget_user(&self, user_id: &str) {
+        self.lock().retain(|(_, user), _| user != user_id);
+    }
+}
+
+/// Watchers that stop with the loop that started them (when the team connection stops).
+#[derive(Default)]
+struct Watchers(HashMap<String, tokio::task::JoinHandle<()>>);
+
+impl Drop for Watchers {
+    fn drop(&mut self) {
+        for task in self.0.values() {
+            task.abort();
+        }
+    }
+}
+
+/// Follows changes to anyone's keys: the Team screen reads the team's state again, and each
+/// team room gets a watcher of its members' identities. Waits on the SDK; never ticks.
+pub(super) async fn follow(service: Arc<TeamService>, client: Client) {
+    let mut watchers = Watchers::default();
+    watch_new_rooms(&service, &client, &mut watchers);
+    let updates = match client.encryption().user_identities_stream().await {
+        Ok(updates) => updates,
+        Err(error) => {
+            tracing::warn!("changes to teammates' keys will not be followed: {error}");
+            return;
+        }
+    };
+    let mut updates = std::pin::pin!(updates);
+    while updates.next().await.is_some() {
+        // A team joined since brings new members, whose keys are fetched: watch it too.
+        watch_new_rooms(&service, &client, &mut watchers);
+        service.announce(Changed::Team);
+    }
+}
+
+fn watch_new_rooms(service: &Arc<TeamService>, client: &Client, watchers: &mut Watchers) {
+    let Ok(teams) = super::teams::teams(&service.database) else {
+        return;
+    };
+    for team in teams {
+        if watchers.0.contains_key(&team.room_id) {
+            continue;
+        }
+        let Some(room) = <&RoomId>::try_from(team.room_id.as_str())
+            .ok()
+            .and_then(|id| client.get_room(id))
+        else {
+            continue;
+        };
+        let task = service.runtime().spawn(watch_room(service.clone(), room));
+        watchers.0.insert(team.room_id, task);
+    }
+}
+
+async fn watch_room(service: Arc<TeamService>, room: Room) {
+    let room_id = room.room_id().to_string();
+    let stream = match room.subscribe_to_identity_status_changes().await {
+        Ok(stream) => stream,
+        Err(error) => {
+            tracing::warn!(room = %room_id, "identity changes in this team not followed: {error}");
+            return;
+        }
+    };
+    let mut stream = std::pin::pin!(stream);
+    while let Some(batch) = stream.next().await {
+        for change in batch {
+            let key = (room_id.clone(), change.user_id.to_string());
+            let was_verified = match change.changed_to {
+                IdentityState::PinViolation => false,
+                IdentityState::VerificationViolation => true,
+                IdentityState::Pinned | IdentityState::Verified => {
+                    service.identities.lock().remove(&key);
+                    continue;
+                }
+            };
+            let name = match room.get_member_no_sync(&change.user_id).await {
+                Ok(Some(member)) => super::client::shown_device_name(member.name()),
+                _ => crate::checkins::short_name(change.user_id.as_str()),
+            };
+            tracing::warn!(user = %change.user_id, room = %room_id, "a teammate's identity changed");
+            service.identities.lock().insert(
+                key,
+                IdentityChange {
+                    room_id: room_id.clone(),
+                    user_id: change.user_id.to_string(),
+                    name,
+                    was_verified,
+                },
+            );
+        }
+        service.announce(Changed::Team);
+    }
+}
+
+/// The user has seen that `user_id`'s identity changed (and, we hope, checked with them):
+/// the new identity is remembered and the warning goes.
+pub(super) async fn acknowledge(
+    service: &TeamService,
+    client: &Client,
+    user_id: &str,
+) -> Result<(), RelayError> {
+    let not_a_member = || {
+        invalid(
+            "userId",
+            "Teammate",
+            "there is no changed identity to accept for that person.",
+        )
+    };
+    let user = UserId::parse(user_id.trim()).map_err(|_| not_a_member())?;
+    let identity = client
+        .encryption()
+        .get_user_identity(&user)
+        .await
+        .map_err(|error| RelayError::Refused(format!("their keys cannot be read: {error}")))?
+        .ok_or_else(not_a_member)?;
+    let stored = |error: matrix_sdk::encryption::CryptoStoreError| {
+        RelayError::Refused(format!("the change could not be noted: {error}"))
+    };
+    if identity.has_verification_violation() {
+        identity.withdraw_verification().await.map_err(stored)?;
+    }
+    identity.pin().await.map_err(stored)?;
+    // The watcher hears it too, a moment later; the screen answers now.
+    service.identities.forget_user(user.as_str());
+    tracing::info!(user = %user, "a teammate's changed identity was acknowledged");
+    Ok(())
+}
