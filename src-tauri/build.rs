@@ -82,6 +82,8 @@ const COMMANDS: &[&str] = &[
     "team_status",
     "team_sign_in",
     "team_confirm_device",
+    "team_keep_recovery_key",
+    "team_confirm_with_kept_key",
     "team_acknowledge_identity",
     "team_create",
     "team_join",

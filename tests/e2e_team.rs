@@ -61,6 +61,9 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         let recovery_key = app.text(".recovery-key-text").await;
         assert!(recovery_key.split(' ').count() >= 12, "{recovery_key}");
         app.screenshots("team-recovery-key").await;
+        app.screenshots_of("team-recovery-key-card", Some(".recovery-key"))
+            .await;
+        app.click("#f-keepRecoveryKey").await;
         app.click("#recovery-key-done").await;
         app.wait_for_text(".team-status", "Signed in as @asha:localhost")
             .await;
@@ -253,6 +256,7 @@ async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() 
     let server = Synapse::start().await;
     let data = tempfile::tempdir().unwrap();
     let desktop = Desktop::start();
+    let notices = NotificationServer::start(&desktop.bus, true);
     // Sam's phone runs a strict stand-in for Element X: it gives no key to a device Sam has
     // not confirmed.
     let (sam_phone, key) = volunteer::element_x("sam", &server).await;
@@ -309,6 +313,8 @@ async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() 
         matrix_sdk::ruma::events::room::message::RoomMessageEventContent::text_plain("HELP"),
     )
     .await;
+    // Sam is out on that canvass: the desktop is told too, since it could be HELP.
+    notices.wait_for("A message from sam could not be read");
     app.go("#/team").await;
     app.wait_for_text(".unreadable-posts", "A message from sam at")
         .await;

@@ -821,6 +821,23 @@ fn team_commands_answer_in_the_one_error_shape_before_any_account_exists() {
     )
     .unwrap_err();
     assert_eq!(error["code"], "signed_out", "{error}");
+    for hostile in [
+        json!("@vic:localhost"),
+        json!("x".repeat(100_000)),
+        json!(-1),
+        json!(null),
+    ] {
+        let error = invoke(
+            &app,
+            "team_acknowledge_identity",
+            json!({"userId": hostile}),
+        )
+        .unwrap_err();
+        assert!(
+            error["code"] == "signed_out" || error["field"] == "userId",
+            "{hostile}: {error}"
+        );
+    }
 
     let session = invoke(
         &app,

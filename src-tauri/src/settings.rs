@@ -1,4 +1,5 @@
-//! Settings kept with the record: for now, which time zone the screens show times in.
+//! Settings kept with the record: which time zone the screens show times in, and the team
+//! account's recovery key if the user chose to keep it here.
 //! UK time is the default and what evidence packs and team messages always use; a
 //! candidate abroad (or a volunteer with a laptop set elsewhere) can choose the device's.
 
@@ -11,6 +12,7 @@ use crate::storage::StorageError;
 use crate::time::{self, UK_ZONE};
 
 const TIME_ZONE: &str = "timeZone";
+const RECOVERY_KEY: &str = "teamRecoveryKey";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -113,6 +115,43 @@ pub fn choose_time_zone(conn: &Connection, choice: TimeZoneChoice) -> Result<(),
     )?;
     time::show_times_in(choice.zone());
     Ok(())
+}
+
+/// The team account's recovery key, kept in the (encrypted) record at the user's choice so
+/// that a laptop restored from a backup can confirm itself: who it is for, and the key.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, Serialize)]
+pub struct KeptRecoveryKey {
+    pub user_id: String,
+    pub key: String,
+}
+
+pub fn keep_recovery_key(conn: &Connection, kept: &KeptRecoveryKey) -> Result<(), SettingsError> {
+    // Two strings: serialising them cannot fail.
+    let value = serde_json::to_string(kept).unwrap_or_default();
+    conn.execute(
+        "INSERT INTO app_setting (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        [RECOVERY_KEY, value.as_str()],
+    )?;
+    Ok(())
+}
+
+/// The kept recovery key, if one is kept for `user_id` (a key for another account, or a
+/// value this version cannot read, is not one).
+pub fn kept_recovery_key(
+    conn: &Connection,
+    user_id: &str,
+) -> Result<Option<KeptRecoveryKey>, SettingsError> {
+    let saved: Option<String> = conn
+        .query_row(
+            "SELECT value FROM app_setting WHERE name = ?1",
+            [RECOVERY_KEY],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(saved
+        .and_then(|value| serde_json::from_str::<KeptRecoveryKey>(&value).ok())
+        .filter(|kept| kept.user_id == user_id))
 }
 
 pub fn time_zone_view(choice: TimeZoneChoice) -> TimeZoneView {

@@ -182,6 +182,41 @@ async fn an_account_made_here_shows_its_recovery_key_once_and_a_second_laptop_co
     )
     .await;
     assert_eq!(confirmed(&home).await, Some(true));
+
+    // Nothing kept in the second laptop's record: the kept key is refused by field.
+    let error = home
+        .team
+        .confirm_with_kept_key()
+        .await
+        .expect_err("no key kept here");
+    assert!(error.to_string().starts_with("Recovery key: "), "{error}");
+    for hostile in ["", "k\u{0}ey", &"k".repeat(501)] {
+        let error = office.team.keep_recovery_key(hostile).expect_err("refused");
+        assert!(error.to_string().starts_with("Recovery key: "), "{error}");
+    }
+
+    // The office keeps the key in its record; signed out and in again (a new device, as
+    // after a restore from a backup), it confirms itself with the kept key.
+    office.team.keep_recovery_key(&key).expect("kept");
+    office.team.sign_out().await.expect("signed out");
+    let status = office
+        .team
+        .sign_in(&server.url(), "asha", "asha-password", None, None)
+        .await
+        .expect("signed in again");
+    assert!(status.recovery_key_kept);
+    wait_until(
+        "the office laptop, new again, is not confirmed",
+        LONG,
+        || async { confirmed(&office).await == Some(false) },
+    )
+    .await;
+    let status = office
+        .team
+        .confirm_with_kept_key()
+        .await
+        .expect("confirmed with the kept key");
+    assert_eq!(status.device_confirmed, Some(true));
 }
 
 /// Records the unreadable posts a device announces (each would raise a notice).

@@ -82,6 +82,8 @@ export const alarmsOpen = () => call('alarms_open');
 export const teamStatus = () => call('team_status');
 export const teamSignIn = (account) => call('team_sign_in', { account });
 export const teamConfirmDevice = (recoveryKey) => call('team_confirm_device', { recoveryKey });
+export const teamKeepRecoveryKey = (recoveryKey) => call('team_keep_recovery_key', { recoveryKey });
+export const teamConfirmWithKeptKey = () => call('team_confirm_with_kept_key');
 export const teamAcknowledgeIdentity = (userId) => call('team_acknowledge_identity', { userId });
 export const teamCreate = (name) => call('team_create', { name });
 export const teamJoin = (invite, name) => call('team_join', { invite, name });

@@ -160,6 +160,8 @@ fn every_command<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'st
         team::team_status,
         team::team_sign_in,
         team::team_confirm_device,
+        team::team_keep_recovery_key,
+        team::team_confirm_with_kept_key,
         team::team_acknowledge_identity,
         team::team_create,
         team::team_join,

@@ -55,6 +55,24 @@ pub async fn team_confirm_device(
     Ok(team.confirm_with_recovery_key(&recovery_key).await?)
 }
 
+/// Keeps the account's recovery key in the record (the user ticked the box).
+#[tauri::command]
+pub async fn team_keep_recovery_key(
+    state: State<'_, AppState>,
+    recovery_key: Arg<String>,
+) -> Result<(), IpcError> {
+    Ok(state.team()?.keep_recovery_key(&recovery_key)?)
+}
+
+/// Confirms this device with the recovery key kept in the record.
+#[tauri::command]
+pub async fn team_confirm_with_kept_key(
+    state: State<'_, AppState>,
+) -> Result<TeamStatus, IpcError> {
+    let team = state.team()?.clone();
+    Ok(team.confirm_with_kept_key().await?)
+}
+
 /// Accepts a teammate's changed identity once the user has checked it with them.
 #[tauri::command]
 pub async fn team_acknowledge_identity(

@@ -55,6 +55,8 @@ pub struct TeamStatus {
     /// sign-in, so the user sees it once and writes it down.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_key: Option<String>,
+    /// The account's recovery key is kept in this record (the user chose so).
+    pub recovery_key_kept: bool,
     pub teams: Vec<TeamView>,
     pub invitations: Vec<Invitation>,
 }
@@ -335,6 +337,13 @@ impl TeamService {
             problem: live.2,
             device_confirmed,
             recovery_key: None,
+            recovery_key_kept: account
+                .as_ref()
+                .and_then(|a| {
+                    crate::settings::kept_recovery_key(&self.database.reader(), &a.user_id).ok()
+                })
+                .flatten()
+                .is_some(),
             teams,
             invitations,
         })
@@ -355,6 +364,42 @@ impl TeamService {
         // Element's devices see the new signature at their next sync; tell this window now.
         self.announce(Changed::Team);
         self.status().await
+    }
+
+    /// Keeps the account's recovery key in this record, at the user's choice (it then goes
+    /// into the record's backups, encrypted like the rest).
+    pub fn keep_recovery_key(&self, key: &str) -> Result<(), RelayError> {
+        let key = recovery::typed_key(key)?;
+        let user_id = self
+            .account()
+            .map(|(user, _)| user)
+            .ok_or(RelayError::SignedOut)?;
+        crate::settings::keep_recovery_key(
+            &self.database.conn(),
+            &crate::settings::KeptRecoveryKey {
+                user_id,
+                key: key.to_owned(),
+            },
+        )
+        .map_err(|error| RelayError::Refused(error.to_string()))
+    }
+
+    /// Confirms this device with the recovery key kept in this record.
+    pub async fn confirm_with_kept_key(self: &Arc<Self>) -> Result<TeamStatus, RelayError> {
+        let user_id = self
+            .account()
+            .map(|(user, _)| user)
+            .ok_or(RelayError::SignedOut)?;
+        let kept = crate::settings::kept_recovery_key(&self.database.reader(), &user_id)
+            .map_err(|error| RelayError::Refused(error.to_string()))?
+            .ok_or_else(|| {
+                invalid(
+                    "recoveryKey",
+                    "Recovery key",
+                    "no recovery key for this account is kept in this record; type it.",
+                )
+            })?;
+        self.confirm_with_recovery_key(&kept.key).await
     }
 
     /// Accepts the changed identity of the teammate `user_id`, after the user checked it.

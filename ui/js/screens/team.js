@@ -192,7 +192,21 @@ function signInForm() {
 // The recovery key of an account made here: the one time it is shown (issue 24).
 function recoveryKeyCard(key) {
   const done = h('button', { type: 'button', class: 'button', id: 'recovery-key-done' }, 'I have written it down');
-  done.addEventListener('click', rerender);
+  const keep = h('input', { type: 'checkbox', id: 'f-keepRecoveryKey' });
+  const problem = errorSlot('general', 'recovery-key-');
+  done.addEventListener('click', async () => {
+    if (keep.checked) {
+      try {
+        await api.teamKeepRecoveryKey(key);
+        announce('The recovery key is kept in this device’s record.');
+      } catch (error) {
+        problem.textContent = error.message;
+        problem.hidden = false;
+        return;
+      }
+    }
+    rerender();
+  });
   return h('section', { class: 'card recovery-key', 'aria-labelledby': 'recovery-key-title' },
     h('h2', { class: 'card-title', id: 'recovery-key-title', tabindex: '-1' }, 'Write down your recovery key'),
     h('p', {}, 'Your account is made and this device is signed in and confirmed. With this key, a new laptop or phone of yours can confirm itself and read your team’s earlier messages.'),
@@ -200,12 +214,15 @@ function recoveryKeyCard(key) {
     h('p', { class: 'note note-warning' },
       h('strong', {}, 'It is shown only this once. '),
       'Write it on paper and keep it safe, away from this laptop. Anyone who has it and your password can read your team’s messages.'),
+    h('div', { class: 'check' }, keep, h('label', { for: 'f-keepRecoveryKey' },
+      'Also keep it in this device’s encrypted record, so that this laptop, restored from a backup, can confirm itself')),
+    problem,
     done);
 }
 
 // Element sends nothing to a device its owner has not confirmed: confirm it here.
-function confirmDeviceForm() {
-  return nameForm({
+function confirmDeviceForm(status) {
+  const form = nameForm({
     id: 'confirm-device', title: 'Confirm this device', submit: 'Confirm with recovery key',
     fields: [
       h('p', {}, 'Type the recovery key of your account: the one Element (or this app) showed you when recovery was set up. It is 48 letters and numbers, in groups of four.'),
@@ -217,6 +234,22 @@ function confirmDeviceForm() {
       announce('This device is confirmed.');
     },
   });
+  if (status.recoveryKeyKept) {
+    const useKept = h('button', { type: 'button', class: 'button button-secondary', id: 'use-kept-key' },
+      'Use the recovery key kept in this record');
+    useKept.addEventListener('click', async () => {
+      clearErrors(form);
+      try {
+        await api.teamConfirmWithKeptKey();
+        announce('This device is confirmed.');
+        rerender();
+      } catch (error) {
+        showError(form, error);
+      }
+    });
+    form.append(h('p', {}, 'Or, since you chose to keep it here:'), useKept);
+  }
+  return form;
 }
 
 function signedIn(status) {
@@ -232,7 +265,7 @@ function signedIn(status) {
     }
   });
   return [
-    status.deviceConfirmed === false ? confirmDeviceForm() : null,
+    status.deviceConfirmed === false ? confirmDeviceForm(status) : null,
     status.invitations.length ? h('section', { 'aria-labelledby': 'invitations-title' },
       h('h2', { id: 'invitations-title' }, 'Invitations'),
       status.invitations.map(invitationCard)) : null,
