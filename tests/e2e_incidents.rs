@@ -149,6 +149,12 @@ async fn record_find_amend_attach_and_export_an_incident() {
     app.wait_for_text("main h1", "Incidents").await;
     app.click(".incidents > button.button-secondary").await;
     app.wait_for_text(".check-result", "check out").await;
+    // With it, the record's head to write down (issue 24): versions and 16 hex digits.
+    let head = app.wait_for_text(".record-head", "Record head now: ").await;
+    assert!(head.contains(" versions, "), "{head}");
+    app.js("document.querySelector('.record-head').scrollIntoView({ block: 'center' })")
+        .await;
+    app.screenshots("incidents-record-head").await;
 
     // Export a pack to a folder the user typed, and check its files.
     let out = tempfile::tempdir().unwrap();

@@ -5,6 +5,9 @@
 pub mod attachments;
 pub mod chain;
 pub mod find;
+pub mod head;
+#[cfg(test)]
+mod head_tests;
 pub mod import;
 pub mod model;
 pub mod pack;

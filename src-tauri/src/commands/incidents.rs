@@ -182,8 +182,12 @@ pub fn incidents_person(
 pub fn incidents_verify(state: State<'_, AppState>) -> Result<VerifyReport, IpcError> {
     // A connection of its own: a check over a large log must not hold up check-ins.
     let conn = state.database()?.open_reader()?;
-    let report =
+    let mut report =
         chain::verify_all(&conn, &files(&state)?).map_err(crate::storage::StorageError::from)?;
+    report.head = Some(
+        crate::incidents::head::record_head(&conn, state.clock.now())
+            .map_err(crate::storage::StorageError::from)?,
+    );
     if !report.problems.is_empty() {
         tracing::warn!(
             problems = report.problems.len(),

@@ -121,6 +121,9 @@ pub struct VerifyReport {
     /// Files in the attachments folder that no incident names (left by an attachment that
     /// was refused or interrupted): not part of the record, and said so.
     pub unreferenced_files: Vec<String>,
+    /// The record's head as of the check, for the user to write down (issue 24).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<super::head::RecordHead>,
 }
 
 /// Checks one incident's versions in order; returns its problems and, when the chain holds,

@@ -69,6 +69,7 @@ pub fn verify_all(conn: &Connection, files: &AttachmentStore) -> rusqlite::Resul
         attachments_checked: 0,
         problems: Vec::new(),
         unreferenced_files: Vec::new(),
+        head: None,
     };
     // Signatures by a key this record never learnt are as good as none.
     let signers = super::signing::known_signers(conn)?;

@@ -129,7 +129,10 @@ async function listScreen() {
         ? h('p', { class: 'ok', role: 'status' }, `All ${report.incidentsChecked} incidents (${report.versionsChecked} versions, ${report.attachmentsChecked} files) check out: nothing has been changed or removed since it was recorded.`)
         : h('div', { class: 'problem', role: 'alert' }, h('p', {}, `${report.problems.length} problem(s) found:`),
           h('ul', {}, report.problems.map((p) => h('li', {}, h('a', { href: `#/incidents/${encodeURIComponent(p.incidentId)}` }, p.version ? `Version ${p.version}` : 'Incident'), ` ${p.problem}.`)))),
-        unreferencedNote(report.unreferencedFiles ?? []));
+        unreferencedNote(report.unreferencedFiles ?? []),
+        report.head ? h('p', { class: 'record-head' },
+          'Record head now: ', h('strong', { class: 'hash' }, report.head.short), ` (${report.head.versions} versions, ${formatWhen(report.head.at)}). `,
+          'Write it down with the date, or give it to someone you trust: a history rewritten later, even by someone holding this record’s key, no longer gives this head for this moment.') : '');
     } catch (error) {
       checkResult.replaceChildren(h('p', { class: 'problem', role: 'alert' }, error.message));
     }
