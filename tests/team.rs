@@ -13,6 +13,8 @@ mod team_device;
 #[allow(dead_code)] // Each test binary uses its own part of the shared support.
 #[path = "support/volunteer.rs"]
 mod volunteer;
+#[path = "team/witness.rs"]
+mod witness;
 
 use std::time::{Duration, Instant};
 

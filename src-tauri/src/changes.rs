@@ -17,6 +17,9 @@ pub enum Changed {
     DoNotKnock,
     /// The team's connection, teams or members changed.
     Team,
+    /// The incident record changed (recorded, amended, withdrawn, erased, attached, imported):
+    /// the record's head goes to the team to witness.
+    Record,
     /// A team post this device cannot read came from someone taking part in a running
     /// shared session: it could be a call for help.
     Unreadable {

@@ -18,6 +18,7 @@ pub mod matrix;
 pub mod outbox;
 pub mod register;
 pub mod wire;
+pub mod witness;
 
 use serde::Serialize;
 

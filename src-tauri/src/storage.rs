@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_imported_versions.sql"),
     include_str!("../migrations/0014_senders.sql"),
     include_str!("../migrations/0015_device_confirmed.sql"),
+    include_str!("../migrations/0016_record_heads.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

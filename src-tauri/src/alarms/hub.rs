@@ -375,7 +375,7 @@ impl Listener for AlarmHub {
                 sender,
                 sent_at,
             } => self.unreadable_notice(*session_id, title, sender, *sent_at),
-            Changed::DoNotKnock | Changed::Team => {}
+            Changed::DoNotKnock | Changed::Team | Changed::Record => {}
         }
     }
 }

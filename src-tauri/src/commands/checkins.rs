@@ -171,7 +171,7 @@ impl<R: Runtime> Listener for WindowChanges<R> {
         let what = match what {
             Changed::DoNotKnock => "doNotKnock",
             Changed::Team | Changed::Unreadable { .. } => "team",
-            Changed::Sessions | Changed::Alerted { .. } => return,
+            Changed::Sessions | Changed::Alerted { .. } | Changed::Record => return,
         };
         tell_window(&self.0, &WindowChange { what, alarms: None });
     }

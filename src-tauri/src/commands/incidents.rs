@@ -5,10 +5,12 @@ use serde::Serialize;
 use tauri::ipc::{InvokeBody, Request};
 use tauri::{Manager, Runtime, State};
 
+use crate::changes::Changed;
 use crate::error::IpcError;
 use crate::incidents::attachments::AttachmentStore;
 use crate::incidents::chain::{self, VerifyReport};
 use crate::incidents::find::{self, KnownPerson, ListPage, ListQuery};
+use crate::incidents::head;
 use crate::incidents::import::{self, ImportSummary};
 use crate::incidents::model::{self, IncidentInput, Vocabulary};
 use crate::incidents::pack::{self, ExportSummary, Selection};
@@ -54,6 +56,7 @@ pub fn incidents_record(
 ) -> Result<IncidentDetail, IpcError> {
     let database = state.database()?;
     let id = incidents::record(&mut database.conn(), &incident, state.clock.now())?;
+    state.changes.announce(Changed::Record);
     Ok(incidents::detail(&database.conn(), &id)?)
 }
 
@@ -72,6 +75,7 @@ pub fn incidents_amend(
         &reason,
         state.clock.now(),
     )?;
+    state.changes.announce(Changed::Record);
     Ok(incidents::detail(&database.conn(), &incident_id)?)
 }
 
@@ -88,6 +92,7 @@ pub fn incidents_withdraw(
         &reason,
         state.clock.now(),
     )?;
+    state.changes.announce(Changed::Record);
     Ok(incidents::detail(&database.conn(), &incident_id)?)
 }
 
@@ -107,6 +112,7 @@ pub fn incidents_erase(
         &confirmation,
         state.clock.now(),
     )?;
+    state.changes.announce(Changed::Record);
     Ok(incidents::detail(&database.conn(), &incident_id)?)
 }
 
@@ -145,7 +151,11 @@ pub fn incidents_attach(
         incidents::discard_unattached(&conn, &files, &sha256);
         return Err(error.into());
     }
-    Ok(incidents::detail(&conn, &incident_id)?)
+    let detail = incidents::detail(&conn, &incident_id)?;
+    // The database is free again before the relay reads it for the record's head.
+    drop(conn);
+    state.changes.announce(Changed::Record);
+    Ok(detail)
 }
 
 #[tauri::command(async)]
@@ -184,11 +194,11 @@ pub fn incidents_verify(state: State<'_, AppState>) -> Result<VerifyReport, IpcE
     let conn = state.database()?.open_reader()?;
     let mut report =
         chain::verify_all(&conn, &files(&state)?).map_err(crate::storage::StorageError::from)?;
-    report.head = Some(
-        crate::incidents::head::record_head(&conn, state.clock.now())
-            .map_err(crate::storage::StorageError::from)?,
-    );
-    if !report.problems.is_empty() {
+    let storage = crate::storage::StorageError::from;
+    report.head = Some(head::record_head(&conn, state.clock.now()).map_err(storage)?);
+    // Heads of this record that a team saw: a history rewritten since no longer gives them.
+    report.head_problems = crate::relay::witness::rewritten_record(&conn).map_err(storage)?;
+    if !report.problems.is_empty() || !report.head_problems.is_empty() {
         tracing::warn!(
             problems = report.problems.len(),
             "incident log check found problems"
@@ -242,10 +252,12 @@ pub fn incidents_import(
         .into());
     }
     let database = state.database()?;
-    Ok(import::import(
+    let summary = import::import(
         database,
         &files(&state)?,
         &PathBuf::from(path),
         state.clock.now(),
-    )?)
+    )?;
+    state.changes.announce(Changed::Record);
+    Ok(summary)
 }

@@ -124,6 +124,8 @@ pub struct VerifyReport {
     /// The record's head as of the check, for the user to write down (issue 24).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub head: Option<super::head::RecordHead>,
+    /// Heads of this record seen earlier (by the team) that it no longer gives.
+    pub head_problems: Vec<String>,
 }
 
 /// Checks one incident's versions in order; returns its problems and, when the chain holds,

@@ -114,3 +114,51 @@ pub fn rewritten_since(
     }
     Ok(problems)
 }
+
+/// A head as this device posts it to its teams: signed with the record's device key, so a
+/// member cannot post one in its name. (What is signed: `signed_text`.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedHead {
+    pub versions: i64,
+    pub hash: String,
+    pub at_ms: i64,
+    pub signer: String,
+    pub signature: String,
+}
+
+fn signed_text(versions: i64, hash: &str, at_ms: i64) -> String {
+    format!("campaign-safe record head {versions} {hash} {at_ms}")
+}
+
+/// The head at `at`, signed; None while the record has no device key (nothing recorded).
+pub fn signed_head(conn: &Connection, at: DateTime<Utc>) -> rusqlite::Result<Option<SignedHead>> {
+    let Some(device) = super::signing::DeviceKey::load(conn)? else {
+        return Ok(None);
+    };
+    let head = record_head(conn, at)?;
+    let at_ms = to_millis(at);
+    Ok(Some(SignedHead {
+        signature: device.sign(&signed_text(head.versions, &head.hash, at_ms)),
+        signer: device.public_hex(),
+        versions: head.versions,
+        hash: head.hash,
+        at_ms,
+    }))
+}
+
+impl SignedHead {
+    /// Whether its signer signed exactly these figures.
+    pub fn verifies(&self) -> bool {
+        super::signing::verifies(
+            &self.signer,
+            &self.signature,
+            &signed_text(self.versions, &self.hash, self.at_ms),
+        )
+    }
+}
+
+/// This record's device key (hex), if it has one: the heads to check are the ones it signed.
+pub fn own_signer(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    Ok(super::signing::DeviceKey::load(conn)?.map(|device| device.public_hex()))
+}

@@ -83,7 +83,7 @@ fn an_honest_record_gives_every_head_it_gave_however_much_is_added_since() {
         now() + Duration::hours(2),
     )
     .unwrap();
-    assert!(rewritten_since(&db.conn(), &[noted.clone()])
+    assert!(rewritten_since(&db.conn(), std::slice::from_ref(&noted))
         .unwrap()
         .is_empty());
     let later = record_head(&db.conn(), now() + Duration::hours(3)).unwrap();

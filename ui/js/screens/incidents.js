@@ -125,10 +125,12 @@ async function listScreen() {
     checkButton.disabled = true;
     try {
       const report = await api.incidentsVerify();
-      checkResult.replaceChildren(report.problems.length === 0
+      const headProblems = report.headProblems ?? [];
+      checkResult.replaceChildren(report.problems.length === 0 && headProblems.length === 0
         ? h('p', { class: 'ok', role: 'status' }, `All ${report.incidentsChecked} incidents (${report.versionsChecked} versions, ${report.attachmentsChecked} files) check out: nothing has been changed or removed since it was recorded.`)
-        : h('div', { class: 'problem', role: 'alert' }, h('p', {}, `${report.problems.length} problem(s) found:`),
-          h('ul', {}, report.problems.map((p) => h('li', {}, h('a', { href: `#/incidents/${encodeURIComponent(p.incidentId)}` }, p.version ? `Version ${p.version}` : 'Incident'), ` ${p.problem}.`)))),
+        : h('div', { class: 'problem', role: 'alert' }, h('p', {}, `${report.problems.length + headProblems.length} problem(s) found:`),
+          h('ul', {}, report.problems.map((p) => h('li', {}, h('a', { href: `#/incidents/${encodeURIComponent(p.incidentId)}` }, p.version ? `Version ${p.version}` : 'Incident'), ` ${p.problem}.`)),
+            headProblems.map((text) => h('li', { class: 'head-problem' }, `${text[0].toUpperCase()}${text.slice(1)}.`)))),
         unreferencedNote(report.unreferencedFiles ?? []),
         report.head ? h('p', { class: 'record-head' },
           'Record head now: ', h('strong', { class: 'hash' }, report.head.short), ` (${report.head.versions} versions, ${formatWhen(report.head.at)}). `,

@@ -50,6 +50,8 @@ enum HeardKind {
     Presence,
     /// Someone joined the room.
     Joined,
+    /// A member's device posted its record's head (issue 24).
+    RecordHead(Value),
 }
 
 fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
@@ -59,6 +61,7 @@ fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
     let kind = match json.get("type")?.as_str()? {
         "m.room.message" => HeardKind::Message(content),
         crate::relay::outbox::PRESENCE_TYPE => HeardKind::Presence,
+        crate::relay::witness::HEAD_TYPE => HeardKind::RecordHead(content),
         "m.room.member" if content.get("membership").and_then(Value::as_str) == Some("join") => {
             HeardKind::Joined
         }
@@ -269,6 +272,10 @@ pub(super) async fn apply_room(
                     false,
                 ),
                 HeardKind::Presence => (apply::note_presence(&mut conn, &incoming), false),
+                HeardKind::RecordHead(content) => (
+                    crate::relay::witness::note(&conn, &incoming, content, now),
+                    false,
+                ),
                 // A newcomer cannot read what was announced before it joined.
                 HeardKind::Joined if event.sender != me_in_batch => {
                     let queued =

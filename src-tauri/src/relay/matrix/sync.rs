@@ -291,10 +291,10 @@ async fn send_ready(service: &TeamService, client: &Client) -> Result<(), String
             continue;
         }
         let txn: OwnedTransactionId = post.transaction_id().into();
-        let event_type = if post.kind == "presence" {
-            outbox::PRESENCE_TYPE
-        } else {
-            "m.room.message"
+        let event_type = match post.kind.as_str() {
+            "presence" => outbox::PRESENCE_TYPE,
+            "head" => crate::relay::witness::HEAD_TYPE,
+            _ => "m.room.message",
         };
         match room
             .send_raw(event_type, post.content.clone())
