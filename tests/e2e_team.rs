@@ -65,6 +65,8 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
             .await;
         app.click("#f-keepRecoveryKey").await;
         app.click("#recovery-key-done").await;
+        app.wait_until_gone("recovery-key-title", "the recovery key card")
+            .await;
         app.wait_for_text(".team-status", "Signed in as @asha:localhost")
             .await;
         assert!(
@@ -366,13 +368,12 @@ async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() 
         .await;
     app.wait_for_text(".team-status", "This device is confirmed by its owner")
         .await;
-    assert!(
-        app.js("return document.getElementById('confirm-device-title') === null")
-            .await
-            .as_bool()
-            .unwrap(),
-        "the confirm form is gone once the device is confirmed"
-    );
+    // The status panel follows live; the form goes when the screen is drawn again.
+    app.wait_until_gone(
+        "confirm-device-title",
+        "the confirm form was still there a minute after the device was confirmed",
+    )
+    .await;
     app.screenshots("team-trust-confirmed").await;
     // Confirmed, the laptop reads the HELP from the key backup: the alarm goes off, and the
     // message is no longer listed as unreadable.

@@ -158,6 +158,7 @@ fn the_report_prints_on_a4_with_long_addresses_wrapped_and_linked_people() {
         "aaaa-end",
         "Sameperson(Maninthegreenvan)asincidents3and4",
         "Peoplelinkedacrossincidents",
+        "Thesender’swholeincidentrecord,whenthispackwasmade,hadthishead",
     ] {
         assert!(
             joined.contains(&expected.replace('-', "")),

@@ -337,6 +337,16 @@ fn fill_a_season(
             [],
         )
         .unwrap();
+        // The record's head as the team saw it come back from the room (issue 24).
+        let head = campaign_safe_lib::incidents::head::signed_head(&conn, chrono::Utc::now())
+            .unwrap()
+            .expect("the season's incidents made a device key");
+        conn.execute(
+            "INSERT INTO record_head_seen (event_id, room_id, sender, signer, versions, hash, at, seen_at)
+             VALUES ('$head', '!ward5:campaign.example', '@asha:campaign.example', ?1, ?2, ?3, ?4, ?4)",
+            rusqlite::params![head.signer, head.versions, head.hash, head.at_ms],
+        )
+        .unwrap();
     }
     let shared = ok(
         app,
@@ -535,6 +545,11 @@ fn a_season_of_use_is_backed_up_and_restored_whole_on_a_new_machine() {
         );
         assert_eq!(rows, &got[table], "{table} differs after the restore");
     }
+    // The restored record still gives the head the team saw: nothing was rewritten.
+    assert_eq!(
+        campaign_safe_lib::relay::witness::rewritten_record(&restored).unwrap(),
+        Vec::<String>::new()
+    );
     let broken: Vec<String> = restored
         .prepare("PRAGMA foreign_key_check")
         .unwrap()

@@ -15,8 +15,8 @@ use super::find::{self, ListQuery};
 use super::{invalid, report, IncidentError};
 
 pub use super::pack_format::{
-    body_of, Pack, PackFile, PackIncident, PackPerson, PackSigner, FORMAT, FORMAT_VERSION,
-    JSON_NAME,
+    body_of, Pack, PackFile, PackHead, PackIncident, PackPerson, PackSigner, FORMAT,
+    FORMAT_VERSION, JSON_NAME,
 };
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -146,7 +146,13 @@ pub fn collect(
         .collect();
     signers.sort();
     signers.dedup();
+    let head = super::head::record_head(conn, now)?;
     Ok(Pack {
+        record_head: Some(PackHead {
+            versions: head.versions,
+            hash: head.hash,
+            at: head.at,
+        }),
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
         exported_at: now,

@@ -49,6 +49,18 @@ pub struct Pack {
     /// (printed in the report, to be checked against the one the sender gives separately).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signers: Vec<PackSigner>,
+    /// The head of the sender's whole record when the pack was made (issue 24): printed in
+    /// the report, so a history rewritten later shows against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record_head: Option<PackHead>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PackHead {
+    pub versions: i64,
+    pub hash: String,
+    pub at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

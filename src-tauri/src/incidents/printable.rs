@@ -59,6 +59,8 @@ pub struct EvidenceReport {
     pub exported_at: String,
     pub json_name: &'static str,
     pub signers: Vec<String>,
+    /// "12 versions, 5 December 2026 14:05: <hash>", when the pack carries the head.
+    pub record_head: Option<String>,
     pub timeline: Vec<String>,
     pub people: Vec<PersonView>,
     pub incidents: Vec<IncidentView>,
@@ -287,6 +289,14 @@ pub fn render(pack: &Pack) -> Result<String, IncidentError> {
         exported_at: format_uk(pack.exported_at),
         json_name: super::pack_format::JSON_NAME,
         signers: pack.signers.iter().map(|s| s.fingerprint.clone()).collect(),
+        record_head: pack.record_head.as_ref().map(|head| {
+            format!(
+                "{} versions at {}: {}",
+                head.versions,
+                format_uk(head.at),
+                head.hash
+            )
+        }),
         timeline: records
             .iter()
             .map(|r| {
