@@ -117,7 +117,7 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         .await;
         app.wait_for_text(
             ".team-card .members",
-            "Has not set up cross-signing, so this device sends them no team messages",
+            "Has not set up cross-signing, so confirmed devices (in Element and in Campaign Safe) send them no team messages",
         )
         .await;
         app.wait_for_text(".team-card .members", "You have not verified this person.")

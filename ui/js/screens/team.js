@@ -391,7 +391,7 @@ function personTrust(member) {
   if (!member.hasIdentity) {
     return h('p', { class: 'note note-warning' }, member.isYou
       ? 'You have not set up cross-signing: Element users will not send messages to your devices. Set up recovery in Element (Settings › Encryption).'
-      : 'Has not set up cross-signing, so this device sends them no team messages, and nor does Element. They need to set up recovery in Element (Settings › Encryption).');
+      : 'Has not set up cross-signing, so confirmed devices (in Element and in Campaign Safe) send them no team messages. They need to set up recovery in Element (Settings › Encryption).');
   }
   if (member.isYou) return h('p', {}, 'You');
   return member.youVerified
@@ -403,7 +403,7 @@ function deviceLine(device) {
   return h('li', {},
     `${device.name || 'Unnamed device'}${device.thisDevice ? ' (this device)' : ''}: `,
     h('span', { class: device.confirmedByOwner ? 'ok' : 'muted' },
-      device.confirmedByOwner ? 'confirmed by its owner' : 'not confirmed by its owner, so it gets no team messages'),
+      device.confirmedByOwner ? 'confirmed by its owner' : 'not confirmed by its owner, so confirmed devices send it no team messages'),
     h('details', { class: 'device-id' }, h('summary', {}, 'Details'),
       h('p', {}, 'Device ID: ', h('code', {}, device.deviceId))));
 }
