@@ -128,20 +128,7 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         app.screenshots_of("team-setup", Some(".team-card")).await;
 
         // A canvass shared with the team as it starts.
-        app.go("#/checkins/new").await;
-        app.wait_for_text("main h1", "New check-in session").await;
-        app.type_in("#f-title", " – Mill Lane").await;
-        app.type_in("#f-participants", "Priya Shah, Tomasz Nowak")
-            .await;
-        app.type_in("[id='f-escalation[0].name']", "Campaign office")
-            .await;
-        app.type_in("[id='f-escalation[0].phone']", "01632 960 123")
-            .await;
-        app.wait_for("#f-shareWith option[value^='!']").await;
-        app.click("#f-shareWith option[value^='!']").await;
-        app.click(".session-form button[type='submit']").await;
-        app.wait_for_text(".checkin-detail .team-line", "Shared with Ward 3 team")
-            .await;
+        start_shared_canvass(&app, "Priya Shah, Tomasz Nowak").await;
         let started = posted(&vic, &room_id, "started").await;
         assert!(
             started.contains("Priya Shah and Tomasz Nowak are out"),
@@ -296,19 +283,7 @@ async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() 
         .as_str()
         .unwrap()
         .to_owned();
-    app.go("#/checkins/new").await;
-    app.wait_for_text("main h1", "New check-in session").await;
-    app.type_in("#f-title", " – Mill Lane").await;
-    app.type_in("#f-participants", "Sam Okafor").await;
-    app.type_in("[id='f-escalation[0].name']", "Campaign office")
-        .await;
-    app.type_in("[id='f-escalation[0].phone']", "01632 960 123")
-        .await;
-    app.wait_for("#f-shareWith option[value^='!']").await;
-    app.click("#f-shareWith option[value^='!']").await;
-    app.click(".session-form button[type='submit']").await;
-    app.wait_for_text(".checkin-detail .team-line", "Shared with Ward 3 team")
-        .await;
+    start_shared_canvass(&app, "Sam Okafor").await;
     volunteer::send(
         volunteer::synced_into(&sam_phone, &room_id).await,
         &room_id,
@@ -388,6 +363,24 @@ async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() 
         "the message, now read, is no longer listed"
     );
     app.quit(driver).await;
+}
+
+/// Starts "Canvass – Mill Lane" for `participants` from the form, shared with Ward 3 team,
+/// and waits for its page.
+async fn start_shared_canvass(app: &App, participants: &str) {
+    app.go("#/checkins/new").await;
+    app.wait_for_text("main h1", "New check-in session").await;
+    app.type_in("#f-title", " – Mill Lane").await;
+    app.type_in("#f-participants", participants).await;
+    app.type_in("[id='f-escalation[0].name']", "Campaign office")
+        .await;
+    app.type_in("[id='f-escalation[0].phone']", "01632 960 123")
+        .await;
+    app.wait_for("#f-shareWith option[value^='!']").await;
+    app.click("#f-shareWith option[value^='!']").await;
+    app.click(".session-form button[type='submit']").await;
+    app.wait_for_text(".checkin-detail .team-line", "Shared with Ward 3 team")
+        .await;
 }
 
 /// Waits until the room holds the app's post of `kind`, and returns its text.

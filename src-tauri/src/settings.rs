@@ -167,6 +167,44 @@ mod tests {
     use super::*;
     use crate::storage::Database;
 
+    /// A kept recovery key comes back from a restored backup: whatever the value holds, it is
+    /// offered only when it is a key for the account signed in.
+    #[test]
+    fn a_kept_recovery_key_is_offered_only_for_its_own_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
+        let conn = database.conn();
+        assert_eq!(kept_recovery_key(&conn, "@asha:x").unwrap(), None);
+        let kept = KeptRecoveryKey {
+            user_id: "@asha:x".into(),
+            key: "EsTj 3yST".into(),
+        };
+        keep_recovery_key(&conn, &kept).unwrap();
+        assert_eq!(kept_recovery_key(&conn, "@asha:x").unwrap(), Some(kept));
+        assert_eq!(kept_recovery_key(&conn, "@ben:x").unwrap(), None);
+        for hostile in [
+            "not json".to_owned(),
+            "{\"user_id\": 1, \"key\": null}".to_owned(),
+            "[]".to_owned(),
+            format!(
+                "{{\"user_id\": \"@asha:x\", \"key\": \"{}\", \"more\": 1}}",
+                "k".repeat(100_000)
+            ),
+        ] {
+            conn.execute(
+                "UPDATE app_setting SET value = ?1 WHERE name = 'teamRecoveryKey'",
+                [&hostile],
+            )
+            .unwrap();
+            let read = kept_recovery_key(&conn, "@asha:x").unwrap();
+            assert!(
+                read.is_none() || read.is_some_and(|k| k.user_id == "@asha:x"),
+                "{}",
+                &hostile[..20.min(hostile.len())]
+            );
+        }
+    }
+
     #[test]
     fn uk_time_until_a_choice_is_saved_and_unknown_values_read_as_uk() {
         let dir = tempfile::tempdir().unwrap();

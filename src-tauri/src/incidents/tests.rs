@@ -1138,3 +1138,62 @@ fn pipes_and_devices_are_refused_at_once_for_import_and_attachments() {
         );
     }
 }
+
+/// The head a pack carries is the sender's claim: extreme values are only printed, wrong
+/// types refuse the pack by its file, and nothing of it enters this record.
+#[test]
+fn a_pack_s_record_head_is_never_taken_on_trust() {
+    use serde_json::json;
+    let log = Log::new();
+    log.record(&input("He said the words"));
+    let out = tempfile::tempdir().unwrap();
+    let json_path = log.export_all(out.path()).folder.join(pack::JSON_NAME);
+    let mut sent: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    assert_eq!(sent["recordHead"]["versions"], 1);
+    let cases = [
+        (
+            json!({"versions": i64::MAX, "hash": "x".repeat(100_000), "at": "2026-01-01T00:00:00Z"}),
+            true,
+        ),
+        (
+            json!({"versions": -1, "hash": "", "at": "9999-12-31T23:59:59Z"}),
+            true,
+        ),
+        (
+            json!({"versions": "many", "hash": "", "at": "2026-01-01T00:00:00Z"}),
+            false,
+        ),
+        (
+            json!({"versions": 1, "hash": "a", "at": "not a time"}),
+            false,
+        ),
+        (
+            json!({"versions": 1, "hash": "a", "at": "2026-01-01T00:00:00Z", "signer": "me"}),
+            false,
+        ),
+        (json!("not a head"), false),
+    ];
+    for (head, imports) in cases {
+        sent["recordHead"] = head.clone();
+        std::fs::write(&json_path, sent.to_string()).unwrap();
+        let other = Log::new();
+        match import::import(&other.db, &other.files, &json_path, now()) {
+            Ok(result) => {
+                assert!(imports, "{head}: taken");
+                assert_eq!(result.imported, 1, "{head}: {:?}", result.problems);
+            }
+            Err(error) => {
+                assert!(!imports, "{head}: refused: {error}");
+                assert_eq!(
+                    IpcError::from(error).field.as_deref(),
+                    Some("file"),
+                    "{head}"
+                );
+            }
+        }
+        // This record's head is its own, whatever the pack said.
+        let own = super::head::record_head(&other.db.conn(), now() + Duration::days(1)).unwrap();
+        assert_eq!(own.versions, if imports { 1 } else { 0 }, "{head}");
+    }
+}

@@ -95,6 +95,15 @@ impl TeamService {
 
     /// The record changed: its head goes to every team to witness (issue 24).
     pub(super) fn queue_record_head(&self) {
+        // Without a team there is no one to witness it: no work on every incident saved.
+        let in_a_team: bool = self
+            .database
+            .reader()
+            .query_row("SELECT EXISTS (SELECT 1 FROM team)", [], |r| r.get(0))
+            .unwrap_or(false);
+        if !in_a_team {
+            return;
+        }
         let now = self.clock.now();
         let conn = self.database.conn();
         let queued = crate::incidents::head::signed_head(&conn, now).and_then(|head| match head {
