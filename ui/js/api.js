@@ -85,6 +85,11 @@ export const teamConfirmDevice = (recoveryKey) => call('team_confirm_device', { 
 export const teamKeepRecoveryKey = (recoveryKey) => call('team_keep_recovery_key', { recoveryKey });
 export const teamConfirmWithKeptKey = () => call('team_confirm_with_kept_key');
 export const teamAcknowledgeIdentity = (userId) => call('team_acknowledge_identity', { userId });
+export const teamCompareStart = (userId = null, deviceId = null) =>
+  call('team_compare_start', { userId, deviceId });
+export const teamCompareAccept = () => call('team_compare_accept');
+export const teamCompareAnswer = (matched) => call('team_compare_answer', { matched });
+export const teamCompareStop = () => call('team_compare_stop');
 export const teamCreate = (name) => call('team_create', { name });
 export const teamJoin = (invite, name) => call('team_join', { invite, name });
 export const teamInvite = (roomId, userId) => call('team_invite', { roomId, userId });

@@ -82,6 +82,39 @@ pub async fn team_acknowledge_identity(
     Ok(state.team()?.acknowledge_identity(&user_id).await?)
 }
 
+/// Starts comparing numbers: with another of the user's own sessions (no teammate), to
+/// confirm this device, or with one session of a teammate, to verify them.
+#[tauri::command]
+pub async fn team_compare_start(
+    state: State<'_, AppState>,
+    user_id: Arg<Option<String>>,
+    device_id: Arg<Option<String>>,
+) -> Result<TeamStatus, IpcError> {
+    Ok(state
+        .team()?
+        .start_comparison(user_id.as_deref(), device_id.as_deref())
+        .await?)
+}
+
+#[tauri::command]
+pub async fn team_compare_accept(state: State<'_, AppState>) -> Result<TeamStatus, IpcError> {
+    Ok(state.team()?.accept_comparison().await?)
+}
+
+/// The user's answer: the numbers on both screens match, or they do not.
+#[tauri::command]
+pub async fn team_compare_answer(
+    state: State<'_, AppState>,
+    matched: Arg<bool>,
+) -> Result<TeamStatus, IpcError> {
+    Ok(state.team()?.answer_comparison(*matched).await?)
+}
+
+#[tauri::command]
+pub async fn team_compare_stop(state: State<'_, AppState>) -> Result<TeamStatus, IpcError> {
+    Ok(state.team()?.stop_comparison().await?)
+}
+
 #[tauri::command]
 pub async fn team_create(
     state: State<'_, AppState>,

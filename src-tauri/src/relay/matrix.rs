@@ -12,6 +12,7 @@ mod sync;
 pub(crate) mod teams;
 mod trust;
 mod unreadable;
+mod verification;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,7 @@ pub use client::register;
 pub use identities::IdentityChange;
 pub use teams::{Member, MemberDevice};
 pub use unreadable::UnreadablePost;
+pub use verification::{Comparison, Picture, Stage as ComparisonStage};
 
 /// What the Team screen shows about the connection.
 #[derive(Debug, Clone, Serialize)]
@@ -58,6 +60,9 @@ pub struct TeamStatus {
     pub recovery_key: Option<String>,
     /// The account's recovery key is kept in this record (the user chose so).
     pub recovery_key_kept: bool,
+    /// A comparison of numbers under way (or just ended), with a teammate or another of
+    /// the user's sessions.
+    pub comparison: Option<Comparison>,
     pub teams: Vec<TeamView>,
     pub invitations: Vec<Invitation>,
 }
@@ -103,6 +108,8 @@ pub struct TeamService {
     unreadable: unreadable::Unreadable,
     /// Teammates whose identity changed, as the watchers last said.
     identities: identities::Watched,
+    /// The comparison of numbers this device follows.
+    comparisons: verification::Comparisons,
 }
 
 struct Running {
@@ -158,6 +165,7 @@ impl TeamService {
             live: Arc::default(),
             unreadable: Default::default(),
             identities: Default::default(),
+            comparisons: Default::default(),
         });
         changes.listen(service.clone());
         service
@@ -328,6 +336,7 @@ impl TeamService {
                 })
                 .flatten()
                 .is_some(),
+            comparison: self.comparisons.view(),
             teams,
             invitations,
         })

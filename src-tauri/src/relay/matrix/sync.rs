@@ -34,6 +34,7 @@ struct Contact {
 
 pub fn start(service: Arc<TeamService>, client: Client) -> Vec<tokio::task::JoinHandle<()>> {
     let contact = Arc::new(Contact::default());
+    super::verification::listen(&service, &client);
     let runtime = service.runtime().clone();
     vec![
         runtime.spawn(sync_loop(service.clone(), client.clone(), contact.clone())),
