@@ -16,7 +16,8 @@ case "$SYNAPSE_VENV" in
   *"$SYNAPSE_VERSION") ;;
   *) echo "CAMPAIGN_SAFE_SYNAPSE_VENV should end in the Synapse version $SYNAPSE_VERSION" >&2; exit 2 ;;
 esac
-RUN_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev curl file)
+# fonts-noto-color-emoji: the pictures to compare when verifying a device (never fetched).
+RUN_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev curl file fonts-noto-color-emoji)
 PACKAGE_PACKAGES=(dpkg-dev)
 TEST_PACKAGES=(xvfb webkit2gtk-driver dbus-daemon gnome-keyring imagemagick xdotool python3 python3-venv
   "${PACKAGE_PACKAGES[@]}" desktop-file-utils

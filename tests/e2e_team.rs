@@ -22,6 +22,9 @@ use support::notification_server::NotificationServer;
 use support::{serial, App, Desktop, Driver};
 use synapse::Synapse;
 
+/// A bound, not a pause, for what comes through the team server on a loaded machine.
+const RELAY: Duration = Duration::from_secs(60);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
     let _one = serial();
@@ -122,10 +125,49 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         .await;
         app.wait_for_text(".team-card .members", "You have not verified this person.")
             .await;
+        // Who this (confirmed) device's messages leave out, and why, before the full list.
+        app.wait_for_text(
+            ".team-card .left-out",
+            "noor: has not set up cross-signing, so none of their devices gets anything",
+        )
+        .await;
         app.wait_for_text(".team-status", "This device is confirmed by its owner")
             .await;
         app.screenshots("team-members-trust").await;
         app.screenshots_of("team-setup", Some(".team-card")).await;
+
+        // Asha verifies Vic with his phone, comparing numbers from the members list.
+        let vic_side = volunteer::Verifier::new(&vic);
+        app.js("[...document.querySelectorAll('.team-card .members button')].find((b) => b.textContent === 'Verify vic with this session').click()")
+            .await;
+        let request = vic_side.next_request("Vic's phone hears Asha").await;
+        request
+            .accept_with_methods(vec![
+                matrix_sdk::ruma::events::key::verification::VerificationMethod::SasV1,
+            ])
+            .await
+            .expect("Vic accepts");
+        let sas = volunteer::Verifier::sas(&request, "Asha's laptop starts comparing").await;
+        app.wait_for_text_within("#compare-title", "Compare the numbers", RELAY)
+            .await;
+        let (a, b, c) = sas.decimals().expect("Vic's phone shows numbers");
+        app.wait_for_text(".sas-numbers", &format!("{a}{b}{c}"))
+            .await;
+        assert_eq!(app.active_element_id().await, "compare-title");
+        app.wait_for_text(".comparison", "Check that vic shows the same three numbers")
+            .await;
+        app.click("#compare-match").await;
+        sas.confirm().await.expect("Vic confirms");
+        app.wait_for_text_within("#compare-title", "You have verified vic", RELAY)
+            .await;
+        app.screenshots("team-trust-teammate-verified").await;
+        app.click("#compare-stop").await;
+        app.wait_until_gone("compare-title", "the finished comparison did not close")
+            .await;
+        vic_side.finish().await;
+        app.click(".team-card .actions button").await;
+        app.wait_for_text(".team-card .members", "You have verified this person.")
+            .await;
 
         // A canvass shared with the team as it starts.
         start_shared_canvass(&app, "Priya Shah, Tomasz Nowak").await;
@@ -143,6 +185,8 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
             .await;
         app.go("#/team").await;
         app.wait_for_text(".identity-changes h2", "vic’s identity has changed")
+            .await;
+        app.wait_for_text(".identity-changes", "(you had verified them)")
             .await;
         app.wait_for_text(
             ".identity-changes",
@@ -196,9 +240,10 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
     });
     volunteer::send_raw(&vic, &room_id, forged).await;
     app.click(".session-list .card-title a").await;
-    app.wait_for_text(
+    app.wait_for_text_within(
         ".ignored-changes",
         "A change from vic was ignored: only asha's devices can end this session.",
+        RELAY,
     )
     .await;
     app.wait_for_text(".session-status", "Missed").await;
@@ -337,6 +382,62 @@ async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() 
     .await;
     assert_eq!(app.active_element_id().await, "f-confirm-recoveryKey");
     app.screenshots("team-trust-wrong-key").await;
+
+    // Or compare numbers with Sam's phone: numbers first, pictures on request. Said not to
+    // match, nothing is confirmed and the screen says what to do.
+    let phone = volunteer::Verifier::new(&sam_phone);
+    app.click("#compare-own").await;
+    app.wait_for_text_within("#compare-title", "Waiting for your other session", RELAY)
+        .await;
+    let request = phone.next_request("the phone hears the laptop").await;
+    request
+        .accept_with_methods(vec![
+            matrix_sdk::ruma::events::key::verification::VerificationMethod::SasV1,
+        ])
+        .await
+        .expect("the phone accepts");
+    let sas = volunteer::Verifier::sas(&request, "the laptop starts comparing").await;
+    app.wait_for_text_within("#compare-title", "Compare the numbers", RELAY)
+        .await;
+    let (a, b, c) = sas.decimals().expect("the phone shows numbers");
+    app.wait_for_text(".sas-numbers", &format!("{a}{b}{c}"))
+        .await;
+    app.wait_for_text(
+        ".comparison",
+        "Check that your session “sam's phone” shows the same three numbers",
+    )
+    .await;
+    app.js(
+        "document.querySelector('.sas-numbers, .sas-pictures').scrollIntoView({ block: 'center' })",
+    )
+    .await;
+    app.screenshots("team-trust-confirm-numbers").await;
+    app.click("#compare-toggle").await;
+    let first = sas.emoji().expect("pictures offered")[0].description;
+    app.wait_for_text(".sas-pictures", first).await;
+    assert_eq!(app.active_element_id().await, "compare-title");
+    app.js(
+        "document.querySelector('.sas-numbers, .sas-pictures').scrollIntoView({ block: 'center' })",
+    )
+    .await;
+    app.screenshots("team-trust-confirm-pictures").await;
+    // The comparison, numbers and pictures and all, holds up to axe as every screen does.
+    let violations = app.axe_violations().await;
+    assert!(violations.is_empty(), "{violations:#?}");
+    app.click("#compare-mismatch").await;
+    app.wait_for_text_within("#compare-title", "Nothing was confirmed", RELAY)
+        .await;
+    app.wait_for_text(".comparison", "The numbers did not match")
+        .await;
+    app.click("#compare-stop").await;
+    app.wait_until_gone("compare-title", "the ended comparison did not close")
+        .await;
+    phone.finish().await;
+    assert!(app
+        .js("return document.querySelector('.team-status').textContent.includes('This device is not confirmed')")
+        .await
+        .as_bool()
+        .unwrap());
 
     app.retype("#f-confirm-recoveryKey", &key).await;
     app.click("form[aria-labelledby='confirm-device-title'] button[type='submit']")

@@ -583,7 +583,18 @@ impl App {
 
     /// Waits until the element's text contains `expected`.
     pub async fn wait_for_text(&self, css: &str, expected: &str) -> String {
-        let deadline = Instant::now() + WAIT;
+        self.wait_for_text_within(css, expected, WAIT).await
+    }
+
+    /// As `wait_for_text`, with a longer bound for what comes through a server (a team
+    /// post on a loaded machine); it still ends as soon as the text is there.
+    pub async fn wait_for_text_within(
+        &self,
+        css: &str,
+        expected: &str,
+        within: Duration,
+    ) -> String {
+        let deadline = Instant::now() + within;
         loop {
             let text = match self.client.find(Locator::Css(css)).await {
                 Ok(element) => element.text().await.unwrap_or_default(),
@@ -594,7 +605,7 @@ impl App {
             }
             assert!(
                 Instant::now() < deadline,
-                "{css} never contained “{expected}”; last text: “{text}”"
+                "{css} never contained “{expected}” within {within:?}; last text: “{text}”"
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

@@ -5,6 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use matrix_sdk::config::SyncSettings;
+use matrix_sdk::encryption::verification::{
+    SasVerification, VerificationRequest, VerificationRequestState,
+};
 use matrix_sdk::room::MessagesOptions;
 use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
 use matrix_sdk::ruma::RoomId;
@@ -318,4 +321,97 @@ pub async fn react(client: &Client, room_id: &str, to: &str, key: &str) {
         .send_raw("m.reaction", content)
         .await
         .expect("reaction");
+}
+
+/// Another session's side of a comparison of numbers (issue 24): the client syncs in the
+/// background and keeps the verification requests it is sent, for the test to answer.
+pub struct Verifier {
+    pub client: Client,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<VerificationRequest>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    sync: tokio::task::JoinHandle<()>,
+}
+
+impl Verifier {
+    pub fn new(client: &Client) -> Self {
+        use matrix_sdk::ruma::events::key::verification::request::ToDeviceKeyVerificationRequestEvent;
+        let requests: std::sync::Arc<std::sync::Mutex<Vec<VerificationRequest>>> =
+            Default::default();
+        let kept = requests.clone();
+        client.add_event_handler(
+            move |event: ToDeviceKeyVerificationRequestEvent, client: Client| {
+                let kept = kept.clone();
+                async move {
+                    if let Some(request) = client
+                        .encryption()
+                        .get_verification_request(&event.sender, &event.content.transaction_id)
+                        .await
+                    {
+                        kept.lock().unwrap().push(request);
+                    }
+                }
+            },
+        );
+        let syncing = client.clone();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        let sync = tokio::spawn(async move {
+            while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                let settings = SyncSettings::default().timeout(Duration::from_millis(500));
+                if syncing.sync_once(settings).await.is_err() {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        });
+        Self {
+            client: client.clone(),
+            requests,
+            stop,
+            sync,
+        }
+    }
+
+    /// The next request this session is sent.
+    pub async fn next_request(&self, what: &str) -> VerificationRequest {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(request) = {
+                let mut requests = self.requests.lock().unwrap();
+                (!requests.is_empty()).then(|| requests.remove(0))
+            } {
+                return request;
+            }
+            assert!(Instant::now() < deadline, "waited 60 s for: {what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The comparison `request` turned into, accepted on this side if the other started it.
+    pub async fn sas(request: &VerificationRequest, what: &str) -> SasVerification {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let VerificationRequestState::Transitioned { verification } = request.state() {
+                let sas = verification.sas().expect("a comparison of numbers");
+                if !sas.we_started() {
+                    sas.accept().await.expect("this side accepts");
+                }
+                return sas;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited 60 s for: {what} (the request is {:?})",
+                request.state()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Verifier {
+    /// Stops the background sync between two requests, so the test can sync the client
+    /// itself again.
+    pub async fn finish(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = tokio::time::timeout(Duration::from_secs(30), &mut { self.sync }).await;
+    }
 }

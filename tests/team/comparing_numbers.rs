@@ -3,82 +3,20 @@
 //! phone; then it verifies a teammate with one of his sessions; a comparison whose numbers
 //! do not match confirms nothing; a stranger's request is not heard.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use matrix_sdk::config::SyncSettings;
-use matrix_sdk::encryption::verification::{
-    SasState, SasVerification, VerificationRequest, VerificationRequestState,
-};
+use matrix_sdk::encryption::verification::{SasState, SasVerification, VerificationRequestState};
 use matrix_sdk::ruma::events::key::verification::cancel::CancelCode;
-use matrix_sdk::ruma::events::key::verification::request::ToDeviceKeyVerificationRequestEvent;
 use matrix_sdk::ruma::events::key::verification::VerificationMethod;
 use matrix_sdk::ruma::{OwnedDeviceId, UserId};
-use matrix_sdk::Client;
 
 use campaign_safe_lib::relay::matrix::{Comparison, ComparisonStage};
 
 use super::synapse::Synapse;
 use super::team_device::{wait_until, Device};
-use super::volunteer;
+use super::volunteer::{self, Verifier};
 
 const LONG: Duration = Duration::from_secs(60);
-
-/// Another client's side: it syncs in the background and keeps the requests it is sent.
-struct OtherSide {
-    client: Client,
-    requests: Arc<Mutex<Vec<VerificationRequest>>>,
-    sync: tokio::task::JoinHandle<()>,
-}
-
-impl OtherSide {
-    fn new(client: &Client) -> Self {
-        let requests: Arc<Mutex<Vec<VerificationRequest>>> = Arc::default();
-        let kept = requests.clone();
-        client.add_event_handler(
-            move |event: ToDeviceKeyVerificationRequestEvent, client: Client| {
-                let kept = kept.clone();
-                async move {
-                    if let Some(request) = client
-                        .encryption()
-                        .get_verification_request(&event.sender, &event.content.transaction_id)
-                        .await
-                    {
-                        kept.lock().unwrap().push(request);
-                    }
-                }
-            },
-        );
-        let syncing = client.clone();
-        let sync = tokio::spawn(async move {
-            loop {
-                let settings = SyncSettings::default().timeout(Duration::from_millis(500));
-                if syncing.sync_once(settings).await.is_err() {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-        });
-        Self {
-            client: client.clone(),
-            requests,
-            sync,
-        }
-    }
-
-    async fn next_request(&self, what: &str) -> VerificationRequest {
-        wait_until(what, LONG, || async {
-            !self.requests.lock().unwrap().is_empty()
-        })
-        .await;
-        self.requests.lock().unwrap().remove(0)
-    }
-}
-
-impl Drop for OtherSide {
-    fn drop(&mut self) {
-        self.sync.abort();
-    }
-}
 
 async fn comparison(device: &Device) -> Option<Comparison> {
     device.team.status().await.ok()?.comparison
@@ -86,27 +24,6 @@ async fn comparison(device: &Device) -> Option<Comparison> {
 
 async fn stage(device: &Device) -> Option<ComparisonStage> {
     comparison(device).await.map(|c| c.stage)
-}
-
-/// The other side's SAS once the request turned into one, accepted if the laptop started it.
-async fn sas_of(request: &VerificationRequest, what: &str) -> SasVerification {
-    wait_until(what, LONG, || async {
-        matches!(
-            request.state(),
-            VerificationRequestState::Transitioned { .. }
-        )
-    })
-    .await;
-    match request.state() {
-        VerificationRequestState::Transitioned { verification } => {
-            let sas = verification.sas().expect("a comparison of numbers");
-            if !sas.we_started() {
-                sas.accept().await.expect("the other side accepts");
-            }
-            sas
-        }
-        other => panic!("{what}: {other:?}"),
-    }
 }
 
 /// Both sides show numbers: the same three, and the same seven pictures.
@@ -168,8 +85,8 @@ async fn a_laptop_confirms_itself_and_verifies_a_teammate_by_comparing_numbers()
         .await
         .expect("invite");
     volunteer::join_as_volunteer(&vic, &team.room_id).await;
-    let phone = OtherSide::new(&sam_phone);
-    let vic = OtherSide::new(&vic);
+    let phone = Verifier::new(&sam_phone);
+    let vic = Verifier::new(&vic);
 
     // Nothing to answer before anything was asked.
     for error in [
@@ -204,7 +121,7 @@ async fn a_laptop_confirms_itself_and_verifies_a_teammate_by_comparing_numbers()
         .accept_with_methods(vec![VerificationMethod::SasV1])
         .await
         .expect("the phone accepts");
-    let phone_sas = sas_of(&request, "the laptop starts the comparison").await;
+    let phone_sas = Verifier::sas(&request, "the laptop starts the comparison").await;
     numbers_match(
         &laptop,
         &phone_sas,
@@ -298,7 +215,7 @@ async fn a_laptop_confirms_itself_and_verifies_a_teammate_by_comparing_numbers()
         .accept_with_methods(vec![VerificationMethod::SasV1])
         .await
         .expect("Vic accepts");
-    let vic_sas = sas_of(&request, "the comparison with Vic starts").await;
+    let vic_sas = Verifier::sas(&request, "the comparison with Vic starts").await;
     numbers_match(
         &laptop,
         &vic_sas,
@@ -331,7 +248,7 @@ async fn a_laptop_confirms_itself_and_verifies_a_teammate_by_comparing_numbers()
     // Someone in none of the laptop's teams asks first: not heard (the SDK drops a request
     // from a device it does not track; one it tracks but in no team is turned down here).
     let (stranger, _) = volunteer::element_x("mallory", &server).await;
-    let stranger = OtherSide::new(&stranger);
+    let stranger = Verifier::new(&stranger);
     let _ = stranger
         .client
         .encryption()

@@ -5,6 +5,8 @@
 import * as api from '../api.js';
 import { h, s, field, errorSlot, showError, clearErrors, announce, fill } from '../dom.js';
 import { formatWhen } from '../when.js';
+import { comparisonPanel, compareOwnSessions } from './team_compare.js';
+import { memberList } from './team_members.js';
 
 const CONNECTION = {
   signedOut: 'Not signed in',
@@ -44,24 +46,26 @@ export async function render() {
 function livePanels(status) {
   const holder = h('div', { class: 'team-live' }, panels(status));
   let shown = JSON.stringify(panelFacts(status));
-  const listener = async () => {
+  const listener = async (event) => {
     if (!holder.isConnected) {
       window.removeEventListener('team-changed', listener);
       return;
     }
     const fresh = await api.teamStatus().catch(() => null);
-    if (!fresh || JSON.stringify(panelFacts(fresh)) === shown) return;
+    const redraw = event?.detail?.redraw === true;
+    if (!fresh || (!redraw && JSON.stringify(panelFacts(fresh)) === shown)) return;
     shown = JSON.stringify(panelFacts(fresh));
     const focused = holder.contains(document.activeElement);
     fill(holder, panels(fresh));
-    if (focused) holder.closest('section')?.querySelector('h1')?.focus();
+    // Focus stays in the panels: on the comparison when there is one, else the heading.
+    if (focused) (holder.querySelector('#compare-title') ?? holder.closest('section')?.querySelector('h1'))?.focus();
   };
   window.addEventListener('team-changed', listener);
   return holder;
 }
 
 function panels(status) {
-  return [statusPanel(status), identityPanel(status), unreadablePanel(status)];
+  return [statusPanel(status), comparisonPanel(status), identityPanel(status), unreadablePanel(status)];
 }
 
 /** What the panels show, without the last sync time that changes on every sync. */
@@ -249,6 +253,7 @@ function confirmDeviceForm(status) {
     });
     form.append(h('p', {}, 'Or, since you chose to keep it here:'), useKept);
   }
+  form.append(compareOwnSessions());
   return form;
 }
 
@@ -270,7 +275,7 @@ function signedIn(status) {
       h('h2', { id: 'invitations-title' }, 'Invitations'),
       status.invitations.map(invitationCard)) : null,
     h('h2', {}, 'Your teams'),
-    status.teams.length ? h('ul', { class: 'cards team-list' }, status.teams.map(teamCard))
+    status.teams.length ? h('ul', { class: 'cards team-list' }, status.teams.map((team) => teamCard(team, status.deviceConfirmed)))
       : h('p', { class: 'empty' }, 'No team yet: create one, or join one from an invite link.'),
     createForm(),
     joinForm(),
@@ -338,7 +343,7 @@ function qrCode(rows, label) {
     s('g', { fill: '#000' }, cells));
 }
 
-function teamCard(team) {
+function teamCard(team, deviceConfirmed) {
   const id = team.roomId.replace(/[^a-zA-Z0-9]/g, '');
   const members = h('div', { class: 'members', id: `members-${id}` });
   const showMembers = h('button', { type: 'button', class: 'button button-secondary', 'aria-controls': `members-${id}` }, 'Members and devices');
@@ -346,10 +351,7 @@ function teamCard(team) {
     fill(members, h('p', {}, 'Loading…'));
     try {
       const list = await api.teamMembers(team.roomId);
-      fill(members, h('ul', { class: 'member-list' }, list.map((member) => h('li', {},
-        h('strong', {}, member.name), ' ', h('span', { class: 'path' }, member.userId),
-        personTrust(member),
-        member.devices.length ? h('ul', {}, member.devices.map(deviceLine)) : null))));
+      fill(members, memberList(list, deviceConfirmed));
     } catch (error) {
       fill(members, h('p', { class: 'problem' }, error.message));
     }
@@ -384,26 +386,4 @@ function teamCard(team) {
     h('div', { class: 'actions' }, showMembers, leave),
     members,
     invite);
-}
-
-// What the keys say about a person, in words (issue 24): never a guess from the app.
-function personTrust(member) {
-  if (!member.hasIdentity) {
-    return h('p', { class: 'note note-warning' }, member.isYou
-      ? 'You have not set up cross-signing: Element users will not send messages to your devices. Set up recovery in Element (Settings › Encryption).'
-      : 'Has not set up cross-signing, so confirmed devices (in Element and in Campaign Safe) send them no team messages. They need to set up recovery in Element (Settings › Encryption).');
-  }
-  if (member.isYou) return h('p', {}, 'You');
-  return member.youVerified
-    ? h('p', { class: 'ok' }, 'You have verified this person.')
-    : h('p', { class: 'muted' }, 'You have not verified this person.');
-}
-
-function deviceLine(device) {
-  return h('li', {},
-    `${device.name || 'Unnamed device'}${device.thisDevice ? ' (this device)' : ''}: `,
-    h('span', { class: device.confirmedByOwner ? 'ok' : 'muted' },
-      device.confirmedByOwner ? 'confirmed by its owner' : 'not confirmed by its owner, so confirmed devices send it no team messages'),
-    h('details', { class: 'device-id' }, h('summary', {}, 'Details'),
-      h('p', {}, 'Device ID: ', h('code', {}, device.deviceId))));
 }
