@@ -9,7 +9,7 @@ use serde_json::json;
 
 use campaign_safe_lib::changes::Changed;
 use campaign_safe_lib::incidents::model::IncidentInput;
-use campaign_safe_lib::relay::witness::rewritten_record;
+use campaign_safe_lib::relay::witness::{rewritten_record, rewritten_record_with};
 use campaign_safe_lib::time::Clock;
 
 use super::synapse::Synapse;
@@ -112,4 +112,35 @@ async fn the_team_witnesses_a_record_and_a_history_rewritten_after_is_reported()
     let found = rewritten_record(&office.database.reader()).unwrap();
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains("your team “Ward 3 team”"), "{}", found[0]);
+
+    // They also delete the heads this device kept: the team room still holds them, and
+    // "Check the record" reads them back from the server.
+    office
+        .database
+        .conn()
+        .execute("DELETE FROM record_head_seen", [])
+        .unwrap();
+    assert!(rewritten_record(&office.database.reader())
+        .unwrap()
+        .is_empty());
+    let signer = campaign_safe_lib::incidents::head::own_signer(&office.database.reader())
+        .unwrap()
+        .expect("the record has a device key");
+    let from_rooms = office
+        .team
+        .heads_in_team_rooms(&signer)
+        .await
+        .expect("the team room is read");
+    assert_eq!((from_rooms.rooms_read, from_rooms.rooms), (1, 1));
+    assert!(!from_rooms.heads.is_empty());
+    let found = rewritten_record_with(&office.database.reader(), &from_rooms.heads).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("your team “Ward 3 team” (its room, read from the server)"),
+        "{}",
+        found[0]
+    );
+    // Vic's account posted no head of the office's record: his rooms give none of it.
+    let none = vic.team.heads_in_team_rooms(&signer).await.unwrap();
+    assert!(none.heads.is_empty());
 }

@@ -188,16 +188,48 @@ pub fn incidents_person(
     })
 }
 
-#[tauri::command(async)]
-pub fn incidents_verify(state: State<'_, AppState>) -> Result<VerifyReport, IpcError> {
-    // A connection of its own: a check over a large log must not hold up check-ins.
-    let conn = state.database()?.open_reader()?;
-    let mut report =
-        chain::verify_all(&conn, &files(&state)?).map_err(crate::storage::StorageError::from)?;
-    let storage = crate::storage::StorageError::from;
-    report.head = Some(head::record_head(&conn, state.clock.now()).map_err(storage)?);
-    // Heads of this record that a team saw: a history rewritten since no longer gives them.
-    report.head_problems = crate::relay::witness::rewritten_record(&conn).map_err(storage)?;
+#[tauri::command]
+pub async fn incidents_verify(state: State<'_, AppState>) -> Result<VerifyReport, IpcError> {
+    let database = state.database()?.clone();
+    let files = files(&state)?;
+    let now = state.clock.now();
+    // The heads the team rooms hold on the server: a witness the record cannot change.
+    let signer =
+        head::own_signer(&database.reader()).map_err(crate::storage::StorageError::from)?;
+    let from_rooms = match (signer, state.team()) {
+        (Some(signer), Ok(team)) => Some(team.heads_in_team_rooms(&signer).await),
+        _ => None,
+    };
+    // A thread and a connection of its own: a check over a large log must not hold up
+    // check-ins.
+    let report = tauri::async_runtime::spawn_blocking(move || {
+        let storage = crate::storage::StorageError::from;
+        let conn = database.open_reader()?;
+        let mut report = chain::verify_all(&conn, &files).map_err(storage)?;
+        report.head = Some(head::record_head(&conn, now).map_err(storage)?);
+        let (heads, witnesses) = match &from_rooms {
+            Some(Ok(found)) if found.rooms > 0 => (
+                found.heads.as_slice(),
+                Some(if found.rooms_read == found.rooms {
+                    format!("Compared with the heads your team rooms hold on the server ({} found) and those this device kept.", found.heads.len())
+                } else {
+                    format!("{} of your {} team rooms could be read from the server; the others were compared from the heads this device kept.", found.rooms_read, found.rooms)
+                }),
+            ),
+            Some(Err(error)) => (
+                &[][..],
+                Some(format!("Your team rooms could not be read ({error}): compared with the heads this device kept only. Check again once the team server is reachable.")),
+            ),
+            _ => (&[][..], None),
+        };
+        // Heads of this record that a team saw: a history rewritten since no longer gives them.
+        report.head_problems =
+            crate::relay::witness::rewritten_record_with(&conn, heads).map_err(storage)?;
+        report.witnesses = witnesses;
+        Ok::<VerifyReport, crate::storage::StorageError>(report)
+    })
+    .await
+    .map_err(|error| crate::storage::StorageError::Unavailable(format!("the check stopped: {error}")))??;
     if !report.problems.is_empty() || !report.head_problems.is_empty() {
         tracing::warn!(
             problems = report.problems.len(),

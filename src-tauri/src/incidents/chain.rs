@@ -126,6 +126,10 @@ pub struct VerifyReport {
     pub head: Option<super::head::RecordHead>,
     /// Heads of this record seen earlier (by the team) that it no longer gives.
     pub head_problems: Vec<String>,
+    /// What the heads were compared with (the team rooms on the server, or only this
+    /// device's copies, and why), in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witnesses: Option<String>,
 }
 
 /// Checks one incident's versions in order; returns its problems and, when the chain holds,

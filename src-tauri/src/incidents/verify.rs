@@ -71,6 +71,7 @@ pub fn verify_all(conn: &Connection, files: &AttachmentStore) -> rusqlite::Resul
         unreferenced_files: Vec::new(),
         head: None,
         head_problems: Vec::new(),
+        witnesses: None,
     };
     // Signatures by a key this record never learnt are as good as none.
     let signers = super::signing::known_signers(conn)?;

@@ -5,6 +5,7 @@
 //! store survive restarts, and the access token and store passphrase stay in the database.
 
 mod client;
+mod heads;
 mod identities;
 mod recovery;
 mod room_events;
@@ -28,6 +29,7 @@ use crate::storage::Database;
 use crate::time::Clock;
 
 pub use client::register;
+pub use heads::FromRooms;
 pub use identities::IdentityChange;
 pub use teams::{Member, MemberDevice};
 pub use unreadable::UnreadablePost;

@@ -100,7 +100,7 @@ pub fn note(
 }
 
 /// The head in `content`, if it is a well-formed one that its signer signed.
-fn read(content: &Value) -> Option<SignedHead> {
+pub(crate) fn read(content: &Value) -> Option<SignedHead> {
     if content.get("v")?.as_i64()? != 1 {
         return None;
     }
@@ -148,10 +148,28 @@ pub fn heads_signed_by(conn: &Connection, signer: &str) -> rusqlite::Result<Vec<
 /// What "Check the record" adds from the team: each head of this record that a team saw and
 /// the record no longer gives, in words.
 pub fn rewritten_record(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    rewritten_record_with(conn, &[])
+}
+
+/// As `rewritten_record`, with the heads the team rooms hold on the server as well (read
+/// back by the relay): the ones this device kept could have been deleted with the history.
+/// A head both give is compared once.
+pub fn rewritten_record_with(
+    conn: &Connection,
+    from_rooms: &[WitnessedHead],
+) -> rusqlite::Result<Vec<String>> {
     let Some(signer) = head::own_signer(conn)? else {
         return Ok(Vec::new());
     };
-    let witnessed = heads_signed_by(conn, &signer)?;
+    let mut witnessed = heads_signed_by(conn, &signer)?;
+    for head in from_rooms {
+        if !witnessed
+            .iter()
+            .any(|kept| kept.at == head.at && kept.hash == head.hash)
+        {
+            witnessed.push(head.clone());
+        }
+    }
     head::rewritten_since(conn, &witnessed)
 }
 

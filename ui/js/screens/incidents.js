@@ -132,6 +132,7 @@ async function listScreen() {
           h('ul', {}, report.problems.map((p) => h('li', {}, h('a', { href: `#/incidents/${encodeURIComponent(p.incidentId)}` }, p.version ? `Version ${p.version}` : 'Incident'), ` ${p.problem}.`)),
             headProblems.map((text) => h('li', { class: 'head-problem' }, `${text[0].toUpperCase()}${text.slice(1)}.`)))),
         unreferencedNote(report.unreferencedFiles ?? []),
+        report.witnesses ? h('p', { class: 'record-witnesses' }, report.witnesses) : '',
         report.head ? h('p', { class: 'record-head' },
           'Record head now: ', h('strong', { class: 'hash' }, report.head.short), ` (${report.head.versions} versions, ${formatWhen(report.head.at)}). `,
           'Write it down with the date, or give it to someone you trust: a history rewritten later, even by someone holding this record’s key, no longer gives this head for this moment.') : '');
