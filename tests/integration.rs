@@ -839,6 +839,38 @@ fn team_commands_answer_in_the_one_error_shape_before_any_account_exists() {
         );
     }
 
+    // Comparing numbers: wrong types are refused by field; the rest needs a signed-in device.
+    for (command, args, field) in [
+        ("team_compare_start", json!({"userId": i64::MAX}), "userId"),
+        (
+            "team_compare_start",
+            json!({"userId": "@vic:localhost", "deviceId": ["A"]}),
+            "deviceId",
+        ),
+        ("team_compare_answer", json!({"matched": "yes"}), "matched"),
+        ("team_compare_answer", json!({}), "matched"),
+    ] {
+        let error = invoke(&app, command, args.clone()).unwrap_err();
+        assert_eq!(error["field"], field, "{command} {args}: {error}");
+    }
+    for args in [
+        json!({}),
+        json!({"userId": "x".repeat(100_000), "deviceId": "-1"}),
+    ] {
+        let error = invoke(&app, "team_compare_start", args.clone()).unwrap_err();
+        assert_eq!(error["code"], "signed_out", "{args}: {error}");
+    }
+    // Nothing to accept or answer: said by the panel's field; stopping nothing is harmless.
+    for (command, args) in [
+        ("team_compare_accept", json!({})),
+        ("team_compare_answer", json!({"matched": true})),
+    ] {
+        let error = invoke(&app, command, args.clone()).unwrap_err();
+        assert_eq!(error["field"], "comparison", "{command}: {error}");
+    }
+    let stopped = invoke(&app, "team_compare_stop", json!({})).unwrap();
+    assert_eq!(stopped["comparison"], json!(null));
+
     let session = invoke(
         &app,
         "checkins_start",

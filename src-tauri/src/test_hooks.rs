@@ -69,7 +69,7 @@ pub(crate) fn print_to_file_for_tests<R: tauri::Runtime>(window: &tauri::Webview
             settings.set(gtk::PRINT_SETTINGS_OUTPUT_FILE_FORMAT, Some("pdf"));
             operation.set_print_settings(&settings);
             let setup = gtk::PageSetup::new();
-            setup.set_paper_size(&gtk::PaperSize::new(Some(&gtk::PAPER_NAME_A4)));
+            setup.set_paper_size(&gtk::PaperSize::new(Some(gtk::PAPER_NAME_A4)));
             operation.set_page_setup(&setup);
             operation
                 .connect_failed(|_, error| tracing::error!("test hook: printing failed: {error}"));
