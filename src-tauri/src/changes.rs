@@ -29,6 +29,12 @@ pub enum Changed {
         sender: String,
         sent_at: chrono::DateTime<chrono::Utc>,
     },
+    /// Someone asks this device to compare numbers (verification): the user must answer on
+    /// the Team screen, wherever the window is.
+    ComparisonAsked {
+        /// The teammate's short name, or None for another of the user's own sessions.
+        teammate: Option<String>,
+    },
 }
 
 /// Something that hears every change.

@@ -3,6 +3,7 @@
 //! phone; then it verifies a teammate with one of his sessions; a comparison whose numbers
 //! do not match confirms nothing; a stranger's request is not heard.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use matrix_sdk::encryption::verification::{SasState, SasVerification, VerificationRequestState};
@@ -10,6 +11,7 @@ use matrix_sdk::ruma::events::key::verification::cancel::CancelCode;
 use matrix_sdk::ruma::events::key::verification::VerificationMethod;
 use matrix_sdk::ruma::{OwnedDeviceId, UserId};
 
+use campaign_safe_lib::changes::{Changed, Listener};
 use campaign_safe_lib::relay::matrix::{Comparison, ComparisonStage};
 
 use super::synapse::Synapse;
@@ -17,6 +19,18 @@ use super::team_device::{wait_until, Device};
 use super::volunteer::{self, Verifier};
 
 const LONG: Duration = Duration::from_secs(60);
+
+/// The requests to compare numbers the device announced (the desktop is told of each).
+#[derive(Default)]
+struct Asked(Mutex<Vec<Option<String>>>);
+
+impl Listener for Asked {
+    fn heard(&self, what: &Changed) {
+        if let Changed::ComparisonAsked { teammate } = what {
+            self.0.lock().unwrap().push(teammate.clone());
+        }
+    }
+}
 
 async fn comparison(device: &Device) -> Option<Comparison> {
     device.team.status().await.ok()?.comparison
@@ -64,6 +78,8 @@ async fn a_laptop_confirms_itself_and_verifies_a_teammate_by_comparing_numbers()
     let vic_device = vic.device_id().unwrap().to_owned();
 
     let laptop = Device::signed_in("sam", &server, None).await;
+    let heard = Arc::new(Asked::default());
+    laptop.changes.listen(heard.clone());
     wait_until("the laptop knows it is not confirmed", LONG, || async {
         laptop
             .team
@@ -278,9 +294,11 @@ async fn a_laptop_confirms_itself_and_verifies_a_teammate_by_comparing_numbers()
         .await
         .expect("Vic asks the laptop");
     wait_until("the laptop shows Vic's request", LONG, || async {
-        comparison(&laptop)
-            .await
-            .is_some_and(|c| c.stage == ComparisonStage::Asked && !c.own_session)
+        let announced = heard.0.lock().unwrap().contains(&Some("vic".to_owned()));
+        announced
+            && comparison(&laptop)
+                .await
+                .is_some_and(|c| c.stage == ComparisonStage::Asked && !c.own_session)
     })
     .await;
     assert_eq!(
@@ -327,4 +345,9 @@ async fn a_laptop_confirms_itself_and_verifies_a_teammate_by_comparing_numbers()
     );
     laptop.team.stop_comparison().await.expect("closed");
     assert!(comparison(&laptop).await.is_none());
+    assert_eq!(
+        *heard.0.lock().unwrap(),
+        [Some("vic".to_owned())],
+        "only Vic's request reached the desktop: the laptop's own requests and the stranger's did not"
+    );
 }

@@ -207,6 +207,7 @@ async function showStartupProblems() {
 }
 
 api.listen('open-session', (sessionId) => { location.hash = `#/checkins/${sessionId}`; });
+api.listen('open-team', () => { location.hash = '#/team'; });
 // The record finished upgrading behind the window: drop the notice and draw the screen
 // again with the saved data, leaving focus where it is. A form being filled in is left as
 // it is: it saves normally now.

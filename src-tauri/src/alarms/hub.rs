@@ -59,6 +59,9 @@ pub trait AlarmObserver: Send + Sync {
     fn changed(&self, state: &AlarmState);
     /// A notification was clicked: bring the window forward on that session.
     fn open_session(&self, session_id: i64);
+    /// A notification about the team was clicked: bring the window forward on the Team
+    /// screen.
+    fn open_team(&self) {}
 }
 
 /// An observer that shows nothing: for a backend with no window (tests, benchmarks, a
@@ -262,6 +265,39 @@ impl AlarmHub {
         }
     }
 
+    /// Someone asks to compare numbers: the answer is on the Team screen, which the user may
+    /// not have open (a request started from their phone, say).
+    fn comparison_notice(&self, teammate: Option<&str>) {
+        let me = self.me.clone();
+        let on_response = Box::new(move |response: Response| {
+            if matches!(response, Response::Clicked | Response::Action(_)) {
+                if let Some(hub) = me.upgrade() {
+                    hub.observer.open_team();
+                }
+            }
+        });
+        let (summary, body) = match teammate {
+            Some(name) => (
+                format!("{name} asks to compare numbers"),
+                format!("{name} wants to verify you. Accept on the Team screen only if you are talking to {name} now."),
+            ),
+            None => (
+                "Another of your sessions asks to compare numbers".to_owned(),
+                "It wants to confirm this device. Accept on the Team screen only if you started it yourself, just now.".to_owned(),
+            ),
+        };
+        let notice = Notice {
+            summary,
+            body,
+            in_app_task: "open the Team screen".into(),
+            urgency: Urgency::Normal,
+            actions: Vec::new(),
+        };
+        if let Err(error) = self.notifier.show(&notice, on_response) {
+            tracing::warn!("{error}; the request to compare numbers is shown in the app only");
+        }
+    }
+
     /// What the person did with an alarm's notification. Their answer counts even on an
     /// older notice for the same alarm; what the desktop did with it only for the current.
     fn answered(&self, key: AlarmKey, notice: NoticeId, response: Response) {
@@ -375,6 +411,7 @@ impl Listener for AlarmHub {
                 sender,
                 sent_at,
             } => self.unreadable_notice(*session_id, title, sender, *sent_at),
+            Changed::ComparisonAsked { teammate } => self.comparison_notice(teammate.as_deref()),
             Changed::DoNotKnock | Changed::Team | Changed::Record => {}
         }
     }

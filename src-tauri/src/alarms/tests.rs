@@ -68,6 +68,7 @@ impl RecordingNotifier {
 struct RecordingObserver {
     states: Mutex<Vec<AlarmState>>,
     opened: Mutex<Vec<i64>>,
+    teams_opened: Mutex<usize>,
 }
 
 impl AlarmObserver for RecordingObserver {
@@ -76,6 +77,9 @@ impl AlarmObserver for RecordingObserver {
     }
     fn open_session(&self, session_id: i64) {
         self.opened.lock().unwrap().push(session_id);
+    }
+    fn open_team(&self) {
+        *self.teams_opened.lock().unwrap() += 1;
     }
 }
 
@@ -454,6 +458,30 @@ fn clicking_a_notice_opens_its_session() {
     w.notifier.answer(1, Response::Clicked);
     assert_eq!(*w.observer.opened.lock().unwrap(), [id]);
     assert_eq!(w.open_alarms(), [(id, AlarmKind::Reminder)], "still open");
+}
+
+#[test]
+fn a_request_to_compare_numbers_is_told_to_the_desktop_and_opens_the_team_screen() {
+    use crate::changes::{Changed, Listener};
+    let w = World::new();
+    w.hub.heard(&Changed::ComparisonAsked {
+        teammate: Some("vic".into()),
+    });
+    w.hub.heard(&Changed::ComparisonAsked { teammate: None });
+    assert_eq!(
+        w.notifier.summaries(),
+        [
+            "vic asks to compare numbers",
+            "Another of your sessions asks to compare numbers"
+        ]
+    );
+    w.notifier.answer(1, Response::Clicked);
+    w.notifier.answer(2, Response::Dismissed);
+    assert_eq!(*w.observer.teams_opened.lock().unwrap(), 1);
+    assert!(
+        w.observer.states.lock().unwrap().is_empty(),
+        "no alarm changed: it is a question"
+    );
 }
 
 #[test]

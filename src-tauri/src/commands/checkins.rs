@@ -151,14 +151,25 @@ impl<R: Runtime> AlarmObserver for WindowAlarms<R> {
     }
 
     fn open_session(&self, session_id: i64) {
+        self.bring_forward();
+        let _ = self
+            .0
+            .emit_to(crate::MAIN_WINDOW, "open-session", session_id);
+    }
+
+    fn open_team(&self) {
+        self.bring_forward();
+        let _ = self.0.emit_to(crate::MAIN_WINDOW, "open-team", ());
+    }
+}
+
+impl<R: Runtime> WindowAlarms<R> {
+    fn bring_forward(&self) {
         if let Some(window) = self.0.get_webview_window(crate::MAIN_WINDOW) {
             let _ = window.unminimize();
             let _ = window.show();
             let _ = window.set_focus();
         }
-        let _ = self
-            .0
-            .emit_to(crate::MAIN_WINDOW, "open-session", session_id);
     }
 }
 
@@ -170,7 +181,7 @@ impl<R: Runtime> Listener for WindowChanges<R> {
     fn heard(&self, what: &Changed) {
         let what = match what {
             Changed::DoNotKnock => "doNotKnock",
-            Changed::Team | Changed::Unreadable { .. } => "team",
+            Changed::Team | Changed::Unreadable { .. } | Changed::ComparisonAsked { .. } => "team",
             Changed::Sessions | Changed::Alerted { .. } | Changed::Record => return,
         };
         tell_window(&self.0, &WindowChange { what, alarms: None });

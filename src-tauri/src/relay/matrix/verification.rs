@@ -283,8 +283,12 @@ async fn heard(service: &Arc<TeamService>, client: &Client, request: Verificatio
         let _ = request.cancel().await;
         return;
     }
-    follow(service, client, request, name);
+    follow(service, client, request, name.clone());
     service.announce(Changed::Team);
+    // The answer is on the Team screen, which may not be open: the desktop is told.
+    service.announce(Changed::ComparisonAsked {
+        teammate: (!own).then_some(name),
+    });
 }
 
 /// Keeps `request` as the comparison on screen and moves it along as both sides answer.
