@@ -129,6 +129,16 @@ impl Device {
         }
     }
 
+    /// This device's Matrix device id.
+    pub fn device_id(&self) -> matrix_sdk::ruma::OwnedDeviceId {
+        let id: String = self
+            .database
+            .reader()
+            .query_row("SELECT device_id FROM team_account", [], |r| r.get(0))
+            .unwrap();
+        id.into()
+    }
+
     /// What the check-in commands do after a change.
     fn changed(&self) {
         self.changes.announce(Changed::Sessions);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use matrix_sdk::encryption::verification::{SasState, SasVerification, VerificationRequestState};
 use matrix_sdk::ruma::events::key::verification::cancel::CancelCode;
 use matrix_sdk::ruma::events::key::verification::VerificationMethod;
-use matrix_sdk::ruma::{OwnedDeviceId, UserId};
+use matrix_sdk::ruma::UserId;
 
 use campaign_safe_lib::changes::{Changed, Listener};
 use campaign_safe_lib::relay::matrix::{Comparison, ComparisonStage};
@@ -57,15 +57,6 @@ async fn numbers_match(device: &Device, sas: &SasVerification, what: &str) {
         .collect();
     let shown_pictures: Vec<&str> = shown.pictures.iter().map(|p| p.symbol.as_str()).collect();
     assert_eq!(shown_pictures, pictures, "{what}");
-}
-
-fn device_id(device: &Device) -> OwnedDeviceId {
-    let id: String = device
-        .database
-        .reader()
-        .query_row("SELECT device_id FROM team_account", [], |r| r.get(0))
-        .unwrap();
-    id.into()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -169,7 +160,7 @@ async fn a_laptop_confirms_itself_and_verifies_a_teammate_by_comparing_numbers()
     })
     .await;
     assert_eq!(stage(&laptop).await, Some(ComparisonStage::Done));
-    let laptop_id = device_id(&laptop);
+    let laptop_id = laptop.device_id();
     let sam = <&UserId>::try_from(laptop.user_id.as_str()).unwrap();
     wait_until("the phone sees the laptop confirmed", LONG, || async {
         matches!(

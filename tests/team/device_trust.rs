@@ -39,15 +39,6 @@ async fn seen_confirmed(
     )
 }
 
-fn device_id(device: &Device) -> OwnedDeviceId {
-    let id: String = device
-        .database
-        .reader()
-        .query_row("SELECT device_id FROM team_account", [], |r| r.get(0))
-        .unwrap();
-    id.into()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_laptop_signed_in_to_an_element_account_confirms_itself_with_the_recovery_key() {
     super::room_trust::log();
@@ -62,7 +53,7 @@ async fn a_laptop_signed_in_to_an_element_account_confirms_itself_with_the_recov
         confirmed(&laptop).await == Some(false)
     })
     .await;
-    let laptop_id = device_id(&laptop);
+    let laptop_id = laptop.device_id();
     assert!(!seen_confirmed(&sam_phone, &laptop.user_id, &laptop_id).await);
 
     // Wrong keys are refused by field and change nothing.
@@ -352,7 +343,7 @@ async fn an_element_x_team_reaches_a_laptop_only_once_it_is_confirmed_and_nothin
 
     // Messages now flow both ways: Vic's client sees the laptop confirmed, reads its posts,
     // and gives it the key to his next message.
-    let laptop_id = device_id(&laptop);
+    let laptop_id = laptop.device_id();
     wait_until("Vic sees the laptop confirmed", LONG, || async {
         seen_confirmed(&vic, &laptop.user_id, &laptop_id).await
     })
