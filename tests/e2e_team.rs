@@ -169,6 +169,51 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         app.wait_for_text(".team-card .members", "You have verified this person.")
             .await;
 
+        // Vic asks the laptop to compare numbers while Asha is on another screen: the
+        // desktop is told, and clicking the notice brings her to the Team screen, where she
+        // declines.
+        app.go("#/checkins").await;
+        app.wait_for_text("main h1", "Check-ins").await;
+        let asha = <&matrix_sdk::ruma::UserId>::try_from("@asha:localhost").unwrap();
+        let laptop = vic
+            .encryption()
+            .get_user_devices(asha)
+            .await
+            .expect("Asha's devices")
+            .devices()
+            .find(|device| device.display_name() == Some("Ward office laptop"))
+            .expect("Vic knows Asha's laptop");
+        laptop
+            .request_verification_with_methods(vec![
+                matrix_sdk::ruma::events::key::verification::VerificationMethod::SasV1,
+            ])
+            .await
+            .expect("Vic asks");
+        let notice = notices.wait_for("vic asks to compare numbers");
+        let deadline = Instant::now() + RELAY;
+        // The app hears answers once its notice is up: the click is repeated until it lands.
+        loop {
+            notices.press(notice.id, "default", || true);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if app.js("return location.hash").await == "#/team" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clicking the notice never opened the Team screen"
+            );
+        }
+        app.wait_for_text_within("#compare-title", "vic asks to compare numbers", RELAY)
+            .await;
+        app.wait_for_text(".comparison", "Accept only if you are talking to them now")
+            .await;
+        app.js("document.querySelector('.comparison').scrollIntoView({ block: 'center' })")
+            .await;
+        app.screenshots("team-trust-asked").await;
+        app.click("#compare-stop").await;
+        app.wait_until_gone("compare-title", "the declined request stayed on screen")
+            .await;
+
         // A canvass shared with the team as it starts.
         start_shared_canvass(&app, "Priya Shah, Tomasz Nowak").await;
         let started = posted(&vic, &room_id, "started").await;
@@ -240,12 +285,27 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
     });
     volunteer::send_raw(&vic, &room_id, forged).await;
     app.click(".session-list .card-title a").await;
-    app.wait_for_text_within(
-        ".ignored-changes",
-        "A change from vic was ignored: only asha's devices can end this session.",
-        RELAY,
-    )
-    .await;
+    let deadline = Instant::now() + RELAY;
+    while !app
+        .js("return document.querySelector('.ignored-changes')?.textContent ?? ''")
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .contains("A change from vic was ignored: only asha's devices can end this session.")
+    {
+        if Instant::now() >= deadline {
+            panic!(
+                "Vic's forged end was never shown as ignored. The window is at {} showing “{}”. The app's log says:\n{}",
+                app.js("return location.hash").await,
+                app.js("return document.querySelector('main')?.innerText ?? ''").await,
+                log_lines(
+                    data.path(),
+                    &["vic", "decrypt", "unreadable", "team event", "identity", "error"]
+                )
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     app.wait_for_text(".session-status", "Missed").await;
     app.js("document.querySelector('.ignored-changes').scrollIntoView({ block: 'center' })")
         .await;
@@ -510,4 +570,23 @@ async fn post(vic: &matrix_sdk::Client, room: &str, kind: &str) -> serde_json::V
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+}
+
+/// The app's log lines that mention any of `words`, for a wait that failed.
+fn log_lines(data: &std::path::Path, words: &[&str]) -> String {
+    std::fs::read_dir(data.join("logs"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
+                .collect::<String>()
+        })
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| {
+            let line = line.to_lowercase();
+            words.iter().any(|word| line.contains(word))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

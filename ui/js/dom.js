@@ -101,6 +101,39 @@ export function clearErrors(container) {
   }
 }
 
+/**
+ * `refresh` made to run one at a time, in order: a call while one runs makes it run once
+ * more afterwards. Two refreshes in flight could otherwise finish out of order (a loaded
+ * machine), leaving the screen on the older answer with nothing left to correct it.
+ * `merge` combines the arguments of calls that came while one ran (default: the last).
+ */
+export function oneAtATime(refresh, merge = (_, latest) => latest) {
+  let running = false;
+  let pending = null;
+  const run = async (...args) => {
+    if (running) {
+      pending = pending ? [merge(pending[0], args[0])] : [args[0]];
+      return;
+    }
+    running = true;
+    let next = args;
+    try {
+      while (next) {
+        try {
+          await refresh(...next);
+        } catch (error) {
+          console.error(error);
+        }
+        next = pending;
+        pending = null;
+      }
+    } finally {
+      running = false;
+    }
+  };
+  return run;
+}
+
 /** Says something to screen readers without moving focus. */
 export function announce(message) {
   const announcer = document.getElementById('announcer');

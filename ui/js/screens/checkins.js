@@ -2,7 +2,7 @@
 // #/checkins/<id> shows its timeline and, when a check-in was missed, what to do.
 
 import * as api from '../api.js';
-import { h, fill, field, errorSlot, showError, clearErrors, announce, holdFocus, sessionFocus } from '../dom.js';
+import { h, fill, field, errorSlot, showError, clearErrors, announce, holdFocus, sessionFocus, oneAtATime } from '../dom.js';
 import { countdown, statusText } from '../countdowns.js';
 import { newSessionForm } from './checkin_form.js';
 import { formatWhen } from '../when.js';
@@ -29,8 +29,9 @@ export async function render([param, sub]) {
  * answered), for as long as `node` is on the page.
  */
 export function whileShown(node, refresh) {
+  const inOrder = oneAtATime(refresh);
   const listener = () => {
-    if (node.isConnected) refresh();
+    if (node.isConnected) inOrder();
     else window.removeEventListener('sessions-changed', listener);
   };
   window.addEventListener('sessions-changed', listener);
@@ -122,8 +123,9 @@ function ignoredChanges(session) {
  */
 function unreadableNote(session, quiet) {
   const box = h('div', { class: 'unreadable-note' });
+  const inOrder = oneAtATime(() => fillTeamNotes(box, session, false));
   const listener = () => {
-    if (box.isConnected) fillTeamNotes(box, session, false);
+    if (box.isConnected) inOrder();
     else window.removeEventListener('team-changed', listener);
   };
   window.addEventListener('team-changed', listener);
@@ -132,7 +134,7 @@ function unreadableNote(session, quiet) {
 }
 
 function fillTeamNotes(box, session, quiet) {
-  api.teamStatus().then((status) => {
+  return api.teamStatus().then((status) => {
     const changed = (status.identityChanges ?? []).filter((change) => change.roomId === session.team.roomId);
     const posts = (status.unreadablePosts ?? []).filter((post) => post.sessions.some((s) => s.id === session.id));
     // Redrawn (and said again) only when what it says has changed.

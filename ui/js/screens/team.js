@@ -3,7 +3,7 @@
 // Shared check-ins and missed alarms then reach every member, in the app or in Element.
 
 import * as api from '../api.js';
-import { h, s, field, errorSlot, showError, clearErrors, announce, fill } from '../dom.js';
+import { h, s, field, errorSlot, showError, clearErrors, announce, fill, oneAtATime } from '../dom.js';
 import { formatWhen } from '../when.js';
 import { comparisonPanel, compareOwnSessions } from './team_compare.js';
 import { memberList } from './team_members.js';
@@ -46,19 +46,21 @@ export async function render() {
 function livePanels(status) {
   const holder = h('div', { class: 'team-live' }, panels(status));
   let shown = JSON.stringify(panelFacts(status));
-  const listener = async (event) => {
-    if (!holder.isConnected) {
-      window.removeEventListener('team-changed', listener);
-      return;
-    }
+  const redrawPanels = oneAtATime(async (redraw) => {
     const fresh = await api.teamStatus().catch(() => null);
-    const redraw = event?.detail?.redraw === true;
     if (!fresh || (!redraw && JSON.stringify(panelFacts(fresh)) === shown)) return;
     shown = JSON.stringify(panelFacts(fresh));
     const focused = holder.contains(document.activeElement);
     fill(holder, panels(fresh));
     // Focus stays in the panels: on the comparison when there is one, else the heading.
     if (focused) (holder.querySelector('#compare-title') ?? holder.closest('section')?.querySelector('h1'))?.focus();
+  }, (earlier, later) => earlier || later);
+  const listener = (event) => {
+    if (!holder.isConnected) {
+      window.removeEventListener('team-changed', listener);
+      return;
+    }
+    redrawPanels(event?.detail?.redraw === true);
   };
   window.addEventListener('team-changed', listener);
   return holder;

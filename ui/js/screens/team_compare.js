@@ -126,7 +126,7 @@ function body(comparison) {
       return [
         h('p', {}, comparison.ownSession
           ? `${otherSide(comparison)} wants to confirm itself with this device. Accept only if you started it yourself, just now.`
-          : `${comparison.name} wants to verify you, from ${otherSide(comparison)}. Accept only if you are talking to them now, in person or on the phone.`),
+          : `${comparison.name} wants to verify you${comparison.session ? `, from their session “${comparison.session}”` : ''}. Accept only if you are talking to them now, in person or on the phone.`),
         h('div', { class: 'actions' },
           action('Accept', 'compare-accept', () => api.teamCompareAccept(), false),
           stop('Decline')),
