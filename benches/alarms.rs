@@ -134,7 +134,7 @@ fn measure(database: &Arc<Database>, round: &str) -> (Figures, Figures) {
         )
         .unwrap();
         changes.announce(campaign_safe_lib::changes::Changed::Sessions);
-        views::detail(&database.conn(), checked).unwrap();
+        views::detail(&database.conn(), checked, chrono::Utc::now()).unwrap();
         check_ins.push(began.elapsed().as_secs_f64() * 1000.0);
         std::thread::sleep(Duration::from_millis(50));
     }

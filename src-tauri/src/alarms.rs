@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::checkins::scheduler::{ACTION_ACKNOWLEDGE, ACTION_CHECK_IN, ACTION_SNOOZE, FOLLOWED};
 use crate::checkins::Mode;
+use crate::locations::LastLocation;
 use crate::notify::{Notice, NoticeAction, Urgency};
 use crate::time::{format_local, from_millis};
 
@@ -80,6 +81,8 @@ pub struct Alarm {
     pub summary: String,
     pub body: String,
     pub actions: Vec<AlarmAction>,
+    /// For a missed check-in or a call for help: where someone on it last was.
+    pub last_location: Option<LastLocation>,
 }
 
 const MINUTE_MS: i64 = 60_000;
@@ -139,6 +142,11 @@ pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
             ))
         })?
         .collect::<Result<_, _>>()?;
+    for alarm in &mut alarms {
+        if alarm.kind != AlarmKind::Reminder {
+            alarm.locate(crate::locations::last_known(conn, alarm.session_id)?);
+        }
+    }
     let urgency = |kind: AlarmKind| match kind {
         AlarmKind::Help => 0,
         AlarmKind::Missed => 1,
@@ -172,10 +180,27 @@ impl Alarm {
             summary: String::new(),
             body: String::new(),
             actions: Vec::new(),
+            last_location: None,
         };
         (alarm.summary, alarm.body) = alarm.wording();
         alarm.actions = alarm.buttons();
         alarm
+    }
+
+    /// Adds where someone on it last was, with its age when the alarm went off.
+    fn locate(&mut self, location: Option<LastLocation>) {
+        if let Some(location) = &location {
+            let age = if location.at > self.since {
+                "sent after the alarm went off".to_owned()
+            } else {
+                format!("{} before the alarm", location.age_at(self.since))
+            };
+            self.body.push_str(&format!(
+                " Last known location: {}, {age}.",
+                location.sentence()
+            ));
+        }
+        self.last_location = location;
     }
 
     /// Who is out, as a sentence's subject: "Asha and Ben", or the session's name.

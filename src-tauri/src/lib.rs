@@ -20,6 +20,7 @@ pub mod error;
 pub mod guides;
 pub mod incidents;
 pub mod input_file;
+pub mod locations;
 mod logging;
 pub mod notify;
 pub mod plans;
@@ -275,6 +276,7 @@ fn start_services<R: Runtime>(
         state.changes.clone(),
     );
     state.set_team(team.clone());
+    locations::keeper::spawn(database.clone(), state.clock.clone(), &state.changes);
     let runner = Runner {
         database,
         clock: state.clock.clone(),

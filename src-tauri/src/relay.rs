@@ -17,6 +17,7 @@ pub mod chat;
 pub mod matrix;
 pub mod outbox;
 pub mod register;
+pub mod whereabouts;
 pub mod wire;
 pub mod witness;
 

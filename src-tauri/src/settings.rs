@@ -13,6 +13,10 @@ use crate::time::{self, UK_ZONE};
 
 const TIME_ZONE: &str = "timeZone";
 const RECOVERY_KEY: &str = "teamRecoveryKey";
+/// The field (and setting) for how long phones' locations are kept after a session ends.
+pub const LOCATION_DAYS: &str = "locationDays";
+/// The most days a location may be kept: a season's review reads the incident log, not this.
+pub const LOCATION_DAYS_MAX: u32 = 90;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -61,6 +65,8 @@ pub struct TimeZoneView {
 pub enum SettingsError {
     #[error("Times shown in: choose UK time or this device's time zone.")]
     TimeZone,
+    #[error("Keep locations for: a whole number of days from 1 to {LOCATION_DAYS_MAX}.")]
+    LocationDays,
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -74,7 +80,7 @@ impl From<rusqlite::Error> for SettingsError {
 impl ErrorCode for SettingsError {
     fn code(&self) -> &'static str {
         match self {
-            SettingsError::TimeZone => "validation",
+            SettingsError::TimeZone | SettingsError::LocationDays => "validation",
             SettingsError::Storage(error) => error.code(),
         }
     }
@@ -82,6 +88,7 @@ impl ErrorCode for SettingsError {
     fn field(&self) -> Option<&str> {
         match self {
             SettingsError::TimeZone => Some(TIME_ZONE),
+            SettingsError::LocationDays => Some(LOCATION_DAYS),
             SettingsError::Storage(_) => None,
         }
     }
@@ -115,6 +122,35 @@ pub fn choose_time_zone(conn: &Connection, choice: TimeZoneChoice) -> Result<(),
     )?;
     time::show_times_in(choice.zone());
     Ok(())
+}
+
+/// How many days the locations of a session are kept after it ends: 7 unless the user chose
+/// otherwise (a saved value out of range, say written by hand, reads as the default).
+pub fn location_days(conn: &Connection) -> Result<u32, SettingsError> {
+    let saved: Option<String> = conn
+        .query_row(
+            "SELECT value FROM app_setting WHERE name = ?1",
+            [LOCATION_DAYS],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(saved
+        .and_then(|value| value.parse::<u32>().ok())
+        .filter(|days| (1..=LOCATION_DAYS_MAX).contains(days))
+        .unwrap_or(crate::locations::KEEP_DAYS_DEFAULT))
+}
+
+pub fn keep_locations_for(conn: &Connection, days: i64) -> Result<u32, SettingsError> {
+    let days = u32::try_from(days)
+        .ok()
+        .filter(|days| (1..=LOCATION_DAYS_MAX).contains(days))
+        .ok_or(SettingsError::LocationDays)?;
+    conn.execute(
+        "INSERT INTO app_setting (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        [LOCATION_DAYS, &days.to_string()],
+    )?;
+    Ok(days)
 }
 
 /// The team account's recovery key, kept in the (encrypted) record at the user's choice so
@@ -202,6 +238,33 @@ mod tests {
                 "{}",
                 &hostile[..20.min(hostile.len())]
             );
+        }
+    }
+
+    #[test]
+    fn locations_are_kept_seven_days_unless_a_number_of_days_in_range_is_chosen() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = Database::open_in(dir.path(), &crate::vault::test_key()).unwrap();
+        let conn = database.conn();
+        assert_eq!(location_days(&conn).unwrap(), 7);
+        assert_eq!(keep_locations_for(&conn, 30).unwrap(), 30);
+        assert_eq!(location_days(&conn).unwrap(), 30);
+        for refused in [0, -1, 91, i64::MAX, i64::MIN, u32::MAX as i64 + 1] {
+            let error = keep_locations_for(&conn, refused).unwrap_err();
+            assert_eq!(error.field(), Some("locationDays"), "{refused}");
+            assert!(
+                error.to_string().starts_with("Keep locations for:"),
+                "{error}"
+            );
+            assert_eq!(location_days(&conn).unwrap(), 30, "unchanged by {refused}");
+        }
+        for written_by_hand in ["0", "-5", "9999", "seven", ""] {
+            conn.execute(
+                "UPDATE app_setting SET value = ?1 WHERE name = 'locationDays'",
+                [written_by_hand],
+            )
+            .unwrap();
+            assert_eq!(location_days(&conn).unwrap(), 7, "{written_by_hand}");
         }
     }
 

@@ -320,7 +320,7 @@ impl Device {
         let Some(id) = self.session(title) else {
             return Vec::new();
         };
-        campaign_safe_lib::checkins::views::detail(&self.database.reader(), id)
+        campaign_safe_lib::checkins::views::detail(&self.database.reader(), id, self.clock.now())
             .map(|detail| {
                 detail
                     .timeline

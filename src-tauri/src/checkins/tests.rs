@@ -408,7 +408,7 @@ fn ending_safely_stops_everything_and_the_timeline_shows_who_did_what() {
         ("ended_safe", "notification"),
     ];
     assert_eq!(events, expected.map(|(k, b)| (k.to_owned(), b.to_owned())));
-    let said: Vec<String> = views::detail(&conn, id)
+    let said: Vec<String> = views::detail(&conn, id, chrono::Utc::now())
         .unwrap()
         .timeline
         .into_iter()

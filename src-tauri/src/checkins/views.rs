@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::scheduler::FOLLOWED;
 use super::{timeline, CheckinError, EscalationContact, Event, Kind, Mode};
+use crate::locations::{LastLocation, SharingNow};
 use crate::time::{format_local, from_millis};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,6 +46,8 @@ pub struct SessionView {
     pub alarm_at: DateTime<Utc>,
     /// The team it is shared with, if any, and whether another device started it.
     pub team: Option<SessionTeam>,
+    /// Where someone on it last was, from their phone (team sessions only).
+    pub last_location: Option<LastLocation>,
 }
 
 /// Someone to call, with their number as UK numbers are written for reading (`phone` stays
@@ -93,6 +96,8 @@ pub struct SessionDetail {
     #[serde(flatten)]
     pub session: SessionView,
     pub timeline: Vec<EventView>,
+    /// Who on it shares live location from their phone now, and since when.
+    pub sharing: Vec<SharingNow>,
 }
 
 const COLUMNS: &str =
@@ -184,7 +189,16 @@ fn view(row: &Row) -> rusqlite::Result<Option<SessionView>> {
             }),
             None => None,
         },
+        last_location: None,
     }))
+}
+
+/// The view with where someone on it last was.
+fn located(conn: &Connection, mut view: SessionView) -> rusqlite::Result<SessionView> {
+    if view.team.is_some() {
+        view.last_location = crate::locations::last_known(conn, view.id)?;
+    }
+    Ok(view)
 }
 
 /// Sessions still running, the most urgent (earliest due) first.
@@ -194,7 +208,11 @@ pub fn active(conn: &Connection) -> Result<Vec<SessionView>, CheckinError> {
          ORDER BY next_due_at"
     ))?;
     let sessions: Vec<Option<SessionView>> = stmt.query_map([], view)?.collect::<Result<_, _>>()?;
-    Ok(sessions.into_iter().flatten().collect())
+    Ok(sessions
+        .into_iter()
+        .flatten()
+        .map(|session| located(conn, session))
+        .collect::<Result<_, _>>()?)
 }
 
 /// Running sessions that cannot be shown (their stored times are impossible): the window
@@ -207,7 +225,12 @@ pub fn unreadable(conn: &Connection) -> Result<usize, CheckinError> {
     Ok(rows.iter().filter(|row| row.is_none()).count())
 }
 
-pub fn detail(conn: &Connection, id: i64) -> Result<SessionDetail, CheckinError> {
+/// A session's page at `now` (for who is sharing their location now).
+pub fn detail(
+    conn: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<SessionDetail, CheckinError> {
     let session = conn
         .query_row(
             &format!("SELECT {COLUMNS} FROM checkin_session WHERE id = ?1"),
@@ -217,6 +240,20 @@ pub fn detail(conn: &Connection, id: i64) -> Result<SessionDetail, CheckinError>
         .optional()?
         .ok_or(CheckinError::UnknownSession(id))?
         .ok_or(CheckinError::Arithmetic)?;
+    let session = located(conn, session)?;
+    let sharing = match &session.team {
+        Some(team) => {
+            let (owner, members): (String, String) = conn.query_row(
+                "SELECT owner, chat_members FROM checkin_session WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let mut people: Vec<String> = serde_json::from_str(&members).unwrap_or_default();
+            people.push(owner);
+            crate::locations::sharing_now(conn, &team.room_id, &people, now)?
+        }
+        None => Vec::new(),
+    };
     let timeline = timeline(conn, id)?
         .into_iter()
         .map(|event| EventView {
@@ -229,5 +266,9 @@ pub fn detail(conn: &Connection, id: i64) -> Result<SessionDetail, CheckinError>
             event,
         })
         .collect();
-    Ok(SessionDetail { session, timeline })
+    Ok(SessionDetail {
+        session,
+        timeline,
+        sharing,
+    })
 }

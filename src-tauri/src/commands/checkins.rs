@@ -18,7 +18,11 @@ pub fn checkins_detail(
     state: State<'_, AppState>,
     session_id: Arg<i64>,
 ) -> Result<SessionDetail, IpcError> {
-    Ok(views::detail(&state.database()?.reader(), session_id.0)?)
+    Ok(views::detail(
+        &state.database()?.reader(),
+        session_id.0,
+        state.clock.now(),
+    )?)
 }
 
 #[tauri::command(async)]
@@ -35,7 +39,7 @@ pub fn checkins_start(
         state.sessions_sink.as_ref(),
     )?;
     state.announce(Changed::Sessions);
-    Ok(views::detail(&database.conn(), id)?)
+    Ok(views::detail(&database.conn(), id, state.clock.now())?)
 }
 
 /// Runs one change to a session made in the window, tells everything that listens, and
@@ -58,7 +62,11 @@ fn change(
         state.sessions_sink.as_ref(),
     )?;
     state.announce(Changed::Sessions);
-    Ok(views::detail(&database.conn(), session_id)?)
+    Ok(views::detail(
+        &database.conn(),
+        session_id,
+        state.clock.now(),
+    )?)
 }
 
 #[tauri::command(async, rename_all = "camelCase")]

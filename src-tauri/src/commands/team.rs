@@ -176,5 +176,9 @@ pub fn checkins_share(
 ) -> Result<SessionDetail, IpcError> {
     state.team()?.share(session_id.0, &room_id, &chat_members)?;
     state.announce(crate::changes::Changed::Sessions);
-    Ok(views::detail(&state.database()?.conn(), session_id.0)?)
+    Ok(views::detail(
+        &state.database()?.conn(),
+        session_id.0,
+        state.clock.now(),
+    )?)
 }

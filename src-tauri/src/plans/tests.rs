@@ -340,7 +340,7 @@ fn starting_needs_an_answer_to_each_risk_then_starts_a_session_per_pair_together
     let detail = detail(&db.conn(), id, now()).unwrap();
     assert_eq!(detail.sessions, sessions);
     assert!(detail.started_at_local.is_some());
-    let session = crate::checkins::views::detail(&db.conn(), sessions[1]).unwrap();
+    let session = crate::checkins::views::detail(&db.conn(), sessions[1], now()).unwrap();
     let json = serde_json::to_value(&session).unwrap();
     assert_eq!(
         json["participants"],

@@ -145,7 +145,11 @@ impl SessionSink for TeamPosts {
             }
             _ => 0,
         };
-        let content = wire::message(&wire, &facts);
+        let mut content = wire::message(&wire, &facts);
+        if matches!(event, WireKind::Missed | WireKind::Help) {
+            let location = crate::locations::last_known(tx, change.session_id)?;
+            wire::add_location(&mut content, location.as_ref(), change.at);
+        }
         enqueue(tx, &facts.room, &wire, content, to_millis(change.at), hold)
     }
 }

@@ -231,7 +231,7 @@ fn a_shared_session_reaches_every_device_once_with_what_responders_need() {
         (due, mode.as_str()),
         (at(14, 30).timestamp_millis(), "watching")
     );
-    let view = checkins::views::detail(&b.db.conn(), id).unwrap();
+    let view = checkins::views::detail(&b.db.conn(), id, chrono::Utc::now()).unwrap();
     assert_eq!(view.session.participants, ["Asha", "Ben"]);
     assert_eq!(view.session.notes, "Asha: red coat");
     assert_eq!(view.session.escalation[0].phone, "01632960123");
@@ -446,7 +446,7 @@ fn what_a_member_may_not_say_is_ignored_and_said_on_the_session_page() {
     room.sync(&b);
     for (device, session) in [(&a, id), (&b, b_id)] {
         assert_eq!(next_due(device), before, "{}", device.user);
-        let view = checkins::views::detail(&device.db.conn(), session).unwrap();
+        let view = checkins::views::detail(&device.db.conn(), session, chrono::Utc::now()).unwrap();
         assert_ne!(view.session.status, checkins::views::Status::Ended);
         let ignored: Vec<String> = view
             .timeline

@@ -2,12 +2,14 @@
 //! Matrix client) and, in the namespaced field, the same facts for the app. Every field a
 //! device reads back from the room is a claim, checked by `checkins` before it counts.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::FIELD;
 use crate::checkins::shared::SharedFacts;
 use crate::checkins::{EscalationContact, Kind};
+use crate::locations::LastLocation;
 use crate::time::{format_uk, from_millis};
 
 /// The format's version; a device ignores posts of a newer one it cannot read.
@@ -182,7 +184,7 @@ pub fn message(wire: &Wire, facts: &SharedFacts) -> Value {
             (
                 false,
                 format!(
-                    "🚶 {people} {is} out: {title}{place}, until {}; {every}.{call}{notes} To check in, reply OK to a reminder or react 👍.",
+                    "🚶 {people} {is} out: {title}{place}, until {}; {every}.{call}{notes} To check in, reply OK to a reminder or react 👍. If you are out on it, please share your live location in this room for the outing (in Element: the attachment button, then Location, then Share live location), so the team knows where to look if a check-in is missed.",
                     clock(wire.ends_at)
                 ),
             )
@@ -254,6 +256,23 @@ pub fn message(wire: &Wire, facts: &SharedFacts) -> Value {
         json!({})
     };
     content
+}
+
+/// Adds where someone on the session last was to an alarm's post, with its age at `now`, or
+/// says that nobody's phone has shared one.
+pub fn add_location(content: &mut Value, location: Option<&LastLocation>, now: DateTime<Utc>) {
+    let said = match location {
+        Some(location) => format!(
+            " Last known location: {}, {} before this post: {}",
+            location.sentence(),
+            location.age_at(now),
+            location.map_url
+        ),
+        None => " No location has been shared from their phones.".to_owned(),
+    };
+    if let Some(Value::String(body)) = content.get_mut("body") {
+        body.push_str(&said);
+    }
 }
 
 /// The app's field of a message content, if it has one this version can read.

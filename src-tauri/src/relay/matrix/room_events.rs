@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::{unreadable, TeamService};
 use crate::changes::Changed;
 use crate::relay::apply::{self, Incoming, Outcome};
-use crate::relay::{register, wire};
+use crate::relay::{register, whereabouts, wire};
 use crate::storage::Database;
 use crate::time::from_millis;
 
@@ -52,6 +52,13 @@ enum HeardKind {
     Joined,
     /// A member's device posted its record's head (issue 24).
     RecordHead(Value),
+    /// A position from a member's live location.
+    Beacon(Value),
+    /// A member started or stopped sharing live location.
+    BeaconInfo {
+        state_key: String,
+        content: Value,
+    },
 }
 
 fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
@@ -65,6 +72,11 @@ fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
         "m.room.member" if content.get("membership").and_then(Value::as_str) == Some("join") => {
             HeardKind::Joined
         }
+        kind if whereabouts::BEACON_TYPES.contains(&kind) => HeardKind::Beacon(content),
+        kind if whereabouts::BEACON_INFO_TYPES.contains(&kind) => HeardKind::BeaconInfo {
+            state_key: json.get("state_key")?.as_str()?.to_owned(),
+            content,
+        },
         "m.reaction" => {
             let relates = content.get("m.relates_to")?;
             HeardKind::Reaction {
@@ -229,7 +241,11 @@ pub(super) async fn apply_room(
                 },
                 Err(_) => crate::checkins::short_name(&event.sender),
             };
-            names.insert(event.sender.clone(), name);
+            // Any member sets their own name: cut and cleaned before any screen shows it.
+            names.insert(
+                event.sender.clone(),
+                super::client::shown_device_name(&name),
+            );
         }
         event.sender_name = names[&event.sender].clone();
     }
@@ -258,6 +274,11 @@ pub(super) async fn apply_room(
                 HeardKind::Message(content) => {
                     if let Some(post) = wire::read(content) {
                         (apply::apply_wire(&mut conn, &incoming, &post, now), false)
+                    } else if let Some(pin) = whereabouts::pin(content) {
+                        (
+                            whereabouts::apply_location(&mut conn, &incoming, pin, false),
+                            false,
+                        )
                     } else if let Some(post) = register::read(content) {
                         (register::apply(&mut conn, &incoming, &post), true)
                     } else {
@@ -272,6 +293,22 @@ pub(super) async fn apply_room(
                     false,
                 ),
                 HeardKind::Presence => (apply::note_presence(&mut conn, &incoming), false),
+                HeardKind::Beacon(content) => match whereabouts::beacon(content) {
+                    Some(position) => (
+                        whereabouts::apply_location(&mut conn, &incoming, position, true),
+                        false,
+                    ),
+                    None => (Ok(Outcome::Nothing), false),
+                },
+                HeardKind::BeaconInfo { state_key, content } => {
+                    match whereabouts::beacon_info(content) {
+                        Some(info) => (
+                            whereabouts::apply_sharing(&mut conn, &incoming, state_key, &info),
+                            false,
+                        ),
+                        None => (Ok(Outcome::Nothing), false),
+                    }
+                }
                 HeardKind::RecordHead(content) => (
                     crate::relay::witness::note(&conn, &incoming, content, now),
                     false,

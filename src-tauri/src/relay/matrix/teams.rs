@@ -105,6 +105,29 @@ pub(crate) fn remember_team(
     })
 }
 
+/// The team room's power levels, over the server's defaults. Any member may ring the whole
+/// room (@room) when a check-in is missed, and share live location (its `beacon_info` state
+/// needs 50 by default). The server replaces the whole `events` map, so the defaults for the
+/// room's settings are given again.
+pub fn power_levels() -> serde_json::Value {
+    let mut events = serde_json::json!({
+        "m.room.name": 50,
+        "m.room.avatar": 50,
+        "m.room.canonical_alias": 50,
+        "m.room.topic": 50,
+        "m.room.power_levels": 100,
+        "m.room.history_visibility": 100,
+        "m.room.encryption": 100,
+        "m.room.tombstone": 100,
+        "m.room.server_acl": 100,
+        "m.room.pinned_events": 50,
+    });
+    for kind in crate::relay::whereabouts::BEACON_INFO_TYPES {
+        events[kind] = 0.into();
+    }
+    serde_json::json!({ "notifications": { "room": 0 }, "events": events })
+}
+
 pub async fn create_team(
     database: &Database,
     client: &Client,
@@ -118,10 +141,8 @@ pub async fn create_team(
         RoomEncryptionEventContent::with_recommended_defaults(),
     )
     .to_raw_any()];
-    // Any member may ring the whole room (@room) when a check-in is missed.
-    let levels =
-        serde_json::value::to_raw_value(&serde_json::json!({ "notifications": { "room": 0 } }))
-            .map_err(|e| RelayError::Refused(e.to_string()))?;
+    let levels = serde_json::value::to_raw_value(&power_levels())
+        .map_err(|e| RelayError::Refused(e.to_string()))?;
     request.power_level_content_override = Some(Raw::from_json(levels));
     let room = client
         .create_room(request)
