@@ -18,6 +18,8 @@ const COMMANDS: &[&str] = &[
     "emergency_info",
     "settings_time_zone",
     "settings_set_time_zone",
+    "settings_location_days",
+    "settings_set_location_days",
     "advice_list",
     "advice_section",
     "advice_set_tick",

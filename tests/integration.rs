@@ -408,6 +408,46 @@ fn the_time_zone_setting_starts_in_uk_time_and_refuses_unknown_choices() {
     );
 }
 
+/// Phones' locations are kept 7 days after a session unless 1 to 90 days are chosen; any
+/// other value, or one of the wrong type, is refused by its field and changes nothing.
+#[test]
+fn the_days_locations_are_kept_are_chosen_within_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let shown = invoke(&app, "settings_location_days", json!({})).unwrap();
+    assert_eq!(shown, json!({ "days": 7, "most": 90 }));
+    for (bad, code) in [
+        (json!(0), "validation"),
+        (json!(91), "validation"),
+        (json!(-1), "validation"),
+        (json!(i64::MAX), "validation"),
+        (json!(u64::MAX), "invalid_arguments"),
+        (json!("30"), "invalid_arguments"),
+        (json!(2.5), "invalid_arguments"),
+        (json!(null), "invalid_arguments"),
+    ] {
+        let error = invoke(
+            &app,
+            "settings_set_location_days",
+            json!({ "locationDays": bad }),
+        )
+        .unwrap_err();
+        assert_eq!(error["code"], code, "{error}");
+        assert_eq!(error["field"], "locationDays", "{error}");
+    }
+    let kept = invoke(
+        &app,
+        "settings_set_location_days",
+        json!({ "locationDays": 30 }),
+    )
+    .unwrap();
+    assert_eq!(kept["days"], 30);
+    assert_eq!(
+        invoke(&app, "settings_location_days", json!({})).unwrap()["days"],
+        30
+    );
+}
+
 /// The front end builds the page from text nodes only, so user and content text can never
 /// become markup; and nothing runs that the CSP would have to allow inline.
 #[test]

@@ -104,6 +104,7 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
     builder
         // Used from Rust only (commands/pickers.rs); the window is granted none of its commands.
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_opener::init())
         .invoke_handler(commands::handler())
         .on_page_load(startup::startup_probe)
         .setup(move |app| {
@@ -302,9 +303,21 @@ fn open_main_window<R: Runtime>(
         .find(|window| window.label == MAIN_WINDOW)
         .cloned()
         .unwrap_or_default();
+    let opener = app.clone();
     let mut window = tauri::WebviewWindowBuilder::from_config(app, &config)?
-        // The app is offline and self-contained: never navigate the window away from it.
-        .on_navigation(is_app_url);
+        // The app is offline and self-contained: never navigate the window away from it. A
+        // map link opens in the device's own map app or browser instead.
+        .on_navigation(move |url| {
+            if is_map_link(url) {
+                use tauri_plugin_opener::OpenerExt;
+                tracing::info!("a map link was opened outside the app");
+                if let Err(error) = opener.opener().open_url(url.as_str(), None::<&str>) {
+                    tracing::warn!("the map link could not be opened: {error}");
+                }
+                return false;
+            }
+            is_app_url(url)
+        });
     if startup::probing() {
         window = window
             .initialization_script(include_str!("startup_probe.js"))
@@ -338,6 +351,12 @@ fn come_forward<R: Runtime>(app: &tauri::AppHandle<R>) {
         let _ = window.show();
         let _ = window.set_focus();
     }
+}
+
+/// A link to a place: `geo:` (the device's map app) or an OpenStreetMap page.
+fn is_map_link(url: &tauri::Url) -> bool {
+    url.scheme() == "geo"
+        || (url.scheme() == "https" && url.host_str() == Some("www.openstreetmap.org"))
 }
 
 fn is_app_url(url: &tauri::Url) -> bool {

@@ -264,9 +264,6 @@ pub fn sharing_now(
         .collect())
 }
 
-/// The days a session's locations are kept after it ends, unless the user chose otherwise.
-pub const KEEP_DAYS_DEFAULT: u32 = 7;
-
 /// Deletes the locations of sessions that ended more than `keep_days` days before `now`, and
 /// live-location states that ended as long ago. Returns how many locations went.
 pub fn forget_expired(

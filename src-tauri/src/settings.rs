@@ -17,6 +17,8 @@ const RECOVERY_KEY: &str = "teamRecoveryKey";
 pub const LOCATION_DAYS: &str = "locationDays";
 /// The most days a location may be kept: a season's review reads the incident log, not this.
 pub const LOCATION_DAYS_MAX: u32 = 90;
+/// Locations are kept a week after their session unless the user chose otherwise.
+pub const LOCATION_DAYS_DEFAULT: u32 = 7;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -137,7 +139,7 @@ pub fn location_days(conn: &Connection) -> Result<u32, SettingsError> {
     Ok(saved
         .and_then(|value| value.parse::<u32>().ok())
         .filter(|days| (1..=LOCATION_DAYS_MAX).contains(days))
-        .unwrap_or(crate::locations::KEEP_DAYS_DEFAULT))
+        .unwrap_or(LOCATION_DAYS_DEFAULT))
 }
 
 pub fn keep_locations_for(conn: &Connection, days: i64) -> Result<u32, SettingsError> {

@@ -398,6 +398,29 @@ fn track_a_session_from_the_team(data_dir: &Path, key: &DataKey) {
         noon(),
     )
     .unwrap();
+    // Vic's phone shares a pin, then live location, for the outing.
+    use campaign_safe_lib::relay::whereabouts;
+    let later = noon() + chrono::Duration::minutes(5);
+    let from_vic = |event_id| Incoming {
+        room_id: "!ward5:campaign.example",
+        event_id,
+        sender: "@vic:campaign.example",
+        sender_name: "Vic",
+        at: later,
+        own: false,
+    };
+    let pin = whereabouts::pin(&json!({"msgtype": "m.location", "body": "Location", "geo_uri": "geo:51.4545,-2.5879;u=20"}))
+        .expect("a pin");
+    whereabouts::apply_location(&mut conn, &from_vic("$pin-by-vic"), pin, false).unwrap();
+    let info =
+        whereabouts::beacon_info(&json!({"live": true, "timeout": 3_600_000})).expect("live");
+    whereabouts::apply_sharing(
+        &mut conn,
+        &from_vic("$live-by-vic"),
+        "@vic:campaign.example",
+        &info,
+    )
+    .unwrap();
 }
 
 /// Every row of every table, by table name, as SQLite holds them.

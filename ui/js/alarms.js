@@ -6,6 +6,7 @@
 import * as api from './api.js';
 import { h, fill, holdFocus, sessionFocus } from './dom.js';
 import { setAppNow } from './countdowns.js';
+import { ageText, mapLinks } from './components.js';
 
 const box = document.getElementById('alarms');
 let current = { alarms: [], ring: [], notificationsFailed: false };
@@ -70,6 +71,9 @@ function alarmItem(alarm) {
   h('p', { class: 'alarm-summary', id: `alarm-${alarm.key}` },
     h('a', { href: `#/checkins/${alarm.sessionId}` }, alarm.summary)),
   h('p', { class: 'alarm-body' }, alarm.body),
+  alarm.lastLocation ? h('p', { class: 'alarm-where' }, 'Location ',
+    h('span', { 'data-since': alarm.lastLocation.at }, ageText(alarm.lastLocation.at)), ': ',
+    mapLinks(alarm.lastLocation)) : null,
   h('div', { class: 'actions' }, buttons),
   error);
   item.addEventListener('click', async (event) => {

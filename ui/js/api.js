@@ -49,6 +49,8 @@ export const unlockRecord = (passphrase, passphraseAgain) =>
   call('unlock_record', { passphrase, passphraseAgain });
 export const timeZone = () => call('settings_time_zone');
 export const setTimeZone = (choice) => call('settings_set_time_zone', { choice });
+export const locationDays = () => call('settings_location_days');
+export const setLocationDays = (locationDays) => call('settings_set_location_days', { locationDays });
 
 export const adviceList = () => call('advice_list');
 export const adviceSection = (sectionId) => call('advice_section', { sectionId });

@@ -116,3 +116,39 @@ export function onSubmit(form, work) {
   });
   return form;
 }
+
+/** "4 min ago", "2 h 5 min ago", "just now": how old a location is at `now`. */
+export function ageText(iso, now = Date.now()) {
+  const minutes = Math.floor(Math.max(0, now - Date.parse(iso)) / 60000);
+  if (Number.isNaN(minutes)) return '';
+  if (minutes < 1) return 'just now';
+  return minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min ago` : `${minutes} min ago`;
+}
+
+/** The links that open a location outside the app: the device's map app, or OpenStreetMap. */
+export function mapLinks(location) {
+  return [
+    h('a', { href: location.geoUri, class: 'map-link' }, 'Open in a map app'), ' · ',
+    h('a', { href: location.mapUrl, class: 'map-link' }, 'OpenStreetMap'),
+  ];
+}
+
+/**
+ * Where someone on a session last was, never without its age (kept current by the
+ * countdowns' timer through `data-since`), or that nobody's phone has shared one.
+ */
+export function lastLocationLine(location, { headingLevel = 2 } = {}) {
+  const heading = h(`h${headingLevel}`, {}, 'Last known location');
+  if (!location) {
+    return h('section', { class: 'last-location' }, heading,
+      h('p', { class: 'muted' }, 'No location shared yet. People out on it can share their live location from Element in the team room.'));
+  }
+  const time = location.atLocal.split(', ').pop();
+  return h('section', { class: 'last-location' }, heading,
+    h('p', {},
+      h('strong', { class: 'coordinates' }, location.coordinates), ' ',
+      location.accuracyM != null ? `(within ${location.accuracyM} m)` : '(accuracy not given)'),
+    h('p', {}, `${location.live ? 'Live location' : 'A pin'} from ${location.senderName} at ${time}, `,
+      h('span', { class: 'location-age', 'data-since': location.at }, ageText(location.at)), '.'),
+    h('p', {}, mapLinks(location)));
+}

@@ -3,6 +3,8 @@
 // minute while more than a minute away, every second in the last minute. With nothing on
 // screen, nothing runs.
 
+import { ageText } from './components.js';
+
 const MINUTE = 60;
 
 // How far the app's clock is from this page's (only ever non-zero when a test runs the app
@@ -59,6 +61,12 @@ function update() {
     }
     next = Math.min(next, changesIn);
   }
+  // How old a location is: it changes once a minute.
+  for (const element of document.querySelectorAll('[data-since]')) {
+    const text = ageText(element.dataset.since, Date.now() + skew);
+    if (element.textContent !== text) element.textContent = text;
+    next = Math.min(next, MINUTE - (Math.floor((Date.now() + skew - Date.parse(element.dataset.since)) / 1000) % MINUTE));
+  }
   if (next !== Infinity) timer = window.setTimeout(update, next * 1000);
 }
 
@@ -67,11 +75,12 @@ export function startCountdowns() {
   // Screens replace their content; a countdown that appears (or goes) reschedules the one
   // timer. The observer is called only when the page changes, never on its own.
   let pending = false;
-  new MutationObserver(() => {
+  const observer = new MutationObserver(() => {
     if (pending) return;
     pending = true;
     queueMicrotask(() => { pending = false; update(); });
-  }).observe(document.getElementById('main'), { childList: true, subtree: true });
+  });
+  for (const id of ['main', 'alarms']) observer.observe(document.getElementById(id), { childList: true, subtree: true });
   document.addEventListener('visibilitychange', update);
   update();
 }

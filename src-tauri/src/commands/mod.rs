@@ -96,6 +96,8 @@ fn every_command<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'st
         app::emergency_info,
         settings::settings_time_zone,
         settings::settings_set_time_zone,
+        settings::settings_location_days,
+        settings::settings_set_location_days,
         advice::advice_list,
         advice::advice_section,
         advice::advice_set_tick,

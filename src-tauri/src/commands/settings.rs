@@ -27,3 +27,33 @@ pub fn settings_set_time_zone(
     state.announce(crate::changes::Changed::Sessions);
     Ok(settings::time_zone_view(choice))
 }
+
+/// How long phones' locations are kept after a session ends, and the most that may be chosen.
+#[derive(serde::Serialize)]
+pub struct LocationDays {
+    days: u32,
+    most: u32,
+}
+
+#[tauri::command(async)]
+pub fn settings_location_days(state: State<'_, AppState>) -> Result<LocationDays, IpcError> {
+    Ok(LocationDays {
+        days: settings::location_days(&state.database()?.conn())?,
+        most: settings::LOCATION_DAYS_MAX,
+    })
+}
+
+/// `locationDays` from 1 to 90; anything else is refused by the field's label. Locations already
+/// past the new limit go at once.
+#[tauri::command(async)]
+pub fn settings_set_location_days(
+    state: State<'_, AppState>,
+    location_days: Arg<i64>,
+) -> Result<LocationDays, IpcError> {
+    let days = settings::keep_locations_for(&state.database()?.conn(), location_days.0)?;
+    state.announce(crate::changes::Changed::Sessions);
+    Ok(LocationDays {
+        days,
+        most: settings::LOCATION_DAYS_MAX,
+    })
+}

@@ -30,7 +30,8 @@ impl Listener for Poke {
 /// One pass: deletes what is due; returns how long to sleep (None: until a session changes).
 pub fn look(database: &Database, clock: &dyn Clock) -> Option<StdDuration> {
     let conn = database.conn();
-    let days = crate::settings::location_days(&conn).unwrap_or(super::KEEP_DAYS_DEFAULT);
+    let days =
+        crate::settings::location_days(&conn).unwrap_or(crate::settings::LOCATION_DAYS_DEFAULT);
     let now = clock.now();
     if let Err(error) = super::forget_expired(&conn, now, days) {
         tracing::error!("locations could not be deleted: {error}");

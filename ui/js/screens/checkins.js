@@ -6,6 +6,7 @@ import { h, fill, field, errorSlot, showError, clearErrors, announce, holdFocus,
 import { countdown, statusText } from '../countdowns.js';
 import { newSessionForm } from './checkin_form.js';
 import { formatWhen } from '../when.js';
+import { lastLocationLine } from '../components.js';
 
 export async function render([param, sub]) {
   if (param === 'new') return { title: 'New check-in session', node: newSessionForm() };
@@ -318,6 +319,7 @@ function detailParts(session, quiet = false) {
       h('p', {}, 'Call them now. If you cannot reach them, call 999.'),
       h('button', { type: 'button', class: 'button', id: 'acknowledge-help', 'data-act': 'acknowledge' }, 'I’m dealing with it')) : null,
     errorSlot('general'),
+    !ended && session.team ? whereabouts(session, missed || session.status === 'help') : null,
     teamLine(session),
     !ended && !session.team ? shareSection(session) : null,
     h('p', {}, `${session.kind[0].toUpperCase()}${session.kind.slice(1)} · until ${session.endsAtLocal}`
@@ -327,6 +329,18 @@ function detailParts(session, quiet = false) {
       h('span', { class: 'timeline-time' }, event.atLocal), ' ',
       h('span', { class: 'timeline-text', title: event.whoId ?? '' }, event.text)))),
   ];
+}
+
+/** Where they last were, and who shares live location now; first when an alarm is open. */
+function whereabouts(session, alarm) {
+  const sharing = session.sharing ?? [];
+  return h('div', { class: `whereabouts${alarm ? ' whereabouts-alarm' : ''}` },
+    lastLocationLine(session.lastLocation),
+    sharing.length
+      ? h('p', { class: 'sharing-now' }, 'Sharing live location now: ', sharing.map((person, index) => [
+        index ? ', ' : '', h('strong', {}, shortName(person.userId)),
+        ` since ${person.sinceLocal.split(', ').pop()} (until ${person.untilLocal.split(', ').pop()})`]))
+      : h('p', { class: 'sharing-now muted' }, 'Nobody on it is sharing live location now.'));
 }
 
 /**

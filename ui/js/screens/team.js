@@ -7,6 +7,7 @@ import { h, s, field, errorSlot, showError, clearErrors, announce, fill, oneAtAT
 import { formatWhen } from '../when.js';
 import { comparisonPanel, compareOwnSessions } from './team_compare.js';
 import { memberList } from './team_members.js';
+import { locationsPanel } from './team_locations.js';
 
 const CONNECTION = {
   signedOut: 'Not signed in',
@@ -281,6 +282,7 @@ function signedIn(status) {
       : h('p', { class: 'empty' }, 'No team yet: create one, or join one from an invite link.'),
     createForm(),
     joinForm(),
+    locationsPanel(),
     h('p', {}, signOut),
   ];
 }
