@@ -15,6 +15,8 @@ mod team_device;
 #[allow(dead_code)] // Each test binary uses its own part of the shared support.
 #[path = "support/volunteer.rs"]
 mod volunteer;
+#[path = "team/whereabouts.rs"]
+mod whereabouts;
 #[path = "team/witness.rs"]
 mod witness;
 

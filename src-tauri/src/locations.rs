@@ -265,7 +265,7 @@ pub fn sharing_now(
 }
 
 /// Deletes the locations of sessions that ended more than `keep_days` days before `now`, and
-/// live-location states that ended as long ago. Returns how many locations went.
+/// live-location shares that have ended. Returns how many locations went.
 pub fn forget_expired(
     conn: &Connection,
     now: DateTime<Utc>,
@@ -280,14 +280,18 @@ pub fn forget_expired(
              (SELECT id FROM checkin_session WHERE ended_at IS NOT NULL AND ended_at <= ?1)",
         [before],
     )?;
-    conn.execute("DELETE FROM location_share WHERE until <= ?1", [before])?;
+    // Who shares live location matters only while they do.
+    conn.execute(
+        "DELETE FROM location_share WHERE until <= ?1",
+        [to_millis(now)],
+    )?;
     if gone > 0 {
         tracing::info!(locations = gone, "locations of ended sessions deleted");
     }
     Ok(gone)
 }
 
-/// When the next kept location falls due for deletion, if any is kept.
+/// When the next kept location (or live-location share) falls due for deletion, if any.
 pub fn next_expiry(conn: &Connection, keep_days: u32) -> rusqlite::Result<Option<DateTime<Utc>>> {
     let ended: Option<i64> = conn.query_row(
         "SELECT min(s.ended_at) FROM session_location l JOIN checkin_session s ON s.id = l.session_id
@@ -298,11 +302,12 @@ pub fn next_expiry(conn: &Connection, keep_days: u32) -> rusqlite::Result<Option
     let shared: Option<i64> =
         conn.query_row("SELECT min(until) FROM location_share", [], |r| r.get(0))?;
     let keep = Duration::days(i64::from(keep_days));
-    Ok([ended, shared]
+    let locations_go = ended
+        .and_then(from_millis)
+        .and_then(|at| at.checked_add_signed(keep));
+    Ok(locations_go
         .into_iter()
-        .flatten()
-        .filter_map(from_millis)
-        .filter_map(|at| at.checked_add_signed(keep))
+        .chain(shared.and_then(from_millis))
         .min())
 }
 
