@@ -215,13 +215,66 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
             .await;
 
         // A canvass shared with the team as it starts.
-        start_shared_canvass(&app, "Priya Shah, Tomasz Nowak").await;
+        // Vic is out on it too: he may check in by chat, and his phone's location counts.
+        start_shared_canvass(&app, "Priya Shah, Tomasz Nowak", Some("@vic")).await;
         let started = posted(&vic, &room_id, "started").await;
         assert!(
             started.contains("Priya Shah and Tomasz Nowak are out"),
             "{started}"
         );
         app.screenshots("team-session").await;
+
+        // Vic, out on it, pins where he is from his phone, then shares live location: the
+        // session page says where, how accurately, how long ago, and that he is sharing now.
+        let room = vic
+            .get_room(<&matrix_sdk::ruma::RoomId>::try_from(room_id.as_str()).unwrap())
+            .unwrap();
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        volunteer::send_raw(
+            &vic,
+            &room_id,
+            serde_json::json!({
+                "msgtype": "m.location", "body": "Location", "geo_uri": "geo:51.45450,-2.58790;u=40",
+                "org.matrix.msc3488.location": { "uri": "geo:51.45450,-2.58790;u=40" },
+                "org.matrix.msc3488.ts": now_ms,
+            }),
+        )
+        .await;
+        let vic_id = vic.user_id().unwrap().to_string();
+        let info = room
+            .send_state_event_raw(
+                "org.matrix.msc3672.beacon_info",
+                &vic_id,
+                serde_json::json!({ "description": "", "live": true, "timeout": 3 * 3_600_000,
+                    "org.matrix.msc3488.ts": now_ms, "org.matrix.msc3488.asset": { "type": "m.self" } }),
+            )
+            .await
+            .expect("beacon_info");
+        room.send_raw(
+            "org.matrix.msc3672.beacon",
+            serde_json::json!({
+                "m.relates_to": { "rel_type": "m.reference", "event_id": info.event_id },
+                "org.matrix.msc3488.location": { "uri": "geo:51.45600,-2.58500;u=12" },
+                "org.matrix.msc3488.ts": now_ms + 1_000,
+            }),
+        )
+        .await
+        .expect("beacon");
+        app.wait_for_text_within(".last-location .coordinates", "51.45600, -2.58500", RELAY)
+            .await;
+        app.wait_for_text(".last-location", "(within 12 m)").await;
+        app.wait_for_text(".last-location", "Live location from vic")
+            .await;
+        app.wait_for_text(".sharing-now", "Sharing live location now: vic since")
+            .await;
+        let geo = app
+            .js("return document.querySelector('.last-location a.map-link').getAttribute('href')")
+            .await;
+        assert_eq!(geo.as_str(), Some("geo:51.45600,-2.58500;u=12"));
+        app.screenshots_of("session-sharing-location", Some(".whereabouts"))
+            .await;
+        let violations = app.axe_violations().await;
+        assert!(violations.is_empty(), "{violations:#?}");
 
         // Vic makes new keys (or someone else now has his account): the Team screen warns,
         // and so does the session shared in that team, until Asha says she has checked.
@@ -258,6 +311,15 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
     let app = App::launch(driver).await;
     app.wait_for_text("#alarms", "Missed check-in: Canvass – Mill Lane")
         .await;
+    // The alarm says where Vic last was, with its age, and links to open it outside the app.
+    app.wait_for_text_within(
+        "#alarms .alarm-where",
+        "Last known location 51.45600, -2.58500 (within 12 m), from vic,",
+        RELAY,
+    )
+    .await;
+    app.wait_for_text("#alarms .alarm-where", "min ago").await;
+    app.screenshots("alarm-with-location").await;
     notices.wait_for("Missed check-in: Canvass – Mill Lane");
     let missed = posted(&vic, &room_id, "missed").await;
     assert!(
@@ -388,7 +450,7 @@ async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() 
         .as_str()
         .unwrap()
         .to_owned();
-    start_shared_canvass(&app, "Sam Okafor").await;
+    start_shared_canvass(&app, "Sam Okafor", None).await;
     volunteer::send(
         volunteer::synced_into(&sam_phone, &room_id).await,
         &room_id,
@@ -528,7 +590,9 @@ async fn a_laptop_on_an_element_account_confirms_itself_with_the_recovery_key() 
 
 /// Starts "Canvass – Mill Lane" for `participants` from the form, shared with Ward 3 team,
 /// and waits for its page.
-async fn start_shared_canvass(app: &App, participants: &str) {
+/// Starts a canvass shared with the team; `chat_member` (a Matrix id's start) is ticked as out
+/// on it from the team room.
+async fn start_shared_canvass(app: &App, participants: &str, chat_member: Option<&str>) {
     app.go("#/checkins/new").await;
     app.wait_for_text("main h1", "New check-in session").await;
     app.type_in("#f-title", " – Mill Lane").await;
@@ -539,6 +603,11 @@ async fn start_shared_canvass(app: &App, participants: &str) {
         .await;
     app.wait_for("#f-shareWith option[value^='!']").await;
     app.click("#f-shareWith option[value^='!']").await;
+    if let Some(member) = chat_member {
+        let tick = format!(".chat-members input[value^='{member}']");
+        app.wait_for(&tick).await;
+        app.click(&tick).await;
+    }
     app.click(".session-form button[type='submit']").await;
     app.wait_for_text(".checkin-detail .team-line", "Shared with Ward 3 team")
         .await;

@@ -144,7 +144,7 @@ pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
         .collect::<Result<_, _>>()?;
     for alarm in &mut alarms {
         if alarm.kind != AlarmKind::Reminder {
-            alarm.locate(crate::locations::last_known(conn, alarm.session_id)?);
+            alarm.last_location = crate::locations::last_known(conn, alarm.session_id)?;
         }
     }
     let urgency = |kind: AlarmKind| match kind {
@@ -187,20 +187,19 @@ impl Alarm {
         alarm
     }
 
-    /// Adds where someone on it last was, with its age when the alarm went off.
-    fn locate(&mut self, location: Option<LastLocation>) {
-        if let Some(location) = &location {
-            let age = if location.at > self.since {
-                "sent after the alarm went off".to_owned()
-            } else {
-                format!("{} before the alarm", location.age_at(self.since))
-            };
-            self.body.push_str(&format!(
-                " Last known location: {}, {age}.",
-                location.sentence()
-            ));
-        }
-        self.last_location = location;
+    /// Where someone on it last was, with its age when the alarm went off: for the desktop
+    /// notice, which is not redrawn (the window shows the location beside the body).
+    fn location_sentence(&self) -> Option<String> {
+        let location = self.last_location.as_ref()?;
+        let age = if location.at > self.since {
+            "sent after the alarm went off".to_owned()
+        } else {
+            format!("{} before the alarm", location.age_at(self.since))
+        };
+        Some(format!(
+            "Last known location: {}, {age}.",
+            location.sentence()
+        ))
     }
 
     /// Who is out, as a sentence's subject: "Asha and Ben", or the session's name.
@@ -286,9 +285,13 @@ impl Alarm {
             Mode::Me => "check in",
             Mode::Watching => "record their check-in",
         };
+        let body = match self.location_sentence() {
+            Some(location) => format!("{} {location}", self.body),
+            None => self.body.clone(),
+        };
         Notice {
             summary: self.summary.clone(),
-            body: self.body.clone(),
+            body,
             in_app_task: check_in.to_owned(),
             urgency: match self.kind {
                 AlarmKind::Reminder => Urgency::Normal,

@@ -195,6 +195,7 @@ async fn a_phones_pin_and_live_location_reach_the_alarm_and_the_missed_post() {
         office.hub.state().alarms.iter().any(|alarm| {
             alarm.last_location.is_some()
                 && alarm
+                    .notice()
                     .body
                     .contains("Last known location: 51.45700, -2.58400 (within 9 m)")
         })

@@ -3,6 +3,7 @@
 import * as api from '../api.js';
 import { h, field, errorSlot, showError, clearErrors } from '../dom.js';
 import { dateTimeField, setDateTime, readDateTime } from '../datetime.js';
+import { chatMembersPicker } from './chat_members.js';
 
 const PRESETS = {
   pair: { label: 'Canvass in a pair, check in every 30 min', kind: 'canvass', interval: '30', hours: 3, title: 'Canvass' },
@@ -16,6 +17,8 @@ function select(options) {
 
 
 export function newSessionForm() {
+  const members = chatMembersPicker();
+  let ownUserId = null;
   const intervals = [['', 'No periodic check-ins (arrival time only)'], ...[5, 10, 15, 20, 30, 45, 60, 90, 120, 240].map((m) => [String(m), `Every ${m} minutes`])];
   const form = h('form', { class: 'session-form', novalidate: true },
     h('p', { class: 'back' }, h('a', { href: '#/checkins' }, '← Check-ins')),
@@ -39,15 +42,18 @@ export function newSessionForm() {
       field('escalation[0].relationship', 'Relationship', h('input', { type: 'text', maxlength: '500' }))),
     field('shareWith', 'Share with', select([['', 'Nobody (this device only)']]),
       'Share with a team and every member’s device raises the alarm if a check-in is missed.'),
+    members.node,
     errorSlot('general'),
     h('button', { type: 'submit', class: 'button button-big' }, 'Start session'));
 
   // Teams come from the team server's account on this device, if there is one.
   api.teamStatus().then((status) => {
     for (const team of status.teams) el('shareWith').append(h('option', { value: team.roomId }, `Team: ${team.name}`));
+    ownUserId = status.userId;
   }).catch(() => {});
 
   const el = (name) => form.elements[name];
+  el('shareWith').addEventListener('change', () => members.load(el('shareWith').value, ownUserId));
   const applyPreset = (preset) => {
     el('kind').value = preset.kind;
     el('intervalMinutes').value = preset.interval;
@@ -82,7 +88,7 @@ export function newSessionForm() {
       const started = await api.checkinsStart(session);
       if (el('shareWith').value) {
         try {
-          await api.checkinsShare(started.id, el('shareWith').value, []);
+          await api.checkinsShare(started.id, el('shareWith').value, members.chosen());
         } catch {
           // Started, but not shared: the session page offers to share it again.
         }

@@ -7,6 +7,7 @@ import { countdown, statusText } from '../countdowns.js';
 import { newSessionForm } from './checkin_form.js';
 import { formatWhen } from '../when.js';
 import { lastLocationLine } from '../components.js';
+import { chatMembersPicker } from './chat_members.js';
 
 export async function render([param, sub]) {
   if (param === 'new') return { title: 'New check-in session', node: newSessionForm() };
@@ -356,38 +357,22 @@ function shareSection(session) {
       return;
     }
     const teamSelect = h('select', {}, status.teams.map((team) => h('option', { value: team.roomId }, team.name)));
-    const members = h('fieldset', { class: 'chat-members' },
-      h('legend', {}, 'Who may check in by chat (OK, 👍 or HELP in the team room)'));
-    const loadMembers = async () => {
-      fill(members, h('legend', {}, 'Who may check in by chat (OK, 👍 or HELP in the team room)'));
-      try {
-        for (const member of await api.teamMembers(teamSelect.value)) {
-          if (member.userId === status.userId) continue;
-          const id = `chat-${member.userId.replace(/[^a-zA-Z0-9]/g, '')}`;
-          members.append(h('div', { class: 'check' },
-            h('input', { type: 'checkbox', id, value: member.userId }),
-            h('label', { for: id }, `${member.name} (${member.userId})`)));
-        }
-      } catch (error) {
-        members.append(h('p', { class: 'problem' }, error.message));
-      }
-    };
-    teamSelect.addEventListener('change', loadMembers);
-    loadMembers();
+    const members = chatMembersPicker();
+    teamSelect.addEventListener('change', () => members.load(teamSelect.value, status.userId));
+    members.load(teamSelect.value, status.userId);
     const share = h('button', { type: 'button', class: 'button', id: 'share-session' }, 'Share with this team');
     share.addEventListener('click', async () => {
       clearErrors(box);
       share.disabled = true;
-      const chosen = [...members.querySelectorAll('input:checked')].map((input) => input.value);
       try {
-        await api.checkinsShare(session.id, teamSelect.value, chosen);
+        await api.checkinsShare(session.id, teamSelect.value, members.chosen());
         announce('Shared with the team.');
       } catch (error) {
         showError(box, error);
         share.disabled = false;
       }
     });
-    box.append(field('shareTeam', 'Team', teamSelect), members, errorSlot('general', 'share-'), share);
+    box.append(field('shareTeam', 'Team', teamSelect), members.node, errorSlot('general', 'share-'), share);
   }).catch(() => box.remove());
   return box;
 }

@@ -159,11 +159,11 @@ fn a_members_pin_reaches_the_session_page_the_alarm_and_the_missed_post() {
     scheduler::evaluate(&mut a.db.conn(), at(14, 41), &TeamPosts).unwrap();
     let alarm = crate::alarms::open(&a.db.conn()).unwrap().remove(0);
     assert!(
-        alarm.body.contains(
+        alarm.notice().body.contains(
             "Last known location: 51.50123, -0.12345 (within 35 m), from Ben at 14:20, 20 min before the alarm."
         ),
         "{}",
-        alarm.body
+        alarm.notice().body
     );
     assert!(alarm.last_location.is_some());
     room.post_from(&a, at(14, 45));
