@@ -65,6 +65,7 @@ const COMMANDS: &[&str] = &[
     "checkins_extend",
     "checkins_end",
     "checkins_acknowledge",
+    "checkins_ask",
     "checkins_snooze",
     "alarms_open",
     "incidents_vocabulary",

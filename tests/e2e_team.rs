@@ -276,6 +276,30 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         let violations = app.axe_violations().await;
         assert!(violations.is_empty(), "{violations:#?}");
 
+        // A welfare check: Asha asks for a check-in now; Vic is mentioned in the room, says
+        // "ok" from his phone, and the page shows the answer.
+        app.click("button[data-act='ask']").await;
+        app.wait_for_text(".welfare-status", "Not answered yet.")
+            .await;
+        let asked = post(&vic, &room_id, "asked").await;
+        assert!(
+            asked["body"]
+                .as_str()
+                .is_some_and(|body| body.contains("to check in now. Reply OK")),
+            "{asked}"
+        );
+        assert_eq!(asked["m.mentions"]["user_ids"][0], vic_id.as_str());
+        volunteer::send_raw(
+            &vic,
+            &room_id,
+            serde_json::json!({ "msgtype": "m.text", "body": "ok" }),
+        )
+        .await;
+        app.wait_for_text_within(".welfare-status", "vic checked in from chat", RELAY)
+            .await;
+        app.screenshots_of("welfare-check-answered", Some(".welfare-check"))
+            .await;
+
         // Vic makes new keys (or someone else now has his account): the Team screen warns,
         // and so does the session shared in that team, until Asha says she has checked.
         volunteer::reset_identity(&vic, "vic").await;

@@ -659,6 +659,21 @@ fn check_in_sessions_start_check_in_and_end_through_ipc() {
     let id = session["id"].as_i64().unwrap();
     let session = invoke(&app, "checkins_check_in", json!({"sessionId": id})).unwrap();
     assert_eq!(session["timeline"][1]["kind"], "checked_in");
+    // A welfare check: due within the grace period (10 min), answered by the next check-in.
+    let asked = invoke(&app, "checkins_ask", json!({"sessionId": id})).unwrap();
+    assert_eq!(asked["nextDueAt"], "2026-11-25T12:10:00Z");
+    assert_eq!(asked["status"], "due", "the ask is the reminder");
+    assert_eq!(asked["welfareCheck"]["askedBy"], "you");
+    assert_eq!(asked["welfareCheck"]["answer"], Value::Null);
+    let answered = invoke(&app, "checkins_check_in", json!({"sessionId": id})).unwrap();
+    assert_eq!(answered["welfareCheck"]["answer"], "Checked in");
+    for bad in [json!("1"), json!(null), json!(i64::MAX), json!(-1)] {
+        let error = invoke(&app, "checkins_ask", json!({"sessionId": bad})).unwrap_err();
+        assert!(
+            error["code"] == "invalid_arguments" || error["code"] == "not_found",
+            "{error}"
+        );
+    }
     assert_eq!(
         invoke(&app, "checkins_active", json!({}))
             .unwrap()

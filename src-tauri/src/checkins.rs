@@ -474,6 +474,18 @@ pub fn acknowledge(
     here(conn, id, SessionChange::Acknowledge, now, actor, sink)
 }
 
+/// A welfare check: asks the people out on it to check in now (see
+/// [`SessionChange::AskCheckIn`]).
+pub fn ask_check_in(
+    conn: &mut Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    sink: &dyn SessionSink,
+) -> Result<(), CheckinError> {
+    here(conn, id, SessionChange::AskCheckIn, now, actor, sink)
+}
+
 /// "Home safe": the session ends and nothing more is sent for it.
 pub fn end_safely(
     conn: &mut Connection,

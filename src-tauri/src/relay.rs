@@ -109,3 +109,5 @@ pub fn invalid(
 mod hostile_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod welfare_tests;

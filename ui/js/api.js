@@ -78,6 +78,7 @@ export const checkinsCheckIn = (sessionId) => call('checkins_check_in', { sessio
 export const checkinsExtend = (sessionId, minutes) => call('checkins_extend', { sessionId, minutes });
 export const checkinsEnd = (sessionId) => call('checkins_end', { sessionId });
 export const checkinsAcknowledge = (sessionId) => call('checkins_acknowledge', { sessionId });
+export const checkinsAsk = (sessionId) => call('checkins_ask', { sessionId });
 export const checkinsSnooze = (sessionId) => call('checkins_snooze', { sessionId });
 export const alarmsOpen = () => call('alarms_open');
 

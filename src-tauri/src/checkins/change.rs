@@ -103,6 +103,9 @@ pub enum SessionChange {
     Help,
     /// "Home safe": nothing more is due.
     End,
+    /// A welfare check: "check in now". The next check-in falls due a grace period from now
+    /// (never later than it already was), and a reminder goes to the people out on it.
+    AskCheckIn,
     /// The scheduler reminded for `due` (again, after a snooze).
     Remind {
         due: i64,
@@ -165,6 +168,7 @@ pub enum Outcome {
 pub(crate) struct Facts {
     pub id: i64,
     pub interval_min: Option<i64>,
+    pub grace_min: i64,
     pub reminder_lead_min: i64,
     pub started_at: i64,
     pub ends_at: i64,
@@ -192,6 +196,7 @@ pub(crate) fn facts(conn: &Connection, id: i64) -> rusqlite::Result<Option<Facts
             Ok(Facts {
                 id: r.get(0)?,
                 interval_min: r.get(2)?,
+                grace_min: r.get(3)?,
                 reminder_lead_min: r.get(18)?,
                 started_at: r.get(4)?,
                 ends_at: r.get(5)?,
@@ -238,7 +243,7 @@ fn permitted(facts: &Facts, change: &SessionChange, actor: &Actor, me: &str) -> 
             _ => Err("the scheduler only reminds and raises alarms".into()),
         },
         Actor::Here(_) => match change {
-            Acknowledge | MissReported { .. } => Ok(()),
+            Acknowledge | MissReported { .. } | AskCheckIn => Ok(()),
             _ if !facts.tracked => Ok(()),
             CheckIn { .. } => Err(format!(
                 "only {owners}'s devices can check in for this session; say you are dealing \
@@ -259,6 +264,7 @@ fn permitted(facts: &Facts, change: &SessionChange, actor: &Actor, me: &str) -> 
             };
             match (change, via) {
                 (Acknowledge | MissReported { .. }, _) => Ok(()),
+                (AskCheckIn, Via::App) => Ok(()),
                 (CheckIn { .. } | Help, Via::Chat) if is_owner || in_chat => Ok(()),
                 (CheckIn { .. } | Help, Via::Chat) => Err(format!(
                     "only the people out on it can {verb} it from chat, and {name} is not one \
@@ -425,6 +431,27 @@ pub fn apply(
             )?;
             record("help", at_time, None, None)?;
         }
+        SessionChange::AskCheckIn => {
+            if remote {
+                if let Err(why) = plausible(at_time, &facts, now) {
+                    return refuse(why);
+                }
+            }
+            let by = now_ms
+                .checked_add(minutes(facts.grace_min).ok_or(CheckinError::Arithmetic)?)
+                .ok_or(CheckinError::Arithmetic)?;
+            // Asked while a check-in is already overdue, the alarm stands as it is.
+            let due = facts.next_due_at.min(by);
+            if due < facts.next_due_at {
+                reschedule(tx, &facts, due, facts.ends_at.max(due), to_millis(now))?;
+                // The ask is the reminder: it shows at once, and no second one follows.
+                tx.execute(
+                    "UPDATE checkin_session SET reminded_for = ?2 WHERE id = ?1",
+                    params![id, due],
+                )?;
+            }
+            record("asked", at_time, Some(due), None)?;
+        }
         SessionChange::End => {
             tx.execute(
                 "UPDATE checkin_session SET ended_at = ?2 WHERE id = ?1",
@@ -523,7 +550,7 @@ pub(crate) fn event(
     let detail = match (recorded.kind, recorded.due_at, recorded.minutes) {
         (_, _, Some(minutes)) => format!("{minutes}"),
         (
-            "missed" | "missed_reported" | "reminder_sent" | "missed_alert_repeated",
+            "missed" | "missed_reported" | "reminder_sent" | "missed_alert_repeated" | "asked",
             Some(due),
             _,
         ) => due.to_string(),

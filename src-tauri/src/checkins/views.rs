@@ -98,6 +98,41 @@ pub struct SessionDetail {
     pub timeline: Vec<EventView>,
     /// Who on it shares live location from their phone now, and since when.
     pub sharing: Vec<SharingNow>,
+    /// The latest welfare check ("check in now"), and whether it was answered.
+    pub welfare_check: Option<WelfareCheck>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WelfareCheck {
+    /// Who asked: "you" (this device) or a member's name.
+    pub asked_by: String,
+    pub asked_at_local: String,
+    /// The check-in that answered it, in a sentence ("vic checked in from chat"), and when.
+    pub answer: Option<String>,
+    pub answered_at_local: Option<String>,
+}
+
+/// The latest welfare check in `timeline`, answered by the first check-in after it.
+fn welfare_check(timeline: &[EventView]) -> Option<WelfareCheck> {
+    let (index, asked) = timeline
+        .iter()
+        .enumerate()
+        .rfind(|(_, view)| view.event.kind == "asked")?;
+    let answer = timeline[index + 1..]
+        .iter()
+        .find(|view| view.event.kind == "checked_in");
+    Some(WelfareCheck {
+        asked_by: asked
+            .event
+            .by_name
+            .clone()
+            .filter(|_| asked.who_id.is_some())
+            .unwrap_or_else(|| "you".into()),
+        asked_at_local: asked.at_local.clone(),
+        answer: answer.map(|view| view.text.clone()),
+        answered_at_local: answer.map(|view| view.at_local.clone()),
+    })
 }
 
 const COLUMNS: &str =
@@ -254,7 +289,7 @@ pub fn detail(
         }
         None => Vec::new(),
     };
-    let timeline = timeline(conn, id)?
+    let timeline: Vec<EventView> = timeline(conn, id)?
         .into_iter()
         .map(|event| EventView {
             at_local: format_local(event.at),
@@ -268,6 +303,7 @@ pub fn detail(
         .collect();
     Ok(SessionDetail {
         session,
+        welfare_check: welfare_check(&timeline),
         timeline,
         sharing,
     })

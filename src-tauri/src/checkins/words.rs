@@ -69,6 +69,11 @@ pub fn sentence(event: &Event) -> String {
         ("acknowledged", true) => format!("{name} is dealing with it{from_chat}"),
         ("help", true) => format!("{name} asked for help{from_chat}"),
         ("help", false) => "Asked for help".into(),
+        ("asked", false) => format!("Asked for a check-in now, due {}", due(&event.detail)),
+        ("asked", true) => format!(
+            "{name} asked for a check-in now, due {}",
+            due(&event.detail)
+        ),
         ("ended_safe", false) => "Ended: safe".into(),
         ("ended_safe", true) => format!("{name} ended it: safe"),
         ("ignored", _) => format!(

@@ -127,6 +127,17 @@ pub fn checkins_acknowledge(
     })
 }
 
+/// A welfare check: asks the people out on a session to check in now.
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn checkins_ask(
+    state: State<'_, AppState>,
+    session_id: Arg<i64>,
+) -> Result<SessionDetail, IpcError> {
+    change(&state, session_id.0, |conn, now, actor, sink| {
+        checkins::ask_check_in(conn, session_id.0, now, actor, sink)
+    })
+}
+
 /// What the window is told, as its one `changed` event: what changed, and with sessions the
 /// alarms as they now are. The window draws once per change.
 #[derive(serde::Serialize)]

@@ -143,6 +143,7 @@ fn every_command<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'st
         checkins::checkins_extend,
         checkins::checkins_end,
         checkins::checkins_acknowledge,
+        checkins::checkins_ask,
         checkins::checkins_snooze,
         checkins::alarms_open,
         incidents::incidents_vocabulary,

@@ -108,6 +108,7 @@ fn change_of(wire: &Wire) -> Option<SessionChange> {
         WireKind::Acknowledged => SessionChange::Acknowledge,
         WireKind::Ended => SessionChange::End,
         WireKind::Help => SessionChange::Help,
+        WireKind::Asked => SessionChange::AskCheckIn,
         WireKind::Started | WireKind::Reminder => return None,
     })
 }

@@ -100,6 +100,7 @@ fn kind() -> impl Strategy<Value = Value> {
         Just("acknowledged"),
         Just("ended"),
         Just("help"),
+        Just("asked"),
         Just("unknown"),
     ]
     .prop_map(|k| json!(k))

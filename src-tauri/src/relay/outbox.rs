@@ -104,6 +104,7 @@ impl SessionSink for TeamPosts {
             "ended_safe" => WireKind::Ended,
             "help" => WireKind::Help,
             "missed" => WireKind::Missed,
+            "asked" => WireKind::Asked,
             // Each device reminds only for the sessions it started.
             "reminder_sent" if facts.ours => WireKind::Reminder,
             _ => return Ok(()),

@@ -28,6 +28,8 @@ pub enum WireKind {
     Ended,
     /// A participant asked for help ("HELP" or "SOS" in the room).
     Help,
+    /// A welfare check: someone asks the people out on it to check in now.
+    Asked,
 }
 
 /// Everything a device needs to track a session it did not start.
@@ -196,6 +198,14 @@ pub fn message(wire: &Wire, facts: &SharedFacts) -> Value {
                 clock(wire.due_at)
             ),
         ),
+        WireKind::Asked => (
+            false,
+            format!(
+                "⏰ {title}: {} asks {people} to check in now. Reply OK (or react 👍) by {} if you are safe.",
+                wire.by,
+                clock(wire.due_at)
+            ),
+        ),
         WireKind::CheckedIn => (
             false,
             format!(
@@ -243,14 +253,16 @@ pub fn message(wire: &Wire, facts: &SharedFacts) -> Value {
             ),
         ),
     };
+    // Reminders and welfare checks ring the people out on it.
+    let asks = matches!(wire.event, WireKind::Reminder | WireKind::Asked);
     let mut content = json!({
-        "msgtype": if alarm || wire.event == WireKind::Reminder { "m.text" } else { "m.notice" },
+        "msgtype": if alarm || asks { "m.text" } else { "m.notice" },
         "body": body,
         FIELD: wire,
     });
     content["m.mentions"] = if alarm {
         json!({ "room": true })
-    } else if wire.event == WireKind::Reminder {
+    } else if asks {
         json!({ "user_ids": facts.chat_members })
     } else {
         json!({})

@@ -6,7 +6,7 @@ import { h, fill, field, errorSlot, showError, clearErrors, announce, holdFocus,
 import { countdown, statusText } from '../countdowns.js';
 import { newSessionForm } from './checkin_form.js';
 import { formatWhen } from '../when.js';
-import { lastLocationLine } from '../components.js';
+import { whereabouts, welfareCheck } from './session_team.js';
 import { chatMembersPicker } from './chat_members.js';
 
 export async function render([param, sub]) {
@@ -242,6 +242,10 @@ async function renderDetail(id) {
       if (button.dataset.act === 'check-in') await api.checkinsCheckIn(id);
       if (button.dataset.act === 'end') await api.checkinsEnd(id);
       if (button.dataset.act === 'acknowledge') await api.checkinsAcknowledge(id);
+      if (button.dataset.act === 'ask') {
+        await api.checkinsAsk(id);
+        announce('Asked the people out on it to check in now.');
+      }
       if (button.dataset.act === 'end' && latest.kind === 'canvass') location.hash = `#/checkins/${id}/debrief`;
       else holdFocus(() => null);
     } catch (error) {
@@ -321,6 +325,7 @@ function detailParts(session, quiet = false) {
       h('button', { type: 'button', class: 'button', id: 'acknowledge-help', 'data-act': 'acknowledge' }, 'I’m dealing with it')) : null,
     errorSlot('general'),
     !ended && session.team ? whereabouts(session, missed || session.status === 'help') : null,
+    !ended && session.team ? welfareCheck(session) : null,
     teamLine(session),
     !ended && !session.team ? shareSection(session) : null,
     h('p', {}, `${session.kind[0].toUpperCase()}${session.kind.slice(1)} · until ${session.endsAtLocal}`
@@ -330,18 +335,6 @@ function detailParts(session, quiet = false) {
       h('span', { class: 'timeline-time' }, event.atLocal), ' ',
       h('span', { class: 'timeline-text', title: event.whoId ?? '' }, event.text)))),
   ];
-}
-
-/** Where they last were, and who shares live location now; first when an alarm is open. */
-function whereabouts(session, alarm) {
-  const sharing = session.sharing ?? [];
-  return h('div', { class: `whereabouts${alarm ? ' whereabouts-alarm' : ''}` },
-    lastLocationLine(session.lastLocation),
-    sharing.length
-      ? h('p', { class: 'sharing-now' }, 'Sharing live location now: ', sharing.map((person, index) => [
-        index ? ', ' : '', h('strong', {}, shortName(person.userId)),
-        ` since ${person.sinceLocal.split(', ').pop()} (until ${person.untilLocal.split(', ').pop()})`]))
-      : h('p', { class: 'sharing-now muted' }, 'Nobody on it is sharing live location now.'));
 }
 
 /**

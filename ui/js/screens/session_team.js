@@ -1,0 +1,37 @@
+// The parts of a session's page that come from its team: where the people out on it last
+// were, who shares live location now, and the welfare check ("check in now").
+
+import { h } from '../dom.js';
+import { lastLocationLine } from '../components.js';
+
+const shortName = (userId) => userId.replace(/^@/, '').split(':')[0];
+const clock = (local) => local.split(', ').pop();
+
+/** Where they last were, and who shares live location now; framed when an alarm is open. */
+export function whereabouts(session, alarm) {
+  const sharing = session.sharing ?? [];
+  return h('div', { class: `whereabouts${alarm ? ' whereabouts-alarm' : ''}` },
+    lastLocationLine(session.lastLocation),
+    sharing.length
+      ? h('p', { class: 'sharing-now' }, 'Sharing live location now: ', sharing.map((person, index) => [
+        index ? ', ' : '', h('strong', {}, shortName(person.userId)),
+        ` since ${clock(person.sinceLocal)} (until ${clock(person.untilLocal)})`]))
+      : h('p', { class: 'sharing-now muted' }, 'Nobody on it is sharing live location now.'));
+}
+
+/**
+ * "Ask for a check-in now": a reminder to the people out on it in the team room; the
+ * check-in then falls due a grace period from now. Says when the last one was answered.
+ */
+export function welfareCheck(session) {
+  const asked = session.welfareCheck;
+  return h('section', { class: 'welfare-check', 'aria-labelledby': 'welfare-title' },
+    h('h2', { id: 'welfare-title' }, 'Check on them now'),
+    asked ? h('p', { class: 'welfare-status' },
+      `${asked.askedBy === 'you' ? 'You' : asked.askedBy} asked at ${clock(asked.askedAtLocal)}. `,
+      asked.answer
+        ? h('strong', {}, `Answered at ${clock(asked.answeredAtLocal)}: ${asked.answer}.`)
+        : h('strong', {}, 'Not answered yet.')) : null,
+    h('p', { class: 'muted' }, 'Posts a reminder in the team room that mentions the people out on it. Their next check-in is then due within the grace period, and the alarm follows if nobody answers.'),
+    h('button', { type: 'button', class: 'button button-secondary', 'data-act': 'ask' }, 'Ask for a check-in now'));
+}
