@@ -246,11 +246,18 @@ async fn an_upgrade_runs_with_the_window_open_and_keeps_the_data() {
             chrono::Utc::now(),
         )
         .unwrap();
-        // Schemas 17 (locations), 16 (record heads), 15 (device confirmed), 14 (senders), 13 (imported
+        // Schemas 18 (duress), 17 (locations), 16 (record heads), 15 (device confirmed), 14 (senders), 13 (imported
         // versions), 12 to 9 (plans, do-not-knock, aftercare), 8 (signatures) and 7
         // (settings) undone.
         conn.execute_batch(
-            "DROP TABLE session_location; DROP TABLE location_share;
+            "ALTER TABLE team DROP COLUMN duress_word; ALTER TABLE team DROP COLUMN duress_set_by;
+             ALTER TABLE team DROP COLUMN duress_set_at;
+             ALTER TABLE checkin_session DROP COLUMN duress_at;
+             ALTER TABLE checkin_session DROP COLUMN duress_by;
+             ALTER TABLE checkin_session DROP COLUMN duress_by_name;
+             ALTER TABLE checkin_session DROP COLUMN duress_how;
+             ALTER TABLE checkin_session DROP COLUMN duress_acknowledged_at;
+             DROP TABLE session_location; DROP TABLE location_share;
              DROP TABLE record_head_seen; ALTER TABLE team_account DROP COLUMN device_confirmed;
              ALTER TABLE checkin_event DROP COLUMN by_name; ALTER TABLE checkin_event DROP COLUMN via;
              ALTER TABLE team_event_seen DROP COLUMN app; ALTER TABLE team_outbox DROP COLUMN hold_ms;

@@ -23,6 +23,9 @@ use crate::time::{format_local, from_millis};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum AlarmKind {
+    /// Someone out signalled duress (the team's duress word, or the duress PIN): a silent
+    /// alarm, never shown on the devices of the person who signalled it.
+    Duress,
     /// Someone out asked for help (from the team room).
     Help,
     /// A check-in is due soon.
@@ -43,6 +46,7 @@ impl AlarmKey {
     /// A stable text form for the window.
     pub fn text(&self) -> String {
         let kind = match self.kind {
+            AlarmKind::Duress => "duress",
             AlarmKind::Help => "help",
             AlarmKind::Reminder => "reminder",
             AlarmKind::Missed => "missed",
@@ -83,6 +87,16 @@ pub struct Alarm {
     pub actions: Vec<AlarmAction>,
     /// For a missed check-in or a call for help: where someone on it last was.
     pub last_location: Option<LastLocation>,
+    /// For a duress alarm: who signalled it, and how.
+    #[serde(skip)]
+    signalled: Option<Signalled>,
+}
+
+/// Who signalled duress, and whether with the PIN (else the duress word).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Signalled {
+    by: String,
+    pin: bool,
 }
 
 const MINUTE_MS: i64 = 60_000;
@@ -100,10 +114,12 @@ fn clock_time(at: DateTime<Utc>) -> String {
 pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, mode, title, participants, next_due_at, reminder_lead_min, grace_min,
-                reminded_for, snoozed_until, missed_for, acknowledged_at, last_check_in_at, help_at
+                reminded_for, snoozed_until, missed_for, acknowledged_at, last_check_in_at, help_at,
+                duress_at, duress_by_name, duress_how
          FROM checkin_session
          WHERE ended_at IS NULL AND {FOLLOWED}
-           AND ((help_at IS NOT NULL AND acknowledged_at IS NULL)
+           AND ((duress_at IS NOT NULL AND duress_acknowledged_at IS NULL)
+             OR (help_at IS NOT NULL AND acknowledged_at IS NULL)
              OR (missed_for = next_due_at AND acknowledged_at IS NULL)
              OR (reminded_for = next_due_at AND snoozed_until IS NULL
                  AND (missed_for IS NULL OR missed_for <> next_due_at)))"
@@ -113,7 +129,10 @@ pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
             let due_ms: i64 = r.get(4)?;
             let help: Option<i64> = r.get(12)?;
             let missed = r.get::<_, Option<i64>>(9)? == Some(due_ms);
-            let (kind, since_ms) = if let Some(help) = help {
+            let duress: Option<i64> = r.get(13)?;
+            let (kind, since_ms) = if let Some(duress) = duress {
+                (AlarmKind::Duress, duress)
+            } else if let Some(help) = help {
                 (AlarmKind::Help, help)
             } else if missed {
                 (AlarmKind::Missed, due_ms + r.get::<_, i64>(6)? * MINUTE_MS)
@@ -124,11 +143,21 @@ pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
                 )
             };
             let at = |ms: i64| from_millis(ms).unwrap_or_default();
+            let signalled = (kind == AlarmKind::Duress).then(|| -> rusqlite::Result<_> {
+                Ok(Signalled {
+                    by: r.get::<_, Option<String>>(14)?.unwrap_or_default(),
+                    pin: r.get::<_, Option<String>>(15)?.as_deref() == Some("pin"),
+                })
+            });
             Ok(Alarm::new(
                 AlarmKey {
                     session_id: r.get(0)?,
                     kind,
-                    due_at_ms: due_ms,
+                    due_at_ms: if kind == AlarmKind::Duress {
+                        since_ms
+                    } else {
+                        due_ms
+                    },
                 },
                 if r.get::<_, String>(1)? == "watching" {
                     Mode::Watching
@@ -139,6 +168,7 @@ pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
                 serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
                 at(since_ms),
                 r.get::<_, Option<i64>>(11)?.map(|ms| format_local(at(ms))),
+                signalled.transpose()?,
             ))
         })?
         .collect::<Result<_, _>>()?;
@@ -148,6 +178,7 @@ pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
         }
     }
     let urgency = |kind: AlarmKind| match kind {
+        AlarmKind::Duress => 0,
         AlarmKind::Help => 0,
         AlarmKind::Missed => 1,
         AlarmKind::Reminder => 2,
@@ -164,6 +195,7 @@ impl Alarm {
         participants: Vec<String>,
         since: DateTime<Utc>,
         last_check_in_local: Option<String>,
+        signalled: Option<Signalled>,
     ) -> Self {
         let due_at = from_millis(key.due_at_ms).unwrap_or_default();
         let mut alarm = Alarm {
@@ -181,6 +213,7 @@ impl Alarm {
             body: String::new(),
             actions: Vec::new(),
             last_location: None,
+            signalled,
         };
         (alarm.summary, alarm.body) = alarm.wording();
         alarm.actions = alarm.buttons();
@@ -214,6 +247,23 @@ impl Alarm {
     /// Worded for the person who is out ("me") or for whoever is watching a team.
     fn wording(&self) -> (String, String) {
         let due = clock_time(self.due_at);
+        if let (AlarmKind::Duress, Some(signalled)) = (self.kind, &self.signalled) {
+            let how = if signalled.pin {
+                "entered their duress PIN"
+            } else {
+                "checked in from chat with the team's duress word"
+            };
+            return (
+                format!("Silent alarm: {} ({})", signalled.by, self.title),
+                format!(
+                    "At {} {} {how}: they may be with someone and unable to speak freely. What \
+                     they sent looked normal to anyone watching. Do not reply in the team room or \
+                     say anything that gives this away. If you think they are in danger, call 999.",
+                    clock_time(self.since),
+                    signalled.by
+                ),
+            );
+        }
         if self.kind == AlarmKind::Help {
             return (
                 format!("{} asked for help", self.who()),
@@ -234,11 +284,11 @@ impl Alarm {
                 format!("{} due to check in", self.who()),
                 format!("{}: due at {due}.", self.title),
             ),
-            (AlarmKind::Missed | AlarmKind::Help, Mode::Me) => (
+            (AlarmKind::Missed | AlarmKind::Help | AlarmKind::Duress, Mode::Me) => (
                 format!("Missed check-in: {}", self.title),
                 format!("Due at {due}. Check in now if you are OK."),
             ),
-            (AlarmKind::Missed | AlarmKind::Help, Mode::Watching) => (
+            (AlarmKind::Missed | AlarmKind::Help | AlarmKind::Duress, Mode::Watching) => (
                 format!("{} missed a check-in", self.who()),
                 format!(
                     "{}: overdue since {due}. Try to reach them. If you can’t and you are \
@@ -259,6 +309,9 @@ impl Alarm {
                 "Open"
             },
         );
+        if self.kind == AlarmKind::Duress {
+            return vec![action(ACTION_ACKNOWLEDGE, "I’m dealing with it"), open];
+        }
         match (self.kind, self.mode) {
             (AlarmKind::Reminder, Mode::Me) => vec![
                 action(ACTION_CHECK_IN, "Check in – I’m OK"),
@@ -271,7 +324,7 @@ impl Alarm {
             (AlarmKind::Missed, Mode::Me) => {
                 vec![action(ACTION_CHECK_IN, "Check in – I’m OK"), open]
             }
-            (AlarmKind::Missed | AlarmKind::Help, _) => vec![
+            (AlarmKind::Missed | AlarmKind::Help | AlarmKind::Duress, _) => vec![
                 action(ACTION_ACKNOWLEDGE, "I’m dealing with it"),
                 action(ACTION_CHECK_IN, "They checked in"),
                 open,
@@ -295,7 +348,7 @@ impl Alarm {
             in_app_task: check_in.to_owned(),
             urgency: match self.kind {
                 AlarmKind::Reminder => Urgency::Normal,
-                AlarmKind::Missed | AlarmKind::Help => Urgency::Critical,
+                AlarmKind::Missed | AlarmKind::Help | AlarmKind::Duress => Urgency::Critical,
             },
             actions: self
                 .actions

@@ -10,7 +10,9 @@ pub mod shared;
 pub mod views;
 mod words;
 
-pub use change::{short_name, Actor, NoSink, Outcome, SessionChange, SessionSink, Via, When};
+pub use change::{
+    short_name, Actor, DuressHow, NoSink, Outcome, SessionChange, SessionSink, Via, When,
+};
 
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -472,6 +474,17 @@ pub fn acknowledge(
     sink: &dyn SessionSink,
 ) -> Result<(), CheckinError> {
     here(conn, id, SessionChange::Acknowledge, now, actor, sink)
+}
+
+/// "I'm dealing with it", for a silent (duress) alarm.
+pub fn acknowledge_duress(
+    conn: &mut Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    sink: &dyn SessionSink,
+) -> Result<(), CheckinError> {
+    here(conn, id, SessionChange::AcknowledgeDuress, now, actor, sink)
 }
 
 /// A welfare check: asks the people out on it to check in now (see

@@ -14,6 +14,7 @@
 
 pub mod apply;
 pub mod chat;
+pub mod duress;
 pub mod matrix;
 pub mod outbox;
 pub mod register;

@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_device_confirmed.sql"),
     include_str!("../migrations/0016_record_heads.sql"),
     include_str!("../migrations/0017_locations.sql"),
+    include_str!("../migrations/0018_duress.sql"),
 ];
 
 fn migrations() -> Migrations<'static> {

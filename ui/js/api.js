@@ -79,6 +79,7 @@ export const checkinsExtend = (sessionId, minutes) => call('checkins_extend', { 
 export const checkinsEnd = (sessionId) => call('checkins_end', { sessionId });
 export const checkinsAcknowledge = (sessionId) => call('checkins_acknowledge', { sessionId });
 export const checkinsAsk = (sessionId) => call('checkins_ask', { sessionId });
+export const checkinsAcknowledgeDuress = (sessionId) => call('checkins_acknowledge_duress', { sessionId });
 export const checkinsSnooze = (sessionId) => call('checkins_snooze', { sessionId });
 export const alarmsOpen = () => call('alarms_open');
 
@@ -96,6 +97,7 @@ export const teamCompareStop = () => call('team_compare_stop');
 export const teamCreate = (name) => call('team_create', { name });
 export const teamJoin = (invite, name) => call('team_join', { invite, name });
 export const teamInvite = (roomId, userId) => call('team_invite', { roomId, userId });
+export const teamSetDuressWord = (roomId, duressWord) => call('team_set_duress_word', { roomId, duressWord });
 export const teamMembers = (roomId) => call('team_members', { roomId });
 export const teamLeave = (roomId) => call('team_leave', { roomId });
 export const teamSignOut = () => call('team_sign_out');

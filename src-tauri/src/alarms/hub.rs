@@ -320,7 +320,11 @@ impl AlarmHub {
             Response::Action(action) if action == ACTION_CHECK_IN => change(checkins::check_in),
             Response::Action(action) if action == ACTION_SNOOZE => change(checkins::snooze),
             Response::Action(action) if action == ACTION_ACKNOWLEDGE => {
-                change(checkins::acknowledge)
+                if key.kind == super::AlarmKind::Duress {
+                    change(checkins::acknowledge_duress)
+                } else {
+                    change(checkins::acknowledge)
+                }
             }
             Response::Action(_) | Response::Clicked => {
                 self.forget(key, notice);

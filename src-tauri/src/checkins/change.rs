@@ -103,6 +103,13 @@ pub enum SessionChange {
     Help,
     /// "Home safe": nothing more is due.
     End,
+    /// Someone out on it signalled duress (the team's duress word in a chat check-in, or the
+    /// duress PIN on their device): a silent alarm on every other device of the team.
+    Duress {
+        how: DuressHow,
+    },
+    /// "I'm dealing with it", for a duress alarm: said only to the team's app devices.
+    AcknowledgeDuress,
     /// A welfare check: "check in now". The next check-in falls due a grace period from now
     /// (never later than it already was), and a reminder goes to the people out on it.
     AskCheckIn,
@@ -123,6 +130,22 @@ pub enum SessionChange {
     MissReported {
         due: i64,
     },
+}
+
+/// How duress was signalled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuressHow {
+    Word,
+    Pin,
+}
+
+impl DuressHow {
+    pub fn key(self) -> &'static str {
+        match self {
+            DuressHow::Word => "word",
+            DuressHow::Pin => "pin",
+        }
+    }
 }
 
 /// What was recorded, as the sink and the timeline see it.
@@ -177,6 +200,8 @@ pub(crate) struct Facts {
     pub missed_for: Option<i64>,
     pub acknowledged: bool,
     pub help: bool,
+    /// A duress alarm is up (not yet acknowledged).
+    pub duress: bool,
     pub ended: bool,
     /// Started on another device and tracked here.
     pub tracked: bool,
@@ -189,7 +214,8 @@ pub(crate) fn facts(conn: &Connection, id: i64) -> rusqlite::Result<Option<Facts
     conn.query_row(
         "SELECT id, title, interval_min, grace_min, started_at, ends_at, next_due_at,
                 last_check_in_at, reminded_for, snoozed_until, missed_for, acknowledged_at,
-                help_at, ended_at, origin, owner, chat_members, team_room, reminder_lead_min
+                help_at, ended_at, origin, owner, chat_members, team_room, reminder_lead_min,
+                duress_at IS NOT NULL AND duress_acknowledged_at IS NULL
          FROM checkin_session WHERE id = ?1",
         [id],
         |r| {
@@ -205,6 +231,7 @@ pub(crate) fn facts(conn: &Connection, id: i64) -> rusqlite::Result<Option<Facts
                 missed_for: r.get(10)?,
                 acknowledged: r.get::<_, Option<i64>>(11)?.is_some(),
                 help: r.get::<_, Option<i64>>(12)?.is_some(),
+                duress: r.get(19)?,
                 ended: r.get::<_, Option<i64>>(13)?.is_some(),
                 tracked: r.get::<_, String>(14)? == "team",
                 owner: r.get(15)?,
@@ -243,7 +270,8 @@ fn permitted(facts: &Facts, change: &SessionChange, actor: &Actor, me: &str) -> 
             _ => Err("the scheduler only reminds and raises alarms".into()),
         },
         Actor::Here(_) => match change {
-            Acknowledge | MissReported { .. } | AskCheckIn => Ok(()),
+            Acknowledge | MissReported { .. } | AskCheckIn | AcknowledgeDuress => Ok(()),
+            Duress { .. } => Err("duress is signalled by the person out on it".into()),
             _ if !facts.tracked => Ok(()),
             CheckIn { .. } => Err(format!(
                 "only {owners}'s devices can check in for this session; say you are dealing \
@@ -264,7 +292,11 @@ fn permitted(facts: &Facts, change: &SessionChange, actor: &Actor, me: &str) -> 
             };
             match (change, via) {
                 (Acknowledge | MissReported { .. }, _) => Ok(()),
-                (AskCheckIn, Via::App) => Ok(()),
+                (AskCheckIn | AcknowledgeDuress, Via::App) => Ok(()),
+                (Duress { .. }, _) if is_owner || in_chat => Ok(()),
+                (Duress { .. }, _) => Err(format!(
+                    "only the people out on it can signal duress, and {name} is not one of them"
+                )),
                 (CheckIn { .. } | Help, Via::Chat) if is_owner || in_chat => Ok(()),
                 (CheckIn { .. } | Help, Via::Chat) => Err(format!(
                     "only the people out on it can {verb} it from chat, and {name} is not one \
@@ -430,6 +462,38 @@ pub fn apply(
                 params![id, now_ms],
             )?;
             record("help", at_time, None, None)?;
+        }
+        SessionChange::Duress { how } => {
+            let Actor::Member { user_id, name, .. } = actor else {
+                return Ok(Outcome::Unchanged);
+            };
+            // The sender's own devices stay silent: never a sign of it near them.
+            if user_id == me || facts.duress {
+                return Ok(Outcome::Unchanged);
+            }
+            tx.execute(
+                "UPDATE checkin_session SET duress_at = ?2, duress_by = ?3, duress_by_name = ?4,
+                     duress_how = ?5, duress_acknowledged_at = NULL
+                 WHERE id = ?1",
+                params![id, now_ms, user_id, name, how.key()],
+            )?;
+            record("duress", at_time, None, None)?;
+        }
+        SessionChange::AcknowledgeDuress => {
+            if !facts.duress {
+                return if remote {
+                    Ok(Outcome::Unchanged)
+                } else {
+                    Err(CheckinError::NotYours(
+                        "no duress alarm is up for it".into(),
+                    ))
+                };
+            }
+            tx.execute(
+                "UPDATE checkin_session SET duress_acknowledged_at = ?2 WHERE id = ?1",
+                params![id, now_ms],
+            )?;
+            record("duress_acknowledged", at_time, None, None)?;
         }
         SessionChange::AskCheckIn => {
             if remote {

@@ -69,6 +69,20 @@ pub fn sentence(event: &Event) -> String {
         ("acknowledged", true) => format!("{name} is dealing with it{from_chat}"),
         ("help", true) => format!("{name} asked for help{from_chat}"),
         ("help", false) => "Asked for help".into(),
+        ("duress", _) => format!(
+            "Silent alarm: {} signalled duress",
+            if name.is_empty() {
+                "someone out on it".to_owned()
+            } else {
+                name.clone()
+            }
+        ),
+        ("duress_acknowledged", false) => {
+            "Someone here said they are dealing with the silent alarm".into()
+        }
+        ("duress_acknowledged", true) => {
+            format!("{name} is dealing with the silent alarm")
+        }
         ("asked", false) => format!("Asked for a check-in now, due {}", due(&event.detail)),
         ("asked", true) => format!(
             "{name} asked for a check-in now, due {}",

@@ -127,6 +127,17 @@ pub fn checkins_acknowledge(
     })
 }
 
+/// "I'm dealing with it", for a silent (duress) alarm: told to the team's app devices only.
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn checkins_acknowledge_duress(
+    state: State<'_, AppState>,
+    session_id: Arg<i64>,
+) -> Result<SessionDetail, IpcError> {
+    change(&state, session_id.0, |conn, now, actor, sink| {
+        checkins::acknowledge_duress(conn, session_id.0, now, actor, sink)
+    })
+}
+
 /// A welfare check: asks the people out on a session to check in now.
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn checkins_ask(

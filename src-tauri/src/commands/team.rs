@@ -141,6 +141,17 @@ pub async fn team_invite(
     Ok(state.team()?.invite(&room_id, &user_id).await?)
 }
 
+/// Sets the team's duress word (empty: none); a word the app does not allow is refused by
+/// the field "Duress word".
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn team_set_duress_word(
+    state: State<'_, AppState>,
+    room_id: Arg<String>,
+    duress_word: Arg<String>,
+) -> Result<(), IpcError> {
+    Ok(state.team()?.set_duress_word(&room_id, &duress_word)?)
+}
+
 #[tauri::command(rename_all = "camelCase")]
 pub async fn team_members(
     state: State<'_, AppState>,

@@ -255,12 +255,14 @@ fn sessions_for(
         .collect())
 }
 
-/// A volunteer's answer by chat or reaction: a check-in, a call for help, or "on it".
+/// A volunteer's answer by chat or reaction: a check-in, a call for help, or "on it"; and,
+/// when the message held the team's duress word, the silent alarm after the answer.
 fn chat_answer(
     conn: &mut Connection,
     incoming: &Incoming,
-    answer: ChatAnswer,
+    answer: Option<ChatAnswer>,
     about: Option<String>,
+    duress: bool,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Outcome> {
     let tx = conn.transaction()?;
@@ -269,20 +271,45 @@ fn chat_answer(
         return Ok(Outcome::Nothing);
     }
     let actor = member(incoming, Via::Chat);
-    let change = match answer {
-        ChatAnswer::CheckIn => SessionChange::CheckIn { at: incoming.at },
-        ChatAnswer::Help => SessionChange::Help,
-        ChatAnswer::OnIt => SessionChange::Acknowledge,
-    };
     let when = When {
         at: incoming.at,
         now,
     };
     let me = me(&tx)?;
     let mut changed = false;
-    for id in sessions_for(&tx, incoming.room_id, incoming.sender, about, &answer)? {
-        let result = change::apply(&tx, id, &change, &actor, when, &me, &TeamPosts);
-        changed |= stored(result)? == Outcome::Changed;
+    if let Some(answer) = &answer {
+        let change = match answer {
+            ChatAnswer::CheckIn => SessionChange::CheckIn { at: incoming.at },
+            ChatAnswer::Help => SessionChange::Help,
+            ChatAnswer::OnIt => SessionChange::Acknowledge,
+        };
+        for id in sessions_for(
+            &tx,
+            incoming.room_id,
+            incoming.sender,
+            about.clone(),
+            answer,
+        )? {
+            let result = change::apply(&tx, id, &change, &actor, when, &me, &TeamPosts);
+            changed |= stored(result)? == Outcome::Changed;
+        }
+    }
+    if duress {
+        let out_on = sessions_for(
+            &tx,
+            incoming.room_id,
+            incoming.sender,
+            about,
+            &ChatAnswer::CheckIn,
+        )?;
+        changed |= super::duress::raise(
+            &tx,
+            incoming,
+            &out_on,
+            change::DuressHow::Word,
+            Via::Chat,
+            now,
+        )?;
     }
     tx.commit()?;
     Ok(if changed {
@@ -304,9 +331,11 @@ pub fn apply_message(
         .and_then(Value::as_str)
         .unwrap_or_default();
     let replied = chat::replied_to(content);
-    let Some(answer) = chat::answer(body) else {
+    let answer = chat::answer(body);
+    let duress = super::duress::holds_word(conn, incoming.room_id, body)?;
+    if answer.is_none() && !duress {
         return Ok(Outcome::Nothing);
-    };
+    }
     let about = match replied {
         Some(event) => {
             let tx = conn.transaction()?;
@@ -316,7 +345,7 @@ pub fn apply_message(
         }
         None => None,
     };
-    chat_answer(conn, incoming, answer, about, now)
+    chat_answer(conn, incoming, answer, about, duress, now)
 }
 
 /// A reaction: 👍 on a reminder (or any post about a session) checks in for it.
@@ -334,7 +363,14 @@ pub fn apply_reaction(
     let session = session_of_event(&tx, to_event)?;
     tx.commit()?;
     match session {
-        Some(session) => chat_answer(conn, incoming, ChatAnswer::CheckIn, Some(session), now),
+        Some(session) => chat_answer(
+            conn,
+            incoming,
+            Some(ChatAnswer::CheckIn),
+            Some(session),
+            false,
+            now,
+        ),
         None => Ok(Outcome::Nothing),
     }
 }

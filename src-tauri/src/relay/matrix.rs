@@ -77,6 +77,8 @@ pub struct TeamView {
     /// The invite link (matrix.to) and the same as QR code rows for phones.
     pub link: String,
     pub qr: Vec<String>,
+    /// The team's duress word, for the organiser to pass on in person.
+    pub duress: crate::relay::duress::DuressWord,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -362,6 +364,20 @@ impl TeamService {
             teams::join_team(&self.database, &client, invite, &name, self.clock.now()).await?;
         self.send_now.notify_one();
         Ok(view)
+    }
+
+    /// Sets (or clears, when empty) the team's duress word, as typed; refused by its field.
+    pub fn set_duress_word(&self, room_id: &str, typed: &str) -> Result<(), RelayError> {
+        let word = crate::relay::duress::checked_word(typed)?;
+        crate::relay::duress::set_word(
+            &mut self.database.conn(),
+            room_id,
+            word.as_deref(),
+            self.clock.now(),
+        )?;
+        self.announce(Changed::Team);
+        self.send_now.notify_one();
+        Ok(())
     }
 
     pub async fn invite(&self, room_id: &str, user_id: &str) -> Result<(), RelayError> {

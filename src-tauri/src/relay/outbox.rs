@@ -95,6 +95,17 @@ impl SessionSink for TeamPosts {
         if !here && !answered_on_ours {
             return Ok(());
         }
+        // A silent alarm is never mentioned in the room: its acknowledgement goes to the app
+        // devices only, hidden.
+        if change.kind == "duress_acknowledged" {
+            return super::duress::enqueue_signal(
+                tx,
+                &facts.room,
+                &facts.uuid,
+                "acknowledged",
+                change.at,
+            );
+        }
         let event = match change.kind {
             "shared" => WireKind::Started,
             "checked_in" => WireKind::CheckedIn,

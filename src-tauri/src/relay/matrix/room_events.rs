@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::{unreadable, TeamService};
 use crate::changes::Changed;
 use crate::relay::apply::{self, Incoming, Outcome};
-use crate::relay::{register, whereabouts, wire};
+use crate::relay::{duress, register, whereabouts, wire};
 use crate::storage::Database;
 use crate::time::from_millis;
 
@@ -52,6 +52,10 @@ enum HeardKind {
     Joined,
     /// A member's device posted its record's head (issue 24).
     RecordHead(Value),
+    /// A team's duress word, from another app device.
+    DuressWord(Value),
+    /// A silent alarm raised (duress PIN) or acknowledged on another app device.
+    DuressSignal(Value),
     /// A position from a member's live location.
     Beacon(Value),
     /// A member started or stopped sharing live location.
@@ -69,6 +73,8 @@ fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
         "m.room.message" => HeardKind::Message(content),
         crate::relay::outbox::PRESENCE_TYPE => HeardKind::Presence,
         crate::relay::witness::HEAD_TYPE => HeardKind::RecordHead(content),
+        duress::WORD_TYPE => HeardKind::DuressWord(content),
+        duress::SIGNAL_TYPE => HeardKind::DuressSignal(content),
         "m.room.member" if content.get("membership").and_then(Value::as_str) == Some("join") => {
             HeardKind::Joined
         }
@@ -293,6 +299,13 @@ pub(super) async fn apply_room(
                     false,
                 ),
                 HeardKind::Presence => (apply::note_presence(&mut conn, &incoming), false),
+                HeardKind::DuressWord(content) => {
+                    (duress::note_word(&mut conn, &incoming, content), false)
+                }
+                HeardKind::DuressSignal(content) => (
+                    duress::apply_signal(&mut conn, &incoming, content, now),
+                    false,
+                ),
                 HeardKind::Beacon(content) => match whereabouts::beacon(content) {
                     Some(position) => (
                         whereabouts::apply_location(&mut conn, &incoming, position, true),

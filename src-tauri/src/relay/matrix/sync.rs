@@ -295,6 +295,8 @@ async fn send_ready(service: &TeamService, client: &Client) -> Result<(), String
         let event_type = match post.kind.as_str() {
             "presence" => outbox::PRESENCE_TYPE,
             "head" => crate::relay::witness::HEAD_TYPE,
+            "duress_word" => crate::relay::duress::WORD_TYPE,
+            "duress" => crate::relay::duress::SIGNAL_TYPE,
             _ => "m.room.message",
         };
         match room

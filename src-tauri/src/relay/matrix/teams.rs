@@ -60,6 +60,7 @@ pub fn teams(database: &Database) -> Result<Vec<TeamView>, RelayError> {
         let (room_id, name) = row?;
         let link = link(&room_id, &user);
         teams.push(TeamView {
+            duress: crate::relay::duress::word_of(&conn, &room_id)?,
             qr: qr_rows(&link),
             room_id,
             name,
@@ -98,6 +99,7 @@ pub(crate) fn remember_team(
     }
     let link = link(room_id, &own_user(database));
     Ok(TeamView {
+        duress: crate::relay::duress::word_of(&database.reader(), room_id)?,
         qr: qr_rows(&link),
         room_id: room_id.to_owned(),
         name: name.to_owned(),
