@@ -87,7 +87,9 @@ function alarmItem(alarm) {
     try {
       if (button.dataset.act === 'check-in') await api.checkinsCheckIn(alarm.sessionId);
       if (button.dataset.act === 'snooze-5') await api.checkinsSnooze(alarm.sessionId);
-      if (button.dataset.act === 'acknowledge') await api.checkinsAcknowledge(alarm.sessionId);
+      if (button.dataset.act === 'acknowledge') {
+        await (alarm.kind === 'duress' ? api.checkinsAcknowledgeDuress : api.checkinsAcknowledge)(alarm.sessionId);
+      }
       // The backend's `changed` event takes the alarm away: focus goes to the session's
       // card on the screen if there is one, else to the screen's heading.
       holdFocus(() => sessionFocus(alarm.sessionId));

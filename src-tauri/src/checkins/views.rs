@@ -48,6 +48,17 @@ pub struct SessionView {
     pub team: Option<SessionTeam>,
     /// Where someone on it last was, from their phone (team sessions only).
     pub last_location: Option<LastLocation>,
+    /// A silent alarm nobody has said they are dealing with yet.
+    pub duress: Option<DuressView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DuressView {
+    pub by_name: String,
+    pub at_local: String,
+    /// "word" or "pin".
+    pub how: String,
 }
 
 /// Someone to call, with their number as UK numbers are written for reading (`phone` stays
@@ -139,7 +150,8 @@ const COLUMNS: &str =
     "id, kind, mode, title, participants, place, notes, escalation, interval_min, started_at,
     ends_at, next_due_at, last_check_in_at, reminded_for, missed_for, acknowledged_at, ended_at,
     grace_min, team_room, origin, owner,
-    (SELECT name FROM team WHERE team.room_id = checkin_session.team_room), help_at";
+    (SELECT name FROM team WHERE team.room_id = checkin_session.team_room), help_at,
+    CASE WHEN duress_acknowledged_at IS NULL THEN duress_at END, duress_by_name, duress_how";
 
 /// A session as shown, or `None` when its stored times cannot be worked with (written outside
 /// the app): such a row is left out of lists, said in the log, and counted for the window.
@@ -225,6 +237,14 @@ fn view(row: &Row) -> rusqlite::Result<Option<SessionView>> {
             None => None,
         },
         last_location: None,
+        duress: match row.get::<_, Option<i64>>(23)?.and_then(from_millis) {
+            Some(at) => Some(DuressView {
+                by_name: row.get::<_, Option<String>>(24)?.unwrap_or_default(),
+                at_local: format_local(at),
+                how: row.get::<_, Option<String>>(25)?.unwrap_or_default(),
+            }),
+            None => None,
+        },
     }))
 }
 

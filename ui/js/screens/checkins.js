@@ -6,7 +6,7 @@ import { h, fill, field, errorSlot, showError, clearErrors, announce, holdFocus,
 import { countdown, statusText } from '../countdowns.js';
 import { newSessionForm } from './checkin_form.js';
 import { formatWhen } from '../when.js';
-import { whereabouts, welfareCheck } from './session_team.js';
+import { whereabouts, welfareCheck, duressPanel } from './session_team.js';
 import { chatMembersPicker } from './chat_members.js';
 
 export async function render([param, sub]) {
@@ -242,6 +242,7 @@ async function renderDetail(id) {
       if (button.dataset.act === 'check-in') await api.checkinsCheckIn(id);
       if (button.dataset.act === 'end') await api.checkinsEnd(id);
       if (button.dataset.act === 'acknowledge') await api.checkinsAcknowledge(id);
+      if (button.dataset.act === 'acknowledge-duress') await api.checkinsAcknowledgeDuress(id);
       if (button.dataset.act === 'ask') {
         await api.checkinsAsk(id);
         announce('Asked the people out on it to check in now.');
@@ -324,7 +325,8 @@ function detailParts(session, quiet = false) {
       h('p', {}, 'Call them now. If you cannot reach them, call 999.'),
       h('button', { type: 'button', class: 'button', id: 'acknowledge-help', 'data-act': 'acknowledge' }, 'I’m dealing with it')) : null,
     errorSlot('general'),
-    !ended && session.team ? whereabouts(session, missed || session.status === 'help') : null,
+    !ended && session.duress ? duressPanel(session, quiet) : null,
+    !ended && session.team ? whereabouts(session, missed || session.status === 'help' || Boolean(session.duress)) : null,
     !ended && session.team ? welfareCheck(session) : null,
     teamLine(session),
     !ended && !session.team ? shareSection(session) : null,

@@ -35,3 +35,17 @@ export function welfareCheck(session) {
     h('p', { class: 'muted' }, 'Posts a reminder in the team room that mentions the people out on it. Their next check-in is then due within the grace period, and the alarm follows if nobody answers.'),
     h('button', { type: 'button', class: 'button button-secondary', 'data-act': 'ask' }, 'Ask for a check-in now'));
 }
+
+/**
+ * A silent alarm: someone out on it used the duress word or PIN. What they sent looked
+ * normal, so nothing here may go back to the room; the page says what to do instead.
+ */
+export function duressPanel(session, quiet) {
+  const { duress } = session;
+  const how = duress.how === 'pin' ? 'entered their duress PIN' : 'checked in from chat with the team’s duress word';
+  return h('div', { class: 'missed-panel duress-panel', role: quiet ? null : 'alert' },
+    h('p', { class: 'missed-who' }, `Silent alarm: ${duress.byName}`),
+    h('p', {}, `At ${clock(duress.atLocal)} ${duress.byName} ${how}. They may be with someone and unable to speak freely.`),
+    h('p', {}, 'What they sent looked normal to anyone watching: do not reply in the team room or say anything that gives this away. If you think they are in danger, call 999.'),
+    h('button', { type: 'button', class: 'button', 'data-act': 'acknowledge-duress' }, 'I’m dealing with it'));
+}

@@ -7,7 +7,7 @@ import { h, s, field, errorSlot, showError, clearErrors, announce, fill, oneAtAT
 import { formatWhen } from '../when.js';
 import { comparisonPanel, compareOwnSessions } from './team_compare.js';
 import { memberList } from './team_members.js';
-import { locationsPanel } from './team_locations.js';
+import { locationsPanel, duressForm } from './team_locations.js';
 
 const CONNECTION = {
   signedOut: 'Not signed in',
@@ -389,5 +389,6 @@ function teamCard(team, deviceConfirmed) {
         h('p', { class: 'path invite-link' }, team.link))),
     h('div', { class: 'actions' }, showMembers, leave),
     members,
+    duressForm(team, rerender),
     invite);
 }
