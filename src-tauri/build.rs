@@ -10,6 +10,7 @@ const COMMANDS: &[&str] = &[
     "lock_now",
     "lock_unlock",
     "lock_set_pin",
+    "lock_set_duress_pin",
     "lock_set_idle",
     "backup_status",
     "backup_write",

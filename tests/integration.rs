@@ -1532,6 +1532,52 @@ fn while_locked_only_emergency_guidance_im_ok_and_unlocking_answer() {
         invoke(&app, "contacts_list", json!({})).unwrap_err()["code"],
         "app_locked"
     );
+    // A duress PIN cannot be set while locked; unlocked, it is refused by field until it is
+    // well formed and not the PIN, and then it opens the app just as the PIN does.
+    let locked = invoke(
+        &app,
+        "lock_set_duress_pin",
+        json!({"duressPin": "8642", "duressPinAgain": "8642"}),
+    )
+    .unwrap_err();
+    assert_eq!(locked["code"], "app_locked");
+    let with_pin = invoke(&app, "lock_unlock", json!({"pin": "2468"})).unwrap();
+    for (pin, again, field) in [
+        (json!("2468"), json!("2468"), "duressPin"),
+        (json!("12"), json!("12"), "duressPin"),
+        (json!("8642"), json!("8643"), "duressPinAgain"),
+        (json!(8642), json!("8642"), "duressPin"),
+        (json!("8642"), json!(null), "duressPinAgain"),
+    ] {
+        let error = invoke(
+            &app,
+            "lock_set_duress_pin",
+            json!({"duressPin": pin, "duressPinAgain": again}),
+        )
+        .unwrap_err();
+        assert_eq!(error["field"], field, "{error}");
+    }
+    let set = invoke(
+        &app,
+        "lock_set_duress_pin",
+        json!({"duressPin": "8642", "duressPinAgain": "8642"}),
+    )
+    .unwrap();
+    assert_eq!(set["duressPinSet"], true);
+    invoke(&app, "lock_now", json!({})).unwrap();
+    let under_duress = invoke(&app, "lock_unlock", json!({"pin": "8642"})).unwrap();
+    assert_eq!(under_duress, with_pin_but_duress_set(with_pin));
+    assert!(invoke(&app, "contacts_list", json!({}))
+        .unwrap()
+        .to_string()
+        .contains("Priya Shah"));
+}
+
+/// The status after unlocking with the PIN, as it reads once a duress PIN is set: unlocking
+/// with the duress PIN must answer exactly this.
+fn with_pin_but_duress_set(mut status: Value) -> Value {
+    status["duressPinSet"] = json!(true);
+    status
 }
 
 #[test]

@@ -19,6 +19,8 @@ use crate::storage::Database;
 use crate::tries::Tries;
 
 const PIN_SETTING: &str = "lockPinHash";
+/// The duress PIN: unlocks as the PIN does, and tells the team silently (issue 26).
+const DURESS_PIN_SETTING: &str = "lockDuressPinHash";
 const IDLE_SETTING: &str = "lockIdleMinutes";
 pub const DEFAULT_IDLE_MINUTES: u32 = 5;
 pub const IDLE_CHOICES: &[u32] = &[1, 2, 5, 10, 15, 30, 60];
@@ -38,6 +40,12 @@ pub enum LockError {
     WrongPin,
     #[error("PIN: too many wrong tries. Wait {}, then try again.", crate::tries::seconds(*.0))]
     SlowDown(u64),
+    #[error("Duress PIN: use {PIN_MIN} to {PIN_MAX} digits, and nothing else.")]
+    DuressFormat,
+    #[error("Duress PIN again: this is not the same as the duress PIN above. Type both again.")]
+    DuressMismatch,
+    #[error("Duress PIN: it must differ from the PIN that unlocks the app.")]
+    DuressSameAsPin,
     #[error("Lock after: choose one of the times offered.")]
     IdleChoice,
     #[error("Choose a PIN first: without one, the app could not be unlocked again.")]
@@ -59,7 +67,12 @@ impl From<rusqlite::Error> for LockError {
 impl ErrorCode for LockError {
     fn code(&self) -> &'static str {
         match self {
-            LockError::PinFormat | LockError::PinMismatch | LockError::IdleChoice => "validation",
+            LockError::PinFormat
+            | LockError::PinMismatch
+            | LockError::IdleChoice
+            | LockError::DuressFormat
+            | LockError::DuressMismatch
+            | LockError::DuressSameAsPin => "validation",
             LockError::WrongPin => "wrong_pin",
             LockError::SlowDown(_) => "slow_down",
             LockError::NoPin => "no_pin",
@@ -73,6 +86,8 @@ impl ErrorCode for LockError {
         match self {
             LockError::PinFormat | LockError::WrongPin | LockError::SlowDown(_) => Some("pin"),
             LockError::PinMismatch => Some("pinAgain"),
+            LockError::DuressFormat | LockError::DuressSameAsPin => Some("duressPin"),
+            LockError::DuressMismatch => Some("duressPinAgain"),
             LockError::IdleChoice => Some("idleMinutes"),
             _ => None,
         }
@@ -89,6 +104,7 @@ impl ErrorCode for LockError {
 pub struct LockStatus {
     pub locked: bool,
     pub pin_set: bool,
+    pub duress_pin_set: bool,
     pub idle_minutes: u32,
     /// What the window waits, in seconds: the minutes chosen (debug builds: a test may say).
     pub idle_seconds: u32,
@@ -125,23 +141,80 @@ pub fn pin_set(conn: &Connection) -> Result<bool, LockError> {
     Ok(setting(conn, PIN_SETTING)?.is_some())
 }
 
-/// Chooses (or changes) the PIN; the lock is then in use.
+fn well_formed(pin: &str) -> bool {
+    (PIN_MIN..=PIN_MAX).contains(&pin.chars().count()) && pin.chars().all(|c| c.is_ascii_digit())
+}
+
+fn hashed(pin: &str) -> Result<String, LockError> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|error| LockError::Hash(error.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|error| LockError::Hash(error.to_string()))?;
+    Ok(Argon2::default()
+        .hash_password(pin.as_bytes(), &salt)
+        .map_err(|error| LockError::Hash(error.to_string()))?
+        .to_string())
+}
+
+/// Whether `pin` is the one hashed as `stored` (slow by design).
+fn matches(stored: Option<&str>, pin: &str) -> Result<bool, LockError> {
+    let Some(stored) = stored else {
+        return Ok(false);
+    };
+    let hash = PasswordHash::new(stored).map_err(|error| LockError::Hash(error.to_string()))?;
+    Ok(Argon2::default()
+        .verify_password(pin.as_bytes(), &hash)
+        .is_ok())
+}
+
+/// Chooses (or changes) the PIN; the lock is then in use. A duress PIN the same as the new
+/// PIN is dropped, since it could never be told apart.
 pub fn set_pin(conn: &Connection, pin: &str, again: &str) -> Result<(), LockError> {
-    let digits = pin.chars().count();
-    if !(PIN_MIN..=PIN_MAX).contains(&digits) || !pin.chars().all(|c| c.is_ascii_digit()) {
+    if !well_formed(pin) {
         return Err(LockError::PinFormat);
     }
     if pin != again {
         return Err(LockError::PinMismatch);
     }
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|error| LockError::Hash(error.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|error| LockError::Hash(error.to_string()))?;
-    let hash = Argon2::default()
-        .hash_password(pin.as_bytes(), &salt)
-        .map_err(|error| LockError::Hash(error.to_string()))?
-        .to_string();
-    save_setting(conn, PIN_SETTING, &hash)
+    if matches(setting(conn, DURESS_PIN_SETTING)?.as_deref(), pin)? {
+        conn.execute(
+            "DELETE FROM app_setting WHERE name = ?1",
+            [DURESS_PIN_SETTING],
+        )?;
+    }
+    save_setting(conn, PIN_SETTING, &hashed(pin)?)
+}
+
+/// Chooses (or, empty, removes) the duress PIN: it unlocks as the PIN does, and raises a
+/// silent alarm on the team's other devices. Only beside a PIN, and never the same.
+pub fn set_duress_pin(conn: &Connection, pin: &str, again: &str) -> Result<(), LockError> {
+    if pin.is_empty() && again.is_empty() {
+        conn.execute(
+            "DELETE FROM app_setting WHERE name = ?1",
+            [DURESS_PIN_SETTING],
+        )?;
+        return Ok(());
+    }
+    if !pin_set(conn)? {
+        return Err(LockError::NoPin);
+    }
+    if !well_formed(pin) {
+        return Err(LockError::DuressFormat);
+    }
+    if pin != again {
+        return Err(LockError::DuressMismatch);
+    }
+    if matches(setting(conn, PIN_SETTING)?.as_deref(), pin)? {
+        return Err(LockError::DuressSameAsPin);
+    }
+    save_setting(conn, DURESS_PIN_SETTING, &hashed(pin)?)
+}
+
+/// How the app was unlocked: the screen is the same either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unlocked {
+    WithPin,
+    /// With the duress PIN: the caller tells the team, silently.
+    UnderDuress,
 }
 
 pub fn set_idle_minutes(conn: &Connection, minutes: u32) -> Result<(), LockError> {
@@ -210,30 +283,33 @@ impl AppLock {
         database: &Database,
         pin: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), LockError> {
-        let (mut tries, stored) = {
+    ) -> Result<Unlocked, LockError> {
+        let (mut tries, stored, duress) = {
             let reader = database.reader();
             let kept = setting(&reader, TRIES_SETTING)?;
             (
                 Tries::read(kept.as_deref(), now),
                 setting(&reader, PIN_SETTING)?,
+                setting(&reader, DURESS_PIN_SETTING)?,
             )
         };
         tries.check(now).map_err(LockError::SlowDown)?;
-        let Some(stored) = stored else {
+        if stored.is_none() {
             self.inner().locked = false;
-            return Ok(());
-        };
-        let hash =
-            PasswordHash::new(&stored).map_err(|error| LockError::Hash(error.to_string()))?;
-        let right = Argon2::default()
-            .verify_password(pin.as_bytes(), &hash)
-            .is_ok();
+            return Ok(Unlocked::WithPin);
+        }
+        // Both are always checked, so the time taken does not tell which one was typed.
+        let right = matches(stored.as_deref(), pin)?;
+        let under_duress = matches(duress.as_deref(), pin)?;
         let conn = database.conn();
-        if right {
+        if right || under_duress {
             conn.execute("DELETE FROM app_setting WHERE name = ?1", [TRIES_SETTING])?;
             self.inner().locked = false;
-            return Ok(());
+            return Ok(if right {
+                Unlocked::WithPin
+            } else {
+                Unlocked::UnderDuress
+            });
         }
         tries.failed(now);
         save_setting(&conn, TRIES_SETTING, &tries.to_json())?;
@@ -245,6 +321,7 @@ impl AppLock {
         Ok(LockStatus {
             locked: self.is_locked(),
             pin_set: pin_set(conn)?,
+            duress_pin_set: setting(conn, DURESS_PIN_SETTING)?.is_some(),
             idle_minutes: minutes,
             idle_seconds: idle_seconds(minutes),
             idle_choices: IDLE_CHOICES,

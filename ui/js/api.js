@@ -42,6 +42,7 @@ export const lockStatus = () => call('lock_status');
 export const lockNow = () => call('lock_now');
 export const lockUnlock = (pin) => call('lock_unlock', { pin });
 export const lockSetPin = (pin, pinAgain) => call('lock_set_pin', { pin, pinAgain });
+export const lockSetDuressPin = (duressPin, duressPinAgain) => call('lock_set_duress_pin', { duressPin, duressPinAgain });
 export const lockSetIdle = (idleMinutes) => call('lock_set_idle', { idleMinutes });
 export const keepKeyUnderPassphrase = (passphrase, passphraseAgain) =>
   call('keep_key_under_passphrase', { passphrase, passphraseAgain });

@@ -199,6 +199,38 @@ export function lockSetting() {
     h('p', { class: 'hint' }, status.pinSet
       ? 'The app locks by itself when nobody uses it, and with the Lock button or Alt+L.'
       : 'Shared office, left on a table: with a PIN, the app locks itself when nobody uses it, and shows nothing of the record until the PIN is typed.'),
-    idle, pinForm);
+    idle, pinForm, status.pinSet ? duressPinForm(box) : null);
   return box;
+}
+
+/**
+ * The duress PIN: for when someone makes you open the app. It unlocks just as the PIN does;
+ * every other Campaign Safe device of your team raises a silent alarm for the sessions you
+ * share. Nothing on this screen ever shows that it was used.
+ */
+function duressPinForm(box) {
+  const input = () => h('input', { type: 'password', inputmode: 'numeric', autocomplete: 'off', maxlength: '12' });
+  const form = h('form', { novalidate: true, class: 'pin-form duress-pin-form' },
+    h('h3', {}, 'Duress PIN'),
+    h('p', { class: 'hint' }, status.duressPinSet
+      ? 'A duress PIN is set. Type both fields empty and save to remove it.'
+      : 'For when someone makes you open the app: a second PIN that unlocks it just as your PIN does, while every other Campaign Safe device of your team raises a silent alarm for the sessions you share. Nothing here shows that it was used.'),
+    field('duressPin', 'Duress PIN', input(), '4 to 12 digits, not your PIN.', 'set-'),
+    field('duressPinAgain', 'Duress PIN again', input(), null, 'set-'),
+    h('button', { type: 'submit', class: 'button button-secondary' }, 'Save duress PIN'),
+    h('p', { class: 'saved', role: 'status', id: 'saved-duress-pin' }));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
+    try {
+      apply(await api.lockSetDuressPin(form.elements.duressPin.value, form.elements.duressPinAgain.value));
+      const fresh = lockSetting();
+      box.replaceWith(fresh);
+      fresh.querySelector('#saved-duress-pin').textContent = status.duressPinSet ? 'Saved.' : 'Removed.';
+    } catch (error) {
+      showError(form, error);
+      form.elements[error.field]?.focus();
+    }
+  });
+  return form;
 }

@@ -132,3 +132,54 @@ fn with_a_pin_set_the_app_starts_locked() {
     restarted.lock_if_pin_set(&db.conn());
     assert!(restarted.is_locked());
 }
+
+#[test]
+fn the_duress_pin_unlocks_as_the_pin_does_and_says_so_only_to_the_caller() {
+    let (_dir, db) = database();
+    let lock = AppLock::default();
+    let refused = set_duress_pin(&db.conn(), "8642", "8642").unwrap_err();
+    assert_eq!(refused.code(), "no_pin", "only beside a PIN");
+    set_pin(&db.conn(), "2468", "2468").unwrap();
+    for (pin, again, field) in [
+        ("12", "12", "duressPin"),
+        ("12a4", "12a4", "duressPin"),
+        (
+            &"9".repeat(13) as &str,
+            &"9".repeat(13) as &str,
+            "duressPin",
+        ),
+        ("8642", "8643", "duressPinAgain"),
+        ("2468", "2468", "duressPin"),
+    ] {
+        let error = set_duress_pin(&db.conn(), pin, again).unwrap_err();
+        assert_eq!(
+            (error.code(), error.field()),
+            ("validation", Some(field)),
+            "{pin}"
+        );
+        assert!(error.to_string().starts_with("Duress PIN"), "{error}");
+    }
+    assert!(!lock.status(&db.conn()).unwrap().duress_pin_set);
+    set_duress_pin(&db.conn(), "8642", "8642").unwrap();
+    assert!(lock.status(&db.conn()).unwrap().duress_pin_set);
+    lock.lock(&db.conn()).unwrap();
+    assert_eq!(
+        lock.unlock(&db, "8642", now()).unwrap(),
+        Unlocked::UnderDuress
+    );
+    assert!(!lock.is_locked(), "the screen unlocks just the same");
+    lock.lock(&db.conn()).unwrap();
+    assert_eq!(lock.unlock(&db, "2468", now()).unwrap(), Unlocked::WithPin);
+    // A wrong PIN is still wrong; a new PIN equal to the duress PIN drops the duress PIN.
+    lock.lock(&db.conn()).unwrap();
+    assert_eq!(
+        lock.unlock(&db, "1111", now()).unwrap_err().code(),
+        "wrong_pin"
+    );
+    set_pin(&db.conn(), "8642", "8642").unwrap();
+    assert!(!lock.status(&db.conn()).unwrap().duress_pin_set);
+    // Empty both: no duress PIN.
+    set_duress_pin(&db.conn(), "1357", "1357").unwrap();
+    set_duress_pin(&db.conn(), "", "").unwrap();
+    assert!(!lock.status(&db.conn()).unwrap().duress_pin_set);
+}

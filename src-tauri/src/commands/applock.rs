@@ -25,7 +25,26 @@ pub fn lock_now(state: State<'_, AppState>) -> Result<LockStatus, IpcError> {
 #[tauri::command(async)]
 pub fn lock_unlock(state: State<'_, AppState>, pin: Arg<String>) -> Result<LockStatus, IpcError> {
     let database = state.database()?;
-    state.app_lock.unlock(database, &pin, state.clock.now())?;
+    let now = state.clock.now();
+    if state.app_lock.unlock(database, &pin, now)? == applock::Unlocked::UnderDuress {
+        // The window unlocks as with the PIN; only the team's other devices hear of it.
+        // Nothing of it in the log either, but a failure (worded plainly).
+        if let Err(error) = crate::relay::duress::signal_pin(&mut database.conn(), now) {
+            tracing::error!("a team post could not be queued: {error}");
+        }
+        state.announce(crate::changes::Changed::Sessions);
+    }
+    Ok(state.app_lock.status(&database.reader())?)
+}
+
+#[tauri::command(async, rename_all = "camelCase")]
+pub fn lock_set_duress_pin(
+    state: State<'_, AppState>,
+    duress_pin: Arg<String>,
+    duress_pin_again: Arg<String>,
+) -> Result<LockStatus, IpcError> {
+    let database = state.database()?;
+    applock::set_duress_pin(&database.conn(), &duress_pin, &duress_pin_again)?;
     Ok(state.app_lock.status(&database.reader())?)
 }
 

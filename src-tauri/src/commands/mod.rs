@@ -89,6 +89,7 @@ fn every_command<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'st
         applock::lock_now,
         applock::lock_unlock,
         applock::lock_set_pin,
+        applock::lock_set_duress_pin,
         applock::lock_set_idle,
         backup::backup_status,
         backup::backup_write,
