@@ -6,6 +6,8 @@
 mod comparing_numbers;
 #[path = "team/device_trust.rs"]
 mod device_trust;
+#[path = "team/duress.rs"]
+mod duress;
 #[path = "team/room_trust.rs"]
 mod room_trust;
 #[path = "support/synapse.rs"]
