@@ -300,6 +300,52 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         app.screenshots_of("welfare-check-answered", Some(".welfare-check"))
             .await;
 
+        // Asha sets the team's duress word on the Team screen; Vic checks in with it. The
+        // room sees a normal check-in; Asha's laptop raises the silent alarm.
+        let session_page = app.js("return location.hash").await;
+        app.go("#/team").await;
+        app.type_in(".duress-word input", "two words").await;
+        app.click(".duress-word button[type='submit']").await;
+        app.wait_for_text(
+            ".duress-word .field-error",
+            "Duress word: use one word of letters",
+        )
+        .await;
+        app.js("document.querySelector('.duress-word input').value = ''")
+            .await;
+        app.type_in(".duress-word input", "Pineapple").await;
+        app.click(".duress-word button[type='submit']").await;
+        app.wait_for_text(".duress-word-now", "pineapple").await;
+        app.screenshots_of("team-duress-word", Some(".duress-word"))
+            .await;
+        app.go(session_page.as_str().unwrap()).await;
+        app.wait_for(".welfare-check").await;
+        volunteer::send_raw(
+            &vic,
+            &room_id,
+            serde_json::json!({ "msgtype": "m.text", "body": "ok pineapple" }),
+        )
+        .await;
+        app.wait_for_text_within("#alarms", "Silent alarm: vic", RELAY)
+            .await;
+        app.wait_for_text(
+            ".duress-panel",
+            "checked in from chat with the team’s duress word",
+        )
+        .await;
+        let confirmed = posted(&vic, &room_id, "checked_in").await;
+        assert!(
+            !confirmed.to_lowercase().contains("duress") && !confirmed.contains("pineapple"),
+            "{confirmed}"
+        );
+        app.js("window.scrollTo(0, 0)").await;
+        app.screenshots("duress-alarm").await;
+        let violations = app.axe_violations().await;
+        assert!(violations.is_empty(), "{violations:#?}");
+        app.click("#alarms button[data-act='acknowledge']").await;
+        app.wait_until_gone("duress-panel", "the silent alarm was not dealt with")
+            .await;
+
         // Vic makes new keys (or someone else now has his account): the Team screen warns,
         // and so does the session shared in that team, until Asha says she has checked.
         volunteer::reset_identity(&vic, "vic").await;

@@ -112,66 +112,79 @@ fn clock_time(at: DateTime<Utc>) -> String {
 
 /// The open alarms, most urgent first: missed before reminders, then the longest overdue.
 pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
+    const OTHER_OPEN: &str = "((help_at IS NOT NULL AND acknowledged_at IS NULL)
+             OR (missed_for = next_due_at AND acknowledged_at IS NULL)
+             OR (reminded_for = next_due_at AND snoozed_until IS NULL
+                 AND (missed_for IS NULL OR missed_for <> next_due_at)))";
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, mode, title, participants, next_due_at, reminder_lead_min, grace_min,
                 reminded_for, snoozed_until, missed_for, acknowledged_at, last_check_in_at, help_at,
-                duress_at, duress_by_name, duress_how
+                CASE WHEN duress_acknowledged_at IS NULL THEN duress_at END, duress_by_name,
+                duress_how, coalesce({OTHER_OPEN}, 0)
          FROM checkin_session
          WHERE ended_at IS NULL AND {FOLLOWED}
-           AND ((duress_at IS NOT NULL AND duress_acknowledged_at IS NULL)
-             OR (help_at IS NOT NULL AND acknowledged_at IS NULL)
-             OR (missed_for = next_due_at AND acknowledged_at IS NULL)
-             OR (reminded_for = next_due_at AND snoozed_until IS NULL
-                 AND (missed_for IS NULL OR missed_for <> next_due_at)))"
+           AND ((duress_at IS NOT NULL AND duress_acknowledged_at IS NULL) OR {OTHER_OPEN})"
     ))?;
-    let mut alarms: Vec<Alarm> = stmt
+    let rows: Vec<Vec<Alarm>> = stmt
         .query_map([], |r| {
             let due_ms: i64 = r.get(4)?;
             let help: Option<i64> = r.get(12)?;
             let missed = r.get::<_, Option<i64>>(9)? == Some(due_ms);
-            let duress: Option<i64> = r.get(13)?;
-            let (kind, since_ms) = if let Some(duress) = duress {
-                (AlarmKind::Duress, duress)
-            } else if let Some(help) = help {
-                (AlarmKind::Help, help)
-            } else if missed {
-                (AlarmKind::Missed, due_ms + r.get::<_, i64>(6)? * MINUTE_MS)
-            } else {
-                (
-                    AlarmKind::Reminder,
-                    due_ms - r.get::<_, i64>(5)? * MINUTE_MS,
-                )
-            };
-            let at = |ms: i64| from_millis(ms).unwrap_or_default();
-            let signalled = (kind == AlarmKind::Duress).then(|| -> rusqlite::Result<_> {
-                Ok(Signalled {
-                    by: r.get::<_, Option<String>>(14)?.unwrap_or_default(),
-                    pin: r.get::<_, Option<String>>(15)?.as_deref() == Some("pin"),
-                })
-            });
-            Ok(Alarm::new(
-                AlarmKey {
-                    session_id: r.get(0)?,
-                    kind,
-                    due_at_ms: if kind == AlarmKind::Duress {
-                        since_ms
-                    } else {
-                        due_ms
-                    },
-                },
-                if r.get::<_, String>(1)? == "watching" {
-                    Mode::Watching
+            // A session may have a silent alarm beside its missed check-in (or reminder).
+            let mut kinds = Vec::with_capacity(2);
+            if let Some(duress) = r.get::<_, Option<i64>>(13)? {
+                kinds.push((AlarmKind::Duress, duress));
+            }
+            if r.get::<_, bool>(16)? {
+                kinds.push(if let Some(help) = help {
+                    (AlarmKind::Help, help)
+                } else if missed {
+                    (AlarmKind::Missed, due_ms + r.get::<_, i64>(6)? * MINUTE_MS)
                 } else {
-                    Mode::Me
-                },
-                r.get(2)?,
-                serde_json::from_str(&r.get::<_, String>(3)?).unwrap_or_default(),
-                at(since_ms),
+                    (
+                        AlarmKind::Reminder,
+                        due_ms - r.get::<_, i64>(5)? * MINUTE_MS,
+                    )
+                });
+            }
+            let at = |ms: i64| from_millis(ms).unwrap_or_default();
+            let mode = if r.get::<_, String>(1)? == "watching" {
+                Mode::Watching
+            } else {
+                Mode::Me
+            };
+            let (id, title, participants, last_check_in) = (
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(2)?,
+                serde_json::from_str::<Vec<String>>(&r.get::<_, String>(3)?).unwrap_or_default(),
                 r.get::<_, Option<i64>>(11)?.map(|ms| format_local(at(ms))),
-                signalled.transpose()?,
-            ))
+            );
+            let signalled = Signalled {
+                by: r.get::<_, Option<String>>(14)?.unwrap_or_default(),
+                pin: r.get::<_, Option<String>>(15)?.as_deref() == Some("pin"),
+            };
+            Ok(kinds
+                .into_iter()
+                .map(|(kind, since_ms)| {
+                    let duress = kind == AlarmKind::Duress;
+                    Alarm::new(
+                        AlarmKey {
+                            session_id: id,
+                            kind,
+                            due_at_ms: if duress { since_ms } else { due_ms },
+                        },
+                        mode,
+                        title.clone(),
+                        participants.clone(),
+                        at(since_ms),
+                        last_check_in.clone(),
+                        duress.then(|| signalled.clone()),
+                    )
+                })
+                .collect())
         })?
         .collect::<Result<_, _>>()?;
+    let mut alarms: Vec<Alarm> = rows.into_iter().flatten().collect();
     for alarm in &mut alarms {
         if alarm.kind != AlarmKind::Reminder {
             alarm.last_location = crate::locations::last_known(conn, alarm.session_id)?;

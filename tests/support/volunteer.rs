@@ -175,7 +175,7 @@ fn room(client: &Client, room_id: &str) -> matrix_sdk::room::Room {
 }
 
 pub async fn join_as_volunteer(client: &Client, room_id: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         client
             .sync_once(SyncSettings::default().timeout(Duration::from_millis(500)))

@@ -43,7 +43,7 @@ export function welfareCheck(session) {
 export function duressPanel(session, quiet) {
   const { duress } = session;
   const how = duress.how === 'pin' ? 'entered their duress PIN' : 'checked in from chat with the team’s duress word';
-  return h('div', { class: 'missed-panel duress-panel', role: quiet ? null : 'alert' },
+  return h('div', { class: 'missed-panel duress-panel', id: 'duress-panel', role: quiet ? null : 'alert' },
     h('p', { class: 'missed-who' }, `Silent alarm: ${duress.byName}`),
     h('p', {}, `At ${clock(duress.atLocal)} ${duress.byName} ${how}. They may be with someone and unable to speak freely.`),
     h('p', {}, 'What they sent looked normal to anyone watching: do not reply in the team room or say anything that gives this away. If you think they are in danger, call 999.'),

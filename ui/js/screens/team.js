@@ -389,6 +389,6 @@ function teamCard(team, deviceConfirmed) {
         h('p', { class: 'path invite-link' }, team.link))),
     h('div', { class: 'actions' }, showMembers, leave),
     members,
-    duressForm(team, rerender),
-    invite);
+    invite,
+    duressForm(team, rerender));
 }

@@ -19,7 +19,7 @@ export function duressForm(team, done) {
   const duress = team.duress ?? {};
   const input = h('input', { type: 'text', maxlength: '30', autocomplete: 'off', spellcheck: 'false' });
   const form = h('form', { class: 'duress-word', novalidate: true, 'aria-labelledby': `duress-${id}-title` },
-    h('h4', { id: `duress-${id}-title` }, 'Duress word'),
+    h('h3', { id: `duress-${id}-title` }, 'Duress word'),
     duress.word
       ? h('p', {}, 'The word is ', h('strong', { class: 'duress-word-now' }, duress.word),
         duress.setBy ? ` (set by ${shortName(duress.setBy)}${duress.setAt ? `, ${formatWhen(duress.setAt)}` : ''}).` : '.')

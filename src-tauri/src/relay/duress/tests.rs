@@ -331,4 +331,17 @@ fn the_duress_pin_tells_the_team_and_not_this_device() {
             )
             .unwrap();
     assert_eq!(count, 1);
+    // Missed as well: both alarms stand, and dealing with the silent one leaves the other.
+    crate::checkins::scheduler::evaluate(&mut c.db.conn(), at(14, 41), &TeamPosts).unwrap();
+    assert_eq!(alarm_kinds(&c), [AlarmKind::Duress, AlarmKind::Missed]);
+    let (c_id, ..) = mirrored(&c);
+    crate::checkins::acknowledge_duress(
+        &mut c.db.conn(),
+        c_id,
+        at(14, 42),
+        &Actor::here(),
+        &TeamPosts,
+    )
+    .unwrap();
+    assert_eq!(alarm_kinds(&c), [AlarmKind::Missed]);
 }
