@@ -93,24 +93,7 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
         a.team.invite(&team.room_id, member).await.expect("invite");
     }
     for device in [&b, &c] {
-        wait_until(
-            "the invitation arrives",
-            Duration::from_secs(20),
-            || async {
-                device
-                    .team
-                    .status()
-                    .await
-                    .map(|s| !s.invitations.is_empty())
-                    .unwrap_or(false)
-            },
-        )
-        .await;
-        device
-            .team
-            .join_team(&team.link, "Ward 3")
-            .await
-            .expect("join");
+        device.join_when_invited(&team.link, "Ward 3").await;
     }
     for device in [&a, &b] {
         wait_until(

@@ -129,6 +129,24 @@ impl Device {
         }
     }
 
+    /// Waits for an invitation (a bound of 60 s, not a pause), then joins the team by its
+    /// link, calling it `name` here.
+    pub async fn join_when_invited(&self, link: &str, name: &str) {
+        wait_until(
+            &format!("{}'s invitation arrives", self.user_id),
+            Duration::from_secs(60),
+            || async {
+                self.team
+                    .status()
+                    .await
+                    .map(|s| !s.invitations.is_empty())
+                    .unwrap_or(false)
+            },
+        )
+        .await;
+        self.team.join_team(link, name).await.expect("join");
+    }
+
     /// This device's Matrix device id.
     pub fn device_id(&self) -> matrix_sdk::ruma::OwnedDeviceId {
         let id: String = self

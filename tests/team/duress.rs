@@ -48,20 +48,7 @@ async fn a_check_in_with_the_duress_word_looks_normal_and_raises_the_silent_alar
             .await
             .expect("invite");
     }
-    wait_until("the office's invitation arrives", LONG, || async {
-        office
-            .team
-            .status()
-            .await
-            .map(|s| !s.invitations.is_empty())
-            .unwrap_or(false)
-    })
-    .await;
-    office
-        .team
-        .join_team(&team.link, "Ward 8")
-        .await
-        .expect("join");
+    office.join_when_invited(&team.link, "Ward 8").await;
     join_as_volunteer(&vic, &team.room_id).await;
 
     // Asha sets the word; a word the app does not allow is refused by its field.

@@ -41,24 +41,7 @@ async fn team_of(devices: &[&Device], clients: &[&matrix_sdk::Client]) -> String
             .invite(&team.room_id, &device.user_id)
             .await
             .expect("invite");
-        wait_until(
-            "the invitation arrives",
-            Duration::from_secs(20),
-            || async {
-                device
-                    .team
-                    .status()
-                    .await
-                    .map(|s| !s.invitations.is_empty())
-                    .unwrap_or(false)
-            },
-        )
-        .await;
-        device
-            .team
-            .join_team(&team.link, "Ward 3")
-            .await
-            .expect("join");
+        device.join_when_invited(&team.link, "Ward 3").await;
     }
     for client in clients {
         let user = client.user_id().unwrap().to_string();

@@ -47,20 +47,7 @@ async fn a_phones_pin_and_live_location_reach_the_alarm_and_the_missed_post() {
             .await
             .expect("invite");
     }
-    wait_until("the office's invitation arrives", LONG, || async {
-        office
-            .team
-            .status()
-            .await
-            .map(|s| !s.invitations.is_empty())
-            .unwrap_or(false)
-    })
-    .await;
-    office
-        .team
-        .join_team(&team.link, "Ward 7")
-        .await
-        .expect("join");
+    office.join_when_invited(&team.link, "Ward 7").await;
     join_as_volunteer(&vic, &team.room_id).await;
     join_as_volunteer(&wes, &team.room_id).await;
     let room = vic

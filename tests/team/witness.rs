@@ -55,18 +55,7 @@ async fn the_team_witnesses_a_record_and_a_history_rewritten_after_is_reported()
         .invite(&team.room_id, &vic.user_id)
         .await
         .expect("invite");
-    wait_until("Vic's invitation arrives", LONG, || async {
-        vic.team
-            .status()
-            .await
-            .map(|s| !s.invitations.is_empty())
-            .unwrap_or(false)
-    })
-    .await;
-    vic.team
-        .join_team(&team.link, "Ward 3")
-        .await
-        .expect("join");
+    vic.join_when_invited(&team.link, "Ward 3").await;
 
     // The office records an incident: its head goes to the team, and Vic's laptop keeps it.
     let id = campaign_safe_lib::incidents::record(
