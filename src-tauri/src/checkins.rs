@@ -4,6 +4,7 @@
 
 pub mod change;
 pub mod handle;
+mod rules;
 pub mod runner;
 pub mod scheduler;
 pub mod shared;
