@@ -1573,6 +1573,85 @@ fn while_locked_only_emergency_guidance_im_ok_and_unlocking_answer() {
         .contains("Priya Shah"));
 }
 
+/// The duress PIN, end to end within the app: typed at the lock, it opens the app and queues,
+/// for the session this device shares, the hidden signal that raises the team's silent alarm
+/// (the team's side is tested through Synapse in `tests/team/duress.rs`); the PIN queues none.
+#[test]
+fn unlocking_with_the_duress_pin_queues_the_hidden_signal_for_a_shared_session() {
+    use tauri::Manager;
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let state = app.state::<campaign_safe_lib::state::AppState>();
+    let database = state.database().unwrap().clone();
+    database
+        .conn()
+        .execute_batch(
+            "INSERT INTO team_account (id, homeserver, user_id, device_id, session, store_passphrase, signed_in_at)
+             VALUES (1, 'http://127.0.0.1:9', '@asha:campaign.example', 'DEVICEA', '{}', 'secret', 0);
+             INSERT INTO team (room_id, name, joined_at) VALUES ('!ward5:campaign.example', 'Ward 5', 0);",
+        )
+        .unwrap();
+    let id = invoke(
+        &app,
+        "checkins_start",
+        session_args(Some(30), "2026-11-25T15:00:00Z"),
+    )
+    .unwrap()["id"]
+        .clone();
+    invoke(
+        &app,
+        "checkins_share",
+        json!({"sessionId": id, "roomId": "!ward5:campaign.example", "chatMembers": []}),
+    )
+    .unwrap();
+    invoke(
+        &app,
+        "lock_set_pin",
+        json!({"pin": "2468", "pinAgain": "2468"}),
+    )
+    .unwrap();
+    invoke(
+        &app,
+        "lock_set_duress_pin",
+        json!({"duressPin": "8642", "duressPinAgain": "8642"}),
+    )
+    .unwrap();
+    let signals = || -> Vec<Value> {
+        database
+            .reader()
+            .prepare("SELECT content FROM team_outbox WHERE kind = 'duress'")
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|c| serde_json::from_str(&c.unwrap()).unwrap())
+            .collect()
+    };
+    invoke(&app, "lock_now", json!({})).unwrap();
+    invoke(&app, "lock_unlock", json!({"pin": "2468"})).unwrap();
+    assert!(signals().is_empty(), "the PIN tells nobody anything");
+    invoke(&app, "lock_now", json!({})).unwrap();
+    let opened = invoke(&app, "lock_unlock", json!({"pin": "8642"})).unwrap();
+    assert_eq!(opened["locked"], false);
+    let queued = signals();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0]["action"], "raised");
+    // Nothing on this device shows it: no alarm, nothing on the session's page.
+    assert_eq!(
+        invoke(&app, "alarms_open", json!({})).unwrap()["alarms"],
+        json!([])
+    );
+    let page = invoke(&app, "checkins_detail", json!({"sessionId": id})).unwrap();
+    assert_eq!(page["duress"], Value::Null, "{page}");
+    assert!(
+        page["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|event| !event["kind"].as_str().unwrap().contains("duress")),
+        "{page}"
+    );
+}
+
 /// The status after unlocking with the PIN, as it reads once a duress PIN is set: unlocking
 /// with the duress PIN must answer exactly this.
 fn with_pin_but_duress_set(mut status: Value) -> Value {
