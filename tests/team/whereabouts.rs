@@ -254,3 +254,60 @@ async fn a_phones_pin_and_live_location_reach_the_alarm_and_the_missed_post() {
     assert!(!kept_after(&office), "deleted 7 days after the end");
     assert_eq!(sleep, None, "with nothing kept, nothing wakes");
 }
+
+/// A team room another client made (power levels as Element sets them: live location needs
+/// 50): once Asha's laptop, an administrator there, has joined it, every member may share
+/// live location.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_team_room_made_elsewhere_is_opened_for_live_location() {
+    use matrix_sdk::ruma::api::client::room::create_room;
+    use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
+    use matrix_sdk::ruma::events::{InitialStateEvent, TimelineEventType};
+    use matrix_sdk::ruma::serde::Raw;
+    use matrix_sdk::ruma::Int;
+
+    super::room_trust::log();
+    let server = Synapse::start().await;
+    let asha = Device::new("asha", &server).await;
+    let vic = volunteer("vic", &server).await;
+    let mut request = create_room::v3::Request::new();
+    request.preset = Some(create_room::v3::RoomPreset::PrivateChat);
+    request.initial_state = vec![InitialStateEvent::with_empty_state_key(
+        RoomEncryptionEventContent::with_recommended_defaults(),
+    )
+    .to_raw_any()];
+    request.invite = vec![asha.user_id.as_str().try_into().unwrap()];
+    request.power_level_content_override = Some(Raw::from_json(
+        serde_json::value::to_raw_value(&json!({ "users": { asha.user_id.clone(): 100 } }))
+            .unwrap(),
+    ));
+    let room = vic.create_room(request).await.expect("Vic's room");
+    vic.sync_once(matrix_sdk::config::SyncSettings::default().timeout(Duration::from_millis(200)))
+        .await
+        .expect("sync");
+    let closed =
+        |kind: &str, levels: &matrix_sdk::ruma::events::room::power_levels::RoomPowerLevels| {
+            levels.events.get(&TimelineEventType::from(kind)) != Some(&Int::from(0u8))
+        };
+    assert!(closed("m.beacon_info", &room.power_levels().await.unwrap()));
+    asha.join_when_invited(room.room_id().as_str(), "Vic's room")
+        .await;
+    wait_until(
+        "the room lets every member share live location",
+        LONG,
+        || async {
+            vic.sync_once(
+                matrix_sdk::config::SyncSettings::default().timeout(Duration::from_millis(200)),
+            )
+            .await
+            .expect("sync");
+            let levels = room.power_levels().await.unwrap();
+            !closed("m.beacon_info", &levels) && !closed("org.matrix.msc3672.beacon_info", &levels)
+        },
+    )
+    .await;
+    // Everything else in the room's settings is as Vic left it.
+    let levels = room.power_levels().await.unwrap();
+    assert_eq!(levels.users.len(), 1);
+    assert_eq!(levels.state_default, Int::from(50u8));
+}

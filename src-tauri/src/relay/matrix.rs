@@ -114,6 +114,8 @@ pub struct TeamService {
     identities: identities::Watched,
     /// The comparison of numbers this device follows.
     comparisons: verification::Comparisons,
+    /// Team rooms already looked at for live location since the start (tried once each).
+    live_location_rooms: Mutex<std::collections::HashSet<String>>,
 }
 
 struct Running {
@@ -170,6 +172,7 @@ impl TeamService {
             unreadable: Default::default(),
             identities: Default::default(),
             comparisons: Default::default(),
+            live_location_rooms: Default::default(),
         });
         changes.listen(service.clone());
         service

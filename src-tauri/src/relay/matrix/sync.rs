@@ -120,6 +120,39 @@ fn check_membership(service: &TeamService, client: &Client) {
     }
 }
 
+/// Team rooms made before live location was open to every member are opened where this
+/// device may (see [`teams::open_live_location`]): each room once a start, once the device
+/// has its state (a room joined is looked at after the sync that brings it).
+async fn open_live_location(service: &TeamService, client: &Client) {
+    let Ok(teams) = teams::teams(&service.database) else {
+        return;
+    };
+    for team in teams {
+        let Ok(room_id) = <&matrix_sdk::ruma::RoomId>::try_from(team.room_id.as_str()) else {
+            continue;
+        };
+        let Some(room) = client.get_room(room_id) else {
+            continue;
+        };
+        if room.state() != RoomState::Joined
+            || super::lock(&service.live_location_rooms).contains(&team.room_id)
+        {
+            continue;
+        }
+        let looked = match teams::open_live_location(client, &room).await {
+            Ok(None) => false,
+            Ok(Some(_)) => true,
+            Err(error) => {
+                tracing::warn!(room = %team.room_id, "{error}");
+                true
+            }
+        };
+        if looked {
+            super::lock(&service.live_location_rooms).insert(team.room_id.clone());
+        }
+    }
+}
+
 async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Contact>) {
     let synced = &contact.synced;
     let mut backoff = Duration::from_secs(1);
@@ -140,6 +173,7 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
                 if !synced.load(Ordering::SeqCst) {
                     tracing::info!("team sync is up to date");
                 }
+                open_live_location(&service, &client).await;
                 first = false;
                 backoff = Duration::from_secs(1);
                 {

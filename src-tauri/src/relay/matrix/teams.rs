@@ -130,6 +130,43 @@ pub fn power_levels() -> serde_json::Value {
     serde_json::json!({ "notifications": { "room": 0 }, "events": events })
 }
 
+/// A team room made before live location was allowed to all (or by another client): where
+/// this device may change the room's power levels, every member may now share live location.
+/// Returns whether the room was changed, or None while its settings are not known here yet.
+pub async fn open_live_location(
+    client: &Client,
+    room: &matrix_sdk::Room,
+) -> Result<Option<bool>, RelayError> {
+    use matrix_sdk::ruma::events::room::power_levels::RoomPowerLevelsEventContent;
+    use matrix_sdk::ruma::events::{StateEventType, TimelineEventType};
+    use matrix_sdk::ruma::Int;
+    let Some(me) = client.user_id() else {
+        return Ok(Some(false));
+    };
+    let Ok(mut levels) = room.power_levels().await else {
+        return Ok(None);
+    };
+    let closed: Vec<&str> = crate::relay::whereabouts::BEACON_INFO_TYPES
+        .into_iter()
+        .filter(|kind| levels.events.get(&TimelineEventType::from(*kind)) != Some(&Int::from(0u8)))
+        .collect();
+    if closed.is_empty() || !levels.user_can_send_state(me, StateEventType::RoomPowerLevels) {
+        return Ok(Some(false));
+    }
+    for kind in closed {
+        levels
+            .events
+            .insert(TimelineEventType::from(kind), Int::from(0u8));
+    }
+    let content = RoomPowerLevelsEventContent::try_from(levels)
+        .map_err(|e| RelayError::Refused(e.to_string()))?;
+    room.send_state_event(content)
+        .await
+        .map_err(|e| refused(e, "Letting members share live location"))?;
+    tracing::info!(room = %room.room_id(), "members may now share live location in this team room");
+    Ok(Some(true))
+}
+
 pub async fn create_team(
     database: &Database,
     client: &Client,
