@@ -2,6 +2,8 @@
 //! client, through a real Synapse on 127.0.0.1. One server for the whole story, told in
 //! steps; a failing wait says which step it was waiting for.
 
+#[path = "team/away_for_days.rs"]
+mod away_for_days;
 #[path = "team/comparing_numbers.rs"]
 mod comparing_numbers;
 #[path = "team/device_trust.rs"]

@@ -29,6 +29,10 @@ pub enum Changed {
         sender: String,
         sent_at: chrono::DateTime<chrono::Utc>,
     },
+    /// The team relay is reading its rooms after a start (or has caught up, `until: None`):
+    /// until then, at the latest `until`, alarms for sessions tracked for a team wait, since
+    /// the room may say they ended or were checked in while this device was away.
+    TeamReading { until: Option<std::time::Instant> },
     /// Someone asks this device to compare numbers (verification): the user must answer on
     /// the Team screen, wherever the window is.
     ComparisonAsked {

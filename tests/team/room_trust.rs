@@ -29,7 +29,7 @@ pub(super) fn log() {
 }
 
 /// A team of the given devices (the first creates it) and plain clients, all joined.
-async fn team_of(devices: &[&Device], clients: &[&matrix_sdk::Client]) -> String {
+pub(super) async fn team_of(devices: &[&Device], clients: &[&matrix_sdk::Client]) -> String {
     let team = devices[0]
         .team
         .create_team("Ward 3 team")

@@ -416,7 +416,8 @@ impl Listener for AlarmHub {
                 sent_at,
             } => self.unreadable_notice(*session_id, title, sender, *sent_at),
             Changed::ComparisonAsked { teammate } => self.comparison_notice(teammate.as_deref()),
-            Changed::DoNotKnock | Changed::Team | Changed::Record => {}
+            Changed::DoNotKnock | Changed::Team | Changed::Record | Changed::TeamReading { .. } => {
+            }
         }
     }
 }

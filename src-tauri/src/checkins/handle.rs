@@ -1,6 +1,7 @@
 //! Tells the scheduler thread that sessions changed, so it looks again at once.
 
 use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 #[derive(Default)]
 pub(super) struct Signal {
@@ -12,6 +13,8 @@ pub(super) struct Signal {
 #[derive(Clone, Default)]
 pub struct SchedulerHandle {
     pub(super) signal: Arc<Signal>,
+    /// Until when alarms for sessions tracked for a team wait (the relay is reading).
+    tracked_wait: Arc<Mutex<Option<Instant>>>,
 }
 
 impl SchedulerHandle {
@@ -23,6 +26,13 @@ impl SchedulerHandle {
             .unwrap_or_else(|p| p.into_inner());
         *changed = true;
         self.signal.wake.notify_all();
+    }
+
+    /// How much longer alarms for tracked sessions wait, if they do.
+    pub fn tracked_wait(&self) -> Option<Duration> {
+        let until = (*self.tracked_wait.lock().unwrap_or_else(|p| p.into_inner()))?;
+        let left = until.saturating_duration_since(Instant::now());
+        (!left.is_zero()).then_some(left)
     }
 
     /// Whether a poke is waiting to be taken (for tests).
@@ -38,8 +48,13 @@ impl SchedulerHandle {
 impl crate::changes::Listener for SchedulerHandle {
     /// Sessions changed: the scheduler looks again at once.
     fn heard(&self, what: &crate::changes::Changed) {
-        if *what == crate::changes::Changed::Sessions {
-            self.poke();
+        match what {
+            crate::changes::Changed::Sessions => self.poke(),
+            crate::changes::Changed::TeamReading { until } => {
+                *self.tracked_wait.lock().unwrap_or_else(|p| p.into_inner()) = *until;
+                self.poke();
+            }
+            _ => {}
         }
     }
 }

@@ -40,7 +40,13 @@ impl Runner {
     /// first look after a start shows the alarms left open, once each).
     fn look(&self, always: bool) -> Option<StdDuration> {
         let now = self.clock.now();
-        let alerts = match scheduler::evaluate(&mut self.database.conn(), now, self.sink.as_ref()) {
+        let held = self.handle.tracked_wait();
+        let alerts = match scheduler::evaluate_holding(
+            &mut self.database.conn(),
+            now,
+            self.sink.as_ref(),
+            held.is_some(),
+        ) {
             Ok(alerts) => alerts,
             Err(error) => {
                 tracing::error!("scheduler could not read check-ins: {error}");
@@ -61,7 +67,7 @@ impl Runner {
                 .collect();
             self.changes.announce(Changed::Alerted { ring_again });
         }
-        match scheduler::next_wake(&self.database.conn(), now) {
+        let next = match scheduler::next_wake_holding(&self.database.conn(), now, held.is_some()) {
             // Measured from the clock now, after the work above. The small floor keeps a due
             // time that is already past from spinning the loop.
             Ok(Some(at)) => Some(
@@ -75,6 +81,13 @@ impl Runner {
                 tracing::error!("scheduler could not read check-ins: {error}");
                 Some(MAX_SLICE)
             }
+        };
+        // While tracked sessions wait, look again when the wait ends (the relay's news that
+        // it caught up pokes sooner).
+        match (next, held) {
+            (Some(next), Some(held)) => Some(next.min(held)),
+            (None, held) => held,
+            (next, None) => next,
         }
     }
 

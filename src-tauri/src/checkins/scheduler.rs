@@ -202,10 +202,24 @@ pub fn evaluate(
     now: DateTime<Utc>,
     sink: &dyn SessionSink,
 ) -> rusqlite::Result<Vec<Alert>> {
+    evaluate_holding(conn, now, sink, false)
+}
+
+/// As [`evaluate`]; with `hold_tracked`, sessions tracked for a team are left alone for now
+/// (the relay is reading the room after a start).
+pub fn evaluate_holding(
+    conn: &mut Connection,
+    now: DateTime<Utc>,
+    sink: &dyn SessionSink,
+    hold_tracked: bool,
+) -> rusqlite::Result<Vec<Alert>> {
     let now_ms = to_millis(now);
     let tx = conn.transaction()?;
     let mut alerts = Vec::new();
     for row in active_rows(&tx)? {
+        if hold_tracked && row.mirrored {
+            continue;
+        }
         let Some((change, kind)) = row.due_now(now_ms) else {
             continue;
         };
@@ -240,9 +254,20 @@ pub fn evaluate(
 /// When the scheduler next needs to look, or `None` when nothing is scheduled (then it
 /// sleeps until a session changes, with no periodic wake-ups).
 pub fn next_wake(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    next_wake_holding(conn, now, false)
+}
+
+/// As [`next_wake`], leaving out sessions tracked for a team while they are held (the
+/// caller wakes when the hold ends).
+pub fn next_wake_holding(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    hold_tracked: bool,
+) -> rusqlite::Result<Option<DateTime<Utc>>> {
     let now_ms = to_millis(now);
     Ok(active_rows(conn)?
         .iter()
+        .filter(|row| !(hold_tracked && row.mirrored))
         .filter_map(|row| row.next_wake(now_ms))
         .min()
         .and_then(from_millis))

@@ -212,7 +212,10 @@ impl<R: Runtime> Listener for WindowChanges<R> {
         let what = match what {
             Changed::DoNotKnock => "doNotKnock",
             Changed::Team | Changed::Unreadable { .. } | Changed::ComparisonAsked { .. } => "team",
-            Changed::Sessions | Changed::Alerted { .. } | Changed::Record => return,
+            Changed::Sessions
+            | Changed::Alerted { .. }
+            | Changed::Record
+            | Changed::TeamReading { .. } => return,
         };
         tell_window(&self.0, &WindowChange { what, alarms: None });
     }

@@ -175,7 +175,24 @@ impl TeamService {
             live_location_rooms: Default::default(),
         });
         changes.listen(service.clone());
+        // Signed in before: the scheduler holds the team's sessions while the rooms are read.
+        if matches!(client::stored_account(&service.database), Ok(Some(_))) {
+            service.reading_starts();
+        }
         service
+    }
+
+    /// Alarms for sessions tracked for a team wait (at most this long) while the rooms are
+    /// read after a start: a device away for days would otherwise ring for canvasses that
+    /// ended or were checked in meanwhile. Own sessions never wait.
+    const READING_HOLD: std::time::Duration = std::time::Duration::from_secs(30);
+
+    /// The rooms are about to be read (a start, or a restore): alarms for tracked sessions
+    /// wait until they are, or [`Self::READING_HOLD`] at the most.
+    pub fn reading_starts(&self) {
+        self.announce(Changed::TeamReading {
+            until: Some(std::time::Instant::now() + Self::READING_HOLD),
+        });
     }
 
     /// Tells everything that listens what the room changed here.
@@ -205,11 +222,13 @@ impl TeamService {
             }
         };
         self.set_live(Connection::Connecting, None);
+        self.reading_starts();
         match client::restore(&self.store_root, &stored).await {
             Ok(client) => self.run(client).await,
             Err(error) => {
                 tracing::warn!("team login not restored: {error}");
                 self.set_live(Connection::Offline, Some(error.to_string()));
+                self.announce(Changed::TeamReading { until: None });
             }
         }
     }

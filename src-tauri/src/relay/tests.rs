@@ -789,3 +789,41 @@ fn an_unreadable_post_is_tied_to_the_sessions_its_sender_is_out_on() {
     checkins::end_safely(&mut a.db.conn(), id, at(15, 0), &Actor::here(), &TeamPosts).unwrap();
     assert!(title(&a, "@ben:example.org").is_empty(), "ended");
 }
+
+/// While the relay reads its rooms after a start, the scheduler leaves sessions tracked for
+/// the team alone (and does not wake for them), but never the device's own.
+#[test]
+fn tracked_sessions_wait_while_the_rooms_are_read_and_own_ones_never() {
+    let (a, b, _c, _room, _id) = team();
+    let late = at(14, 41);
+    let held =
+        crate::checkins::scheduler::evaluate_holding(&mut b.db.conn(), late, &TeamPosts, true)
+            .unwrap();
+    assert!(held.is_empty());
+    assert!(alarm_kinds(&b).is_empty());
+    assert_eq!(
+        crate::checkins::scheduler::next_wake_holding(&b.db.conn(), late, true).unwrap(),
+        None
+    );
+    // Asha's own session is never held.
+    crate::checkins::scheduler::evaluate_holding(&mut a.db.conn(), late, &TeamPosts, true).unwrap();
+    assert_eq!(alarm_kinds(&a), [AlarmKind::Missed]);
+    // Once the rooms are read (or the wait is over), the tracked session is judged too.
+    evaluate(&mut b.db.conn(), late, &TeamPosts).unwrap();
+    assert_eq!(alarm_kinds(&b), [AlarmKind::Missed]);
+
+    // The handle keeps the wait it is told of, and drops it when told the rooms are read.
+    let handle = crate::checkins::runner::SchedulerHandle::default();
+    use crate::changes::{Changed, Listener};
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    handle.heard(&Changed::TeamReading { until: Some(until) });
+    assert!(handle
+        .tracked_wait()
+        .is_some_and(|left| left.as_secs() <= 30));
+    handle.heard(&Changed::TeamReading { until: None });
+    assert_eq!(handle.tracked_wait(), None);
+    handle.heard(&Changed::TeamReading {
+        until: Some(std::time::Instant::now()),
+    });
+    assert_eq!(handle.tracked_wait(), None, "a wait already over is none");
+}

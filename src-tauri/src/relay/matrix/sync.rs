@@ -172,6 +172,8 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
                 tracing::debug!(?synced_in, total = ?syncing.elapsed(), "team sync");
                 if !synced.load(Ordering::SeqCst) {
                     tracing::info!("team sync is up to date");
+                    // Caught up: the team's sessions are as the rooms say; alarms may go.
+                    service.announce(Changed::TeamReading { until: None });
                 }
                 open_live_location(&service, &client).await;
                 first = false;
