@@ -42,6 +42,17 @@ pub enum Outcome {
     Duplicate { redact: bool },
 }
 
+impl Outcome {
+    /// `Changed` when something changed here, else `Nothing`.
+    pub fn changed_if(changed: bool) -> Self {
+        if changed {
+            Outcome::Changed
+        } else {
+            Outcome::Nothing
+        }
+    }
+}
+
 impl From<checkins::Outcome> for Outcome {
     fn from(outcome: checkins::Outcome) -> Self {
         match outcome {
@@ -312,11 +323,7 @@ fn chat_answer(
         )?;
     }
     tx.commit()?;
-    Ok(if changed {
-        Outcome::Changed
-    } else {
-        Outcome::Nothing
-    })
+    Ok(Outcome::changed_if(changed))
 }
 
 /// A plain message in the room: a check-in, a call for help or "on it" from a member.

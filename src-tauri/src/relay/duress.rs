@@ -313,11 +313,7 @@ pub fn apply_signal(
         _ => false,
     };
     tx.commit()?;
-    Ok(if changed {
-        Outcome::Changed
-    } else {
-        Outcome::Nothing
-    })
+    Ok(Outcome::changed_if(changed))
 }
 
 #[cfg(test)]

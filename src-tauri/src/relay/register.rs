@@ -144,9 +144,5 @@ pub fn apply(
         changed |= donotknock::shared::apply_shared(&tx, post.change, entry, incoming.at)?;
     }
     tx.commit()?;
-    Ok(if changed {
-        Outcome::Changed
-    } else {
-        Outcome::Nothing
-    })
+    Ok(Outcome::changed_if(changed))
 }

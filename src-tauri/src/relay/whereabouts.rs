@@ -166,11 +166,7 @@ pub fn apply_location(
         )?;
     }
     tx.commit()?;
-    Ok(if kept {
-        Outcome::Changed
-    } else {
-        Outcome::Nothing
-    })
+    Ok(Outcome::changed_if(kept))
 }
 
 /// A member's `beacon_info`: whose state it is (the state key) must be the sender.
@@ -198,11 +194,7 @@ pub fn apply_sharing(
         },
     )?;
     tx.commit()?;
-    Ok(if changed {
-        Outcome::Changed
-    } else {
-        Outcome::Nothing
-    })
+    Ok(Outcome::changed_if(changed))
 }
 
 #[cfg(test)]
