@@ -37,6 +37,9 @@ export function whileShown(node, refresh) {
     else window.removeEventListener('sessions-changed', listener);
   };
   window.addEventListener('sessions-changed', listener);
+  // A change that came while the screen was still loading (after its first read, before it
+  // listened) would otherwise never reach it: read once more now.
+  inOrder();
 }
 
 /** Replaces what `holder` shows, and puts focus back on the same control if it is still there. */
