@@ -152,3 +152,8 @@ export function lastLocationLine(location, { headingLevel = 2 } = {}) {
       h('span', { class: 'location-age', 'data-since': location.at }, ageText(location.at)), '.'),
     h('p', {}, mapLinks(location)));
 }
+
+/** "@sam:example.org" as people say it: "sam". */
+export function shortName(userId) {
+  return userId.replace(/^@/, '').split(':')[0];
+}

@@ -231,7 +231,7 @@ fn session_of_event(tx: &Connection, event_id: &str) -> rusqlite::Result<Option<
 
 /// The running sessions in `room` an answer from chat is about: the one replied to, or else
 /// those `sender` is out on (for "on it", those with an alarm open).
-fn sessions_for(
+pub(super) fn sessions_for(
     tx: &Connection,
     room: &str,
     sender: &str,

@@ -13,7 +13,8 @@ use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::apply::{first_sight, Incoming, Outcome};
+use super::apply::{first_sight, sessions_for, Incoming, Outcome};
+use super::chat::ChatAnswer;
 use crate::locations::{self, Fix, Noted, Sharing};
 use crate::time::from_millis;
 
@@ -108,33 +109,26 @@ fn taken_at(declared: Option<DateTime<Utc>>, incoming: &Incoming) -> DateTime<Ut
     declared.map_or(incoming.at, |at| at.min(incoming.at))
 }
 
-/// The running sessions of the room that `sender` is out on (started them, or may check in
-/// from chat) and that had started by `at`.
+/// The running sessions of the room that `sender` is out on (as for a check-in by chat)
+/// and that had started by `at`.
 fn sessions_of(
     conn: &Connection,
     room: &str,
     sender: &str,
     at: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<i64>> {
-    let rows: Vec<(i64, String, String, i64)> = conn
-        .prepare_cached(
-            "SELECT id, owner, chat_members, started_at FROM checkin_session
-             WHERE team_room = ?1 AND ended_at IS NULL",
-        )?
-        .query_map([room], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<Result<_, _>>()?;
-    Ok(rows
-        .into_iter()
-        .filter(|(_, owner, members, started)| {
-            let member = owner == sender
-                || serde_json::from_str::<Vec<String>>(members)
-                    .unwrap_or_default()
-                    .iter()
-                    .any(|m| m == sender);
-            member && from_millis(*started).is_some_and(|started| started <= at)
-        })
-        .map(|(id, ..)| id)
-        .collect())
+    let mut started_by = Vec::new();
+    for id in sessions_for(conn, room, sender, None, &ChatAnswer::CheckIn)? {
+        let started: i64 = conn.query_row(
+            "SELECT started_at FROM checkin_session WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )?;
+        if from_millis(started).is_some_and(|started| started <= at) {
+            started_by.push(id);
+        }
+    }
+    Ok(started_by)
 }
 
 /// A position from a member: kept as their latest for each session they are out on.

@@ -7,6 +7,7 @@ import { countdown, statusText } from '../countdowns.js';
 import { newSessionForm } from './checkin_form.js';
 import { formatWhen } from '../when.js';
 import { whereabouts, welfareCheck, duressPanel } from './session_team.js';
+import { shortName } from '../components.js';
 import { chatMembersPicker } from './chat_members.js';
 
 export async function render([param, sub]) {
@@ -96,10 +97,6 @@ function sessionList(sessions) {
 }
 
 /** "asha" for "@asha:example.org": how a Matrix id is said when no name is known. */
-function shortName(userId) {
-  return userId.replace(/^@/, '').split(':')[0];
-}
-
 /**
  * A session another member started: only their devices may check in, extend or end it;
  * here one can say "I'm dealing with it" when its alarm is up.

@@ -2,9 +2,8 @@
 // were, who shares live location now, and the welfare check ("check in now").
 
 import { h } from '../dom.js';
-import { lastLocationLine } from '../components.js';
+import { lastLocationLine, shortName } from '../components.js';
 
-const shortName = (userId) => userId.replace(/^@/, '').split(':')[0];
 const clock = (local) => local.split(', ').pop();
 
 /** Where they last were, and who shares live location now; framed when an alarm is open. */

@@ -5,10 +5,8 @@
 
 import * as api from '../api.js';
 import { h, field, announce } from '../dom.js';
-import { onSubmit } from '../components.js';
+import { onSubmit, shortName } from '../components.js';
 import { formatWhen } from '../when.js';
-
-const shortName = (userId) => userId.replace(/^@/, '').split(':')[0];
 
 /**
  * The team's duress word: shown here for the organiser to pass on in person, never posted.
