@@ -50,6 +50,14 @@ async fn a_check_in_with_the_duress_word_looks_normal_and_raises_the_silent_alar
     }
     office.join_when_invited(&team.link, "Ward 8").await;
     join_as_volunteer(&vic, &team.room_id).await;
+    // Asha's laptop must know who joined before it posts, or it encrypts for the members of
+    // before: the office's app announces itself after joining, and Vic's join is an event.
+    wait_until(
+        "Asha's laptop knows the office and Vic joined",
+        LONG,
+        || async { asha.knows_app_of(&office.user_id) && asha.events_seen_from(&vic_id) > 0 },
+    )
+    .await;
 
     // Asha sets the word; a word the app does not allow is refused by its field.
     let refused = asha.team.set_duress_word(&team.room_id, "ok").unwrap_err();

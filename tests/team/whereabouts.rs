@@ -50,6 +50,14 @@ async fn a_phones_pin_and_live_location_reach_the_alarm_and_the_missed_post() {
     office.join_when_invited(&team.link, "Ward 7").await;
     join_as_volunteer(&vic, &team.room_id).await;
     join_as_volunteer(&wes, &team.room_id).await;
+    // Asha's laptop must know who joined before it posts, or it encrypts for the members of
+    // before: the office's app announces itself after joining, and Vic's join is an event.
+    wait_until(
+        "Asha's laptop knows the office and Vic joined",
+        LONG,
+        || async { asha.knows_app_of(&office.user_id) && asha.events_seen_from(&vic_id) > 0 },
+    )
+    .await;
     let room = vic
         .get_room(<&matrix_sdk::ruma::RoomId>::try_from(team.room_id.as_str()).unwrap())
         .unwrap();

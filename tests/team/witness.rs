@@ -56,6 +56,12 @@ async fn the_team_witnesses_a_record_and_a_history_rewritten_after_is_reported()
         .await
         .expect("invite");
     vic.join_when_invited(&team.link, "Ward 3").await;
+    // The office must know Vic has joined before it posts, or it encrypts for the members of
+    // before (a post Vic could never read): his app's announcement comes after his join.
+    wait_until("the office has heard from Vic's laptop", LONG, || async {
+        office.knows_app_of(&vic.user_id)
+    })
+    .await;
 
     // The office records an incident: its head goes to the team, and Vic's laptop keeps it.
     let id = campaign_safe_lib::incidents::record(
