@@ -116,6 +116,9 @@ pub struct TeamService {
     comparisons: verification::Comparisons,
     /// Team rooms already looked at for live location since the start (tried once each).
     live_location_rooms: Mutex<std::collections::HashSet<String>>,
+    /// How many syncs have finished. What the SDK queues while it handles a sync (the last
+    /// messages of a comparison, a teammate's signature) goes out before that sync returns.
+    syncs_done: tokio::sync::watch::Sender<u64>,
 }
 
 struct Running {
@@ -173,6 +176,7 @@ impl TeamService {
             identities: Default::default(),
             comparisons: Default::default(),
             live_location_rooms: Default::default(),
+            syncs_done: tokio::sync::watch::Sender::new(0),
         });
         changes.listen(service.clone());
         // Signed in before: the scheduler holds the team's sessions while the rooms are read.

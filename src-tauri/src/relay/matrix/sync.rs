@@ -169,6 +169,7 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
             Ok(response) => {
                 let synced_in = syncing.elapsed();
                 apply_sync(&service, &client, response).await;
+                service.syncs_done.send_modify(|done| *done += 1);
                 tracing::debug!(?synced_in, total = ?syncing.elapsed(), "team sync");
                 if !synced.load(Ordering::SeqCst) {
                     tracing::info!("team sync is up to date");

@@ -73,6 +73,8 @@ pub struct Comparison {
 struct Tracked {
     request: VerificationRequest,
     name: String,
+    /// The count of finished syncs when it ended, once this device saw it end.
+    syncs_at_end: Option<u64>,
 }
 
 /// The one comparison this device follows (kept after it ends, so its outcome stays on
@@ -87,6 +89,16 @@ impl Comparisons {
 
     fn request(&self) -> Option<VerificationRequest> {
         self.lock().as_ref().map(|t| t.request.clone())
+    }
+
+    fn note_end(&self, syncs_done: u64) {
+        if let Some(tracked) = self.lock().as_mut() {
+            tracked.syncs_at_end.get_or_insert(syncs_done);
+        }
+    }
+
+    fn syncs_at_end(&self) -> Option<u64> {
+        self.lock().as_ref().and_then(|t| t.syncs_at_end)
     }
 
     /// A comparison is under way (asked, or running, and not ended).
@@ -296,6 +308,7 @@ fn follow(service: &Arc<TeamService>, client: &Client, request: VerificationRequ
     *service.comparisons.lock() = Some(Tracked {
         request: request.clone(),
         name,
+        syncs_at_end: None,
     });
     let service = Arc::downgrade(service);
     let client = client.clone();
@@ -340,6 +353,7 @@ async fn follow_sas(service: &Arc<TeamService>, client: &Client, sas: SasVerific
         service.announce(Changed::Team);
         match state {
             SasState::Done { .. } => {
+                service.comparisons.note_end(*service.syncs_done.borrow());
                 tracing::info!(user = %sas.other_user_id(), "numbers compared and matched");
                 if sas.is_self_verification() {
                     service.confirmed_by_comparison(client).await;
@@ -348,6 +362,7 @@ async fn follow_sas(service: &Arc<TeamService>, client: &Client, sas: SasVerific
                 return;
             }
             SasState::Cancelled(info) => {
+                service.comparisons.note_end(*service.syncs_done.borrow());
                 tracing::info!(reason = info.reason(), "the comparison ended");
                 return;
             }
@@ -543,7 +558,21 @@ impl TeamService {
         while self.comparisons.running() && std::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
+        self.let_the_ended_comparison_out().await;
         self.follow_confirmation(client).await;
+    }
+
+    /// A comparison that ended while the SDK handled a sync leaves its last messages and the
+    /// teammate's signature queued in the client, sent when that sync returns: building the
+    /// client again before then would lose them (the teammate never shown as verified).
+    /// So this waits for the sync that was running when it ended, or the next one (bounded:
+    /// one long poll and a margin, in case the server is out of reach).
+    async fn let_the_ended_comparison_out(&self) {
+        let mut syncs_done = self.syncs_done.subscribe();
+        let now = *syncs_done.borrow();
+        let seen = self.comparisons.syncs_at_end().unwrap_or(now).min(now);
+        let finished = syncs_done.wait_for(|done| *done > seen);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(45), finished).await;
     }
 }
 
