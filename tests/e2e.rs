@@ -941,6 +941,40 @@ async fn the_screen_lock_hides_the_record_until_the_pin_and_holds_across_a_resta
     app.wait_for_text("#error-lock-pin", "not the PIN").await;
     app.type_in("#f-lock-pin", &format!("2468{enter}")).await;
     app.wait_for_text("main h1", "Today").await;
+
+    // A duress PIN, and a session out: "I'm OK" on the lock screen then asks for a PIN. None
+    // is refused by its field; the duress PIN checks in as the PIN would, and stays locked.
+    app.type_in("#f-set-duressPin", "8642").await;
+    app.type_in("#f-set-duressPinAgain", &format!("8642{enter}"))
+        .await;
+    app.wait_for_text("#saved-duress-pin", "Saved").await;
+    app.go("#/checkins/new").await;
+    app.wait_for_text("main h1", "New check-in session").await;
+    app.type_in("#f-participants", "Asha, Ben").await;
+    app.click(".session-form button[type='submit']").await;
+    app.wait_for_text(".timeline", "Started").await;
+    app.click("#lock-button").await;
+    app.wait_for_text(".locked-sessions", "Out now").await;
+    let session_pin = app
+        .js("return document.querySelector('.locked-sessions input[type=password]').id")
+        .await;
+    let session_pin = format!("#{}", session_pin.as_str().unwrap());
+    app.click(".locked-sessions button[type='submit']").await;
+    app.wait_for_text(".locked-sessions .field-error", "type your PIN to check in")
+        .await;
+    assert_eq!(
+        format!("#{}", app.active_element_id().await),
+        session_pin,
+        "focus goes to the PIN"
+    );
+    app.type_in(&session_pin, &format!("8642{enter}")).await;
+    app.wait_for_text(".locked-sessions .saved", "Checked in at")
+        .await;
+    app.screenshots("lock-screen-check-in-pin").await;
+    app.wait_for_text("main h1", "Campaign Safe is locked")
+        .await;
+    app.type_in("#f-lock-pin", &format!("2468{enter}")).await;
+    app.wait_for_text(".timeline", "Checked in").await;
     app.quit(driver).await;
 
     let app = App::launch(driver).await;

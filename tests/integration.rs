@@ -1652,6 +1652,135 @@ fn unlocking_with_the_duress_pin_queues_the_hidden_signal_for_a_shared_session()
     );
 }
 
+/// "I'm OK" on the lock screen, once a duress PIN is set: it takes a PIN. The PIN checks in;
+/// the duress PIN checks in just the same and queues the hidden signal; no PIN, a wrong one
+/// or a value of the wrong type is refused by the field "PIN" and changes nothing. The app
+/// stays locked throughout. Without a duress PIN, or unlocked, "I'm OK" takes none.
+#[test]
+fn i_m_ok_on_the_lock_screen_takes_the_pin_once_a_duress_pin_is_set() {
+    use tauri::Manager;
+    let dir = tempfile::tempdir().unwrap();
+    let app = start_app(dir.path());
+    let state = app.state::<campaign_safe_lib::state::AppState>();
+    let database = state.database().unwrap().clone();
+    database
+        .conn()
+        .execute_batch(
+            "INSERT INTO team_account (id, homeserver, user_id, device_id, session, store_passphrase, signed_in_at)
+             VALUES (1, 'http://127.0.0.1:9', '@asha:campaign.example', 'DEVICEA', '{}', 'secret', 0);
+             INSERT INTO team (room_id, name, joined_at) VALUES ('!ward5:campaign.example', 'Ward 5', 0);",
+        )
+        .unwrap();
+    let id = invoke(
+        &app,
+        "checkins_start",
+        session_args(Some(30), "2026-11-25T15:00:00Z"),
+    )
+    .unwrap()["id"]
+        .clone();
+    invoke(
+        &app,
+        "checkins_share",
+        json!({"sessionId": id, "roomId": "!ward5:campaign.example", "chatMembers": []}),
+    )
+    .unwrap();
+    let check_ins = || -> i64 {
+        database
+            .reader()
+            .query_row(
+                "SELECT COUNT(*) FROM checkin_event WHERE kind = 'checked_in'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let signals = || -> i64 {
+        database
+            .reader()
+            .query_row(
+                "SELECT COUNT(*) FROM team_outbox WHERE kind = 'duress'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    invoke(
+        &app,
+        "lock_set_pin",
+        json!({"pin": "2468", "pinAgain": "2468"}),
+    )
+    .unwrap();
+    // Locked without a duress PIN: "I'm OK" as before, no PIN asked.
+    invoke(&app, "lock_now", json!({})).unwrap();
+    invoke(&app, "checkins_check_in", json!({"sessionId": id})).unwrap();
+    assert_eq!(check_ins(), 1);
+    invoke(&app, "lock_unlock", json!({"pin": "2468"})).unwrap();
+    invoke(
+        &app,
+        "lock_set_duress_pin",
+        json!({"duressPin": "8642", "duressPinAgain": "8642"}),
+    )
+    .unwrap();
+    // Unlocked: still no PIN.
+    invoke(&app, "checkins_check_in", json!({"sessionId": id})).unwrap();
+    assert_eq!(check_ins(), 2);
+    invoke(&app, "lock_now", json!({})).unwrap();
+    for (pin, code) in [
+        (Value::Null, "pin_needed"),
+        (json!(""), "pin_needed"),
+        (json!("1111"), "wrong_pin"),
+        (json!("x".repeat(100_000)), "wrong_pin"),
+        (json!(2468), "invalid_arguments"),
+        (json!(["2468"]), "invalid_arguments"),
+    ] {
+        let error = invoke(
+            &app,
+            "checkins_check_in",
+            json!({"sessionId": id, "pin": pin}),
+        )
+        .expect_err("refused");
+        assert_eq!(error["code"], code, "{error}");
+        assert_eq!(error["field"], "pin", "{error}");
+        assert!(
+            error["message"].as_str().unwrap().starts_with("PIN"),
+            "{error}"
+        );
+    }
+    assert_eq!((check_ins(), signals()), (2, 0), "nothing changed");
+    let with_pin = invoke(
+        &app,
+        "checkins_check_in",
+        json!({"sessionId": id, "pin": "2468"}),
+    )
+    .unwrap();
+    assert_eq!((check_ins(), signals()), (3, 0));
+    let under_duress = invoke(
+        &app,
+        "checkins_check_in",
+        json!({"sessionId": id, "pin": "8642"}),
+    )
+    .unwrap();
+    assert_eq!(
+        (check_ins(), signals()),
+        (4, 1),
+        "checked in, and the team told"
+    );
+    assert_eq!(
+        invoke(&app, "lock_status", json!({})).unwrap()["locked"],
+        true,
+        "checking in opens nothing"
+    );
+    // The screen answers the same: the same session, its duress shown nowhere on it.
+    for page in [&with_pin, &under_duress] {
+        assert_eq!(page["duress"], Value::Null, "{page}");
+        assert_eq!(page["id"], id);
+    }
+    assert_eq!(
+        invoke(&app, "alarms_open", json!({})).unwrap()["alarms"],
+        json!([])
+    );
+}
+
 /// The status after unlocking with the PIN, as it reads once a duress PIN is set: unlocking
 /// with the duress PIN must answer exactly this.
 fn with_pin_but_duress_set(mut status: Value) -> Value {

@@ -38,6 +38,8 @@ pub enum LockError {
     PinMismatch,
     #[error("PIN: that is not the PIN for this app. Try again.")]
     WrongPin,
+    #[error("PIN: type your PIN to check in while the app is locked (under “Out now”).")]
+    PinToCheckIn,
     #[error("PIN: too many wrong tries. Wait {}, then try again.", crate::tries::seconds(*.0))]
     SlowDown(u64),
     #[error("Duress PIN: use {PIN_MIN} to {PIN_MAX} digits, and nothing else.")]
@@ -74,6 +76,7 @@ impl ErrorCode for LockError {
             | LockError::DuressMismatch
             | LockError::DuressSameAsPin => "validation",
             LockError::WrongPin => "wrong_pin",
+            LockError::PinToCheckIn => "pin_needed",
             LockError::SlowDown(_) => "slow_down",
             LockError::NoPin => "no_pin",
             LockError::Locked => "app_locked",
@@ -84,7 +87,10 @@ impl ErrorCode for LockError {
 
     fn field(&self) -> Option<&str> {
         match self {
-            LockError::PinFormat | LockError::WrongPin | LockError::SlowDown(_) => Some("pin"),
+            LockError::PinFormat
+            | LockError::WrongPin
+            | LockError::PinToCheckIn
+            | LockError::SlowDown(_) => Some("pin"),
             LockError::PinMismatch => Some("pinAgain"),
             LockError::DuressFormat | LockError::DuressSameAsPin => Some("duressPin"),
             LockError::DuressMismatch => Some("duressPinAgain"),
@@ -135,6 +141,12 @@ pub fn idle_minutes(conn: &Connection) -> Result<u32, LockError> {
         .and_then(|value| value.parse().ok())
         .filter(|minutes| IDLE_CHOICES.contains(minutes))
         .unwrap_or(DEFAULT_IDLE_MINUTES))
+}
+
+/// Whether a duress PIN is set: then "I'm OK" on the lock screen asks for a PIN too, so
+/// someone made to check in can type the duress PIN there.
+pub fn duress_pin_set(conn: &Connection) -> Result<bool, LockError> {
+    Ok(setting(conn, DURESS_PIN_SETTING)?.is_some())
 }
 
 pub fn pin_set(conn: &Connection) -> Result<bool, LockError> {
@@ -284,6 +296,19 @@ impl AppLock {
         pin: &str,
         now: DateTime<Utc>,
     ) -> Result<Unlocked, LockError> {
+        let unlocked = self.check_pin(database, pin, now)?;
+        self.inner().locked = false;
+        Ok(unlocked)
+    }
+
+    /// Checks a PIN typed while the app stays locked ("I'm OK" on the lock screen, once a
+    /// duress PIN is set): the same hashes, the same count of wrong tries, as at unlock.
+    pub fn check_pin(
+        &self,
+        database: &Database,
+        pin: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Unlocked, LockError> {
         let (mut tries, stored, duress) = {
             let reader = database.reader();
             let kept = setting(&reader, TRIES_SETTING)?;
@@ -295,7 +320,6 @@ impl AppLock {
         };
         tries.check(now).map_err(LockError::SlowDown)?;
         if stored.is_none() {
-            self.inner().locked = false;
             return Ok(Unlocked::WithPin);
         }
         // Both are always checked, so the time taken does not tell which one was typed.
@@ -304,7 +328,6 @@ impl AppLock {
         let conn = database.conn();
         if right || under_duress {
             conn.execute("DELETE FROM app_setting WHERE name = ?1", [TRIES_SETTING])?;
-            self.inner().locked = false;
             return Ok(if right {
                 Unlocked::WithPin
             } else {
@@ -321,7 +344,7 @@ impl AppLock {
         Ok(LockStatus {
             locked: self.is_locked(),
             pin_set: pin_set(conn)?,
-            duress_pin_set: setting(conn, DURESS_PIN_SETTING)?.is_some(),
+            duress_pin_set: duress_pin_set(conn)?,
             idle_minutes: minutes,
             idle_seconds: idle_seconds(minutes),
             idle_choices: IDLE_CHOICES,

@@ -97,6 +97,8 @@ function alarmItem(alarm) {
       error.textContent = failure.message;
       error.hidden = false;
       button.disabled = false;
+      // Locked, with a duress PIN set: the lock screen's check-in for it takes the PIN.
+      if (failure.code === 'pin_needed') document.getElementById(`f-session-${alarm.sessionId}-pin`)?.focus();
     }
   });
   return item;

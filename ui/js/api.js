@@ -75,7 +75,8 @@ export const emergencyInfo = () => call('emergency_info');
 export const checkinsActive = () => call('checkins_active');
 export const checkinsDetail = (sessionId) => call('checkins_detail', { sessionId });
 export const checkinsStart = (session) => call('checkins_start', { session });
-export const checkinsCheckIn = (sessionId) => call('checkins_check_in', { sessionId });
+/** `pin` only counts on the lock screen once a duress PIN is set. */
+export const checkinsCheckIn = (sessionId, pin) => call('checkins_check_in', { sessionId, pin: pin ?? null });
 export const checkinsExtend = (sessionId, minutes) => call('checkins_extend', { sessionId, minutes });
 export const checkinsEnd = (sessionId) => call('checkins_end', { sessionId });
 export const checkinsAcknowledge = (sessionId) => call('checkins_acknowledge', { sessionId });

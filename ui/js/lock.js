@@ -5,6 +5,7 @@
 
 import * as api from './api.js';
 import { h, field, errorSlot, showError, clearErrors, announce, fill } from './dom.js';
+import { formatWhen } from './when.js';
 
 let status = null;
 let lastActivity = Date.now();
@@ -132,20 +133,37 @@ export async function lockScreen({ formKept = false } = {}) {
   return { title: 'Locked', node };
 }
 
+/**
+ * One session that is out, with its check-in. Once a duress PIN is set, checking in here
+ * takes a PIN (either one; the screen answers the same), so whoever holds a locked device
+ * cannot check in for its owner, and the owner made to check in can type the duress PIN.
+ */
 function lockedSession(session) {
+  const label = session.mode === 'watching' ? 'They checked in' : 'Check in – I’m OK';
+  const pin = status?.duressPinSet
+    ? h('input', { type: 'password', inputmode: 'numeric', autocomplete: 'off', maxlength: '12' })
+    : null;
+  const form = h('form', { class: 'locked-check-in', novalidate: true },
+    pin ? field('pin', 'PIN', pin, null, `session-${session.id}-`) : null,
+    errorSlot('general', `session-${session.id}-`),
+    h('button', { type: 'submit', class: 'button button-big' }, label),
+    h('p', { class: 'saved', role: 'status' }));
   const card = h('li', { class: 'card session', 'data-session-id': session.id },
     h('h3', { class: 'card-title' }, session.title),
-    h('button', { type: 'button', class: 'button button-big' }, session.mode === 'watching' ? 'They checked in' : 'Check in – I’m OK'),
-    errorSlot('general'));
-  const button = card.querySelector('button');
-  button.addEventListener('click', async () => {
-    clearErrors(card);
+    form);
+  const button = form.querySelector('button');
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clearErrors(form);
     button.disabled = true;
     try {
-      await api.checkinsCheckIn(session.id);
-      announce('Checked in.');
+      await api.checkinsCheckIn(session.id, pin?.value);
+      if (pin) pin.value = '';
+      form.querySelector('.saved').textContent = `Checked in at ${formatWhen(new Date().toISOString())}.`;
     } catch (error) {
-      showError(card, error);
+      if (pin) pin.value = '';
+      showError(form, error);
+      (pin ?? button).focus();
     }
     button.disabled = false;
   });
@@ -214,7 +232,7 @@ function duressPinForm(box) {
     h('h3', {}, 'Duress PIN'),
     h('p', { class: 'hint' }, status.duressPinSet
       ? 'A duress PIN is set. Type both fields empty and save to remove it.'
-      : 'For when someone makes you open the app: a second PIN that unlocks it just as your PIN does, while every other Campaign Safe device of your team raises a silent alarm for the sessions you share. Nothing here shows that it was used.'),
+      : 'For when someone makes you open the app or check in: a second PIN that works just as your PIN does, while every other Campaign Safe device of your team raises a silent alarm for the sessions you share. Once it is set, “I’m OK” on the lock screen asks for a PIN too. Nothing here shows that it was used.'),
     field('duressPin', 'Duress PIN', input(), '4 to 12 digits, not your PIN.', 'set-'),
     field('duressPinAgain', 'Duress PIN again', input(), null, 'set-'),
     h('button', { type: 'submit', class: 'button button-secondary' }, 'Save duress PIN'),

@@ -183,3 +183,41 @@ fn the_duress_pin_unlocks_as_the_pin_does_and_says_so_only_to_the_caller() {
     set_duress_pin(&db.conn(), "", "").unwrap();
     assert!(!lock.status(&db.conn()).unwrap().duress_pin_set);
 }
+
+#[test]
+fn a_pin_checked_at_i_m_ok_leaves_the_app_locked_and_wrong_tries_count_as_at_unlock() {
+    let (_dir, db) = database();
+    let lock = AppLock::default();
+    set_pin(&db.conn(), "2468", "2468").unwrap();
+    set_duress_pin(&db.conn(), "8642", "8642").unwrap();
+    assert!(duress_pin_set(&db.conn()).unwrap());
+    lock.lock(&db.conn()).unwrap();
+    assert_eq!(
+        lock.check_pin(&db, "2468", now()).unwrap(),
+        Unlocked::WithPin
+    );
+    assert_eq!(
+        lock.check_pin(&db, "8642", now()).unwrap(),
+        Unlocked::UnderDuress
+    );
+    assert!(lock.is_locked(), "checking a PIN opens nothing");
+    // Wrong PINs at "I'm OK" are slowed down like wrong PINs at the lock: they share one count.
+    let mut slowed = None;
+    for _ in 0..20 {
+        match lock.check_pin(&db, "", now()) {
+            Err(LockError::SlowDown(seconds)) => {
+                slowed = Some(seconds);
+                break;
+            }
+            Err(error) => assert_eq!(error.code(), "wrong_pin"),
+            Ok(unlocked) => panic!("an empty PIN passed: {unlocked:?}"),
+        }
+    }
+    assert!(slowed.is_some(), "wrong tries are never slowed down");
+    let error = lock.unlock(&db, "2468", now()).unwrap_err();
+    assert_eq!(error.field(), Some("pin"), "{error}");
+    assert!(lock.is_locked());
+    let error = LockError::PinToCheckIn;
+    assert_eq!((error.code(), error.field()), ("pin_needed", Some("pin")));
+    assert!(error.to_string().starts_with("PIN: "));
+}

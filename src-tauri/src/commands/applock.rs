@@ -27,14 +27,22 @@ pub fn lock_unlock(state: State<'_, AppState>, pin: Arg<String>) -> Result<LockS
     let database = state.database()?;
     let now = state.clock.now();
     if state.app_lock.unlock(database, &pin, now)? == applock::Unlocked::UnderDuress {
-        // The window unlocks as with the PIN; only the team's other devices hear of it.
-        // Nothing of it in the log either, but a failure (worded plainly).
-        if let Err(error) = crate::relay::duress::signal_pin(&mut database.conn(), now) {
-            tracing::error!("a team post could not be queued: {error}");
-        }
-        state.announce(crate::changes::Changed::Sessions);
+        tell_the_team_of_duress(&state, database, now);
     }
     Ok(state.app_lock.status(&database.reader())?)
+}
+
+/// The duress PIN was typed: the screen goes on as with the PIN; only the team's other
+/// devices hear of it. Nothing of it in the log either, but a failure (worded plainly).
+pub(super) fn tell_the_team_of_duress(
+    state: &AppState,
+    database: &crate::storage::Database,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    if let Err(error) = crate::relay::duress::signal_pin(&mut database.conn(), now) {
+        tracing::error!("a team post could not be queued: {error}");
+    }
+    state.announce(crate::changes::Changed::Sessions);
 }
 
 #[tauri::command(async, rename_all = "camelCase")]

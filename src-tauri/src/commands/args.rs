@@ -60,6 +60,12 @@ fn label_of(field: &str) -> String {
             c => words.push(c),
         }
     }
+    // "PIN" as the forms write it ("duressPinAgain" → "Duress PIN again").
+    let words = words
+        .split(' ')
+        .map(|word| if word == "pin" { "PIN" } else { word })
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut chars = words.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -105,6 +111,8 @@ mod tests {
     fn labels_and_words_are_for_people() {
         assert_eq!(label_of("sessionId"), "Session id");
         assert_eq!(label_of("escalation[0].phone"), "Escalation 0, phone");
+        assert_eq!(label_of("pin"), "PIN");
+        assert_eq!(label_of("duressPinAgain"), "Duress PIN again");
         assert_eq!(
             plain_words("invalid value: integer `-5`, expected u32"),
             "got the number -5, expected a whole number"

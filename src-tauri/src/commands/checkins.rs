@@ -2,6 +2,7 @@ use super::args::Arg;
 use tauri::{Emitter, Manager, Runtime, State};
 
 use crate::alarms::hub::{AlarmObserver, AlarmState};
+use crate::applock;
 use crate::changes::{Changed, Listener};
 use crate::checkins::views::{self, SessionDetail, SessionView};
 use crate::checkins::{self, Actor, NewSession, SessionSink};
@@ -69,11 +70,26 @@ fn change(
     )?)
 }
 
+/// "I'm OK". While the app is locked and a duress PIN is set, it takes a PIN: the PIN
+/// checks in; the duress PIN checks in the same way on screen and tells the team silently.
 #[tauri::command(async, rename_all = "camelCase")]
 pub fn checkins_check_in(
     state: State<'_, AppState>,
     session_id: Arg<i64>,
+    pin: Arg<Option<String>>,
 ) -> Result<SessionDetail, IpcError> {
+    let database = state.database()?;
+    if state.app_lock.is_locked() && applock::duress_pin_set(&database.reader())? {
+        let pin = pin
+            .0
+            .as_deref()
+            .filter(|pin| !pin.is_empty())
+            .ok_or(applock::LockError::PinToCheckIn)?;
+        let now = state.clock.now();
+        if state.app_lock.check_pin(database, pin, now)? == applock::Unlocked::UnderDuress {
+            super::applock::tell_the_team_of_duress(&state, database, now);
+        }
+    }
     change(&state, session_id.0, |conn, now, actor, sink| {
         checkins::check_in(conn, session_id.0, now, actor, sink)
     })
