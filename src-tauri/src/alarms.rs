@@ -128,7 +128,10 @@ pub fn open(conn: &Connection) -> rusqlite::Result<Vec<Alarm>> {
     let rows: Vec<Vec<Alarm>> = stmt
         .query_map([], |r| {
             let due_ms: i64 = r.get(4)?;
-            let help: Option<i64> = r.get(12)?;
+            // A call for help already dealt with no longer names the alarm: a reminder or a
+            // miss after it is one.
+            let acknowledged = r.get::<_, Option<i64>>(10)?.is_some();
+            let help: Option<i64> = r.get::<_, Option<i64>>(12)?.filter(|_| !acknowledged);
             let missed = r.get::<_, Option<i64>>(9)? == Some(due_ms);
             // A session may have a silent alarm beside its missed check-in (or reminder).
             let mut kinds = Vec::with_capacity(2);

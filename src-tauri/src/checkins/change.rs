@@ -469,8 +469,12 @@ pub fn apply(
             if facts.missed_for == Some(*due) {
                 return Ok(Outcome::Unchanged);
             }
+            // A new miss is not dealt with, even when a call for help before it was: that
+            // one stays dealt with (its time goes; the timeline keeps it), this one alarms.
             tx.execute(
-                "UPDATE checkin_session SET missed_for = ?2, last_alert_at = ?3, snoozed_until = NULL
+                "UPDATE checkin_session SET missed_for = ?2, last_alert_at = ?3, snoozed_until = NULL,
+                     help_at = CASE WHEN acknowledged_at IS NULL THEN help_at END,
+                     acknowledged_at = NULL
                  WHERE id = ?1",
                 params![id, due, now_ms],
             )?;

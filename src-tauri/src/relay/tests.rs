@@ -581,6 +581,18 @@ fn volunteers_check_in_from_chat_say_on_it_and_help_raises_the_alarm() {
     for device in [&a, &b] {
         assert!(alarm_kinds(device).is_empty(), "{}", device.user);
     }
+    // Nobody checks in after that: the reminder and the missed check-in alarm as such,
+    // though the call for help before them was dealt with (a federated team test found the
+    // miss silent).
+    for device in [&a, &b] {
+        // The reminder first (on the owner's device), shown as one; then the miss.
+        evaluate(&mut device.db.conn(), at(15, 20), &TeamPosts).unwrap();
+        if device.user == a.user {
+            assert_eq!(alarm_kinds(device), [AlarmKind::Reminder]);
+        }
+        evaluate(&mut device.db.conn(), at(15, 50), &TeamPosts).unwrap();
+        assert_eq!(alarm_kinds(device), [AlarmKind::Missed], "{}", device.user);
+    }
 }
 
 #[test]
