@@ -107,6 +107,8 @@ pub fn invalid(
 }
 
 #[cfg(test)]
+mod copies_tests;
+#[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]
 mod tests;

@@ -38,8 +38,9 @@ pub enum Outcome {
     Nothing,
     /// A session changed here (or a refusal was noted on its page).
     Changed,
-    /// A later copy of a "missed" already posted; `redact` when this device sent it.
-    Duplicate { redact: bool },
+    /// Two copies of one "missed" post: `redact` names the copy this device sent and takes
+    /// back, when it is not the one that stays.
+    Duplicate { redact: Option<String> },
 }
 
 impl Outcome {
@@ -162,19 +163,34 @@ pub fn apply_wire(
     let tx = conn.transaction()?;
     let key = wire.dedupe_key();
     if let Some(key) = &key {
-        let earlier: Option<String> = tx
+        let earlier: Option<(String, i64)> = tx
             .query_row(
-                "SELECT event_id FROM team_event_seen WHERE dedupe_key = ?1 AND event_id <> ?2",
+                "SELECT event_id, seen_at FROM team_event_seen
+                 WHERE dedupe_key = ?1 AND event_id <> ?2
+                 ORDER BY seen_at, event_id LIMIT 1",
                 params![key, incoming.event_id],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
-        if earlier.is_some() {
+        if let Some((earlier_id, earlier_at)) = earlier {
             let fresh = first_sight(&tx, incoming, None, Some(&wire.session), true)?;
-            let ours = outbox::sent_post(&tx, incoming.event_id)?.is_some() || incoming.own;
+            // The copy that stays is the first by the server's time, then by id, so every
+            // device keeps the same one whatever order its server gave them (with two
+            // servers federating, each has its own order). Its poster takes the other back.
+            let incoming_stays =
+                (to_millis(incoming.at), incoming.event_id) < (earlier_at, earlier_id.as_str());
+            let (loser, loser_ours) = if incoming_stays {
+                let ours = outbox::sent_post(&tx, &earlier_id)?.is_some();
+                (earlier_id, ours)
+            } else {
+                let ours = outbox::sent_post(&tx, incoming.event_id)?.is_some() || incoming.own;
+                (incoming.event_id.to_owned(), ours)
+            };
             tx.commit()?;
-            return Ok(if fresh && ours {
-                Outcome::Duplicate { redact: true }
+            return Ok(if fresh && loser_ours {
+                Outcome::Duplicate {
+                    redact: Some(loser),
+                }
             } else {
                 Outcome::Nothing
             });

@@ -20,7 +20,7 @@ pub(super) struct Device {
     _dir: tempfile::TempDir,
     pub(super) db: Database,
     pub(super) user: &'static str,
-    device_id: &'static str,
+    pub(super) device_id: &'static str,
 }
 
 pub(super) fn device(user: &'static str, device_id: &'static str) -> Device {

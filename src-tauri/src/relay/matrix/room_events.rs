@@ -360,9 +360,12 @@ pub(super) async fn apply_room(
     if doors {
         service.announce(Changed::DoNotKnock);
     }
-    for (event_id, outcome, _) in &applied {
-        if *outcome == (Outcome::Duplicate { redact: true }) {
-            // A later copy of a "missed" this device sent: the room keeps the first.
+    for (_, outcome, _) in &applied {
+        if let Outcome::Duplicate {
+            redact: Some(event_id),
+        } = outcome
+        {
+            // A copy of a "missed" this device sent, not the one the room keeps.
             if let Ok(id) = <&EventId>::try_from(event_id.as_str()) {
                 if let Err(error) = room
                     .redact(id, Some("a copy of an earlier missed check-in post"), None)

@@ -1,0 +1,84 @@
+//! Two devices that could not hear each other (two servers apart, or one offline) both post
+//! "missed" for one due time. Each server may give the two copies in its own order; every
+//! device must still keep the same one, and only the poster of the other takes it back.
+
+use super::apply::Outcome;
+use super::outbox::{self, TeamPosts};
+use super::tests::{at, team, Device, Event, Room};
+use crate::checkins::scheduler::evaluate;
+
+/// `device`'s "missed" post, as its server would give it back with `event_id` at `when`.
+fn missed_post(device: &Device, event_id: &str, when: chrono::DateTime<chrono::Utc>) -> Event {
+    let conn = device.db.conn();
+    let post = outbox::ready(&conn, at(23, 0))
+        .unwrap()
+        .into_iter()
+        .find(|post| post.kind == "missed")
+        .expect("a missed post is queued");
+    outbox::mark_sent(&conn, post.id, event_id, when).unwrap();
+    (
+        event_id.to_owned(),
+        device.user,
+        Some(device.device_id),
+        post.content,
+        when,
+    )
+}
+
+fn redacted(outcomes: &[Outcome]) -> Vec<String> {
+    outcomes
+        .iter()
+        .filter_map(|outcome| match outcome {
+            Outcome::Duplicate { redact } => redact.clone(),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn two_copies_of_a_missed_post_in_either_order_keep_the_earlier_everywhere() {
+    let (a, b, c, room, _) = team();
+    // Due at 14:30 with 10 minutes' grace: at 14:41 Asha's and the office's devices each
+    // queue "missed", neither hearing the other.
+    for device in [&a, &b] {
+        evaluate(&mut device.db.conn(), at(14, 41), &TeamPosts).unwrap();
+    }
+    let asha_copy = missed_post(&a, "$asha-copy", at(14, 41));
+    let office_copy = missed_post(&b, "$office-copy", at(14, 42));
+    // Server A gives Asha's first; server B gives the office's first.
+    let mut on_a = Room {
+        events: room.events.clone(),
+    };
+    on_a.events.extend([asha_copy.clone(), office_copy.clone()]);
+    let mut on_b = Room {
+        events: room.events.clone(),
+    };
+    on_b.events.extend([office_copy, asha_copy]);
+
+    // The office's laptop, on B, sees its own copy first, then Asha's earlier one: it takes
+    // its own back. Asha's laptop, on A, takes nothing back; nor does Cat's, in either order.
+    assert_eq!(redacted(&on_b.sync(&b)), ["$office-copy"]);
+    assert!(redacted(&on_a.sync(&a)).is_empty());
+    assert!(redacted(&on_b.sync(&c)).is_empty());
+    // Read again, nothing more is taken back.
+    assert!(redacted(&on_b.sync(&b)).is_empty());
+
+    // The other way round: had the office's copy been the earlier one, Asha's laptop seeing
+    // its own first would take its own back.
+    let (a2, b2, _c2, room2, _) = team();
+    for device in [&a2, &b2] {
+        evaluate(&mut device.db.conn(), at(14, 41), &TeamPosts).unwrap();
+    }
+    let asha_copy = missed_post(&a2, "$asha-copy", at(14, 43));
+    let office_copy = missed_post(&b2, "$office-copy", at(14, 42));
+    let mut on_a = Room {
+        events: room2.events.clone(),
+    };
+    on_a.events.extend([asha_copy.clone(), office_copy.clone()]);
+    let mut on_b = Room {
+        events: room2.events,
+    };
+    on_b.events.extend([office_copy, asha_copy]);
+    assert_eq!(redacted(&on_a.sync(&a2)), ["$asha-copy"]);
+    assert!(redacted(&on_b.sync(&b2)).is_empty());
+}
