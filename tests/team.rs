@@ -10,6 +10,8 @@ mod comparing_numbers;
 mod device_trust;
 #[path = "team/duress.rs"]
 mod duress;
+#[path = "team/federation.rs"]
+mod federation;
 #[path = "team/room_trust.rs"]
 mod room_trust;
 #[path = "support/synapse.rs"]

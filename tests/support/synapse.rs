@@ -13,6 +13,9 @@ pub struct Synapse {
     child: Option<Child>,
     pub dir: tempfile::TempDir,
     pub port: u16,
+    /// The name in its users' ids: "localhost", or for a federating server its federation
+    /// address, "127.0.0.1:<port>", so that no other server has to look anything up.
+    pub server_name: String,
     /// A registration token anyone may use any number of times.
     pub token: String,
     admin_token: String,
@@ -74,6 +77,42 @@ for key in ["rc_message", "rc_registration", "rc_joins", "rc_invites", "rc_3pid_
 config["rc_login"] = {"address": loose, "account": loose, "failed_attempts": loose}
 config["rc_joins"] = {"local": loose, "remote": loose}
 config["rc_invites"] = {"per_room": loose, "per_user": loose, "per_issuer": loose}
+if len(sys.argv) > 3:
+    # Federation (issue 27): a TLS listener with a certificate made here, checked by
+    # nobody; nothing blocked as a destination (the default blocks loopback; these servers
+    # listen on nothing else); every key fetched from its own server.
+    import datetime, ipaddress, os
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    federation_port = int(sys.argv[3])
+    folder = os.path.dirname(path)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=7))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256()))
+    with open(os.path.join(folder, "tls.crt"), "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(os.path.join(folder, "tls.key"), "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+    config["listeners"].append({
+        "port": federation_port, "bind_addresses": ["127.0.0.1"], "type": "http", "tls": True,
+        "x_forwarded": False, "resources": [{"names": ["federation"], "compress": False}],
+    })
+    config["tls_certificate_path"] = os.path.join(folder, "tls.crt")
+    config["tls_private_key_path"] = os.path.join(folder, "tls.key")
+    config["federation_verify_certificates"] = False
+    config["ip_range_blacklist"] = []
+    config["rc_federation"] = {"window_size": 1000, "sleep_limit": 1000, "sleep_delay": 1,
+                               "reject_limit": 1000, "concurrent": 100}
 with open(path, "w") as f:
     yaml.safe_dump(config, f)
 "#;
@@ -90,35 +129,49 @@ fn run(command: &mut Command, what: &str) {
 
 impl Synapse {
     pub async fn start() -> Self {
+        Self::start_named("localhost", None).await
+    }
+
+    /// Two servers that federate with each other over TLS on 127.0.0.1 (issue 27), started
+    /// side by side.
+    pub async fn start_federating_pair() -> (Self, Self) {
+        let (a, b) = (free_port(), free_port());
+        let name_a = format!("127.0.0.1:{a}");
+        let name_b = format!("127.0.0.1:{b}");
+        tokio::join!(
+            Self::start_named(&name_a, Some(a)),
+            Self::start_named(&name_b, Some(b))
+        )
+    }
+
+    async fn start_named(server_name: &str, federation_port: Option<u16>) -> Self {
         let dir = tempfile::tempdir().expect("synapse folder");
         let port = free_port();
         let config = dir.path().join("hs.yaml");
         run(
             Command::new(python())
-                .args([
-                    "-m",
-                    "synapse.app.homeserver",
-                    "--server-name",
-                    "localhost",
-                    "--config-path",
-                ])
+                .args(["-m", "synapse.app.homeserver", "--server-name", server_name])
+                .arg("--config-path")
                 .arg(&config)
                 .args(["--generate-config", "--report-stats=no", "--data-directory"])
                 .arg(dir.path())
                 .current_dir(dir.path()),
             "generating the Synapse config",
         );
-        run(
-            Command::new(python())
-                .args(["-c", CONFIGURE])
-                .arg(&config)
-                .arg(port.to_string()),
-            "editing the Synapse config",
-        );
+        let mut configure = Command::new(python());
+        configure
+            .args(["-c", CONFIGURE])
+            .arg(&config)
+            .arg(port.to_string());
+        if let Some(federation_port) = federation_port {
+            configure.arg(federation_port.to_string());
+        }
+        run(&mut configure, "editing the Synapse config");
         let mut server = Self {
             child: None,
             dir,
             port,
+            server_name: server_name.to_owned(),
             token: String::new(),
             admin_token: String::new(),
         };
@@ -134,6 +187,7 @@ impl Synapse {
             child: None,
             dir: tempfile::tempdir().expect("folder"),
             port,
+            server_name: "localhost".to_owned(),
             token: token.to_owned(),
             admin_token: String::new(),
         }

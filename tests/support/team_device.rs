@@ -417,6 +417,28 @@ impl Device {
         format!("{}: {status:?}; outbox: {}", self.user_id, rows.join("; "))
     }
 
+    /// The open alarms and the latest timeline entries, for a failed wait to say what it saw.
+    pub fn alarm_state(&self) -> String {
+        let timeline: Vec<String> = self
+            .database
+            .reader()
+            .prepare(
+                "SELECT kind || coalesce(' ' || by_whom, '') FROM checkin_event
+                 ORDER BY id DESC LIMIT 8",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        format!(
+            "{}: alarms {:?}; latest first: {}",
+            self.user_id,
+            self.alarm_kinds(),
+            timeline.join(", ")
+        )
+    }
+
     /// As the Team screen's "Try again now": retry the server at once.
     pub fn reconnect(&self) {
         self.team.reconnect();
