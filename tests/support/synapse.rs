@@ -240,6 +240,12 @@ impl Synapse {
         self.dir.path().join("synapse-stdout.txt")
     }
 
+    /// The server's process, while it runs (the load benchmark reads its CPU and memory).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Stops the server (a crash or an outage, as far as clients can tell).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

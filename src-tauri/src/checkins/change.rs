@@ -100,8 +100,10 @@ pub enum SessionChange {
     },
     /// "I'm dealing with it", for a missed check-in or a call for help.
     Acknowledge,
-    /// A participant asked for help.
-    Help,
+    /// A participant asked for help, at `asked_at` by the asker's post (`None`: unknown).
+    Help {
+        asked_at: Option<DateTime<Utc>>,
+    },
     /// "Home safe": nothing more is due.
     End,
     /// Someone out on it signalled duress (the team's duress word in a chat check-in, or the
@@ -381,8 +383,17 @@ pub fn apply(
             )?;
             record("acknowledged", at_time, facts.missed_for, None)?;
         }
-        SessionChange::Help => {
-            if facts.help {
+        SessionChange::Help { asked_at } => {
+            // One call for help comes twice: from the chat, and as the owner's device's post
+            // of it, which (through a second server) can come after it was dealt with. One
+            // asked no later than a call already recorded here is that call, not a new one.
+            let asked = to_millis(asked_at.map_or(at_time, |asked| asked.min(at_time)));
+            let latest: Option<i64> = tx.query_row(
+                "SELECT max(at) FROM checkin_event WHERE session_id = ?1 AND kind = 'help'",
+                [id],
+                |r| r.get(0),
+            )?;
+            if facts.help || latest.is_some_and(|latest| asked <= latest) {
                 return Ok(Outcome::Unchanged);
             }
             tx.execute(

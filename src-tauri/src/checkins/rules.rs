@@ -46,7 +46,7 @@ pub(super) fn permitted(
                 Snooze => "snooze",
                 Extend { .. } => "extend",
                 End => "end",
-                Help => "ask for help for",
+                Help { .. } => "ask for help for",
                 _ => "change",
             };
             match (change, via) {
@@ -56,13 +56,15 @@ pub(super) fn permitted(
                 (Duress { .. }, _) => Err(format!(
                     "only the people out on it can signal duress, and {name} is not one of them"
                 )),
-                (CheckIn { .. } | Help, Via::Chat) if is_owner || in_chat => Ok(()),
-                (CheckIn { .. } | Help, Via::Chat) => Err(format!(
+                (CheckIn { .. } | Help { .. }, Via::Chat) if is_owner || in_chat => Ok(()),
+                (CheckIn { .. } | Help { .. }, Via::Chat) => Err(format!(
                     "only the people out on it can {verb} it from chat, and {name} is not one \
                      of them"
                 )),
-                (Help, _) if is_owner || in_chat => Ok(()),
-                (CheckIn { .. } | Snooze | Extend { .. } | End | Help, _) if is_owner => Ok(()),
+                (Help { .. }, _) if is_owner || in_chat => Ok(()),
+                (CheckIn { .. } | Snooze | Extend { .. } | End | Help { .. }, _) if is_owner => {
+                    Ok(())
+                }
                 (Remind { .. } | Miss { .. } | RepeatMissed { .. }, _) => {
                     Err("each device decides for itself when a check-in is missed".into())
                 }

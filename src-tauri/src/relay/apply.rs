@@ -119,7 +119,9 @@ fn change_of(wire: &Wire) -> Option<SessionChange> {
         WireKind::Missed => SessionChange::MissReported { due: wire.due_at? },
         WireKind::Acknowledged => SessionChange::Acknowledge,
         WireKind::Ended => SessionChange::End,
-        WireKind::Help => SessionChange::Help,
+        WireKind::Help => SessionChange::Help {
+            asked_at: from_millis(wire.at),
+        },
         WireKind::Asked => SessionChange::AskCheckIn,
         WireKind::Started | WireKind::Reminder => return None,
     })
@@ -307,7 +309,9 @@ fn chat_answer(
     if let Some(answer) = &answer {
         let change = match answer {
             ChatAnswer::CheckIn => SessionChange::CheckIn { at: incoming.at },
-            ChatAnswer::Help => SessionChange::Help,
+            ChatAnswer::Help => SessionChange::Help {
+                asked_at: Some(incoming.at),
+            },
             ChatAnswer::OnIt => SessionChange::Acknowledge,
         };
         for id in sessions_for(

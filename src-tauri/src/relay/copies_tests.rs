@@ -4,8 +4,10 @@
 
 use super::apply::Outcome;
 use super::outbox::{self, TeamPosts};
-use super::tests::{at, team, Device, Event, Room};
+use super::tests::{alarm_kinds, at, mirrored, team, Device, Event, Room};
+use crate::alarms::AlarmKind;
 use crate::checkins::scheduler::evaluate;
+use crate::checkins::{self, Actor};
 
 /// `device`'s "missed" post, as its server would give it back with `event_id` at `when`.
 fn missed_post(device: &Device, event_id: &str, when: chrono::DateTime<chrono::Utc>) -> Event {
@@ -81,4 +83,42 @@ fn two_copies_of_a_missed_post_in_either_order_keep_the_earlier_everywhere() {
     on_b.events.extend([office_copy, asha_copy]);
     assert_eq!(redacted(&on_a.sync(&a2)), ["$asha-copy"]);
     assert!(redacted(&on_b.sync(&b2)).is_empty());
+}
+
+#[test]
+fn a_call_for_help_relayed_late_from_another_server_does_not_come_back_once_dealt_with() {
+    let (a, b, _c, mut room, _) = team();
+    // Ben (on Element) calls for help; Asha's laptop, the owner's, posts it for the apps.
+    room.say(
+        "@ben:example.org",
+        serde_json::json!({"msgtype": "m.text", "body": "HELP"}),
+        at(14, 20),
+    );
+    room.sync(&a);
+    assert_eq!(room.post_from(&a, at(14, 21)), 1);
+    // The office is on another server: Ben's message reaches it first, Asha's post only
+    // after the office dealt with the call and then saw the next check-in missed.
+    let relayed = room.events.pop().unwrap();
+    room.sync(&b);
+    assert_eq!(alarm_kinds(&b), [AlarmKind::Help]);
+    let (id, _, _) = mirrored(&b);
+    checkins::acknowledge(&mut b.db.conn(), id, at(14, 22), &Actor::here(), &TeamPosts).unwrap();
+    evaluate(&mut b.db.conn(), at(14, 41), &TeamPosts).unwrap();
+    assert_eq!(alarm_kinds(&b), [AlarmKind::Missed]);
+    room.events.push(relayed);
+    room.sync_at(&b, at(14, 42));
+    assert_eq!(
+        alarm_kinds(&b),
+        [AlarmKind::Missed],
+        "the old call is not a new one"
+    );
+
+    // A new call for help after that one still raises the alarm.
+    room.say(
+        "@ben:example.org",
+        serde_json::json!({"msgtype": "m.text", "body": "help"}),
+        at(14, 43),
+    );
+    room.sync(&b);
+    assert_eq!(alarm_kinds(&b), [AlarmKind::Help]);
 }
