@@ -1,0 +1,324 @@
+//! A team the size of an election day, through a real Synapse on loopback (issue 27,
+//! section 2): `cargo bench --bench relay_load`. Run by hand, not in CI: about 15 minutes.
+//!
+//! One room of 200 members: 20 app devices (the app's own backend, each with its database,
+//! scheduler, alarms and relay, in this process) and 180 plain clients (set up as Element
+//! is, in a child process that exits once they have joined, so that their memory is not
+//! counted as the apps'). 100 sessions are out at once, 5 per device, each checking in every
+//! 15 minutes. The devices' test clocks compress time: each round moves every clock on 14
+//! minutes, then the owners check in over about 20 s, so two hours run in a few minutes.
+//! In some rounds 5 sessions do not check in, and the next round's move makes them missed.
+//!
+//! Printed, beside the same figures for a 3-member team taken first in the same run:
+//! - a check-in reaching every other device: p50, p99 (target p99 ≤ 2 s);
+//! - the end of a grace period to the alarm on every device (target ≤ 5 s, every one);
+//! - the "missed" posts per missed due time (target: exactly 1);
+//! - the apps' CPU and memory (per device, an average: they share this process), and
+//!   Synapse's (target: an app's memory within 1.3× of its 3-member figure);
+//! - a burst of 500 check-ins within one minute.
+//!
+//! APPS, PLAIN, SESSIONS, ROUNDS and BURST change the sizes (a quick try: APPS=4 PLAIN=10
+//! SESSIONS=8 ROUNDS=3 BURST=20).
+
+#[path = "support/load_team.rs"]
+mod load_team;
+#[allow(dead_code)]
+#[path = "support/procs.rs"]
+mod procs;
+#[allow(dead_code)]
+#[path = "../tests/support/synapse.rs"]
+mod synapse;
+#[allow(dead_code)]
+#[path = "../tests/support/team_device.rs"]
+mod team_device;
+#[allow(dead_code)]
+#[path = "../tests/support/volunteer.rs"]
+mod volunteer;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use campaign_safe_lib::alarms::AlarmKind;
+use load_team::{devices, plain_members, sessions_out, team, MEMBERS_VAR};
+use synapse::Synapse;
+use team_device::Device;
+
+fn size(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn figures(mut samples: Vec<f64>) -> String {
+    if samples.is_empty() {
+        return "no samples".into();
+    }
+    samples.sort_by(f64::total_cmp);
+    let at = |p: f64| samples[((samples.len() as f64 - 1.0) * p).round() as usize];
+    format!(
+        "p50 {:>7.0} ms  p99 {:>7.0} ms  max {:>7.0} ms  ({} samples)",
+        at(0.5),
+        at(0.99),
+        samples.last().unwrap_or(&0.0),
+        samples.len()
+    )
+}
+
+/// CPU seconds a process has used so far (utime + stime, at 100 ticks a second).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
+    (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / 100.0
+}
+
+/// What this process and Synapse used over one phase.
+struct Usage {
+    began: Instant,
+    ours: f64,
+    synapse: f64,
+    synapse_pid: u32,
+}
+
+impl Usage {
+    fn start(synapse_pid: u32) -> Self {
+        Self {
+            began: Instant::now(),
+            ours: cpu_seconds(std::process::id()),
+            synapse: cpu_seconds(synapse_pid),
+            synapse_pid,
+        }
+    }
+
+    /// One line: per app device (CPU share of one core, memory above `base_kib`), Synapse.
+    fn report(&self, what: &str, apps: usize, base_kib: u64) -> f64 {
+        let wall = self.began.elapsed().as_secs_f64();
+        let ours = (cpu_seconds(std::process::id()) - self.ours) / wall / apps as f64;
+        let synapse = (cpu_seconds(self.synapse_pid) - self.synapse) / wall;
+        let per_app_mib = procs::pss_kib(std::process::id()).saturating_sub(base_kib) as f64
+            / 1024.0
+            / apps as f64;
+        println!(
+            "{what}: per app device {:>5.1} % of a core, {per_app_mib:>6.1} MiB; Synapse {:>5.1} % of a core, {:>6.1} MiB",
+            ours * 100.0,
+            synapse * 100.0,
+            procs::pss_kib(self.synapse_pid) as f64 / 1024.0
+        );
+        per_app_mib
+    }
+}
+
+/// Check-ins on their way: each one's session, due time, owner and start.
+#[derive(Default)]
+struct InFlight(Vec<(String, i64, usize, Instant)>);
+
+impl InFlight {
+    /// Takes off the check-ins every other device now has; their times, in ms.
+    fn arrived(&mut self, devices: &[Device]) -> Vec<f64> {
+        let mut done = Vec::new();
+        self.0.retain(|(title, due, owner, began)| {
+            let everywhere = devices
+                .iter()
+                .enumerate()
+                .all(|(i, d)| i == *owner || d.next_due(title) >= *due);
+            if everywhere {
+                done.push(began.elapsed().as_secs_f64() * 1000.0);
+            }
+            !everywhere
+        });
+        done
+    }
+}
+
+/// Checks in `sessions` (title, owner) spread over `over`, looking between sends for the
+/// ones that reached every other device; their times.
+async fn check_ins(devices: &[Device], sessions: &[(String, usize)], over: Duration) -> Vec<f64> {
+    let (mut in_flight, mut samples) = (InFlight::default(), Vec::new());
+    let gap = over / sessions.len().max(1) as u32;
+    let began = Instant::now();
+    for (sent, (title, owner)) in sessions.iter().enumerate() {
+        while began.elapsed() < gap * sent as u32 {
+            samples.extend(in_flight.arrived(devices));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        devices[*owner].check_in(title);
+        let due = devices[*owner].next_due(title);
+        in_flight
+            .0
+            .push((title.clone(), due, *owner, Instant::now()));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !in_flight.0.is_empty() {
+        samples.extend(in_flight.arrived(devices));
+        let left = in_flight.0.len();
+        assert!(
+            Instant::now() < deadline,
+            "{left} check-ins had not reached every device 120 s after the last was sent"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    samples
+}
+
+fn missed_titles(device: &Device) -> Vec<String> {
+    device
+        .hub
+        .state()
+        .alarms
+        .iter()
+        .filter(|a| a.kind == AlarmKind::Missed)
+        .map(|a| a.title.clone())
+        .collect()
+}
+
+/// Moves every clock on `minutes`; for each of `missed`, the time until every device alarms.
+async fn jump(devices: &[Device], minutes: i64, missed: &[String]) -> Vec<f64> {
+    for device in devices {
+        device.advance_minutes(minutes);
+    }
+    let began = Instant::now();
+    let mut samples = BTreeMap::new();
+    while samples.len() < missed.len() {
+        for title in missed {
+            if !samples.contains_key(title)
+                && devices.iter().all(|d| missed_titles(d).contains(title))
+            {
+                samples.insert(title.clone(), began.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        if began.elapsed() > Duration::from_secs(60) {
+            let seen: Vec<usize> = devices.iter().map(|d| missed_titles(d).len()).collect();
+            panic!("waited 60 s for {missed:?} to alarm everywhere; missed alarms per device: {seen:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    samples.into_values().collect()
+}
+
+/// For each due time the room was told was missed, how many posts said so.
+async fn missed_posts_per_due_time(client: &matrix_sdk::Client, room: &str) -> Vec<usize> {
+    let mut per_due: BTreeMap<(String, i64), usize> = BTreeMap::new();
+    for post in volunteer::posts(client, room).await {
+        let field = &post["uk.campaignsafe.checkin"];
+        if field["event"] == "missed" {
+            let key = (
+                field["session"].as_str().unwrap_or("").to_owned(),
+                field["dueAt"].as_i64().unwrap_or(0),
+            );
+            *per_due.entry(key).or_default() += 1;
+        }
+    }
+    per_due.into_values().collect()
+}
+
+/// Two hours of canvassing in `rounds` moves of the clocks (13 minutes each, so that a
+/// check-in early in a slow round is not yet due), with one in 20 sessions (at least one)
+/// missing its check-in in every third round; then the burst. Prints the figures.
+async fn season(
+    label: &str,
+    devices: &[Device],
+    sessions: &[(String, usize)],
+    rounds: usize,
+    burst: usize,
+) -> (Vec<f64>, Vec<f64>) {
+    let (mut arrivals, mut alarms) = (Vec::new(), Vec::new());
+    let mut skipped: Vec<String> = Vec::new();
+    let skips = (sessions.len() / 20).max(1);
+    for round in 0..rounds {
+        if round > 0 {
+            alarms.extend(jump(devices, 13, &skipped).await);
+        }
+        for title in &skipped {
+            let owner = sessions.iter().find(|(t, _)| t == title).map_or(0, |s| s.1);
+            devices[(owner + 1) % devices.len()].acknowledge(title);
+        }
+        skipped = if round % 3 == 1 && round + 1 < rounds {
+            (0..skips)
+                .map(|k| {
+                    sessions[(round * 7 + k * sessions.len() / skips) % sessions.len()]
+                        .0
+                        .clone()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let out: Vec<(String, usize)> = sessions
+            .iter()
+            .filter(|(t, _)| !skipped.contains(t))
+            .cloned()
+            .collect();
+        arrivals.extend(check_ins(devices, &out, Duration::from_secs(20)).await);
+    }
+    println!(
+        "{label}: check-in to every other device: {}",
+        figures(arrivals.clone())
+    );
+    println!(
+        "{label}: end of grace to the alarm on every device: {}",
+        figures(alarms.clone())
+    );
+    if burst > 0 {
+        let many: Vec<(String, usize)> = sessions.iter().cycle().take(burst).cloned().collect();
+        let samples = check_ins(devices, &many, Duration::from_secs(60)).await;
+        println!(
+            "{label}: burst of {burst} check-ins in one minute, each to every other device: {}",
+            figures(samples)
+        );
+    }
+    (arrivals, alarms)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() {
+    if let Ok(spec) = std::env::var(MEMBERS_VAR) {
+        return plain_members(&spec).await;
+    }
+    let (apps, plain) = (size("APPS", 20), size("PLAIN", 180));
+    let (count, rounds, burst) = (size("SESSIONS", 100), size("ROUNDS", 8), size("BURST", 500));
+    let server = Synapse::start().await;
+    let synapse_pid = server.pid().expect("Synapse runs");
+    let reader = volunteer::volunteer("reader", &server).await;
+    let base = procs::pss_kib(std::process::id());
+
+    // The reference, in the same run: three devices, one session each.
+    let mut all = devices(0..3, &server).await;
+    let (room, _) = team(&all, &server, 0, None).await;
+    let sessions = sessions_out(&all, &room, &[], "Small", 3).await;
+    let usage = Usage::start(synapse_pid);
+    season("3 members", &all, &sessions, 4, 0).await;
+    let small_mib = usage.report("3 members", 3, base);
+    for (title, owner) in &sessions {
+        all[*owner].end(title);
+    }
+
+    // The election day.
+    all.extend(devices(3..apps, &server).await);
+    let (room, members) = team(&all, &server, plain, Some(&reader)).await;
+    let sessions = sessions_out(&all, &room, &members, "Ward", count).await;
+    let label = format!("{} members", apps + plain + 1);
+    let usage = Usage::start(synapse_pid);
+    let (arrivals, alarms) = season(&label, &all, &sessions, rounds, burst).await;
+    let big_mib = usage.report(&label, apps, base);
+    let posts = missed_posts_per_due_time(&reader, &room).await;
+    println!("missed posts per missed due time: {posts:?} (target: every one 1)");
+    println!(
+        "targets: check-in p99 <= 2 s; every alarm <= 5 s; one post per missed due time; app memory <= 1.3x (here {:.2}x)",
+        big_mib / small_mib.max(0.1)
+    );
+    let p99 = |mut s: Vec<f64>| {
+        s.sort_by(f64::total_cmp);
+        s.get(((s.len().max(1) - 1) as f64 * 0.99).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let met = p99(arrivals) <= 2000.0
+        && alarms.iter().all(|ms| *ms <= 5000.0)
+        && posts.iter().all(|n| *n == 1)
+        && big_mib <= 1.3 * small_mib;
+    println!("all targets met: {met}");
+}
