@@ -278,6 +278,12 @@ async fn main() {
     if let Ok(spec) = std::env::var(MEMBERS_VAR) {
         return plain_members(&spec).await;
     }
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let (apps, plain) = (size("APPS", 20), size("PLAIN", 180));
     let (count, rounds, burst) = (size("SESSIONS", 100), size("ROUNDS", 8), size("BURST", 500));
     let server = Synapse::start().await;
@@ -297,7 +303,13 @@ async fn main() {
     }
 
     // The election day.
-    all.extend(devices(3..apps, &server).await);
+    // Back to the server's time: the sessions about to start would otherwise be dated ahead
+    // of it, and refused by every other device as dated in the future.
+    for device in &all {
+        device.rewind_clock();
+    }
+    let newcomers = devices(3..apps, &server).await;
+    all.extend(newcomers);
     let (room, members) = team(&all, &server, plain, Some(&reader)).await;
     let sessions = sessions_out(&all, &room, &members, "Ward", count).await;
     let label = format!("{} members", apps + plain + 1);

@@ -132,16 +132,39 @@ pub async fn sessions_out(
         devices[owner].share(id, room, &on_chat);
         sessions.push((title, owner));
     }
-    wait_until(
-        "every device has every session",
-        Duration::from_secs(300),
-        || async {
-            devices
-                .iter()
-                .all(|d| sessions.iter().all(|(title, _)| d.session(title).is_some()))
-        },
-    )
-    .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        let missing: Vec<(usize, Vec<&str>)> = devices
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let lacks = sessions
+                    .iter()
+                    .filter(|(title, _)| d.session(title).is_none())
+                    .map(|(title, _)| title.as_str())
+                    .collect::<Vec<_>>();
+                (i, lacks)
+            })
+            .filter(|(_, lacks)| !lacks.is_empty())
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let mut seen = Vec::new();
+            for (i, lacks) in &missing {
+                seen.push(format!(
+                    "device {i} lacks {lacks:?}; {}",
+                    devices[*i].report().await
+                ));
+            }
+            panic!(
+                "waited 300 s for every device to have every session:\n{}",
+                seen.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     sessions
 }
 

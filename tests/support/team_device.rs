@@ -293,6 +293,13 @@ impl Device {
         self.scheduler.poke();
     }
 
+    /// Puts the clock back to the server's time: a session started later must not be dated
+    /// ahead of the server, or the other devices refuse it as dated in the future.
+    pub fn rewind_clock(&self) {
+        self.clock.0.store(0, Ordering::SeqCst);
+        self.scheduler.poke();
+    }
+
     pub fn alarm_kinds(&self) -> Vec<AlarmKind> {
         self.hub.state().alarms.iter().map(|a| a.kind).collect()
     }
