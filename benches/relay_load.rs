@@ -36,12 +36,16 @@ mod team_device;
 mod volunteer;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use campaign_safe_lib::alarms::AlarmKind;
 use load_team::{devices, plain_members, sessions_out, team, MEMBERS_VAR};
 use synapse::Synapse;
 use team_device::Device;
+
+/// Check-ins that had not reached every other device a minute after the last was sent.
+static LOST: AtomicUsize = AtomicUsize::new(0);
 
 fn size(var: &str, default: usize) -> usize {
     std::env::var(var)
@@ -151,14 +155,22 @@ async fn check_ins(devices: &[Device], sessions: &[(String, usize)], over: Durat
             .0
             .push((title.clone(), due, *owner, Instant::now()));
     }
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while !in_flight.0.is_empty() {
         samples.extend(in_flight.arrived(devices));
-        let left = in_flight.0.len();
-        assert!(
-            Instant::now() < deadline,
-            "{left} check-ins had not reached every device 120 s after the last was sent"
-        );
+        if Instant::now() > deadline {
+            // Counted as lost, and said, so that the run goes on to its other figures.
+            for (title, due, owner, _) in &in_flight.0 {
+                let behind = devices
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, d)| i != owner && d.next_due(title) < *due)
+                    .count();
+                println!("lost: {title}'s check-in from device {owner} had not reached {behind} devices 60 s after the last was sent");
+            }
+            LOST.fetch_add(in_flight.0.len(), Ordering::SeqCst);
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     samples
@@ -253,6 +265,7 @@ async fn season(
             .cloned()
             .collect();
         arrivals.extend(check_ins(devices, &out, Duration::from_secs(20)).await);
+        println!("{label}: round {round} done, {} skipped", skipped.len());
     }
     println!(
         "{label}: check-in to every other device: {}",
@@ -328,7 +341,10 @@ async fn main() {
             .copied()
             .unwrap_or(0.0)
     };
-    let met = p99(arrivals) <= 2000.0
+    let lost = LOST.load(Ordering::SeqCst);
+    println!("check-ins lost (not on every device a minute after the last was sent): {lost}");
+    let met = lost == 0
+        && p99(arrivals) <= 2000.0
         && alarms.iter().all(|ms| *ms <= 5000.0)
         && posts.iter().all(|n| *n == 1)
         && big_mib <= 1.3 * small_mib;
