@@ -211,17 +211,45 @@ async fn jump(devices: &[Device], minutes: i64, missed: &[String]) -> Vec<f64> {
     samples.into_values().collect()
 }
 
-/// For each due time the room was told was missed, how many posts said so.
+/// For each due time the room was told was missed, how many posts said so. Reads the whole
+/// room, page by page (the room holds thousands of posts; the tests' helper reads the last
+/// 500, which left out most "missed" posts of a long run).
 async fn missed_posts_per_due_time(client: &matrix_sdk::Client, room: &str) -> Vec<usize> {
+    use matrix_sdk::room::MessagesOptions;
+    client
+        .sync_once(matrix_sdk::config::SyncSettings::default().timeout(Duration::from_millis(200)))
+        .await
+        .expect("sync");
+    let room_id = matrix_sdk::ruma::RoomId::parse(room).expect("a room id");
+    let joined = client
+        .get_room(&room_id)
+        .expect("the reader is in the room");
     let mut per_due: BTreeMap<(String, i64), usize> = BTreeMap::new();
-    for post in volunteer::posts(client, room).await {
-        let field = &post["uk.campaignsafe.checkin"];
-        if field["event"] == "missed" {
-            let key = (
-                field["session"].as_str().unwrap_or("").to_owned(),
-                field["dueAt"].as_i64().unwrap_or(0),
-            );
-            *per_due.entry(key).or_default() += 1;
+    let mut from: Option<String> = None;
+    for _page in 0..200 {
+        let mut options = MessagesOptions::backward().from(from.as_deref());
+        options.limit = 500u32.into();
+        let Ok(page) = joined.messages(options).await else {
+            println!("the reader could not read the room's history to the start");
+            break;
+        };
+        for event in &page.chunk {
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(event.raw().json().get())
+            else {
+                continue;
+            };
+            let field = &event["content"]["uk.campaignsafe.checkin"];
+            if event["type"] == "m.room.message" && field["event"] == "missed" {
+                let key = (
+                    field["session"].as_str().unwrap_or("").to_owned(),
+                    field["dueAt"].as_i64().unwrap_or(0),
+                );
+                *per_due.entry(key).or_default() += 1;
+            }
+        }
+        match page.end {
+            Some(end) if !page.chunk.is_empty() => from = Some(end),
+            _ => break,
         }
     }
     per_due.into_values().collect()
@@ -330,7 +358,10 @@ async fn main() {
     let (arrivals, alarms) = season(&label, &all, &sessions, rounds, burst).await;
     let big_mib = usage.report(&label, apps, base);
     let posts = missed_posts_per_due_time(&reader, &room).await;
-    println!("missed posts per missed due time: {posts:?} (target: every one 1)");
+    println!(
+        "missed posts per missed due time: {posts:?} (target: every one 1; {} due times missed on purpose)",
+        alarms.len()
+    );
     println!(
         "targets: check-in p99 <= 2 s; every alarm <= 5 s; one post per missed due time; app memory <= 1.3x (here {:.2}x)",
         big_mib / small_mib.max(0.1)
@@ -346,6 +377,7 @@ async fn main() {
     let met = lost == 0
         && p99(arrivals) <= 2000.0
         && alarms.iter().all(|ms| *ms <= 5000.0)
+        && posts.len() >= alarms.len()
         && posts.iter().all(|n| *n == 1)
         && big_mib <= 1.3 * small_mib;
     println!("all targets met: {met}");
