@@ -402,6 +402,12 @@ async fn a_second_launch_hands_over_and_never_writes_the_record_with_or_without_
         alone.try_wait().unwrap().is_none(),
         "the app runs without D-Bus"
     );
+    // It ends at once (no exit handlers), but its last log line is written first.
+    assert!(
+        log_text(lonely.path()).contains("already running with this record"),
+        "the second launch logged its hand-over:\n{}",
+        log_text(lonely.path())
+    );
 
     // A first copy that does not answer (stopped here) keeps the record: the next launch
     // opens its window, says why, and never opens the database.

@@ -126,7 +126,7 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
             Some(Ok(storage::instance::Claim::Ours(lock))) => Ok(Some(lock)),
             Some(Ok(storage::instance::Claim::HandedOver)) => {
                 tracing::info!("already running with this record: brought it forward");
-                std::process::exit(0);
+                exit_at_once(0);
             }
             Some(Err(error)) => Err(error),
         };
@@ -384,6 +384,21 @@ pub fn run() {
     });
 }
 
+/// Ends the process without the C library's exit handlers: GTK, WebKit and the runtime's
+/// threads are still running, and their libraries' teardown racing them can crash a copy
+/// that has nothing to clean up (a second launch died of SIGSEGV this way, once in CI).
+fn exit_at_once(code: i32) -> ! {
+    logging::finish();
+    #[cfg(target_os = "linux")]
+    // SAFETY: `_exit` only ends the process; nothing this copy holds needs tearing down
+    // (the log was written out above; the database was never opened).
+    unsafe {
+        libc::_exit(code)
+    }
+    #[cfg(not(target_os = "linux"))]
+    std::process::exit(code)
+}
+
 /// Logging out (or `kill`) sends SIGTERM: the app quits as if closed, so its notices go too.
 #[cfg(unix)]
 fn quit_on_terminate<R: Runtime>(handle: tauri::AppHandle<R>) {
@@ -406,7 +421,7 @@ fn quit_on_terminate<R: Runtime>(handle: tauri::AppHandle<R>) {
         std::thread::spawn(|| {
             std::thread::sleep(std::time::Duration::from_secs(3));
             tracing::warn!("the window did not close in 3 s: ending now");
-            std::process::exit(0);
+            exit_at_once(0);
         });
     });
 }

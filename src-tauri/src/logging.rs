@@ -1,15 +1,15 @@
 //! Logs go to daily files in the app's log folder (kept for 14 days) and to stderr.
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
 
-/// Keeps the background log writer alive for the life of the process.
-static FILE_WRITER: OnceLock<WorkerGuard> = OnceLock::new();
+/// Keeps the background log writer alive until the process ends (or `finish` is called).
+static FILE_WRITER: Mutex<Option<WorkerGuard>> = Mutex::new(None);
 
 /// Lines the background writer may hold before newer ones are dropped. The app logs a few
 /// lines a minute; tracing-appender's default (128,000) sets aside 4 MB at every start.
@@ -18,7 +18,7 @@ const BUFFERED_LINES: usize = 2_000;
 /// Starts logging once per process. A log folder that cannot be created is reported on
 /// stderr and the app carries on: logs are never a reason not to start.
 pub fn init(log_dir: &Path) {
-    if FILE_WRITER.get().is_some() {
+    if file_writer().is_some() {
         return;
     }
     // The Matrix SDK logs only its warnings: its own info lines name rooms and users, and the
@@ -57,7 +57,7 @@ pub fn init(log_dir: &Path) {
                 .try_init()
                 .is_ok()
             {
-                let _ = FILE_WRITER.set(guard);
+                *file_writer() = Some(guard);
             }
         }
         Err(error) => {
@@ -65,4 +65,17 @@ pub fn init(log_dir: &Path) {
             tracing::warn!(dir = %log_dir.display(), "cannot write log files: {error}");
         }
     }
+}
+
+fn file_writer() -> std::sync::MutexGuard<'static, Option<WorkerGuard>> {
+    // A thread that panicked while holding it cannot have left the guard half-set.
+    FILE_WRITER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Writes out the lines still buffered, for a process about to end without running its
+/// destructors. Lines logged afterwards go to stderr only.
+pub fn finish() {
+    drop(file_writer().take());
 }
