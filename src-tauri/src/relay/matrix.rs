@@ -452,7 +452,7 @@ impl TeamService {
         room_id: &str,
         chat_members: &[String],
     ) -> Result<(), RelayError> {
-        if !teams::teams(&self.database)?
+        if !teams::team_rooms(&self.database)?
             .iter()
             .any(|t| t.room_id == room_id)
         {

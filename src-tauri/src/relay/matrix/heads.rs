@@ -35,7 +35,7 @@ impl TeamService {
     /// The heads signed by `signer` (this record's device key) that this account posted in
     /// its team rooms, read back from the server. Each is checked as any posted head is.
     pub async fn heads_in_team_rooms(&self, signer: &str) -> Result<FromRooms, RelayError> {
-        let teams = teams::teams(&self.database)?;
+        let teams = teams::team_rooms(&self.database)?;
         let mut found = FromRooms {
             heads: Vec::new(),
             rooms_read: 0,

@@ -86,7 +86,7 @@ pub(super) async fn follow(service: Arc<TeamService>, client: Client) {
 }
 
 fn watch_new_rooms(service: &Arc<TeamService>, client: &Client, watchers: &mut Watchers) {
-    let Ok(teams) = super::teams::teams(&service.database) else {
+    let Ok(teams) = super::teams::team_rooms(&service.database) else {
         return;
     };
     for team in teams {

@@ -54,7 +54,7 @@ fn filter() -> Filter {
 }
 
 fn is_team_room(service: &TeamService, room_id: &str) -> bool {
-    teams::teams(&service.database)
+    teams::team_rooms(&service.database)
         .map(|teams| teams.iter().any(|t| t.room_id == room_id))
         .unwrap_or(false)
 }
@@ -62,7 +62,7 @@ fn is_team_room(service: &TeamService, room_id: &str) -> bool {
 /// Once in touch, every team this device is in knows it takes part (a device from before
 /// announcements, or one whose announcement was lost).
 fn announce_in_every_team(service: &TeamService) {
-    let Ok(teams) = teams::teams(&service.database) else {
+    let Ok(teams) = teams::team_rooms(&service.database) else {
         return;
     };
     let conn = service.database.conn();
@@ -97,7 +97,7 @@ async fn apply_sync(service: &Arc<TeamService>, client: &Client, response: SyncR
 
 /// Teams this device was removed from (or left elsewhere) stop being followed here.
 fn check_membership(service: &TeamService, client: &Client) {
-    let Ok(teams) = teams::teams(&service.database) else {
+    let Ok(teams) = teams::team_rooms(&service.database) else {
         return;
     };
     for team in teams {
@@ -124,7 +124,7 @@ fn check_membership(service: &TeamService, client: &Client) {
 /// device may (see [`teams::open_live_location`]): each room once a start, once the device
 /// has its state (a room joined is looked at after the sync that brings it).
 async fn open_live_location(service: &TeamService, client: &Client) {
-    let Ok(teams) = teams::teams(&service.database) else {
+    let Ok(teams) = teams::team_rooms(&service.database) else {
         return;
     };
     for team in teams {

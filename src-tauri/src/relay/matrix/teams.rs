@@ -50,14 +50,34 @@ fn qr_rows(text: &str) -> Vec<String> {
         .collect()
 }
 
-pub fn teams(database: &Database) -> Result<Vec<TeamView>, RelayError> {
-    let user = own_user(database);
+/// A team room this device follows: all the relay's own loops need of a team.
+#[derive(Debug, Clone)]
+pub(crate) struct TeamRoom {
+    pub room_id: String,
+    pub name: String,
+}
+
+/// The teams this device is in, oldest first, without what only the window shows (the QR
+/// code takes milliseconds to draw, and the sync loop asks for the teams after every sync).
+pub(crate) fn team_rooms(database: &Database) -> Result<Vec<TeamRoom>, RelayError> {
     let conn = database.reader();
     let mut stmt = conn.prepare("SELECT room_id, name FROM team ORDER BY joined_at")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok(TeamRoom {
+            room_id: r.get(0)?,
+            name: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The teams as the Team screen shows them, with their invite links and QR codes.
+pub fn teams(database: &Database) -> Result<Vec<TeamView>, RelayError> {
+    let user = own_user(database);
+    let rooms = team_rooms(database)?;
+    let conn = database.reader();
     let mut teams = Vec::new();
-    for row in rows {
-        let (room_id, name) = row?;
+    for TeamRoom { room_id, name } in rooms {
         let link = link(&room_id, &user);
         teams.push(TeamView {
             duress: crate::relay::duress::word_of(&conn, &room_id)?,

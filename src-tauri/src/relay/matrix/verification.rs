@@ -236,7 +236,7 @@ fn methods() -> Vec<VerificationMethod> {
 /// The name the device's team rooms show for `user`, or None when `user` is in none of them
 /// (a request from a stranger is not heard).
 async fn teammate_name(service: &TeamService, client: &Client, user: &UserId) -> Option<String> {
-    let teams = teams::teams(&service.database).ok()?;
+    let teams = teams::team_rooms(&service.database).ok()?;
     for team in teams {
         let Ok(room_id) = <&matrix_sdk::ruma::RoomId>::try_from(team.room_id.as_str()) else {
             continue;
