@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::time::{self, Clock};
+use crate::time::Clock;
 
 /// Debug builds only: `CAMPAIGN_SAFE_TEST_CLOCK_OFFSET_MINUTES` starts the app that many
 /// minutes in the future, so end-to-end tests can check what happens after a due time.
@@ -14,9 +14,9 @@ pub(crate) fn test_clock() -> Option<Arc<dyn Clock>> {
         .parse()
         .ok()?;
     tracing::warn!(minutes, "test clock offset in use");
-    Some(Arc::new(time::OffsetClock(chrono::Duration::minutes(
-        minutes,
-    ))))
+    Some(Arc::new(crate::time::OffsetClock(
+        chrono::Duration::minutes(minutes),
+    )))
 }
 
 #[cfg(not(debug_assertions))]

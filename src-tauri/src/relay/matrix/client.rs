@@ -159,7 +159,14 @@ async fn build(
                 .retry_limit(2)
                 .max_retry_time(Duration::from_secs(10)),
         )
-        .sqlite_store(store_dir(store_root), Some(passphrase))
+        // The SDK's low-memory settings: its default opens up to 4 connections per CPU for
+        // each of its stores, each caching 2 MB, which a 200-member room fills; this is a
+        // laptop app (and a phone app) that waits for a few posts an hour.
+        .sqlite_store_with_config_and_cache_path(
+            matrix_sdk::SqliteStoreConfig::with_low_memory_config(store_dir(store_root))
+                .passphrase(Some(passphrase)),
+            None::<&Path>,
+        )
         .with_room_key_recipient_strategy(recipients(device_confirmed))
         .with_encryption_settings(EncryptionSettings {
             auto_enable_cross_signing: true,
