@@ -30,6 +30,9 @@ const LONGEST_BACKOFF: Duration = Duration::from_secs(30);
 #[derive(Default)]
 struct Contact {
     synced: AtomicBool,
+    /// A room key came (from another device, or from the key backup) since the posts
+    /// waiting for theirs were last tried.
+    keys_came: AtomicBool,
 }
 
 pub fn start(service: Arc<TeamService>, client: Client) -> Vec<tokio::task::JoinHandle<()>> {
@@ -37,6 +40,7 @@ pub fn start(service: Arc<TeamService>, client: Client) -> Vec<tokio::task::Join
     super::verification::listen(&service, &client);
     let runtime = service.runtime().clone();
     vec![
+        runtime.spawn(listen_for_keys(client.clone(), contact.clone())),
         runtime.spawn(sync_loop(service.clone(), client.clone(), contact.clone())),
         runtime.spawn(super::identities::follow(service.clone(), client.clone())),
         runtime.spawn(send_loop(service, client, contact)),
@@ -73,8 +77,14 @@ fn announce_in_every_team(service: &TeamService) {
     }
 }
 
-/// Applies what a sync brought for each team room, in the room's order, gaps filled.
-async fn apply_sync(service: &Arc<TeamService>, client: &Client, response: SyncResponse) {
+/// Applies what a sync brought for each team room, in the room's order, gaps filled, then
+/// tries the posts still waiting for their key again if `retry_waiting`.
+async fn apply_sync(
+    service: &Arc<TeamService>,
+    client: &Client,
+    response: SyncResponse,
+    retry_waiting: bool,
+) {
     for (room_id, update) in response.rooms.joined {
         if !is_team_room(service, room_id.as_str()) {
             continue;
@@ -92,7 +102,27 @@ async fn apply_sync(service: &Arc<TeamService>, client: &Client, response: SyncR
         .await;
     }
     // A key that came with this sync may open a post that came before it.
-    super::unreadable::retry(service, client).await;
+    if retry_waiting {
+        super::unreadable::retry(service, client).await;
+    }
+}
+
+/// Posts waiting for their key are tried again only once a key has come (trying each costs
+/// a look-up in the key store, which a device with many waiting would pay on every sync),
+/// and at least this often should word of a key be lost.
+const RETRY_WAITING_ANYWAY: Duration = Duration::from_secs(600);
+
+/// Notes every room key this device receives or downloads from the key backup.
+async fn listen_for_keys(client: Client, contact: Arc<Contact>) {
+    use futures_util::StreamExt;
+    let Some(keys) = client.encryption().room_keys_received_stream().await else {
+        return;
+    };
+    futures_util::pin_mut!(keys);
+    // A listener that fell behind (Err) has still been told that keys came.
+    while keys.next().await.is_some() {
+        contact.keys_came.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Teams this device was removed from (or left elsewhere) stop being followed here.
@@ -158,6 +188,7 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
     let mut backoff = Duration::from_secs(1);
     // A catch-up sync (no waiting on the server) first, and after every failure.
     let mut first = true;
+    let mut waiting_tried: Option<std::time::Instant> = None;
     loop {
         let settings = SyncSettings::default().filter(filter()).timeout(if first {
             Duration::ZERO
@@ -168,7 +199,14 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
         match client.sync_once(settings).await {
             Ok(response) => {
                 let synced_in = syncing.elapsed();
-                apply_sync(&service, &client, response).await;
+                // Keys that came with this sync may not have been noted yet by the listener.
+                let retry_waiting = contact.keys_came.swap(false, Ordering::SeqCst)
+                    || !response.to_device.is_empty()
+                    || waiting_tried.is_none_or(|at| at.elapsed() >= RETRY_WAITING_ANYWAY);
+                if retry_waiting {
+                    waiting_tried = Some(std::time::Instant::now());
+                }
+                apply_sync(&service, &client, response, retry_waiting).await;
                 service.syncs_done.send_modify(|done| *done += 1);
                 tracing::debug!(?synced_in, total = ?syncing.elapsed(), "team sync");
                 if !synced.load(Ordering::SeqCst) {
