@@ -6,13 +6,18 @@
 //! scheduler, alarms and relay, in this process) and 180 plain clients (set up as Element
 //! is, in a child process that exits once they have joined, so that their memory is not
 //! counted as the apps'). 100 sessions are out at once, 5 per device, each checking in every
-//! 15 minutes. The devices' test clocks compress time: each round moves every clock on 14
-//! minutes, then the owners check in over about 20 s, so two hours run in a few minutes.
+//! 15 minutes. The devices' test clocks compress time: each round moves every clock on 10
+//! minutes (every session's reminder goes, 5 minutes before its check-in is due), waits until
+//! every device has read what that made them post, moves 3 minutes more, then the owners
+//! check in over about 20 s, so two hours run in a few minutes. In real time the reminders
+//! and the check-ins are minutes apart; without the wait, 100 reminders posted at one instant
+//! would be timed as the check-ins' delay.
 //! In some rounds 5 sessions do not check in, and the next round's move makes them missed.
 //!
 //! Printed, beside the same figures for a 3-member team taken first in the same run:
 //! - a check-in reaching every other device: p50, p99 (target p99 ≤ 2 s);
 //! - the end of a grace period to the alarm on every device (target ≤ 5 s, every one);
+//! - every session's reminder, posted at once when the clocks jump, read by every device;
 //! - the "missed" posts per missed due time (target: exactly 1);
 //! - the apps' CPU and memory (per device, an average: they share this process), and
 //!   Synapse's (target: an app's memory within 1.3× of its 3-member figure);
@@ -41,6 +46,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use campaign_safe_lib::alarms::AlarmKind;
+use campaign_safe_lib::time::Clock;
 use load_team::{devices, plain_members, sessions_out, team, MEMBERS_VAR};
 use synapse::Synapse;
 use team_device::Device;
@@ -81,6 +87,15 @@ fn cpu_seconds(pid: u32) -> f64 {
     (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / 100.0
 }
 
+/// SQLite's heap in this process when the devices were not yet made.
+static SQLITE_BASE: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Bytes SQLite has allocated in this process, all connections together.
+fn sqlite_bytes() -> i64 {
+    // SAFETY: a read of SQLite's own counter; safe from any thread once SQLite is linked.
+    unsafe { rusqlite::ffi::sqlite3_memory_used() }
+}
+
 /// What this process and Synapse used over one phase.
 struct Usage {
     began: Instant,
@@ -107,8 +122,13 @@ impl Usage {
         let per_app_mib = procs::pss_kib(std::process::id()).saturating_sub(base_kib) as f64
             / 1024.0
             / apps as f64;
+        // SQLite's own heap (page caches of the record and of the Matrix SDK's stores, which
+        // share one SQLite), to see how much of an app's memory it is.
+        let sqlite_mib = (sqlite_bytes() - SQLITE_BASE.load(Ordering::SeqCst)).max(0) as f64
+            / (1024.0 * 1024.0)
+            / apps as f64;
         println!(
-            "{what}: per app device {:>5.1} % of a core, {per_app_mib:>6.1} MiB; Synapse {:>5.1} % of a core, {:>6.1} MiB",
+            "{what}: per app device {:>5.1} % of a core, {per_app_mib:>6.1} MiB (SQLite's heap {sqlite_mib:.1} MiB); Synapse {:>5.1} % of a core, {:>6.1} MiB",
             ours * 100.0,
             synapse * 100.0,
             procs::pss_kib(self.synapse_pid) as f64 / 1024.0
@@ -117,23 +137,45 @@ impl Usage {
     }
 }
 
-/// Check-ins on their way: each one's session, due time, owner and start.
+/// How often the benchmark looks at the devices' records: each look is a query per device
+/// still waited for, on the devices' own reader connections, so looking too often would slow
+/// the devices it measures.
+const LOOK_EVERY: Duration = Duration::from_millis(50);
+
+/// The due time `device` holds for the session called `title` (0 if none), by a statement
+/// kept prepared: the benchmark asks this thousands of times.
+fn next_due(device: &Device, title: &str) -> i64 {
+    let reader = device.database.reader();
+    reader
+        .prepare_cached("SELECT next_due_at FROM checkin_session WHERE title = ?1")
+        .and_then(|mut statement| statement.query_row([title], |r| r.get(0)))
+        .unwrap_or(0)
+}
+
+/// A check-in on its way: its session, due time, start, and the devices it has not reached.
+struct Sent {
+    title: String,
+    due: i64,
+    began: Instant,
+    waiting_on: Vec<usize>,
+}
+
+/// Check-ins on their way.
 #[derive(Default)]
-struct InFlight(Vec<(String, i64, usize, Instant)>);
+struct InFlight(Vec<Sent>);
 
 impl InFlight {
-    /// Takes off the check-ins every other device now has; their times, in ms.
+    /// Takes off the check-ins every other device now has; their times, in ms. A device is
+    /// asked again only while the check-in has not reached it.
     fn arrived(&mut self, devices: &[Device]) -> Vec<f64> {
         let mut done = Vec::new();
-        self.0.retain(|(title, due, owner, began)| {
-            let everywhere = devices
-                .iter()
-                .enumerate()
-                .all(|(i, d)| i == *owner || d.next_due(title) >= *due);
-            if everywhere {
-                done.push(began.elapsed().as_secs_f64() * 1000.0);
+        self.0.retain_mut(|sent| {
+            sent.waiting_on
+                .retain(|&i| next_due(&devices[i], &sent.title) < sent.due);
+            if sent.waiting_on.is_empty() {
+                done.push(sent.began.elapsed().as_secs_f64() * 1000.0);
             }
-            !everywhere
+            !sent.waiting_on.is_empty()
         });
         done
     }
@@ -148,33 +190,93 @@ async fn check_ins(devices: &[Device], sessions: &[(String, usize)], over: Durat
     for (sent, (title, owner)) in sessions.iter().enumerate() {
         while began.elapsed() < gap * sent as u32 {
             samples.extend(in_flight.arrived(devices));
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(LOOK_EVERY.min(gap)).await;
         }
         devices[*owner].check_in(title);
-        let due = devices[*owner].next_due(title);
-        in_flight
-            .0
-            .push((title.clone(), due, *owner, Instant::now()));
+        in_flight.0.push(Sent {
+            title: title.clone(),
+            due: next_due(&devices[*owner], title),
+            began: Instant::now(),
+            waiting_on: (0..devices.len()).filter(|i| i != owner).collect(),
+        });
     }
     let deadline = Instant::now() + Duration::from_secs(60);
     while !in_flight.0.is_empty() {
         samples.extend(in_flight.arrived(devices));
         if Instant::now() > deadline {
             // Counted as lost, and said, so that the run goes on to its other figures.
-            for (title, due, owner, _) in &in_flight.0 {
-                let behind = devices
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, d)| i != owner && d.next_due(title) < *due)
-                    .count();
-                println!("lost: {title}'s check-in from device {owner} had not reached {behind} devices 60 s after the last was sent");
+            for sent in &in_flight.0 {
+                println!(
+                    "lost: {}'s check-in had not reached {} devices 60 s after the last was sent",
+                    sent.title,
+                    sent.waiting_on.len()
+                );
             }
             LOST.fetch_add(in_flight.0.len(), Ordering::SeqCst);
             break;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(LOOK_EVERY).await;
     }
     samples
+}
+
+/// Rows in a device's record: posts it has sent to the team room `room`, and events it has
+/// read from it (its own posts included, as they come back).
+fn posts_sent_and_events_read(device: &Device, room: &str) -> (i64, i64) {
+    let reader = device.database.reader();
+    let count = |sql: &str| {
+        reader
+            .query_row(sql, [room], |r| r.get::<_, i64>(0))
+            .unwrap_or(0)
+    };
+    (
+        count("SELECT count(*) FROM team_outbox WHERE room_id = ?1 AND sent_at IS NOT NULL"),
+        count("SELECT count(*) FROM team_event_seen WHERE room_id = ?1"),
+    )
+}
+
+/// Posts a device has queued that may go now: a "missed" held for its turn (other devices
+/// post it first, and then it is dropped) is not waited for.
+fn ready_to_send(device: &Device) -> i64 {
+    let now = device.clock.now().timestamp_millis();
+    device
+        .database
+        .reader()
+        .query_row(
+            "SELECT count(*) FROM team_outbox WHERE sent_at IS NULL AND dropped IS NULL AND not_before <= ?1",
+            [now],
+            |r| r.get(0),
+        )
+        .unwrap_or(0)
+}
+
+/// Waits until every post the devices queued since `before` (per device: posts sent, events
+/// read) has been sent and read by every device; the time it took, in ms. In real time the
+/// reminders go 5 minutes before the check-ins; a jump of the clocks sends them all at once,
+/// and this keeps that pile from being counted as the check-ins' delay.
+async fn settle(devices: &[Device], room: &str, before: &[(i64, i64)]) -> f64 {
+    let began = Instant::now();
+    loop {
+        let now: Vec<(i64, i64)> = devices
+            .iter()
+            .map(|d| posts_sent_and_events_read(d, room))
+            .collect();
+        let queued: i64 = devices.iter().map(ready_to_send).sum();
+        let sent: i64 = now.iter().zip(before).map(|(n, b)| n.0 - b.0).sum();
+        let read: Vec<i64> = now.iter().zip(before).map(|(n, b)| n.1 - b.1).collect();
+        if queued == 0 && read.iter().all(|r| *r >= sent) {
+            return began.elapsed().as_secs_f64() * 1000.0;
+        }
+        // Within the 2 minutes the clocks leave before the check-ins are due.
+        if began.elapsed() > Duration::from_secs(60) {
+            println!("not settled after 60 s: {queued} posts queued, {sent} sent, read per device {read:?}; going on");
+            for device in devices.iter().filter(|d| ready_to_send(d) > 0) {
+                println!("  {}", device.report().await);
+            }
+            return began.elapsed().as_secs_f64() * 1000.0;
+        }
+        tokio::time::sleep(LOOK_EVERY).await;
+    }
 }
 
 fn missed_titles(device: &Device) -> Vec<String> {
@@ -207,7 +309,7 @@ async fn jump(devices: &[Device], minutes: i64, missed: &[String]) -> Vec<f64> {
             let seen: Vec<usize> = devices.iter().map(|d| missed_titles(d).len()).collect();
             panic!("waited 60 s for {missed:?} to alarm everywhere; missed alarms per device: {seen:?}");
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(LOOK_EVERY).await;
     }
     samples.into_values().collect()
 }
@@ -256,26 +358,38 @@ async fn missed_posts_per_due_time(client: &matrix_sdk::Client, room: &str) -> V
     per_due.into_values().collect()
 }
 
-/// Two hours of canvassing in `rounds` moves of the clocks (13 minutes each, so that a
+/// Two hours of canvassing in `rounds` moves of the clocks (10 then 3 minutes, so that a
 /// check-in early in a slow round is not yet due), with one in 20 sessions (at least one)
 /// missing its check-in in every third round; then the burst. Prints the figures.
 async fn season(
     label: &str,
     devices: &[Device],
+    room: &str,
     sessions: &[(String, usize)],
     rounds: usize,
     burst: usize,
 ) -> (Vec<f64>, Vec<f64>) {
-    let (mut arrivals, mut alarms) = (Vec::new(), Vec::new());
+    let (mut arrivals, mut alarms, mut settled) = (Vec::new(), Vec::new(), Vec::new());
     let mut skipped: Vec<String> = Vec::new();
     let skips = (sessions.len() / 20).max(1);
     for round in 0..rounds {
         if round > 0 {
-            alarms.extend(jump(devices, 13, &skipped).await);
-        }
-        for title in &skipped {
-            let owner = sessions.iter().find(|(t, _)| t == title).map_or(0, |s| s.1);
-            devices[(owner + 1) % devices.len()].acknowledge(title);
+            // To 5 minutes before the next check-ins are due: every session's reminder goes
+            // now, and the ones skipped last round are missed.
+            let before: Vec<(i64, i64)> = devices
+                .iter()
+                .map(|d| posts_sent_and_events_read(d, room))
+                .collect();
+            alarms.extend(jump(devices, 10, &skipped).await);
+            for title in &skipped {
+                let owner = sessions.iter().find(|(t, _)| t == title).map_or(0, |s| s.1);
+                devices[(owner + 1) % devices.len()].acknowledge(title);
+            }
+            settled.push(settle(devices, room, &before).await);
+            // Then on to the check-ins, 3 minutes later.
+            for device in devices {
+                device.advance_minutes(3);
+            }
         }
         skipped = if round % 3 == 1 && round + 1 < rounds {
             (0..skips)
@@ -303,6 +417,10 @@ async fn season(
     println!(
         "{label}: end of grace to the alarm on every device: {}",
         figures(alarms.clone())
+    );
+    println!(
+        "{label}: every session's reminder (all at once, at a jump of the clocks) and the missed posts, sent and read by every device: {}",
+        figures(settled)
     );
     if burst > 0 {
         let many: Vec<(String, usize)> = sessions.iter().cycle().take(burst).cloned().collect();
@@ -332,13 +450,14 @@ async fn main() {
     let synapse_pid = server.pid().expect("Synapse runs");
     let reader = volunteer::volunteer("reader", &server).await;
     let base = procs::pss_kib(std::process::id());
+    SQLITE_BASE.store(sqlite_bytes(), Ordering::SeqCst);
 
     // The reference, in the same run: three devices, one session each.
     let mut all = devices(0..3, &server).await;
     let (room, _) = team(&all, &server, 0, None).await;
     let sessions = sessions_out(&all, &room, &[], "Small", 3).await;
     let usage = Usage::start(synapse_pid);
-    season("3 members", &all, &sessions, 4, 0).await;
+    season("3 members", &all, &room, &sessions, 4, 0).await;
     let small_mib = usage.report("3 members", 3, base);
     for (title, owner) in &sessions {
         all[*owner].end(title);
@@ -356,7 +475,7 @@ async fn main() {
     let sessions = sessions_out(&all, &room, &members, "Ward", count).await;
     let label = format!("{} members", apps + plain + 1);
     let usage = Usage::start(synapse_pid);
-    let (arrivals, alarms) = season(&label, &all, &sessions, rounds, burst).await;
+    let (arrivals, alarms) = season(&label, &all, &room, &sessions, rounds, burst).await;
     let big_mib = usage.report(&label, apps, base);
     let posts = missed_posts_per_due_time(&reader, &room).await;
     println!(
