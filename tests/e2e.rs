@@ -282,7 +282,7 @@ async fn an_upgrade_runs_with_the_window_open_and_keeps_the_data() {
     let driver = &Driver::start_with(
         &desktop,
         data.path(),
-        &[("CAMPAIGN_SAFE_TEST_HOLD_UPGRADE", release.to_str().unwrap())],
+        &[("CAMPAIGN_SAFE_TEST_HOLD_RECORD", release.to_str().unwrap())],
     );
     let app = App::launch(driver).await;
     app.wait_for_text("#upgrading", "Upgrading your record")
@@ -988,6 +988,49 @@ async fn the_screen_lock_hides_the_record_until_the_pin_and_holds_across_a_resta
         .await;
     app.type_in("#f-lock-pin", &format!("2468{enter}")).await;
     app.wait_for_text("main h1", "Today").await;
+    app.quit(driver).await;
+}
+
+/// The window comes up before the record is open. While the record opens, no screen is
+/// drawn from it and the record refuses every read; once it is open, a PIN set earlier shows
+/// the lock screen first, even on a screen chosen meanwhile.
+#[tokio::test]
+async fn the_window_comes_before_the_record_and_the_lock_before_either() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    {
+        let database = desktop.new_record(data.path());
+        campaign_safe_lib::applock::set_pin(&database.conn(), "2468", "2468").unwrap();
+    }
+    // Opening the record waits for this file, so the test sees the window meanwhile.
+    let release = data.path().join("release-record");
+    let driver = &Driver::start_with(
+        &desktop,
+        data.path(),
+        &[("CAMPAIGN_SAFE_TEST_HOLD_RECORD", release.to_str().unwrap())],
+    );
+    let app = App::launch_before_first_screen(driver).await;
+    app.wait_for_text("#opening", "Opening your record").await;
+    let drawn = app
+        .js("return [document.querySelectorAll('main h1').length, !!document.getElementById('upgrading')]")
+        .await;
+    assert_eq!(
+        drawn,
+        serde_json::json!([0, false]),
+        "[screens drawn, upgrade notice] while opening"
+    );
+    app.screenshots("record-opening").await;
+    // A screen chosen meanwhile is drawn, and says the record is not open yet.
+    app.go("#/incidents").await;
+    app.wait_for_text("main", "still opening your record").await;
+
+    std::fs::write(&release, b"go").unwrap();
+    app.wait_for_text("main h1", "Campaign Safe is locked")
+        .await;
+    let enter = char::from(Key::Enter);
+    app.type_in("#f-lock-pin", &format!("2468{enter}")).await;
+    app.wait_for_text("main h1", "Incidents").await;
     app.quit(driver).await;
 }
 

@@ -96,7 +96,25 @@ fn start_app_with_clock(
     // Tauri runs the app's setup (state, main window) on the first event-loop turn.
     #[allow(deprecated)]
     app.run_iteration(|_, _| {});
+    wait_for_the_record(&app);
     app
+}
+
+/// The record opens behind the window, as in the real app: the tests start once it has (or
+/// once it waits for a passphrase, or could not be opened).
+fn wait_for_the_record(app: &App<MockRuntime>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let status = invoke(app, "app_status", json!({})).expect("app status");
+        if status["opening"] != json!(true) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the record was still opening after 60 s: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
 }
 
 fn invoke_from(
@@ -1098,7 +1116,10 @@ fn wait_until_open(app: &App<MockRuntime>) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let status = invoke(app, "app_status", json!({})).unwrap();
-        if status["upgrading"] == false && status["passphrase"].is_null() {
+        if status["upgrading"] == false
+            && status["opening"] == false
+            && status["passphrase"].is_null()
+        {
             assert!(status["storageProblem"].is_null(), "{status}");
             return;
         }

@@ -165,23 +165,19 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
         let _ = state.keyring.set(options.keyring.clone());
         let record_exists = storage::holds_encrypted_record(&data_dir);
         match vault::at_start(&data_dir, options.keyring.as_ref(), record_exists) {
+            // The window comes first and the record opens behind it, so the window never
+            // waits for the record. Its first screen waits for `record-ready`; with a PIN set
+            // the app is locked before the record is handed out (`AppState::open_database`).
             // An upgrade of an earlier version's record (its schema, or encrypting it) can
-            // take seconds on a large log: the window comes first and says so, and the record
-            // opens behind it.
-            Ok(AtStart::Ready(key)) if upgrade_pending(&data_dir, &key) => {
-                tracing::info!("upgrading the record with the window open");
-                open_main_window(app.handle(), webview_dir)?;
-                open_record_behind(&handle, key, notifier)?;
-            }
+            // take seconds on a large log: the window says so meanwhile.
             Ok(AtStart::Ready(key)) => {
-                let team = start_services(&handle, &key, notifier);
-                startup::probe("record-open");
+                if upgrade_pending(&data_dir, &key) {
+                    tracing::info!("upgrading the record with the window open");
+                    state.announce_upgrade();
+                }
                 open_main_window(app.handle(), webview_dir)?;
                 startup::probe("window-built");
-                // After the window: signing back in to the team server never delays it.
-                if let Some(team) = team {
-                    tauri::async_runtime::spawn(async move { team.restore().await });
-                }
+                open_record_behind(&handle, key, notifier)?;
             }
             Ok(AtStart::EnterPassphrase) => {
                 tracing::info!("the record waits for its passphrase");
@@ -211,7 +207,7 @@ fn upgrade_pending(data_dir: &std::path::Path, key: &DataKey) -> bool {
 }
 
 /// Opens the record on a thread of its own, the window already up, and tells the window when
-/// it is ready: after an upgrade, or once its passphrase is typed.
+/// it is ready: at start, after an upgrade, or once its passphrase is typed.
 pub(crate) fn open_record_behind<R: Runtime>(
     handle: &tauri::AppHandle<R>,
     key: DataKey,
@@ -221,8 +217,9 @@ pub(crate) fn open_record_behind<R: Runtime>(
     std::thread::Builder::new()
         .name("open-record".into())
         .spawn(move || {
-            test_hooks::hold_upgrade_for_tests();
+            test_hooks::hold_record_opening_for_tests();
             let team = start_services(&handle, &key, notifier);
+            startup::probe("record-open");
             if let Err(error) = handle.emit("record-ready", ()) {
                 tracing::warn!("the window was not told the record is open: {error}");
             }
@@ -242,7 +239,6 @@ fn start_services<R: Runtime>(
 ) -> Option<Arc<relay::matrix::TeamService>> {
     let state = handle.state::<AppState>();
     let database = state.open_database(key).ok()?.clone();
-    state.app_lock.lock_if_pin_set(&database.conn());
     // What a backup or restore killed part-way left; off the start-up path, since the last
     // backup's folder may be a slow memory stick or a share that is not there.
     let (cleaning, data_dir) = (database.clone(), state.data_dir.clone());

@@ -3,6 +3,7 @@
 //! Emergency screen) keep working.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
@@ -63,6 +64,8 @@ pub struct AppState {
     /// Set once the database has been opened (and upgraded, which may happen after the
     /// window is up), or has failed to open.
     database: OnceLock<Result<Arc<Database>, StorageError>>,
+    /// Opening the record upgrades what an earlier version left (the window says so).
+    upgrade_announced: AtomicBool,
     /// Set while the record waits for its passphrase.
     waiting: Mutex<Option<Waiting>>,
     advice: Result<AdviceLibrary, ContentError>,
@@ -86,6 +89,7 @@ impl AppState {
             alarms: OnceLock::new(),
             team: OnceLock::new(),
             database: OnceLock::new(),
+            upgrade_announced: AtomicBool::new(false),
             waiting: Mutex::new(None),
             advice: AdviceLibrary::load_embedded(),
             guides: GuideLibrary::load_embedded(),
@@ -99,17 +103,21 @@ impl AppState {
     }
 
     /// Opens (creating or upgrading) the database, once; later calls return the first
-    /// outcome.
+    /// outcome. With a PIN set the app is locked before the record is handed to anyone: the
+    /// window may already be up and asking for it.
     pub fn open_database(&self, key: &DataKey) -> Result<&Arc<Database>, StorageError> {
         self.database.get_or_init(|| {
             let database = Database::open_in(&self.data_dir, key).map(Arc::new);
             match &database {
-                Ok(database) => match settings::time_zone_choice(&database.conn()) {
-                    Ok(choice) => time::show_times_in(choice.zone()),
-                    Err(error) => {
-                        tracing::warn!("time zone setting not read, UK time used: {error}")
+                Ok(database) => {
+                    self.app_lock.lock_if_pin_set(&database.conn());
+                    match settings::time_zone_choice(&database.conn()) {
+                        Ok(choice) => time::show_times_in(choice.zone()),
+                        Err(error) => {
+                            tracing::warn!("time zone setting not read, UK time used: {error}")
+                        }
                     }
-                },
+                }
                 Err(error) => tracing::error!("{error}"),
             }
             database
@@ -126,7 +134,8 @@ impl AppState {
     pub fn database(&self) -> Result<&Arc<Database>, StorageError> {
         match self.database.get() {
             None if self.passphrase_asked().is_some() => Err(StorageError::Locked),
-            None => Err(StorageError::Upgrading),
+            None if self.upgrade_announced.load(Ordering::Acquire) => Err(StorageError::Upgrading),
+            None => Err(StorageError::Opening),
             Some(opened) => opened.as_ref().map_err(|error| match error {
                 // Already a sentence about the record as a whole: said as it is.
                 StorageError::InUse { path } => StorageError::InUse { path: path.clone() },
@@ -136,8 +145,25 @@ impl AppState {
         }
     }
 
+    /// The record about to be opened behind the window will be upgraded: the window says so
+    /// meanwhile.
+    pub fn announce_upgrade(&self) {
+        self.upgrade_announced.store(true, Ordering::Release);
+    }
+
     /// True while an upgrade of the record runs after the window opened.
     pub fn upgrading(&self) -> bool {
+        self.undecided() && self.upgrade_announced.load(Ordering::Acquire)
+    }
+
+    /// True while the record opens behind the window on a normal start (tens of
+    /// milliseconds): the first screen waits for `record-ready`.
+    pub fn opening(&self) -> bool {
+        self.undecided() && !self.upgrade_announced.load(Ordering::Acquire)
+    }
+
+    /// Neither opened (or refused) nor waiting for its passphrase.
+    fn undecided(&self) -> bool {
         self.database.get().is_none() && self.passphrase_asked().is_none()
     }
 

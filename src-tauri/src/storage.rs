@@ -133,6 +133,9 @@ pub enum StorageError {
          try again when the message at the top has gone."
     )]
     Upgrading,
+
+    #[error("Campaign Safe is still opening your record. Try again in a moment.")]
+    Opening,
 }
 
 /// What every form says when the disk is full: the same sentence wherever it happens.
@@ -156,6 +159,7 @@ impl ErrorCode for StorageError {
             StorageError::NewerSchema { .. } => "newer_database",
             StorageError::Unavailable(_) => "storage_unavailable",
             StorageError::Upgrading => "upgrading",
+            StorageError::Opening => "opening",
             StorageError::Locked => "locked",
             StorageError::ReadOnly { .. } => "read_only",
             StorageError::InUse { .. } => "in_use",
@@ -165,7 +169,10 @@ impl ErrorCode for StorageError {
     }
 
     fn is_fault(&self) -> bool {
-        !matches!(self, StorageError::Upgrading | StorageError::Locked)
+        !matches!(
+            self,
+            StorageError::Upgrading | StorageError::Opening | StorageError::Locked
+        )
     }
 }
 

@@ -24,11 +24,12 @@ pub(crate) fn test_clock() -> Option<Arc<dyn Clock>> {
     None
 }
 
-/// Debug builds only: `CAMPAIGN_SAFE_TEST_HOLD_UPGRADE` names a file the upgrade waits for,
-/// so an end-to-end test can see the window while the record is still being upgraded.
+/// Debug builds only: `CAMPAIGN_SAFE_TEST_HOLD_RECORD` names a file that opening the record
+/// behind the window waits for, so an end-to-end test can see the window while the record is
+/// still being opened or upgraded.
 #[cfg(debug_assertions)]
-pub(crate) fn hold_upgrade_for_tests() {
-    let Some(release) = std::env::var_os("CAMPAIGN_SAFE_TEST_HOLD_UPGRADE") else {
+pub(crate) fn hold_record_opening_for_tests() {
+    let Some(release) = std::env::var_os("CAMPAIGN_SAFE_TEST_HOLD_RECORD") else {
         return;
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
@@ -38,7 +39,7 @@ pub(crate) fn hold_upgrade_for_tests() {
 }
 
 #[cfg(not(debug_assertions))]
-pub(crate) fn hold_upgrade_for_tests() {}
+pub(crate) fn hold_record_opening_for_tests() {}
 
 /// Debug builds only: with `CAMPAIGN_SAFE_TEST_PRINT_TO` naming a PDF file, the page is
 /// printed through WebKitGTK's own print operation (the one the Print button's dialog runs),

@@ -430,6 +430,17 @@ impl App {
 
     /// As [`App::launch`], with another copy of the program (the installed one).
     pub async fn launch_program(driver: &Driver, program: &Path) -> Self {
+        let app = Self::connect(driver, program).await;
+        app.wait_for("main h1").await;
+        app
+    }
+
+    /// The app's window, without waiting for its first screen.
+    pub async fn launch_before_first_screen(driver: &Driver) -> Self {
+        Self::connect(driver, Path::new(APP_BINARY)).await
+    }
+
+    async fn connect(driver: &Driver, program: &Path) -> Self {
         let mut capabilities = serde_json::Map::new();
         capabilities.insert("browserName".into(), json!("wry"));
         capabilities.insert("tauri:options".into(), json!({ "application": program }));
@@ -453,12 +464,10 @@ impl App {
                 }
             }
         };
-        let app = Self {
+        Self {
             client,
             display: driver.display.clone(),
-        };
-        app.wait_for("main h1").await;
-        app
+        }
     }
 
     /// Ends the session; tauri-driver closes the app.

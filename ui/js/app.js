@@ -174,11 +174,13 @@ document.getElementById('skip-link').addEventListener('click', (event) => {
   (main.querySelector('h1') ?? main).focus();
 });
 
+/** Says what is not working at start; resolves to the app's status (null if not known). */
 async function showStartupProblems() {
   const box = document.getElementById('problems');
   let problems = [];
+  let status = null;
   try {
-    const status = await api.appStatus();
+    status = await api.appStatus();
     if (status.upgrading) {
       problems.push(h('div', { class: 'banner banner-progress', role: 'status', id: 'upgrading' },
         h('strong', {}, 'Upgrading your record for this version of Campaign Safe. '),
@@ -204,14 +206,24 @@ async function showStartupProblems() {
     problems = [h('div', { class: 'banner banner-problem', role: 'alert' }, error.message)];
   }
   box.replaceChildren(...problems);
+  return status;
 }
 
 api.listen('open-session', (sessionId) => { location.hash = `#/checkins/${sessionId}`; });
 api.listen('open-team', () => { location.hash = '#/team'; });
-// The record finished upgrading behind the window: drop the notice and draw the screen
-// again with the saved data, leaving focus where it is. A form being filled in is left as
-// it is: it saves normally now.
-api.listen('record-ready', async () => {
+// The window comes up while the record opens behind it. The first screen waits for the
+// record (tens of milliseconds on a normal start), so nothing is drawn from a record that is
+// not open yet, nor before the PIN lock is known. The listener is in place before the status
+// is asked for, so the event cannot be missed.
+let firstScreenDrawn = false;
+let recordOpened;
+const recordOpen = new Promise((resolve) => { recordOpened = resolve; });
+// The record finished opening (or upgrading) behind the window: drop the notice and draw the
+// screen again with the saved data, leaving focus where it is. A form being filled in is
+// left as it is: it saves normally now.
+const listening = api.listen('record-ready', async () => {
+  recordOpened();
+  if (!firstScreenDrawn) return; // drawFirstScreen does the rest
   await showStartupProblems();
   await lock?.refreshLock();
   try {
@@ -222,19 +234,35 @@ api.listen('record-ready', async () => {
   if (!/\/(new|edit)$/.test(location.hash)) route({ keepFocus: true });
 });
 
+async function drawFirstScreen() {
+  await listening.catch(() => {});
+  const status = await showStartupProblems();
+  if (status?.opening) {
+    // Said only if opening is slow (a large record on a slow disk), so it never flickers.
+    const slow = setTimeout(() => main.replaceChildren(h('p', { class: 'opening', role: 'status', id: 'opening' },
+      'Opening your record…')), 500);
+    await recordOpen;
+    clearTimeout(slow);
+    // Opening may have failed: the banner says why.
+    await showStartupProblems();
+  }
+  // Times are drawn in the zone the user chose (UK time unless they chose the device's), so
+  // the first screen waits for that one answer.
+  // The lock's state too: with a PIN set the app starts locked, and nothing of the record is
+  // drawn before the lock screen.
+  await Promise.all([
+    api.timeZone().then((tz) => setZone(tz.zone), () => {}),
+    import('./lock.js').then(async (module) => {
+      await module.startLock(() => route());
+      lock = module;
+    }, () => {}),
+  ]);
+  firstScreenDrawn = true;
+  route();
+}
+
 applyDisplay(savedDisplay());
 window.addEventListener('hashchange', route);
-showStartupProblems();
-// Times are drawn in the zone the user chose (UK time unless they chose the device's), so
-// the first screen waits for that one answer.
-// The lock's state too: with a PIN set the app starts locked, and nothing of the record is
-// drawn before the lock screen.
-Promise.all([
-  api.timeZone().then((tz) => setZone(tz.zone), () => {}),
-  import('./lock.js').then(async (module) => {
-    await module.startLock(() => route());
-    lock = module;
-  }, () => {}),
-]).finally(route);
+drawFirstScreen();
 startAlarms();
 startCountdowns();

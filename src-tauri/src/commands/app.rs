@@ -16,6 +16,8 @@ pub struct AppStatus {
     storage_problem: Option<String>,
     /// The record of an earlier version is being upgraded; `record-ready` follows.
     upgrading: bool,
+    /// The record is being opened behind the window (a normal start); `record-ready` follows.
+    opening: bool,
     /// The record is locked until its passphrase is typed, or a new one is chosen.
     passphrase: Option<Ask>,
     /// "keyring" or "passphrase": what keeps the record's key.
@@ -32,6 +34,7 @@ pub fn app_status(state: State<'_, AppState>) -> Result<AppStatus, IpcError> {
         data_dir: state.data_dir.display().to_string(),
         storage_problem: state.database_problem(),
         upgrading: state.upgrading(),
+        opening: state.opening(),
         passphrase: state.passphrase_asked(),
         // Never "keyring" while a passphrase is asked for: the key is not kept anywhere yet.
         key_kept_in: match state.passphrase_asked() {
