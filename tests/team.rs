@@ -35,7 +35,7 @@ use campaign_safe_lib::alarms::AlarmKind;
 use campaign_safe_lib::relay::wire::WireKind;
 use campaign_safe_lib::time::Clock;
 use synapse::Synapse;
-use team_device::{wait_until, Device};
+use team_device::{wait_until, wait_until_seen, Device};
 use volunteer::volunteer;
 
 /// Names, places and notes that must never reach the server in clear.
@@ -114,15 +114,29 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
     }
     volunteer::join_as_volunteer(&vic, &team.room_id).await;
     // Generous: on a loaded 2-core machine A's sync can take long to bring Vic's join.
-    wait_until(
+    wait_until_seen(
         "A sees B, C and Vic joined",
-        Duration::from_secs(60),
+        Duration::from_secs(120),
         || async {
-            a.team
-                .members(&team.room_id)
-                .await
-                .map(|m| m.iter().filter(|m| !m.name.ends_with("(invited)")).count() == 4)
-                .unwrap_or(false)
+            let members = a.team.members(&team.room_id).await;
+            let joined = members.as_ref().map(|m| {
+                m.iter()
+                    .filter(|m| !m.name.ends_with("(invited)"))
+                    .count()
+            });
+            if matches!(joined, Ok(4)) {
+                return Ok(());
+            }
+            // On a failure, whether A's sync was still running says where to look.
+            let status = a.team.status().await;
+            let names: Vec<String> = members
+                .map(|m| m.into_iter().map(|m| m.name).collect())
+                .unwrap_or_default();
+            Err(format!(
+                "members {names:?}; A's connection {:?}, last sync {:?}",
+                status.as_ref().map(|s| &s.connection),
+                status.as_ref().map(|s| s.last_sync)
+            ))
         },
     )
     .await;

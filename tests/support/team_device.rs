@@ -61,6 +61,26 @@ where
     }
 }
 
+/// Waits for `look` to answer `Ok`, polling; fails naming `what` and what it saw last.
+pub async fn wait_until_seen<F, Fut>(what: &str, within: Duration, look: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        let seen = match look().await {
+            Ok(()) => return,
+            Err(seen) => seen,
+        };
+        assert!(
+            Instant::now() < deadline,
+            "waited {within:?} for: {what}; last seen: {seen}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 impl Device {
     /// A backend that registers `name` with the server's token and signs in.
     pub async fn new(name: &str, server: &Synapse) -> Self {

@@ -65,7 +65,11 @@ const CLOSE_AT_QUIT: Duration = Duration::from_secs(2);
 /// answered: dropping it makes some desktops discard the notice at once).
 enum Slot {
     Sending { close_requested: bool },
-    Shown(Arc<NotificationHandle>),
+    /// `closing` wakes the notice's own task, which takes it down and answers for it.
+    Shown {
+        handle: Arc<NotificationHandle>,
+        closing: Arc<tokio::sync::Notify>,
+    },
 }
 
 type Slots = Arc<Mutex<HashMap<NoticeId, Slot>>>;
@@ -117,7 +121,7 @@ impl DesktopNotifier {
         lock(slots)
             .values()
             .filter_map(|slot| match slot {
-                Slot::Shown(handle) => Some(handle.id()),
+                Slot::Shown { handle, .. } => Some(handle.id()),
                 Slot::Sending { .. } => None,
             })
             .collect()
@@ -288,20 +292,31 @@ impl Notifier for DesktopNotifier {
                     return;
                 }
             };
-            let close_now = match lock(&slots).insert(id, Slot::Shown(handle.clone())) {
+            let closing = Arc::new(tokio::sync::Notify::new());
+            let shown = Slot::Shown {
+                handle: handle.clone(),
+                closing: closing.clone(),
+            };
+            let close_now = match lock(&slots).insert(id, shown) {
                 Some(Slot::Sending { close_requested }) => close_requested,
                 _ => false,
             };
             if let Some(path) = &kept {
                 write_shown(path, &DesktopNotifier::shown_ids(&slots));
             }
-            if close_now {
-                handle.close_async().await;
-            }
             let mut answer = Response::Expired;
-            handle
-                .wait_for_action_async(|response| answer = response_of(response))
-                .await;
+            // Closed by the app: answered here. Its NotificationClosed signal can come before
+            // the wait below listens for it (a check-in right after the notice went up), and
+            // would then be lost, with the notice's answer.
+            let closed_by_app = close_now
+                || tokio::select! {
+                    _ = handle.wait_for_action_async(|response| answer = response_of(response)) => false,
+                    _ = closing.notified() => true,
+                };
+            if closed_by_app {
+                handle.close_async().await;
+                answer = Response::ClosedByApp;
+            }
             // An answered notice is taken down here, not left to the daemon: some keep
             // notices with actions on screen after a button is pressed.
             if matches!(answer, Response::Action(_) | Response::Clicked) {
@@ -329,7 +344,7 @@ impl Notifier for DesktopNotifier {
         let handles: Vec<Arc<NotificationHandle>> = lock(&self.slots)
             .values()
             .filter_map(|slot| match slot {
-                Slot::Shown(handle) => Some(handle.clone()),
+                Slot::Shown { handle, .. } => Some(handle.clone()),
                 Slot::Sending { .. } => None,
             })
             .collect();
@@ -361,11 +376,8 @@ impl Notifier for DesktopNotifier {
         let mut slots = lock(&self.slots);
         match slots.get_mut(&id) {
             Some(Slot::Sending { close_requested }) => *close_requested = true,
-            Some(Slot::Shown(handle)) => {
-                let handle = handle.clone();
-                self.runtime
-                    .spawn(async move { handle.close_async().await });
-            }
+            // A permit is kept if the task is not waiting yet.
+            Some(Slot::Shown { closing, .. }) => closing.notify_one(),
             None => {}
         }
     }
