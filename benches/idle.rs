@@ -1,7 +1,7 @@
 //! What the app costs while nobody touches it: `cargo bench --bench idle`.
 //!
-//! The app (this profile's build) and a bare Tauri window (benches/bare_window, same tauri
-//! version and profile, built here) each run for a minute under Xvfb with a private D-Bus
+//! The app (this profile's build) and a plain Tauri app (benches/bare_tauri, a package of its
+//! own with the same tauri version, features and profile, built here) each run for a minute under Xvfb with a private D-Bus
 //! session bus, after settling. Counted per process over that minute: wake-ups (voluntary
 //! and involuntary context switches of every thread) and CPU time. Then the app again with
 //! 20 check-in sessions out, Today showing their countdowns.
@@ -55,7 +55,7 @@ fn twenty_sessions(desktop: &procs::Desktop, data: &Path) {
 }
 
 fn main() {
-    let bare = procs::built(&["--example", "bare_window"]);
+    let bare = procs::bare_tauri_built("bench");
     let app = procs::built(&["--bin", "campaign-safe"]);
     let reference = idle_run(&bare, tempfile::tempdir().unwrap().path());
     let quiet = idle_run(&app, tempfile::tempdir().unwrap().path());
@@ -71,7 +71,7 @@ fn main() {
             run.wakeups["app"], run.cpu_seconds["app"], run.wakeups["web"], run.cpu_seconds["web"]
         );
     };
-    line("bare Tauri window", &reference);
+    line("bare Tauri app", &reference);
     line("Campaign Safe, no session", &quiet);
     line("Campaign Safe, 20 sessions out", &busy);
     println!(

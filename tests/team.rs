@@ -119,11 +119,9 @@ async fn three_devices_and_a_volunteer_keep_canvassers_safe_through_synapse() {
         Duration::from_secs(120),
         || async {
             let members = a.team.members(&team.room_id).await;
-            let joined = members.as_ref().map(|m| {
-                m.iter()
-                    .filter(|m| !m.name.ends_with("(invited)"))
-                    .count()
-            });
+            let joined = members
+                .as_ref()
+                .map(|m| m.iter().filter(|m| !m.name.ends_with("(invited)")).count());
             if matches!(joined, Ok(4)) {
                 return Ok(());
             }

@@ -33,6 +33,28 @@ pub fn built_as(options: &[&str], target: &[&str]) -> PathBuf {
         .expect("an executable")
 }
 
+/// Builds the reference the app is measured against: benches/bare_tauri, a plain Tauri app
+/// that is a package and workspace of its own (the same tauri version, features and
+/// profiles), in a target folder of its own. `profile` as for the app.
+pub fn bare_tauri_built(profile: &str) -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/bare_tauri/Cargo.toml");
+    let target_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/startup-bare");
+    built_as(
+        &[
+            "--manifest-path",
+            manifest.to_str().expect("a UTF-8 path"),
+            "--locked",
+            "--profile",
+            profile,
+            "--features",
+            "custom-protocol",
+            "--target-dir",
+            target_dir.to_str().expect("a UTF-8 path"),
+        ],
+        &["--bin", "bare-tauri"],
+    )
+}
+
 pub fn seconds(var: &str, default: u64) -> u64 {
     std::env::var(var)
         .ok()
@@ -117,6 +139,12 @@ impl Desktop {
 }
 
 impl Desktop {
+    /// The X display, as `DISPLAY` names it.
+    #[allow(dead_code)] // benches/startup.rs watches it; benches/idle.rs does not.
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
     /// Starts `binary` on this display and bus with `data` as its data folder; its
     /// standard output is piped for start-up probes.
     pub fn spawn(&self, binary: &Path, data: &Path, extra_env: &[(&str, &str)]) -> Child {

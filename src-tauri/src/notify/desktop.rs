@@ -64,7 +64,9 @@ const CLOSE_AT_QUIT: Duration = Duration::from_secs(2);
 /// Where a notice is: still being sent, or shown with its handle (kept alive until it is
 /// answered: dropping it makes some desktops discard the notice at once).
 enum Slot {
-    Sending { close_requested: bool },
+    Sending {
+        close_requested: bool,
+    },
     /// `closing` wakes the notice's own task, which takes it down and answers for it.
     Shown {
         handle: Arc<NotificationHandle>,
