@@ -106,7 +106,7 @@ fn wait_for_the_record(app: &App<MockRuntime>) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let status = invoke(app, "app_status", json!({})).expect("app status");
-        if status["opening"] != json!(true) && services_started(app) {
+        if status["opening"] != json!(true) {
             return;
         }
         assert!(
@@ -114,17 +114,6 @@ fn wait_for_the_record(app: &App<MockRuntime>) {
             "the record was still opening after 60 s: {status}"
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-}
-
-/// The services start just after the record is published, before `record-ready`, which the
-/// window waits for: so does a test.
-fn services_started(app: &App<MockRuntime>) -> bool {
-    match invoke(app, "team_status", json!({})) {
-        Err(error) => !error["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("has not started")),
-        Ok(_) => true,
     }
 }
 
@@ -1130,7 +1119,6 @@ fn wait_until_open(app: &App<MockRuntime>) {
         if status["upgrading"] == false
             && status["opening"] == false
             && status["passphrase"].is_null()
-            && services_started(app)
         {
             assert!(status["storageProblem"].is_null(), "{status}");
             return;

@@ -219,6 +219,7 @@ pub(crate) fn open_record_behind<R: Runtime>(
         .spawn(move || {
             test_hooks::hold_record_opening_for_tests();
             let team = start_services(&handle, &key, notifier);
+            handle.state::<AppState>().mark_started();
             startup::probe("record-open");
             if let Err(error) = handle.emit("record-ready", ()) {
                 tracing::warn!("the window was not told the record is open: {error}");

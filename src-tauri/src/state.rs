@@ -66,6 +66,9 @@ pub struct AppState {
     database: OnceLock<Result<Arc<Database>, StorageError>>,
     /// Opening the record upgrades what an earlier version left (the window says so).
     upgrade_announced: AtomicBool,
+    /// The record is open (or refused) and the services that use it have started: the
+    /// moment the window is told `record-ready`.
+    started: AtomicBool,
     /// Set while the record waits for its passphrase.
     waiting: Mutex<Option<Waiting>>,
     advice: Result<AdviceLibrary, ContentError>,
@@ -90,6 +93,7 @@ impl AppState {
             team: OnceLock::new(),
             database: OnceLock::new(),
             upgrade_announced: AtomicBool::new(false),
+            started: AtomicBool::new(false),
             waiting: Mutex::new(None),
             advice: AdviceLibrary::load_embedded(),
             guides: GuideLibrary::load_embedded(),
@@ -129,6 +133,12 @@ impl AppState {
     /// folder is read-only): every use of it answers with `error`.
     pub fn refuse_database(&self, error: StorageError) {
         let _ = self.database.set(Err(error));
+        self.mark_started();
+    }
+
+    /// The record's services (scheduler, alarms, team relay) are running, or never will.
+    pub fn mark_started(&self) {
+        self.started.store(true, Ordering::Release);
     }
 
     pub fn database(&self) -> Result<&Arc<Database>, StorageError> {
@@ -162,9 +172,19 @@ impl AppState {
         self.undecided() && !self.upgrade_announced.load(Ordering::Acquire)
     }
 
-    /// Neither opened (or refused) nor waiting for its passphrase.
+    /// Neither started (opened or refused) nor waiting for its passphrase.
     fn undecided(&self) -> bool {
-        self.database.get().is_none() && self.passphrase_asked().is_none()
+        !self.started.load(Ordering::Acquire) && self.passphrase_asked().is_none()
+    }
+
+    /// Why a service started with the record is not there: the record's own state, or, when
+    /// it is open, the short moment before its services start (still "opening").
+    fn not_started(&self, service: &str) -> StorageError {
+        match self.database() {
+            Err(error) => error,
+            Ok(_) if self.undecided() => StorageError::Opening,
+            Ok(_) => StorageError::Unavailable(format!("{service} did not start")),
+        }
     }
 
     fn waiting(&self) -> std::sync::MutexGuard<'_, Option<Waiting>> {
@@ -233,21 +253,14 @@ impl AppState {
     pub fn team(&self) -> Result<&Arc<TeamService>, RelayError> {
         match self.team.get() {
             Some(team) => Ok(team),
-            None => Err(RelayError::Storage(self.database().err().unwrap_or_else(
-                || StorageError::Unavailable("the team relay has not started".into()),
-            ))),
+            None => Err(RelayError::Storage(self.not_started("the team relay"))),
         }
     }
 
     pub fn alarms(&self) -> Result<&Arc<AlarmHub>, StorageError> {
         match self.alarms.get() {
             Some(hub) => Ok(hub),
-            None => self
-                .database()
-                .map(|_| ())
-                .and(Err(StorageError::Unavailable(
-                    "check-in alarms have not started".into(),
-                ))),
+            None => Err(self.not_started("check-in alarms")),
         }
     }
 
@@ -285,5 +298,44 @@ impl AppState {
         .map(ToString::to_string)
         .collect();
         (!problems.is_empty()).then(|| problems.join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::SystemClock;
+
+    #[test]
+    fn the_record_is_opening_until_its_services_have_started() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let state = AppState::new(dir.path().to_owned(), Arc::new(SystemClock));
+        assert!(state.opening());
+        assert!(matches!(state.alarms(), Err(StorageError::Opening)));
+
+        // Open, the services not yet started: the window has not been told `record-ready`.
+        state
+            .open_database(&crate::vault::test_key())
+            .expect("the record opens");
+        assert!(state.opening());
+        assert!(matches!(state.alarms(), Err(StorageError::Opening)));
+        assert!(matches!(
+            state.team(),
+            Err(RelayError::Storage(StorageError::Opening))
+        ));
+
+        // Started, yet a service is missing: a fault, said as one.
+        state.mark_started();
+        assert!(!state.opening());
+        assert!(matches!(state.alarms(), Err(StorageError::Unavailable(_))));
+    }
+
+    #[test]
+    fn a_refused_record_is_not_opening() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let state = AppState::new(dir.path().to_owned(), Arc::new(SystemClock));
+        state.refuse_database(StorageError::Unavailable("read-only".into()));
+        assert!(!state.opening() && !state.upgrading());
+        assert!(matches!(state.team(), Err(RelayError::Storage(_))));
     }
 }

@@ -51,14 +51,14 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = bool>,
 {
-    let deadline = Instant::now() + within;
-    loop {
+    wait_until_seen(what, within, || async {
         if check().await {
-            return;
+            Ok(())
+        } else {
+            Err("not yet".to_owned())
         }
-        assert!(Instant::now() < deadline, "waited {within:?} for: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 }
 
 /// Waits for `look` to answer `Ok`, polling; fails naming `what` and what it saw last.
