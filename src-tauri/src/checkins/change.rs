@@ -387,20 +387,26 @@ pub fn apply(
             // One call for help comes twice: from the chat, and as the owner's device's post
             // of it, which (through a second server) can come after it was dealt with. One
             // asked no later than a call already recorded here is that call, not a new one.
-            let asked = to_millis(asked_at.map_or(at_time, |asked| asked.min(at_time)));
+            // A call is dated no later than it reached this device: one stamped ahead (a
+            // wrong clock or a lie) would otherwise hide real calls made after it was read.
+            let heard = at_time.min(now);
+            let asked = to_millis(asked_at.map_or(heard, |asked| asked.min(heard)));
             let latest: Option<i64> = tx.query_row(
                 "SELECT max(at) FROM checkin_event WHERE session_id = ?1 AND kind = 'help'",
                 [id],
                 |r| r.get(0),
             )?;
-            if facts.help || latest.is_some_and(|latest| asked <= latest) {
+            // An alarm still up is not raised twice; one already dealt with is raised again
+            // by a new call (things may have got worse since "I'm dealing with it").
+            let help_up = facts.help && !facts.acknowledged;
+            if help_up || latest.is_some_and(|latest| asked <= latest) {
                 return Ok(Outcome::Unchanged);
             }
             tx.execute(
                 "UPDATE checkin_session SET help_at = ?2, acknowledged_at = NULL WHERE id = ?1",
-                params![id, now_ms],
+                params![id, to_millis(heard)],
             )?;
-            record("help", at_time, None, None)?;
+            record("help", heard, None, None)?;
         }
         SessionChange::Duress { how } => {
             let Actor::Member { user_id, name, .. } = actor else {
