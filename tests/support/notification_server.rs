@@ -24,6 +24,8 @@ pub struct Sent {
 struct Log {
     sent: Vec<Sent>,
     closed: Vec<u32>,
+    /// Close without the NotificationClosed signal: as if it came before anyone listened.
+    closes_silently: bool,
 }
 
 struct Recorder {
@@ -79,8 +81,14 @@ impl Recorder {
         id: u32,
         #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
     ) {
-        self.log.lock().unwrap().closed.push(id);
-        let _ = Self::notification_closed(&emitter, id, 3).await;
+        let silent = {
+            let mut log = self.log.lock().unwrap();
+            log.closed.push(id);
+            log.closes_silently
+        };
+        if !silent {
+            let _ = Self::notification_closed(&emitter, id, 3).await;
+        }
     }
 
     fn get_server_information(&self) -> (String, String, String, String) {
@@ -143,6 +151,11 @@ impl NotificationServer {
 
     pub fn sent(&self) -> Vec<Sent> {
         self.log.lock().unwrap().sent.clone()
+    }
+
+    /// From now on, closes notices without saying so (see `Log::closes_silently`).
+    pub fn close_silently(&self, silent: bool) {
+        self.log.lock().unwrap().closes_silently = silent;
     }
 
     pub fn closed(&self) -> Vec<u32> {
