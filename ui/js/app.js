@@ -235,8 +235,13 @@ const listening = api.listen('record-ready', async () => {
 });
 
 async function drawFirstScreen() {
-  await listening.catch(() => {});
-  const status = await showStartupProblems();
+  // The listener and the status are asked for together, one wait instead of two. Should the
+  // record open between the two answers, its event can come before the listener is in place:
+  // asked again once it is, the status then says the record is open.
+  let [, status] = await Promise.all([listening.catch(() => {}), showStartupProblems()]);
+  // The first screen's steps, for the start-up benchmark's trace (benches/startup.rs).
+  performance.mark('status-known');
+  if (status?.opening) status = await showStartupProblems();
   if (status?.opening) {
     // Said only if opening is slow (a large record on a slow disk), so it never flickers.
     const slow = setTimeout(() => main.replaceChildren(h('p', { class: 'opening', role: 'status', id: 'opening' },
@@ -245,6 +250,7 @@ async function drawFirstScreen() {
     clearTimeout(slow);
     // Opening may have failed: the banner says why.
     await showStartupProblems();
+    performance.mark('record-open');
   }
   // Times are drawn in the zone the user chose (UK time unless they chose the device's), so
   // the first screen waits for that one answer.
@@ -258,6 +264,7 @@ async function drawFirstScreen() {
     }, () => {}),
   ]);
   firstScreenDrawn = true;
+  performance.mark('lock-known');
   route();
 }
 

@@ -9,9 +9,17 @@ import { lockSetting } from '../lock.js';
 import { keySetting } from '../unlock.js';
 
 export async function render() {
+  // Asked all at once: the first screen after every start waits for the slowest answer, not
+  // the sum of seven. A failed one only leaves its own part out (or says why there).
+  const [advice, zone, backup, status, followUpsAsked, reviewAsked, active] = await Promise.allSettled([
+    api.adviceList(), api.timeZone(), api.backupStatus(), api.appStatus(),
+    api.aftercareFollowUps(), api.reviewStatus(), api.checkinsActive(),
+  ]);
+  const answer = (settled) => (settled.status === 'fulfilled' ? settled.value : null);
+
   let adviceCard;
-  try {
-    const sections = await api.adviceList();
+  if (advice.status === 'fulfilled') {
+    const sections = advice.value;
     const done = sections.reduce((sum, section) => sum + section.done, 0);
     const total = sections.reduce((sum, section) => sum + section.total, 0);
     const next = sections.find((section) => section.done < section.total);
@@ -21,22 +29,19 @@ export async function render() {
       next
         ? h('a', { class: 'button', href: `#/advice/${encodeURIComponent(next.id)}` }, `Continue: ${next.title}`)
         : h('a', { class: 'button', href: '#/advice' }, 'All done – review the advice'));
-  } catch (error) {
+  } else {
     adviceCard = h('li', { class: 'card' },
       h('h2', { class: 'card-title' }, 'Advice checklists'),
-      h('p', { class: 'problem' }, error.message));
+      h('p', { class: 'problem' }, advice.reason?.message ?? String(advice.reason)));
   }
 
-  let timeZone = null;
-  try {
-    timeZone = await api.timeZone();
-  } catch {
-    // Without the setting the screens stay in UK time; nothing to offer here.
-  }
+  // Without the setting the screens stay in UK time; nothing to offer here.
+  const timeZone = answer(zone);
 
+  // No record open (locked, or it could not be opened): the banner at the top says why.
   let backupCard;
-  try {
-    const status = await api.backupStatus();
+  if (backup.status === 'fulfilled') {
+    const status = backup.value;
     const due = status.reminderDue;
     backupCard = h('li', { class: due ? 'card card-due' : 'card', id: 'backup-card' },
       h('h2', { class: 'card-title' }, due ? 'Time for a backup' : 'Backup'),
@@ -47,31 +52,17 @@ export async function render() {
             ? `The last one is over a week old and ${status.incidentsSince} incident${status.incidentsSince === 1 ? ' was' : 's were'} recorded since.`
             : 'Your last backup is up to date.'),
       h('a', { class: due ? 'button' : 'button button-secondary', href: '#/backup' }, due ? 'Back up now' : 'Backup and restore'));
-  } catch {
-    // No record open (locked, or it could not be opened): the banner at the top says why.
   }
 
-  let keptIn = null;
-  try {
-    keptIn = (await api.appStatus()).keyKeptIn;
-  } catch {
-    // Said by the banner at the top.
-  }
+  const keptIn = answer(status)?.keyKeptIn ?? null;
+  // Both or neither, as before: with no record open the banner at the top says why.
+  const bothAnswered = followUpsAsked.status === 'fulfilled' && reviewAsked.status === 'fulfilled';
+  const followUps = bothAnswered ? followUpsAsked.value : null;
+  const review = bothAnswered ? reviewAsked.value : null;
 
-  let followUps = null;
-  let review = null;
-  try {
-    [followUps, review] = await Promise.all([api.aftercareFollowUps(), api.reviewStatus()]);
-  } catch {
-    // No record open: the banner at the top says why.
-  }
-
-  let sessions;
-  try {
-    sessions = liveSessionList(await api.checkinsActive());
-  } catch (error) {
-    sessions = h('p', { class: 'problem' }, error.message);
-  }
+  const sessions = active.status === 'fulfilled'
+    ? liveSessionList(active.value)
+    : h('p', { class: 'problem' }, active.reason?.message ?? String(active.reason));
 
   const node = h('section', { class: 'today' },
     h('h1', { tabindex: '-1' }, 'Today'),
