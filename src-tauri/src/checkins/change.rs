@@ -387,10 +387,9 @@ pub fn apply(
             // One call for help comes twice: from the chat, and as the owner's device's post
             // of it, which (through a second server) can come after it was dealt with. One
             // asked no later than a call already recorded here is that call, not a new one.
-            // A call is dated no later than it reached this device: one stamped ahead (a
-            // wrong clock or a lie) would otherwise hide real calls made after it was read.
-            let heard = at_time.min(now);
-            let asked = to_millis(asked_at.map_or(heard, |asked| asked.min(heard)));
+            // Every copy is dated alike, by the server's time of the call (at most CLOCK_SLACK
+            // ahead of this device's clock), not by when each device heard it.
+            let asked = to_millis(asked_at.map_or(at_time, |asked| asked.min(at_time)));
             let latest: Option<i64> = tx.query_row(
                 "SELECT max(at) FROM checkin_event WHERE session_id = ?1 AND kind = 'help'",
                 [id],
@@ -404,9 +403,9 @@ pub fn apply(
             }
             tx.execute(
                 "UPDATE checkin_session SET help_at = ?2, acknowledged_at = NULL WHERE id = ?1",
-                params![id, to_millis(heard)],
+                params![id, now_ms],
             )?;
-            record("help", heard, None, None)?;
+            record("help", at_time, None, None)?;
         }
         SessionChange::Duress { how } => {
             let Actor::Member { user_id, name, .. } = actor else {
