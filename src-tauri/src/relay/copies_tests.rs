@@ -37,6 +37,30 @@ fn redacted(outcomes: &[Outcome]) -> Vec<String> {
         .collect()
 }
 
+/// Ben, out on the session on a plain client (Element), says `body` in the room at `when`.
+fn ben_says(room: &mut Room, body: &str, when: chrono::DateTime<chrono::Utc>) {
+    room.say(
+        "@ben:example.org",
+        serde_json::json!({"msgtype": "m.text", "body": body}),
+        when,
+    );
+}
+
+/// Ben calls for help at 14:20; Asha's laptop, the owner's, reads it and posts its copy for
+/// the apps at 14:21. The copy is taken out of the room and returned, to be delivered late.
+fn help_and_the_owners_copy(room: &mut Room, owner: &Device) -> Event {
+    ben_says(room, "HELP", at(14, 20));
+    room.sync(owner);
+    assert_eq!(room.post_from(owner, at(14, 21)), 1);
+    room.events.pop().expect("the owner's copy")
+}
+
+/// `device` deals with the call ("I'm dealing with it") at `when`.
+fn deal_with_it(device: &Device, when: chrono::DateTime<chrono::Utc>) {
+    let (id, _, _) = mirrored(device);
+    checkins::acknowledge(&mut device.db.conn(), id, when, &Actor::here(), &TeamPosts).unwrap();
+}
+
 #[test]
 fn two_copies_of_a_missed_post_in_either_order_keep_the_earlier_everywhere() {
     let (a, b, c, room, _) = team();
@@ -88,21 +112,12 @@ fn two_copies_of_a_missed_post_in_either_order_keep_the_earlier_everywhere() {
 #[test]
 fn a_call_for_help_relayed_late_from_another_server_does_not_come_back_once_dealt_with() {
     let (a, b, _c, mut room, _) = team();
-    // Ben (on Element) calls for help; Asha's laptop, the owner's, posts it for the apps.
-    room.say(
-        "@ben:example.org",
-        serde_json::json!({"msgtype": "m.text", "body": "HELP"}),
-        at(14, 20),
-    );
-    room.sync(&a);
-    assert_eq!(room.post_from(&a, at(14, 21)), 1);
     // The office is on another server: Ben's message reaches it first, Asha's post only
     // after the office dealt with the call and then saw the next check-in missed.
-    let relayed = room.events.pop().unwrap();
+    let relayed = help_and_the_owners_copy(&mut room, &a);
     room.sync(&b);
     assert_eq!(alarm_kinds(&b), [AlarmKind::Help]);
-    let (id, _, _) = mirrored(&b);
-    checkins::acknowledge(&mut b.db.conn(), id, at(14, 22), &Actor::here(), &TeamPosts).unwrap();
+    deal_with_it(&b, at(14, 22));
     evaluate(&mut b.db.conn(), at(14, 41), &TeamPosts).unwrap();
     assert_eq!(alarm_kinds(&b), [AlarmKind::Missed]);
     room.events.push(relayed);
@@ -114,11 +129,7 @@ fn a_call_for_help_relayed_late_from_another_server_does_not_come_back_once_deal
     );
 
     // A new call for help after that one still raises the alarm.
-    room.say(
-        "@ben:example.org",
-        serde_json::json!({"msgtype": "m.text", "body": "help"}),
-        at(14, 43),
-    );
+    ben_says(&mut room, "help", at(14, 43));
     room.sync(&b);
     assert_eq!(alarm_kinds(&b), [AlarmKind::Help]);
 }
@@ -126,21 +137,12 @@ fn a_call_for_help_relayed_late_from_another_server_does_not_come_back_once_deal
 #[test]
 fn a_second_call_for_help_after_the_first_was_dealt_with_raises_the_alarm_again() {
     let (_a, b, _c, mut room, _) = team();
-    room.say(
-        "@ben:example.org",
-        serde_json::json!({"msgtype": "m.text", "body": "HELP"}),
-        at(14, 20),
-    );
+    ben_says(&mut room, "HELP", at(14, 20));
     room.sync(&b);
-    let (id, _, _) = mirrored(&b);
-    checkins::acknowledge(&mut b.db.conn(), id, at(14, 21), &Actor::here(), &TeamPosts).unwrap();
+    deal_with_it(&b, at(14, 21));
     assert!(alarm_kinds(&b).is_empty());
     // Things got worse after "I'm dealing with it": the next call is heard.
-    room.say(
-        "@ben:example.org",
-        serde_json::json!({"msgtype": "m.text", "body": "help again"}),
-        at(14, 24),
-    );
+    ben_says(&mut room, "help again", at(14, 24));
     room.sync(&b);
     assert_eq!(alarm_kinds(&b), [AlarmKind::Help]);
 }
@@ -148,19 +150,11 @@ fn a_second_call_for_help_after_the_first_was_dealt_with_raises_the_alarm_again(
 #[test]
 fn the_owners_copy_of_a_call_already_dealt_with_does_not_raise_it_again() {
     let (a, b, _c, mut room, _) = team();
-    room.say(
-        "@ben:example.org",
-        serde_json::json!({"msgtype": "m.text", "body": "HELP"}),
-        at(14, 20),
-    );
-    room.sync(&a);
-    assert_eq!(room.post_from(&a, at(14, 21)), 1);
-    let relayed = room.events.pop().unwrap();
+    let relayed = help_and_the_owners_copy(&mut room, &a);
     // The office's clock is half a minute slow; it reads Ben's call and deals with it.
     room.sync_at(&b, at(14, 20) - chrono::Duration::seconds(30));
     assert_eq!(alarm_kinds(&b), [AlarmKind::Help]);
-    let (id, _, _) = mirrored(&b);
-    checkins::acknowledge(&mut b.db.conn(), id, at(14, 21), &Actor::here(), &TeamPosts).unwrap();
+    deal_with_it(&b, at(14, 21));
     // Asha's laptop's copy of the same call comes after: nothing is raised again.
     room.events.push(relayed);
     room.sync_at(&b, at(14, 22));
