@@ -41,15 +41,15 @@ export async function render() {
   // No record open (locked, or it could not be opened): the banner at the top says why.
   let backupCard;
   if (backup.status === 'fulfilled') {
-    const status = backup.value;
-    const due = status.reminderDue;
+    const backedUp = backup.value;
+    const due = backedUp.reminderDue;
     backupCard = h('li', { class: due ? 'card card-due' : 'card', id: 'backup-card' },
       h('h2', { class: 'card-title' }, due ? 'Time for a backup' : 'Backup'),
       h('p', { class: 'card-text' },
-        !status.lastBackupAt
-          ? `No backup yet${status.incidentsSince ? `, and ${status.incidentsSince} incident${status.incidentsSince === 1 ? '' : 's'} recorded` : ''}. One lost laptop should not lose the record.`
+        !backedUp.lastBackupAt
+          ? `No backup yet${backedUp.incidentsSince ? `, and ${backedUp.incidentsSince} incident${backedUp.incidentsSince === 1 ? '' : 's'} recorded` : ''}. One lost laptop should not lose the record.`
           : due
-            ? `The last one is over a week old and ${status.incidentsSince} incident${status.incidentsSince === 1 ? ' was' : 's were'} recorded since.`
+            ? `The last one is over a week old and ${backedUp.incidentsSince} incident${backedUp.incidentsSince === 1 ? ' was' : 's were'} recorded since.`
             : 'Your last backup is up to date.'),
       h('a', { class: due ? 'button' : 'button button-secondary', href: '#/backup' }, due ? 'Back up now' : 'Backup and restore'));
   }
