@@ -63,13 +63,35 @@ enum HeardKind {
         state_key: String,
         content: Value,
     },
+    /// Anything else: only noted as read.
+    Other,
 }
 
+/// What the relay needs of `event`; None only if it lacks an id, a sender or a time. An
+/// event of no kind the relay applies (a redaction, an edit, a post taken back before this
+/// device read it) is still heard, as `Other`, so that it is noted as read.
 fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
     let json: Value = serde_json::from_str(event.raw().json().get()).ok()?;
     let sender = json.get("sender")?.as_str()?.to_owned();
+    // This device's own: sent with its keys, or (unencrypted) with its transaction id.
+    let by_this_device = event
+        .encryption_info()
+        .is_some_and(|info| info.sender_device.as_deref().map(|d| d.as_str()) == Some(my_device));
+    let with_our_transaction = json.pointer("/unsigned/transaction_id").is_some();
+    Some(Heard {
+        event_id: json.get("event_id")?.as_str()?.to_owned(),
+        own: sender == me && (by_this_device || with_our_transaction),
+        sender_name: String::new(),
+        sender,
+        at: from_millis(json.get("origin_server_ts")?.as_i64()?)?,
+        kind: kind_of(&json).unwrap_or(HeardKind::Other),
+    })
+}
+
+/// The kind of an event the relay applies, if it is one and has what that kind needs.
+fn kind_of(json: &Value) -> Option<HeardKind> {
     let content = json.get("content")?.clone();
-    let kind = match json.get("type")?.as_str()? {
+    Some(match json.get("type")?.as_str()? {
         "m.room.message" => HeardKind::Message(content),
         crate::relay::outbox::PRESENCE_TYPE => HeardKind::Presence,
         crate::relay::witness::HEAD_TYPE => HeardKind::RecordHead(content),
@@ -91,19 +113,6 @@ fn heard(event: &TimelineEvent, me: &str, my_device: &str) -> Option<Heard> {
             }
         }
         _ => return None,
-    };
-    // This device's own: sent with its keys, or (unencrypted) with its transaction id.
-    let by_this_device = event
-        .encryption_info()
-        .is_some_and(|info| info.sender_device.as_deref().map(|d| d.as_str()) == Some(my_device));
-    let with_our_transaction = json.pointer("/unsigned/transaction_id").is_some();
-    Some(Heard {
-        event_id: json.get("event_id")?.as_str()?.to_owned(),
-        own: sender == me && (by_this_device || with_our_transaction),
-        sender_name: String::new(),
-        sender,
-        at: from_millis(json.get("origin_server_ts")?.as_i64()?)?,
-        kind,
     })
 }
 
@@ -332,7 +341,7 @@ pub(super) async fn apply_room(
                         crate::relay::outbox::announce_presence_to_newcomers(&conn, &room_id, now);
                     (queued.map(|()| Outcome::Nothing), false)
                 }
-                HeardKind::Joined => (Ok(Outcome::Nothing), false),
+                HeardKind::Joined | HeardKind::Other => (Ok(Outcome::Nothing), false),
             };
             if let Err(error) = apply::note_seen(&conn, &incoming) {
                 tracing::warn!("could not note a team event as read: {error}");
@@ -374,6 +383,57 @@ pub(super) async fn apply_room(
                     tracing::warn!("could not take back a duplicate post: {error}");
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use matrix_sdk::ruma::serde::Raw;
+
+    fn event(json: Value) -> TimelineEvent {
+        TimelineEvent::from_plaintext(Raw::new(&json).expect("json").cast_unchecked())
+    }
+
+    /// A duplicate "missed" post taken back before this device synced comes as an encrypted
+    /// event with no content; unless it is noted as read, a later gap is filled past it and
+    /// the device counts one post fewer than the others.
+    #[test]
+    fn a_post_taken_back_before_it_was_read_is_still_heard() {
+        let redacted = event(serde_json::json!({
+            "type": "m.room.encrypted", "event_id": "$gone", "sender": "@ben:example.org",
+            "origin_server_ts": 1_700_000_000_000_i64, "content": {},
+            "unsigned": { "redacted_because": { "type": "m.room.redaction" } },
+        }));
+        let taken_back = heard(&redacted, "@ann:example.org", "ANNDEVICE").expect("heard");
+        assert_eq!(taken_back.event_id, "$gone");
+        assert!(matches!(taken_back.kind, HeardKind::Other));
+        // A reaction taken back has lost what it reacted to: still heard, applied as nothing.
+        let reaction = event(serde_json::json!({
+            "type": "m.reaction", "event_id": "$r", "sender": "@ben:example.org",
+            "origin_server_ts": 1_700_000_000_000_i64, "content": {},
+        }));
+        let heard_reaction = heard(&reaction, "@ann:example.org", "ANNDEVICE");
+        assert!(matches!(
+            heard_reaction.map(|h| h.kind),
+            Some(HeardKind::Other)
+        ));
+    }
+
+    /// Without an id, a sender or a time there is nothing to note it by.
+    #[test]
+    fn an_event_without_an_id_sender_or_time_is_not_heard() {
+        for missing in ["event_id", "sender", "origin_server_ts"] {
+            let mut json = serde_json::json!({
+                "type": "m.room.message", "event_id": "$x", "sender": "@ben:example.org",
+                "origin_server_ts": 1_700_000_000_000_i64, "content": { "body": "hi" },
+            });
+            json.as_object_mut().expect("object").remove(missing);
+            assert!(
+                heard(&event(json), "@ann:example.org", "D").is_none(),
+                "{missing}"
+            );
         }
     }
 }
