@@ -4,7 +4,6 @@
 /// Every command the front end may be granted. Keep in step with `commands::handler()`.
 const COMMANDS: &[&str] = &[
     "app_status",
-    "first_screen",
     "unlock_record",
     "keep_key_under_passphrase",
     "lock_status",

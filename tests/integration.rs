@@ -17,8 +17,6 @@ use campaign_safe_lib::{context, setup, Options, MAIN_WINDOW};
 
 #[path = "integration/bad_input.rs"]
 mod bad_input;
-#[path = "integration/first_screen.rs"]
-mod first_screen;
 #[path = "integration/season.rs"]
 mod season;
 #[path = "support/secrets.rs"]

@@ -34,8 +34,6 @@ async function call(command, args = {}, options = undefined) {
 }
 
 export const appStatus = () => call('app_status');
-// The status, lock, time zone and Today's answers at once: the first screen's one question.
-export const firstScreen = () => call('first_screen');
 export const backupStatus = () => call('backup_status');
 export const backupWrite = (folder, passphrase, passphraseAgain) =>
   call('backup_write', { folder, passphrase, passphraseAgain });

@@ -91,11 +91,7 @@ async function route({ keepFocus = false } = {}) {
       return;
     } else {
       const screen = await screens[known ? name : 'today']();
-      // The answers asked for with the start are for the first screen only, and only if it is
-      // Today: on any later render they would be stale.
-      const answers = firstAnswers;
-      firstAnswers = null;
-      view = await screen.render(params, (known ? name : 'today') === 'today' ? answers ?? undefined : undefined);
+      view = await screen.render(params);
     }
   } catch (error) {
     // Locked meanwhile (the idle time ran out elsewhere): the lock screen follows.
@@ -178,16 +174,13 @@ document.getElementById('skip-link').addEventListener('click', (event) => {
   (main.querySelector('h1') ?? main).focus();
 });
 
-/**
- * Says what is not working at start; resolves to the app's status (null if not known).
- * `known`: the status already asked for, with the first screen's answers.
- */
-async function showStartupProblems(known = null) {
+/** Says what is not working at start; resolves to the app's status (null if not known). */
+async function showStartupProblems() {
   const box = document.getElementById('problems');
   let problems = [];
   let status = null;
   try {
-    status = known ?? await api.appStatus();
+    status = await api.appStatus();
     if (status.upgrading) {
       problems.push(h('div', { class: 'banner banner-progress', role: 'status', id: 'upgrading' },
         h('strong', {}, 'Upgrading your record for this version of Campaign Safe. '),
@@ -223,8 +216,6 @@ api.listen('open-team', () => { location.hash = '#/team'; });
 // not open yet, nor before the PIN lock is known. The listener is in place before the status
 // is asked for, so the event cannot be missed.
 let firstScreenDrawn = false;
-// Today's answers from the first screen's one question, until the first render takes them.
-let firstAnswers = null;
 let recordOpened;
 const recordOpen = new Promise((resolve) => { recordOpened = resolve; });
 // The record finished opening (or upgrading) behind the window: drop the notice and draw the
@@ -244,18 +235,13 @@ const listening = api.listen('record-ready', async () => {
 });
 
 async function drawFirstScreen() {
-  // One question for the whole first screen (status, lock, time zone and Today's answers),
-  // asked together with the listener: on a normal start the record is already open by then.
-  // Should it open between the two, its event can come before the listener is in place:
+  // The listener and the status are asked for together, one wait instead of two. Should the
+  // record open between the two answers, its event can come before the listener is in place:
   // asked again once it is, the status then says the record is open.
-  let [, first] = await Promise.all([listening.catch(() => {}), api.firstScreen().catch(() => null)]);
-  let status = await showStartupProblems(first?.status);
+  let [, status] = await Promise.all([listening.catch(() => {}), showStartupProblems()]);
   // The first screen's steps, for the start-up benchmark's trace (benches/startup.rs).
   performance.mark('status-known');
-  if (status?.opening) {
-    first = null;
-    status = await showStartupProblems();
-  }
+  if (status?.opening) status = await showStartupProblems();
   if (status?.opening) {
     // Said only if opening is slow (a large record on a slow disk), so it never flickers.
     const slow = setTimeout(() => main.replaceChildren(h('p', { class: 'opening', role: 'status', id: 'opening' },
@@ -266,20 +252,19 @@ async function drawFirstScreen() {
     await showStartupProblems();
     performance.mark('record-open');
   }
-  // Times are drawn in the zone the user chose (UK time unless they chose the device's), and
-  // with a PIN set the app starts locked: nothing of the record is drawn before the lock screen.
-  const known = (part) => (part && 'value' in part ? part.value : undefined);
-  const zone = known(first?.timeZone);
+  // Times are drawn in the zone the user chose (UK time unless they chose the device's), so
+  // the first screen waits for that one answer.
+  // The lock's state too: with a PIN set the app starts locked, and nothing of the record is
+  // drawn before the lock screen.
   await Promise.all([
-    zone ? setZone(zone.zone) : api.timeZone().then((tz) => setZone(tz.zone), () => {}),
+    api.timeZone().then((tz) => setZone(tz.zone), () => {}),
     import('./lock.js').then(async (module) => {
-      await module.startLock(() => route(), known(first?.lock));
+      await module.startLock(() => route());
       lock = module;
     }, () => {}),
   ]);
   firstScreenDrawn = true;
   performance.mark('lock-known');
-  firstAnswers = first?.today ? { ...first.today, timeZone: first.timeZone, status: { value: first.status } } : null;
   route();
 }
 

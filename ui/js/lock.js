@@ -19,11 +19,8 @@ export function isLocked() {
   return Boolean(status?.locked);
 }
 
-/**
- * Reads the lock's state (none while the record is not open) and starts watching.
- * `known`: the state if it was already asked for, with the first screen's answers.
- */
-export async function startLock(changed, known = undefined) {
+/** Reads the lock's state (none while the record is not open) and starts watching. */
+export async function startLock(changed) {
   onChange = changed;
   for (const type of ['keydown', 'pointerdown', 'wheel', 'touchstart']) {
     document.addEventListener(type, () => { lastActivity = Date.now(); }, { passive: true, capture: true });
@@ -36,8 +33,7 @@ export async function startLock(changed, known = undefined) {
       }
     }
   });
-  if (known) apply(known);
-  else await refreshLock();
+  await refreshLock();
 }
 
 /** After the record opens, a restore, or a change of PIN or idle time. */

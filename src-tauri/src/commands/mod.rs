@@ -12,7 +12,6 @@ mod backup;
 mod checkins;
 mod contacts;
 mod donotknock;
-mod first_screen;
 mod incidents;
 mod pickers;
 mod plans;
@@ -42,7 +41,6 @@ fn ticks_or_none(state: &AppState) -> Result<Ticks, IpcError> {
 /// guidance, "I'm OK" and the alarms of sessions that are out, and unlocking.
 const ALLOWED_WHEN_LOCKED: &[&str] = &[
     "app_status",
-    "first_screen",
     "startup_probe",
     "unlock_record",
     "emergency_info",
@@ -85,7 +83,6 @@ pub fn handler<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'stat
 fn every_command<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'static {
     tauri::generate_handler![
         app::app_status,
-        first_screen::first_screen,
         app::unlock_record,
         app::keep_key_under_passphrase,
         applock::lock_status,

@@ -8,23 +8,13 @@ import { liveSessionList } from './checkins.js';
 import { lockSetting } from '../lock.js';
 import { keySetting } from '../unlock.js';
 
-/** An answer given with the first screen's, `{ value }` or `{ error }`, as Promise.allSettled gives it. */
-function settled(part) {
-  return part && 'value' in part
-    ? { status: 'fulfilled', value: part.value }
-    : { status: 'rejected', reason: new api.ApiError(part?.error ?? {}) };
-}
-
-/** `given`: the answers asked for with the start (the first screen only), or none. */
-export async function render(_params, given = undefined) {
+export async function render() {
   // Asked all at once: the first screen after every start waits for the slowest answer, not
   // the sum of seven. A failed one only leaves its own part out (or says why there).
-  const [advice, zone, backup, status, followUpsAsked, reviewAsked, active] = given
-    ? [given.advice, given.timeZone, given.backup, given.status, given.followUps, given.review, given.active].map(settled)
-    : await Promise.allSettled([
-      api.adviceList(), api.timeZone(), api.backupStatus(), api.appStatus(),
-      api.aftercareFollowUps(), api.reviewStatus(), api.checkinsActive(),
-    ]);
+  const [advice, zone, backup, status, followUpsAsked, reviewAsked, active] = await Promise.allSettled([
+    api.adviceList(), api.timeZone(), api.backupStatus(), api.appStatus(),
+    api.aftercareFollowUps(), api.reviewStatus(), api.checkinsActive(),
+  ]);
   const answer = (settled) => (settled.status === 'fulfilled' ? settled.value : null);
 
   let adviceCard;
