@@ -131,24 +131,19 @@ fn notices_reach_a_real_notification_server_and_their_answers_come_back() {
     server.drop_notice(sent.id, 1, || expired.arrived());
     assert_eq!(expired.wait(), Response::Expired);
 
-    // Closing a notice reaches the server as CloseNotification.
-    normal.summary = "Close me".into();
-    let (id, closed) = show(&notifier, &normal);
-    let sent = server.wait_for("Close me");
-    notifier.close(id);
-    server.wait_closed(sent.id);
-    assert_eq!(closed.wait(), Response::ClosedByApp);
-
-    // The answer does not hang on the desktop's NotificationClosed signal, which can come
-    // before anyone listens for it and then is lost (seen once): with no signal at all, the
-    // notice the app closed is still answered.
-    server.close_silently(true);
-    normal.summary = "Close me quietly".into();
-    let (id, quietly) = show(&notifier, &normal);
-    let sent = server.wait_for("Close me quietly");
-    notifier.close(id);
-    server.wait_closed(sent.id);
-    assert_eq!(quietly.wait(), Response::ClosedByApp);
+    // Closing a notice reaches the server as CloseNotification. The answer does not hang on
+    // the desktop's NotificationClosed signal, which can come before anyone listens for it
+    // and then is lost (seen once): with no signal at all, the notice the app closed is still
+    // answered.
+    for (summary, silently) in [("Close me", false), ("Close me quietly", true)] {
+        server.close_silently(silently);
+        normal.summary = summary.into();
+        let (id, closed) = show(&notifier, &normal);
+        let sent = server.wait_for(summary);
+        notifier.close(id);
+        server.wait_closed(sent.id);
+        assert_eq!(closed.wait(), Response::ClosedByApp, "{summary}");
+    }
     server.close_silently(false);
 
     // A daemon that takes no actions at all: the notice sends people to the app.

@@ -16,6 +16,7 @@ export async function render() {
     api.aftercareFollowUps(), api.reviewStatus(), api.checkinsActive(),
   ]);
   const answer = (settled) => (settled.status === 'fulfilled' ? settled.value : null);
+  const whyNot = (settled) => settled.reason?.message ?? String(settled.reason);
 
   let adviceCard;
   if (advice.status === 'fulfilled') {
@@ -32,7 +33,7 @@ export async function render() {
   } else {
     adviceCard = h('li', { class: 'card' },
       h('h2', { class: 'card-title' }, 'Advice checklists'),
-      h('p', { class: 'problem' }, advice.reason?.message ?? String(advice.reason)));
+      h('p', { class: 'problem' }, whyNot(advice)));
   }
 
   // Without the setting the screens stay in UK time; nothing to offer here.
@@ -62,7 +63,7 @@ export async function render() {
 
   const sessions = active.status === 'fulfilled'
     ? liveSessionList(active.value)
-    : h('p', { class: 'problem' }, active.reason?.message ?? String(active.reason));
+    : h('p', { class: 'problem' }, whyNot(active));
 
   const node = h('section', { class: 'today' },
     h('h1', { tabindex: '-1' }, 'Today'),
