@@ -507,6 +507,11 @@ async fn find_a_galaxy_s23_guide_tick_it_and_find_it_after_relaunch() {
     app.type_in("#setup-number-checked", " ").await;
     app.wait_for_text(".section-progress", "1 of 3 done").await;
     app.screenshots("sos-guide-samsung").await;
+    // Its source is Samsung's German page (no UK one was at hand): the guide says so.
+    app.wait_for_text("main .sources .source-note", "No Samsung UK page")
+        .await;
+    app.screenshots_of("sos-guide-samsung-sources", Some("main .sources"))
+        .await;
     app.go("#/sos/iphone-8-and-later").await;
     app.wait_for_text("main h1", "iPhone 8 and later").await;
     app.screenshots("sos-guide-iphone").await;

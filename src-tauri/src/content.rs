@@ -40,6 +40,10 @@ impl ErrorCode for ContentError {
 pub struct Source {
     pub title: String,
     pub url: String,
+    /// Why a maker's page for another country is cited: none for the UK was at hand. The
+    /// check refuses such a page without this, and the guide shows it beside the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_uk_page: Option<String>,
 }
 
 /// The `.json` files directly inside `content/<folder>/`, as (path, text), in path order.
@@ -173,7 +177,28 @@ impl<'a> Checker<'a> {
         }
         for (index, source) in sources.iter().enumerate() {
             self.text(&format!("{field}[{index}].title"), &source.title, 160)?;
-            self.official_url(&format!("{field}[{index}].url"), &source.url, allowed)?;
+            let url_field = format!("{field}[{index}].url");
+            self.official_url(&url_field, &source.url, allowed)?;
+            let why_field = format!("{field}[{index}].no_uk_page");
+            match (foreign_vendor_page(&source.url), &source.no_uk_page) {
+                (Some(country), None) => {
+                    return Err(self.error(
+                        &url_field,
+                        format!(
+                            "“{}” is the maker's page for another country ({country}): cite its UK page, or say in no_uk_page why none is cited",
+                            source.url
+                        ),
+                    ))
+                }
+                (Some(_), Some(why)) => self.text(&why_field, why, 200)?,
+                (None, Some(_)) => {
+                    return Err(self.error(
+                        &why_field,
+                        "is only for a maker's page for another country; this page is not one",
+                    ))
+                }
+                (None, None) => {}
+            }
         }
         Ok(())
     }
@@ -232,6 +257,38 @@ impl<'a> Checker<'a> {
     }
 }
 
+/// The country of a phone maker's page when it is not the UK's: Samsung and Huawei put
+/// the country first in the path (their bare site is not the UK's), Apple a language and
+/// region (`en-gb`), Google an `hl` parameter. Instructions differ between countries
+/// (emergency numbers, features sold), so a UK user is shown the UK page where one exists.
+pub fn foreign_vendor_page(value: &str) -> Option<String> {
+    let url = url::Url::parse(value).ok()?;
+    let host = url.host_str()?.to_ascii_lowercase();
+    let on = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
+    let first = url
+        .path_segments()
+        .and_then(|mut segments| segments.next())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let foreign = |code: &str| (!code.is_empty()).then(|| code.to_string());
+    if on("samsung.com") || on("huawei.com") {
+        return (first != "uk").then(|| foreign(&first).unwrap_or_else(|| "no country".into()));
+    }
+    if on("apple.com") {
+        let locale = first.len() == 5 && first.as_bytes()[2] == b'-';
+        return (locale && first != "en-gb" && first != "en-uk").then(|| first.clone());
+    }
+    if on("google.com") {
+        let language = url
+            .query_pairs()
+            .find(|(key, _)| key == "hl")
+            .map(|(_, value)| value.to_ascii_lowercase())?;
+        return (language != "en" && language != "en-gb" && language != "en_gb")
+            .then_some(language);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +326,65 @@ mod tests {
         ] {
             let error = checker().official_url("sources[0].url", url, OFFICIAL_ADVICE_DOMAINS);
             assert!(error.is_err(), "{url} should be rejected");
+        }
+    }
+
+    #[test]
+    fn a_makers_page_for_another_country_needs_a_reason() {
+        let source = |url: &str, why: Option<&str>| Source {
+            title: "Emergency SOS".into(),
+            url: url.into(),
+            no_uk_page: why.map(str::to_string),
+        };
+        let allowed = &["samsung.com", "huawei.com", "apple.com", "google.com"];
+        for (url, country) in [
+            ("https://www.samsung.com/de/support/notfall/", "de"),
+            ("https://www.samsung.com/us/support/answer/ANS1/", "us"),
+            ("https://www.samsung.com/support/answer/", "support"),
+            (
+                "https://consumer.huawei.com/jp/support/content/ja-jp1",
+                "jp",
+            ),
+            ("https://support.apple.com/en-us/104992", "en-us"),
+            ("https://support.apple.com/de-de/104992", "de-de"),
+            (
+                "https://support.google.com/android/answer/9319337?hl=de",
+                "de",
+            ),
+        ] {
+            assert_eq!(foreign_vendor_page(url).as_deref(), Some(country), "{url}");
+            let error = checker()
+                .sources("sources", &[source(url, None)], allowed)
+                .unwrap_err();
+            assert_eq!(error.field, "sources[0].url");
+            assert!(error.message.contains("no_uk_page"), "{error}");
+            checker()
+                .sources(
+                    "sources",
+                    &[source(url, Some("No UK page at hand."))],
+                    allowed,
+                )
+                .unwrap();
+            let error = checker()
+                .sources("sources", &[source(url, Some(" "))], allowed)
+                .unwrap_err();
+            assert_eq!(error.field, "sources[0].no_uk_page");
+        }
+        let uk = "https://support.apple.com/en-gb/104992";
+        let error = checker()
+            .sources("sources", &[source(uk, Some("None."))], allowed)
+            .unwrap_err();
+        assert_eq!(error.field, "sources[0].no_uk_page");
+        for url in [
+            "https://www.samsung.com/uk/support/mobile-devices/emergency-sos/",
+            "https://consumer.huawei.com/uk/support/",
+            "https://support.apple.com/en-gb/104992",
+            "https://support.apple.com/104992",
+            "https://support.google.com/android/answer/9319337",
+            "https://support.google.com/android/answer/9319337?hl=en-GB",
+            "https://www.gov.uk/guidance",
+        ] {
+            assert_eq!(foreign_vendor_page(url), None, "{url}");
         }
     }
 

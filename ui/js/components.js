@@ -61,7 +61,8 @@ export function sourcesBlock(sources, reviewedIsoDate, headingLevel = 2) {
     h(`h${headingLevel}`, {}, 'Where this comes from'),
     h('ul', {}, sources.map((source) => h('li', {},
       h('span', { class: 'source-title' }, source.title), ' ',
-      h('span', { class: 'source-url' }, source.url)))),
+      h('span', { class: 'source-url' }, source.url),
+      source.no_uk_page && h('span', { class: 'source-note' }, source.no_uk_page)))),
     h('p', { class: 'reviewed' }, `Checked against these pages on ${reviewed}.`));
 }
 
