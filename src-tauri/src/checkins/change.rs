@@ -385,27 +385,45 @@ pub fn apply(
         }
         SessionChange::Help { asked_at } => {
             // One call for help comes twice: from the chat, and as the owner's device's post
-            // of it, which (through a second server) can come after it was dealt with. One
-            // asked no later than a call already recorded here is that call, not a new one.
-            // Every copy is dated alike, by the server's time of the call (at most CLOCK_SLACK
-            // ahead of this device's clock), not by when each device heard it.
-            let asked = to_millis(asked_at.map_or(at_time, |asked| asked.min(at_time)));
-            let latest: Option<i64> = tx.query_row(
-                "SELECT max(at) FROM checkin_event WHERE session_id = ?1 AND kind = 'help'",
-                [id],
-                |r| r.get(0),
+            // of it, which (through a second server) can come after it was dealt with. Every
+            // copy carries the call's own time, as the server stamped it (at most CLOCK_SLACK
+            // ahead of this device's clock), so a copy is known by that time exactly. A call
+            // asked before one already heard here is old news, not a new one: "before" by
+            // when it was heard, never by a stamp ahead of this device's clock, so a call
+            // stamped minutes ahead (a server's clock, or a lie) hides no real call made in
+            // those minutes.
+            let asked = asked_at.map_or(at_time, |asked| asked.min(now + CLOCK_SLACK));
+            let heard_by = asked.min(now);
+            let (a_copy, latest_heard): (bool, Option<i64>) = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM checkin_event
+                                WHERE session_id = ?1 AND kind = 'help' AND at = ?2),
+                        (SELECT max(CASE WHEN detail GLOB '[0-9]*' THEN CAST(detail AS INTEGER)
+                                         ELSE at END)
+                         FROM checkin_event WHERE session_id = ?1 AND kind = 'help')",
+                params![id, to_millis(asked)],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
             // An alarm still up is not raised twice; one already dealt with is raised again
             // by a new call (things may have got worse since "I'm dealing with it").
             let help_up = facts.help && !facts.acknowledged;
-            if help_up || latest.is_some_and(|latest| asked <= latest) {
+            let old_news = latest_heard.is_some_and(|heard| to_millis(asked) <= heard);
+            if help_up || a_copy || old_news {
                 return Ok(Outcome::Unchanged);
             }
             tx.execute(
                 "UPDATE checkin_session SET help_at = ?2, acknowledged_at = NULL WHERE id = ?1",
                 params![id, now_ms],
             )?;
-            record("help", at_time, None, None)?;
+            let call = Recorded {
+                session_id: id,
+                kind: "help",
+                at: asked,
+                actor,
+                due_at: None,
+                minutes: None,
+            };
+            insert_event(tx, &call, &to_millis(heard_by).to_string())?;
+            sink.recorded(tx, &call)?;
         }
         SessionChange::Duress { how } => {
             let Actor::Member { user_id, name, .. } = actor else {
@@ -558,7 +576,6 @@ pub(crate) fn event(
     sink: &dyn SessionSink,
     recorded: &Recorded,
 ) -> rusqlite::Result<()> {
-    let (by, name, via) = recorded.actor.stored();
     let detail = match (recorded.kind, recorded.due_at, recorded.minutes) {
         (_, _, Some(minutes)) => format!("{minutes}"),
         (
@@ -568,6 +585,14 @@ pub(crate) fn event(
         ) => due.to_string(),
         _ => String::new(),
     };
+    insert_event(tx, recorded, &detail)?;
+    sink.recorded(tx, recorded)
+}
+
+/// The timeline's row for a change; `detail`: what else it keeps (a due time, minutes, or
+/// for a call for help when this device heard it).
+fn insert_event(tx: &Connection, recorded: &Recorded, detail: &str) -> rusqlite::Result<()> {
+    let (by, name, via) = recorded.actor.stored();
     tx.execute(
         "INSERT INTO checkin_event (session_id, at, kind, by_whom, detail, by_name, via)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -581,7 +606,7 @@ pub(crate) fn event(
             via.map(Via::key)
         ],
     )?;
-    sink.recorded(tx, recorded)
+    Ok(())
 }
 
 /// A refused change from the room, on the session's page: kept once per sender and reason,

@@ -160,3 +160,38 @@ fn the_owners_copy_of_a_call_already_dealt_with_does_not_raise_it_again() {
     room.sync_at(&b, at(14, 22));
     assert!(alarm_kinds(&b).is_empty(), "the same call, not a new one");
 }
+
+#[test]
+fn a_call_stamped_minutes_ahead_once_dealt_with_hides_no_real_call_made_in_those_minutes() {
+    let (a, b, _c, mut room, _) = team();
+    // Ben's server's clock is four minutes fast (or it lies): his call, made at 14:20, is
+    // stamped 14:24. The office reads it at 14:20 and deals with it at 14:21.
+    ben_says(&mut room, "HELP", at(14, 24));
+    room.sync_at(&b, at(14, 20));
+    assert_eq!(alarm_kinds(&b), [AlarmKind::Help]);
+    deal_with_it(&b, at(14, 21));
+    assert!(alarm_kinds(&b).is_empty());
+    // Asha, on a server whose clock is right, calls for help at 14:22 from her phone: a real
+    // call, made before Ben's stamp but after the office heard his. It is raised.
+    room.say(
+        a.user,
+        serde_json::json!({"msgtype": "m.text", "body": "help"}),
+        at(14, 22),
+    );
+    room.sync_at(&b, at(14, 22));
+    assert_eq!(
+        alarm_kinds(&b),
+        [AlarmKind::Help],
+        "a real call is not taken for the one stamped ahead"
+    );
+
+    // Asha's laptop's copy of Ben's call, carrying his stamp, is still the same call.
+    deal_with_it(&b, at(14, 23));
+    room.sync_at(&a, at(14, 22));
+    assert_eq!(room.post_from(&a, at(14, 24)), 1);
+    room.sync_at(&b, at(14, 24));
+    assert!(
+        alarm_kinds(&b).is_empty(),
+        "a copy of a call already heard raises nothing"
+    );
+}
