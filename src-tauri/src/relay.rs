@@ -109,6 +109,8 @@ pub fn invalid(
 #[cfg(test)]
 mod copies_tests;
 #[cfg(test)]
+mod forget_tests;
+#[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]
 mod tests;

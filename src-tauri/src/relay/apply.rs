@@ -92,6 +92,20 @@ pub(super) fn first_sight(
     Ok(added == 1)
 }
 
+/// Forgets events read over `outbox::KEPT_FOR` ago, except each room's newest (a gap is
+/// filled back to it) and each member's app's newest (it still reports missed check-ins).
+/// Returns how many.
+pub fn forget_old_events(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM team_event_seen
+         WHERE seen_at < ?1
+           AND rowid NOT IN (SELECT max(rowid) FROM team_event_seen GROUP BY room_id)
+           AND rowid NOT IN (SELECT max(rowid) FROM team_event_seen WHERE app = 1
+                             GROUP BY room_id, sender)",
+        [outbox::kept_since(now)],
+    )
+}
+
 fn member(incoming: &Incoming, via: Via) -> Actor {
     Actor::Member {
         user_id: incoming.sender.to_owned(),

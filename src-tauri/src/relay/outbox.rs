@@ -301,6 +301,28 @@ pub fn ready(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<Pend
     rows.collect()
 }
 
+/// How long posts sent, and events read, are kept: far longer than anything still needs them
+/// (copies of a post, replies to a reminder, a gap to fill come within hours or days), and
+/// short enough that a season's traffic does not pile up in the record.
+pub const KEPT_FOR: chrono::Duration = chrono::Duration::days(30);
+
+/// The earliest time still kept at `now`.
+pub(super) fn kept_since(now: DateTime<Utc>) -> i64 {
+    to_millis(now.checked_sub_signed(KEPT_FOR).unwrap_or(now))
+}
+
+/// Forgets posts sent or dropped over KEPT_FOR ago, except each room's newest of each kind
+/// (when a record's head was last witnessed is read from it). Returns how many.
+pub fn forget_old_posts(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM team_outbox
+         WHERE created_at < ?1 AND (sent_at IS NOT NULL OR dropped IS NOT NULL)
+           AND id NOT IN (SELECT max(id) FROM team_outbox WHERE sent_at IS NOT NULL
+                          GROUP BY room_id, kind)",
+        [kept_since(now)],
+    )
+}
+
 /// When the next held post may go, if one is waiting.
 pub fn next_hold(conn: &Connection) -> rusqlite::Result<Option<DateTime<Utc>>> {
     let at: Option<i64> = conn.query_row(

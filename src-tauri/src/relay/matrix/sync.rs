@@ -15,7 +15,7 @@ use matrix_sdk::{Client, RoomState};
 
 use super::{room_events, teams, TeamService};
 use crate::changes::Changed;
-use crate::relay::{outbox, Connection};
+use crate::relay::{apply, outbox, Connection};
 
 /// How long a sync waits on the server for news: one request per this while idle.
 const LONG_POLL: Duration = Duration::from_secs(30);
@@ -74,6 +74,18 @@ fn announce_in_every_team(service: &TeamService) {
         if let Err(error) = outbox::announce_presence(&conn, &team.room_id, service.clock.now()) {
             tracing::warn!("could not announce this device to a team: {error}");
         }
+    }
+}
+
+/// Once a start, the posts and events older than anything still needs are forgotten.
+fn forget_old_traffic(service: &TeamService) {
+    let (conn, now) = (service.database.conn(), service.clock.now());
+    let forgotten = outbox::forget_old_posts(&conn, now)
+        .and_then(|posts| Ok(posts + apply::forget_old_events(&conn, now)?));
+    match forgotten {
+        Ok(0) => {}
+        Ok(rows) => tracing::info!(rows, "forgot the team room's old traffic"),
+        Err(error) => tracing::warn!("could not forget the team room's old traffic: {error}"),
     }
 }
 
@@ -236,6 +248,7 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
                 }
                 if !synced.swap(true, Ordering::SeqCst) {
                     announce_in_every_team(&service);
+                    forget_old_traffic(&service);
                     // Back in touch: missed posts queued meanwhile wait for the others to come
                     // back too, each device in its rank; everything else goes now.
                     let held = outbox::hold_missed_after_reconnect(
