@@ -7,6 +7,7 @@
 mod client;
 mod heads;
 mod identities;
+mod memory;
 mod recovery;
 mod room_events;
 mod sync;

@@ -218,7 +218,12 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
                 if retry_waiting {
                     waiting_tried = Some(std::time::Instant::now());
                 }
+                // A sync that brought nothing (a long poll running out) leaves nothing to free.
+                let brought = !response.rooms.joined.is_empty() || !response.to_device.is_empty();
                 apply_sync(&service, &client, response, retry_waiting).await;
+                if brought {
+                    super::memory::hand_back_freed();
+                }
                 service.syncs_done.send_modify(|done| *done += 1);
                 tracing::debug!(?synced_in, total = ?syncing.elapsed(), "team sync");
                 if !synced.load(Ordering::SeqCst) {
@@ -332,6 +337,7 @@ async fn send_ready(service: &TeamService, client: &Client) -> Result<(), String
     let ready = outbox::ready(&service.database.reader(), service.clock.now())
         .map_err(|e| e.to_string())?;
     let mut alarm_posted = false;
+    let sending = !ready.is_empty();
     for post in ready {
         {
             let conn = service.database.conn();
@@ -419,6 +425,9 @@ async fn send_ready(service: &TeamService, client: &Client) -> Result<(), String
     }
     if alarm_posted {
         service.announce(Changed::Sessions);
+    }
+    if sending {
+        super::memory::hand_back_freed();
     }
     Ok(())
 }
