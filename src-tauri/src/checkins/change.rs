@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rules::{permitted, plausible};
 use super::{CheckinError, EXTEND_MINUTES, SNOOZE_MINUTES};
-use crate::time::to_millis;
+use crate::time::{from_millis, to_millis};
 
 /// How far ahead of this device's clock a change from the room may be dated.
 pub const CLOCK_SLACK: Duration = Duration::minutes(5);
@@ -391,8 +391,12 @@ pub fn apply(
             // asked before one already heard here is old news, not a new one: "before" by
             // when it was heard, never by a stamp ahead of this device's clock, so a call
             // stamped minutes ahead (a server's clock, or a lie) hides no real call made in
-            // those minutes.
-            let asked = asked_at.map_or(at_time, |asked| asked.min(now + CLOCK_SLACK));
+            // those minutes. Nor is a call dated before the session began: a post cannot put
+            // one in 1900 on the timeline.
+            let started = from_millis(facts.started_at).unwrap_or(at_time);
+            let asked = asked_at
+                .map_or(at_time, |asked| asked.min(now + CLOCK_SLACK))
+                .max(started);
             let heard_by = asked.min(now);
             let (a_copy, latest_heard): (bool, Option<i64>) = tx.query_row(
                 "SELECT EXISTS (SELECT 1 FROM checkin_event

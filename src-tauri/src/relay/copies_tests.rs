@@ -195,3 +195,30 @@ fn a_call_stamped_minutes_ahead_once_dealt_with_hides_no_real_call_made_in_those
         "a copy of a call already heard raises nothing"
     );
 }
+
+#[test]
+fn a_call_for_help_claiming_a_time_before_its_session_or_far_ahead_is_dated_within_it() {
+    for claimed in [-2_208_988_800_000i64, i64::MIN, 0, 4_102_444_800_000] {
+        let (a, b, _c, mut room, _) = team();
+        let mut relayed = help_and_the_owners_copy(&mut room, &a);
+        relayed.3[super::FIELD]["at"] = serde_json::json!(claimed);
+        // The office has not read Ben's message: only the copy, with its claimed time.
+        room.events.retain(|event| event.1 != "@ben:example.org");
+        room.events.push(relayed);
+        room.sync_at(&b, at(14, 22));
+        assert_eq!(alarm_kinds(&b), [AlarmKind::Help], "claimed {claimed}");
+        let (id, _, _) = mirrored(&b);
+        let calls: Vec<_> = checkins::timeline(&b.db.conn(), id)
+            .unwrap()
+            .into_iter()
+            .filter(|event| event.kind == "help")
+            .map(|event| event.at)
+            .collect();
+        assert_eq!(calls.len(), 1, "claimed {claimed}");
+        assert!(
+            calls[0] >= at(14, 0) && calls[0] <= at(14, 22) + checkins::change::CLOCK_SLACK,
+            "claimed {claimed}: dated {}",
+            calls[0]
+        );
+    }
+}

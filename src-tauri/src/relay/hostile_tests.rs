@@ -240,6 +240,17 @@ fn rules_hold(device: &Device, now: DateTime<Utc>) {
             assert!(at < now + Duration::days(800), "{at}");
         }
     }
+    // A call for help is dated within its session, never in 1900 or years ahead, whatever
+    // time a post claimed for it.
+    let badly_dated: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM checkin_event e JOIN checkin_session s ON s.id = e.session_id
+             WHERE e.kind = 'help' AND (e.at < s.started_at OR e.at > ?1)",
+            [(now + crate::checkins::change::CLOCK_SLACK).timestamp_millis()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(badly_dated, 0, "calls for help dated outside their session");
     drop(conn);
     scheduler::evaluate(&mut device.db.conn(), now, &super::outbox::TeamPosts).unwrap();
     let conn = device.db.reader();
