@@ -12,6 +12,10 @@ mod device_trust;
 mod duress;
 #[path = "team/federation.rs"]
 mod federation;
+#[path = "support/holding_proxy.rs"]
+mod holding_proxy;
+#[path = "team/member_list.rs"]
+mod member_list;
 #[path = "team/room_trust.rs"]
 mod room_trust;
 #[path = "support/synapse.rs"]

@@ -7,6 +7,7 @@
 mod client;
 mod heads;
 mod identities;
+mod members;
 mod memory;
 mod recovery;
 mod room_events;
@@ -113,6 +114,8 @@ pub struct TeamService {
     unreadable: unreadable::Unreadable,
     /// Teammates whose identity changed, as the watchers last said.
     identities: identities::Watched,
+    /// The member events syncs brought, to mend member lists the SDK wrote over.
+    members_seen: members::SeenMembers,
     /// The comparison of numbers this device follows.
     comparisons: verification::Comparisons,
     /// Team rooms already looked at for live location since the start (tried once each).
@@ -175,6 +178,7 @@ impl TeamService {
             live: Arc::default(),
             unreadable: Default::default(),
             identities: Default::default(),
+            members_seen: Default::default(),
             comparisons: Default::default(),
             live_location_rooms: Default::default(),
             syncs_done: tokio::sync::watch::Sender::new(0),

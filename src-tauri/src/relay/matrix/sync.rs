@@ -38,6 +38,7 @@ struct Contact {
 pub fn start(service: Arc<TeamService>, client: Client) -> Vec<tokio::task::JoinHandle<()>> {
     let contact = Arc::new(Contact::default());
     super::verification::listen(&service, &client);
+    super::members::listen(&service, &client);
     let runtime = service.runtime().clone();
     vec![
         runtime.spawn(listen_for_keys(client.clone(), contact.clone())),

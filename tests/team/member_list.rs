@@ -1,0 +1,89 @@
+//! The Team screen's member list against the Matrix SDK's race (matrix-rust-sdk#1205): a
+//! full member list fetched before someone joined, answered after the sync that brought the
+//! join, was written over it, and the teammate stayed "(invited)" for good. A proxy in front
+//! of a real Synapse holds that answer back, so the race happens every run.
+
+use std::time::Duration;
+
+use super::holding_proxy::{brought_join, HoldingProxy};
+use super::room_trust::log;
+use super::synapse::Synapse;
+use super::team_device::{wait_until, wait_until_seen, Device};
+use super::volunteer;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_teammate_who_joins_while_the_member_list_is_fetched_is_listed_as_joined() {
+    log();
+    let server = Synapse::start().await;
+    let proxy = HoldingProxy::start(&server.url()).await;
+    // Asha's device talks to the server only through the proxy.
+    let asha = Device::new("asha", &Synapse::running_at(proxy.port, &server.token)).await;
+    let team = asha.team.create_team("Ward 3 team").await.expect("team");
+    let vic = volunteer::volunteer("vic", &server).await;
+    let vic_id = vic.user_id().expect("signed in").to_string();
+    asha.team
+        .invite(&team.room_id, &vic_id)
+        .await
+        .expect("invite");
+
+    // Asha opens the Team screen: the list is fetched now, while Vic is invited, and its
+    // answer is held back.
+    proxy.hold_next_member_list();
+    let listing = tokio::spawn({
+        let service = asha.team.clone();
+        let room = team.room_id.clone();
+        async move { service.members(&room).await }
+    });
+    wait_until(
+        "the answer to Asha's request for the member list is held",
+        Duration::from_secs(60),
+        || async { proxy.holding() },
+    )
+    .await;
+
+    // Vic joins, and Asha's device reads the sync that says so.
+    volunteer::join_as_volunteer(&vic, &team.room_id).await;
+    wait_until_seen(
+        "Asha's device reads the sync that brings Vic's join",
+        Duration::from_secs(60),
+        || async {
+            if proxy.synced_past(|sync| brought_join(sync, &team.room_id, &vic_id)) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} sync answers, none with the join read",
+                    proxy.syncs_seen()
+                ))
+            }
+        },
+    )
+    .await;
+
+    // Only now does the old list arrive: the SDK writes Vic back to "invited".
+    proxy.release();
+    let first = listing.await.expect("listing task").expect("members");
+    println!(
+        "the list answered first: {:?}",
+        first.iter().map(|m| &m.name).collect::<Vec<_>>()
+    );
+    wait_until_seen(
+        "Asha's device lists Vic as joined",
+        Duration::from_secs(60),
+        || async {
+            let members = asha
+                .team
+                .members(&team.room_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            let vic = members.iter().find(|m| m.user_id == vic_id);
+            match vic {
+                Some(vic) if !vic.name.ends_with("(invited)") => Ok(()),
+                _ => Err(format!(
+                    "{:?}",
+                    members.iter().map(|m| &m.name).collect::<Vec<_>>()
+                )),
+            }
+        },
+    )
+    .await;
+}
