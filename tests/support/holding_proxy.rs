@@ -66,6 +66,7 @@ impl HoldingProxy {
 
     /// Holds back the answer to the next request for a room's full member list.
     pub fn hold_next_member_list(&self) {
+        self.state.release.send_replace(false);
         self.state.hold_next.store(true, Ordering::SeqCst);
     }
 
@@ -74,6 +75,7 @@ impl HoldingProxy {
     }
 
     pub fn release(&self) {
+        self.state.holding.store(false, Ordering::SeqCst);
         self.state.release.send_replace(true);
     }
 
@@ -159,15 +161,15 @@ fn answer(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {
     response
 }
 
-/// Whether a sync answer brought `user`'s join to `room`.
-pub fn brought_join(sync: &Value, room: &str, user: &str) -> bool {
+/// Whether a sync answer brought `user`'s `membership` ("join", "leave") of `room`.
+pub fn brought(sync: &Value, room: &str, user: &str, membership: &str) -> bool {
     let room = &sync["rooms"]["join"][room];
     ["state", "timeline"].iter().any(|part| {
         room[part]["events"].as_array().is_some_and(|events| {
             events.iter().any(|event| {
                 event["type"] == "m.room.member"
                     && event["state_key"] == user
-                    && event["content"]["membership"] == "join"
+                    && event["content"]["membership"] == membership
             })
         })
     })

@@ -1,18 +1,21 @@
 //! The Team screen's member list against the Matrix SDK's race (matrix-rust-sdk#1205): a
 //! full member list fetched before someone joined, answered after the sync that brought the
 //! join, was written over it, and the teammate stayed "(invited)" for good. A proxy in front
-//! of a real Synapse holds that answer back, so the race happens every run.
+//! of a real Synapse holds that answer back, so the race happens every run. The same race
+//! could keep someone who left on the list, and so still sent the team's keys.
 
 use std::time::Duration;
 
-use super::holding_proxy::{brought_join, HoldingProxy};
+use matrix_sdk::ruma::RoomId;
+
+use super::holding_proxy::{brought, HoldingProxy};
 use super::room_trust::log;
 use super::synapse::Synapse;
 use super::team_device::{wait_until, wait_until_seen, Device};
 use super::volunteer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_teammate_who_joins_while_the_member_list_is_fetched_is_listed_as_joined() {
+async fn who_joins_or_leaves_while_the_member_list_is_fetched_is_listed_as_they_are() {
     log();
     let server = Synapse::start().await;
     let proxy = HoldingProxy::start(&server.url()).await;
@@ -47,7 +50,7 @@ async fn a_teammate_who_joins_while_the_member_list_is_fetched_is_listed_as_join
         "Asha's device reads the sync that brings Vic's join",
         Duration::from_secs(60),
         || async {
-            if proxy.synced_past(|sync| brought_join(sync, &team.room_id, &vic_id)) {
+            if proxy.synced_past(|sync| brought(sync, &team.room_id, &vic_id, "join")) {
                 Ok(())
             } else {
                 Err(format!(
@@ -82,6 +85,64 @@ async fn a_teammate_who_joins_while_the_member_list_is_fetched_is_listed_as_join
                     "{:?}",
                     members.iter().map(|m| &m.name).collect::<Vec<_>>()
                 )),
+            }
+        },
+    )
+    .await;
+
+    // --- Vic leaves while the list is fetched again. Inviting someone makes the SDK fetch
+    // the whole list on the next look: the answer to whichever part of the app asks first is
+    // held.
+    let wes = volunteer::volunteer("wes", &server).await;
+    proxy.hold_next_member_list();
+    asha.team
+        .invite(&team.room_id, wes.user_id().expect("signed in").as_str())
+        .await
+        .expect("invite");
+    let listing = tokio::spawn({
+        let service = asha.team.clone();
+        let room = team.room_id.clone();
+        async move { service.members(&room).await }
+    });
+    wait_until(
+        "the answer to the second request for the member list is held",
+        Duration::from_secs(60),
+        || async { proxy.holding() },
+    )
+    .await;
+    vic.get_room(<&RoomId>::try_from(team.room_id.as_str()).unwrap())
+        .expect("Vic's room")
+        .leave()
+        .await
+        .expect("Vic leaves");
+    wait_until(
+        "Asha's device reads the sync that brings Vic's leaving",
+        Duration::from_secs(60),
+        || async { proxy.synced_past(|sync| brought(sync, &team.room_id, &vic_id, "leave")) },
+    )
+    .await;
+    proxy.release();
+    let first = listing.await.expect("listing task").expect("members");
+    println!(
+        "the second list answered first: {:?}",
+        first.iter().map(|m| &m.name).collect::<Vec<_>>()
+    );
+    wait_until_seen(
+        "Asha's device no longer lists Vic, who left",
+        Duration::from_secs(60),
+        || async {
+            let members = asha
+                .team
+                .members(&team.room_id)
+                .await
+                .map_err(|e| e.to_string())?;
+            if members.iter().any(|m| m.user_id == vic_id) {
+                Err(format!(
+                    "{:?}",
+                    members.iter().map(|m| &m.name).collect::<Vec<_>>()
+                ))
+            } else {
+                Ok(())
             }
         },
     )

@@ -107,11 +107,14 @@ impl SeenMembers {
             .collect()
     }
 
-    fn mark_refetched(&self, room: &Room, user: OwnedUserId, event_id: &OwnedEventId) {
-        if let Some(seen) = lock(&self.seen).get_mut(&(room.room_id().to_owned(), user)) {
-            if seen.event_id == *event_id {
+    /// Marks the fetch for this event as done; false if another check already did.
+    fn claim_refetch(&self, room: &Room, user: OwnedUserId, event_id: &OwnedEventId) -> bool {
+        match lock(&self.seen).get_mut(&(room.room_id().to_owned(), user)) {
+            Some(seen) if seen.event_id == *event_id && !seen.refetched => {
                 seen.refetched = true;
+                true
             }
+            _ => false,
         }
     }
 }
@@ -128,10 +131,11 @@ async fn mend(service: &TeamService, room: &Room, person: Option<&UserId>) {
             .event()
             .as_sync()
             .map(|event| (event.event_id().to_owned(), event.origin_server_ts()));
-        if overwritten(stored.as_ref().map(|(id, at)| (id, *at)), &seen) {
-            service
+        if overwritten(stored.as_ref().map(|(id, at)| (id, *at)), &seen)
+            && service
                 .members_seen
-                .mark_refetched(room, user, &seen.event_id);
+                .claim_refetch(room, user, &seen.event_id)
+        {
             lost = true;
         }
     }
