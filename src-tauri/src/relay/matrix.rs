@@ -418,6 +418,13 @@ impl TeamService {
 
     pub async fn members(&self, room_id: &str) -> Result<Vec<Member>, RelayError> {
         let client = self.client().await?;
+        // A list the SDK wrote over with an older one is fetched again before it is shown.
+        if let Some(room) = <&matrix_sdk::ruma::RoomId>::try_from(room_id)
+            .ok()
+            .and_then(|id| client.get_room(id))
+        {
+            members::mend(self, &room, None).await;
+        }
         teams::members(&client, room_id).await
     }
 

@@ -3,9 +3,10 @@
 //! while that request was out. A teammate who joined then stayed "(invited)" for good, and
 //! one who left could stay a member, still sent the team's keys.
 //!
-//! So each member event a sync brings is remembered. When the store holds an older event for
-//! that person (checked as the event comes, and again whenever a full list lands), the list is
-//! marked missing and fetched again. At most once for each event remembered, so a server that
+//! So the newest member event syncs brought for each person is remembered. When the store
+//! holds an older event for that person (checked as the event comes, whenever a full list
+//! lands, and before the Team screen lists the members), the list is marked missing and
+//! fetched again. At most FETCHES_PER_EVENT times for each event remembered, so a server that
 //! lies about times cannot make the device fetch without end.
 
 use std::collections::{HashMap, HashSet};
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use matrix_sdk::ruma::events::room::member::SyncRoomMemberEvent;
 use matrix_sdk::ruma::{
-    MilliSecondsSinceUnixEpoch, OwnedEventId, OwnedRoomId, OwnedUserId, UserId,
+    EventId, MilliSecondsSinceUnixEpoch, OwnedEventId, OwnedRoomId, OwnedUserId, RoomId, UserId,
 };
 use matrix_sdk::{Client, Room};
 use matrix_sdk_base::RoomMembersUpdate;
@@ -34,9 +35,13 @@ pub(super) struct SeenMembers {
 pub(super) struct Seen {
     event_id: OwnedEventId,
     at: MilliSecondsSinceUnixEpoch,
-    /// The list was fetched again once because of this event: never twice.
-    refetched: bool,
+    /// How many times the list was fetched again because of this event.
+    fetches: u8,
 }
+
+/// A fetch asked for while the stale one is still finishing joins it and brings the same
+/// old list: a second, and a third for good measure, then no more.
+const FETCHES_PER_EVENT: u8 = 3;
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
@@ -77,41 +82,55 @@ pub(super) fn listen(service: &Arc<TeamService>, client: &Client) {
 
 impl SeenMembers {
     fn remember(&self, event: &SyncRoomMemberEvent, room: &Room) {
-        let key = (room.room_id().to_owned(), event.state_key().to_owned());
+        tracing::debug!(me = %room.own_user_id(), room = %room.room_id(), user = %event.state_key(), event = %event.event_id(), membership = ?event.membership(), "member event synced");
+        self.remember_seen(
+            room.room_id(),
+            event.state_key(),
+            event.event_id(),
+            event.origin_server_ts(),
+        );
+    }
+
+    fn remember_seen(
+        &self,
+        room_id: &RoomId,
+        user: &UserId,
+        event_id: &EventId,
+        at: MilliSecondsSinceUnixEpoch,
+    ) {
+        let key = (room_id.to_owned(), user.to_owned());
         let seen = Seen {
-            event_id: event.event_id().to_owned(),
-            at: event.origin_server_ts(),
-            refetched: false,
+            event_id: event_id.to_owned(),
+            at,
+            fetches: 0,
         };
         let mut all = lock(&self.seen);
-        // The same event heard again (a gap filled) keeps its one fetch.
-        if all
-            .get(&key)
-            .is_none_or(|old| old.event_id != seen.event_id)
-        {
+        // An older event heard again (a gap filled, a room read again) replaces nothing, and
+        // the same event keeps its count of fetches.
+        if all.get(&key).is_none_or(|old| seen.at > old.at) {
             all.insert(key, seen);
         }
     }
 
     /// The people of `room` (or only `person`) whose newest event the store may have lost,
     /// not yet mended.
-    fn to_check(&self, room: &Room, person: Option<&UserId>) -> Vec<(OwnedUserId, Seen)> {
+    fn to_check(&self, room: &RoomId, person: Option<&UserId>) -> Vec<(OwnedUserId, Seen)> {
         lock(&self.seen)
             .iter()
             .filter(|((room_id, user), seen)| {
-                room_id == room.room_id()
+                room_id == room
                     && person.is_none_or(|person| person == user)
-                    && !seen.refetched
+                    && seen.fetches < FETCHES_PER_EVENT
             })
             .map(|((_, user), seen)| (user.clone(), seen.clone()))
             .collect()
     }
 
-    /// Marks the fetch for this event as done; false if another check already did.
-    fn claim_refetch(&self, room: &Room, user: OwnedUserId, event_id: &OwnedEventId) -> bool {
-        match lock(&self.seen).get_mut(&(room.room_id().to_owned(), user)) {
-            Some(seen) if seen.event_id == *event_id && !seen.refetched => {
-                seen.refetched = true;
+    /// Counts a fetch for this event; false once it had all it may have.
+    fn claim_fetch(&self, room: &RoomId, user: OwnedUserId, event_id: &EventId) -> bool {
+        match lock(&self.seen).get_mut(&(room.to_owned(), user)) {
+            Some(seen) if seen.event_id == *event_id && seen.fetches < FETCHES_PER_EVENT => {
+                seen.fetches += 1;
                 true
             }
             _ => false,
@@ -119,11 +138,24 @@ impl SeenMembers {
     }
 }
 
-/// Fetches the member list again if the store lost an event a sync brought (for `person`,
-/// or for anyone: after a full list landed).
-async fn mend(service: &TeamService, room: &Room, person: Option<&UserId>) {
+/// Fetches the member list again while the store holds an older event than a sync brought
+/// (for `person`, or for anyone: after a full list landed, or before the list is shown).
+pub(super) async fn mend(service: &TeamService, room: &Room, person: Option<&UserId>) {
+    while lost_news(service, room, person).await {
+        tracing::info!(room = %room.room_id(), "a member list older than the room's news was stored; fetching it again");
+        room.mark_members_missing();
+        if let Err(error) = room.sync_members().await {
+            tracing::warn!(room = %room.room_id(), "the member list could not be fetched again: {error}");
+        }
+        service.announce(Changed::Team);
+    }
+}
+
+/// Whether the store lost a member event a sync brought, with a fetch still allowed for it
+/// (which this counts).
+async fn lost_news(service: &TeamService, room: &Room, person: Option<&UserId>) -> bool {
     let mut lost = false;
-    for (user, seen) in service.members_seen.to_check(room, person) {
+    for (user, seen) in service.members_seen.to_check(room.room_id(), person) {
         let Ok(Some(member)) = room.get_member_no_sync(&user).await else {
             continue;
         };
@@ -131,23 +163,17 @@ async fn mend(service: &TeamService, room: &Room, person: Option<&UserId>) {
             .event()
             .as_sync()
             .map(|event| (event.event_id().to_owned(), event.origin_server_ts()));
-        if overwritten(stored.as_ref().map(|(id, at)| (id, *at)), &seen)
-            && service
+        if overwritten(stored.as_ref().map(|(id, at)| (id, *at)), &seen) {
+            tracing::debug!(me = %room.own_user_id(), room = %room.room_id(), user = %user, ?stored, ?seen, "the store holds an older member event");
+            if service
                 .members_seen
-                .claim_refetch(room, user, &seen.event_id)
-        {
-            lost = true;
+                .claim_fetch(room.room_id(), user, &seen.event_id)
+            {
+                lost = true;
+            }
         }
     }
-    if !lost {
-        return;
-    }
-    tracing::info!(room = %room.room_id(), "a member list older than the room's news was stored; fetching it again");
-    room.mark_members_missing();
-    if let Err(error) = room.sync_members().await {
-        tracing::warn!(room = %room.room_id(), "the member list could not be fetched again: {error}");
-    }
-    service.announce(Changed::Team);
+    lost
 }
 
 /// Checks the room again each time a full member list lands. The task holds only the
@@ -196,7 +222,7 @@ mod tests {
         Seen {
             event_id: OwnedEventId::try_from(id).unwrap(),
             at: MilliSecondsSinceUnixEpoch(at.try_into().unwrap()),
-            refetched: false,
+            fetches: 0,
         }
     }
 
@@ -219,8 +245,45 @@ mod tests {
             "the race never removes a member"
         );
         // A lying server's far-future stamp on the event synced: the store's is "older", but
-        // the fetch happens once for it (refetched), not without end.
+        // the list is fetched FETCHES_PER_EVENT times for it, not without end.
         let far = seen("$far", u64::from(u32::MAX) * 1_000);
         assert!(overwritten(stored(&joined), &far));
+    }
+
+    #[test]
+    fn the_newest_event_is_kept_and_each_may_bring_only_a_few_fetches() {
+        let members = SeenMembers::default();
+        let room = <&RoomId>::try_from("!team:example.org").unwrap();
+        let cat = <&UserId>::try_from("@cat:example.org").unwrap();
+        let event = |id: &str| OwnedEventId::try_from(id).unwrap();
+        let at = |ms: u64| MilliSecondsSinceUnixEpoch(ms.try_into().unwrap());
+        members.remember_seen(room, cat, &event("$invite"), at(1_000));
+        members.remember_seen(room, cat, &event("$join"), at(2_000));
+        // The invitation read again later (a gap filled) does not hide the join.
+        members.remember_seen(room, cat, &event("$invite"), at(1_000));
+        let checked = members.to_check(room, None);
+        assert_eq!(checked.len(), 1);
+        assert_eq!(checked[0].1.event_id, event("$join"));
+        assert!(members
+            .to_check(room, Some(<&UserId>::try_from("@vic:example.org").unwrap()))
+            .is_empty());
+
+        for _ in 0..FETCHES_PER_EVENT {
+            assert!(members.claim_fetch(room, cat.to_owned(), &event("$join")));
+        }
+        assert!(
+            !members.claim_fetch(room, cat.to_owned(), &event("$join")),
+            "no more fetches"
+        );
+        assert!(members.to_check(room, None).is_empty());
+        // The same event heard again keeps its count; a newer one may fetch again.
+        members.remember_seen(room, cat, &event("$join"), at(2_000));
+        assert!(members.to_check(room, None).is_empty());
+        members.remember_seen(room, cat, &event("$leave"), at(3_000));
+        assert!(
+            !members.claim_fetch(room, cat.to_owned(), &event("$join")),
+            "an older event"
+        );
+        assert!(members.claim_fetch(room, cat.to_owned(), &event("$leave")));
     }
 }
