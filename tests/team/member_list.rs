@@ -8,11 +8,41 @@ use std::time::Duration;
 
 use matrix_sdk::ruma::RoomId;
 
+use campaign_safe_lib::relay::matrix::Member;
+use campaign_safe_lib::relay::RelayError;
+
 use super::holding_proxy::{brought, HoldingProxy};
 use super::room_trust::log;
 use super::synapse::Synapse;
 use super::team_device::{wait_until, wait_until_seen, Device};
 use super::volunteer;
+
+/// Asha's Team screen asks for the member list, in the background.
+fn list_in_background(
+    asha: &Device,
+    room: &str,
+) -> tokio::task::JoinHandle<Result<Vec<Member>, RelayError>> {
+    let service = asha.team.clone();
+    let room = room.to_owned();
+    tokio::spawn(async move { service.members(&room).await })
+}
+
+fn names(members: &[Member]) -> Vec<&str> {
+    members.iter().map(|m| m.name.as_str()).collect()
+}
+
+/// Waits until Asha's list is as `right` wants it, saying what it showed last.
+async fn wait_for_list(asha: &Device, room: &str, what: &str, right: impl Fn(&[Member]) -> bool) {
+    wait_until_seen(what, Duration::from_secs(60), || async {
+        let members = asha.team.members(room).await.map_err(|e| e.to_string())?;
+        if right(&members) {
+            Ok(())
+        } else {
+            Err(format!("{:?}", names(&members)))
+        }
+    })
+    .await;
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn who_joins_or_leaves_while_the_member_list_is_fetched_is_listed_as_they_are() {
@@ -32,11 +62,7 @@ async fn who_joins_or_leaves_while_the_member_list_is_fetched_is_listed_as_they_
     // Asha opens the Team screen: the list is fetched now, while Vic is invited, and its
     // answer is held back.
     proxy.hold_next_member_list();
-    let listing = tokio::spawn({
-        let service = asha.team.clone();
-        let room = team.room_id.clone();
-        async move { service.members(&room).await }
-    });
+    let listing = list_in_background(&asha, &team.room_id);
     wait_until(
         "the answer to Asha's request for the member list is held",
         Duration::from_secs(60),
@@ -65,27 +91,15 @@ async fn who_joins_or_leaves_while_the_member_list_is_fetched_is_listed_as_they_
     // Only now does the old list arrive: the SDK writes Vic back to "invited".
     proxy.release();
     let first = listing.await.expect("listing task").expect("members");
-    println!(
-        "the list answered first: {:?}",
-        first.iter().map(|m| &m.name).collect::<Vec<_>>()
-    );
-    wait_until_seen(
+    println!("the list answered first: {:?}", names(&first));
+    wait_for_list(
+        &asha,
+        &team.room_id,
         "Asha's device lists Vic as joined",
-        Duration::from_secs(60),
-        || async {
-            let members = asha
-                .team
-                .members(&team.room_id)
-                .await
-                .map_err(|e| e.to_string())?;
-            let vic = members.iter().find(|m| m.user_id == vic_id);
-            match vic {
-                Some(vic) if !vic.name.ends_with("(invited)") => Ok(()),
-                _ => Err(format!(
-                    "{:?}",
-                    members.iter().map(|m| &m.name).collect::<Vec<_>>()
-                )),
-            }
+        |members| {
+            members
+                .iter()
+                .any(|m| m.user_id == vic_id && !m.name.ends_with("(invited)"))
         },
     )
     .await;
@@ -99,11 +113,7 @@ async fn who_joins_or_leaves_while_the_member_list_is_fetched_is_listed_as_they_
         .invite(&team.room_id, wes.user_id().expect("signed in").as_str())
         .await
         .expect("invite");
-    let listing = tokio::spawn({
-        let service = asha.team.clone();
-        let room = team.room_id.clone();
-        async move { service.members(&room).await }
-    });
+    let listing = list_in_background(&asha, &team.room_id);
     wait_until(
         "the answer to the second request for the member list is held",
         Duration::from_secs(60),
@@ -123,28 +133,12 @@ async fn who_joins_or_leaves_while_the_member_list_is_fetched_is_listed_as_they_
     .await;
     proxy.release();
     let first = listing.await.expect("listing task").expect("members");
-    println!(
-        "the second list answered first: {:?}",
-        first.iter().map(|m| &m.name).collect::<Vec<_>>()
-    );
-    wait_until_seen(
+    println!("the second list answered first: {:?}", names(&first));
+    wait_for_list(
+        &asha,
+        &team.room_id,
         "Asha's device no longer lists Vic, who left",
-        Duration::from_secs(60),
-        || async {
-            let members = asha
-                .team
-                .members(&team.room_id)
-                .await
-                .map_err(|e| e.to_string())?;
-            if members.iter().any(|m| m.user_id == vic_id) {
-                Err(format!(
-                    "{:?}",
-                    members.iter().map(|m| &m.name).collect::<Vec<_>>()
-                ))
-            } else {
-                Ok(())
-            }
-        },
+        |members| !members.iter().any(|m| m.user_id == vic_id),
     )
     .await;
 }
