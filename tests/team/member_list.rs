@@ -44,6 +44,40 @@ async fn wait_for_list(asha: &Device, room: &str, what: &str, right: impl Fn(&[M
     .await;
 }
 
+/// Waits until the proxy holds back the answer to a member-list request.
+async fn wait_until_held(proxy: &HoldingProxy, what: &str) {
+    wait_until(what, Duration::from_secs(60), || async { proxy.holding() }).await;
+}
+
+/// Waits until Asha's device has read the sync bringing `user`'s `membership`.
+async fn wait_until_read(proxy: &HoldingProxy, room: &str, user: &str, membership: &str) {
+    wait_until_seen(
+        &format!("Asha's device reads the sync that brings {user}'s {membership}"),
+        Duration::from_secs(60),
+        || async {
+            if proxy.synced_past(|sync| brought(sync, room, user, membership)) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} sync answers, none of them read with it",
+                    proxy.syncs_seen()
+                ))
+            }
+        },
+    )
+    .await;
+}
+
+/// Lets the held (old) list go, and prints what the request it answered returned.
+async fn release(
+    proxy: &HoldingProxy,
+    listing: tokio::task::JoinHandle<Result<Vec<Member>, RelayError>>,
+) {
+    proxy.release();
+    let first = listing.await.expect("listing task").expect("members");
+    println!("the list answered with the old one: {:?}", names(&first));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn who_joins_or_leaves_while_the_member_list_is_fetched_is_listed_as_they_are() {
     log();
@@ -63,35 +97,18 @@ async fn who_joins_or_leaves_while_the_member_list_is_fetched_is_listed_as_they_
     // answer is held back.
     proxy.hold_next_member_list();
     let listing = list_in_background(&asha, &team.room_id);
-    wait_until(
+    wait_until_held(
+        &proxy,
         "the answer to Asha's request for the member list is held",
-        Duration::from_secs(60),
-        || async { proxy.holding() },
     )
     .await;
 
     // Vic joins, and Asha's device reads the sync that says so.
     volunteer::join_as_volunteer(&vic, &team.room_id).await;
-    wait_until_seen(
-        "Asha's device reads the sync that brings Vic's join",
-        Duration::from_secs(60),
-        || async {
-            if proxy.synced_past(|sync| brought(sync, &team.room_id, &vic_id, "join")) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{} sync answers, none with the join read",
-                    proxy.syncs_seen()
-                ))
-            }
-        },
-    )
-    .await;
+    wait_until_read(&proxy, &team.room_id, &vic_id, "join").await;
 
     // Only now does the old list arrive: the SDK writes Vic back to "invited".
-    proxy.release();
-    let first = listing.await.expect("listing task").expect("members");
-    println!("the list answered first: {:?}", names(&first));
+    release(&proxy, listing).await;
     wait_for_list(
         &asha,
         &team.room_id,
@@ -114,10 +131,9 @@ async fn who_joins_or_leaves_while_the_member_list_is_fetched_is_listed_as_they_
         .await
         .expect("invite");
     let listing = list_in_background(&asha, &team.room_id);
-    wait_until(
+    wait_until_held(
+        &proxy,
         "the answer to the second request for the member list is held",
-        Duration::from_secs(60),
-        || async { proxy.holding() },
     )
     .await;
     vic.get_room(<&RoomId>::try_from(team.room_id.as_str()).unwrap())
@@ -125,15 +141,8 @@ async fn who_joins_or_leaves_while_the_member_list_is_fetched_is_listed_as_they_
         .leave()
         .await
         .expect("Vic leaves");
-    wait_until(
-        "Asha's device reads the sync that brings Vic's leaving",
-        Duration::from_secs(60),
-        || async { proxy.synced_past(|sync| brought(sync, &team.room_id, &vic_id, "leave")) },
-    )
-    .await;
-    proxy.release();
-    let first = listing.await.expect("listing task").expect("members");
-    println!("the second list answered first: {:?}", names(&first));
+    wait_until_read(&proxy, &team.room_id, &vic_id, "leave").await;
+    release(&proxy, listing).await;
     wait_for_list(
         &asha,
         &team.room_id,
