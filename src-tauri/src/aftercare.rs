@@ -20,8 +20,13 @@ use crate::time::{from_millis, shown_zone, to_millis};
 const SHORT_MAX: usize = 200;
 const TEXT_MAX: usize = 2_000;
 const SUPPORT_FILE: &str = "content/support.json";
-/// Sites the support contacts may cite: the services' own pages and the police.
-const SUPPORT_DOMAINS: &[&str] = &["samaritans.org", "victimsupport.org.uk", "police.uk"];
+/// Sites the support contacts may cite: the services' own pages, the police and GOV.UK.
+const SUPPORT_DOMAINS: &[&str] = &[
+    "samaritans.org",
+    "victimsupport.org.uk",
+    "police.uk",
+    "gov.uk",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum AftercareError {

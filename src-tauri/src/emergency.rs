@@ -131,7 +131,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(error.field, "sources[2].url");
         let error = EmergencyInfo::from_text(&embedded().replace(
-            "\"reviewed\": \"2026-12-05\"",
+            "\"reviewed\": \"2026-12-07\"",
             "\"reviewed\": \"2062-12-05\"",
         ))
         .unwrap_err();
