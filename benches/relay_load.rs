@@ -24,7 +24,9 @@
 //! - a burst of 500 check-ins within one minute.
 //!
 //! APPS, PLAIN, SESSIONS, ROUNDS and BURST change the sizes (a quick try: APPS=4 PLAIN=10
-//! SESSIONS=8 ROUNDS=3 BURST=20).
+//! SESSIONS=8 ROUNDS=3 BURST=20). SYNAPSE_DB=postgres stores Synapse's data on a PostgreSQL
+//! server of the run's own (Debian's `postgresql`, on a private socket), as a party would;
+//! its CPU and memory are counted with Synapse's.
 
 #[path = "support/load_team.rs"]
 mod load_team;
@@ -76,15 +78,80 @@ fn figures(mut samples: Vec<f64>) -> String {
     )
 }
 
+/// The numbers of `/proc/<pid>/stat` after the command's name (0 for the state and any field
+/// missing): index 1 is the parent, 11 and 12 the CPU ticks used, 13 and 14 those of ended
+/// children it waited for.
+fn stat_numbers(pid: u32) -> Vec<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .map(|v| v.parse().unwrap_or(0.0))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// CPU seconds a process has used so far (utime + stime, at 100 ticks a second).
 fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest.split_whitespace().collect())
-        .unwrap_or_default();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok());
-    (ticks(11).unwrap_or(0.0) + ticks(12).unwrap_or(0.0)) / 100.0
+    let numbers = stat_numbers(pid);
+    let ticks = |i: usize| numbers.get(i).copied().unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The running children of a process.
+fn children(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&pid| stat_numbers(pid).get(1).copied() == Some(f64::from(parent)))
+        .collect()
+}
+
+/// The homeserver's processes: Synapse, and on PostgreSQL (`SYNAPSE_DB=postgres`) the database
+/// server's main process with the backends it starts, one per connection.
+#[derive(Clone, Copy)]
+struct Server {
+    synapse: u32,
+    database: Option<u32>,
+}
+
+impl Server {
+    fn of(server: &Synapse) -> Self {
+        Self {
+            synapse: server.pid().expect("Synapse runs"),
+            database: server.database_pid(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self.database {
+            Some(_) => "Synapse with PostgreSQL",
+            None => "Synapse",
+        }
+    }
+
+    /// CPU seconds used so far, the database's ended backends included.
+    fn cpu_seconds(&self) -> f64 {
+        let database = self.database.map_or(0.0, |main| {
+            let numbers = stat_numbers(main);
+            let ended = (numbers.get(13).copied().unwrap_or(0.0)
+                + numbers.get(14).copied().unwrap_or(0.0))
+                / 100.0;
+            cpu_seconds(main) + ended + children(main).into_iter().map(cpu_seconds).sum::<f64>()
+        });
+        cpu_seconds(self.synapse) + database
+    }
+
+    fn pss_kib(&self) -> u64 {
+        let database = self.database.map_or(0, |main| {
+            procs::pss_kib(main) + children(main).into_iter().map(procs::pss_kib).sum::<u64>()
+        });
+        procs::pss_kib(self.synapse) + database
+    }
 }
 
 /// SQLite's heap in this process when the devices were not yet made.
@@ -107,21 +174,21 @@ fn heap_in_use() -> i64 {
 /// The heap in use when the devices were not yet made.
 static HEAP_BASE: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
 
-/// What this process and Synapse used over one phase.
+/// What this process and the homeserver used over one phase.
 struct Usage {
     began: Instant,
     ours: f64,
-    synapse: f64,
-    synapse_pid: u32,
+    server_cpu: f64,
+    server: Server,
 }
 
 impl Usage {
-    fn start(synapse_pid: u32) -> Self {
+    fn start(server: Server) -> Self {
         Self {
             began: Instant::now(),
             ours: cpu_seconds(std::process::id()),
-            synapse: cpu_seconds(synapse_pid),
-            synapse_pid,
+            server_cpu: server.cpu_seconds(),
+            server,
         }
     }
 
@@ -129,7 +196,7 @@ impl Usage {
     fn report(&self, what: &str, apps: usize, base_kib: u64) -> f64 {
         let wall = self.began.elapsed().as_secs_f64();
         let ours = (cpu_seconds(std::process::id()) - self.ours) / wall / apps as f64;
-        let synapse = (cpu_seconds(self.synapse_pid) - self.synapse) / wall;
+        let server_cpu = (self.server.cpu_seconds() - self.server_cpu) / wall;
         let per_app_mib = procs::pss_kib(std::process::id()).saturating_sub(base_kib) as f64
             / 1024.0
             / apps as f64;
@@ -144,10 +211,11 @@ impl Usage {
             / (1024.0 * 1024.0)
             / apps as f64;
         println!(
-            "{what}: per app device {:>5.1} % of a core, {per_app_mib:>6.1} MiB (heap in use {heap_mib:.1} MiB, SQLite's {sqlite_mib:.1} MiB); Synapse {:>5.1} % of a core, {:>6.1} MiB",
+            "{what}: per app device {:>5.1} % of a core, {per_app_mib:>6.1} MiB (heap in use {heap_mib:.1} MiB, SQLite's {sqlite_mib:.1} MiB); {} {:>5.1} % of a core, {:>6.1} MiB",
             ours * 100.0,
-            synapse * 100.0,
-            procs::pss_kib(self.synapse_pid) as f64 / 1024.0
+            self.server.name(),
+            server_cpu * 100.0,
+            self.server.pss_kib() as f64 / 1024.0
         );
         // How much of the rest is memory freed but kept by the allocator (from the peaks of
         // sharing room keys with 200 devices, say): it is handed back, then measured again.
@@ -343,15 +411,25 @@ async fn jump(devices: &[Device], minutes: i64, missed: &[String]) -> Vec<f64> {
 /// 500, which left out most "missed" posts of a long run).
 async fn missed_posts_per_due_time(client: &matrix_sdk::Client, room: &str) -> Vec<usize> {
     use matrix_sdk::room::MessagesOptions;
-    client
-        .sync_once(matrix_sdk::config::SyncSettings::default().timeout(Duration::from_millis(200)))
-        .await
-        .expect("sync");
+    // Every room key first: Synapse hands out at most 100 messages to a device per sync, and
+    // the reader, silent all run, has one from each app device for each of its key rotations.
+    for _sync in 0..100 {
+        let response = client
+            .sync_once(
+                matrix_sdk::config::SyncSettings::default().timeout(Duration::from_millis(200)),
+            )
+            .await
+            .expect("sync");
+        if response.to_device.is_empty() {
+            break;
+        }
+    }
     let room_id = matrix_sdk::ruma::RoomId::parse(room).expect("a room id");
     let joined = client
         .get_room(&room_id)
         .expect("the reader is in the room");
     let mut per_due: BTreeMap<(String, i64), usize> = BTreeMap::new();
+    let mut unreadable = 0;
     let mut from: Option<String> = None;
     for _page in 0..200 {
         let mut options = MessagesOptions::backward().from(from.as_deref());
@@ -365,6 +443,9 @@ async fn missed_posts_per_due_time(client: &matrix_sdk::Client, room: &str) -> V
             else {
                 continue;
             };
+            if event["type"] == "m.room.encrypted" {
+                unreadable += 1;
+            }
             let field = &event["content"]["uk.campaignsafe.checkin"];
             if event["type"] == "m.room.message" && field["event"] == "missed" {
                 let key = (
@@ -378,6 +459,9 @@ async fn missed_posts_per_due_time(client: &matrix_sdk::Client, room: &str) -> V
             Some(end) if !page.chunk.is_empty() => from = Some(end),
             _ => break,
         }
+    }
+    if unreadable > 0 {
+        println!("the reader could not decrypt {unreadable} of the room's events: missed posts among them are not counted");
     }
     per_due.into_values().collect()
 }
@@ -470,8 +554,13 @@ async fn main() {
     }
     let (apps, plain) = (size("APPS", 20), size("PLAIN", 180));
     let (count, rounds, burst) = (size("SESSIONS", 100), size("ROUNDS", 8), size("BURST", 500));
-    let server = Synapse::start().await;
-    let synapse_pid = server.pid().expect("Synapse runs");
+    let server = match std::env::var("SYNAPSE_DB").as_deref() {
+        Ok("postgres") => Synapse::start_on_postgres().await,
+        Ok("sqlite") | Err(_) => Synapse::start().await,
+        Ok(other) => panic!("SYNAPSE_DB is {other:?}: it can be sqlite (the default) or postgres"),
+    };
+    let processes = Server::of(&server);
+    println!("homeserver: {}", processes.name());
     let reader = volunteer::volunteer("reader", &server).await;
     let base = procs::pss_kib(std::process::id());
     SQLITE_BASE.store(sqlite_bytes(), Ordering::SeqCst);
@@ -481,7 +570,7 @@ async fn main() {
     let mut all = devices(0..3, &server).await;
     let (room, _) = team(&all, &server, 0, None).await;
     let sessions = sessions_out(&all, &room, &[], "Small", 3).await;
-    let usage = Usage::start(synapse_pid);
+    let usage = Usage::start(processes);
     season("3 members", &all, &room, &sessions, 4, 0).await;
     let small_mib = usage.report("3 members", 3, base);
     for (title, owner) in &sessions {
@@ -499,7 +588,7 @@ async fn main() {
     let (room, members) = team(&all, &server, plain, Some(&reader)).await;
     let sessions = sessions_out(&all, &room, &members, "Ward", count).await;
     let label = format!("{} members", apps + plain + 1);
-    let usage = Usage::start(synapse_pid);
+    let usage = Usage::start(processes);
     let (arrivals, alarms) = season(&label, &all, &room, &sessions, rounds, burst).await;
     let big_mib = usage.report(&label, apps, base);
     let posts = missed_posts_per_due_time(&reader, &room).await;

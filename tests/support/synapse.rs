@@ -9,8 +9,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+#[allow(dead_code)]
+#[path = "postgres.rs"]
+mod postgres;
+use postgres::Postgres;
+
 pub struct Synapse {
     child: Option<Child>,
+    /// Its database server when it stores on PostgreSQL rather than SQLite (the load
+    /// benchmark's `SYNAPSE_DB=postgres`); stopped after Synapse, when the handle drops.
+    postgres: Option<Postgres>,
     pub dir: tempfile::TempDir,
     pub port: u16,
     /// The name in its users' ids: "localhost", or for a federating server its federation
@@ -113,6 +121,12 @@ if len(sys.argv) > 3:
     config["ip_range_blacklist"] = []
     config["rc_federation"] = {"window_size": 1000, "sleep_limit": 1000, "sleep_delay": 1,
                                "reject_limit": 1000, "concurrent": 100}
+import os
+if os.environ.get("SYNAPSE_POSTGRES_SOCKET"):
+    # PostgreSQL on a Unix socket of its own (see postgres.rs), instead of SQLite.
+    config["database"] = {"name": "psycopg2", "args": {
+        "user": "synapse", "dbname": "synapse",
+        "host": os.environ["SYNAPSE_POSTGRES_SOCKET"], "cp_min": 5, "cp_max": 10}}
 with open(path, "w") as f:
     yaml.safe_dump(config, f)
 "#;
@@ -129,7 +143,30 @@ fn run(command: &mut Command, what: &str) {
 
 impl Synapse {
     pub async fn start() -> Self {
-        Self::start_named("localhost", None).await
+        Self::start_named("localhost", None, None).await
+    }
+
+    /// A server that stores on PostgreSQL, as a party's would (the load benchmark's
+    /// `SYNAPSE_DB=postgres`). Installs Synapse's PostgreSQL driver into its venv if missing.
+    #[allow(dead_code)]
+    pub async fn start_on_postgres() -> Self {
+        let has_driver = Command::new(python())
+            .args(["-c", "import psycopg2"])
+            .status()
+            .is_ok_and(|status| status.success());
+        if !has_driver {
+            eprintln!("Installing psycopg2-binary into {} (pip)", venv().display());
+            run(
+                Command::new(venv().join("bin").join("pip")).args([
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "psycopg2-binary==2.9.*",
+                ]),
+                "installing Synapse's PostgreSQL driver",
+            );
+        }
+        Self::start_named("localhost", None, Some(Postgres::start())).await
     }
 
     /// Two servers that federate with each other over TLS on 127.0.0.1 (issue 27), started
@@ -139,12 +176,16 @@ impl Synapse {
         let name_a = format!("127.0.0.1:{a}");
         let name_b = format!("127.0.0.1:{b}");
         tokio::join!(
-            Self::start_named(&name_a, Some(a)),
-            Self::start_named(&name_b, Some(b))
+            Self::start_named(&name_a, Some(a), None),
+            Self::start_named(&name_b, Some(b), None)
         )
     }
 
-    async fn start_named(server_name: &str, federation_port: Option<u16>) -> Self {
+    async fn start_named(
+        server_name: &str,
+        federation_port: Option<u16>,
+        postgres: Option<Postgres>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("synapse folder");
         let port = free_port();
         let config = dir.path().join("hs.yaml");
@@ -166,9 +207,13 @@ impl Synapse {
         if let Some(federation_port) = federation_port {
             configure.arg(federation_port.to_string());
         }
+        if let Some(postgres) = &postgres {
+            configure.env("SYNAPSE_POSTGRES_SOCKET", postgres.socket_dir());
+        }
         run(&mut configure, "editing the Synapse config");
         let mut server = Self {
             child: None,
+            postgres,
             dir,
             port,
             server_name: server_name.to_owned(),
@@ -185,6 +230,7 @@ impl Synapse {
     pub fn running_at(port: u16, token: &str) -> Self {
         Self {
             child: None,
+            postgres: None,
             dir: tempfile::tempdir().expect("folder"),
             port,
             server_name: "localhost".to_owned(),
@@ -246,6 +292,12 @@ impl Synapse {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Its PostgreSQL server's main process, if it stores on PostgreSQL.
+    #[allow(dead_code)]
+    pub fn database_pid(&self) -> Option<u32> {
+        self.postgres.as_ref().and_then(Postgres::pid)
+    }
+
     /// Stops the server (a crash or an outage, as far as clients can tell).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -293,7 +345,8 @@ impl Synapse {
         self.token = token["token"].as_str().expect("token").to_owned();
     }
 
-    /// Every byte the server has stored: its SQLite database and write-ahead log.
+    /// Every byte the server has stored: its SQLite database and write-ahead log (the tests'
+    /// servers store on SQLite; one on PostgreSQL gives nothing here).
     pub fn stored_bytes(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
         for name in ["homeserver.db", "homeserver.db-wal"] {
