@@ -79,8 +79,8 @@ fn figures(mut samples: Vec<f64>) -> String {
 }
 
 /// The numbers of `/proc/<pid>/stat` after the command's name (0 for the state and any field
-/// missing): index 1 is the parent, 11 and 12 the CPU ticks used, 13 and 14 those of ended
-/// children it waited for.
+/// missing): 11 and 12 are the CPU ticks used, 13 and 14 those of ended children it waited
+/// for.
 fn stat_numbers(pid: u32) -> Vec<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     stat.rsplit_once(')')
@@ -97,18 +97,6 @@ fn cpu_seconds(pid: u32) -> f64 {
     let numbers = stat_numbers(pid);
     let ticks = |i: usize| numbers.get(i).copied().unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
-}
-
-/// The running children of a process.
-fn children(parent: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&pid| stat_numbers(pid).get(1).copied() == Some(f64::from(parent)))
-        .collect()
 }
 
 /// The homeserver's processes: Synapse, and on PostgreSQL (`SYNAPSE_DB=postgres`) the database
@@ -141,14 +129,23 @@ impl Server {
             let ended = (numbers.get(13).copied().unwrap_or(0.0)
                 + numbers.get(14).copied().unwrap_or(0.0))
                 / 100.0;
-            cpu_seconds(main) + ended + children(main).into_iter().map(cpu_seconds).sum::<f64>()
+            cpu_seconds(main)
+                + ended
+                + procs::children(main)
+                    .into_iter()
+                    .map(cpu_seconds)
+                    .sum::<f64>()
         });
         cpu_seconds(self.synapse) + database
     }
 
     fn pss_kib(&self) -> u64 {
         let database = self.database.map_or(0, |main| {
-            procs::pss_kib(main) + children(main).into_iter().map(procs::pss_kib).sum::<u64>()
+            procs::pss_kib(main)
+                + procs::children(main)
+                    .into_iter()
+                    .map(procs::pss_kib)
+                    .sum::<u64>()
         });
         procs::pss_kib(self.synapse) + database
     }

@@ -238,24 +238,31 @@ fn since(before: &HashMap<String, Counters>, after: &HashMap<String, Counters>) 
     total
 }
 
+/// The running children of a process.
+pub fn children(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&child| {
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                == Some(parent)
+        })
+        .collect()
+}
+
 /// The process and its WebKit children, by name.
 pub fn family(pid: u32) -> HashMap<String, u32> {
     let mut found = HashMap::from([("app".to_owned(), pid)]);
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
-        let parent = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
-        if parent == Some(pid) {
-            let name = std::fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default();
-            if name.starts_with("WebKitWebProces") {
-                found.insert("web".into(), child);
-            } else if name.starts_with("WebKitNetworkP") {
-                found.insert("network".into(), child);
-            }
+    for child in children(pid) {
+        let name = std::fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default();
+        if name.starts_with("WebKitWebProces") {
+            found.insert("web".into(), child);
+        } else if name.starts_with("WebKitNetworkP") {
+            found.insert("network".into(), child);
         }
     }
     found
