@@ -78,25 +78,10 @@ fn figures(mut samples: Vec<f64>) -> String {
     )
 }
 
-/// The numbers of `/proc/<pid>/stat` after the command's name (0 for the state and any field
-/// missing): 11 and 12 are the CPU ticks used, 13 and 14 those of ended children it waited
-/// for.
-fn stat_numbers(pid: u32) -> Vec<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    stat.rsplit_once(')')
-        .map(|(_, rest)| {
-            rest.split_whitespace()
-                .map(|v| v.parse().unwrap_or(0.0))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// CPU seconds a process has used so far (utime + stime, at 100 ticks a second).
 fn cpu_seconds(pid: u32) -> f64 {
-    let numbers = stat_numbers(pid);
-    let ticks = |i: usize| numbers.get(i).copied().unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
+    let numbers = procs::stat_numbers(&procs::stat_file(pid));
+    (numbers.get(11).unwrap_or(&0) + numbers.get(12).unwrap_or(&0)) as f64 / 100.0
 }
 
 /// The homeserver's processes: Synapse, and on PostgreSQL (`SYNAPSE_DB=postgres`) the database
@@ -125,10 +110,9 @@ impl Server {
     /// CPU seconds used so far, the database's ended backends included.
     fn cpu_seconds(&self) -> f64 {
         let database = self.database.map_or(0.0, |main| {
-            let numbers = stat_numbers(main);
-            let ended = (numbers.get(13).copied().unwrap_or(0.0)
-                + numbers.get(14).copied().unwrap_or(0.0))
-                / 100.0;
+            let numbers = procs::stat_numbers(&procs::stat_file(main));
+            let ended =
+                (numbers.get(13).unwrap_or(&0) + numbers.get(14).unwrap_or(&0)) as f64 / 100.0;
             cpu_seconds(main)
                 + ended
                 + procs::children(main)

@@ -208,20 +208,8 @@ fn counters(pid: u32) -> HashMap<String, Counters> {
                 total.switches += rest.trim().parse::<u64>().unwrap_or(0);
             }
         }
-        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        // utime and stime are fields 14 and 15 of stat; 12 and 13 after the ")".
-        total.ticks += fields
-            .get(11)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-            + fields
-                .get(12)
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0);
+        let numbers = stat_numbers(&task.path().join("stat"));
+        total.ticks += numbers.get(11).unwrap_or(&0) + numbers.get(12).unwrap_or(&0);
         threads.insert(task.file_name().to_string_lossy().into_owned(), total);
     }
     threads
@@ -238,6 +226,25 @@ fn since(before: &HashMap<String, Counters>, after: &HashMap<String, Counters>) 
     total
 }
 
+/// The numbers of a process's or thread's `stat` file after the command's name (0 for the
+/// state and any field missing): index 1 is the parent, 11 and 12 the CPU ticks used (fields
+/// 14 and 15 of proc(5)), 13 and 14 those of ended children it waited for.
+pub fn stat_numbers(stat_file: &Path) -> Vec<u64> {
+    let stat = std::fs::read_to_string(stat_file).unwrap_or_default();
+    stat.rsplit_once(')')
+        .map(|(_, rest)| {
+            rest.split_whitespace()
+                .map(|v| v.parse().unwrap_or(0))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `/proc/<pid>/stat`.
+pub fn stat_file(pid: u32) -> PathBuf {
+    PathBuf::from(format!("/proc/{pid}/stat"))
+}
+
 /// The running children of a process.
 pub fn children(parent: u32) -> Vec<u32> {
     std::fs::read_dir("/proc")
@@ -245,12 +252,7 @@ pub fn children(parent: u32) -> Vec<u32> {
         .flatten()
         .flatten()
         .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|&child| {
-            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
-            stat.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
-                == Some(parent)
-        })
+        .filter(|&child| stat_numbers(&stat_file(child)).get(1) == Some(&u64::from(parent)))
         .collect()
 }
 

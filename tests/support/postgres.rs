@@ -110,19 +110,22 @@ impl Postgres {
             .ok()
     }
 
-    fn run(&self, tool: &str, args: impl FnOnce(&mut Command)) {
+    /// One of PostgreSQL's programs, as the `postgres` user when this runs as root.
+    fn command(&self, tool: &str) -> Command {
         let program = self.bin.join(tool);
-        let mut command = if running_as_root() {
+        if running_as_root() {
             let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(&program);
+            command.args(["-u", "postgres", "--"]).arg(program);
             command
         } else {
-            Command::new(&program)
-        };
+            Command::new(program)
+        }
+    }
+
+    fn run(&self, tool: &str, args: impl FnOnce(&mut Command)) {
+        let mut command = self.command(tool);
         args(&mut command);
-        let output = command
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+        let output = command.output().unwrap_or_else(|e| panic!("{tool}: {e}"));
         assert!(
             output.status.success(),
             "{tool} failed: {}{} (log: {})",
@@ -135,13 +138,14 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let data = self.data();
-        let stop = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.run("pg_ctl", |c| {
-                c.arg("-D").arg(&data).args(["-m", "fast", "-w", "stop"]);
-            })
-        }));
-        if stop.is_err() {
+        let stopped = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "fast", "-w", "stop"])
+            .output()
+            .is_ok_and(|output| output.status.success());
+        if !stopped {
             eprintln!(
                 "PostgreSQL did not stop; its folder was {}",
                 self.folder.display()
