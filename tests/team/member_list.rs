@@ -150,4 +150,37 @@ async fn who_joins_or_leaves_while_the_member_list_is_fetched_is_listed_as_they_
         |members| !members.iter().any(|m| m.user_id == vic_id),
     )
     .await;
+
+    // --- The app closes just as an old list is written over Xan's joining, and opens again.
+    // What the syncs brought was remembered for that run only, and the sync that brought the
+    // join is not read again: the list must be fetched afresh on the next start.
+    let xan = volunteer::volunteer("xan", &server).await;
+    let xan_id = xan.user_id().expect("signed in").to_string();
+    proxy.hold_next_member_list();
+    asha.team
+        .invite(&team.room_id, &xan_id)
+        .await
+        .expect("invite");
+    let listing = list_in_background(&asha, &team.room_id);
+    wait_until_held(
+        &proxy,
+        "the answer to the third request for the member list is held",
+    )
+    .await;
+    volunteer::join_as_volunteer(&xan, &team.room_id).await;
+    wait_until_read(&proxy, &team.room_id, &xan_id, "join").await;
+    asha.team.stop().await;
+    release(&proxy, listing).await;
+    asha.team.restore().await;
+    wait_for_list(
+        &asha,
+        &team.room_id,
+        "Asha's device, started again, lists Xan as joined",
+        |members| {
+            members
+                .iter()
+                .any(|m| m.user_id == xan_id && !m.name.ends_with("(invited)"))
+        },
+    )
+    .await;
 }

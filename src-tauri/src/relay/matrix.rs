@@ -439,6 +439,7 @@ impl TeamService {
     /// Stops the loops and lets go of the client, keeping the login for the next start.
     pub async fn stop(&self) {
         self.client.lock().await.take();
+        self.members_seen.forget_run();
     }
 
     /// Signs out: the server forgets this device, and the login and its store are removed.

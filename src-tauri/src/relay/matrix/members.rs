@@ -8,6 +8,11 @@
 //! lands, and before the Team screen lists the members), the list is marked missing and
 //! fetched again. At most FETCHES_PER_EVENT times for each event remembered, so a server that
 //! lies about times cannot make the device fetch without end.
+//!
+//! What syncs brought is remembered for one run of the client only. A list written over just
+//! before the app closed would be kept for good (the SDK counts it as complete, and the sync
+//! that brought the newer event is not read again), so each team room's list is also fetched
+//! afresh once a run, after the first sync.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, Weak};
@@ -29,6 +34,8 @@ use crate::changes::Changed;
 pub(super) struct SeenMembers {
     seen: Mutex<HashMap<(OwnedRoomId, OwnedUserId), Seen>>,
     followed: Mutex<HashSet<OwnedRoomId>>,
+    /// Rooms whose list was fetched afresh in this run of the client.
+    refreshed: Mutex<HashSet<OwnedRoomId>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -81,6 +88,12 @@ pub(super) fn listen(service: &Arc<TeamService>, client: &Client) {
 }
 
 impl SeenMembers {
+    /// The client is let go: the next one starts as a new run would, remembering nothing.
+    pub(super) fn forget_run(&self) {
+        lock(&self.seen).clear();
+        lock(&self.refreshed).clear();
+    }
+
     fn remember(&self, event: &SyncRoomMemberEvent, room: &Room) {
         tracing::debug!(me = %room.own_user_id(), room = %room.room_id(), user = %event.state_key(), event = %event.event_id(), membership = ?event.membership(), "member event synced");
         self.remember_seen(
@@ -174,6 +187,27 @@ async fn lost_news(service: &TeamService, room: &Room, person: Option<&UserId>) 
         }
     }
     lost
+}
+
+/// Fetches `room`'s full member list afresh, once a run (see the module's comment), in the
+/// background. Should the fetch fail, the list stays marked missing, so the SDK fetches it
+/// when it next needs it (to list the team, or to share a key).
+pub(super) fn refresh_once_a_run(service: &Arc<TeamService>, room: &Room) {
+    if !lock(&service.members_seen.refreshed).insert(room.room_id().to_owned()) {
+        return;
+    }
+    let service = service.clone();
+    let room = room.clone();
+    let runtime = service.runtime().clone();
+    runtime.spawn(async move {
+        room.mark_members_missing();
+        if let Err(error) = room.sync_members().await {
+            tracing::warn!(room = %room.room_id(), "the member list could not be fetched afresh: {error}");
+            return;
+        }
+        mend(&service, &room, None).await;
+        service.announce(Changed::Team);
+    });
 }
 
 /// Checks the room again each time a full member list lands. The task holds only the

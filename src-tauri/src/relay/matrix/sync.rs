@@ -163,6 +163,21 @@ fn check_membership(service: &TeamService, client: &Client) {
     }
 }
 
+/// Each joined team room's member list is fetched afresh once a run (see [`super::members`]).
+fn refresh_member_lists(service: &Arc<TeamService>, client: &Client) {
+    let Ok(teams) = teams::team_rooms(&service.database) else {
+        return;
+    };
+    for team in teams {
+        let room = <&matrix_sdk::ruma::RoomId>::try_from(team.room_id.as_str())
+            .ok()
+            .and_then(|room_id| client.get_room(room_id));
+        if let Some(room) = room.filter(|room| room.state() == RoomState::Joined) {
+            super::members::refresh_once_a_run(service, &room);
+        }
+    }
+}
+
 /// Team rooms made before live location was open to every member are opened where this
 /// device may (see [`teams::open_live_location`]): each room once a start, once the device
 /// has its state (a room joined is looked at after the sync that brings it).
@@ -233,6 +248,7 @@ async fn sync_loop(service: Arc<TeamService>, client: Client, contact: Arc<Conta
                     service.announce(Changed::TeamReading { until: None });
                 }
                 open_live_location(&service, &client).await;
+                refresh_member_lists(&service, &client);
                 first = false;
                 backoff = Duration::from_secs(1);
                 {
