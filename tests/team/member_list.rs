@@ -49,6 +49,25 @@ async fn wait_until_held(proxy: &HoldingProxy, what: &str) {
     wait_until(what, Duration::from_secs(60), || async { proxy.holding() }).await;
 }
 
+/// Asha invites `invitee` (which makes the SDK fetch the whole list on the next look) and
+/// lists the team, with the answer to whichever part of the app asks first held back.
+async fn invite_with_the_list_held(
+    proxy: &HoldingProxy,
+    asha: &Device,
+    room: &str,
+    invitee: &str,
+) -> tokio::task::JoinHandle<Result<Vec<Member>, RelayError>> {
+    proxy.hold_next_member_list();
+    asha.team.invite(room, invitee).await.expect("invite");
+    let listing = list_in_background(asha, room);
+    wait_until_held(
+        proxy,
+        &format!("the answer to a request for the member list is held (inviting {invitee})"),
+    )
+    .await;
+    listing
+}
+
 /// Waits until Asha's device has read the sync bringing `user`'s `membership`.
 async fn wait_until_read(proxy: &HoldingProxy, room: &str, user: &str, membership: &str) {
     wait_until_seen(
@@ -121,21 +140,10 @@ async fn who_joins_or_leaves_while_the_member_list_is_fetched_is_listed_as_they_
     )
     .await;
 
-    // --- Vic leaves while the list is fetched again. Inviting someone makes the SDK fetch
-    // the whole list on the next look: the answer to whichever part of the app asks first is
-    // held.
+    // --- Vic leaves while the list is fetched again.
     let wes = volunteer::volunteer("wes", &server).await;
-    proxy.hold_next_member_list();
-    asha.team
-        .invite(&team.room_id, wes.user_id().expect("signed in").as_str())
-        .await
-        .expect("invite");
-    let listing = list_in_background(&asha, &team.room_id);
-    wait_until_held(
-        &proxy,
-        "the answer to the second request for the member list is held",
-    )
-    .await;
+    let wes_id = wes.user_id().expect("signed in").to_string();
+    let listing = invite_with_the_list_held(&proxy, &asha, &team.room_id, &wes_id).await;
     vic.get_room(<&RoomId>::try_from(team.room_id.as_str()).unwrap())
         .expect("Vic's room")
         .leave()
@@ -156,17 +164,7 @@ async fn who_joins_or_leaves_while_the_member_list_is_fetched_is_listed_as_they_
     // join is not read again: the list must be fetched afresh on the next start.
     let xan = volunteer::volunteer("xan", &server).await;
     let xan_id = xan.user_id().expect("signed in").to_string();
-    proxy.hold_next_member_list();
-    asha.team
-        .invite(&team.room_id, &xan_id)
-        .await
-        .expect("invite");
-    let listing = list_in_background(&asha, &team.room_id);
-    wait_until_held(
-        &proxy,
-        "the answer to the third request for the member list is held",
-    )
-    .await;
+    let listing = invite_with_the_list_held(&proxy, &asha, &team.room_id, &xan_id).await;
     volunteer::join_as_volunteer(&xan, &team.room_id).await;
     wait_until_read(&proxy, &team.room_id, &xan_id, "join").await;
     asha.team.stop().await;

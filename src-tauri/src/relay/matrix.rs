@@ -423,7 +423,7 @@ impl TeamService {
             .ok()
             .and_then(|id| client.get_room(id))
         {
-            members::mend(self, &room, None).await;
+            members::mend(self, &room).await;
         }
         teams::members(&client, room_id).await
     }
