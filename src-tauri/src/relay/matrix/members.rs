@@ -62,6 +62,9 @@ const FETCHES_PER_EVENT: u8 = 3;
 
 /// How long a room must go without member events before the sync's checks run.
 const QUIET: Duration = Duration::from_secs(2);
+/// The longest a check waits for quiet: a member who keeps sending member events (changing
+/// their name again and again) cannot put it off for good.
+const LONGEST_WAIT: Duration = Duration::from_secs(30);
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
@@ -167,8 +170,14 @@ impl SeenMembers {
     }
 }
 
-/// Checks `room` (as [`mend`]) in the background once no member event has come for QUIET;
-/// one waiting check per room, which sees everything that came before it runs.
+/// How much longer a check asked for `waited` ago waits, with the room quiet in `until_quiet`.
+fn still_to_wait(until_quiet: Duration, waited: Duration) -> Duration {
+    until_quiet.min(LONGEST_WAIT.saturating_sub(waited))
+}
+
+/// Checks `room` (as [`mend`]) in the background once no member event has come for QUIET, or
+/// after LONGEST_WAIT; one waiting check per room, which sees everything that came before it
+/// runs.
 fn mend_when_quiet(service: &Arc<TeamService>, room: &Room) {
     if !lock(&service.members_seen.waiting).insert(room.room_id().to_owned()) {
         return;
@@ -178,8 +187,12 @@ fn mend_when_quiet(service: &Arc<TeamService>, room: &Room) {
     let runtime = service.runtime().clone();
     // Off the sync loop: a fetch must not hold up the reading of the room.
     runtime.spawn(async move {
+        let asked = Instant::now();
         loop {
-            let wait = service.members_seen.quiet_in(room.room_id());
+            let wait = still_to_wait(
+                service.members_seen.quiet_in(room.room_id()),
+                asked.elapsed(),
+            );
             if wait.is_zero() {
                 break;
             }
@@ -377,5 +390,16 @@ mod tests {
         assert_eq!(members.quiet_in(other_room), Duration::ZERO);
         members.forget_run();
         assert_eq!(members.quiet_in(room), Duration::ZERO, "a new run");
+    }
+
+    #[test]
+    fn a_check_waits_for_quiet_but_never_longer_than_its_bound() {
+        let s = Duration::from_secs;
+        assert_eq!(still_to_wait(QUIET, s(0)), QUIET);
+        assert_eq!(still_to_wait(Duration::ZERO, s(0)), Duration::ZERO);
+        // Member events that keep coming keep the room from being quiet: the bound holds.
+        assert_eq!(still_to_wait(QUIET, LONGEST_WAIT - s(1)), s(1));
+        assert_eq!(still_to_wait(QUIET, LONGEST_WAIT), Duration::ZERO);
+        assert_eq!(still_to_wait(QUIET, s(u64::MAX)), Duration::ZERO);
     }
 }
