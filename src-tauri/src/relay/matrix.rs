@@ -440,6 +440,8 @@ impl TeamService {
     pub async fn stop(&self) {
         self.client.lock().await.take();
         self.members_seen.forget_run();
+        // As after a real restart, warnings come again from what the crypto store holds.
+        self.identities.forget_run();
     }
 
     /// Signs out: the server forgets this device, and the login and its store are removed.
