@@ -177,30 +177,33 @@ fn still_to_wait(until_quiet: Duration, waited: Duration) -> Duration {
 
 /// Checks `room` (as [`mend`]) in the background once no member event has come for QUIET, or
 /// after LONGEST_WAIT; one waiting check per room, which sees everything that came before it
-/// runs.
+/// runs. It holds the room's id, not the room: should the client stop while it waits, the
+/// check runs on the client running then, or not at all, and the old one is let go at once.
 fn mend_when_quiet(service: &Arc<TeamService>, room: &Room) {
-    if !lock(&service.members_seen.waiting).insert(room.room_id().to_owned()) {
+    let room_id = room.room_id().to_owned();
+    if !lock(&service.members_seen.waiting).insert(room_id.clone()) {
         return;
     }
     let service = service.clone();
-    let room = room.clone();
     let runtime = service.runtime().clone();
     // Off the sync loop: a fetch must not hold up the reading of the room.
     runtime.spawn(async move {
         let asked = Instant::now();
         loop {
-            let wait = still_to_wait(
-                service.members_seen.quiet_in(room.room_id()),
-                asked.elapsed(),
-            );
+            let wait = still_to_wait(service.members_seen.quiet_in(&room_id), asked.elapsed());
             if wait.is_zero() {
                 break;
             }
             tokio::time::sleep(wait).await;
         }
         // An event from now on asks for a check of its own.
-        lock(&service.members_seen.waiting).remove(room.room_id());
-        mend(&service, &room).await;
+        lock(&service.members_seen.waiting).remove(&room_id);
+        let Ok(client) = service.client().await else {
+            return;
+        };
+        if let Some(room) = client.get_room(&room_id) {
+            mend(&service, &room).await;
+        }
     });
 }
 
