@@ -14,6 +14,8 @@ mod duress;
 mod federation;
 #[path = "support/holding_proxy.rs"]
 mod holding_proxy;
+#[path = "team/member_flood.rs"]
+mod member_flood;
 #[path = "team/member_list.rs"]
 mod member_list;
 #[path = "team/room_trust.rs"]

@@ -33,6 +33,8 @@ struct State {
     /// How many sync requests came in, and the answers that went back, in order.
     sync_requests: AtomicUsize,
     sync_answers: Mutex<Vec<Value>>,
+    /// How many requests for a room's full member list came in.
+    member_lists: AtomicUsize,
 }
 
 impl HoldingProxy {
@@ -47,6 +49,7 @@ impl HoldingProxy {
             release: watch::Sender::new(false),
             sync_requests: AtomicUsize::new(0),
             sync_answers: Mutex::default(),
+            member_lists: AtomicUsize::new(0),
         });
         let shared = state.clone();
         let task = tokio::spawn(async move {
@@ -90,6 +93,11 @@ impl HoldingProxy {
         self.state.sync_requests.load(Ordering::SeqCst) >= index + 2
     }
 
+    /// How many times the device behind the proxy asked for a room's full member list.
+    pub fn member_lists_asked(&self) -> usize {
+        self.state.member_lists.load(Ordering::SeqCst)
+    }
+
     pub fn syncs_seen(&self) -> usize {
         self.state.sync_answers.lock().unwrap().len()
     }
@@ -115,6 +123,9 @@ async fn forward(
     let is_sync = path.ends_with("/sync");
     if is_sync {
         state.sync_requests.fetch_add(1, Ordering::SeqCst);
+    }
+    if path.ends_with("/members") {
+        state.member_lists.fetch_add(1, Ordering::SeqCst);
     }
     let method = request.method().clone();
     let headers = request.headers().clone();

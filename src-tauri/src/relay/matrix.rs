@@ -11,6 +11,7 @@ mod members;
 mod memory;
 mod recovery;
 mod room_events;
+mod roster;
 mod sync;
 pub(crate) mod teams;
 mod trust;
@@ -33,7 +34,7 @@ use crate::time::Clock;
 pub use client::register;
 pub use heads::FromRooms;
 pub use identities::IdentityChange;
-pub use teams::{Member, MemberDevice};
+pub use roster::{Member, MemberDevice};
 pub use unreadable::UnreadablePost;
 pub use verification::{Comparison, Picture, Stage as ComparisonStage};
 
@@ -425,7 +426,7 @@ impl TeamService {
         {
             members::mend(self, &room).await;
         }
-        teams::members(&client, room_id).await
+        roster::members(&client, room_id).await
     }
 
     pub async fn leave_team(&self, room_id: &str) -> Result<(), RelayError> {

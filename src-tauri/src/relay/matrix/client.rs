@@ -232,18 +232,30 @@ fn computer_name() -> Option<String> {
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .or_else(|| std::env::var("COMPUTERNAME").ok())?;
-    let name = shown_device_name(&raw);
+    let name = shown_name(&raw);
     (!name.is_empty() && name != "localhost").then_some(name)
 }
 
-/// A device name as the app shows it: any member's client sets its own, so it is cut to
-/// 64 characters and stripped of control characters before it reaches a screen.
-pub fn shown_device_name(raw: &str) -> String {
-    raw.trim()
+/// A name as the app shows it, a device's or a person's: any member's client sets its own, so
+/// it is stripped of control characters and of the marks that turn text around (U+202E and
+/// its kind, which could make the user id shown after it read backwards), and cut to 64
+/// characters, before it reaches a screen.
+pub fn shown_name(raw: &str) -> String {
+    let name: String = raw
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_direction_mark(*c))
+        .skip_while(|c| c.is_whitespace())
         .take(64)
-        .collect()
+        .collect();
+    name.trim_end().to_owned()
+}
+
+/// Unicode's explicit direction marks, embeddings, overrides and isolates.
+fn is_direction_mark(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 fn random_passphrase() -> String {
@@ -395,10 +407,13 @@ mod tests {
             assert!(device_name(Some(&hostile)).is_err(), "{hostile:?}");
         }
         // What another member's client named its device is cut and cleaned for the screen.
-        assert_eq!(super::shown_device_name(&"x".repeat(100_000)).len(), 64);
+        assert_eq!(super::shown_name(&"x".repeat(100_000)).len(), 64);
+        assert_eq!(super::shown_name(" Vic\u{1b}[31m\nphone "), "Vic[31mphone");
         assert_eq!(
-            super::shown_device_name(" Vic\u{1b}[31m\nphone "),
-            "Vic[31mphone"
+            super::shown_name("\u{202E}ahsA\u{2066} Patel\u{200F}\u{2069} "),
+            "ahsA Patel"
         );
+        assert_eq!(super::shown_name(" \u{202E} \u{0} "), "");
+        assert_eq!(super::shown_name("Émilie 👩‍👧"), "Émilie 👩‍👧");
     }
 }

@@ -257,10 +257,7 @@ pub(super) async fn apply_room(
                 Err(_) => crate::checkins::short_name(&event.sender),
             };
             // Any member sets their own name: cut and cleaned before any screen shows it.
-            names.insert(
-                event.sender.clone(),
-                super::client::shown_device_name(&name),
-            );
+            names.insert(event.sender.clone(), super::client::shown_name(&name));
         }
         event.sender_name = names[&event.sender].clone();
     }

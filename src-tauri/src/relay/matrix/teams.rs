@@ -7,9 +7,8 @@ use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
 use matrix_sdk::ruma::events::InitialStateEvent;
 use matrix_sdk::ruma::serde::Raw;
 use matrix_sdk::ruma::{OwnedRoomOrAliasId, OwnedServerName, RoomId, UserId};
-use matrix_sdk::{Client, RoomMemberships, RoomState};
+use matrix_sdk::{Client, RoomState};
 use rusqlite::params;
-use serde::Serialize;
 
 use super::client::refused;
 use super::{Invitation, TeamView};
@@ -265,7 +264,7 @@ pub async fn join_team(
     remember_team(database, joined.room_id().as_str(), name, now)
 }
 
-fn room_id(typed: &str) -> Result<&RoomId, RelayError> {
+pub(super) fn room_id(typed: &str) -> Result<&RoomId, RelayError> {
     <&RoomId>::try_from(typed).map_err(|_| RelayError::UnknownTeam(typed.to_owned()))
 }
 
@@ -301,80 +300,6 @@ pub async fn invitations(client: &Client) -> Vec<Invitation> {
         });
     }
     list
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MemberDevice {
-    pub device_id: String,
-    pub name: String,
-    /// Cross-signed by its owner: Element sends to it and shows what it sends.
-    pub confirmed_by_owner: bool,
-    pub this_device: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Member {
-    pub user_id: String,
-    pub name: String,
-    pub devices: Vec<MemberDevice>,
-    /// Whether the person has set up cross-signing at all: without it Element users send
-    /// none of their devices anything.
-    pub has_identity: bool,
-    /// This account has verified the person's identity (meaningless for oneself).
-    pub you_verified: bool,
-    pub is_you: bool,
-}
-
-pub async fn members(client: &Client, room: &str) -> Result<Vec<Member>, RelayError> {
-    let room = client
-        .get_room(room_id(room)?)
-        .ok_or_else(|| RelayError::UnknownTeam(room.to_owned()))?;
-    let joined = room
-        .members(RoomMemberships::JOIN | RoomMemberships::INVITE)
-        .await
-        .map_err(|e| refused(e, "Listing members"))?;
-    let mut members = Vec::new();
-    let own_device = client.device_id().map(ToString::to_string);
-    let own_user = client.user_id().map(ToString::to_string);
-    for member in joined {
-        // The labels come from the keys alone: a device counts as confirmed only when its
-        // owner's cross-signing key signed it, and a person as verified only when we did.
-        let devices = match client.encryption().get_user_devices(member.user_id()).await {
-            Ok(devices) => devices
-                .devices()
-                .map(|d| MemberDevice {
-                    device_id: d.device_id().to_string(),
-                    name: super::client::shown_device_name(d.display_name().unwrap_or_default()),
-                    confirmed_by_owner: d.is_cross_signed_by_owner(),
-                    this_device: own_device.as_deref() == Some(d.device_id().as_str()),
-                })
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        let identity = client
-            .encryption()
-            .get_user_identity(member.user_id())
-            .await
-            .ok()
-            .flatten();
-        let invited =
-            member.membership() == &matrix_sdk::ruma::events::room::member::MembershipState::Invite;
-        members.push(Member {
-            user_id: member.user_id().to_string(),
-            name: format!(
-                "{}{}",
-                member.name(),
-                if invited { " (invited)" } else { "" }
-            ),
-            devices,
-            has_identity: identity.is_some(),
-            you_verified: identity.as_ref().is_some_and(|i| i.is_verified()),
-            is_you: own_user.as_deref() == Some(member.user_id().as_str()),
-        });
-    }
-    Ok(members)
 }
 
 pub async fn leave(

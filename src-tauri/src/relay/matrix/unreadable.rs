@@ -105,7 +105,7 @@ impl Unreadable {
             .get_field::<String>("sender")
             .ok()
             .flatten()
-            .map(|s| super::client::shown_device_name(&s))
+            .map(|s| super::client::shown_name(&s))
             .filter(|s| s.starts_with('@'))
             .unwrap_or_else(|| "someone".to_owned());
         let sent_at = raw
@@ -167,7 +167,7 @@ async fn member_name(client: &Client, room_id: &OwnedRoomId, sender: &str) -> St
     };
     match room.get_member_no_sync(&user).await {
         Ok(Some(member)) => {
-            let name = super::client::shown_device_name(member.name());
+            let name = super::client::shown_name(member.name());
             if name.is_empty() {
                 fallback
             } else {

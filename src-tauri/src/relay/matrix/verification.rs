@@ -20,7 +20,7 @@ use matrix_sdk::ruma::{DeviceId, UserId};
 use matrix_sdk::Client;
 use serde::Serialize;
 
-use super::{client::shown_device_name, teams, TeamService, TeamStatus};
+use super::{client::shown_name, teams, TeamService, TeamStatus};
 use crate::changes::Changed;
 use crate::relay::{invalid, RelayError};
 
@@ -143,18 +143,18 @@ fn view(tracked: &Tracked) -> Comparison {
         VerificationRequestState::Requested {
             other_device_data, ..
         } => {
-            comparison.session = other_device_data.display_name().map(shown_device_name);
+            comparison.session = other_device_data.display_name().map(shown_name);
             comparison.stage = Stage::Asked;
         }
         VerificationRequestState::Ready {
             other_device_data, ..
         } => {
-            comparison.session = other_device_data.display_name().map(shown_device_name);
+            comparison.session = other_device_data.display_name().map(shown_name);
             comparison.stage = Stage::Starting;
         }
         VerificationRequestState::Transitioned { verification } => match verification.sas() {
             Some(sas) => {
-                comparison.session = sas.other_device().display_name().map(shown_device_name);
+                comparison.session = sas.other_device().display_name().map(shown_name);
                 sas_view(&sas, tracked, &mut comparison);
             }
             None => {
@@ -216,7 +216,7 @@ fn ended_in_words(info: &CancelInfo, name: &str, own_session: bool) -> String {
         CancelCode::User if info.cancelled_by_us() => "You stopped the comparison. Nothing was confirmed.".into(),
         CancelCode::User => format!("{} stopped the comparison. Nothing was confirmed.", capitalised(&other)),
         CancelCode::Accepted => "Another of your sessions answered this request, so this one stopped.".into(),
-        _ => format!("The comparison stopped ({}). Nothing was confirmed; start again.", shown_device_name(info.reason())),
+        _ => format!("The comparison stopped ({}). Nothing was confirmed; start again.", shown_name(info.reason())),
     }
 }
 
@@ -247,7 +247,7 @@ async fn teammate_name(service: &TeamService, client: &Client, user: &UserId) ->
         if let Ok(Some(member)) = room.get_member_no_sync(user).await {
             if member.membership() == &matrix_sdk::ruma::events::room::member::MembershipState::Join
             {
-                return Some(shown_device_name(member.name()));
+                return Some(shown_name(member.name()));
             }
         }
     }
