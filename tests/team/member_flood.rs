@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use campaign_safe_lib::alarms::AlarmKind;
 
 use super::holding_proxy::HoldingProxy;
-use super::room_trust::{log, team_of};
+use super::room_trust::{forged, log, started, team_of};
 use super::synapse::Synapse;
 use super::team_device::{wait_until, wait_until_seen, Device};
 use super::volunteer;
@@ -90,6 +90,9 @@ async fn a_member_who_floods_member_events_holds_up_no_check_in_and_no_alarm() {
         office.session(WARD).is_some()
     })
     .await;
+    // The session's id, for a forgery later (read now: once her own member event cannot be
+    // read, her own client cannot read the room's history).
+    let session = started(&mallory, &room).await["session"].clone();
     // The Team screen is opened once, so the full list is in hand before the flood.
     asha.team.members(&room).await.expect("members");
     let lists_before = proxy.member_lists_asked();
@@ -99,7 +102,7 @@ async fn a_member_who_floods_member_events_holds_up_no_check_in_and_no_alarm() {
         let (mallory, room, taken) = (mallory.clone(), room.clone(), taken.clone());
         tokio::spawn(async move { flood(&mallory, &room, &taken).await })
     };
-    let started = Instant::now();
+    let flood_began = Instant::now();
     wait_until(
         "a third of the flood is in",
         Duration::from_secs(120),
@@ -134,7 +137,7 @@ async fn a_member_who_floods_member_events_holds_up_no_check_in_and_no_alarm() {
     let taken = taken.load(Ordering::SeqCst);
     println!(
         "the server took {taken} of {FLOOD} member events in {:?}; the check-in crossed by event {crossed}, the alarms by {alarmed}",
-        started.elapsed()
+        flood_began.elapsed()
     );
     assert!(taken >= FLOOD / 2, "the flood was mostly refused: {taken}");
 
@@ -186,6 +189,38 @@ async fn a_member_who_floods_member_events_holds_up_no_check_in_and_no_alarm() {
                 member.name
             );
         }
+    }
+
+    // Now she names herself with nothing but marks that turn text around; a change she then
+    // forges is ignored, and the session's page still names her as its sender.
+    mallory_room
+        .send_state_event_raw(
+            "m.room.member",
+            &mallory_id,
+            json!({"membership": "join", "displayname": "\u{202E}\u{2066}\u{200F}"}),
+        )
+        .await
+        .expect("the server takes a name of direction marks");
+    let forgery = json!({"v": 1, "event": "ended", "session": session,
+        "at": chrono::Utc::now().timestamp_millis(), "by": "Asha Patel", "how": "app"});
+    volunteer::send_raw(&mallory, &room, forged(forgery)).await;
+    for device in [&asha, &office] {
+        wait_until_seen("the ignored change names Mallory", SHORT, || async {
+            let ignored = device.ignored(WARD);
+            if ignored
+                .iter()
+                .any(|t| t.starts_with("A change from mallory "))
+            {
+                Ok(())
+            } else {
+                Err(format!("{ignored:?}"))
+            }
+        })
+        .await;
+        assert!(
+            device.session(WARD).is_some(),
+            "the forged end ended nothing"
+        );
     }
 
     // Posts still go out and are read: the team's keys reach everyone after it all.

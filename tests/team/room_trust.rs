@@ -56,7 +56,7 @@ pub(super) async fn team_of(devices: &[&Device], clients: &[&matrix_sdk::Client]
 }
 
 /// The app's field of the room's "started" post for the session called `title`.
-async fn started(client: &matrix_sdk::Client, room: &str) -> Value {
+pub(super) async fn started(client: &matrix_sdk::Client, room: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let posts = volunteer::posts(client, room).await;
@@ -71,7 +71,7 @@ async fn started(client: &matrix_sdk::Client, room: &str) -> Value {
     }
 }
 
-fn forged(field: Value) -> Value {
+pub(super) fn forged(field: Value) -> Value {
     json!({"msgtype": "m.notice", "body": "✅ all fine", "uk.campaignsafe.checkin": field})
 }
 

@@ -176,10 +176,7 @@ async fn watch_room(service: Arc<TeamService>, client: Client, room: Room) {
                     continue;
                 }
             };
-            let name = match room.get_member_no_sync(&change.user_id).await {
-                Ok(Some(member)) => super::client::shown_name(member.name()),
-                _ => crate::checkins::short_name(change.user_id.as_str()),
-            };
+            let name = super::roster::name_in(&room, &change.user_id).await;
             let current_key = master_key_now(&client, &change.user_id).await;
             let change = IdentityChange {
                 room_id: room_id.clone(),

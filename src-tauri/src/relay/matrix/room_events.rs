@@ -250,14 +250,10 @@ pub(super) async fn apply_room(
     for event in &mut batch {
         if !names.contains_key(&event.sender) {
             let name = match matrix_sdk::ruma::UserId::parse(event.sender.as_str()) {
-                Ok(user) => match room.get_member_no_sync(&user).await {
-                    Ok(Some(member)) => member.name().to_owned(),
-                    _ => crate::checkins::short_name(&event.sender),
-                },
-                Err(_) => crate::checkins::short_name(&event.sender),
+                Ok(user) => super::roster::name_in(&room, &user).await,
+                Err(_) => super::client::shown_name(&crate::checkins::short_name(&event.sender)),
             };
-            // Any member sets their own name: cut and cleaned before any screen shows it.
-            names.insert(event.sender.clone(), super::client::shown_name(&name));
+            names.insert(event.sender.clone(), name);
         }
         event.sender_name = names[&event.sender].clone();
     }

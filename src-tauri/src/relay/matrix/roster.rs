@@ -6,7 +6,7 @@
 //! and one whose event cannot be read is listed by their user id, never left out: everyone
 //! listed here is sent the team's keys.
 
-use matrix_sdk::ruma::OwnedUserId;
+use matrix_sdk::ruma::{OwnedUserId, UserId};
 use matrix_sdk::{Client, Room, RoomMemberships};
 use serde::Serialize;
 
@@ -91,19 +91,42 @@ struct Person {
 }
 
 impl Person {
-    /// Any member sets their own name in the room, so it is cleaned and cut as a device's
-    /// is; with none left, the user id's own part names them.
     fn new(user_id: OwnedUserId, raw_name: Option<&str>, invited: bool) -> Self {
-        let mut name = shown_name(raw_name.unwrap_or_default());
-        if name.is_empty() {
-            name = shown_name(user_id.localpart());
-        }
         Self {
+            name: shown_member_name(raw_name, &user_id),
             user_id,
-            name,
             invited,
         }
     }
+}
+
+/// Any member sets their own name in the room, so it is cleaned and cut as a device's is;
+/// with none left, the user id's own part names them (never an empty name, which would hide
+/// who sent a change).
+pub(super) fn shown_member_name(raw_name: Option<&str>, user_id: &UserId) -> String {
+    let name = shown_name(raw_name.unwrap_or_default());
+    if name.is_empty() {
+        shown_name(user_id.localpart())
+    } else {
+        name
+    }
+}
+
+/// What `room` calls `user`, for the screen: as [`shown_member_name`], by the user id when
+/// their member event cannot be read.
+pub(super) async fn name_in(room: &Room, user: &UserId) -> String {
+    let member = room.get_member_no_sync(user).await.ok().flatten();
+    shown_member_name(member.as_ref().map(|m| m.name()), user)
+}
+
+/// Whether `user` has joined `room`, by the store's list of ids, which holds even when their
+/// member event cannot be read.
+pub(super) async fn has_joined(client: &Client, room: &Room, user: &UserId) -> bool {
+    client
+        .state_store()
+        .get_user_ids(room.room_id(), RoomMemberships::JOIN)
+        .await
+        .is_ok_and(|ids| ids.iter().any(|id| id == user))
 }
 
 async fn people(client: &Client, room: &Room) -> Result<Vec<Person>, RelayError> {
@@ -149,7 +172,7 @@ async fn people(client: &Client, room: &Room) -> Result<Vec<Person>, RelayError>
 #[cfg(test)]
 mod tests {
     use super::Person;
-    use matrix_sdk::ruma::OwnedUserId;
+    use matrix_sdk::ruma::{OwnedUserId, UserId};
 
     #[test]
     fn a_member_is_named_cleanly_or_by_their_user_id() {

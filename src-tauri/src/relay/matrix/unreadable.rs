@@ -158,24 +158,14 @@ impl Unreadable {
 
 /// The name the room shows for `sender`, cleaned for the screen; the id's first part if none.
 async fn member_name(client: &Client, room_id: &OwnedRoomId, sender: &str) -> String {
-    let fallback = crate::checkins::short_name(sender);
+    let fallback = super::client::shown_name(&crate::checkins::short_name(sender));
     let (Some(room), Ok(user)) = (
         client.get_room(room_id),
         matrix_sdk::ruma::UserId::parse(sender),
     ) else {
         return fallback;
     };
-    match room.get_member_no_sync(&user).await {
-        Ok(Some(member)) => {
-            let name = super::client::shown_name(member.name());
-            if name.is_empty() {
-                fallback
-            } else {
-                name
-            }
-        }
-        _ => fallback,
-    }
+    super::roster::name_in(&room, &user).await
 }
 
 fn sessions_of(service: &TeamService, room_id: &OwnedRoomId, sender: &str) -> Vec<SessionOut> {

@@ -20,7 +20,7 @@ use matrix_sdk::ruma::{DeviceId, UserId};
 use matrix_sdk::Client;
 use serde::Serialize;
 
-use super::{client::shown_name, teams, TeamService, TeamStatus};
+use super::{client::shown_name, roster, teams, TeamService, TeamStatus};
 use crate::changes::Changed;
 use crate::relay::{invalid, RelayError};
 
@@ -244,11 +244,9 @@ async fn teammate_name(service: &TeamService, client: &Client, user: &UserId) ->
         let Some(room) = client.get_room(room_id) else {
             continue;
         };
-        if let Ok(Some(member)) = room.get_member_no_sync(user).await {
-            if member.membership() == &matrix_sdk::ruma::events::room::member::MembershipState::Join
-            {
-                return Some(shown_name(member.name()));
-            }
+        // By the store's list of ids: a member event the SDK cannot read still counts.
+        if roster::has_joined(client, &room, user).await {
+            return Some(roster::name_in(&room, user).await);
         }
     }
     None
