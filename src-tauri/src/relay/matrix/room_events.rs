@@ -250,7 +250,7 @@ pub(super) async fn apply_room(
     for event in &mut batch {
         if !names.contains_key(&event.sender) {
             let name = match matrix_sdk::ruma::UserId::parse(event.sender.as_str()) {
-                Ok(user) => super::roster::name_in(&room, &user).await,
+                Ok(user) => super::roster::name_in(room, &user).await,
                 Err(_) => super::client::shown_name(&crate::checkins::short_name(&event.sender)),
             };
             names.insert(event.sender.clone(), name);

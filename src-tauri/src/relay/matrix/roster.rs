@@ -172,7 +172,7 @@ async fn people(client: &Client, room: &Room) -> Result<Vec<Person>, RelayError>
 #[cfg(test)]
 mod tests {
     use super::Person;
-    use matrix_sdk::ruma::{OwnedUserId, UserId};
+    use matrix_sdk::ruma::OwnedUserId;
 
     #[test]
     fn a_member_is_named_cleanly_or_by_their_user_id() {
