@@ -163,7 +163,7 @@ async fn people(client: &Client, room: &Room) -> Result<Vec<Person>, RelayError>
         for user_id in user_ids {
             let member = room.get_member_no_sync(&user_id).await.ok().flatten();
             let name = member.as_ref().map(|m| m.name());
-            people.push(Person::new(user_id.clone(), name, invited));
+            people.push(Person::new(user_id, name, invited));
         }
     }
     Ok(people)
