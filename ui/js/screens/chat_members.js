@@ -25,7 +25,7 @@ export function chatMembersPicker() {
         const id = `chat-${member.userId.replace(/[^a-zA-Z0-9]/g, '')}`;
         box.append(h('div', { class: 'check' },
           h('input', { type: 'checkbox', id, value: member.userId }),
-          h('label', { for: id }, `${member.name} (${member.userId})`)));
+          h('label', { for: id }, h('bdi', {}, member.name), ` (${member.userId})`)));
       }
     } catch (error) {
       box.append(h('p', { class: 'problem' }, error.message));

@@ -13,7 +13,8 @@ export function memberList(members, deviceConfirmed) {
   return [
     leftOut(members, deviceConfirmed),
     h('ul', { class: 'member-list' }, members.map((member) => h('li', {},
-      h('strong', {}, member.name), ' ', h('span', { class: 'path' }, member.userId),
+      // dir=auto: a name in a right-to-left script keeps to itself, and the id beside it reads as typed.
+      h('strong', { dir: 'auto' }, member.name), ' ', h('span', { class: 'path' }, member.userId),
       personTrust(member),
       member.devices.length ? h('ul', {}, member.devices.map((device) => deviceLine(member, device))) : null))),
   ];
