@@ -134,6 +134,8 @@ async fn sign_in_create_a_team_share_a_session_and_see_it_missed() {
         app.wait_for_text(".team-status", "This device is confirmed by its owner")
             .await;
         app.screenshots("team-members-trust").await;
+        app.screenshots_of("team-member-list", Some(".member-list"))
+            .await;
         app.screenshots_of("team-setup", Some(".team-card")).await;
 
         // Asha verifies Vic with his phone, comparing numbers from the members list.
