@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde::Serialize;
 
+use crate::bidi::isolated;
 use crate::checkins::scheduler::{ACTION_ACKNOWLEDGE, ACTION_CHECK_IN, ACTION_SNOOZE, FOLLOWED};
 use crate::checkins::Mode;
 use crate::locations::LastLocation;
@@ -251,18 +252,21 @@ impl Alarm {
         ))
     }
 
-    /// Who is out, as a sentence's subject: "Asha and Ben", or the session's name.
+    /// Who is out, as a sentence's subject: "Asha and Ben", or the session's name. Each name
+    /// is set apart for direction, so two names in Arabic are not swapped around the "and".
     fn who(&self) -> String {
         if self.participants.is_empty() {
-            self.title.clone()
+            isolated(&self.title).into_owned()
         } else {
-            self.participants.join(" and ")
+            let names: Vec<_> = self.participants.iter().map(|p| isolated(p)).collect();
+            names.join(" and ")
         }
     }
 
     /// Worded for the person who is out ("me") or for whoever is watching a team.
     fn wording(&self) -> (String, String) {
         let due = clock_time(self.due_at);
+        let title = isolated(&self.title);
         if let (AlarmKind::Duress, Some(signalled)) = (self.kind, &self.signalled) {
             let how = if signalled.pin {
                 "entered their duress PIN"
@@ -270,13 +274,13 @@ impl Alarm {
                 "checked in from chat with the team's duress word"
             };
             return (
-                format!("Silent alarm: {} ({})", signalled.by, self.title),
+                format!("Silent alarm: {} ({title})", isolated(&signalled.by)),
                 format!(
                     "At {} {} {how}: they may be with someone and unable to speak freely. What \
                      they sent looked normal to anyone watching. Do not reply in the team room or \
                      say anything that gives this away. If you think they are in danger, call 999.",
                     clock_time(self.since),
-                    signalled.by
+                    isolated(&signalled.by)
                 ),
             );
         }
@@ -286,22 +290,22 @@ impl Alarm {
                 format!(
                     "{}: a call for help came from the team room at {}. Call them now; if you \
                      cannot reach them, call 999.",
-                    self.title,
+                    title,
                     clock_time(self.since)
                 ),
             );
         }
         match (self.kind, self.mode) {
             (AlarmKind::Reminder, Mode::Me) => (
-                format!("Check in: {}", self.title),
+                format!("Check in: {title}"),
                 format!("Due at {due}. Let your team know you are OK."),
             ),
             (AlarmKind::Reminder, Mode::Watching) => (
                 format!("{} due to check in", self.who()),
-                format!("{}: due at {due}.", self.title),
+                format!("{title}: due at {due}."),
             ),
             (AlarmKind::Missed | AlarmKind::Help | AlarmKind::Duress, Mode::Me) => (
-                format!("Missed check-in: {}", self.title),
+                format!("Missed check-in: {title}"),
                 format!("Due at {due}. Check in now if you are OK."),
             ),
             (AlarmKind::Missed | AlarmKind::Help | AlarmKind::Duress, Mode::Watching) => (
@@ -309,7 +313,7 @@ impl Alarm {
                 format!(
                     "{}: overdue since {due}. Try to reach them. If you can’t and you are \
                      worried, call 999.",
-                    self.title
+                    title
                 ),
             ),
         }

@@ -8,6 +8,7 @@ pub mod aftercare;
 pub mod alarms;
 pub mod applock;
 pub mod backup;
+pub mod bidi;
 pub mod changes;
 pub mod checkins;
 pub mod checklist;

@@ -347,6 +347,28 @@ fn every_way_of_resolving_an_alarm_closes_it_and_its_notice() {
 }
 
 #[test]
+fn names_in_right_to_left_scripts_keep_to_themselves_in_the_alarm() {
+    let w = World::new();
+    let id = w.start("حي الزيتون", "أمينة", Mode::Watching);
+    w.set_time(at(14, 45));
+    w.runner.tick();
+    assert_eq!(w.open_alarms(), [(id, AlarmKind::Missed)]);
+    let alarm = w.observer.last().alarms[0].clone();
+    // Each name is isolated, so "missed a check-in" stays after the person it is about.
+    assert_eq!(alarm.summary, "\u{2068}أمينة\u{2069} missed a check-in");
+    assert!(
+        alarm
+            .body
+            .starts_with("\u{2068}حي الزيتون\u{2069}: overdue since"),
+        "{}",
+        alarm.body
+    );
+    // The title itself is kept as typed, for the window to show in its own heading.
+    assert_eq!(alarm.title, "حي الزيتون");
+    assert_eq!(w.notifier.summaries().last().unwrap(), &alarm.summary);
+}
+
+#[test]
 fn snoozing_a_reminder_hides_it_until_the_snooze_is_over() {
     let w = World::new();
     let id = w.start("Ward 3", "Asha", Mode::Me);

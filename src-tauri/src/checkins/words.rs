@@ -34,7 +34,11 @@ pub fn sentence(event: &Event) -> String {
     let who = member(event);
     let chat = event.via.as_deref() == Some("chat");
     let from_chat = if chat { " from chat" } else { "" };
-    let name = who.clone().unwrap_or_default();
+    // Set apart for direction: a name in Arabic or Hebrew keeps to itself in the sentence.
+    let name = who
+        .as_deref()
+        .map(|name| crate::bidi::isolated(name).into_owned())
+        .unwrap_or_default();
     match (event.kind.as_str(), who.is_some()) {
         ("started", false) => "Started".into(),
         ("started", true) => format!("Started by {name} and shared with the team"),
@@ -170,6 +174,17 @@ mod tests {
                     "only Asha's devices can end this session",
                 ),
                 "A change from Vic was ignored: only Asha's devices can end this session.",
+            ),
+            (
+                // A name in Arabic keeps to itself, so "from chat" stays after it.
+                event(
+                    "checked_in",
+                    "@amina:x.org",
+                    Some("أمينة"),
+                    Some("chat"),
+                    "",
+                ),
+                "\u{2068}أمينة\u{2069} checked in from chat",
             ),
             (
                 event("extended", "app", None, Some("app"), "30"),

@@ -191,7 +191,7 @@ pub fn check(conn: &Connection, plan: &Plan, now: DateTime<Utc>) -> Result<RiskC
                     !alone.is_empty() || answer.is_some_and(|a| a.present),
                     alone
                         .iter()
-                        .map(|name| format!("{name} is on their own."))
+                        .map(|name| format!("{} is on their own.", crate::bidi::isolated(name)))
                         .collect(),
                 ),
                 _ => (answer.is_some_and(|a| a.present), Vec::new()),

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::FIELD;
+use crate::bidi::isolated;
 use crate::checkins::shared::SharedFacts;
 use crate::checkins::{EscalationContact, Kind};
 use crate::locations::LastLocation;
@@ -114,10 +115,12 @@ pub fn clock(ms: Option<i64>) -> String {
 
 /// "Asha Patel", "Asha and Ben", "Asha, Ben and Cat", or the session's name when nobody
 /// is named; and whether the verb that follows is plural.
-pub fn who(title: &str, participants: &[String]) -> (String, bool) {
-    match participants {
-        [] => (title.to_owned(), false),
-        [one] => (one.clone(), false),
+/// Each name is set apart for direction (`bidi::isolated`), as in every sentence below.
+fn who(title: &str, participants: &[String]) -> (String, bool) {
+    let names: Vec<_> = participants.iter().map(|name| isolated(name)).collect();
+    match names.as_slice() {
+        [] => (isolated(title).into_owned(), false),
+        [one] => (one.to_string(), false),
         [rest @ .., last] => (format!("{} and {last}", rest.join(", ")), true),
     }
 }
@@ -136,7 +139,13 @@ fn whom_to_call(escalation: &[EscalationContact]) -> String {
     let calls: Vec<String> = escalation
         .iter()
         .take(3)
-        .map(|c| format!("{} on {}", c.name, crate::contacts::shown_phone(&c.phone)))
+        .map(|c| {
+            format!(
+                "{} on {}",
+                isolated(&c.name),
+                crate::contacts::shown_phone(&c.phone)
+            )
+        })
         .collect();
     match calls.as_slice() {
         [] => "Try to reach them.".into(),
@@ -148,8 +157,9 @@ fn whom_to_call(escalation: &[EscalationContact]) -> String {
 /// The m.room.message content for `wire` about the shared session `facts`. Alarms are plain
 /// text that mention the room, so Element rings; routine updates are notices.
 pub fn message(wire: &Wire, facts: &SharedFacts) -> Value {
-    let title = facts.title.as_str();
-    let (people, plural) = who(title, &facts.participants);
+    let (people, plural) = who(&facts.title, &facts.participants);
+    let title = isolated(&facts.title);
+    let by = isolated(&wire.by);
     let (is, was) = if plural {
         ("are", "were")
     } else {
@@ -159,7 +169,7 @@ pub fn message(wire: &Wire, facts: &SharedFacts) -> Value {
     let place = if facts.place.is_empty() {
         String::new()
     } else {
-        format!(" at {}", facts.place)
+        format!(" at {}", isolated(&facts.place))
     };
     let (alarm, body) = match wire.event {
         WireKind::Started => {
@@ -173,7 +183,7 @@ pub fn message(wire: &Wire, facts: &SharedFacts) -> Value {
                 .map(|c| {
                     format!(
                         " If a check-in is missed, call {} on {}.",
-                        c.name,
+                        isolated(&c.name),
                         crate::contacts::shown_phone(&c.phone)
                     )
                 })
@@ -181,7 +191,7 @@ pub fn message(wire: &Wire, facts: &SharedFacts) -> Value {
             let notes = if facts.notes.is_empty() {
                 String::new()
             } else {
-                format!(" Notes for responders: {}", facts.notes)
+                format!(" Notes for responders: {}", isolated(&facts.notes))
             };
             (
                 false,
@@ -202,7 +212,7 @@ pub fn message(wire: &Wire, facts: &SharedFacts) -> Value {
             false,
             format!(
                 "⏰ {title}: {} asks {people} to check in now. Reply OK (or react 👍) by {} if you are safe.",
-                wire.by,
+                by,
                 clock(wire.due_at)
             ),
         ),
@@ -210,7 +220,7 @@ pub fn message(wire: &Wire, facts: &SharedFacts) -> Value {
             false,
             format!(
                 "✅ {title}: {} checked in{}. Next check-in due {next}.",
-                wire.by,
+                by,
                 how_said(wire.how.as_deref())
             ),
         ),
@@ -242,7 +252,7 @@ pub fn message(wire: &Wire, facts: &SharedFacts) -> Value {
         }
         WireKind::Acknowledged => (
             false,
-            format!("{} is dealing with the missed check-in for {title}.", wire.by),
+            format!("{by} is dealing with the missed check-in for {title}."),
         ),
         WireKind::Ended => (false, format!("🏠 {title} has ended: {people} {is} safe.")),
         WireKind::Help => (
@@ -291,4 +301,60 @@ pub fn add_location(content: &mut Value, location: Option<&LastLocation>, now: D
 pub fn read(content: &Value) -> Option<Wire> {
     let wire: Wire = serde_json::from_value(content.get(FIELD)?.clone()).ok()?;
     (wire.v <= VERSION).then_some(wire)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_in_right_to_left_scripts_keep_to_themselves_in_a_post() {
+        let facts = SharedFacts {
+            room: "!r:x.org".into(),
+            uuid: "s1".into(),
+            ours: true,
+            owner: "@amina:x.org".into(),
+            kind: Kind::Canvass,
+            title: "حي الزيتون".into(),
+            participants: vec!["أمينة".into(), "שרה".into()],
+            place: String::new(),
+            notes: String::new(),
+            escalation: vec![EscalationContact {
+                name: "مكتب".into(),
+                phone: "01632 960123".into(),
+                relationship: String::new(),
+            }],
+            chat_members: Vec::new(),
+            interval_minutes: Some(30),
+            grace_minutes: 10,
+            started_at: 0,
+            ends_at: 0,
+            next_due_at: 0,
+            last_check_in_at: None,
+        };
+        let wire = Wire {
+            v: VERSION,
+            event: WireKind::Missed,
+            session: "s1".into(),
+            at: 0,
+            by: String::new(),
+            how: None,
+            due_at: Some(0),
+            next_due_at: None,
+            ends_at: None,
+            minutes: None,
+            info: None,
+        };
+        let content = message(&wire, &facts);
+        let body = content["body"].as_str().unwrap();
+        for isolated in [
+            "MISSED CHECK-IN: \u{2068}حي الزيتون\u{2069}. ",
+            "\u{2068}أمينة\u{2069} and \u{2068}שרה\u{2069} were due",
+            "Call \u{2068}مكتب\u{2069} on 01632 960123.",
+        ] {
+            assert!(body.contains(isolated), "{isolated:?} in {body:?}");
+        }
+        // What other devices read is the app's own field, kept exactly as it came.
+        assert_eq!(read(&content), Some(wire));
+    }
 }

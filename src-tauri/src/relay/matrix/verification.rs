@@ -453,7 +453,10 @@ impl TeamService {
             invalid(
                 "deviceId",
                 "Session",
-                format!("choose one of {name}'s sessions from the list."),
+                format!(
+                    "choose one of {}'s sessions from the list.",
+                    crate::bidi::isolated(&name)
+                ),
             )
         };
         let device_id = device_id
