@@ -427,6 +427,81 @@ async fn at_360_px_with_notifications_off_the_alarm_keeps_its_buttons_in_sight()
     app.quit(driver).await;
 }
 
+/// Where each of `words` starts on screen, left to right, inside the element `css`: read
+/// from the laid-out text, so it shows the order a reader sees, not the order of the string.
+async fn lefts_of(app: &App, css: &str, words: &[&str]) -> Vec<Option<f64>> {
+    let found = app
+        .js(&format!(
+            "const box = document.querySelector({css:?});
+             const left = (word) => {{
+               const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
+               for (let node = walker.nextNode(); node; node = walker.nextNode()) {{
+                 const at = node.data.indexOf(word);
+                 if (at < 0) continue;
+                 const range = document.createRange();
+                 range.setStart(node, at);
+                 range.setEnd(node, at + word.length);
+                 return range.getBoundingClientRect().left;
+               }}
+               return null;
+             }};
+             return {words:?}.map(left);"
+        ))
+        .await;
+    serde_json::from_value(found.clone()).unwrap_or_else(|_| panic!("positions: {found}"))
+}
+
+/// A session whose name and people are written in Arabic: the alarm and its collapsed bar
+/// keep each name to itself, so the session's name stays before the people in brackets and
+/// the people stay in the order they were typed (without isolation the whole run turns round
+/// and the session's name lands at the far end).
+#[tokio::test]
+async fn names_in_arabic_keep_their_places_in_the_alarm() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let (title, first, second) = ("حي الزيتون", "أمينة", "سارة");
+    let session = seed_session(
+        &desktop,
+        data.path(),
+        title,
+        &[first, second],
+        Mode::Watching,
+        45,
+    );
+    let driver = &Driver::start(&desktop, data.path());
+    let app = App::launch(driver).await;
+    wait_for_alarms(&app, &[session]).await;
+    assert_eq!(
+        app.js("return document.querySelector('#alarms .alarm-summary').textContent")
+            .await,
+        format!("\u{2068}{first}\u{2069} and \u{2068}{second}\u{2069} missed a check-in")
+    );
+    app.screenshots("alarm-arabic-names").await;
+
+    app.click("#alarms .alarms-toggle").await;
+    app.wait_for("#alarms.alarms-collapsed").await;
+    let count = "#alarms .alarms-count";
+    let lefts = lefts_of(&app, count, &["missed", title, first, second]).await;
+    let in_order = lefts.windows(2).all(|pair| match pair {
+        [Some(a), Some(b)] => a < b,
+        _ => false,
+    });
+    assert!(
+        in_order,
+        "on screen, the collapsed bar's words start at {lefts:?} (expected left to right: \
+         \"missed\", the session, then its two people as typed)"
+    );
+    assert_eq!(
+        app.js(&format!("return document.querySelector({count:?}).textContent"))
+            .await,
+        format!("1 missed check-in: \u{2068}{title}\u{2069} (\u{2068}{first}\u{2069}, \u{2068}{second}\u{2069})")
+    );
+    app.screenshot("alarm-arabic-names-collapsed").await;
+    app.click("#alarms .alarms-toggle").await;
+    app.quit(driver).await;
+}
+
 /// With twenty sessions out, Today's main actions still come first: "Record an incident" is
 /// at most three Tab stops below the heading, at phone and laptop width.
 #[tokio::test]

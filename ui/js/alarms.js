@@ -4,7 +4,7 @@
 // changed so their cards follow without a reload.
 
 import * as api from './api.js';
-import { h, fill, holdFocus, sessionFocus } from './dom.js';
+import { h, fill, holdFocus, sessionFocus, isolated } from './dom.js';
 import { setAppNow } from './countdowns.js';
 import { ageText, mapLinks } from './components.js';
 
@@ -150,11 +150,15 @@ function render() {
   }
 }
 
-/** Who and where, shortest first, for the collapsed bar: "Ward 3 (Asha, Ben); Ward 5 (Cat)". */
+/**
+ * Who and where, shortest first, for the collapsed bar: "Ward 3 (Asha, Ben); Ward 5 (Cat)".
+ * Each name is isolated: a title and names in Arabic would otherwise swap places around the
+ * brackets.
+ */
 function whoAndWhere(alarms) {
   return alarms.map((alarm) => (alarm.participants.length
-    ? `${alarm.title} (${alarm.participants.join(', ')})`
-    : alarm.title)).join('; ');
+    ? `${isolated(alarm.title)} (${alarm.participants.map(isolated).join(', ')})`
+    : isolated(alarm.title))).join('; ');
 }
 
 /** True while someone is typing: an alarm must not take the keyboard away mid-word. */

@@ -152,6 +152,20 @@ export function plainly(text) {
     (c) => `[U+${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}]`);
 }
 
+// Letters written right to left: Hebrew to Mandaic and the Arabic extensions, their
+// presentation forms, and the right-to-left scripts beyond the first plane.
+const RIGHT_TO_LEFT = /[\u0590-\u08FF\uFB1D-\uFDFF\uFE70-\uFEFC\u{10800}-\u{10FFF}\u{1E800}-\u{1EFFF}]/u;
+
+/**
+ * A name set apart for direction inside a sentence, as the backend's `bidi::isolated` does:
+ * a name in Arabic or Hebrew then cannot pull the words or the next name beside it round.
+ * Left-to-right text is returned as it is.
+ */
+export function isolated(text) {
+  const value = String(text ?? '');
+  return RIGHT_TO_LEFT.test(value) ? `\u2068${value.replace(/[\u202A-\u202E\u2066-\u2069]/g, '')}\u2069` : value;
+}
+
 /**
  * After an action whose answer redraws the screen: if the redraw takes the focused button
  * away, focus goes to `target()` (the session's card or heading), or else the screen's

@@ -3,7 +3,7 @@
 // Shared check-ins and missed alarms then reach every member, in the app or in Element.
 
 import * as api from '../api.js';
-import { h, s, field, errorSlot, showError, clearErrors, announce, fill, oneAtATime } from '../dom.js';
+import { h, s, field, errorSlot, showError, clearErrors, announce, fill, oneAtATime, isolated } from '../dom.js';
 import { formatWhen } from '../when.js';
 import { comparisonPanel, compareOwnSessions } from './team_compare.js';
 import { memberList } from './team_members.js';
@@ -109,15 +109,15 @@ function identityPanel(status) {
   const people = changes.filter((change) => !seen.has(change.userId) && seen.add(change.userId));
   return h('section', { class: 'card note note-warning identity-changes', role: 'alert', 'aria-labelledby': 'identity-title' },
     h('h2', { class: 'card-title', id: 'identity-title' },
-      people.length === 1 ? `${people[0].name}’s identity has changed` : `${people.length} teammates’ identities have changed`),
+      people.length === 1 ? `${isolated(people[0].name)}’s identity has changed` : `${people.length} teammates’ identities have changed`),
     people.map((change) => {
       const accept = h('button', { type: 'button', class: 'button button-secondary', 'data-user': change.userId },
-        `I have checked with ${change.name}`);
+        `I have checked with ${isolated(change.name)}`);
       const slot = errorSlot('general', `identity-${change.userId.replace(/[^a-zA-Z0-9]/g, '')}-`);
       accept.addEventListener('click', async () => {
         try {
           await api.teamAcknowledgeIdentity(change.userId);
-          announce(`${change.name}’s new identity is accepted.`);
+          announce(`${isolated(change.name)}’s new identity is accepted.`);
           rerender();
         } catch (error) {
           slot.textContent = error.message;
@@ -127,7 +127,7 @@ function identityPanel(status) {
       return h('div', { class: 'identity-change' },
         h('p', {}, h('strong', {}, change.name), ' ', h('span', { class: 'path' }, change.userId),
           change.wasVerified ? ' (you had verified them)' : ''),
-        h('p', {}, `${change.name} has reset their encryption keys, or someone else now holds their account. Until you know which, do not trust what comes from ${change.name}: call them on a number you already have and ask.`),
+        h('p', {}, `${isolated(change.name)} has reset their encryption keys, or someone else now holds their account. Until you know which, do not trust what comes from ${isolated(change.name)}: call them on a number you already have and ask.`),
         accept, slot);
     }));
 }

@@ -4,7 +4,7 @@
 // panels: it redraws as the other side answers.
 
 import * as api from '../api.js';
-import { h, errorSlot, showError, announce } from '../dom.js';
+import { h, errorSlot, showError, announce, isolated } from '../dom.js';
 
 // The user's choice of numbers or pictures, kept across redraws of the panel.
 let showPictures = false;
@@ -53,15 +53,15 @@ export function compareOwnSessions() {
 export function compareWithTeammate(member, device) {
   const slot = errorSlot('comparison', `device-${device.deviceId.replace(/[^a-zA-Z0-9]/g, '')}-`);
   const button = h('button', { type: 'button', class: 'button button-secondary' },
-    `Verify ${member.name} with this session`);
+    `Verify ${isolated(member.name)} with this session`);
   button.addEventListener('click', () => start(slot, member.userId, device.deviceId));
   return [button, slot];
 }
 
 function otherSide(comparison) {
-  const session = comparison.session ? `“${comparison.session}”` : null;
+  const session = comparison.session ? `“${isolated(comparison.session)}”` : null;
   if (comparison.ownSession) return session ? `your session ${session}` : 'your other session';
-  return session ? `${comparison.name}’s session ${session}` : comparison.name;
+  return session ? `${isolated(comparison.name)}’s session ${session}` : isolated(comparison.name);
 }
 
 function action(label, id, run, secondary = true) {
@@ -101,7 +101,7 @@ function compareStage(comparison) {
     focusPanelSoon();
   });
   return [
-    h('p', {}, `Check that ${otherSide(comparison)} shows the same ${showPictures ? 'pictures, in the same order' : 'three numbers'}. Read them out side by side, or on the phone to ${comparison.ownSession ? 'yourself' : comparison.name}.`),
+    h('p', {}, `Check that ${otherSide(comparison)} shows the same ${showPictures ? 'pictures, in the same order' : 'three numbers'}. Read them out side by side, or on the phone to ${comparison.ownSession ? 'yourself' : isolated(comparison.name)}.`),
     numbers(comparison),
     toggle,
     h('div', { class: 'actions' },
@@ -111,12 +111,12 @@ function compareStage(comparison) {
 }
 
 const TITLES = {
-  asked: (c) => (c.ownSession ? 'Another of your sessions asks to compare numbers' : `${c.name} asks to compare numbers`),
+  asked: (c) => (c.ownSession ? 'Another of your sessions asks to compare numbers' : `${isolated(c.name)} asks to compare numbers`),
   waiting: (c) => `Waiting for ${otherSide(c)}`,
   starting: () => 'Starting the comparison…',
   compare: () => 'Compare the numbers',
   confirmed: (c) => `Waiting for ${otherSide(c)} to say they match`,
-  done: (c) => (c.ownSession ? 'This device is confirmed' : `You have verified ${c.name}`),
+  done: (c) => (c.ownSession ? 'This device is confirmed' : `You have verified ${isolated(c.name)}`),
   ended: () => 'Nothing was confirmed',
 };
 
@@ -126,7 +126,7 @@ function body(comparison) {
       return [
         h('p', {}, comparison.ownSession
           ? `${otherSide(comparison)} wants to confirm itself with this device. Accept only if you started it yourself, just now.`
-          : `${comparison.name} wants to verify you${comparison.session ? `, from their session “${comparison.session}”` : ''}. Accept only if you are talking to them now, in person or on the phone.`),
+          : `${isolated(comparison.name)} wants to verify you${comparison.session ? `, from their session “${isolated(comparison.session)}”` : ''}. Accept only if you are talking to them now, in person or on the phone.`),
         h('div', { class: 'actions' },
           action('Accept', 'compare-accept', () => api.teamCompareAccept(), false),
           stop('Decline')),
@@ -135,7 +135,7 @@ function body(comparison) {
       return [
         h('p', {}, comparison.ownSession
           ? 'Open Element (or Campaign Safe) on your other session: it shows a request to verify this device. Accept it there, and choose to compare numbers or emoji.'
-          : `${comparison.name}’s session shows a request to verify. Ask them to accept it.`),
+          : `${isolated(comparison.name)}’s session shows a request to verify. Ask them to accept it.`),
         stop(),
       ];
     case 'starting':
@@ -148,7 +148,7 @@ function body(comparison) {
       return [
         h('p', { class: 'ok' }, comparison.ownSession
           ? 'Your other session signed this device: Element users in your team now send it their messages.'
-          : `${comparison.name}’s identity is verified by you. If it ever changes, this app warns you.`),
+          : `${isolated(comparison.name)}’s identity is verified by you. If it ever changes, this app warns you.`),
         stop('Close'),
       ];
     default:

@@ -2,7 +2,7 @@
 // (issue 24): who is confirmed, who is verified, who this device's messages leave out and
 // why, and a way to verify a teammate by comparing numbers.
 
-import { h } from '../dom.js';
+import { h, isolated } from '../dom.js';
 import { compareWithTeammate } from './team_compare.js';
 
 /**
@@ -30,13 +30,13 @@ function leftOut(members, deviceConfirmed) {
   const missed = [];
   for (const member of members) {
     if (!member.hasIdentity) {
-      missed.push(`${member.name}: has not set up cross-signing, so none of their devices gets anything`);
+      missed.push(`${isolated(member.name)}: has not set up cross-signing, so none of their devices gets anything`);
       continue;
     }
     const unconfirmed = member.devices.filter((device) => !device.confirmedByOwner && !device.thisDevice);
     if (unconfirmed.length) {
       const names = unconfirmed.map((device) => `“${device.name || 'Unnamed device'}”`).join(', ');
-      missed.push(`${member.isYou ? 'your' : `${member.name}’s`} ${names}: not confirmed by ${member.isYou ? 'you' : member.name}`);
+      missed.push(`${member.isYou ? 'your' : `${isolated(member.name)}’s`} ${names}: not confirmed by ${member.isYou ? 'you' : isolated(member.name)}`);
     }
   }
   if (!missed.length) return h('p', { class: 'ok left-out' }, 'Every device here gets this device’s team messages.');
