@@ -427,34 +427,42 @@ async fn at_360_px_with_notifications_off_the_alarm_keeps_its_buttons_in_sight()
     app.quit(driver).await;
 }
 
-/// Where each of `words` starts on screen, left to right, inside the element `css`: read
-/// from the laid-out text, so it shows the order a reader sees, not the order of the string.
-async fn lefts_of(app: &App, css: &str, words: &[&str]) -> Vec<Option<f64>> {
+/// Where each of `words` is on screen, left to right, inside the element `css`: the median of
+/// its letters' left edges, read from the laid-out text, so it shows the order a reader sees,
+/// not the order of the string. (A range over a whole word is not used: WebKit puts its left
+/// edge at a letter where the direction changes, far from the word itself.)
+async fn places_of(app: &App, css: &str, words: &[&str]) -> Vec<Option<f64>> {
     let found = app
         .js(&format!(
             "const box = document.querySelector({css:?});
-             const left = (word) => {{
+             const place = (word) => {{
                const walker = document.createTreeWalker(box, NodeFilter.SHOW_TEXT);
                for (let node = walker.nextNode(); node; node = walker.nextNode()) {{
                  const at = node.data.indexOf(word);
                  if (at < 0) continue;
-                 const range = document.createRange();
-                 range.setStart(node, at);
-                 range.setEnd(node, at + word.length);
-                 return range.getBoundingClientRect().left;
+                 const lefts = [];
+                 for (let i = at; i < at + word.length; i++) {{
+                   const range = document.createRange();
+                   range.setStart(node, i);
+                   range.setEnd(node, i + 1);
+                   lefts.push(range.getBoundingClientRect().left);
+                 }}
+                 lefts.sort((a, b) => a - b);
+                 return lefts[Math.floor(lefts.length / 2)];
                }}
                return null;
              }};
-             return {words:?}.map(left);"
+             return {words:?}.map(place);"
         ))
         .await;
     serde_json::from_value(found.clone()).unwrap_or_else(|_| panic!("positions: {found}"))
 }
 
-/// A session whose name and people are written in Arabic: the alarm and its collapsed bar
-/// keep each name to itself, so the session's name stays before the people in brackets and
-/// the people stay in the order they were typed (without isolation the whole run turns round
-/// and the session's name lands at the far end).
+/// A session whose name and people are written in Arabic: the alarm, its collapsed bar and
+/// the message prepared for the people to call keep each name to itself, so the session's
+/// name and its people stay where the sentence puts them, in the order they were typed
+/// (without isolation each run of Arabic turns round as one, brackets and all). Both position
+/// checks fail without the change.
 #[tokio::test]
 async fn names_in_arabic_keep_their_places_in_the_alarm() {
     let _one = serial();
@@ -482,14 +490,12 @@ async fn names_in_arabic_keep_their_places_in_the_alarm() {
     app.click("#alarms .alarms-toggle").await;
     app.wait_for("#alarms.alarms-collapsed").await;
     let count = "#alarms .alarms-count";
-    let lefts = lefts_of(&app, count, &["missed", title, first, second]).await;
-    let in_order = lefts.windows(2).all(|pair| match pair {
-        [Some(a), Some(b)] => a < b,
-        _ => false,
-    });
+    let places = places_of(&app, count, &["missed", title, first, second]).await;
     assert!(
-        in_order,
-        "on screen, the collapsed bar's words start at {lefts:?} (expected left to right: \
+        places
+            .windows(2)
+            .all(|pair| matches!(pair, [Some(a), Some(b)] if a < b)),
+        "on screen, the collapsed bar's words are at {places:?} (expected left to right: \
          \"missed\", the session, then its two people as typed)"
     );
     assert_eq!(
@@ -499,6 +505,20 @@ async fn names_in_arabic_keep_their_places_in_the_alarm() {
     );
     app.screenshot("alarm-arabic-names-collapsed").await;
     app.click("#alarms .alarms-toggle").await;
+
+    // The message prepared for the people to call names the people, then the session.
+    app.go(&format!("#/checkins/{session}")).await;
+    app.wait_for(".prepared-message").await;
+    let places = places_of(&app, ".prepared-message", &[first, second, title, "missed"]).await;
+    assert!(
+        places
+            .windows(2)
+            .all(|pair| matches!(pair, [Some(a), Some(b)] if a < b)),
+        "on screen, the prepared message's words are at {places:?} (expected left to right: \
+         the two people as typed, the session, then \"missed\")"
+    );
+    app.screenshots_of("session-arabic-names", Some(".prepared-message"))
+        .await;
     app.quit(driver).await;
 }
 

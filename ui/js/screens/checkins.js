@@ -2,7 +2,7 @@
 // #/checkins/<id> shows its timeline and, when a check-in was missed, what to do.
 
 import * as api from '../api.js';
-import { h, fill, field, errorSlot, showError, clearErrors, announce, holdFocus, sessionFocus, oneAtATime } from '../dom.js';
+import { h, fill, field, errorSlot, showError, clearErrors, announce, holdFocus, sessionFocus, oneAtATime, isolated } from '../dom.js';
 import { countdown, statusText } from '../countdowns.js';
 import { newSessionForm } from './checkin_form.js';
 import { formatWhen } from '../when.js';
@@ -147,14 +147,14 @@ function fillTeamNotes(box, session, quiet) {
     if (changed.length) {
       box.append(h('section', { class: 'notice identity-note', role: quiet ? null : 'alert', 'aria-labelledby': 'identity-title' },
         h('h2', { id: 'identity-title' }, 'A teammate’s identity has changed'),
-        h('p', {}, `${changed.map((change) => change.name).join(', ')}: new encryption keys, or someone else holding the account. Do not trust what comes from them until you have called them.`),
+        h('p', {}, `${changed.map((change) => isolated(change.name)).join(', ')}: new encryption keys, or someone else holding the account. Do not trust what comes from them until you have called them.`),
         h('p', {}, h('a', { href: '#/team' }, 'Check and accept it (Team)'))));
     }
     if (!posts.length) return;
     box.append(h('section', { class: 'missed-panel', role: quiet ? null : 'alert', 'aria-labelledby': 'unreadable-title' },
       h('h2', { id: 'unreadable-title' }, posts.length === 1 ? 'A message could not be read' : `${posts.length} messages could not be read`),
       h('ul', {}, posts.map((post) => h('li', {},
-        `A message from ${post.senderName} at ${formatWhen(post.sentAt)} could not be read on this device.`))),
+        `A message from ${isolated(post.senderName)} at ${formatWhen(post.sentAt)} could not be read on this device.`))),
       h('p', {}, 'It could be a call for help. Call them now; if you cannot reach them and think they are in danger, call 999.'),
       h('p', {}, h('a', { href: '#/team' }, 'Why, and what to do (Team)'))));
   }).catch(() => {});
@@ -175,7 +175,7 @@ function sessionCard(session) {
   const card = h('li', { class: `card session session-${session.status}`, 'data-session-id': session.id },
     h('h2', { class: 'card-title' }, h('a', { href: `#/checkins/${session.id}` }, session.title)),
     h('p', { class: 'session-status', 'data-due': session.nextDueAt, 'data-status': session.status }, statusText(session.status, overdue)),
-    session.participants.length ? h('p', { class: 'muted' }, session.participants.join(', ')) : null,
+    session.participants.length ? h('p', { class: 'muted' }, session.participants.map(isolated).join(', ')) : null,
     teamLine(session),
     h('p', { class: 'countdown-line' }, missed || overdue ? 'Was due ' : 'Next check-in ',
       h('strong', {}, session.nextDueLocal.split(', ').pop()), ' · ',
@@ -273,10 +273,15 @@ async function sessionExtras(session) {
   ];
 }
 
+/** "Asha and Ben", or the session's name; each name isolated for direction (dom.js). */
+function peopleOut(session) {
+  return session.participants.map(isolated).join(' and ') || isolated(session.title);
+}
+
 function preparedMessage(session) {
-  const people = session.participants.join(' and ') || session.title;
+  const people = peopleOut(session);
   const sentence = (text) => (/[.!?]$/.test(text) ? text : `${text}.`);
-  return `${people} (${session.title}) missed a check-in due at ${session.nextDueLocal}.`
+  return `${people} (${isolated(session.title)}) missed a check-in due at ${session.nextDueLocal}.`
     + (session.lastCheckInLocal ? ` Last check-in: ${session.lastCheckInLocal}.` : '')
     + (session.place ? ` Where: ${sentence(session.place)}` : '') + (session.notes ? ` Notes: ${sentence(session.notes)}` : '');
 }
@@ -285,7 +290,7 @@ function preparedMessage(session) {
 function detailParts(session, quiet = false) {
   const missed = session.status === 'missed' || session.status === 'acknowledged';
   const ended = session.status === 'ended';
-  const people = session.participants.join(' and ') || session.title;
+  const people = peopleOut(session);
   const message = preparedMessage(session);
   const { text, overdue } = countdown(session.nextDueAt);
   return [
