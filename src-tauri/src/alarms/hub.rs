@@ -14,6 +14,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
 use super::{open, Alarm, AlarmKey, AlarmKind};
+use crate::bidi::isolated;
 use crate::changes::{Changed, Changes, Listener};
 use crate::checkins::scheduler::{ACTION_ACKNOWLEDGE, ACTION_CHECK_IN, ACTION_SNOOZE};
 use crate::checkins::{self, Actor, CheckinError, SessionSink, Via};
@@ -250,6 +251,7 @@ impl AlarmHub {
                 }
             }
         });
+        let (sender, title) = (isolated(sender), isolated(title));
         let notice = Notice {
             summary: format!("A message from {sender} could not be read"),
             body: format!(
@@ -276,7 +278,7 @@ impl AlarmHub {
                 }
             }
         });
-        let (summary, body) = match teammate {
+        let (summary, body) = match teammate.map(isolated) {
             Some(name) => (
                 format!("{name} asks to compare numbers"),
                 format!("{name} wants to verify you. Accept on the Team screen only if you are talking to {name} now."),

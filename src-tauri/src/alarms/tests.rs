@@ -490,15 +490,20 @@ fn a_request_to_compare_numbers_is_told_to_the_desktop_and_opens_the_team_screen
         teammate: Some("vic".into()),
     });
     w.hub.heard(&Changed::ComparisonAsked { teammate: None });
+    w.hub.heard(&Changed::ComparisonAsked {
+        teammate: Some("שרה".into()),
+    });
     assert_eq!(
         w.notifier.summaries(),
         [
             "vic asks to compare numbers",
-            "Another of your sessions asks to compare numbers"
+            "Another of your sessions asks to compare numbers",
+            "\u{2068}שרה\u{2069} asks to compare numbers",
         ]
     );
     w.notifier.answer(1, Response::Clicked);
     w.notifier.answer(2, Response::Dismissed);
+    w.notifier.answer(3, Response::Dismissed);
     assert_eq!(*w.observer.teams_opened.lock().unwrap(), 1);
     assert!(
         w.observer.states.lock().unwrap().is_empty(),
