@@ -16,6 +16,7 @@ const COMMANDS: &[&str] = &[
     "backup_write",
     "backup_restore",
     "startup_probe",
+    "app_first_screen_drawn",
     "emergency_info",
     "settings_time_zone",
     "settings_set_time_zone",

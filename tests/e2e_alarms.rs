@@ -522,6 +522,44 @@ async fn names_in_arabic_keep_their_places_in_the_alarm() {
     app.quit(driver).await;
 }
 
+/// Once the first screen is drawn, the app hands back the code and heap pages only start-up
+/// needed (footprint.rs). Everything after runs on code mapped again as it runs: every
+/// screen still draws, and "I'm OK" on the alarm still reaches the record and the scheduler.
+#[tokio::test]
+async fn after_start_up_hands_back_its_memory_every_screen_draws_and_the_alarm_answers() {
+    let _one = serial();
+    let data = tempfile::tempdir().unwrap();
+    let desktop = Desktop::start();
+    let ward3 = seed_session(&desktop, data.path(), "Ward 3", &["Asha"], Mode::Me, 45);
+    let driver = &Driver::start(&desktop, data.path());
+    let app = App::launch(driver).await;
+    wait_for_alarms(&app, &[ward3]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !app_log(data.path()).contains("Start-up is over") {
+        assert!(
+            Instant::now() < deadline,
+            "start-up's memory was not handed back after the first screen; the log says:\n{}",
+            app_log(data.path())
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (hash, heading) in [
+        ("#/checkins", "Check-ins"),
+        ("#/incidents", "Incidents"),
+        ("#/sos", "SOS guides"),
+        ("#/advice", "Advice"),
+        ("#/emergency", "Emergency"),
+        ("#/today", "Today"),
+    ] {
+        app.go(hash).await;
+        app.wait_for_text("main h1", heading).await;
+    }
+    app.click("#alarms .alarm button[data-act='check-in']")
+        .await;
+    wait_for_alarms(&app, &[]).await;
+    app.quit(driver).await;
+}
+
 /// With twenty sessions out, Today's main actions still come first: "Record an incident" is
 /// at most three Tab stops below the heading, at phone and laptop width.
 #[tokio::test]

@@ -18,6 +18,7 @@ pub mod content;
 pub mod donotknock;
 pub mod emergency;
 pub mod error;
+pub mod footprint;
 pub mod guides;
 pub mod incidents;
 pub mod input_file;

@@ -34,6 +34,7 @@ async function call(command, args = {}, options = undefined) {
 }
 
 export const appStatus = () => call('app_status');
+export const firstScreenDrawn = () => call('app_first_screen_drawn');
 export const backupStatus = () => call('backup_status');
 export const backupWrite = (folder, passphrase, passphraseAgain) =>
   call('backup_write', { folder, passphrase, passphraseAgain });

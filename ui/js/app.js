@@ -121,6 +121,8 @@ async function route({ keepFocus = false } = {}) {
     // For the start-up benchmark (benches/startup.rs), which times the first screen drawn.
     performance.mark('first-screen');
     screens.emergency().catch(() => {});
+    // Start-up is over: the backend hands back the memory only it needed.
+    api.firstScreenDrawn().catch(() => {});
   }
   firstRender = false;
 }

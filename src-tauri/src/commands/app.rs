@@ -98,6 +98,13 @@ pub fn emergency_info(state: State<'_, AppState>) -> Result<EmergencyInfo, IpcEr
     Ok(state.emergency()?.clone())
 }
 
+/// The window's first screen is drawn: what start-up alone needed is handed back
+/// (footprint.rs), on a thread of its own so the window's next answer does not wait for it.
+#[tauri::command]
+pub fn app_first_screen_drawn() {
+    tauri::async_runtime::spawn_blocking(crate::footprint::hand_back_start_up);
+}
+
 /// The start-up benchmark's reading of the page's own timings (benches/startup.rs): printed
 /// only when the benchmark asked for it, and only for a moment named in plain letters.
 #[tauri::command]

@@ -42,6 +42,7 @@ fn ticks_or_none(state: &AppState) -> Result<Ticks, IpcError> {
 const ALLOWED_WHEN_LOCKED: &[&str] = &[
     "app_status",
     "startup_probe",
+    "app_first_screen_drawn",
     "unlock_record",
     "emergency_info",
     "settings_time_zone",
@@ -95,6 +96,7 @@ fn every_command<R: Runtime>() -> impl Fn(Invoke<R>) -> bool + Send + Sync + 'st
         backup::backup_write,
         backup::backup_restore,
         app::startup_probe,
+        app::app_first_screen_drawn,
         app::emergency_info,
         settings::settings_time_zone,
         settings::settings_set_time_zone,
