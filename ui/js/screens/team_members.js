@@ -35,7 +35,7 @@ function leftOut(members, deviceConfirmed) {
     }
     const unconfirmed = member.devices.filter((device) => !device.confirmedByOwner && !device.thisDevice);
     if (unconfirmed.length) {
-      const names = unconfirmed.map((device) => `“${device.name || 'Unnamed device'}”`).join(', ');
+      const names = unconfirmed.map((device) => `“${isolated(device.name || 'Unnamed device')}”`).join(', ');
       missed.push(`${member.isYou ? 'your' : `${isolated(member.name)}’s`} ${names}: not confirmed by ${member.isYou ? 'you' : isolated(member.name)}`);
     }
   }
