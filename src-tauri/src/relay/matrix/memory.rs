@@ -25,16 +25,10 @@ pub(super) fn hand_back_freed() {
         }
         *last = Some(Instant::now());
     }
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: malloc_trim only returns free pages to the system; any thread may call it.
-        let trim = || unsafe {
-            libc::malloc_trim(0);
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn_blocking(trim)),
-            Err(_) => trim(),
-        }
+    let trim = crate::footprint::free_heap_pages;
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn_blocking(trim)),
+        Err(_) => trim(),
     }
 }
 
