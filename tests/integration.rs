@@ -519,6 +519,49 @@ fn the_ui_never_parses_strings_as_html_or_code() {
     assert!(checked >= 8, "found the UI's modules");
 }
 
+/// Every module the first screen needs (the shell, the lock, Today) is named in index.html
+/// to be fetched at once: one left out is only asked for once the module importing it has
+/// arrived and been read, and holds up the first screen by that much.
+#[test]
+fn the_first_screen_s_modules_are_all_asked_for_at_once() {
+    fn imports(file: &std::path::Path, found: &mut std::collections::BTreeSet<String>) {
+        let text = std::fs::read_to_string(file).unwrap();
+        for line in text.lines().filter(|line| line.starts_with("import ")) {
+            let Some(name) = line.split('\'').nth(1) else {
+                continue;
+            };
+            let path = file.parent().unwrap().join(name);
+            let path = std::fs::canonicalize(&path)
+                .unwrap_or_else(|error| panic!("{} imports {name}: {error}", file.display()));
+            let from_ui = path
+                .strip_prefix(std::fs::canonicalize("ui").unwrap())
+                .unwrap()
+                .display()
+                .to_string();
+            if found.insert(from_ui) {
+                imports(&path, found);
+            }
+        }
+    }
+    let mut needed = std::collections::BTreeSet::new();
+    // app.js's own imports, and the screens it loads first: the lock (with the unlock panel)
+    // and Today.
+    for first in ["js/app.js", "js/lock.js", "js/unlock.js", "js/screens/today.js"] {
+        needed.insert(first.to_owned());
+        imports(&std::path::Path::new("ui").join(first), &mut needed);
+    }
+    let page = std::fs::read_to_string("ui/index.html").unwrap();
+    let named: std::collections::BTreeSet<String> = ["src=\"", "rel=\"modulepreload\" href=\""]
+        .into_iter()
+        .flat_map(|before| page.split(before).skip(1))
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect();
+    let missing: Vec<_> = needed.difference(&named).collect();
+    assert!(missing.is_empty(), "index.html does not ask at once for {missing:?}");
+    assert!(named.contains("js/early.js"), "the first screen's questions are asked at once");
+}
+
 #[test]
 fn the_content_security_policy_is_strict() {
     let config: Value =
