@@ -753,15 +753,24 @@ async fn every_screen_can_be_walked_with_the_keyboard_at_phone_and_laptop_width(
 }
 
 /// A desktop with no keyring: the first start asks for a passphrase and says why; the record
-/// then opens, is kept encrypted under it, and the next start asks for it again.
+/// then opens, is kept encrypted under it, and the next start asks for it again. The window
+/// comes before the key is looked for, and says so once it is known there is none.
 #[tokio::test]
 async fn with_no_keyring_a_passphrase_is_chosen_then_asked_for_at_the_next_start() {
     let _one = serial();
     let data = tempfile::tempdir().unwrap();
     let desktop = Desktop::start_without_keyring();
-    let driver = &Driver::start(&desktop, data.path());
+    // Looking for the key waits for this file, as a keyring asking to be unlocked would.
+    let release = data.path().join("release-key");
+    let driver = &Driver::start_with(
+        &desktop,
+        data.path(),
+        &[("CAMPAIGN_SAFE_TEST_HOLD_KEY", release.to_str().unwrap())],
+    );
 
-    let app = App::launch(driver).await;
+    let app = App::launch_before_first_screen(driver).await;
+    app.wait_for_text("#opening", "Opening your record").await;
+    std::fs::write(&release, b"go").unwrap();
     app.wait_for_text("#unlock h2", "Choose a passphrase for your record")
         .await;
     app.wait_for_text("#unlock", "no keyring").await;

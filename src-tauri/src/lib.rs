@@ -165,40 +165,69 @@ pub fn setup<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri:
         #[cfg(unix)]
         quit_on_terminate(app.handle().clone());
         let _ = state.keyring.set(options.keyring.clone());
-        let record_exists = storage::holds_encrypted_record(&data_dir);
-        match vault::at_start(&data_dir, options.keyring.as_ref(), record_exists) {
-            // The window comes first and the record opens behind it, so the window never
-            // waits for the record. Its first screen waits for `record-ready`; with a PIN set
-            // the app is locked before the record is handed out (`AppState::open_database`).
-            // An upgrade of an earlier version's record (its schema, or encrypting it) can
-            // take seconds on a large log: the window says so meanwhile.
-            Ok(AtStart::Ready(key)) => {
-                if upgrade_pending(&data_dir, &key) {
-                    tracing::info!("upgrading the record with the window open");
-                    state.announce_upgrade();
-                }
-                open_main_window(app.handle(), webview_dir)?;
-                startup::probe("window-built");
-                open_record_behind(&handle, key, notifier)?;
-            }
-            Ok(AtStart::EnterPassphrase) => {
-                tracing::info!("the record waits for its passphrase");
-                state.await_passphrase(Ask::Enter, notifier);
-                open_main_window(app.handle(), webview_dir)?;
-            }
-            Ok(AtStart::ChoosePassphrase { why }) => {
-                tracing::info!("no keyring: a passphrase is asked for the record's key");
-                state.await_passphrase(Ask::Choose { why }, notifier);
-                open_main_window(app.handle(), webview_dir)?;
-            }
-            Err(error) => {
-                tracing::error!("{error}");
-                state.refuse_database(storage::StorageError::Key(error));
-                open_main_window(app.handle(), webview_dir)?;
-            }
-        }
+        // The window comes first, and the record's key is read and the record opened behind
+        // it: the keyring is a round trip to another process, which may even ask its owner
+        // to unlock it. Until then the record is "opening" and the first screen waits.
+        open_main_window(app.handle(), webview_dir)?;
+        startup::probe("window-built");
+        open_record_behind(&handle, Behind::ReadKey(options.keyring), notifier)?;
         Ok(())
     })
+}
+
+/// What the thread opening the record behind the window starts from.
+pub(crate) enum Behind {
+    /// At start: the key is read from the keyring first (or the passphrase asked for).
+    ReadKey(Arc<dyn Keyring>),
+    /// The key, from the passphrase just typed.
+    Key(DataKey),
+}
+
+/// Reads the record's key at start. With it, says whether opening will upgrade what an
+/// earlier version left (the window says so meanwhile); without it, the record waits for
+/// its passphrase or is refused, and the window is told to ask again (`record-status`).
+fn key_at_start<R: Runtime>(
+    handle: &tauri::AppHandle<R>,
+    keyring: &dyn Keyring,
+    notifier: &Arc<dyn Notifier>,
+) -> Option<DataKey> {
+    let state = handle.state::<AppState>();
+    let data_dir = &state.data_dir;
+    test_hooks::hold_key_reading_for_tests();
+    let record_exists = storage::holds_encrypted_record(data_dir);
+    let key = match vault::at_start(data_dir, keyring, record_exists) {
+        // An upgrade of an earlier version's record (its schema, or encrypting it) can take
+        // seconds on a large log. With a PIN set the app is locked before the record is
+        // handed out (`AppState::open_database`).
+        Ok(AtStart::Ready(key)) => {
+            if !upgrade_pending(data_dir, &key) {
+                // Opened at once: `record-ready` says so.
+                return Some(key);
+            }
+            tracing::info!("upgrading the record with the window open");
+            state.announce_upgrade();
+            Some(key)
+        }
+        Ok(AtStart::EnterPassphrase) => {
+            tracing::info!("the record waits for its passphrase");
+            state.await_passphrase(Ask::Enter, notifier.clone());
+            None
+        }
+        Ok(AtStart::ChoosePassphrase { why }) => {
+            tracing::info!("no keyring: a passphrase is asked for the record's key");
+            state.await_passphrase(Ask::Choose { why }, notifier.clone());
+            None
+        }
+        Err(error) => {
+            tracing::error!("{error}");
+            state.refuse_database(storage::StorageError::Key(error));
+            None
+        }
+    };
+    if let Err(error) = handle.emit("record-status", ()) {
+        tracing::warn!("the window was not told what became of the record: {error}");
+    }
+    key
 }
 
 /// Whether opening the record will upgrade what an earlier version left (its schema, or
@@ -212,13 +241,22 @@ fn upgrade_pending(data_dir: &std::path::Path, key: &DataKey) -> bool {
 /// it is ready: at start, after an upgrade, or once its passphrase is typed.
 pub(crate) fn open_record_behind<R: Runtime>(
     handle: &tauri::AppHandle<R>,
-    key: DataKey,
+    from: Behind,
     notifier: Arc<dyn Notifier>,
 ) -> std::io::Result<()> {
     let handle = handle.clone();
     std::thread::Builder::new()
         .name("open-record".into())
         .spawn(move || {
+            let key = match from {
+                Behind::Key(key) => key,
+                Behind::ReadKey(keyring) => {
+                    match key_at_start(&handle, keyring.as_ref(), &notifier) {
+                        Some(key) => key,
+                        None => return,
+                    }
+                }
+            };
             test_hooks::hold_record_opening_for_tests();
             let team = start_services(&handle, &key, notifier);
             handle.state::<AppState>().mark_started();

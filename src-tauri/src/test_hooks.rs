@@ -27,9 +27,20 @@ pub(crate) fn test_clock() -> Option<Arc<dyn Clock>> {
 /// Debug builds only: `CAMPAIGN_SAFE_TEST_HOLD_RECORD` names a file that opening the record
 /// behind the window waits for, so an end-to-end test can see the window while the record is
 /// still being opened or upgraded.
-#[cfg(debug_assertions)]
 pub(crate) fn hold_record_opening_for_tests() {
-    let Some(release) = std::env::var_os("CAMPAIGN_SAFE_TEST_HOLD_RECORD") else {
+    hold_while_missing("CAMPAIGN_SAFE_TEST_HOLD_RECORD");
+}
+
+/// Debug builds only: with `CAMPAIGN_SAFE_TEST_HOLD_KEY` naming a file, reading the record's
+/// key at start waits for it (as a keyring that asks its owner to unlock it would), so an
+/// end-to-end test can see the window before anything is known of the record.
+pub(crate) fn hold_key_reading_for_tests() {
+    hold_while_missing("CAMPAIGN_SAFE_TEST_HOLD_KEY");
+}
+
+#[cfg(debug_assertions)]
+fn hold_while_missing(variable: &str) {
+    let Some(release) = std::env::var_os(variable) else {
         return;
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
@@ -39,7 +50,7 @@ pub(crate) fn hold_record_opening_for_tests() {
 }
 
 #[cfg(not(debug_assertions))]
-pub(crate) fn hold_record_opening_for_tests() {}
+fn hold_while_missing(_: &str) {}
 
 /// Debug builds only: with `CAMPAIGN_SAFE_TEST_PRINT_TO` naming a PDF file, the page is
 /// printed through WebKitGTK's own print operation (the one the Print button's dialog runs),

@@ -215,28 +215,35 @@ async function showStartupProblems() {
 
 api.listen('open-session', (sessionId) => { location.hash = `#/checkins/${sessionId}`; });
 api.listen('open-team', () => { location.hash = '#/team'; });
-// The window comes up while the record opens behind it. The first screen waits for the
-// record (tens of milliseconds on a normal start), so nothing is drawn from a record that is
-// not open yet, nor before the PIN lock is known. The listener is in place before the status
-// is asked for, so the event cannot be missed.
+// The window comes up while the record's key is read and the record opens behind it. The
+// first screen waits for the record (tens of milliseconds on a normal start), so nothing is
+// drawn from a record that is not open yet, nor before the PIN lock is known.
 let firstScreenDrawn = false;
 let recordOpened;
 const recordOpen = new Promise((resolve) => { recordOpened = resolve; });
 // The record finished opening (or upgrading) behind the window: drop the notice and draw the
 // screen again with the saved data, leaving focus where it is. A form being filled in is
 // left as it is: it saves normally now.
-const listening = api.listen('record-ready', async () => {
-  recordOpened();
-  if (!firstScreenDrawn) return; // drawFirstScreen does the rest
-  await showStartupProblems();
-  await lock?.refreshLock();
-  try {
-    setZone((await api.timeZone()).zone);
-  } catch {
-    // UK time stays.
-  }
-  if (!/\/(new|edit)$/.test(location.hash)) route({ keepFocus: true });
-});
+const listening = Promise.all([
+  api.listen('record-ready', async () => {
+    recordOpened();
+    if (!firstScreenDrawn) return; // drawFirstScreen does the rest
+    await showStartupProblems();
+    await lock?.refreshLock();
+    try {
+      setZone((await api.timeZone()).zone);
+    } catch {
+      // UK time stays.
+    }
+    if (!/\/(new|edit)$/.test(location.hash)) route({ keepFocus: true });
+  }),
+  // The record will not open at once: it waits for its passphrase, cannot be opened, or is
+  // upgraded first. The first screen stops waiting and the banner says which.
+  api.listen('record-status', () => {
+    recordOpened();
+    if (firstScreenDrawn) showStartupProblems();
+  }),
+]);
 
 async function drawFirstScreen() {
   // The listener and the status are asked for together, one wait instead of two. Should the

@@ -61,7 +61,7 @@ pub fn unlock_record<R: Runtime>(
         Ask::Enter => vault::unlock(&data_dir, &passphrase),
         Ask::Choose { .. } => vault::choose_passphrase(&data_dir, &passphrase, &again),
     })?;
-    crate::open_record_behind(&app, key, notifier).map_err(|error| IpcError {
+    crate::open_record_behind(&app, crate::Behind::Key(key), notifier).map_err(|error| IpcError {
         code: "storage",
         message: format!("Campaign Safe could not open your record: {error}."),
         field: None,
