@@ -559,7 +559,6 @@ fn the_first_screen_s_modules_are_all_asked_for_at_once() {
         .collect();
     let missing: Vec<_> = needed.difference(&named).collect();
     assert!(missing.is_empty(), "index.html does not ask at once for {missing:?}");
-    assert!(named.contains("js/early.js"), "the first screen's questions are asked at once");
 }
 
 #[test]

@@ -1,8 +1,6 @@
 // Every call to the backend goes through here. Failures always become an ApiError with
 // { code, message, field }, the shape every command returns.
 
-import { earlyAnswer } from './early.js';
-
 export class ApiError extends Error {
   constructor({ code = 'internal', message = 'Something went wrong.', field = null } = {}) {
     super(message);
@@ -24,16 +22,6 @@ async function call(command, args = {}, options = undefined) {
       code: 'no_backend',
       message: 'Campaign Safe’s background service is not available. Close the app and open it again.',
     });
-  }
-  // Asked as the page started (early.js); one that was refused is asked again. A copy, as
-  // two screens may read the same answer.
-  const early = options === undefined && Object.keys(args).length === 0 ? earlyAnswer(command) : null;
-  if (early) {
-    try {
-      return structuredClone(await early);
-    } catch {
-      // Asked again below.
-    }
   }
   try {
     return await bridge.invoke(command, args, options);

@@ -7,7 +7,6 @@ import { applyDisplay, savedDisplay } from './display.js';
 import { startAlarms } from './alarms.js';
 import { startCountdowns } from './countdowns.js';
 import { setZone } from './when.js';
-import { forgetEarlyAnswers } from './early.js';
 
 // Each screen's module is loaded when it is first opened, so the first window is not kept
 // waiting for screens nobody has asked for yet. Emergency is fetched straight after the
@@ -121,7 +120,6 @@ async function route({ keepFocus = false } = {}) {
   if (firstRender) {
     // For the start-up benchmark (benches/startup.rs), which times the first screen drawn.
     performance.mark('first-screen');
-    forgetEarlyAnswers();
     screens.emergency().catch(() => {});
     // Start-up is over: the backend hands back the memory only it needed.
     api.firstScreenDrawn().catch(() => {});
@@ -252,10 +250,6 @@ async function drawFirstScreen() {
   let [, status] = await Promise.all([listening.catch(() => {}), showStartupProblems()]);
   // The first screen's steps, for the start-up benchmark's trace (benches/startup.rs).
   performance.mark('status-known');
-  // The answers asked as the page started are of no use if the record was not open then.
-  if (!status || status.opening || status.upgrading || status.passphrase || status.storageProblem) {
-    forgetEarlyAnswers();
-  }
   if (status?.opening) status = await showStartupProblems();
   if (status?.opening) {
     // Said only if opening is slow (a large record on a slow disk), so it never flickers.
