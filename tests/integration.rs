@@ -546,7 +546,12 @@ fn the_first_screen_s_modules_are_all_asked_for_at_once() {
     let mut needed = std::collections::BTreeSet::new();
     // app.js's own imports, and the screens it loads first: the lock (with the unlock panel)
     // and Today.
-    for first in ["js/app.js", "js/lock.js", "js/unlock.js", "js/screens/today.js"] {
+    for first in [
+        "js/app.js",
+        "js/lock.js",
+        "js/unlock.js",
+        "js/screens/today.js",
+    ] {
         needed.insert(first.to_owned());
         imports(&std::path::Path::new("ui").join(first), &mut needed);
     }
@@ -558,7 +563,10 @@ fn the_first_screen_s_modules_are_all_asked_for_at_once() {
         .map(str::to_owned)
         .collect();
     let missing: Vec<_> = needed.difference(&named).collect();
-    assert!(missing.is_empty(), "index.html does not ask at once for {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "index.html does not ask at once for {missing:?}"
+    );
 }
 
 #[test]
