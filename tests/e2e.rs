@@ -196,8 +196,17 @@ async fn a_damaged_database_is_explained_and_left_untouched() {
     std::fs::write(&db_path, &garbage).unwrap();
 
     let desktop = Desktop::start();
-    let driver = &Driver::start(&desktop, data.path());
-    let app = App::launch(driver).await;
+    // Looking for the key waits for this file: the window is up before the record is
+    // refused (no key for it), and is told so.
+    let release = data.path().join("release-key");
+    let driver = &Driver::start_with(
+        &desktop,
+        data.path(),
+        &[("CAMPAIGN_SAFE_TEST_HOLD_KEY", release.to_str().unwrap())],
+    );
+    let app = App::launch_before_first_screen(driver).await;
+    app.wait_for_text("#opening", "Opening your record").await;
+    std::fs::write(&release, b"go").unwrap();
     app.wait_for_text(
         ".banner-problem",
         "Your saved data cannot be used right now",
