@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use fantoccini::key::Key;
-use support::{serial, spawn_app, stop, wait_for_log, App, Desktop, Driver, Harness};
+use support::{serial, spawn_app, stop, wait_for_log, App, Desktop, Driver, Harness, Hold};
 
 const SCREENS: &[(&str, &str)] = &[
     ("#/today", "Today"),
@@ -198,12 +198,8 @@ async fn a_damaged_database_is_explained_and_left_untouched() {
     let desktop = Desktop::start();
     // Looking for the key waits for this file: the window is up before the record is
     // refused (no key for it), and is told so.
-    let release = data.path().join("release-key");
-    let driver = &Driver::start_with(
-        &desktop,
-        data.path(),
-        &[("CAMPAIGN_SAFE_TEST_HOLD_KEY", release.to_str().unwrap())],
-    );
+    let (driver, release) = Driver::start_holding(&desktop, data.path(), Hold::KeyReading);
+    let driver = &driver;
     let app = App::launch_before_first_screen(driver).await;
     app.wait_for_text("#opening", "Opening your record").await;
     std::fs::write(&release, b"go").unwrap();
@@ -287,12 +283,8 @@ async fn an_upgrade_runs_with_the_window_open_and_keeps_the_data() {
         "the earlier version's record is plain"
     );
     // The upgrade waits for this file, so the test sees the window while it runs.
-    let release = data.path().join("release-upgrade");
-    let driver = &Driver::start_with(
-        &desktop,
-        data.path(),
-        &[("CAMPAIGN_SAFE_TEST_HOLD_RECORD", release.to_str().unwrap())],
-    );
+    let (driver, release) = Driver::start_holding(&desktop, data.path(), Hold::RecordOpening);
+    let driver = &driver;
     let app = App::launch(driver).await;
     app.wait_for_text("#upgrading", "Upgrading your record")
         .await;
@@ -770,12 +762,8 @@ async fn with_no_keyring_a_passphrase_is_chosen_then_asked_for_at_the_next_start
     let data = tempfile::tempdir().unwrap();
     let desktop = Desktop::start_without_keyring();
     // Looking for the key waits for this file, as a keyring asking to be unlocked would.
-    let release = data.path().join("release-key");
-    let driver = &Driver::start_with(
-        &desktop,
-        data.path(),
-        &[("CAMPAIGN_SAFE_TEST_HOLD_KEY", release.to_str().unwrap())],
-    );
+    let (driver, release) = Driver::start_holding(&desktop, data.path(), Hold::KeyReading);
+    let driver = &driver;
 
     let app = App::launch_before_first_screen(driver).await;
     app.wait_for_text("#opening", "Opening your record").await;
@@ -1027,12 +1015,8 @@ async fn the_window_comes_before_the_record_and_the_lock_before_either() {
         campaign_safe_lib::applock::set_pin(&database.conn(), "2468", "2468").unwrap();
     }
     // Opening the record waits for this file, so the test sees the window meanwhile.
-    let release = data.path().join("release-record");
-    let driver = &Driver::start_with(
-        &desktop,
-        data.path(),
-        &[("CAMPAIGN_SAFE_TEST_HOLD_RECORD", release.to_str().unwrap())],
-    );
+    let (driver, release) = Driver::start_holding(&desktop, data.path(), Hold::RecordOpening);
+    let driver = &driver;
     let app = App::launch_before_first_screen(driver).await;
     app.wait_for_text("#opening", "Opening your record").await;
     let drawn = app

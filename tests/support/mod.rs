@@ -288,9 +288,32 @@ pub fn tauri_driver_path() -> PathBuf {
     }
 }
 
+/// A step of start-up that a debug build holds until the test lets it go
+/// (src-tauri/src/test_hooks.rs), so the test sees the window meanwhile.
+pub enum Hold {
+    /// Reading the record's key, as a keyring asking to be unlocked would.
+    KeyReading,
+    /// Opening (or upgrading) the record, once its key is known.
+    RecordOpening,
+}
+
 impl Driver {
     pub fn start(desktop: &Desktop, data_dir: &Path) -> Self {
         Self::start_with(desktop, data_dir, &[])
+    }
+
+    /// With `hold` waiting for a file in the data folder; writing the returned file lets it go.
+    pub fn start_holding(desktop: &Desktop, data_dir: &Path, hold: Hold) -> (Self, PathBuf) {
+        let (variable, file) = match hold {
+            Hold::KeyReading => ("CAMPAIGN_SAFE_TEST_HOLD_KEY", "release-key"),
+            Hold::RecordOpening => ("CAMPAIGN_SAFE_TEST_HOLD_RECORD", "release-record"),
+        };
+        let release = data_dir.join(file);
+        let path = release.to_str().expect("a UTF-8 data folder");
+        (
+            Self::start_with(desktop, data_dir, &[(variable, path)]),
+            release,
+        )
     }
 
     /// With extra environment for the app, e.g. a debug-build clock offset.
